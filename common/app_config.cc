@@ -1,0 +1,421 @@
+#include "common/app_config.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "re2/re2.h"
+
+namespace edgerouter::config {
+namespace {
+
+// Case-insensitive key lookup, as Go's decoder matches keys.
+OrderedJson::iterator FindKey(OrderedJson* object, absl::string_view key) {
+  for (auto it = object->begin(); it != object->end(); ++it) {
+    if (absl::EqualsIgnoreCase(it.key(), key)) return it;
+  }
+  return object->end();
+}
+
+bool IsTokenChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
+}
+
+bool IsValidHeaderName(absl::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!IsTokenChar(c)) return false;
+  }
+  return true;
+}
+
+bool IsValidHeaderValue(absl::string_view value) {
+  for (unsigned char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0' || (c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// http(s)://host[:port][/path] with a non-empty host and a numeric port.
+bool IsValidOriginUrl(absl::string_view url) {
+  absl::string_view rest;
+  if (absl::StartsWith(url, "http://")) {
+    rest = url.substr(7);
+  } else if (absl::StartsWith(url, "https://")) {
+    rest = url.substr(8);
+  } else {
+    return false;
+  }
+  const size_t slash = rest.find_first_of("/?#");
+  absl::string_view authority = rest.substr(0, slash);
+  if (authority.empty() || authority.find('@') != absl::string_view::npos) return false;
+  size_t port_colon = absl::string_view::npos;
+  if (authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == absl::string_view::npos || close == 1) return false;
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return false;
+      port_colon = close + 1;
+    }
+  } else {
+    port_colon = authority.find(':');
+    if (port_colon == 0) return false;
+  }
+  if (port_colon != absl::string_view::npos) {
+    absl::string_view port = authority.substr(port_colon + 1);
+    if (port.empty() || port.size() > 5) return false;
+    for (char c : port) {
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+    }
+    if (std::stoi(std::string(port)) > 65535) return false;
+  }
+  for (unsigned char c : url) {
+    if (c <= 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+bool IsValidObjectId(absl::string_view id) {
+  if (id.size() != 43) return false;
+  for (char c : id) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
+  }
+  std::string raw;
+  return absl::WebSafeBase64Unescape(id, &raw) && raw.size() == 32;
+}
+
+class Validator {
+ public:
+  explicit Validator(std::vector<std::string>* details) : details_(details) {}
+
+  void Required(const std::string& path) { details_->push_back(path + " is required"); }
+  void Problem(const std::string& path, absl::string_view what) {
+    details_->push_back(absl::StrCat(path, ": ", what));
+  }
+
+  void Frontend(const config::Frontend& f, const std::string& path) {
+    const std::string& kind = f.kind();
+    if (kind.empty()) {
+      Required(JoinPath(path, "kind"));
+    } else if (kind == "hostname") {
+      if (f.hostname().empty()) Required(JoinPath(path, "hostname"));
+    } else if (kind == "hostname_regexp") {
+      if (f.hostname_regexp().empty()) {
+        Required(JoinPath(path, "hostname_regexp"));
+      } else {
+        RE2 raw(f.hostname_regexp(), RE2::Quiet);
+        RE2 converted(HostnameRegexpToRe2(f.hostname_regexp()), RE2::Quiet);
+        if (!raw.ok()) {
+          Problem(JoinPath(path, "hostname_regexp"), "invalid regexp: " + raw.error());
+        } else if (!converted.ok()) {
+          Problem(JoinPath(path, "hostname_regexp"),
+                  "invalid regexp after {…} conversion: " + converted.error());
+        }
+      }
+    } else if (kind == "path_prefix") {
+      if (f.path_prefix().empty()) Required(JoinPath(path, "path_prefix"));
+    } else {
+      Problem(JoinPath(path, "kind"), "unknown frontend kind: " + kind);
+    }
+    if (!f.path_prefix().empty() && f.path_prefix()[0] != '/') {
+      details_->push_back(JoinPath(path, "path_prefix") + " must start with \"/\"");
+    }
+  }
+
+  void Backend(const config::Backend& b, const std::string& path) {
+    const std::string& kind = b.kind();
+    auto opts_path = [&](absl::string_view name) { return JoinPath(path, name); };
+    if (kind.empty()) {
+      Required(JoinPath(path, "kind"));
+    } else if (kind == "reverse_proxy") {
+      if (!b.has_reverse_proxy_opts()) return Required(opts_path("reverse_proxy_opts"));
+      ReverseProxy(b.reverse_proxy_opts(), opts_path("reverse_proxy_opts"));
+    } else if (kind == "s3_static_website") {
+      if (!b.has_s3_static_website_opts()) return Required(opts_path("s3_static_website_opts"));
+      const auto& o = b.s3_static_website_opts();
+      const std::string p = opts_path("s3_static_website_opts");
+      if (o.bucket_name().empty()) Required(JoinPath(p, "bucket_name"));
+      if (o.region_id().empty()) Required(JoinPath(p, "region_id"));
+    } else if (kind == "aws_lambda") {
+      if (!b.has_aws_lambda_opts()) return Required(opts_path("aws_lambda_opts"));
+      const auto& o = b.aws_lambda_opts();
+      const std::string p = opts_path("aws_lambda_opts");
+      if (o.function_name().empty()) Required(JoinPath(p, "function_name"));
+      if (o.region_id().empty()) Required(JoinPath(p, "region_id"));
+      const std::string& v = o.payload_format_version();
+      if (!v.empty() && v != "1.0" && v != "2.0") {
+        Problem(JoinPath(p, "payload_format_version"), "unrecognized PayloadFormatVersion: " + v);
+      }
+    } else if (kind == "turbocharger") {
+      if (!b.has_turbocharger_opts()) return Required(opts_path("turbocharger_opts"));
+      const std::string p = JoinPath(opts_path("turbocharger_opts"), "manifest");
+      const std::string& manifest = b.turbocharger_opts().manifest();
+      if (manifest.empty()) {
+        Required(p);
+      } else if (!IsValidObjectId(manifest)) {
+        Problem(p, "invalid manifest ID (want 43 characters of unpadded base64url, a SHA-256)");
+      }
+    } else if (kind == "redirect") {
+      if (!b.has_redirect_opts()) return Required(opts_path("redirect_opts"));
+      if (b.redirect_opts().to().empty()) Required(JoinPath(opts_path("redirect_opts"), "to"));
+    } else if (kind == "auth_v0") {
+      if (!b.has_auth_v0_opts()) return Required(opts_path("auth_v0_opts"));
+      const auto& o = b.auth_v0_opts();
+      const std::string p = opts_path("auth_v0_opts");
+      if (o.bearer_token().empty()) Required(JoinPath(p, "bearer_token"));
+      if (!o.has_authorized_backend()) {
+        Required(JoinPath(p, "authorized_backend"));
+      } else {
+        Backend(o.authorized_backend(), JoinPath(p, "authorized_backend"));
+      }
+    } else if (kind == "auth_sso") {
+      if (!b.has_auth_sso_opts()) return Required(opts_path("auth_sso_opts"));
+      const auto& o = b.auth_sso_opts();
+      const std::string p = opts_path("auth_sso_opts");
+      if (o.audience().empty()) Required(JoinPath(p, "audience"));
+      if (!o.has_authorized_backend()) {
+        Required(JoinPath(p, "authorized_backend"));
+      } else {
+        Backend(o.authorized_backend(), JoinPath(p, "authorized_backend"));
+      }
+    } else if (kind == "edgerouter_admin" || kind == "prom_metrics") {
+      // No options.
+    } else {
+      Problem(JoinPath(path, "kind"), "unknown backend kind: " + kind);
+    }
+  }
+
+ private:
+  void ReverseProxy(const ReverseProxyOpts& o, const std::string& p) {
+    if (o.origins().empty()) Required(JoinPath(p, "origins"));
+    for (int i = 0; i < o.origins_size(); ++i) {
+      if (!IsValidOriginUrl(o.origins(i))) {
+        Problem(IndexPath(JoinPath(p, "origins"), i),
+                absl::StrCat("invalid origin URL \"", absl::CHexEscape(o.origins(i)),
+                             "\" (want http:// or https://host[:port][/path])"));
+      }
+    }
+    // Sorted so the error order does not depend on map iteration.
+    std::vector<std::pair<std::string, std::string>> headers(o.headers_to_origin().begin(),
+                                                             o.headers_to_origin().end());
+    std::sort(headers.begin(), headers.end());
+    for (const auto& [name, value] : headers) {
+      const std::string hp = JoinPath(JoinPath(p, "headers_to_origin"), name);
+      if (!IsValidHeaderName(name)) Problem(hp, "invalid header name");
+      if (!IsValidHeaderValue(value)) Problem(hp, "invalid header value (control character)");
+    }
+  }
+
+  std::vector<std::string>* details_;
+};
+
+}  // namespace
+
+std::vector<std::string> AppProblems::Lines() const {
+  std::vector<std::string> lines;
+  lines.reserve(details.size());
+  for (const std::string& d : details) lines.push_back(absl::StrCat("app ", label, ": ", d));
+  return lines;
+}
+
+absl::Status AppProblems::ToStatus() const {
+  if (details.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrJoin(Lines(), "\n"));
+}
+
+void NormaliseLegacyBackend(OrderedJson* backend) {
+  if (!backend->is_object()) return;
+  auto kind = FindKey(backend, "kind");
+  if (kind != backend->end() && kind->is_string() && kind->get<std::string>() == "peer_set") {
+    *kind = "reverse_proxy";
+  }
+  auto legacy = FindKey(backend, "peer_set_opts");
+  if (legacy != backend->end()) {
+    OrderedJson opts = std::move(*legacy);
+    backend->erase(legacy);
+    if (FindKey(backend, "reverse_proxy_opts") == backend->end()) {
+      (*backend)["reverse_proxy_opts"] = std::move(opts);
+    }
+  }
+  for (const char* wrapper : {"auth_v0_opts", "auth_sso_opts"}) {
+    auto opts = FindKey(backend, wrapper);
+    if (opts == backend->end() || !opts->is_object()) continue;
+    auto inner = FindKey(&*opts, "authorized_backend");
+    if (inner != opts->end()) NormaliseLegacyBackend(&*inner);
+  }
+}
+
+AppProblems DecodeApplication(const OrderedJson& json, InputMode mode, absl::string_view label,
+                              Application* app) {
+  AppProblems problems;
+  problems.label = std::string(label);
+  if (!json.is_object()) {
+    app->Clear();
+    problems.details.push_back("expected a JSON object, got " + std::string(json.type_name()));
+    return problems;
+  }
+  OrderedJson normalised = json;
+  auto backend = FindKey(&normalised, "backend");
+  if (backend != normalised.end()) NormaliseLegacyBackend(&*backend);
+
+  std::vector<FieldError> errors;
+  JsonDecodeOptions options;
+  options.reject_unknown_fields = mode == InputMode::kStrict;
+  DecodeJson(normalised, options, "", app, &errors);
+  if (!app->id().empty()) problems.label = app->id();
+  for (const FieldError& e : errors) problems.details.push_back(e.ToString());
+  for (std::string& d : ValidateApplication(*app)) problems.details.push_back(std::move(d));
+  return problems;
+}
+
+absl::StatusOr<Application> ParseApplication(absl::string_view json_text, InputMode mode) {
+  absl::StatusOr<OrderedJson> json = ParseJsonText(json_text);
+  if (!json.ok()) return json.status();
+  Application app;
+  AppProblems problems = DecodeApplication(*json, mode, "(no id)", &app);
+  if (!problems.details.empty()) return problems.ToStatus();
+  return app;
+}
+
+absl::StatusOr<ParsedApplications> ParseApplicationsFile(absl::string_view json_text,
+                                                         InputMode mode) {
+  absl::StatusOr<OrderedJson> json = ParseJsonText(json_text);
+  if (!json.ok()) return json.status();
+  if (!json->is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat("expected {\"apps\": [...]}, got ",
+                                                   json->type_name()));
+  }
+  ParsedApplications result;
+  const OrderedJson* apps = nullptr;
+  for (const auto& [key, value] : json->items()) {
+    if (absl::EqualsIgnoreCase(key, "apps")) {
+      apps = &value;
+    } else if (mode == InputMode::kStrict) {
+      return absl::InvalidArgumentError(absl::StrCat(key, ": unknown field"));
+    }
+  }
+  if (apps == nullptr || apps->is_null()) return result;
+  if (!apps->is_array()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("apps: expected array, got ", apps->type_name()));
+  }
+  for (size_t i = 0; i < apps->size(); ++i) {
+    Application app;
+    AppProblems problems = DecodeApplication((*apps)[i], mode, IndexPath("apps", i), &app);
+    if (problems.details.empty()) {
+      result.apps.push_back(std::move(app));
+    } else {
+      result.problems.push_back(std::move(problems));
+    }
+  }
+  return result;
+}
+
+std::vector<std::string> ValidateApplication(const Application& app) {
+  std::vector<std::string> details;
+  Validator v(&details);
+  if (app.id().empty()) v.Required("id");
+  if (app.frontends().empty()) v.Required("frontends");
+  for (int i = 0; i < app.frontends_size(); ++i) {
+    v.Frontend(app.frontends(i), IndexPath("frontends", i));
+  }
+  if (!app.has_backend()) {
+    v.Required("backend");
+  } else {
+    v.Backend(app.backend(), "backend");
+  }
+  return details;
+}
+
+std::string ToEdgerouterJson(const Application& app) { return ToIndentedJson(app); }
+
+std::string DescribeFrontend(const Frontend& f) {
+  if (f.kind() == "hostname") return absl::StrCat(f.kind(), ":", f.hostname(), f.path_prefix());
+  if (f.kind() == "hostname_regexp") {
+    return absl::StrCat(f.kind(), ":", f.hostname_regexp(), f.path_prefix());
+  }
+  if (f.kind() == "path_prefix") return absl::StrCat(f.kind(), ":", f.path_prefix());
+  return f.kind();
+}
+
+std::string DescribeBackend(const Backend& b) {
+  const std::string& k = b.kind();
+  if (k == "s3_static_website") {
+    return absl::StrCat(k, ":", b.s3_static_website_opts().deployed_version());
+  }
+  if (k == "reverse_proxy") {
+    return absl::StrCat(k, ":", absl::StrJoin(b.reverse_proxy_opts().origins(), ", "));
+  }
+  if (k == "aws_lambda") {
+    return absl::StrCat(k, ":", b.aws_lambda_opts().function_name(), "@",
+                        b.aws_lambda_opts().region_id());
+  }
+  if (k == "auth_v0") {
+    return absl::StrCat(k, ":[bearerToken=...] -> ",
+                        DescribeBackend(b.auth_v0_opts().authorized_backend()));
+  }
+  if (k == "auth_sso") {
+    return absl::StrCat(k, ":[audience=", b.auth_sso_opts().audience(), "] -> ",
+                        DescribeBackend(b.auth_sso_opts().authorized_backend()));
+  }
+  if (k == "redirect") return absl::StrCat(k, ":", b.redirect_opts().to());
+  if (k == "turbocharger") return absl::StrCat(k, ":", b.turbocharger_opts().manifest());
+  return k;
+}
+
+std::string DescribeApplication(const Application& app) {
+  std::string out = absl::StrCat(app.id(), "\n  backend = ", DescribeBackend(app.backend()));
+  for (const Frontend& f : app.frontends()) absl::StrAppend(&out, "\n  frontend = ", DescribeFrontend(f));
+  return out;
+}
+
+std::string HostnameRegexpToRe2(absl::string_view pattern) {
+  // 1. every '.' is escaped; 2. each {…} section is replaced by its content with the escaping
+  // undone; 3. anchored. Other metacharacters are left alone, as in edgerouter.
+  std::string escaped = absl::StrReplaceAll(pattern, {{".", "\\."}});
+  std::string out = "^";
+  size_t i = 0;
+  while (i < escaped.size()) {
+    if (escaped[i] == '{') {
+      const size_t close = escaped.find('}', i + 1);
+      if (close != std::string::npos && close > i + 1) {
+        out += absl::StrReplaceAll(escaped.substr(i + 1, close - i - 1), {{"\\.", "."}});
+        i = close + 1;
+        continue;
+      }
+    }
+    out += escaped[i++];
+  }
+  out += "$";
+  return out;
+}
+
+absl::Status DecodeEventPayload(absl::string_view json_text, InputMode mode,
+                                google::protobuf::Message* payload) {
+  absl::StatusOr<OrderedJson> json = ParseJsonText(json_text);
+  if (!json.ok()) return json.status();
+  std::vector<FieldError> errors;
+  JsonDecodeOptions options;
+  options.reject_unknown_fields = mode == InputMode::kStrict;
+  OrderedJson normalised = *std::move(json);
+  // AppUpdated carries a whole app: normalise its legacy backend too.
+  if (normalised.is_object()) {
+    auto app = FindKey(&normalised, "Application");
+    if (app != normalised.end() && app->is_object()) {
+      auto backend = FindKey(&*app, "backend");
+      if (backend != app->end()) NormaliseLegacyBackend(&*backend);
+    }
+  }
+  DecodeJson(normalised, options, "", payload, &errors);
+  if (errors.empty()) return absl::OkStatus();
+  std::vector<std::string> lines;
+  for (const FieldError& e : errors) lines.push_back(e.ToString());
+  return absl::InvalidArgumentError(absl::StrJoin(lines, "; "));
+}
+
+}  // namespace edgerouter::config

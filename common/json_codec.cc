@@ -1,0 +1,355 @@
+#include "common/json_codec.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
+#include "proto/options.pb.h"
+
+namespace edgerouter {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+std::string JsonKey(const FieldDescriptor* field) {
+  return field->has_json_name() ? field->json_name() : field->name();
+}
+
+bool OmitEmpty(const FieldDescriptor* field) {
+  return field->options().GetExtension(edgerouter::omitempty);
+}
+
+// Go matches object keys to struct fields exactly first, then case-insensitively; legacy
+// aliases are accepted the same way.
+const FieldDescriptor* FindField(const Descriptor* descriptor, const std::string& key) {
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    if (JsonKey(descriptor->field(i)) == key) return descriptor->field(i);
+  }
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (absl::EqualsIgnoreCase(JsonKey(field), key)) return field;
+    for (const std::string& alias : field->options().GetRepeatedExtension(edgerouter::json_alias)) {
+      if (absl::EqualsIgnoreCase(alias, key)) return field;
+    }
+  }
+  return nullptr;
+}
+
+std::string TypeMismatch(const char* expected, const OrderedJson& got) {
+  return absl::StrCat("expected ", expected, ", got ", got.type_name());
+}
+
+class Decoder {
+ public:
+  Decoder(const JsonDecodeOptions& options, std::vector<FieldError>* errors)
+      : options_(options), errors_(errors) {}
+
+  void DecodeMessage(const OrderedJson& json, const std::string& path, Message* message) {
+    if (!json.is_object()) {
+      Error(path, TypeMismatch("object", json));
+      return;
+    }
+    const Descriptor* descriptor = message->GetDescriptor();
+    for (const auto& [key, value] : json.items()) {
+      const std::string child_path = JoinPath(path, key);
+      const FieldDescriptor* field = FindField(descriptor, key);
+      if (field == nullptr) {
+        if (options_.reject_unknown_fields) Error(child_path, "unknown field");
+        continue;
+      }
+      DecodeField(value, child_path, field, message);
+    }
+  }
+
+ private:
+  void Error(const std::string& path, std::string message) {
+    errors_->push_back(FieldError{path, std::move(message)});
+  }
+
+  void DecodeField(const OrderedJson& value, const std::string& path, const FieldDescriptor* field,
+                   Message* message) {
+    const Reflection* reflection = message->GetReflection();
+    reflection->ClearField(message, field);
+    if (value.is_null()) return;  // Go leaves the field at its zero value.
+    if (field->is_map()) {
+      DecodeMap(value, path, field, message);
+      return;
+    }
+    if (field->is_repeated()) {
+      if (!value.is_array()) {
+        Error(path, TypeMismatch("array", value));
+        return;
+      }
+      for (size_t i = 0; i < value.size(); ++i) {
+        AddRepeated(value[i], IndexPath(path, i), field, message);
+      }
+      return;
+    }
+    SetSingular(value, path, field, message);
+  }
+
+  void DecodeMap(const OrderedJson& value, const std::string& path, const FieldDescriptor* field,
+                 Message* message) {
+    if (!value.is_object()) {
+      Error(path, TypeMismatch("object", value));
+      return;
+    }
+    const FieldDescriptor* key_field = field->message_type()->map_key();
+    const FieldDescriptor* value_field = field->message_type()->map_value();
+    for (const auto& [key, item] : value.items()) {
+      Message* entry = message->GetReflection()->AddMessage(message, field);
+      if (key_field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) {
+        Error(path, "only string map keys are supported");
+        return;
+      }
+      entry->GetReflection()->SetString(entry, key_field, key);
+      if (!item.is_null()) SetSingular(item, JoinPath(path, key), value_field, entry);
+    }
+  }
+
+  void SetSingular(const OrderedJson& value, const std::string& path, const FieldDescriptor* field,
+                   Message* message) {
+    const Reflection* r = message->GetReflection();
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        DecodeMessage(value, path, r->MutableMessage(message, field));
+        return;
+      case FieldDescriptor::CPPTYPE_STRING:
+        if (!value.is_string()) return Error(path, TypeMismatch("string", value));
+        if (field->type() == FieldDescriptor::TYPE_BYTES) {
+          std::string decoded;
+          if (!absl::Base64Unescape(value.get<std::string>(), &decoded)) {
+            return Error(path, "invalid base64");
+          }
+          return r->SetString(message, field, std::move(decoded));
+        }
+        return r->SetString(message, field, value.get<std::string>());
+      case FieldDescriptor::CPPTYPE_BOOL:
+        if (!value.is_boolean()) return Error(path, TypeMismatch("boolean", value));
+        return r->SetBool(message, field, value.get<bool>());
+      case FieldDescriptor::CPPTYPE_INT32:
+      case FieldDescriptor::CPPTYPE_INT64:
+        if (!value.is_number_integer()) return Error(path, TypeMismatch("integer", value));
+        if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32) {
+          return r->SetInt32(message, field, value.get<int32_t>());
+        }
+        return r->SetInt64(message, field, value.get<int64_t>());
+      case FieldDescriptor::CPPTYPE_UINT32:
+      case FieldDescriptor::CPPTYPE_UINT64:
+        if (!value.is_number_unsigned()) return Error(path, TypeMismatch("unsigned integer", value));
+        if (field->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
+          return r->SetUInt32(message, field, value.get<uint32_t>());
+        }
+        return r->SetUInt64(message, field, value.get<uint64_t>());
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        if (!value.is_number()) return Error(path, TypeMismatch("number", value));
+        if (field->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
+          return r->SetFloat(message, field, value.get<float>());
+        }
+        return r->SetDouble(message, field, value.get<double>());
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        if (value.is_string()) {
+          const auto* enum_value = field->enum_type()->FindValueByName(value.get<std::string>());
+          if (enum_value == nullptr) return Error(path, "unknown enum value");
+          return r->SetEnum(message, field, enum_value);
+        }
+        if (!value.is_number_integer()) return Error(path, TypeMismatch("string", value));
+        return r->SetEnumValue(message, field, value.get<int>());
+      }
+    }
+  }
+
+  void AddRepeated(const OrderedJson& value, const std::string& path, const FieldDescriptor* field,
+                   Message* message) {
+    const Reflection* r = message->GetReflection();
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        if (value.is_null()) {
+          r->AddMessage(message, field);
+          return;
+        }
+        DecodeMessage(value, path, r->AddMessage(message, field));
+        return;
+      case FieldDescriptor::CPPTYPE_STRING:
+        if (!value.is_string()) return Error(path, TypeMismatch("string", value));
+        if (field->type() == FieldDescriptor::TYPE_BYTES) {
+          std::string decoded;
+          if (!absl::Base64Unescape(value.get<std::string>(), &decoded)) {
+            return Error(path, "invalid base64");
+          }
+          return r->AddString(message, field, std::move(decoded));
+        }
+        return r->AddString(message, field, value.get<std::string>());
+      case FieldDescriptor::CPPTYPE_BOOL:
+        if (!value.is_boolean()) return Error(path, TypeMismatch("boolean", value));
+        return r->AddBool(message, field, value.get<bool>());
+      default:
+        if (!value.is_number()) return Error(path, TypeMismatch("number", value));
+        switch (field->cpp_type()) {
+          case FieldDescriptor::CPPTYPE_INT32: return r->AddInt32(message, field, value.get<int32_t>());
+          case FieldDescriptor::CPPTYPE_INT64: return r->AddInt64(message, field, value.get<int64_t>());
+          case FieldDescriptor::CPPTYPE_UINT32: return r->AddUInt32(message, field, value.get<uint32_t>());
+          case FieldDescriptor::CPPTYPE_UINT64: return r->AddUInt64(message, field, value.get<uint64_t>());
+          case FieldDescriptor::CPPTYPE_FLOAT: return r->AddFloat(message, field, value.get<float>());
+          case FieldDescriptor::CPPTYPE_DOUBLE: return r->AddDouble(message, field, value.get<double>());
+          case FieldDescriptor::CPPTYPE_ENUM: return r->AddEnumValue(message, field, value.get<int>());
+          default: return;
+        }
+    }
+  }
+
+  const JsonDecodeOptions& options_;
+  std::vector<FieldError>* errors_;
+};
+
+OrderedJson EncodeSingular(const Message& message, const FieldDescriptor* field, int index);
+
+OrderedJson EncodeMessage(const Message& message) {
+  OrderedJson out = OrderedJson::object();
+  const Descriptor* descriptor = message.GetDescriptor();
+  const Reflection* r = message.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    const std::string key = JsonKey(field);
+    if (field->is_map()) {
+      if (r->FieldSize(message, field) == 0) {
+        if (!OmitEmpty(field)) out[key] = nullptr;
+        continue;
+      }
+      // Go writes map keys sorted.
+      std::map<std::string, OrderedJson> sorted;
+      const FieldDescriptor* value_field = field->message_type()->map_value();
+      for (int j = 0; j < r->FieldSize(message, field); ++j) {
+        const Message& entry = r->GetRepeatedMessage(message, field, j);
+        const FieldDescriptor* key_field = field->message_type()->map_key();
+        sorted[entry.GetReflection()->GetString(entry, key_field)] =
+            EncodeSingular(entry, value_field, -1);
+      }
+      OrderedJson object = OrderedJson::object();
+      for (auto& [k, v] : sorted) object[k] = std::move(v);
+      out[key] = std::move(object);
+    } else if (field->is_repeated()) {
+      const int size = r->FieldSize(message, field);
+      if (size == 0 && OmitEmpty(field)) continue;
+      OrderedJson array = OrderedJson::array();
+      for (int j = 0; j < size; ++j) array.push_back(EncodeSingular(message, field, j));
+      out[key] = std::move(array);
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (!r->HasField(message, field)) {
+        if (!OmitEmpty(field)) out[key] = nullptr;  // a nil pointer in Go
+        continue;
+      }
+      out[key] = EncodeMessage(r->GetMessage(message, field));
+    } else {
+      if (OmitEmpty(field) && !r->HasField(message, field)) continue;  // proto3: zero = unset
+      out[key] = EncodeSingular(message, field, -1);
+    }
+  }
+  return out;
+}
+
+// index < 0: the singular field; otherwise element `index` of the repeated field.
+OrderedJson EncodeSingular(const Message& message, const FieldDescriptor* field, int index) {
+  const Reflection* r = message.GetReflection();
+  const bool rep = index >= 0;
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return EncodeMessage(rep ? r->GetRepeatedMessage(message, field, index)
+                               : r->GetMessage(message, field));
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string s = rep ? r->GetRepeatedString(message, field, index) : r->GetString(message, field);
+      if (field->type() == FieldDescriptor::TYPE_BYTES) return absl::Base64Escape(s);
+      return s;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return rep ? r->GetRepeatedBool(message, field, index) : r->GetBool(message, field);
+    case FieldDescriptor::CPPTYPE_INT32:
+      return rep ? r->GetRepeatedInt32(message, field, index) : r->GetInt32(message, field);
+    case FieldDescriptor::CPPTYPE_INT64:
+      return rep ? r->GetRepeatedInt64(message, field, index) : r->GetInt64(message, field);
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return rep ? r->GetRepeatedUInt32(message, field, index) : r->GetUInt32(message, field);
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return rep ? r->GetRepeatedUInt64(message, field, index) : r->GetUInt64(message, field);
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return rep ? r->GetRepeatedFloat(message, field, index) : r->GetFloat(message, field);
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return rep ? r->GetRepeatedDouble(message, field, index) : r->GetDouble(message, field);
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const auto* v = rep ? r->GetRepeatedEnum(message, field, index) : r->GetEnum(message, field);
+      return v->name();
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string FieldError::ToString() const {
+  return path.empty() ? message : absl::StrCat(path, ": ", message);
+}
+
+std::string JoinPath(absl::string_view parent, absl::string_view key) {
+  if (parent.empty()) return std::string(key);
+  return absl::StrCat(parent, ".", key);
+}
+
+std::string IndexPath(absl::string_view parent, size_t index) {
+  return absl::StrCat(parent, "[", index, "]");
+}
+
+absl::StatusOr<OrderedJson> ParseJsonText(absl::string_view text) {
+  OrderedJson json = OrderedJson::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (!json.is_discarded()) return json;
+  // Parse again with exceptions to learn where it failed, then turn the byte offset into
+  // line:column so the operator can find it in their file.
+  try {
+    OrderedJson unused = OrderedJson::parse(text.begin(), text.end());
+    (void)unused;
+  } catch (const nlohmann::json::parse_error& e) {
+    size_t line = 1, column = 1;
+    const size_t end = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+    for (size_t i = 0; i < end; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = e.what();
+    // nlohmann's text is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
+    const size_t colon = what.find(": ", what.find("column"));
+    std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON at line ", line, ", column ", column, ": ", detail));
+  }
+  return absl::InvalidArgumentError("invalid JSON");
+}
+
+void DecodeJson(const OrderedJson& json, const JsonDecodeOptions& options, absl::string_view path,
+                google::protobuf::Message* message, std::vector<FieldError>* errors) {
+  message->Clear();
+  Decoder(options, errors).DecodeMessage(json, std::string(path), message);
+}
+
+OrderedJson EncodeJson(const google::protobuf::Message& message) { return EncodeMessage(message); }
+
+std::string ToIndentedJson(const google::protobuf::Message& message) {
+  return EncodeJson(message).dump(2);
+}
+
+std::string ToCompactJson(const google::protobuf::Message& message) {
+  return EncodeJson(message).dump();
+}
+
+}  // namespace edgerouter

@@ -1,0 +1,70 @@
+#include "common/json_codec.h"
+
+#include "gtest/gtest.h"
+#include "proto/events.pb.h"
+
+namespace edgerouter {
+namespace {
+
+std::vector<std::string> Decode(absl::string_view text, bool strict,
+                                google::protobuf::Message* message) {
+  std::vector<FieldError> errors;
+  JsonDecodeOptions options;
+  options.reject_unknown_fields = strict;
+  DecodeJson(*ParseJsonText(text), options, "", message, &errors);
+  std::vector<std::string> out;
+  for (const auto& e : errors) out.push_back(e.ToString());
+  return out;
+}
+
+TEST(JsonCodec, UsesGoFieldNamesAndBase64ForBytes) {
+  events::CertificateObtained cert;
+  cert.set_id("nd3oD6CfiY0");
+  cert.add_domains("*.example.com");
+  cert.set_private_key_ciphertext(std::string("\x00\x01\xff", 3));
+  EXPECT_EQ(ToCompactJson(cert),
+            R"({"Id":"nd3oD6CfiY0","Reason":"","Domains":["*.example.com"],"Expires":"",)"
+            R"("CertPemBundle":"","PrivateKeyDekFingerprint":"","PrivateKeyCiphertext":"AAH/",)"
+            R"("ChallengeType":""})");
+  events::CertificateObtained back;
+  EXPECT_TRUE(Decode(ToCompactJson(cert), true, &back).empty());
+  EXPECT_EQ(back.private_key_ciphertext(), cert.private_key_ciphertext());
+}
+
+TEST(JsonCodec, KeysMatchCaseInsensitivelyLikeGo) {
+  events::AppDeleted deleted;
+  EXPECT_TRUE(Decode(R"({"ID":"x"})", true, &deleted).empty());
+  EXPECT_EQ(deleted.id(), "x");
+}
+
+TEST(JsonCodec, UnknownFieldsRejectedOnlyWhenStrict) {
+  events::AppDeleted deleted;
+  EXPECT_EQ(Decode(R"({"Id":"x","Extra":1})", true, &deleted),
+            std::vector<std::string>{"Extra: unknown field"});
+  EXPECT_TRUE(Decode(R"({"Id":"x","Extra":1})", false, &deleted).empty());
+  EXPECT_EQ(deleted.id(), "x");
+}
+
+TEST(JsonCodec, TypeErrorsNameThePath) {
+  events::CertificateObtained cert;
+  EXPECT_EQ(Decode(R"({"Domains":["a",3],"PrivateKeyCiphertext":"!!"})", true, &cert),
+            (std::vector<std::string>{"Domains[1]: expected string, got number",
+                                      "PrivateKeyCiphertext: invalid base64"}));
+}
+
+TEST(JsonCodec, NullLeavesZeroValue) {
+  events::CertificateObtained cert;
+  EXPECT_TRUE(Decode(R"({"Id":null,"Domains":null})", true, &cert).empty());
+  EXPECT_EQ(cert.id(), "");
+  EXPECT_EQ(cert.domains_size(), 0);
+}
+
+TEST(JsonCodec, SyntaxErrorsGiveLineAndColumn) {
+  auto parsed = ParseJsonText("{\n  \"a\": [\n    \"x\"\n    \"y\"\n  ]\n}");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("invalid JSON at line 4, column"), std::string::npos)
+      << parsed.status();
+}
+
+}  // namespace
+}  // namespace edgerouter

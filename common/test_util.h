@@ -1,0 +1,18 @@
+// Helpers shared by tests.
+#ifndef EDGEROUTER_COMMON_TEST_UTIL_H_
+#define EDGEROUTER_COMMON_TEST_UTIL_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+namespace edgerouter::testing {
+
+// Absolute path of a workspace file in the test's runfiles (e.g. "testdata/apps/x.json").
+std::string RunfilePath(absl::string_view workspace_relative);
+
+// Whole file contents; aborts the test binary if it cannot be read.
+std::string ReadFileOrDie(const std::string& path);
+
+}  // namespace edgerouter::testing
+
+#endif  // EDGEROUTER_COMMON_TEST_UTIL_H_

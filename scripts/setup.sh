@@ -1,0 +1,27 @@
+#!/bin/bash
+# Installs every Debian package the build, the tests and the demo need. Idempotent: when all
+# are present it does nothing (no apt-get update), so it is cheap to call from every script.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  bazel-bootstrap bazel-rules-java g++ pkg-config protobuf-compiler protobuf-compiler-grpc
+  libprotobuf-dev libgrpc++-dev libabsl-dev libre2-dev nlohmann-json3-dev libnghttp2-dev
+  libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
+  # tests and tools
+  iproute2 util-linux curl ca-certificates openssl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
