@@ -1,0 +1,172 @@
+#include "controlplane/admin_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/app_config.h"
+#include "common/event_line.h"
+#include "common/json_codec.h"
+
+namespace edgerouter::controlplane {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+grpc::Status AdminService::AppendChecked(events::Event event,
+                                         const std::function<grpc::Status(bool exists)>& check,
+                                         const std::string& app_id, uint64_t* version) {
+  const std::string stream = hub_->loadbalancer_stream();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    uint64_t seen_version = 0;
+    const bool exists = hub_->StreamHasApp(app_id, &seen_version);
+    if (grpc::Status s = check(exists); !s.ok()) return s;
+    absl::StatusOr<uint64_t> appended = log_->Append(stream, {event}, seen_version);
+    if (appended.ok()) {
+      *version = *appended;
+      hub_->WaitForStreamVersion(*appended, absl::Seconds(5));
+      return grpc::Status::OK;
+    }
+    if (appended.status().code() != absl::StatusCode::kAborted) return ToGrpcStatus(appended.status());
+  }
+  return grpc::Status(grpc::StatusCode::ABORTED, "too many concurrent writers on " + stream);
+}
+
+grpc::Status AdminService::PutApp(grpc::ServerContext*, const admin::PutAppRequest* request,
+                                  admin::PutAppResponse* response) {
+  absl::StatusOr<config::Application> app =
+      config::ParseApplication(request->application_json(), config::InputMode::kStrict);
+  if (!app.ok()) return ToGrpcStatus(app.status());
+  events::AppUpdated updated;
+  *updated.mutable_application() = *app;
+  const admin::PutMode mode = request->mode();
+  uint64_t version = 0;
+  grpc::Status s = AppendChecked(
+      MakeSystemEvent("AppUpdated", ToCompactJson(updated)),
+      [&](bool exists) {
+        if (mode == admin::CREATE_ONLY && exists) {
+          return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                              absl::StrCat("app ", app->id(), " already exists"));
+        }
+        if (mode == admin::UPDATE_ONLY && !exists) {
+          return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                              "app doesn't exist. did you mean to create new with '--new'?");
+        }
+        return grpc::Status::OK;
+      },
+      app->id(), &version);
+  response->set_stream_version(version);
+  return s;
+}
+
+grpc::Status AdminService::DeleteApp(grpc::ServerContext*, const admin::DeleteAppRequest* request,
+                                     admin::DeleteAppResponse* response) {
+  events::AppDeleted deleted;
+  deleted.set_id(request->id());
+  uint64_t version = 0;
+  grpc::Status s = AppendChecked(
+      MakeSystemEvent("AppDeleted", ToCompactJson(deleted)),
+      [&](bool exists) {
+        return exists ? grpc::Status::OK
+                      : grpc::Status(grpc::StatusCode::NOT_FOUND, "app to delete not found");
+      },
+      request->id(), &version);
+  response->set_stream_version(version);
+  return s;
+}
+
+grpc::Status AdminService::GetApp(grpc::ServerContext*, const admin::GetAppRequest* request,
+                                  admin::GetAppResponse* response) {
+  std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
+  const std::string name = "app/" + request->id();
+  if (snap != nullptr) {
+    for (const auto& r : snap->snapshot.resources()) {
+      if (r.name() != name) continue;
+      response->set_application_json(config::ToEdgerouterJson(r.app()));
+      response->set_source(snap->app_origins.at(request->id()));
+      return grpc::Status::OK;
+    }
+    for (const auto& r : snap->rejected) {
+      if (r.id() == request->id()) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            absl::StrCat("app ", request->id(), " is rejected (", r.source(), "): ",
+                                         r.reason()));
+      }
+    }
+  }
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("app ", request->id(), " not found"));
+}
+
+grpc::Status AdminService::ListApps(grpc::ServerContext*, const admin::ListAppsRequest*,
+                                    admin::ListAppsResponse* response) {
+  std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
+  if (snap == nullptr) return grpc::Status::OK;
+  for (const auto& r : snap->snapshot.resources()) {
+    if (!r.has_app()) continue;
+    admin::AppSummary* summary = response->add_apps();
+    summary->set_id(r.app().id());
+    for (const auto& f : r.app().frontends()) summary->add_frontends(config::DescribeFrontend(f));
+    summary->set_backend(config::DescribeBackend(r.app().backend()));
+    summary->set_source(snap->app_origins.at(r.app().id()));
+  }
+  for (const auto& r : snap->rejected) *response->add_rejected() = r;
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::GetSnapshotRequest*,
+                                       admin::GetSnapshotResponse* response) {
+  std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
+  if (snap == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no snapshot built yet");
+  *response->mutable_snapshot() = snap->snapshot;
+  for (const auto& r : snap->rejected) *response->add_rejected() = r;
+  response->set_built_unix_ms(absl::ToUnixMillis(snap->built_at));
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListNodes(grpc::ServerContext*, const admin::ListNodesRequest*,
+                                     admin::ListNodesResponse* response) {
+  for (admin::NodeStatus& node : discovery_->Nodes()) *response->add_nodes() = std::move(node);
+  if (auto snap = hub_->Current()) response->set_current_version(snap->snapshot.version());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ReadStream(grpc::ServerContext*, const admin::ReadStreamRequest* request,
+                                      admin::ReadStreamResponse* response) {
+  if (absl::Status s = ValidateStreamName(request->stream()); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<std::vector<LogEntry>> entries =
+      log_->ReadAfter(request->stream(), request->after_version(), 10000);
+  if (!entries.ok()) return ToGrpcStatus(entries.status());
+  for (const LogEntry& entry : *entries) {
+    admin::StreamEntry* out = response->add_entries();
+    out->set_version(entry.version);
+    for (const events::Event& e : entry.events) out->add_lines(FormatEventLine(e));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::AppendStream(grpc::ServerContext*,
+                                        const admin::AppendStreamRequest* request,
+                                        admin::AppendStreamResponse* response) {
+  if (request->lines().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no event lines given");
+  }
+  std::vector<events::Event> batch;
+  for (int i = 0; i < request->lines_size(); ++i) {
+    absl::StatusOr<events::Event> event = ParseEventLine(request->lines(i));
+    if (!event.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("line ", i + 1, ": ", event.status().message()));
+    }
+    batch.push_back(*std::move(event));
+  }
+  std::optional<uint64_t> expected;
+  if (request->has_expected_version()) expected = request->expected_version();
+  absl::StatusOr<uint64_t> version = log_->Append(request->stream(), std::move(batch), expected);
+  if (!version.ok()) return ToGrpcStatus(version.status());
+  response->set_version(*version);
+  if (request->stream() == hub_->loadbalancer_stream()) {
+    hub_->WaitForStreamVersion(*version, absl::Seconds(5));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace edgerouter::controlplane

@@ -1,0 +1,244 @@
+#include "controlplane/config_hub.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/app_config.h"
+
+namespace edgerouter::controlplane {
+
+ConfigHub::ConfigHub(EventLog* log, HubOptions options)
+    : log_(log),
+      options_(std::move(options)),
+      lb_("/t-" + options_.tenant + "/loadbalancer"),
+      certs_("/t-" + options_.tenant + "/certbus") {
+  file_source_.name = "file";
+}
+
+ConfigHub::~ConfigHub() { Stop(); }
+
+void ConfigHub::AddListener(Listener listener) { listeners_.push_back(std::move(listener)); }
+
+absl::Status ConfigHub::Start() {
+  // Replaying the streams happens inside Watch (backlog first), then new entries follow.
+  auto lb = log_->Watch(loadbalancer_stream(), 0, [this](const LogEntry& entry) {
+    absl::MutexLock lock(&mu_);
+    lb_.Apply(entry);
+    MarkDirty();
+  });
+  if (!lb.ok()) return lb.status();
+  lb_watch_ = *std::move(lb);
+  auto certs = log_->Watch(certbus_stream(), 0, [this](const LogEntry& entry) {
+    absl::MutexLock lock(&mu_);
+    certs_.Apply(entry);
+    MarkDirty();
+  });
+  if (!certs.ok()) return certs.status();
+  cert_watch_ = *std::move(certs);
+
+  if (!options_.apps_file.empty()) {
+    ReloadFile();
+    inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    std::string dir = options_.apps_file.substr(0, options_.apps_file.find_last_of('/') + 1);
+    if (dir.empty()) dir = ".";
+    // Watch the directory, not the file: editors and `mv` replace the file's inode.
+    if (inotify_fd_ < 0 || wake_fd_ < 0 ||
+        inotify_add_watch(inotify_fd_, dir.c_str(),
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0) {
+      return absl::InternalError(absl::StrCat("watch ", dir, " for ", options_.apps_file, " failed"));
+    }
+    file_watcher_ = std::thread([this] { FileWatchLoop(); });
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    MarkDirty();
+  }
+  builder_ = std::thread([this] { BuilderLoop(); });
+  return absl::OkStatus();
+}
+
+void ConfigHub::Stop() {
+  lb_watch_.reset();
+  cert_watch_.reset();
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (wake_fd_ >= 0) {
+    uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
+  if (builder_.joinable()) builder_.join();
+  if (file_watcher_.joinable()) file_watcher_.join();
+  if (inotify_fd_ >= 0) close(inotify_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+  inotify_fd_ = wake_fd_ = -1;
+}
+
+void ConfigHub::MarkDirty() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  const absl::Time now = absl::Now();
+  if (!dirty_) first_dirty_ = now;
+  last_dirty_ = now;
+  dirty_ = true;
+}
+
+void ConfigHub::BuilderLoop() {
+  while (true) {
+    std::vector<AppSource> sources(2);
+    std::map<std::string, events::CertificateObtained> certs;
+    uint64_t lb_version;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](ConfigHub* hub) ABSL_NO_THREAD_SAFETY_ANALYSIS { return hub->dirty_ || hub->stopping_; },
+          this));
+      if (stopping_) return;
+      // Coalesce: wait until the sources have been quiet for the window, but no longer than
+      // max_delay after the first change.
+      while (!stopping_) {
+        const absl::Time deadline =
+            std::min(last_dirty_ + options_.quiet_window, first_dirty_ + options_.max_delay);
+        if (absl::Now() >= deadline) break;
+        mu_.AwaitWithDeadline(absl::Condition(
+                                  +[](bool* stopping) { return *stopping; }, &stopping_),
+                              deadline);
+      }
+      if (stopping_) return;
+      dirty_ = false;
+      sources[0].name = lb_.stream();
+      for (const auto& [id, app] : lb_.apps()) {
+        sources[0].apps.push_back({app, absl::StrCat(lb_.stream(), "@", lb_.app_versions().at(id))});
+      }
+      sources[1] = file_source_;
+      certs = certs_.certs();
+      lb_version = lb_.version();
+    }
+    const absl::Time start = absl::Now();
+    std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot(sources, certs);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    bool changed;
+    {
+      absl::MutexLock lock(&mu_);
+      changed = current_ == nullptr || current_->snapshot.version() != built->snapshot.version() ||
+                current_->rejected.size() != built->rejected.size();
+      if (changed) current_ = built;
+      built_lb_version_ = lb_version;
+      stats_.builds++;
+      stats_.last_build_seconds = seconds;
+      stats_.skipped_events = lb_.skipped().total() + certs_.skipped().total();
+      stats_.rejected_items = built->rejected.size();
+    }
+    if (changed) {
+      std::fprintf(stderr, "level=INFO msg=\"snapshot built\" version=%s resources=%d rejected=%zu seconds=%.4f\n",
+                   built->snapshot.version().c_str(), built->snapshot.resources_size(),
+                   built->rejected.size(), seconds);
+      for (const auto& r : built->rejected) {
+        std::fprintf(stderr, "level=WARN msg=\"app rejected\" source=%s id=%s reason=\"%s\"\n",
+                     r.source().c_str(), r.id().c_str(), r.reason().c_str());
+      }
+      for (const Listener& listener : listeners_) listener(built);
+    }
+  }
+}
+
+void ConfigHub::ReloadFile() {
+  AppSource source;
+  source.name = "file";
+  const std::string origin = "file:" + options_.apps_file;
+  std::ifstream in(options_.apps_file, std::ios::binary);
+  if (!in) {
+    // A missing file means "no apps from the file", not an error that freezes the config.
+    absl::MutexLock lock(&mu_);
+    file_source_ = source;
+    MarkDirty();
+    return;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  absl::StatusOr<config::ParsedApplications> parsed =
+      config::ParseApplicationsFile(buffer.str(), config::InputMode::kStrict);
+  absl::MutexLock lock(&mu_);
+  if (!parsed.ok()) {
+    // Keep serving the apps of the last good read; report the broken file.
+    source.apps = file_source_.apps;
+    snapshot::RejectedItem item;
+    item.set_source(origin);
+    item.set_reason(std::string(parsed.status().message()));
+    source.rejected.push_back(item);
+  } else {
+    for (config::Application& app : parsed->apps) source.apps.push_back({std::move(app), origin});
+    for (const config::AppProblems& p : parsed->problems) {
+      snapshot::RejectedItem item;
+      item.set_source(origin);
+      item.set_id(p.label);
+      item.set_reason(absl::StrJoin(p.details, "; "));
+      source.rejected.push_back(item);
+    }
+  }
+  file_source_ = std::move(source);
+  MarkDirty();
+}
+
+void ConfigHub::FileWatchLoop() {
+  const std::string base = options_.apps_file.substr(options_.apps_file.find_last_of('/') + 1);
+  alignas(inotify_event) char buf[4096];
+  while (true) {
+    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents) return;
+    ssize_t n = read(inotify_fd_, buf, sizeof(buf));
+    bool relevant = false;
+    for (ssize_t off = 0; off < n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(buf + off);
+      if (ev->len > 0 && base == ev->name) relevant = true;
+      off += sizeof(inotify_event) + ev->len;
+    }
+    if (relevant) ReloadFile();
+  }
+}
+
+std::shared_ptr<const BuiltSnapshot> ConfigHub::Current() {
+  absl::MutexLock lock(&mu_);
+  return current_;
+}
+
+bool ConfigHub::WaitForStreamVersion(uint64_t version, absl::Duration timeout) {
+  std::pair<ConfigHub*, uint64_t> arg(this, version);
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(
+      absl::Condition(
+          +[](std::pair<ConfigHub*, uint64_t>* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return a->first->built_lb_version_ >= a->second && !a->first->dirty_;
+          },
+          &arg),
+      timeout);
+}
+
+bool ConfigHub::StreamHasApp(const std::string& id, uint64_t* stream_version) {
+  absl::MutexLock lock(&mu_);
+  *stream_version = lb_.version();
+  return lb_.apps().count(id) > 0;
+}
+
+HubStats ConfigHub::Stats() {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+std::vector<SkippedEvent> ConfigHub::RecentSkippedEvents() {
+  absl::MutexLock lock(&mu_);
+  std::vector<SkippedEvent> out(lb_.skipped().recent().begin(), lb_.skipped().recent().end());
+  out.insert(out.end(), certs_.skipped().recent().begin(), certs_.skipped().recent().end());
+  return out;
+}
+
+}  // namespace edgerouter::controlplane

@@ -1,0 +1,91 @@
+// Owns the sources (the tenant's streams in the event log, applications.json) and turns their
+// changes into snapshots: changes mark the hub dirty; a builder thread waits for a quiet window
+// (bounded by a max delay, so a steady trickle cannot starve it), rebuilds, and publishes the
+// snapshot when its version changed.
+#ifndef EDGEROUTER_CONTROLPLANE_CONFIG_HUB_H_
+#define EDGEROUTER_CONTROLPLANE_CONFIG_HUB_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "controlplane/event_log.h"
+#include "controlplane/snapshot_builder.h"
+#include "controlplane/stream_state.h"
+
+namespace edgerouter::controlplane {
+
+struct HubOptions {
+  std::string tenant = "1";
+  std::string apps_file;  // empty: no file source
+  absl::Duration quiet_window = absl::Milliseconds(20);
+  absl::Duration max_delay = absl::Milliseconds(100);
+};
+
+struct HubStats {
+  uint64_t builds = 0;
+  double last_build_seconds = 0;
+  uint64_t skipped_events = 0;
+  size_t rejected_items = 0;
+};
+
+class ConfigHub {
+ public:
+  using Listener = std::function<void(std::shared_ptr<const BuiltSnapshot>)>;
+
+  ConfigHub(EventLog* log, HubOptions options);
+  ~ConfigHub();
+
+  // Subscribe before Start: listeners run on the builder thread.
+  void AddListener(Listener listener);
+  absl::Status Start();
+  void Stop();
+
+  std::shared_ptr<const BuiltSnapshot> Current();
+  // Blocks until a snapshot built from at least these stream versions is current.
+  bool WaitForStreamVersion(uint64_t loadbalancer_version, absl::Duration timeout);
+
+  std::string loadbalancer_stream() const { return "/t-" + options_.tenant + "/loadbalancer"; }
+  std::string certbus_stream() const { return "/t-" + options_.tenant + "/certbus"; }
+  // Whether the loadbalancer stream holds app `id`, and the stream version it was read at.
+  bool StreamHasApp(const std::string& id, uint64_t* stream_version);
+  HubStats Stats();
+  std::vector<SkippedEvent> RecentSkippedEvents();
+
+ private:
+  void MarkDirty();
+  void BuilderLoop();
+  void FileWatchLoop();
+  void ReloadFile();
+
+  EventLog* log_;
+  const HubOptions options_;
+  std::vector<Listener> listeners_;
+
+  absl::Mutex mu_;
+  LoadBalancerState lb_ ABSL_GUARDED_BY(mu_);
+  CertBusState certs_ ABSL_GUARDED_BY(mu_);
+  AppSource file_source_ ABSL_GUARDED_BY(mu_);
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time first_dirty_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_dirty_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<const BuiltSnapshot> current_ ABSL_GUARDED_BY(mu_);
+  uint64_t built_lb_version_ ABSL_GUARDED_BY(mu_) = 0;
+  HubStats stats_ ABSL_GUARDED_BY(mu_);
+
+  std::unique_ptr<WatchHandle> lb_watch_;
+  std::unique_ptr<WatchHandle> cert_watch_;
+  std::thread builder_;
+  std::thread file_watcher_;
+  int inotify_fd_ = -1;
+  int wake_fd_ = -1;
+};
+
+}  // namespace edgerouter::controlplane
+
+#endif  // EDGEROUTER_CONTROLPLANE_CONFIG_HUB_H_

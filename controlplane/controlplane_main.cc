@@ -1,0 +1,193 @@
+// controlplane: merges the event streams and applications.json into versioned snapshots and
+// pushes them to data planes over gRPC; serves the Admin API (with server reflection) and
+// Prometheus metrics. Runs on embedded defaults with no flags.
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/http_admin_server.h"
+#include "common/metrics.h"
+#include "controlplane/admin_service.h"
+#include "controlplane/config_hub.h"
+#include "controlplane/discovery_server.h"
+#include "controlplane/file_event_log.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+
+ABSL_FLAG(std::string, data_dir, "./edgerouter-data", "event log directory");
+ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:18000", "gRPC address (discovery, admin, reflection)");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:18001", "HTTP address for /metrics and /healthz");
+ABSL_FLAG(std::string, tenant, "1", "tenant: streams are /t-<tenant>/loadbalancer and /certbus");
+ABSL_FLAG(std::string, apps_file, "", "applications.json to serve (re-read when it changes)");
+ABSL_FLAG(int, coalesce_quiet_ms, 20, "rebuild after the sources were quiet this long");
+ABSL_FLAG(int, coalesce_max_ms, 100, "but never later than this after the first change");
+
+namespace edgerouter::controlplane {
+namespace {
+
+using admin::HttpAdminRequest;
+using admin::HttpAdminResponse;
+using admin::HttpAdminServer;
+using metrics::Counter;
+using metrics::Histogram;
+using metrics::MetricsRegistry;
+
+bool IsLoopbackListen(const std::string& addr) {
+  return absl::StartsWith(addr, "127.") || absl::StartsWith(addr, "[::1]:") ||
+         absl::StartsWith(addr, "localhost:");
+}
+
+class PrometheusDiscoveryStats : public DiscoveryStats {
+ public:
+  explicit PrometheusDiscoveryStats(MetricsRegistry* registry)
+      : pushes_(registry->AddCounter("er_cp_pushes_total", "Responses pushed to data planes.",
+                                     {"kind"})),
+        push_bytes_(registry->AddCounter("er_cp_push_bytes_total", "Bytes of pushed responses.")),
+        acks_(registry->AddCounter("er_cp_acks_total", "Snapshots acknowledged by data planes.")),
+        nacks_(registry->AddCounter("er_cp_nacks_total", "Snapshots rejected by data planes.")),
+        convergence_(registry->AddHistogram(
+            "er_cp_convergence_seconds", "Snapshot committed until a data plane ACKed it.", {},
+            {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})) {}
+
+  void OnPush(size_t bytes, bool full_state) override {
+    pushes_->Inc({full_state ? "full" : "delta"});
+    push_bytes_->Inc({}, static_cast<double>(bytes));
+  }
+  void OnAck(double seconds) override {
+    acks_->Inc();
+    convergence_->Observe({}, seconds);
+  }
+  void OnNack() override { nacks_->Inc(); }
+
+ private:
+  Counter* pushes_;
+  Counter* push_bytes_;
+  Counter* acks_;
+  Counter* nacks_;
+  Histogram* convergence_;
+};
+
+int Run() {
+  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
+  if (!IsLoopbackListen(grpc_listen)) {
+    std::fprintf(stderr,
+                 "controlplane: refusing plaintext gRPC on non-loopback address %s "
+                 "(listen on 127.0.0.1 or [::1]; TLS with client certificates is needed elsewhere)\n",
+                 grpc_listen.c_str());
+    return 2;
+  }
+
+  std::vector<std::string> notes;
+  auto log = FileEventLog::Open(absl::GetFlag(FLAGS_data_dir), &notes);
+  if (!log.ok()) {
+    std::fprintf(stderr, "controlplane: event log: %s\n", std::string(log.status().message()).c_str());
+    return 1;
+  }
+  for (const std::string& note : notes) std::fprintf(stderr, "level=WARN msg=\"event log repaired\" detail=\"%s\"\n", note.c_str());
+
+  MetricsRegistry registry;
+  PrometheusDiscoveryStats stats(&registry);
+  DiscoveryServer discovery(&stats);
+
+  HubOptions options;
+  options.tenant = absl::GetFlag(FLAGS_tenant);
+  options.apps_file = absl::GetFlag(FLAGS_apps_file);
+  options.quiet_window = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_quiet_ms));
+  options.max_delay = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_max_ms));
+  ConfigHub hub(log->get(), options);
+  hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { discovery.OnSnapshot(std::move(s)); });
+
+  registry.AddCallbackGauge("er_cp_connected_nodes", "Data planes with an open discovery stream.",
+                            [&] { return static_cast<double>(discovery.connected_nodes()); });
+  registry.AddCallbackGauge("er_cp_snapshot_builds", "Snapshot builds since start.",
+                            [&] { return static_cast<double>(hub.Stats().builds); });
+  registry.AddCallbackGauge("er_cp_last_build_seconds", "Duration of the last snapshot build.",
+                            [&] { return hub.Stats().last_build_seconds; });
+  registry.AddCallbackGauge("er_cp_skipped_events", "Stream events skipped (unknown type or bad payload).",
+                            [&] { return static_cast<double>(hub.Stats().skipped_events); });
+  registry.AddCallbackGauge("er_cp_rejected_items", "Apps or files left out of the current snapshot.",
+                            [&] { return static_cast<double>(hub.Stats().rejected_items); });
+  registry.AddCallbackGauge("er_cp_snapshot_resources", "Resources in the current snapshot.", [&] {
+    auto s = hub.Current();
+    return s ? static_cast<double>(s->snapshot.resources_size()) : 0.0;
+  });
+
+  if (absl::Status s = hub.Start(); !s.ok()) {
+    std::fprintf(stderr, "controlplane: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+
+  AdminService admin(log->get(), &hub, &discovery);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &bound_port);
+  builder.RegisterService(&discovery);
+  builder.RegisterService(&admin);
+  // Dead data planes are noticed within ~30 s even when idle.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.SetMaxSendMessageSize(256 << 20);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    std::fprintf(stderr, "controlplane: cannot listen on %s\n", grpc_listen.c_str());
+    return 1;
+  }
+
+  HttpAdminServer http;
+  http.Handle("/metrics", [&](const HttpAdminRequest&) {
+    HttpAdminResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = registry.Render();
+    return r;
+  });
+  http.Handle("/healthz", [&](const HttpAdminRequest&) {
+    HttpAdminResponse r;
+    r.body = hub.Current() ? "ok\n" : "starting\n";
+    if (!hub.Current()) r.status = 503;
+    return r;
+  });
+  if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen)); !s.ok()) {
+    std::fprintf(stderr, "controlplane: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  // Actual ports (a :0 flag picks a free one), so scripts and tests can read them from here.
+  const std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));
+  const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
+  std::fprintf(stderr,
+               "level=INFO msg=\"control plane ready\" grpc=%s:%d http=%s:%d data_dir=%s tenant=%s\n",
+               grpc_host.c_str(), bound_port, http_listen.substr(0, http_listen.rfind(':')).c_str(),
+               http.port(), absl::GetFlag(FLAGS_data_dir).c_str(), options.tenant.c_str());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::fprintf(stderr, "level=INFO msg=\"shutting down\" signal=%d\n", sig);
+  http.Stop();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  hub.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace edgerouter::controlplane
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return edgerouter::controlplane::Run();
+}

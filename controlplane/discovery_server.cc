@@ -1,0 +1,269 @@
+#include "controlplane/discovery_server.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace edgerouter::controlplane {
+
+using discovery::DiscoveryRequest;
+using discovery::DiscoveryResponse;
+
+ResourceVersions VersionsOf(const snapshot::Snapshot& snapshot) {
+  ResourceVersions out;
+  out.reserve(snapshot.resources_size());
+  for (const auto& r : snapshot.resources()) out.emplace_back(r.name(), r.version());
+  return out;
+}
+
+void ComputeDelta(const ResourceVersions& known, const snapshot::Snapshot& target,
+                  DiscoveryResponse* response) {
+  size_t k = 0;
+  for (const snapshot::Resource& r : target.resources()) {
+    while (k < known.size() && known[k].first < r.name()) {
+      response->add_removed_resources(std::string(known[k++].first));
+    }
+    if (k < known.size() && known[k].first == r.name()) {
+      if (known[k].second != r.version()) *response->add_resources() = r;
+      ++k;
+    } else {
+      *response->add_resources() = r;
+    }
+  }
+  for (; k < known.size(); ++k) response->add_removed_resources(std::string(known[k].first));
+}
+
+class DiscoveryServer::NodeStream
+    : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse> {
+ public:
+  NodeStream(DiscoveryServer* server, grpc::CallbackServerContext* context)
+      : server_(server), peer_(context->peer()) {
+    StartRead(&request_);
+  }
+
+  // A new snapshot exists: push it unless a response is still unanswered.
+  void Notify() { Act(Decide()); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // client closed its side, or the call is cancelled
+      Act(RequestFinish(grpc::Status::OK));
+      return;
+    }
+    Action action = HandleRequest();
+    if (!action.finish) StartRead(&request_);
+    Act(std::move(action));
+  }
+
+  void OnWriteDone(bool ok) override {
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      write_in_flight_ = false;
+      if (!ok) finishing_ = true;
+      if (finishing_ && !finish_called_) {
+        finish_called_ = true;
+        action.finish = true;
+        action.status = ok ? finish_status_ : grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
+      }
+    }
+    Act(std::move(action));
+  }
+
+  void OnCancel() override { Act(RequestFinish(grpc::Status::CANCELLED)); }
+
+  void OnDone() override {
+    server_->Unregister(this);
+    if (!node_id_.empty()) {
+      server_->UpdateStatus(node_id_, [](admin::NodeStatus* s) {
+        s->set_connected(false);
+        s->clear_pending_version();
+      });
+    }
+    delete this;
+  }
+
+ private:
+  // What to do once the lock is released: gRPC calls are never made under mu_.
+  struct Action {
+    bool write = false;
+    bool finish = false;
+    grpc::Status status;
+  };
+
+  void Act(Action action) {
+    if (action.write) StartWrite(&response_);
+    if (action.finish) Finish(action.status);
+  }
+
+  Action RequestFinish(grpc::Status status) {
+    absl::MutexLock lock(&mu_);
+    Action action;
+    if (finishing_) return action;
+    finishing_ = true;
+    finish_status_ = std::move(status);
+    if (!write_in_flight_ && !finish_called_) {
+      finish_called_ = true;
+      action.finish = true;
+      action.status = finish_status_;
+    }
+    return action;
+  }
+
+  Action HandleRequest() {
+    bool first = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (node_id_.empty()) {
+        if (request_.node_id().empty()) {
+          finishing_ = finish_called_ = true;
+          return {false, true,
+                  grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "first request needs node_id")};
+        }
+        first = true;
+        node_id_ = request_.node_id();
+        for (const auto& [name, version] : request_.initial_resource_versions()) {
+          initial_known_.emplace(name, version);
+        }
+        applied_version_ = request_.version_info();
+      } else if (!outstanding_nonce_.empty() && request_.response_nonce() == outstanding_nonce_) {
+        std::shared_ptr<const BuiltSnapshot> answered = std::move(outstanding_);
+        outstanding_nonce_.clear();
+        if (request_.has_error_detail()) {
+          parked_version_ = answered->snapshot.version();
+          const std::string message = request_.error_detail().message();
+          std::fprintf(stderr, "level=WARN msg=\"snapshot NACKed\" node=%s version=%s error=\"%s\"\n",
+                       node_id_.c_str(), parked_version_.c_str(), message.c_str());
+          server_->stats_->OnNack();
+          server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
+            s->set_last_nack_version(answered->snapshot.version());
+            s->set_last_nack_message(message);
+            s->clear_pending_version();
+          });
+        } else {
+          acked_ = answered;
+          initial_known_.clear();
+          applied_version_ = answered->snapshot.version();
+          server_->stats_->OnAck(absl::ToDoubleSeconds(absl::Now() - answered->built_at));
+          server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
+            s->set_last_acked_version(answered->snapshot.version());
+            s->clear_pending_version();
+          });
+        }
+      }
+      // Anything else is a stale nonce (xDS: ignore it).
+    }
+    if (first) {
+      server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
+        s->set_node_id(node_id_);
+        s->set_peer(peer_);
+        s->set_connected(true);
+        s->set_connected_since_unix_ms(absl::ToUnixMillis(absl::Now()));
+        s->clear_pending_version();
+        if (!applied_version_.empty()) s->set_last_acked_version(applied_version_);
+      });
+      server_->Register(this);  // from now on Notify() reaches us
+    }
+    return Decide();
+  }
+
+  // Builds the next response if one is due. Takes mu_.
+  Action Decide() {
+    std::shared_ptr<const BuiltSnapshot> target = server_->current();
+    absl::MutexLock lock(&mu_);
+    Action action;
+    if (target == nullptr || node_id_.empty() || finishing_ || write_in_flight_ ||
+        !outstanding_nonce_.empty()) {
+      return action;
+    }
+    const std::string& version = target->snapshot.version();
+    if (version == applied_version_ || version == parked_version_) return action;
+
+    response_.Clear();
+    if (acked_ != nullptr) {
+      ComputeDelta(VersionsOf(acked_->snapshot), target->snapshot, &response_);
+    } else if (!initial_known_.empty()) {
+      ResourceVersions known(initial_known_.begin(), initial_known_.end());
+      ComputeDelta(known, target->snapshot, &response_);
+    } else {
+      response_.set_full_state(true);
+      *response_.mutable_resources() = target->snapshot.resources();
+    }
+    response_.set_version_info(version);
+    response_.set_nonce(absl::StrCat(++nonce_counter_));
+    outstanding_nonce_ = response_.nonce();
+    outstanding_ = target;
+    write_in_flight_ = true;
+    server_->stats_->OnPush(response_.ByteSizeLong(), response_.full_state());
+    server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) { s->set_pending_version(version); });
+    action.write = true;
+    return action;
+  }
+
+  DiscoveryServer* const server_;
+  const std::string peer_;
+  DiscoveryRequest request_;  // touched only by the read chain
+
+  absl::Mutex mu_;
+  std::string node_id_ ABSL_GUARDED_BY(mu_);
+  DiscoveryResponse response_ ABSL_GUARDED_BY(mu_);
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  uint64_t nonce_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string outstanding_nonce_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const BuiltSnapshot> outstanding_ ABSL_GUARDED_BY(mu_);
+  // What the node holds: the last snapshot it ACKed, or (after a reconnect, before the first
+  // ACK) the resource versions it reported.
+  std::shared_ptr<const BuiltSnapshot> acked_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> initial_known_ ABSL_GUARDED_BY(mu_);
+  std::string applied_version_ ABSL_GUARDED_BY(mu_);
+  std::string parked_version_ ABSL_GUARDED_BY(mu_);
+};
+
+DiscoveryServer::~DiscoveryServer() = default;
+
+grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* DiscoveryServer::StreamSnapshots(
+    grpc::CallbackServerContext* context) {
+  return new NodeStream(this, context);
+}
+
+void DiscoveryServer::OnSnapshot(std::shared_ptr<const BuiltSnapshot> snapshot) {
+  {
+    absl::MutexLock lock(&current_mu_);
+    current_ = std::move(snapshot);
+  }
+  absl::MutexLock lock(&streams_mu_);
+  for (NodeStream* stream : streams_) stream->Notify();
+}
+
+void DiscoveryServer::Register(NodeStream* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  streams_.insert(stream);
+}
+
+void DiscoveryServer::Unregister(NodeStream* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  streams_.erase(stream);
+}
+
+void DiscoveryServer::UpdateStatus(const std::string& node_id,
+                                   const std::function<void(admin::NodeStatus*)>& f) {
+  absl::MutexLock lock(&status_mu_);
+  f(&status_[node_id]);
+}
+
+std::vector<admin::NodeStatus> DiscoveryServer::Nodes() {
+  absl::MutexLock lock(&status_mu_);
+  std::vector<admin::NodeStatus> out;
+  for (const auto& [id, status] : status_) out.push_back(status);
+  return out;
+}
+
+size_t DiscoveryServer::connected_nodes() {
+  absl::MutexLock lock(&streams_mu_);
+  return streams_.size();
+}
+
+}  // namespace edgerouter::controlplane

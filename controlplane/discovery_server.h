@@ -1,0 +1,78 @@
+// The Discovery service: one bidirectional stream per data-plane node (gRPC callback API, so a
+// stream costs no thread). The first response is the full state (or a delta against the
+// resource versions a reconnecting node reports), later ones are deltas. At most one response
+// is outstanding per node: the next is computed when the ACK/NACK arrives, against what the
+// node has applied, so a burst of snapshots costs a node one push. A NACKed snapshot version is
+// parked — never resent — until the snapshot changes (go-control-plane's resend loop).
+#ifndef EDGEROUTER_CONTROLPLANE_DISCOVERY_SERVER_H_
+#define EDGEROUTER_CONTROLPLANE_DISCOVERY_SERVER_H_
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "controlplane/snapshot_builder.h"
+#include "proto/admin.pb.h"
+#include "proto/discovery.grpc.pb.h"
+
+namespace edgerouter::controlplane {
+
+// Counters the server reports; wired to Prometheus by the binary.
+struct DiscoveryStats {
+  virtual ~DiscoveryStats() = default;
+  virtual void OnPush(size_t bytes, bool full_state) {}
+  virtual void OnAck(double convergence_seconds) {}
+  virtual void OnNack() {}
+};
+
+class DiscoveryServer final : public discovery::Discovery::CallbackService {
+ public:
+  explicit DiscoveryServer(DiscoveryStats* stats) : stats_(stats) {}
+  ~DiscoveryServer() override;
+
+  grpc::ServerBidiReactor<discovery::DiscoveryRequest, discovery::DiscoveryResponse>*
+  StreamSnapshots(grpc::CallbackServerContext* context) override;
+
+  // Publishes a new snapshot to every connected node (called by the snapshot hub).
+  void OnSnapshot(std::shared_ptr<const BuiltSnapshot> snapshot);
+
+  std::vector<admin::NodeStatus> Nodes();
+  size_t connected_nodes();
+
+ private:
+  class NodeStream;
+  friend class NodeStream;
+
+  std::shared_ptr<const BuiltSnapshot> current() {
+    absl::MutexLock lock(&current_mu_);
+    return current_;
+  }
+  void Register(NodeStream* stream);
+  void Unregister(NodeStream* stream);
+  void UpdateStatus(const std::string& node_id, const std::function<void(admin::NodeStatus*)>& f);
+
+  DiscoveryStats* stats_;
+  // Lock order: streams_mu_ -> a stream's mu -> status_mu_ / current_mu_ (leaves).
+  absl::Mutex streams_mu_;
+  std::set<NodeStream*> streams_ ABSL_GUARDED_BY(streams_mu_);
+  absl::Mutex current_mu_;
+  std::shared_ptr<const BuiltSnapshot> current_ ABSL_GUARDED_BY(current_mu_);
+  absl::Mutex status_mu_;
+  std::map<std::string, admin::NodeStatus> status_ ABSL_GUARDED_BY(status_mu_);
+};
+
+// (name, version) pairs sorted by name.
+using ResourceVersions = std::vector<std::pair<absl::string_view, absl::string_view>>;
+ResourceVersions VersionsOf(const snapshot::Snapshot& snapshot);
+
+// Delta from `known` (what the node holds) to `target`: changed/added resources and removed
+// names, appended to `response`.
+void ComputeDelta(const ResourceVersions& known, const snapshot::Snapshot& target,
+                  discovery::DiscoveryResponse* response);
+
+}  // namespace edgerouter::controlplane
+
+#endif  // EDGEROUTER_CONTROLPLANE_DISCOVERY_SERVER_H_

@@ -1,0 +1,111 @@
+#include "controlplane/snapshot_builder.h"
+
+#include "common/app_config.h"
+#include "common/event_line.h"
+#include "controlplane/stream_state.h"
+#include "gtest/gtest.h"
+
+namespace edgerouter::controlplane {
+namespace {
+
+config::Application App(const std::string& id, const std::string& to = "https://x/") {
+  config::Application app;
+  app.set_id(id);
+  auto* f = app.add_frontends();
+  f->set_kind("hostname");
+  f->set_hostname(id + ".example.com");
+  f->set_path_prefix("/");
+  app.mutable_backend()->set_kind("redirect");
+  app.mutable_backend()->mutable_redirect_opts()->set_to(to);
+  return app;
+}
+
+AppSource Source(const std::string& name, std::vector<config::Application> apps) {
+  AppSource source;
+  source.name = name;
+  for (auto& app : apps) source.apps.push_back({std::move(app), name});
+  return source;
+}
+
+TEST(SnapshotBuilder, SameInputsGiveByteIdenticalSnapshots) {
+  std::map<std::string, events::CertificateObtained> certs;
+  certs["c1"].set_id("c1");
+  certs["c1"].add_domains("a.example.com");
+  auto a = BuildSnapshot({Source("file", {App("b"), App("a")})}, certs);
+  auto b = BuildSnapshot({Source("file", {App("a"), App("b")})}, certs);
+  EXPECT_EQ(a->snapshot.SerializeAsString(), b->snapshot.SerializeAsString());
+  ASSERT_EQ(a->snapshot.resources_size(), 3);
+  EXPECT_EQ(a->snapshot.resources(0).name(), "app/a");
+  EXPECT_EQ(a->snapshot.resources(2).name(), "cert/c1");
+}
+
+TEST(SnapshotBuilder, ResourceVersionsChangeOnlyWithTheirContent) {
+  auto before = BuildSnapshot({Source("file", {App("a"), App("b")})}, {});
+  auto after = BuildSnapshot({Source("file", {App("a"), App("b", "https://y/")})}, {});
+  EXPECT_EQ(before->snapshot.resources(0).version(), after->snapshot.resources(0).version());
+  EXPECT_NE(before->snapshot.resources(1).version(), after->snapshot.resources(1).version());
+  EXPECT_NE(before->snapshot.version(), after->snapshot.version());
+}
+
+TEST(SnapshotBuilder, BadAppIsLeftOutAndReportedWhileOthersServe) {
+  config::Application bad = App("bad");
+  bad.mutable_backend()->mutable_redirect_opts()->clear_to();
+  auto built = BuildSnapshot({Source("/t-1/loadbalancer@3", {App("good"), bad})}, {});
+  ASSERT_EQ(built->snapshot.resources_size(), 1);
+  EXPECT_EQ(built->snapshot.resources(0).name(), "app/good");
+  ASSERT_EQ(built->rejected.size(), 1u);
+  EXPECT_EQ(built->rejected[0].id(), "bad");
+  EXPECT_EQ(built->rejected[0].source(), "/t-1/loadbalancer@3");
+  EXPECT_EQ(built->rejected[0].reason(), "backend.redirect_opts.to is required");
+}
+
+TEST(SnapshotBuilder, DuplicateIdsResolvedBySourcePrecedence) {
+  auto built = BuildSnapshot(
+      {Source("stream", {App("a", "https://stream/")}), Source("file", {App("a", "https://file/")})}, {});
+  ASSERT_EQ(built->snapshot.resources_size(), 1);
+  EXPECT_EQ(built->snapshot.resources(0).app().backend().redirect_opts().to(), "https://stream/");
+  ASSERT_EQ(built->rejected.size(), 1u);
+  EXPECT_EQ(built->rejected[0].source(), "file");
+  EXPECT_EQ(built->rejected[0].reason(), "duplicate id; stream wins");
+}
+
+LogEntry Entry(uint64_t version, std::vector<std::pair<std::string, std::string>> events) {
+  LogEntry entry;
+  entry.version = version;
+  for (auto& [type, payload] : events) entry.events.push_back(MakeSystemEvent(type, payload));
+  return entry;
+}
+
+TEST(StreamState, UpsertsDeletesAndSkipsBadEventsWithoutBlocking) {
+  LoadBalancerState state("/t-1/loadbalancer");
+  const std::string app_a = config::ToEdgerouterJson(App("a"));
+  state.Apply(Entry(1, {{"AppUpdated", R"({"Application":)" + app_a + "}"}}));
+  state.Apply(Entry(2, {{"SomethingNew", "{}"}}));
+  state.Apply(Entry(3, {{"AppUpdated", "{not json"}}));
+  state.Apply(Entry(4, {{"AppUpdated", R"({"Application":)" + config::ToEdgerouterJson(App("b")) + "}"},
+                        {"AppDeleted", R"({"Id":"a"})"},
+                        {"AppDeleted", R"({"Id":"never-existed"})"}}));
+  EXPECT_EQ(state.version(), 4u);
+  ASSERT_EQ(state.apps().size(), 1u);
+  EXPECT_EQ(state.apps().begin()->first, "b");
+  EXPECT_EQ(state.skipped().total(), 2u);
+  EXPECT_EQ(state.skipped().recent()[0].where, "/t-1/loadbalancer@2");
+  EXPECT_EQ(state.skipped().recent()[0].reason, "unknown event type");
+  EXPECT_EQ(state.skipped().recent()[1].where, "/t-1/loadbalancer@3");
+  EXPECT_NE(state.skipped().recent()[1].reason.find("invalid JSON at line 1"), std::string::npos);
+}
+
+TEST(StreamState, LatestCertificatePerIdWins) {
+  CertBusState state("/t-1/certbus");
+  state.Apply(Entry(1, {{"CertificateObtained", R"({"Id":"c","Domains":["a"],"PrivateKeyCiphertext":"AAE="})"}}));
+  state.Apply(Entry(2, {{"CertificateObtained", R"({"Id":"c","Domains":["b"],"Future":1})"}}));
+  state.Apply(Entry(3, {{"ConfigUpdated", R"({"ConfigCiphertext":"AA=="})"}}));
+  ASSERT_EQ(state.certs().size(), 1u);
+  EXPECT_EQ(state.certs().at("c").domains(0), "b");
+  state.Apply(Entry(4, {{"CertificateRemoved", R"({"Id":"c"})"}}));
+  EXPECT_TRUE(state.certs().empty());
+  EXPECT_EQ(state.skipped().total(), 0u);
+}
+
+}  // namespace
+}  // namespace edgerouter::controlplane
