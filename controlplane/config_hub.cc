@@ -58,10 +58,8 @@ absl::Status ConfigHub::Start() {
     }
     file_watcher_ = std::thread([this] { FileWatchLoop(); });
   }
-  {
-    absl::MutexLock lock(&mu_);
-    MarkDirty();
-  }
+  // The first snapshot is built before Start returns: nothing is served from a half-read state.
+  BuildAndPublish();
   builder_ = std::thread([this] { BuilderLoop(); });
   return absl::OkStatus();
 }
@@ -93,15 +91,11 @@ void ConfigHub::MarkDirty() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
 
 void ConfigHub::BuilderLoop() {
   while (true) {
-    std::vector<AppSource> sources(2);
-    std::map<std::string, events::CertificateObtained> certs;
-    uint64_t lb_version;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](ConfigHub* hub) ABSL_NO_THREAD_SAFETY_ANALYSIS { return hub->dirty_ || hub->stopping_; },
           this));
-      if (stopping_) return;
       // Coalesce: wait until the sources have been quiet for the window, but no longer than
       // max_delay after the first change.
       while (!stopping_) {
@@ -113,41 +107,50 @@ void ConfigHub::BuilderLoop() {
                               deadline);
       }
       if (stopping_) return;
-      dirty_ = false;
-      sources[0].name = lb_.stream();
-      for (const auto& [id, app] : lb_.apps()) {
-        sources[0].apps.push_back({app, absl::StrCat(lb_.stream(), "@", lb_.app_versions().at(id))});
-      }
-      sources[1] = file_source_;
-      certs = certs_.certs();
-      lb_version = lb_.version();
     }
-    const absl::Time start = absl::Now();
-    std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot(sources, certs);
-    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    bool changed;
-    {
-      absl::MutexLock lock(&mu_);
-      changed = current_ == nullptr || current_->snapshot.version() != built->snapshot.version() ||
-                current_->rejected.size() != built->rejected.size();
-      if (changed) current_ = built;
-      built_lb_version_ = lb_version;
-      stats_.builds++;
-      stats_.last_build_seconds = seconds;
-      stats_.skipped_events = lb_.skipped().total() + certs_.skipped().total();
-      stats_.rejected_items = built->rejected.size();
-    }
-    if (changed) {
-      std::fprintf(stderr, "level=INFO msg=\"snapshot built\" version=%s resources=%d rejected=%zu seconds=%.4f\n",
-                   built->snapshot.version().c_str(), built->snapshot.resources_size(),
-                   built->rejected.size(), seconds);
-      for (const auto& r : built->rejected) {
-        std::fprintf(stderr, "level=WARN msg=\"app rejected\" source=%s id=%s reason=\"%s\"\n",
-                     r.source().c_str(), r.id().c_str(), r.reason().c_str());
-      }
-      for (const Listener& listener : listeners_) listener(built);
-    }
+    BuildAndPublish();
   }
+}
+
+void ConfigHub::BuildAndPublish() {
+  std::vector<AppSource> sources(2);
+  std::map<std::string, events::CertificateObtained> certs;
+  uint64_t lb_version;
+  {
+    absl::MutexLock lock(&mu_);
+    dirty_ = false;
+    sources[0].name = lb_.stream();
+    for (const auto& [id, app] : lb_.apps()) {
+      sources[0].apps.push_back({app, absl::StrCat(lb_.stream(), "@", lb_.app_versions().at(id))});
+    }
+    sources[1] = file_source_;
+    certs = certs_.certs();
+    lb_version = lb_.version();
+  }
+  const absl::Time start = absl::Now();
+  std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot(sources, certs);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  bool changed;
+  {
+    absl::MutexLock lock(&mu_);
+    changed = current_ == nullptr || current_->snapshot.version() != built->snapshot.version() ||
+              current_->rejected.size() != built->rejected.size();
+    if (changed) current_ = built;
+    built_lb_version_ = lb_version;
+    stats_.builds++;
+    stats_.last_build_seconds = seconds;
+    stats_.skipped_events = lb_.skipped().total() + certs_.skipped().total();
+    stats_.rejected_items = built->rejected.size();
+  }
+  if (!changed) return;
+  std::fprintf(stderr, "level=INFO msg=\"snapshot built\" version=%s resources=%d rejected=%zu seconds=%.4f\n",
+               built->snapshot.version().c_str(), built->snapshot.resources_size(),
+               built->rejected.size(), seconds);
+  for (const auto& r : built->rejected) {
+    std::fprintf(stderr, "level=WARN msg=\"app rejected\" source=%s id=%s reason=\"%s\"\n",
+                 r.source().c_str(), r.id().c_str(), r.reason().c_str());
+  }
+  for (const Listener& listener : listeners_) listener(built);
 }
 
 void ConfigHub::ReloadFile() {

@@ -59,6 +59,8 @@ class ConfigHub {
  private:
   void MarkDirty();
   void BuilderLoop();
+  // Builds from the current source state and publishes when the snapshot changed.
+  void BuildAndPublish();
   void FileWatchLoop();
   void ReloadFile();
 

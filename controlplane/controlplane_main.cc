@@ -178,9 +178,13 @@ int Run() {
   int sig = 0;
   sigwait(&signals, &sig);
   std::fprintf(stderr, "level=INFO msg=\"shutting down\" signal=%d\n", sig);
+  const absl::Time stop_start = absl::Now();
   http.Stop();
+  discovery.CloseAllStreams();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   hub.Stop();
+  std::fprintf(stderr, "level=INFO msg=\"stopped\" seconds=%.3f\n",
+               absl::ToDoubleSeconds(absl::Now() - stop_start));
   return 0;
 }
 

@@ -38,12 +38,18 @@ class DiscoveryServer::NodeStream
     : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse> {
  public:
   NodeStream(DiscoveryServer* server, grpc::CallbackServerContext* context)
-      : server_(server), peer_(context->peer()) {
+      : server_(server), context_(context), peer_(context->peer()) {
     StartRead(&request_);
   }
 
   // A new snapshot exists: push it unless a response is still unanswered.
   void Notify() { Act(Decide()); }
+
+  void Close() {
+    Act(RequestFinish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "control plane shutting down")));
+    // The pending read would otherwise hold the call open until the server's shutdown deadline.
+    context_->TryCancel();
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // client closed its side, or the call is cancelled
@@ -201,6 +207,7 @@ class DiscoveryServer::NodeStream
   }
 
   DiscoveryServer* const server_;
+  grpc::CallbackServerContext* const context_;
   const std::string peer_;
   DiscoveryRequest request_;  // touched only by the read chain
 
@@ -236,6 +243,11 @@ void DiscoveryServer::OnSnapshot(std::shared_ptr<const BuiltSnapshot> snapshot) 
   }
   absl::MutexLock lock(&streams_mu_);
   for (NodeStream* stream : streams_) stream->Notify();
+}
+
+void DiscoveryServer::CloseAllStreams() {
+  absl::MutexLock lock(&streams_mu_);
+  for (NodeStream* stream : streams_) stream->Close();
 }
 
 void DiscoveryServer::Register(NodeStream* stream) {

@@ -39,6 +39,10 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
   // Publishes a new snapshot to every connected node (called by the snapshot hub).
   void OnSnapshot(std::shared_ptr<const BuiltSnapshot> snapshot);
 
+  // Ends every open stream with UNAVAILABLE so data planes reconnect elsewhere at once
+  // instead of waiting for the server's shutdown deadline.
+  void CloseAllStreams();
+
   std::vector<admin::NodeStatus> Nodes();
   size_t connected_nodes();
 
