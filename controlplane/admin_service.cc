@@ -79,9 +79,8 @@ grpc::Status AdminService::GetApp(grpc::ServerContext*, const admin::GetAppReque
   std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
   const std::string name = "app/" + request->id();
   if (snap != nullptr) {
-    for (const auto& r : snap->snapshot.resources()) {
-      if (r.name() != name) continue;
-      response->set_application_json(config::ToEdgerouterJson(r.app()));
+    if (const snapshot::Resource* r = snap->Find(name)) {
+      response->set_application_json(config::ToEdgerouterJson(r->app()));
       response->set_source(snap->app_origins.at(request->id()));
       return grpc::Status::OK;
     }
@@ -100,7 +99,8 @@ grpc::Status AdminService::ListApps(grpc::ServerContext*, const admin::ListAppsR
                                     admin::ListAppsResponse* response) {
   std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
   if (snap == nullptr) return grpc::Status::OK;
-  for (const auto& r : snap->snapshot.resources()) {
+  for (const ResourcePtr& ptr : snap->resources) {
+    const snapshot::Resource& r = *ptr;
     if (!r.has_app()) continue;
     admin::AppSummary* summary = response->add_apps();
     summary->set_id(r.app().id());
@@ -116,7 +116,7 @@ grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::GetSna
                                        admin::GetSnapshotResponse* response) {
   std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
   if (snap == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no snapshot built yet");
-  *response->mutable_snapshot() = snap->snapshot;
+  *response->mutable_snapshot() = snap->ToProto();
   for (const auto& r : snap->rejected) *response->add_rejected() = r;
   response->set_built_unix_ms(absl::ToUnixMillis(snap->built_at));
   return grpc::Status::OK;
@@ -125,7 +125,7 @@ grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::GetSna
 grpc::Status AdminService::ListNodes(grpc::ServerContext*, const admin::ListNodesRequest*,
                                      admin::ListNodesResponse* response) {
   for (admin::NodeStatus& node : discovery_->Nodes()) *response->add_nodes() = std::move(node);
-  if (auto snap = hub_->Current()) response->set_current_version(snap->snapshot.version());
+  if (auto snap = hub_->Current()) response->set_current_version(snap->version);
   return grpc::Status::OK;
 }
 

@@ -89,6 +89,19 @@ void ConfigHub::MarkDirty() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
   dirty_ = true;
 }
 
+namespace {
+bool SameRejections(const std::vector<snapshot::RejectedItem>& a,
+                    const std::vector<snapshot::RejectedItem>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].source() != b[i].source() || a[i].id() != b[i].id() || a[i].reason() != b[i].reason()) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 void ConfigHub::BuilderLoop() {
   while (true) {
     {
@@ -113,28 +126,28 @@ void ConfigHub::BuilderLoop() {
 }
 
 void ConfigHub::BuildAndPublish() {
-  std::vector<AppSource> sources(2);
-  std::map<std::string, events::CertificateObtained> certs;
+  AppSource stream_source, file_source;
+  std::vector<ResourcePtr> certs;
   uint64_t lb_version;
+  const absl::Time start = absl::Now();
   {
+    // Only pointer copies under the lock; the sources keep changing meanwhile.
     absl::MutexLock lock(&mu_);
     dirty_ = false;
-    sources[0].name = lb_.stream();
-    for (const auto& [id, app] : lb_.apps()) {
-      sources[0].apps.push_back({app, absl::StrCat(lb_.stream(), "@", lb_.app_versions().at(id))});
-    }
-    sources[1] = file_source_;
-    certs = certs_.certs();
+    stream_source.name = lb_.stream();
+    stream_source.apps.reserve(lb_.apps().size());
+    for (const auto& [id, app] : lb_.apps()) stream_source.apps.push_back(app);
+    file_source = file_source_;
+    for (const auto& [id, cert] : certs_.resources()) certs.push_back(cert);
     lb_version = lb_.version();
   }
-  const absl::Time start = absl::Now();
-  std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot(sources, certs);
+  std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot({&stream_source, &file_source}, certs);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   bool changed;
   {
     absl::MutexLock lock(&mu_);
-    changed = current_ == nullptr || current_->snapshot.version() != built->snapshot.version() ||
-              current_->rejected.size() != built->rejected.size();
+    changed = current_ == nullptr || current_->version != built->version ||
+              !SameRejections(current_->rejected, built->rejected);
     if (changed) current_ = built;
     built_lb_version_ = lb_version;
     stats_.builds++;
@@ -144,7 +157,7 @@ void ConfigHub::BuildAndPublish() {
   }
   if (!changed) return;
   std::fprintf(stderr, "level=INFO msg=\"snapshot built\" version=%s resources=%d rejected=%zu seconds=%.4f\n",
-               built->snapshot.version().c_str(), built->snapshot.resources_size(),
+               built->version.c_str(), static_cast<int>(built->resources.size()),
                built->rejected.size(), seconds);
   for (const auto& r : built->rejected) {
     std::fprintf(stderr, "level=WARN msg=\"app rejected\" source=%s id=%s reason=\"%s\"\n",
@@ -178,7 +191,9 @@ void ConfigHub::ReloadFile() {
     item.set_reason(std::string(parsed.status().message()));
     source.rejected.push_back(item);
   } else {
-    for (config::Application& app : parsed->apps) source.apps.push_back({std::move(app), origin});
+    for (config::Application& app : parsed->apps) {
+      source.apps.push_back(std::make_shared<const PreparedApp>(PrepareApp(std::move(app), origin)));
+    }
     for (const config::AppProblems& p : parsed->problems) {
       snapshot::RejectedItem item;
       item.set_source(origin);

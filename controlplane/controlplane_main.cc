@@ -122,7 +122,7 @@ int Run() {
                             [&] { return static_cast<double>(hub.Stats().rejected_items); });
   registry.AddCallbackGauge("er_cp_snapshot_resources", "Resources in the current snapshot.", [&] {
     auto s = hub.Current();
-    return s ? static_cast<double>(s->snapshot.resources_size()) : 0.0;
+    return s ? static_cast<double>(s->resources.size()) : 0.0;
   });
 
   if (absl::Status s = hub.Start(); !s.ok()) {

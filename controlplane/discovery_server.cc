@@ -10,17 +10,18 @@ namespace edgerouter::controlplane {
 using discovery::DiscoveryRequest;
 using discovery::DiscoveryResponse;
 
-ResourceVersions VersionsOf(const snapshot::Snapshot& snapshot) {
+ResourceVersions VersionsOf(const BuiltSnapshot& snapshot) {
   ResourceVersions out;
-  out.reserve(snapshot.resources_size());
-  for (const auto& r : snapshot.resources()) out.emplace_back(r.name(), r.version());
+  out.reserve(snapshot.resources.size());
+  for (const ResourcePtr& r : snapshot.resources) out.emplace_back(r->name(), r->version());
   return out;
 }
 
-void ComputeDelta(const ResourceVersions& known, const snapshot::Snapshot& target,
+void ComputeDelta(const ResourceVersions& known, const BuiltSnapshot& target,
                   DiscoveryResponse* response) {
   size_t k = 0;
-  for (const snapshot::Resource& r : target.resources()) {
+  for (const ResourcePtr& ptr : target.resources) {
+    const snapshot::Resource& r = *ptr;
     while (k < known.size() && known[k].first < r.name()) {
       response->add_removed_resources(std::string(known[k++].first));
     }
@@ -98,7 +99,7 @@ class DiscoveryServer::NodeStream
   };
 
   void Act(Action action) {
-    if (action.write) StartWrite(&response_);
+    if (action.write) StartWrite(&writing_->message);
     if (action.finish) Finish(action.status);
   }
 
@@ -136,23 +137,23 @@ class DiscoveryServer::NodeStream
         std::shared_ptr<const BuiltSnapshot> answered = std::move(outstanding_);
         outstanding_nonce_.clear();
         if (request_.has_error_detail()) {
-          parked_version_ = answered->snapshot.version();
+          parked_version_ = answered->version;
           const std::string message = request_.error_detail().message();
           std::fprintf(stderr, "level=WARN msg=\"snapshot NACKed\" node=%s version=%s error=\"%s\"\n",
                        node_id_.c_str(), parked_version_.c_str(), message.c_str());
           server_->stats_->OnNack();
           server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
-            s->set_last_nack_version(answered->snapshot.version());
+            s->set_last_nack_version(answered->version);
             s->set_last_nack_message(message);
             s->clear_pending_version();
           });
         } else {
           acked_ = answered;
           initial_known_.clear();
-          applied_version_ = answered->snapshot.version();
+          applied_version_ = answered->version;
           server_->stats_->OnAck(absl::ToDoubleSeconds(absl::Now() - answered->built_at));
           server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
-            s->set_last_acked_version(answered->snapshot.version());
+            s->set_last_acked_version(answered->version);
             s->clear_pending_version();
           });
         }
@@ -182,25 +183,25 @@ class DiscoveryServer::NodeStream
         !outstanding_nonce_.empty()) {
       return action;
     }
-    const std::string& version = target->snapshot.version();
+    const std::string& version = target->version;
     if (version == applied_version_ || version == parked_version_) return action;
 
-    response_.Clear();
-    if (acked_ != nullptr) {
-      ComputeDelta(VersionsOf(acked_->snapshot), target->snapshot, &response_);
-    } else if (!initial_known_.empty()) {
+    if (acked_ == nullptr && !initial_known_.empty()) {
+      // Reconnect before any ACK on this stream: a delta against what the node reported.
+      auto own = std::make_shared<SharedResponse>();
       ResourceVersions known(initial_known_.begin(), initial_known_.end());
-      ComputeDelta(known, target->snapshot, &response_);
+      ComputeDelta(known, *target, &own->message);
+      own->message.set_version_info(version);
+      own->message.set_nonce(version);
+      own->bytes = own->message.ByteSizeLong();
+      writing_ = std::move(own);
     } else {
-      response_.set_full_state(true);
-      *response_.mutable_resources() = target->snapshot.resources();
+      writing_ = server_->ResponseFor(acked_, target);
     }
-    response_.set_version_info(version);
-    response_.set_nonce(absl::StrCat(++nonce_counter_));
-    outstanding_nonce_ = response_.nonce();
+    outstanding_nonce_ = version;
     outstanding_ = target;
     write_in_flight_ = true;
-    server_->stats_->OnPush(response_.ByteSizeLong(), response_.full_state());
+    server_->stats_->OnPush(writing_->bytes, writing_->message.full_state());
     server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) { s->set_pending_version(version); });
     action.write = true;
     return action;
@@ -213,12 +214,11 @@ class DiscoveryServer::NodeStream
 
   absl::Mutex mu_;
   std::string node_id_ ABSL_GUARDED_BY(mu_);
-  DiscoveryResponse response_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const SharedResponse> writing_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
-  uint64_t nonce_counter_ ABSL_GUARDED_BY(mu_) = 0;
   std::string outstanding_nonce_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const BuiltSnapshot> outstanding_ ABSL_GUARDED_BY(mu_);
   // What the node holds: the last snapshot it ACKed, or (after a reconnect, before the first
@@ -236,7 +236,35 @@ grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* DiscoveryServer::S
   return new NodeStream(this, context);
 }
 
+std::shared_ptr<const DiscoveryServer::SharedResponse> DiscoveryServer::ResponseFor(
+    const std::shared_ptr<const BuiltSnapshot>& from, const std::shared_ptr<const BuiltSnapshot>& to) {
+  const std::pair<std::string, std::string> key(from ? from->version : "", to->version);
+  absl::MutexLock lock(&cache_mu_);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  auto response = std::make_shared<SharedResponse>();
+  if (from == nullptr) {
+    response->message.set_full_state(true);
+    for (const ResourcePtr& r : to->resources) *response->message.add_resources() = *r;
+  } else {
+    ComputeDelta(VersionsOf(*from), *to, &response->message);
+  }
+  response->message.set_version_info(to->version);
+  response->message.set_nonce(to->version);
+  response->bytes = response->message.ByteSizeLong();
+  cache_.emplace(key, response);
+  return response;
+}
+
 void DiscoveryServer::OnSnapshot(std::shared_ptr<const BuiltSnapshot> snapshot) {
+  {
+    // Responses towards older snapshots will not be sent again; nodes still writing one hold
+    // their own reference.
+    absl::MutexLock lock(&cache_mu_);
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      it = it->first.second == snapshot->version ? std::next(it) : cache_.erase(it);
+    }
+  }
   {
     absl::MutexLock lock(&current_mu_);
     current_ = std::move(snapshot);

@@ -4,6 +4,10 @@
 // is outstanding per node: the next is computed when the ACK/NACK arrives, against what the
 // node has applied, so a burst of snapshots costs a node one push. A NACKed snapshot version is
 // parked — never resent — until the snapshot changes (go-control-plane's resend loop).
+//
+// The nonce is the snapshot version (a stream never gets the same version twice), so responses
+// do not differ per node: a full state, or the delta between two snapshots, is built once and
+// shared by every node that needs it.
 #ifndef EDGEROUTER_CONTROLPLANE_DISCOVERY_SERVER_H_
 #define EDGEROUTER_CONTROLPLANE_DISCOVERY_SERVER_H_
 
@@ -58,6 +62,14 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
   void Unregister(NodeStream* stream);
   void UpdateStatus(const std::string& node_id, const std::function<void(admin::NodeStatus*)>& f);
 
+  struct SharedResponse {
+    discovery::DiscoveryResponse message;
+    size_t bytes = 0;
+  };
+  // Full state (`from` null) or delta `from` -> `to`, built once per pair.
+  std::shared_ptr<const SharedResponse> ResponseFor(const std::shared_ptr<const BuiltSnapshot>& from,
+                                                    const std::shared_ptr<const BuiltSnapshot>& to);
+
   DiscoveryStats* stats_;
   // Lock order: streams_mu_ -> a stream's mu -> status_mu_ / current_mu_ (leaves).
   absl::Mutex streams_mu_;
@@ -66,15 +78,18 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
   std::shared_ptr<const BuiltSnapshot> current_ ABSL_GUARDED_BY(current_mu_);
   absl::Mutex status_mu_;
   std::map<std::string, admin::NodeStatus> status_ ABSL_GUARDED_BY(status_mu_);
+  absl::Mutex cache_mu_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const SharedResponse>> cache_
+      ABSL_GUARDED_BY(cache_mu_);
 };
 
 // (name, version) pairs sorted by name.
 using ResourceVersions = std::vector<std::pair<absl::string_view, absl::string_view>>;
-ResourceVersions VersionsOf(const snapshot::Snapshot& snapshot);
+ResourceVersions VersionsOf(const BuiltSnapshot& snapshot);
 
 // Delta from `known` (what the node holds) to `target`: changed/added resources and removed
 // names, appended to `response`.
-void ComputeDelta(const ResourceVersions& known, const snapshot::Snapshot& target,
+void ComputeDelta(const ResourceVersions& known, const BuiltSnapshot& target,
                   discovery::DiscoveryResponse* response);
 
 }  // namespace edgerouter::controlplane

@@ -17,8 +17,7 @@ namespace {
 std::string HashHex(const std::string& bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), 16));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
 std::string DeterministicBytes(const google::protobuf::Message& message) {
@@ -46,56 +45,78 @@ std::string ContentVersion(const google::protobuf::Message& message) {
   return HashHex(DeterministicBytes(message));
 }
 
-std::shared_ptr<const BuiltSnapshot> BuildSnapshot(
-    const std::vector<AppSource>& sources,
-    const std::map<std::string, events::CertificateObtained>& certs) {
-  auto built = std::make_shared<BuiltSnapshot>();
-  std::map<std::string, snapshot::Resource> resources;  // sorted by name
+PreparedApp PrepareApp(config::Application app, std::string origin) {
+  PreparedApp prepared;
+  prepared.id = app.id();
+  prepared.origin = std::move(origin);
+  prepared.problems = config::ValidateApplication(app);
+  if (!prepared.problems.empty()) return prepared;
+  auto resource = std::make_shared<snapshot::Resource>();
+  resource->set_name(absl::StrCat("app/", app.id()));
+  resource->set_version(ContentVersion(app));
+  *resource->mutable_app() = std::move(app);
+  prepared.resource = std::move(resource);
+  return prepared;
+}
 
-  for (const AppSource& source : sources) {
-    for (const auto& r : source.rejected) built->rejected.push_back(r);
-    for (const SourcedApp& sourced : source.apps) {
-      const config::Application& app = sourced.app;
-      std::vector<std::string> problems = config::ValidateApplication(app);
-      if (!problems.empty()) {
-        built->rejected.push_back(Rejected(sourced.origin, app.id(), absl::StrJoin(problems, "; ")));
+ResourcePtr PrepareCertificate(const events::CertificateObtained& cert) {
+  auto resource = std::make_shared<snapshot::Resource>();
+  resource->set_name(absl::StrCat("cert/", cert.id()));
+  snapshot::Certificate* c = resource->mutable_certificate();
+  c->set_id(cert.id());
+  c->mutable_domains()->CopyFrom(cert.domains());
+  c->set_expires(cert.expires());
+  c->set_cert_pem_bundle(cert.cert_pem_bundle());
+  c->set_private_key_dek_fingerprint(cert.private_key_dek_fingerprint());
+  c->set_private_key_ciphertext(cert.private_key_ciphertext());
+  resource->set_version(ContentVersion(*c));
+  return resource;
+}
+
+snapshot::Snapshot BuiltSnapshot::ToProto() const {
+  snapshot::Snapshot out;
+  out.set_version(version);
+  for (const ResourcePtr& r : resources) *out.add_resources() = *r;
+  return out;
+}
+
+const snapshot::Resource* BuiltSnapshot::Find(const std::string& name) const {
+  auto it = std::lower_bound(resources.begin(), resources.end(), name,
+                             [](const ResourcePtr& r, const std::string& n) { return r->name() < n; });
+  return it != resources.end() && (*it)->name() == name ? it->get() : nullptr;
+}
+
+std::shared_ptr<const BuiltSnapshot> BuildSnapshot(const std::vector<const AppSource*>& sources,
+                                                   const std::vector<ResourcePtr>& certificates) {
+  auto built = std::make_shared<BuiltSnapshot>();
+  std::map<absl::string_view, ResourcePtr> by_name;
+
+  for (const AppSource* source : sources) {
+    for (const auto& r : source->rejected) built->rejected.push_back(r);
+    for (const auto& app_ptr : source->apps) {
+      const PreparedApp& app = *app_ptr;
+      if (!app.problems.empty()) {
+        built->rejected.push_back(Rejected(app.origin, app.id, absl::StrJoin(app.problems, "; ")));
         continue;
       }
-      const std::string name = absl::StrCat("app/", app.id());
-      auto existing = built->app_origins.find(app.id());
-      if (existing != built->app_origins.end()) {
-        built->rejected.push_back(Rejected(
-            sourced.origin, app.id(), absl::StrCat("duplicate id; ", existing->second, " wins")));
+      auto [existing, inserted] = built->app_origins.emplace(app.id, app.origin);
+      if (!inserted) {
+        built->rejected.push_back(
+            Rejected(app.origin, app.id, absl::StrCat("duplicate id; ", existing->second, " wins")));
         continue;
       }
-      built->app_origins[app.id()] = sourced.origin;
-      snapshot::Resource& resource = resources[name];
-      resource.set_name(name);
-      *resource.mutable_app() = app;
-      resource.set_version(ContentVersion(resource.app()));
+      by_name.emplace(app.resource->name(), app.resource);
     }
   }
-
-  for (const auto& [id, cert] : certs) {
-    const std::string name = absl::StrCat("cert/", id);
-    snapshot::Resource& resource = resources[name];
-    resource.set_name(name);
-    snapshot::Certificate* c = resource.mutable_certificate();
-    c->set_id(cert.id());
-    c->mutable_domains()->CopyFrom(cert.domains());
-    c->set_expires(cert.expires());
-    c->set_cert_pem_bundle(cert.cert_pem_bundle());
-    c->set_private_key_dek_fingerprint(cert.private_key_dek_fingerprint());
-    c->set_private_key_ciphertext(cert.private_key_ciphertext());
-    resource.set_version(ContentVersion(*c));
-  }
+  for (const ResourcePtr& cert : certificates) by_name.emplace(cert->name(), cert);
 
   std::string version_input;
-  for (auto& [name, resource] : resources) {
-    absl::StrAppend(&version_input, name, "\n", resource.version(), "\n");
-    *built->snapshot.add_resources() = std::move(resource);
+  built->resources.reserve(by_name.size());
+  for (auto& [name, resource] : by_name) {
+    absl::StrAppend(&version_input, name, "\n", resource->version(), "\n");
+    built->resources.push_back(std::move(resource));
   }
-  built->snapshot.set_version(HashHex(version_input));
+  built->version = HashHex(version_input);
   std::sort(built->rejected.begin(), built->rejected.end(), [](const auto& a, const auto& b) {
     return std::tie(a.source(), a.id()) < std::tie(b.source(), b.id());
   });

@@ -1,7 +1,9 @@
-// Merges every source into one immutable snapshot. Deterministic: the same inputs give a
-// byte-identical snapshot (resources sorted by name, versions are content hashes). Each app is
-// validated on its own; a bad app or a duplicate id is left out and reported, never blocking
-// the others.
+// Merges every source into one immutable snapshot. Deterministic: the same inputs give the same
+// snapshot (resources sorted by name, versions are content hashes). Each app is validated on its
+// own; a bad app or a duplicate id is left out and reported, never blocking the others.
+//
+// Apps and certificates are "prepared" once, when their source changes (validated, turned into
+// a Resource, hashed), so a rebuild after one change costs pointer copies, not 10k re-hashes.
 #ifndef EDGEROUTER_CONTROLPLANE_SNAPSHOT_BUILDER_H_
 #define EDGEROUTER_CONTROLPLANE_SNAPSHOT_BUILDER_H_
 
@@ -18,29 +20,40 @@
 
 namespace edgerouter::controlplane {
 
-struct SourcedApp {
-  config::Application app;
-  std::string origin;  // e.g. "/t-1/loadbalancer@17", "file:applications.json"
+using ResourcePtr = std::shared_ptr<const snapshot::Resource>;
+
+// An app as a source offers it, validated and hashed.
+struct PreparedApp {
+  std::string id;
+  std::string origin;                 // e.g. "/t-1/loadbalancer@17", "file:applications.json"
+  ResourcePtr resource;               // null when `problems` is non-empty
+  std::vector<std::string> problems;  // validation details
 };
+
+PreparedApp PrepareApp(config::Application app, std::string origin);
+ResourcePtr PrepareCertificate(const events::CertificateObtained& cert);
 
 // One source's apps. Sources are passed in precedence order: for a duplicate id the earlier
 // source wins (loadbalancer stream, then file, then Docker) and the later copy is reported.
 struct AppSource {
   std::string name;
-  std::vector<SourcedApp> apps;
+  std::vector<std::shared_ptr<const PreparedApp>> apps;
   std::vector<snapshot::RejectedItem> rejected;  // problems the source found itself
 };
 
 struct BuiltSnapshot {
-  snapshot::Snapshot snapshot;
-  std::vector<snapshot::RejectedItem> rejected;  // sorted by (source, id)
+  std::string version;  // hash over the sorted (name, version) pairs
+  std::vector<ResourcePtr> resources;              // sorted by name
+  std::vector<snapshot::RejectedItem> rejected;    // sorted by (source, id)
   std::map<std::string, std::string> app_origins;  // served app id -> origin
   absl::Time built_at;
+
+  snapshot::Snapshot ToProto() const;
+  const snapshot::Resource* Find(const std::string& name) const;
 };
 
-std::shared_ptr<const BuiltSnapshot> BuildSnapshot(
-    const std::vector<AppSource>& sources,
-    const std::map<std::string, events::CertificateObtained>& certs);
+std::shared_ptr<const BuiltSnapshot> BuildSnapshot(const std::vector<const AppSource*>& sources,
+                                                   const std::vector<ResourcePtr>& certificates);
 
 // Hex SHA-256 (first 16 bytes) of the deterministic serialisation.
 std::string ContentVersion(const google::protobuf::Message& message);

@@ -23,36 +23,47 @@ config::Application App(const std::string& id, const std::string& to = "https://
 AppSource Source(const std::string& name, std::vector<config::Application> apps) {
   AppSource source;
   source.name = name;
-  for (auto& app : apps) source.apps.push_back({std::move(app), name});
+  for (auto& app : apps) {
+    source.apps.push_back(std::make_shared<const PreparedApp>(PrepareApp(std::move(app), name)));
+  }
   return source;
 }
 
+std::shared_ptr<const BuiltSnapshot> Build(std::vector<AppSource> sources,
+                                           std::vector<ResourcePtr> certs = {}) {
+  std::vector<const AppSource*> ptrs;
+  for (const AppSource& s : sources) ptrs.push_back(&s);
+  return BuildSnapshot(ptrs, certs);
+}
+
 TEST(SnapshotBuilder, SameInputsGiveByteIdenticalSnapshots) {
-  std::map<std::string, events::CertificateObtained> certs;
-  certs["c1"].set_id("c1");
-  certs["c1"].add_domains("a.example.com");
-  auto a = BuildSnapshot({Source("file", {App("b"), App("a")})}, certs);
-  auto b = BuildSnapshot({Source("file", {App("a"), App("b")})}, certs);
-  EXPECT_EQ(a->snapshot.SerializeAsString(), b->snapshot.SerializeAsString());
-  ASSERT_EQ(a->snapshot.resources_size(), 3);
-  EXPECT_EQ(a->snapshot.resources(0).name(), "app/a");
-  EXPECT_EQ(a->snapshot.resources(2).name(), "cert/c1");
+  events::CertificateObtained cert;
+  cert.set_id("c1");
+  cert.add_domains("a.example.com");
+  auto a = Build({Source("file", {App("b"), App("a")})}, {PrepareCertificate(cert)});
+  auto b = Build({Source("file", {App("a"), App("b")})}, {PrepareCertificate(cert)});
+  EXPECT_EQ(a->ToProto().SerializeAsString(), b->ToProto().SerializeAsString());
+  ASSERT_EQ(a->resources.size(), 3u);
+  EXPECT_EQ(a->resources[0]->name(), "app/a");
+  EXPECT_EQ(a->resources[2]->name(), "cert/c1");
+  EXPECT_EQ(a->Find("app/b")->app().id(), "b");
+  EXPECT_EQ(a->Find("app/zz"), nullptr);
 }
 
 TEST(SnapshotBuilder, ResourceVersionsChangeOnlyWithTheirContent) {
-  auto before = BuildSnapshot({Source("file", {App("a"), App("b")})}, {});
-  auto after = BuildSnapshot({Source("file", {App("a"), App("b", "https://y/")})}, {});
-  EXPECT_EQ(before->snapshot.resources(0).version(), after->snapshot.resources(0).version());
-  EXPECT_NE(before->snapshot.resources(1).version(), after->snapshot.resources(1).version());
-  EXPECT_NE(before->snapshot.version(), after->snapshot.version());
+  auto before = Build({Source("file", {App("a"), App("b")})});
+  auto after = Build({Source("file", {App("a"), App("b", "https://y/")})});
+  EXPECT_EQ(before->resources[0]->version(), after->resources[0]->version());
+  EXPECT_NE(before->resources[1]->version(), after->resources[1]->version());
+  EXPECT_NE(before->version, after->version);
 }
 
 TEST(SnapshotBuilder, BadAppIsLeftOutAndReportedWhileOthersServe) {
   config::Application bad = App("bad");
   bad.mutable_backend()->mutable_redirect_opts()->clear_to();
-  auto built = BuildSnapshot({Source("/t-1/loadbalancer@3", {App("good"), bad})}, {});
-  ASSERT_EQ(built->snapshot.resources_size(), 1);
-  EXPECT_EQ(built->snapshot.resources(0).name(), "app/good");
+  auto built = Build({Source("/t-1/loadbalancer@3", {App("good"), bad})});
+  ASSERT_EQ(built->resources.size(), 1u);
+  EXPECT_EQ(built->resources[0]->name(), "app/good");
   ASSERT_EQ(built->rejected.size(), 1u);
   EXPECT_EQ(built->rejected[0].id(), "bad");
   EXPECT_EQ(built->rejected[0].source(), "/t-1/loadbalancer@3");
@@ -60,10 +71,10 @@ TEST(SnapshotBuilder, BadAppIsLeftOutAndReportedWhileOthersServe) {
 }
 
 TEST(SnapshotBuilder, DuplicateIdsResolvedBySourcePrecedence) {
-  auto built = BuildSnapshot(
-      {Source("stream", {App("a", "https://stream/")}), Source("file", {App("a", "https://file/")})}, {});
-  ASSERT_EQ(built->snapshot.resources_size(), 1);
-  EXPECT_EQ(built->snapshot.resources(0).app().backend().redirect_opts().to(), "https://stream/");
+  auto built =
+      Build({Source("stream", {App("a", "https://stream/")}), Source("file", {App("a", "https://file/")})});
+  ASSERT_EQ(built->resources.size(), 1u);
+  EXPECT_EQ(built->resources[0]->app().backend().redirect_opts().to(), "https://stream/");
   ASSERT_EQ(built->rejected.size(), 1u);
   EXPECT_EQ(built->rejected[0].source(), "file");
   EXPECT_EQ(built->rejected[0].reason(), "duplicate id; stream wins");
@@ -88,6 +99,8 @@ TEST(StreamState, UpsertsDeletesAndSkipsBadEventsWithoutBlocking) {
   EXPECT_EQ(state.version(), 4u);
   ASSERT_EQ(state.apps().size(), 1u);
   EXPECT_EQ(state.apps().begin()->first, "b");
+  EXPECT_EQ(state.apps().begin()->second->origin, "/t-1/loadbalancer@4");
+  EXPECT_NE(state.apps().begin()->second->resource, nullptr);
   EXPECT_EQ(state.skipped().total(), 2u);
   EXPECT_EQ(state.skipped().recent()[0].where, "/t-1/loadbalancer@2");
   EXPECT_EQ(state.skipped().recent()[0].reason, "unknown event type");
@@ -102,8 +115,10 @@ TEST(StreamState, LatestCertificatePerIdWins) {
   state.Apply(Entry(3, {{"ConfigUpdated", R"({"ConfigCiphertext":"AA=="})"}}));
   ASSERT_EQ(state.certs().size(), 1u);
   EXPECT_EQ(state.certs().at("c").domains(0), "b");
+  EXPECT_EQ(state.resources().at("c")->certificate().domains(0), "b");
   state.Apply(Entry(4, {{"CertificateRemoved", R"({"Id":"c"})"}}));
   EXPECT_TRUE(state.certs().empty());
+  EXPECT_TRUE(state.resources().empty());
   EXPECT_EQ(state.skipped().total(), 0u);
 }
 

@@ -29,8 +29,8 @@ void LoadBalancerState::Apply(const LogEntry& entry) {
         skipped_.Add({where, event.type(), "Application.id is required"});
       } else {
         const std::string id = updated.application().id();
-        app_versions_[id] = entry.version;
-        apps_[id] = std::move(*updated.mutable_application());
+        apps_[id] = std::make_shared<const PreparedApp>(
+            PrepareApp(std::move(*updated.mutable_application()), where));
       }
     } else if (event.type() == "AppDeleted") {
       events::AppDeleted deleted;
@@ -40,7 +40,6 @@ void LoadBalancerState::Apply(const LogEntry& entry) {
         skipped_.Add({where, event.type(), std::string(s.message())});
       } else {
         apps_.erase(deleted.id());  // deleting an absent app is a no-op, as in edgerouter
-        app_versions_.erase(deleted.id());
       }
     } else {
       skipped_.Add({where, event.type(), "unknown event type"});
@@ -62,6 +61,7 @@ void CertBusState::Apply(const LogEntry& entry) {
         skipped_.Add({where, event.type(), "Id is required"});
       } else {
         const std::string id = obtained.id();
+        resources_[id] = PrepareCertificate(obtained);
         certs_[id] = std::move(obtained);
       }
     } else if (event.type() == "CertificateRemoved") {
@@ -72,6 +72,7 @@ void CertBusState::Apply(const LogEntry& entry) {
         skipped_.Add({where, event.type(), std::string(s.message())});
       } else {
         certs_.erase(removed.id());
+        resources_.erase(removed.id());
       }
     } else if (event.type() == "ConfigUpdated") {
       // Manager configuration: stored by CertBus, not used by the load balancer.

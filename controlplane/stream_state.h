@@ -12,6 +12,7 @@
 #include <string>
 
 #include "controlplane/event_log.h"
+#include "controlplane/snapshot_builder.h"
 #include "proto/config.pb.h"
 #include "proto/events.pb.h"
 #include "proto/snapshot.pb.h"
@@ -44,17 +45,15 @@ class LoadBalancerState {
 
   const std::string& stream() const { return stream_; }
   uint64_t version() const { return version_; }
-  // Sorted by id. Apps are kept as the stream says; validation happens in the snapshot builder.
-  const std::map<std::string, config::Application>& apps() const { return apps_; }
-  // The version that last wrote each app (for "source" reporting).
-  const std::map<std::string, uint64_t>& app_versions() const { return app_versions_; }
+  // Sorted by id, prepared (validated + hashed) when their event is applied; origin is
+  // "<stream>@<version that wrote it>".
+  const std::map<std::string, std::shared_ptr<const PreparedApp>>& apps() const { return apps_; }
   const SkippedEvents& skipped() const { return skipped_; }
 
  private:
   std::string stream_;
   uint64_t version_ = 0;
-  std::map<std::string, config::Application> apps_;
-  std::map<std::string, uint64_t> app_versions_;
+  std::map<std::string, std::shared_ptr<const PreparedApp>> apps_;
   SkippedEvents skipped_;
 };
 
@@ -66,12 +65,14 @@ class CertBusState {
   const std::string& stream() const { return stream_; }
   uint64_t version() const { return version_; }
   const std::map<std::string, events::CertificateObtained>& certs() const { return certs_; }
+  const std::map<std::string, ResourcePtr>& resources() const { return resources_; }
   const SkippedEvents& skipped() const { return skipped_; }
 
  private:
   std::string stream_;
   uint64_t version_ = 0;
   std::map<std::string, events::CertificateObtained> certs_;
+  std::map<std::string, ResourcePtr> resources_;
   SkippedEvents skipped_;
 };
 

@@ -85,7 +85,7 @@ drain_pid=$!
 exec 3<&-
 
 if [[ -z $ready ]]; then
-  echo "FAIL control plane did not report ready within 20 s; its stderr:"
+  echo "FAIL control plane did not report ready (it exited, or 20 s passed); its stderr:"
   sed 's/^/     cp| /' "$tmp/cp.log"
   exit 1
 fi

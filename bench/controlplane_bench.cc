@@ -1,0 +1,198 @@
+// Control-plane benchmark: load N apps through the event stream, connect M data-plane node
+// clients (threads of this process), then change one app at a time and measure how long until
+// every node has received the change (and ACKed it). Prints a Markdown report.
+//
+//   controlplane_bench --controlplane_binary=PATH [--apps=10000 --nodes=100 --changes=60]
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/subprocess.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/admin.grpc.pb.h"
+#include "proto/discovery.grpc.pb.h"
+
+ABSL_FLAG(std::string, controlplane_binary, "", "path to the controlplane binary");
+ABSL_FLAG(int, apps, 10000, "apps to load");
+ABSL_FLAG(int, nodes, 100, "node clients");
+ABSL_FLAG(int, changes, 60, "single-app changes to measure");
+
+namespace edgerouter::bench {
+namespace {
+
+std::string AppLine(int i, int generation) {
+  return absl::StrFormat(
+      "2026-03-05T10:00:00.000Z AppUpdated    {\"Application\":{\"id\":\"app-%d\",\"frontends\":[{\"kind\":"
+      "\"hostname\",\"hostname\":\"app-%d.example.com\",\"path_prefix\":\"/\"}],\"backend\":{\"kind\":"
+      "\"reverse_proxy\",\"reverse_proxy_opts\":{\"origins\":[\"http://127.0.0.1:%d\",\"http://127.0.0.1:%d\"],"
+      "\"pass_host_header\":true,\"headers_to_origin\":{\"X-Gen\":\"%d\"}}}}}",
+      i, i, 20000 + i % 1000, 21000 + i % 1000, generation);
+}
+
+long RssKb(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  size_t idx = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  return v[idx];
+}
+
+// Receipt times of each snapshot version across all nodes.
+struct Tracker {
+  absl::Mutex mu;
+  std::map<std::string, std::vector<absl::Time>> received;
+};
+
+void RunNode(std::shared_ptr<grpc::Channel> channel, int index, Tracker* tracker,
+             std::atomic<bool>* stop, grpc::ClientContext* ctx) {
+  auto stub = discovery::Discovery::NewStub(channel);
+  auto stream = stub->StreamSnapshots(ctx);
+  discovery::DiscoveryRequest first;
+  first.set_node_id(absl::StrCat("bench-node-", index));
+  stream->Write(first);
+  discovery::DiscoveryResponse response;
+  while (!stop->load() && stream->Read(&response)) {
+    {
+      absl::MutexLock lock(&tracker->mu);
+      tracker->received[response.version_info()].push_back(absl::Now());
+    }
+    discovery::DiscoveryRequest ack;
+    ack.set_version_info(response.version_info());
+    ack.set_response_nonce(response.nonce());
+    stream->Write(ack);
+  }
+}
+
+int Run() {
+  const int apps = absl::GetFlag(FLAGS_apps);
+  const int nodes = absl::GetFlag(FLAGS_nodes);
+  const int changes = absl::GetFlag(FLAGS_changes);
+  char tmpl[] = "/tmp/er-cp-bench-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  auto cp = Subprocess::Start({absl::GetFlag(FLAGS_controlplane_binary), "--grpc_listen=127.0.0.1:0",
+                               "--http_listen=127.0.0.1:0", "--data_dir=" + dir + "/data"},
+                              dir + "/controlplane.log");
+  if (!cp.ok()) return 1;
+  auto ready = (*cp)->WaitForLine("control plane ready", absl::Seconds(30));
+  if (!ready.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(ready.status().message()).c_str());
+    return 1;
+  }
+  const std::string addr = LogField(*ready, "grpc");
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  auto channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+  auto admin = admin::Admin::NewStub(channel);
+  const long rss_empty = RssKb((*cp)->pid());
+
+  // Load: batches of 100 AppUpdated events per append.
+  absl::Time start = absl::Now();
+  for (int i = 0; i < apps; i += 100) {
+    grpc::ClientContext ctx;
+    admin::AppendStreamRequest req;
+    req.set_stream("/t-1/loadbalancer");
+    for (int j = i; j < std::min(apps, i + 100); ++j) req.add_lines(AppLine(j, 0));
+    admin::AppendStreamResponse resp;
+    grpc::Status s = admin->AppendStream(&ctx, req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "append: %s\n", s.error_message().c_str());
+      return 1;
+    }
+  }
+  const double load_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  // A full rebuild of all apps, as after a restart: time it through the build log line.
+  const long rss_loaded = RssKb((*cp)->pid());
+
+  // Nodes: each on its own channel (as separate data planes would be).
+  Tracker tracker;
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::thread> threads;
+  start = absl::Now();
+  for (int n = 0; n < nodes; ++n) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    auto node_channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+    threads.emplace_back(RunNode, node_channel, n, &tracker, &stop, contexts.back().get());
+  }
+  grpc::ClientContext snap_ctx;
+  admin::GetSnapshotResponse snap;
+  admin->GetSnapshot(&snap_ctx, admin::GetSnapshotRequest(), &snap);
+  auto all_received = [&](const std::string& version) {
+    absl::MutexLock lock(&tracker.mu);
+    return tracker.received[version].size() >= static_cast<size_t>(nodes);
+  };
+  while (!all_received(snap.snapshot().version())) absl::SleepFor(absl::Milliseconds(1));
+  const double full_state_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const long rss_nodes = RssKb((*cp)->pid());
+
+  std::vector<double> latencies_ms;
+  for (int c = 0; c < changes; ++c) {
+    const absl::Time t0 = absl::Now();
+    grpc::ClientContext ctx;
+    admin::AppendStreamRequest req;
+    req.set_stream("/t-1/loadbalancer");
+    req.add_lines(AppLine((c * 7919) % apps, c + 1));
+    admin::AppendStreamResponse resp;
+    if (!admin->AppendStream(&ctx, req, &resp).ok()) return 1;
+    grpc::ClientContext sctx;
+    admin::GetSnapshotResponse s;
+    admin->GetSnapshot(&sctx, admin::GetSnapshotRequest(), &s);
+    const std::string version = s.snapshot().version();
+    while (!all_received(version)) absl::SleepFor(absl::Microseconds(200));
+    absl::MutexLock lock(&tracker.mu);
+    const auto& times = tracker.received[version];
+    latencies_ms.push_back(absl::ToDoubleMilliseconds(*std::max_element(times.begin(), times.end()) - t0));
+  }
+  const long rss_end = RssKb((*cp)->pid());
+
+  std::string build_line;
+  for (const auto& line : absl::StrSplit((*cp)->Output(), '\n')) {
+    if (absl::StrContains(line, absl::StrCat("resources=", apps, " "))) build_line = std::string(line);
+  }
+  std::printf("| metric | value |\n|---|---|\n");
+  std::printf("| apps loaded through the stream (100 per append) | %d in %.2f s |\n", apps, load_seconds);
+  std::printf("| snapshot build of %d apps | %s s |\n", apps, LogField(build_line, "seconds").c_str());
+  std::printf("| full state to %d nodes (connect → all received) | %.3f s |\n", nodes, full_state_seconds);
+  std::printf("| one-app change → all %d nodes received (n=%d) | p50 %.1f ms, p99 %.1f ms, max %.1f ms |\n",
+              nodes, changes, Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
+              *std::max_element(latencies_ms.begin(), latencies_ms.end()));
+  std::printf("| control-plane RSS: empty / %d apps / + %d nodes / end | %.1f / %.1f / %.1f / %.1f MB |\n", apps,
+              nodes, rss_empty / 1024.0, rss_loaded / 1024.0, rss_nodes / 1024.0, rss_end / 1024.0);
+
+  stop = true;
+  for (auto& ctx : contexts) ctx->TryCancel();
+  for (auto& t : threads) t.join();
+  (*cp)->Signal(SIGTERM);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace edgerouter::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return edgerouter::bench::Run();
+}
