@@ -1,6 +1,8 @@
 #include "controlplane/admin_service.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/app_config.h"
 #include "common/event_line.h"
 #include "common/json_codec.h"
@@ -16,6 +18,14 @@ grpc::Status AdminService::AppendChecked(events::Event event,
                                          const std::function<grpc::Status(bool exists)>& check,
                                          const std::string& app_id, uint64_t* version) {
   const std::string stream = hub_->loadbalancer_stream();
+  // Apps from applications.json (or Docker) are owned by that source, not by the stream.
+  if (auto snap = hub_->Current()) {
+    const std::string origin = snap->OriginOf(app_id);
+    if (!origin.empty() && !absl::StartsWith(origin, stream + "@")) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("app ", app_id, " is defined by ", origin, "; change it there"));
+    }
+  }
   for (int attempt = 0; attempt < 5; ++attempt) {
     uint64_t seen_version = 0;
     const bool exists = hub_->StreamHasApp(app_id, &seen_version);
@@ -81,7 +91,7 @@ grpc::Status AdminService::GetApp(grpc::ServerContext*, const admin::GetAppReque
   if (snap != nullptr) {
     if (const snapshot::Resource* r = snap->Find(name)) {
       response->set_application_json(config::ToEdgerouterJson(r->app()));
-      response->set_source(snap->app_origins.at(request->id()));
+      response->set_source(snap->OriginOf(request->id()));
       return grpc::Status::OK;
     }
     for (const auto& r : snap->rejected) {
@@ -106,7 +116,7 @@ grpc::Status AdminService::ListApps(grpc::ServerContext*, const admin::ListAppsR
     summary->set_id(r.app().id());
     for (const auto& f : r.app().frontends()) summary->add_frontends(config::DescribeFrontend(f));
     summary->set_backend(config::DescribeBackend(r.app().backend()));
-    summary->set_source(snap->app_origins.at(r.app().id()));
+    summary->set_source(snap->OriginOf(r.app().id()));
   }
   for (const auto& r : snap->rejected) *response->add_rejected() = r;
   return grpc::Status::OK;
@@ -152,6 +162,12 @@ grpc::Status AdminService::AppendStream(grpc::ServerContext*,
   std::vector<events::Event> batch;
   for (int i = 0; i < request->lines_size(); ++i) {
     absl::StatusOr<events::Event> event = ParseEventLine(request->lines(i));
+    absl::Time unused;
+    std::string error;
+    if (event.ok() && !absl::ParseTime(absl::RFC3339_full, event->timestamp(), &unused, &error)) {
+      event = absl::InvalidArgumentError(
+          absl::StrCat("event line: timestamp \"", event->timestamp(), "\" is not RFC 3339"));
+    }
     if (!event.ok()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           absl::StrCat("line ", i + 1, ": ", event.status().message()));

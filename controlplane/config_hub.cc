@@ -109,9 +109,11 @@ void ConfigHub::BuilderLoop() {
       mu_.Await(absl::Condition(
           +[](ConfigHub* hub) ABSL_NO_THREAD_SAFETY_ANALYSIS { return hub->dirty_ || hub->stopping_; },
           this));
-      // Coalesce: wait until the sources have been quiet for the window, but no longer than
-      // max_delay after the first change.
-      while (!stopping_) {
+      // A change after a quiet period is built at once (leading edge). Changes that follow
+      // soon after a build are coalesced: wait until the sources have been quiet for the
+      // window, but no longer than max_delay after the first of them.
+      const bool burst = first_dirty_ - last_build_end_ < options_.quiet_window;
+      while (burst && !stopping_) {
         const absl::Time deadline =
             std::min(last_dirty_ + options_.quiet_window, first_dirty_ + options_.max_delay);
         if (absl::Now() >= deadline) break;
@@ -122,6 +124,8 @@ void ConfigHub::BuilderLoop() {
       if (stopping_) return;
     }
     BuildAndPublish();
+    absl::MutexLock lock(&mu_);
+    last_build_end_ = absl::Now();
   }
 }
 

@@ -1,7 +1,7 @@
 // Owns the sources (the tenant's streams in the event log, applications.json) and turns their
-// changes into snapshots: changes mark the hub dirty; a builder thread waits for a quiet window
-// (bounded by a max delay, so a steady trickle cannot starve it), rebuilds, and publishes the
-// snapshot when its version changed.
+// changes into snapshots: changes mark the hub dirty; a builder thread rebuilds at once after a
+// quiet period, or, during a burst, waits for a quiet window (bounded by a max delay, so a
+// steady trickle cannot starve it), and publishes the snapshot when it changed.
 #ifndef EDGEROUTER_CONTROLPLANE_CONFIG_HUB_H_
 #define EDGEROUTER_CONTROLPLANE_CONFIG_HUB_H_
 
@@ -75,6 +75,7 @@ class ConfigHub {
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time first_dirty_ ABSL_GUARDED_BY(mu_);
   absl::Time last_dirty_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_build_end_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<const BuiltSnapshot> current_ ABSL_GUARDED_BY(mu_);
   uint64_t built_lb_version_ ABSL_GUARDED_BY(mu_) = 0;

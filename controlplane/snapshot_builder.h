@@ -43,13 +43,15 @@ struct AppSource {
 
 struct BuiltSnapshot {
   std::string version;  // hash over the sorted (name, version) pairs
-  std::vector<ResourcePtr> resources;              // sorted by name
-  std::vector<snapshot::RejectedItem> rejected;    // sorted by (source, id)
-  std::map<std::string, std::string> app_origins;  // served app id -> origin
+  std::vector<ResourcePtr> resources;                    // sorted by name
+  std::vector<snapshot::RejectedItem> rejected;          // sorted by (source, id)
+  std::vector<std::shared_ptr<const PreparedApp>> apps;  // served apps, sorted by id
   absl::Time built_at;
 
   snapshot::Snapshot ToProto() const;
   const snapshot::Resource* Find(const std::string& name) const;
+  // Where a served app came from ("" if it is not served).
+  std::string OriginOf(const std::string& app_id) const;
 };
 
 std::shared_ptr<const BuiltSnapshot> BuildSnapshot(const std::vector<const AppSource*>& sources,

@@ -244,7 +244,15 @@ ctl stream append "$LB" 'garbage'
 check "one-word line: INVALID_ARGUMENT" bash -c "test $rc -eq 1 && grep -q INVALID_ARGUMENT '$tmp/err'"
 ctl stream append "$LB" '2026-03-05T10:00:00.000Z AppUpdated    '
 check "line with empty payload: INVALID_ARGUMENT" bash -c "test $rc -eq 1 && grep -q INVALID_ARGUMENT '$tmp/err'"
+ctl stream append "$LB" 'this is not an event line'
+check "line without an RFC 3339 timestamp: exact error" test "$(cat "$tmp/err")" = \
+  'edgerouterctl: stream append: INVALID_ARGUMENT: line 1: event line: timestamp "this" is not RFC 3339'
 check "malformed lines appended nothing" test "$(stream_head)" -eq "$head_before"
+
+# Apps from applications.json belong to the file: the stream commands say so.
+ctl app rm hello
+check "rm of a file app: FAILED_PRECONDITION naming the file" bash -c \
+  "test $rc -eq 1 && grep -q 'FAILED_PRECONDITION: app hello is defined by file:.*applications.json; change it there' '$tmp/err'"
 
 ctl stream append "$LB" '2026-03-05T10:00:00.000Z AppUpdated    {"application":{"id":"broken","frontends":[{"kind":"hostname","hostname":"broken.localhost","path_prefix":"/"}],"backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":[]}}}}'
 check "appending an invalid app is accepted by the log" test $rc -eq 0
