@@ -72,14 +72,15 @@ void Subprocess::ReadLoop(int fd) {
   eof_ = true;
 }
 
-absl::StatusOr<std::string> Subprocess::WaitForLine(const std::string& needle,
-                                                    absl::Duration timeout) {
+absl::StatusOr<std::string> Subprocess::WaitForNthLine(const std::string& needle, int n,
+                                                       absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   size_t checked = 0;
+  int found = 0;
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
     for (; checked < lines_.size(); ++checked) {
-      if (lines_[checked].find(needle) != std::string::npos) return lines_[checked];
+      if (lines_[checked].find(needle) != std::string::npos && ++found == n) return lines_[checked];
     }
     if (eof_) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -26,7 +26,11 @@ class Subprocess {
   pid_t pid() const { return pid_; }
   // Waits for an output line containing `needle`; returns the line, or an error on timeout or
   // if the child exits first.
-  absl::StatusOr<std::string> WaitForLine(const std::string& needle, absl::Duration timeout);
+  absl::StatusOr<std::string> WaitForLine(const std::string& needle, absl::Duration timeout) {
+    return WaitForNthLine(needle, 1, timeout);
+  }
+  // Waits until `n` output lines (counted from the start) contain `needle`; returns the n-th.
+  absl::StatusOr<std::string> WaitForNthLine(const std::string& needle, int n, absl::Duration timeout);
   // Sends `signal` and reaps the child; returns its wait status.
   int Signal(int signal);
   // Reaps the child (blocking up to `timeout`); returns the wait status or an error.

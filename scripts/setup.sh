@@ -8,8 +8,8 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config protobuf-compiler protobuf-compiler-grpc
   libprotobuf-dev libgrpc++-dev libabsl-dev libre2-dev nlohmann-json3-dev libnghttp2-dev
   libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
-  # tests and tools
-  iproute2 util-linux curl ca-certificates openssl procps
+  # tests, benchmarks and tools
+  iproute2 util-linux curl ca-certificates openssl procps wrk nginx-light haproxy
 )
 
 missing=()
