@@ -1,0 +1,113 @@
+#!/bin/bash
+# Data-plane benchmark: our dataplane vs nginx vs HAProxy, each proxying to the same nginx
+# backend (12-byte body), one worker each, the proxy pinned to core 0, backend and wrk pinned to
+# core 1; wrk keep-alive with 64 connections. Reports req/s, p50, p99 and the proxy's CPU
+# microseconds per request (utime+stime from /proc/PID/stat before and after the run).
+# Then one run of our dataplane with the default worker count (unpinned).
+#
+#   bench/dataplane_bench.sh [DURATION_SECONDS]    (needs: nginx haproxy wrk; see scripts/setup.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+bazel build --config=opt //dataplane:dataplane //controlplane:controlplane >/dev/null 2>&1
+BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
+TMP=$(mktemp -d /tmp/er-dp-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+BACKEND=$(free_port); NGINX_PROXY=$(free_port); HAPROXY=$(free_port); OURS=$(free_port)
+CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
+TICK=$(getconf CLK_TCK)
+
+mkdir -p "$TMP/nginx-backend" "$TMP/nginx-proxy"
+cat >"$TMP/nginx-backend/nginx.conf" <<CONF
+daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-backend/pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$BACKEND; location / { return 200 "hello world\n"; } } }
+CONF
+cat >"$TMP/nginx-proxy/nginx.conf" <<CONF
+daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-proxy/pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  upstream backend { server 127.0.0.1:$BACKEND; keepalive 128; }
+  server { listen 127.0.0.1:$NGINX_PROXY;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+CONF
+cat >"$TMP/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  ulimit-n 10000
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option forwardfor
+  http-reuse always
+frontend f
+  bind 127.0.0.1:$HAPROXY
+  default_backend b
+backend b
+  server s1 127.0.0.1:$BACKEND
+CONF
+cat >"$TMP/apps.json" <<CONF
+{"apps":[{"id":"bench","frontends":[{"kind":"hostname","hostname":"bench.local","path_prefix":"/","allow_insecure_http":true}],
+ "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:$BACKEND"],"pass_host_header":true}}}]}
+CONF
+
+taskset -c 1 nginx -c "$TMP/nginx-backend/nginx.conf" -p "$TMP/nginx-backend" & PIDS+=($!)
+"$BIN/controlplane/controlplane" --grpc_listen=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$CP_HTTP \
+  --data_dir="$TMP/cp" --apps_file="$TMP/apps.json" 2>"$TMP/cp.log" & PIDS+=($!)
+
+wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not up" >&2; return 1; }
+wait_port $BACKEND; wait_port $CP_GRPC
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# run NAME PID PORT: prints one Markdown table row.
+run() {
+  local name=$1 pid=$2 port=$3
+  taskset -c 1 wrk -t1 -c64 -d2s -H "Host: bench.local" "http://127.0.0.1:$port/" >/dev/null  # warm-up
+  local before; before=$(cpu_ticks "$pid")
+  taskset -c 1 wrk -t1 -c64 -d${DURATION}s --latency -H "Host: bench.local" "http://127.0.0.1:$port/" >"$TMP/$name.wrk"
+  local after; after=$(cpu_ticks "$pid")
+  local requests; requests=$(awk '/requests in/ {print $1}' "$TMP/$name.wrk")
+  local rps; rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$name.wrk")
+  local p50; p50=$(awk '$1=="50%" {print $2}' "$TMP/$name.wrk")
+  local p99; p99=$(awk '$1=="99%" {print $2}' "$TMP/$name.wrk")
+  local errors; errors=$(awk '/Non-2xx|Socket errors/ {print}' "$TMP/$name.wrk" | tr '\n' ' ')
+  local us; us=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
+  echo "| $name | $rps | $p50 | $p99 | $us | ${errors:-none} |"
+}
+
+echo "| proxy (1 worker, core 0) | req/s | p50 | p99 | CPU µs/req | errors |"
+echo "|---|---|---|---|---|---|"
+taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
+  --http_listen=127.0.0.1:$OURS --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
+wait_port $OURS
+for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+run "edgerouter dataplane" $OURS_PID $OURS
+taskset -c 0 nginx -c "$TMP/nginx-proxy/nginx.conf" -p "$TMP/nginx-proxy" & NGX=$!; PIDS+=($NGX)
+wait_port $NGINX_PROXY
+NGX_WORKER=$(pgrep -P $NGX | head -1)
+run "nginx 1.22" "$NGX_WORKER" $NGINX_PROXY
+taskset -c 0 haproxy -f "$TMP/haproxy.cfg" -db & HAP=$!; PIDS+=($HAP)
+wait_port $HAPROXY
+run "HAProxy 2.6" $HAP $HAPROXY
+kill $OURS_PID; wait $OURS_PID 2>/dev/null || true
+
+echo
+echo "| dataplane, default workers ($(nproc)), unpinned | req/s | p50 | p99 | CPU µs/req | errors |"
+echo "|---|---|---|---|---|---|"
+"$BIN/dataplane/dataplane" --controlplane=127.0.0.1:$CP_GRPC \
+  --http_listen=127.0.0.1:$OURS --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
+wait_port $OURS
+run "edgerouter dataplane" $OURS_PID $OURS

@@ -1,0 +1,241 @@
+// dataplane: the edge proxy. Workers (one epoll loop each, SO_REUSEPORT listeners) serve
+// HTTP/1.1; the xDS thread applies snapshots from the control plane (or, at start, from the
+// last-good copy in --state_dir) and publishes them with one atomic swap; an admin listener on
+// loopback serves /metrics, /ready and /config_dump.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "common/http_admin_server.h"
+#include "common/metrics.h"
+#include "dataplane/proxy/runtime_config.h"
+#include "dataplane/proxy/worker.h"
+#include "dataplane/stats/request_stats.h"
+#include "dataplane/xds/xds_client.h"
+
+ABSL_FLAG(std::string, controlplane, "127.0.0.1:18000", "control plane gRPC address");
+ABSL_FLAG(std::string, node_id, "", "node id reported to the control plane (default: hostname)");
+ABSL_FLAG(std::string, http_listen, ":80", "plain HTTP listener");
+ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9901", "admin listener: /metrics /ready /config_dump");
+ABSL_FLAG(int, workers, 0, "worker threads (0 = number of cores)");
+ABSL_FLAG(std::string, state_dir, "./edgerouter-dp-state", "holds the last accepted snapshot");
+ABSL_FLAG(std::string, access_log, "off", "off | stdout | PATH: one JSON line per request");
+ABSL_FLAG(int, drain_timeout_ms, 10000, "on SIGTERM, how long in-flight requests may finish");
+ABSL_FLAG(int, header_timeout_ms, 60000, "a request head must arrive within this");
+ABSL_FLAG(int, idle_timeout_ms, 60000, "idle keep-alive client connections are closed after this");
+ABSL_FLAG(int, upstream_connect_timeout_ms, 5000, "origin connect timeout (then 502 / retry)");
+ABSL_FLAG(int, upstream_response_timeout_ms, 60000, "origin silent for this long: 504 (or close)");
+ABSL_FLAG(int, max_request_line, 8192, "longer request lines get 414");
+ABSL_FLAG(int, max_header_bytes, 65536, "larger request heads get 431");
+ABSL_FLAG(int, max_connections_per_worker, 20000, "client connections per worker");
+ABSL_FLAG(int, max_apps, 100000, "snapshots with more apps are rejected (NACKed): a guard against runaway configs");
+
+namespace edgerouter::dataplane {
+namespace {
+
+std::string Hostname() {
+  char buf[256] = "";
+  gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+// Collects every worker's counters on its own thread (no locks on the request path).
+stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& workers) {
+  stats::Counters merged;
+  absl::Mutex mu;
+  absl::BlockingCounter done(static_cast<int>(workers.size()));
+  for (auto& w : workers) {
+    proxy::Worker* worker = w.get();
+    worker->loop().Post([&, worker] {
+      stats::Counters mine;
+      worker->stats().MergeInto(&mine);
+      mine.ejected_origins = worker->pools().EjectedCount(worker->loop().now_ms());
+      {
+        absl::MutexLock lock(&mu);
+        for (auto& [app, counters] : mine.apps) merged.apps[app].Merge(counters);
+        for (auto& [url, o] : mine.origins) {
+          auto& m = merged.origins[url];
+          m.connect_errors += o.connect_errors;
+          m.timeouts += o.timeouts;
+          m.protocol_errors += o.protocol_errors;
+          m.status_5xx += o.status_5xx;
+          m.ejections += o.ejections;
+        }
+        merged.connections_accepted += mine.connections_accepted;
+        merged.connections_active += mine.connections_active;
+        merged.requests_in_flight += mine.requests_in_flight;
+        merged.parse_errors += mine.parse_errors;
+        merged.ejected_origins += mine.ejected_origins;
+      }
+      done.DecrementCount();
+    });
+  }
+  done.Wait();
+  return merged;
+}
+
+std::string DataplaneGauges(xds::XdsClient& xds, const proxy::ConfigSource& configs) {
+  const xds::XdsStatus s = xds.status();
+  std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
+  std::string out;
+  absl::StrAppend(&out, "# HELP er_dp_controlplane_connected 1 while the discovery stream is up.\n",
+                  "# TYPE er_dp_controlplane_connected gauge\ner_dp_controlplane_connected ",
+                  s.connected ? 1 : 0, "\n");
+  absl::StrAppend(&out, "# HELP er_dp_snapshot_info The snapshot being served.\n",
+                  "# TYPE er_dp_snapshot_info gauge\ner_dp_snapshot_info{version=\"",
+                  config ? config->version : "", "\"} 1\n");
+  absl::StrAppend(&out, "# HELP er_dp_snapshot_last_apply_timestamp_seconds When the served snapshot was applied.\n",
+                  "# TYPE er_dp_snapshot_last_apply_timestamp_seconds gauge\n",
+                  "er_dp_snapshot_last_apply_timestamp_seconds ",
+                  config ? absl::ToUnixSeconds(config->applied_at) : 0, "\n");
+  absl::StrAppend(&out, "# HELP er_dp_snapshot_applies_total Snapshots accepted.\n",
+                  "# TYPE er_dp_snapshot_applies_total counter\ner_dp_snapshot_applies_total ", s.applies, "\n");
+  absl::StrAppend(&out, "# HELP er_dp_snapshot_nacks_total Snapshots rejected.\n",
+                  "# TYPE er_dp_snapshot_nacks_total counter\ner_dp_snapshot_nacks_total ", s.nacks, "\n");
+  return out;
+}
+
+int Run() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  proxy::ProxyOptions options;
+  options.http_listen = absl::GetFlag(FLAGS_http_listen);
+  options.header_timeout_ms = absl::GetFlag(FLAGS_header_timeout_ms);
+  options.idle_timeout_ms = absl::GetFlag(FLAGS_idle_timeout_ms);
+  options.upstream_connect_timeout_ms = absl::GetFlag(FLAGS_upstream_connect_timeout_ms);
+  options.upstream_response_timeout_ms = absl::GetFlag(FLAGS_upstream_response_timeout_ms);
+  options.limits.max_request_line = absl::GetFlag(FLAGS_max_request_line);
+  options.limits.max_header_bytes = absl::GetFlag(FLAGS_max_header_bytes);
+  options.max_connections_per_worker = absl::GetFlag(FLAGS_max_connections_per_worker);
+  options.access_log = absl::GetFlag(FLAGS_access_log);
+  options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
+
+  int worker_count = absl::GetFlag(FLAGS_workers);
+  if (worker_count <= 0) worker_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  proxy::ConfigSource configs;
+  std::atomic<std::shared_ptr<const std::string>> metrics_text;
+  std::vector<std::unique_ptr<proxy::Worker>> workers;
+  for (int i = 0; i < worker_count; ++i) {
+    workers.push_back(std::make_unique<proxy::Worker>(i, options, &configs));
+    if (absl::Status s = workers.back()->Listen(); !s.ok()) {
+      std::fprintf(stderr, "dataplane: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    workers.back()->set_metrics_source(&metrics_text);
+    if (i == 0) {
+      // ":0" picks a free port once; every other worker shares it through SO_REUSEPORT.
+      options.http_listen = absl::StrCat(options.http_listen.substr(0, options.http_listen.rfind(':')), ":",
+                                         workers[0]->port());
+    }
+  }
+
+  xds::XdsClientOptions xds_options;
+  xds_options.controlplane = absl::GetFlag(FLAGS_controlplane);
+  xds_options.node_id = options.node_id;
+  xds_options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  const int max_apps = absl::GetFlag(FLAGS_max_apps);
+  xds::XdsClient xds(xds_options, [&](const snapshot::Snapshot& snapshot) -> absl::Status {
+    int apps = 0;
+    for (const auto& r : snapshot.resources()) apps += r.has_app();
+    if (apps > max_apps) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("snapshot has ", apps, " apps, more than --max_apps=", max_apps));
+    }
+    absl::StatusOr<std::shared_ptr<const proxy::RuntimeConfig>> compiled = proxy::CompileSnapshot(snapshot);
+    if (!compiled.ok()) return compiled.status();
+    configs.Publish(*std::move(compiled));
+    std::fprintf(stderr, "level=INFO msg=\"config published\" version=%s resources=%d\n",
+                 snapshot.version().c_str(), snapshot.resources_size());
+    return absl::OkStatus();
+  });
+  if (absl::Status s = xds.LoadPersisted(); !s.ok() && !absl::IsNotFound(s)) {
+    std::fprintf(stderr, "level=WARN msg=\"last-good snapshot not loaded\" error=\"%s\"\n",
+                 std::string(s.message()).c_str());
+  }
+  for (auto& w : workers) w->Start();
+  xds.Start();
+
+  admin::HttpAdminServer http;
+  http.Handle("/metrics", [&](const admin::HttpAdminRequest&) {
+    admin::HttpAdminResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs));
+    return r;
+  });
+  http.Handle("/ready", [&](const admin::HttpAdminRequest&) {
+    admin::HttpAdminResponse r;
+    const bool ready = configs.Load() != nullptr;
+    r.status = ready ? 200 : 503;
+    r.body = ready ? "ready\n" : "no configuration loaded\n";
+    return r;
+  });
+  http.Handle("/config_dump", [&](const admin::HttpAdminRequest&) {
+    admin::HttpAdminResponse r;
+    std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
+    r.content_type = "application/json";
+    r.body = config ? config->config_dump_json + "\n" : "{}\n";
+    return r;
+  });
+  if (absl::Status s = http.Start(absl::GetFlag(FLAGS_admin_listen)); !s.ok()) {
+    std::fprintf(stderr, "dataplane: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+
+  // prom_metrics apps are served by workers, which must not block: they get the text
+  // rendered here once a second.
+  std::atomic<bool> stopping{false};
+  std::thread metrics_thread([&] {
+    while (!stopping.load()) {
+      metrics_text.store(std::make_shared<const std::string>(
+          stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs))));
+      for (int i = 0; i < 10 && !stopping.load(); ++i) usleep(100 * 1000);
+    }
+  });
+
+  const std::string listen = options.http_listen;
+  std::fprintf(stderr, "level=INFO msg=\"data plane ready\" http=%s admin=%s:%d workers=%d node=%s\n",
+               listen.c_str(), absl::GetFlag(FLAGS_admin_listen).substr(0, absl::GetFlag(FLAGS_admin_listen).rfind(':')).c_str(),
+               http.port(), worker_count, options.node_id.c_str());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::fprintf(stderr, "level=INFO msg=\"draining\" signal=%d\n", sig);
+  for (auto& w : workers) w->BeginDrain();
+  // Workers stop by themselves once their connections are gone; the deadline bounds it.
+  std::thread deadline([&] {
+    for (int i = 0; i < absl::GetFlag(FLAGS_drain_timeout_ms) / 50 && !stopping.load(); ++i) usleep(50 * 1000);
+    for (auto& w : workers) w->Stop();
+  });
+  for (auto& w : workers) w->Join();
+  stopping = true;
+  deadline.join();
+  metrics_thread.join();
+  http.Stop();
+  xds.Stop();
+  std::fprintf(stderr, "level=INFO msg=\"stopped\"\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace edgerouter::dataplane
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return edgerouter::dataplane::Run();
+}

@@ -1,0 +1,306 @@
+#include "dataplane/proxy/http_session.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "dataplane/proxy/worker.h"
+#include "dataplane/routing/route_table.h"
+
+namespace edgerouter::proxy {
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+// Bytes queued towards a peer before we stop reading from the other side (backpressure).
+constexpr size_t kMaxPending = 64 * 1024;
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+bool IsIdempotent(absl::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
+std::string PeerIp(const sockaddr_storage& peer) {
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (peer.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr, buf, sizeof(buf));
+  } else if (peer.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_addr, buf, sizeof(buf));
+  }
+  return buf;
+}
+
+// One read() into `buffer`: >0 bytes read, 0 EOF, -1 would block, -2 error.
+ssize_t ReadOnce(int fd, IoBuffer* buffer) {
+  char* dst = buffer->Reserve(kReadChunk);
+  ssize_t n = read(fd, dst, buffer->writable());
+  if (n > 0) {
+    buffer->Commit(n);
+    return n;
+  }
+  if (n == 0) return 0;
+  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+}
+
+// Writes as much of `buffer` as the socket takes. false on a fatal error.
+bool WriteSome(int fd, IoBuffer* buffer) {
+  while (!buffer->empty()) {
+    ssize_t n = send(fd, buffer->view().data(), buffer->size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      buffer->Consume(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer)
+    : worker_(worker), fd_(fd), peer_ip_(PeerIp(peer)) {
+  timer_.target = this;
+}
+
+DownstreamConnection::~DownstreamConnection() { net::TimerList::Disarm(&timer_); }
+
+void DownstreamConnection::Start() {
+  worker_->stats().connections_active++;
+  worker_->stats().connections_accepted++;
+  watched_ = EPOLLIN | EPOLLRDHUP;
+  worker_->loop().Add(fd_, watched_, this);
+  timer_.kind = kIdleTimer;
+  worker_->idle_timers().Arm(&timer_, worker_->loop().now_ms());
+}
+
+void DownstreamConnection::Drain() {
+  draining_ = true;
+  if (state_ == State::kWaitingRequest && out_.empty()) Close();
+}
+
+void DownstreamConnection::UpdateClientInterest() {
+  if (state_ == State::kClosed) return;
+  uint32_t events = EPOLLRDHUP;
+  if (!out_.empty()) events |= EPOLLOUT;
+  switch (state_) {
+    case State::kWaitingRequest:
+    case State::kReadingHead:
+      if (out_.empty()) events |= EPOLLIN;
+      break;
+    case State::kProxying:
+      if (!request_body_done_ && upstream_ != nullptr && upstream_->connected &&
+          up_out_.size() < kMaxPending) {
+        events |= EPOLLIN;
+      }
+      break;
+    case State::kTunnel:
+      if (up_out_.size() < kMaxPending) events |= EPOLLIN;
+      break;
+    default:
+      break;
+  }
+  if (events != watched_) {
+    worker_->loop().Modify(fd_, events, this);
+    watched_ = events;
+  }
+}
+
+void DownstreamConnection::OnIo(uint32_t events) {
+  if (state_ == State::kClosed) return;
+  if (events & EPOLLERR) {
+    Close();
+    return;
+  }
+  if (events & EPOLLOUT) {
+    if (!FlushToClient()) return;
+    if (out_.empty()) {
+      if (state_ == State::kLocalResponse || (state_ == State::kProxying && response_done_)) {
+        FinishRequest();
+        if (state_ == State::kWaitingRequest) ProcessInput();
+        return;
+      }
+      if (state_ == State::kProxying) PumpResponseBody();
+      if (state_ == State::kTunnel) PumpTunnel();
+      if (upstream_ != nullptr) UpdateUpstreamInterest();
+    }
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) OnReadable();
+  UpdateClientInterest();
+}
+
+void DownstreamConnection::OnReadable() {
+  if (state_ == State::kClosed) return;
+  const bool want_bytes = state_ == State::kWaitingRequest || state_ == State::kReadingHead ||
+                          state_ == State::kTunnel ||
+                          (state_ == State::kProxying && !request_body_done_);
+  if (!want_bytes) {
+    // Nothing expected from the client now: only notice that it went away.
+    char probe;
+    ssize_t n = recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) Close();
+    return;
+  }
+  ssize_t n = ReadOnce(fd_, &in_);
+  if (n == 0 || n == -2) {
+    Close();
+    return;
+  }
+  if (n < 0) return;
+  if (state_ == State::kWaitingRequest || state_ == State::kReadingHead) {
+    ProcessInput();
+  } else if (state_ == State::kProxying) {
+    PumpRequestBody();
+    if (upstream_ != nullptr && !FlushToUpstream()) return;
+    if (upstream_ != nullptr) UpdateUpstreamInterest();
+  } else if (state_ == State::kTunnel) {
+    PumpTunnel();
+  }
+}
+
+void DownstreamConnection::ProcessInput() {
+  while (state_ == State::kWaitingRequest || state_ == State::kReadingHead) {
+    if (in_.empty()) {
+      UpdateClientInterest();
+      return;
+    }
+    if (state_ == State::kWaitingRequest) {
+      // The head must now arrive within the header timeout (Slowloris defence).
+      state_ = State::kReadingHead;
+      timer_.kind = kHeaderTimer;
+      worker_->header_timers().Arm(&timer_, worker_->loop().now_ms());
+    }
+    http::ParseStatus st = http::ParseRequestHead(in_.view(), worker_->options().limits, &head_, &parse_error_);
+    if (st == http::ParseStatus::kIncomplete) {
+      UpdateClientInterest();
+      return;
+    }
+    net::TimerList::Disarm(&timer_);
+    start_ns_ = MonotonicNs();
+    worker_->stats().requests_in_flight++;
+    if (st == http::ParseStatus::kError) {
+      worker_->stats().parse_errors++;
+      method_.clear();
+      raw_target_.clear();
+      host_.clear();
+      app_id_.clear();
+      request_keep_alive_ = false;
+      closing_after_response_ = true;
+      head_request_ = false;
+      version_minor_ = 1;
+      in_.Clear();  // never look at anything after a malformed head
+      SendLocal(parse_error_.status, "text/plain; charset=utf-8",
+                absl::StrCat(parse_error_.reason, "\n"));
+    } else {
+      HandleRequest();
+    }
+    if (state_ == State::kLocalResponse) {
+      if (!FlushToClient()) return;
+      if (!out_.empty()) {
+        UpdateClientInterest();
+        return;
+      }
+      FinishRequest();
+    }
+  }
+  UpdateClientInterest();
+}
+
+bool DownstreamConnection::FlushToClient() {
+  if (!WriteSome(fd_, &out_)) {
+    Close();
+    return false;
+  }
+  return true;
+}
+
+void DownstreamConnection::RecordRequest() {
+  const int64_t end_ns = MonotonicNs();
+  const double seconds = static_cast<double>(end_ns - start_ns_) / 1e9;
+  const std::string& app = app_id_.empty() ? std::string("appNotFound") : app_id_;
+  worker_->stats().RecordRequest(app, status_, method_, seconds);
+  worker_->stats().requests_in_flight--;
+  if (worker_->options().access_log != "off") {
+    std::string line;
+    line.reserve(256);
+    absl::StrAppend(&line, "{\"time\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                    "\",\"node\":\"", JsonEscape(worker_->options().node_id), "\",\"app\":\"", JsonEscape(app),
+                    "\",\"method\":\"", JsonEscape(method_), "\",\"host\":\"", JsonEscape(host_),
+                    "\",\"path\":\"", JsonEscape(raw_target_), "\",\"status\":", status_,
+                    ",\"bytes\":", response_bytes_, ",\"duration_ms\":", seconds * 1000.0,
+                    ",\"upstream\":\"", JsonEscape(upstream_label_), "\",\"client\":\"", peer_ip_, "\"}\n");
+    worker_->AppendAccessLog(line);
+  }
+  if (config_ != nullptr) worker_->UnrefConfig(config_);
+  config_ = nullptr;
+  backend_ = nullptr;
+  origins_ = nullptr;
+  upstream_label_.clear();
+  status_ = 0;
+  response_bytes_ = 0;
+}
+
+void DownstreamConnection::FinishRequest() {
+  RecordRequest();
+  state_ = State::kWaitingRequest;  // nothing in flight any more (Close must not count it again)
+  if (closing_after_response_ || draining_ || !request_keep_alive_) {
+    Close();
+    return;
+  }
+  timer_.kind = kIdleTimer;
+  worker_->idle_timers().Arm(&timer_, worker_->loop().now_ms());
+  UpdateClientInterest();
+}
+
+void DownstreamConnection::OnTimer(int kind) {
+  if (state_ == State::kClosed) return;
+  if (kind == kHeaderTimer && state_ == State::kReadingHead && out_.empty()) {
+    // 408 with the request counted like any other (app unknown at this point).
+    start_ns_ = MonotonicNs();
+    worker_->stats().requests_in_flight++;
+    method_.clear();
+    host_.clear();
+    raw_target_.clear();
+    app_id_.clear();
+    closing_after_response_ = true;
+    head_request_ = false;
+    SendLocal(408, "text/plain; charset=utf-8", "request head timeout\n");
+    if (FlushToClient() && out_.empty()) FinishRequest();
+    return;
+  }
+  Close();
+}
+
+void DownstreamConnection::Close() {
+  if (state_ == State::kClosed) return;
+  const bool in_flight = state_ == State::kReadingHead ? false
+                         : (state_ == State::kProxying || state_ == State::kTunnel ||
+                            state_ == State::kLocalResponse);
+  if (upstream_ != nullptr) ReleaseUpstream(false);
+  if (in_flight) {
+    if (status_ == 0) status_ = 499;  // client went away before a response (nginx's convention)
+    RecordRequest();
+  }
+  state_ = State::kClosed;
+  net::TimerList::Disarm(&timer_);
+  worker_->loop().Remove(fd_);
+  close(fd_);
+  fd_ = -1;
+  worker_->stats().connections_active--;
+  worker_->OnConnectionClosed(this);
+}
+
+}  // namespace edgerouter::proxy

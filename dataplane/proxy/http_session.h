@@ -1,0 +1,135 @@
+// One client connection speaking HTTP/1.1: reads a request head, routes it (edgerouter order),
+// answers locally (redirects, auth, admin, metrics, errors) or proxies it to an origin with
+// both bodies streamed under backpressure, then loops for the next keep-alive request.
+// WebSocket and other upgrades become a byte tunnel once the origin answers 101.
+#ifndef EDGEROUTER_DATAPLANE_PROXY_HTTP_SESSION_H_
+#define EDGEROUTER_DATAPLANE_PROXY_HTTP_SESSION_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+
+#include "dataplane/http/http1_parser.h"
+#include "dataplane/net/event_loop.h"
+#include "dataplane/proxy/io_buffer.h"
+#include "dataplane/proxy/runtime_config.h"
+#include "dataplane/proxy/upstream.h"
+
+namespace edgerouter::proxy {
+
+class Worker;
+
+// JSON string escaping for access-log fields.
+std::string JsonEscape(absl::string_view in);
+const char* StatusReason(int status);
+
+class DownstreamConnection : public net::IoHandler, public net::TimerTarget, public UpstreamOwner {
+ public:
+  DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer);
+  ~DownstreamConnection() override;
+  void Start();
+  // Graceful drain: close now if idle, otherwise after the current response.
+  void Drain();
+
+  void OnIo(uint32_t events) override;
+  void OnTimer(int kind) override;
+  void OnUpstreamIo(UpstreamConnection* conn, uint32_t events) override;
+  void OnUpstreamTimer(UpstreamConnection* conn, int kind) override;
+
+ private:
+  enum class State { kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kClosed };
+  enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2 };
+
+  // --- client side ---
+  void OnReadable();
+  bool ReadFromClient();  // false: EOF or error (connection closing)
+  void ProcessInput();
+  void HandleRequest();
+  bool FlushToClient();   // false: fatal write error (connection closed)
+  void UpdateClientInterest();
+  void RecordRequest();  // metrics + access log of the current request
+  void FinishRequest();  // after the response is fully written: next request or close
+  void Close();
+
+  // --- local responses (local_responses.cc) ---
+  void SendLocal(int status, absl::string_view content_type, absl::string_view body,
+                 absl::string_view extra_headers = "");
+  void SendHttpsRedirect(absl::string_view host);
+  bool HandleBackend(const BackendConfig& backend, const std::string& path);
+  bool CheckAuthV0(const BackendConfig& backend);
+  void SendRedirectBackend(const BackendConfig& backend);
+
+  // --- proxying ---
+  void StartProxy(const BackendConfig& backend, const std::string& path);
+  void ConnectAttempt();
+  void BuildUpstreamRequest(const std::string& path);
+  void OnUpstreamConnected();
+  void PumpRequestBody();
+  bool FlushToUpstream();
+  void OnUpstreamReadable();
+  void HandleResponseHead();
+  void PumpResponseBody();
+  void UpstreamFailed(int status, absl::string_view reason, bool connect_failure);
+  void ReleaseUpstream(bool reusable);
+  void UpdateUpstreamInterest();
+  void PumpTunnel();
+
+  Worker* const worker_;
+  int fd_;
+  std::string peer_ip_;
+  State state_ = State::kWaitingRequest;
+  bool closing_after_response_ = false;  // "Connection: close" semantics for this response
+  bool draining_ = false;
+  uint32_t watched_ = 0;
+  net::Timer timer_;
+
+  IoBuffer in_;   // from the client
+  IoBuffer out_;  // to the client
+  http::RequestHead head_;
+  http::ParseError parse_error_;
+
+  // Per-request state (strings keep their capacity across requests).
+  std::string method_, host_, raw_target_, app_id_;
+  const RuntimeConfig* config_ = nullptr;
+  int64_t start_ns_ = 0;
+  int status_ = 0;
+  uint64_t response_bytes_ = 0;
+  bool head_request_ = false;
+  bool request_keep_alive_ = true;
+  bool expect_continue_ = false;
+  bool upgrade_requested_ = false;
+  int version_minor_ = 1;
+  http::BodyFraming request_framing_ = http::BodyFraming::kNone;
+  uint64_t request_remaining_ = 0;  // Content-Length bytes still to forward
+  http::ChunkedDecoder request_chunks_;
+  bool request_body_done_ = true;
+  bool strip_authorization_ = false;  // auth_v0 accepted the token: don't forward it
+
+  // Upstream state for the current request.
+  const BackendConfig* backend_ = nullptr;
+  OriginSet* origins_ = nullptr;
+  UpstreamConnection* upstream_ = nullptr;
+  int origin_index_ = -1;
+  int attempts_ = 0;
+  bool request_sent_any_body_ = false;
+  std::string upstream_path_;      // path?query as the origin sees it (before its own prefix)
+  std::string upstream_headers_;   // forwarded header block, built once per request
+  std::string upstream_line_;      // request line + Host, per attempt
+  std::string client_host_header_;
+  std::string upstream_error_;
+  IoBuffer up_out_;
+  IoBuffer up_in_;
+  http::ResponseHead response_head_;
+  bool response_head_done_ = false;
+  http::BodyFraming response_framing_ = http::BodyFraming::kNone;
+  uint64_t response_remaining_ = 0;
+  http::ChunkedDecoder response_chunks_;
+  bool response_done_ = false;
+  bool upstream_eof_ = false;
+  std::string upstream_label_;
+};
+
+}  // namespace edgerouter::proxy
+
+#endif  // EDGEROUTER_DATAPLANE_PROXY_HTTP_SESSION_H_

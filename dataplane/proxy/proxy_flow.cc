@@ -1,0 +1,498 @@
+// The proxying half of DownstreamConnection: choosing an origin, connecting (with one retry),
+// forwarding the request and streaming both bodies with backpressure, the response head
+// rewrite, and the WebSocket/upgrade tunnel.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "dataplane/proxy/http_session.h"
+#include "dataplane/proxy/worker.h"
+
+namespace edgerouter::proxy {
+namespace {
+
+constexpr size_t kMaxPending = 64 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+
+bool IsIdempotent(absl::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
+bool HasToken(absl::string_view list, absl::string_view token) {
+  for (absl::string_view t : absl::StrSplit(list, ',')) {
+    if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(t), token)) return true;
+  }
+  return false;
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the proxy sets itself.
+bool IsHopByHop(absl::string_view name) {
+  static constexpr absl::string_view kNames[] = {
+      "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+      "te", "trailer", "transfer-encoding", "upgrade"};
+  for (absl::string_view n : kNames) {
+    if (absl::EqualsIgnoreCase(name, n)) return true;
+  }
+  return false;
+}
+
+ssize_t ReadInto(int fd, IoBuffer* buffer) {
+  char* dst = buffer->Reserve(kReadChunk);
+  ssize_t n = read(fd, dst, buffer->writable());
+  if (n > 0) {
+    buffer->Commit(n);
+    return n;
+  }
+  if (n == 0) return 0;
+  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+}
+
+}  // namespace
+
+void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::string& path) {
+  state_ = State::kProxying;
+  backend_ = &backend;
+  if (backend.origins.empty()) {
+    SendLocal(502, "text/plain; charset=utf-8", "no origins\n");
+    return;
+  }
+  origins_ = worker_->pools().Get(backend, &worker_->loop(), &worker_->stats(),
+                                  &worker_->upstream_idle_timers(),
+                                  [w = worker_](std::function<void()> fn) { w->DeferDelete(std::move(fn)); },
+                                  worker_->loop().now_ms());
+  const http::RequestHead& h = head_;
+  // Origin-independent parts, built once; the request line and Host are added per attempt.
+  upstream_path_ = path;
+  if (!backend.index_document.empty() && !upstream_path_.empty() && upstream_path_.back() == '/') {
+    upstream_path_ += backend.index_document;
+  }
+  if (!backend.remove_query_string && !h.query.empty()) absl::StrAppend(&upstream_path_, "?", h.query);
+  client_host_header_.assign(h.host.data(), h.host.size());
+
+  std::string& out = upstream_headers_;
+  out.clear();
+  const http::Header* connection = h.Find("Connection");
+  std::string forwarded_for;
+  for (const http::Header& header : h.headers) {
+    const absl::string_view name = header.name;
+    if (IsHopByHop(name) || absl::EqualsIgnoreCase(name, "host") ||
+        absl::EqualsIgnoreCase(name, "content-length") ||
+        absl::EqualsIgnoreCase(name, "x-forwarded-proto") ||
+        absl::EqualsIgnoreCase(name, "x-forwarded-host") ||
+        (expect_continue_ && absl::EqualsIgnoreCase(name, "expect")) ||
+        (strip_authorization_ && absl::EqualsIgnoreCase(name, "authorization"))) {
+      continue;
+    }
+    if (connection != nullptr && HasToken(connection->value, name)) continue;
+    if (absl::EqualsIgnoreCase(name, "x-forwarded-for")) {
+      absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", header.value);
+      continue;
+    }
+    bool forced = false;
+    for (const auto& [forced_name, value] : backend.headers_to_origin) {
+      forced |= absl::EqualsIgnoreCase(name, forced_name);
+    }
+    if (forced) continue;
+    absl::StrAppend(&out, name, ": ", header.value, "\r\n");
+  }
+  // The client address is appended to what earlier proxies said (as Go's ReverseProxy does);
+  // proto and host are set, not passed through, so clients cannot spoof them.
+  absl::StrAppend(&out, "X-Forwarded-For: ", forwarded_for, forwarded_for.empty() ? "" : ", ", peer_ip_,
+                  "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ", h.host, "\r\n");
+  for (const auto& [name, value] : backend.headers_to_origin) absl::StrAppend(&out, name, ": ", value, "\r\n");
+  if (h.framing == http::BodyFraming::kContentLength) {
+    absl::StrAppend(&out, "Content-Length: ", h.content_length, "\r\n");
+  } else if (h.framing == http::BodyFraming::kChunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  }
+  if (upgrade_requested_) {
+    const http::Header* upgrade = h.Find("Upgrade");
+    absl::StrAppend(&out, "Connection: upgrade\r\nUpgrade: ", upgrade ? upgrade->value : "", "\r\n");
+  }
+  out += "\r\n";
+  attempts_ = 0;
+  origin_index_ = -1;
+  request_sent_any_body_ = false;
+  ConnectAttempt();
+}
+
+void DownstreamConnection::ConnectAttempt() {
+  const int64_t now = worker_->loop().now_ms();
+  origin_index_ = origins_->Pick(now, origin_index_);
+  ++attempts_;
+  const Origin& origin = backend_->origins[origin_index_];
+  upstream_label_ = origin.url;
+  if (origin.tls) {
+    UpstreamFailed(502, "https origins are not supported by this data plane yet", false);
+    return;
+  }
+  std::string error;
+  upstream_ = origins_->Acquire(origin_index_, &error);
+  if (upstream_ == nullptr) {
+    worker_->stats().origin(origin.url).connect_errors++;
+    UpstreamFailed(502, error, true);
+    return;
+  }
+  origins_->state(origin_index_).outstanding++;
+  upstream_->SetOwner(this);
+  up_out_.Clear();
+  upstream_line_.clear();
+  absl::StrAppend(&upstream_line_, method_, " ", origin.path_prefix, upstream_path_, " HTTP/1.1\r\nHost: ",
+                  backend_->pass_host_header ? absl::string_view(client_host_header_) : absl::string_view(origin.authority),
+                  "\r\n");
+  up_out_.Append(upstream_line_);
+  up_out_.Append(upstream_headers_);
+  up_in_.Clear();
+  response_head_done_ = false;
+  response_done_ = false;
+  upstream_eof_ = false;
+  response_chunks_.Reset();
+  if (!upstream_->connected) {
+    upstream_->timer.kind = kConnectTimer;
+    worker_->connect_timers().Arm(&upstream_->timer, now);
+    upstream_->WatchEvents(EPOLLOUT | EPOLLRDHUP);
+  } else {
+    OnUpstreamConnected();
+  }
+}
+
+void DownstreamConnection::OnUpstreamConnected() {
+  upstream_->connected = true;
+  upstream_->timer.kind = kResponseTimer;
+  worker_->response_timers().Arm(&upstream_->timer, worker_->loop().now_ms());
+  if (expect_continue_ && !request_body_done_) {
+    out_.Append("HTTP/1.1 100 Continue\r\n\r\n");
+    expect_continue_ = false;
+    if (!FlushToClient()) return;
+  }
+  PumpRequestBody();
+  if (!FlushToUpstream()) return;
+  UpdateUpstreamInterest();
+  UpdateClientInterest();
+}
+
+void DownstreamConnection::PumpRequestBody() {
+  if (upstream_ == nullptr || !upstream_->connected) return;
+  while (!request_body_done_ && !in_.empty() && up_out_.size() < kMaxPending) {
+    absl::string_view available = in_.view().substr(0, kMaxPending - up_out_.size());
+    size_t n = 0;
+    if (request_framing_ == http::BodyFraming::kContentLength) {
+      n = std::min<uint64_t>(available.size(), request_remaining_);
+      request_remaining_ -= n;
+      if (request_remaining_ == 0) request_body_done_ = true;
+    } else {
+      n = request_chunks_.Feed(available);
+      if (request_chunks_.state() == http::ChunkedDecoder::State::kError) {
+        worker_->stats().parse_errors++;
+        closing_after_response_ = true;
+        ReleaseUpstream(false);
+        in_.Clear();
+        request_body_done_ = true;
+        SendLocal(400, "text/plain; charset=utf-8", absl::StrCat(request_chunks_.error(), "\n"));
+        if (FlushToClient() && out_.empty()) FinishRequest();
+        return;
+      }
+      if (request_chunks_.state() == http::ChunkedDecoder::State::kDone) request_body_done_ = true;
+    }
+    up_out_.Append(available.substr(0, n));
+    in_.Consume(n);
+    request_sent_any_body_ = true;
+  }
+}
+
+bool DownstreamConnection::FlushToUpstream() {
+  if (upstream_ == nullptr) return false;
+  while (!up_out_.empty()) {
+    ssize_t n = send(upstream_->fd(), up_out_.view().data(), up_out_.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      up_out_.Consume(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0 && errno == EINTR) continue;
+    // The origin went away while we were sending: a response may still be readable.
+    if (!response_head_done_) {
+      UpstreamFailed(502, absl::StrCat("write to upstream: ", std::strerror(errno)), false);
+    } else {
+      Close();
+    }
+    return false;
+  }
+  return true;
+}
+
+void DownstreamConnection::UpdateUpstreamInterest() {
+  if (upstream_ == nullptr) return;
+  uint32_t events = EPOLLRDHUP;
+  if (!upstream_->connected || !up_out_.empty()) events |= EPOLLOUT;
+  if (upstream_->connected && !response_done_ && out_.size() < kMaxPending) events |= EPOLLIN;
+  upstream_->WatchEvents(events);
+}
+
+void DownstreamConnection::OnUpstreamIo(UpstreamConnection* conn, uint32_t events) {
+  if (conn != upstream_ || state_ == State::kClosed) return;
+  if (!upstream_->connected) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(upstream_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0 || (events & EPOLLERR)) {
+      worker_->stats().origin(upstream_label_).connect_errors++;
+      UpstreamFailed(502, absl::StrCat("connect ", upstream_label_, ": ", std::strerror(err ? err : ECONNREFUSED)), true);
+      return;
+    }
+    if (events & EPOLLOUT) {
+      OnUpstreamConnected();
+      return;
+    }
+  }
+  if (state_ == State::kTunnel) {
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      ssize_t n = ReadInto(upstream_->fd(), &up_in_);
+      if (n == 0 || n == -2) {
+        Close();
+        return;
+      }
+    }
+    PumpTunnel();
+    return;
+  }
+  if (events & EPOLLOUT) {
+    if (!FlushToUpstream()) return;
+    PumpRequestBody();
+    if (!FlushToUpstream()) return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) OnUpstreamReadable();
+  if (upstream_ != nullptr) UpdateUpstreamInterest();
+  UpdateClientInterest();
+}
+
+void DownstreamConnection::OnUpstreamReadable() {
+  if (out_.size() >= kMaxPending) return;  // the client is slow: leave it in the socket
+  ssize_t n = ReadInto(upstream_->fd(), &up_in_);
+  if (n == -1) return;
+  if (n > 0) worker_->response_timers().Arm(&upstream_->timer, worker_->loop().now_ms());
+  if (n == 0 || n == -2) upstream_eof_ = true;
+  if (!response_head_done_) HandleResponseHead();
+  if (state_ != State::kProxying || upstream_ == nullptr) return;
+  if (response_head_done_) PumpResponseBody();
+  if (state_ != State::kProxying || upstream_ == nullptr) return;
+  if (upstream_eof_ && !response_done_) {
+    if (!response_head_done_) {
+      const bool retry_fresh = upstream_->reused && up_in_.empty() && IsIdempotent(method_) &&
+                               !request_sent_any_body_ && attempts_ < 3;
+      if (retry_fresh) {
+        // A pooled connection the origin had already closed: not the origin's fault.
+        ReleaseUpstream(false);
+        ConnectAttempt();
+        return;
+      }
+      worker_->stats().origin(upstream_label_).protocol_errors++;
+      UpstreamFailed(502, "upstream closed the connection before responding", false);
+      return;
+    }
+    if (response_framing_ == http::BodyFraming::kUntilClose) {
+      response_done_ = true;
+    } else {
+      // Truncated body: the client must not take it for a complete response.
+      worker_->stats().origin(upstream_label_).protocol_errors++;
+      Close();
+      return;
+    }
+  }
+  if (response_done_) {
+    ReleaseUpstream(response_head_.keep_alive && request_body_done_ && up_in_.empty() && !upstream_eof_);
+    if (!request_body_done_) closing_after_response_ = true;
+    if (!FlushToClient()) return;
+    if (out_.empty()) {
+      FinishRequest();
+      if (state_ == State::kWaitingRequest) ProcessInput();
+    }
+  }
+}
+
+void DownstreamConnection::HandleResponseHead() {
+  while (!response_head_done_) {
+    http::ParseError error;
+    http::ParseStatus st =
+        http::ParseResponseHead(up_in_.view(), method_, worker_->options().limits, &response_head_, &error);
+    if (st == http::ParseStatus::kIncomplete) return;
+    if (st == http::ParseStatus::kError) {
+      worker_->stats().origin(upstream_label_).protocol_errors++;
+      UpstreamFailed(502, absl::StrCat("invalid response from upstream: ", error.reason), false);
+      return;
+    }
+    const int status = response_head_.status;
+    if (status == 101 && upgrade_requested_) {
+      std::string head = absl::StrCat("HTTP/1.1 101 ", StatusReason(101), "\r\n");
+      for (const http::Header& h : response_head_.headers) absl::StrAppend(&head, h.name, ": ", h.value, "\r\n");
+      head += "\r\n";
+      out_.Append(head);
+      up_in_.Consume(response_head_.head_size);
+      status_ = 101;
+      state_ = State::kTunnel;
+      net::TimerList::Disarm(&upstream_->timer);  // tunnels may idle for long
+      PumpTunnel();
+      return;
+    }
+    if (status >= 100 && status < 200) {  // interim responses are not forwarded
+      up_in_.Consume(response_head_.head_size);
+      continue;
+    }
+    status_ = status;
+    if (status >= 500) {
+      worker_->stats().origin(upstream_label_).status_5xx++;
+      origins_->ReportFailure(origin_index_, worker_->loop().now_ms());
+    } else {
+      origins_->ReportSuccess(origin_index_);
+    }
+    response_framing_ = response_head_.framing;
+    response_remaining_ = response_head_.content_length;
+    if (response_framing_ == http::BodyFraming::kUntilClose || !request_keep_alive_ || draining_) {
+      closing_after_response_ = true;
+    }
+    std::string head = absl::StrCat("HTTP/1.1 ", status, " ", response_head_.reason, "\r\n");
+    const http::Header* connection = response_head_.Find("Connection");
+    for (const http::Header& h : response_head_.headers) {
+      if (IsHopByHop(h.name)) continue;
+      if (connection != nullptr && HasToken(connection->value, h.name)) continue;
+      absl::StrAppend(&head, h.name, ": ", h.value, "\r\n");
+    }
+    if (response_framing_ == http::BodyFraming::kChunked) head += "Transfer-Encoding: chunked\r\n";
+    if (closing_after_response_) {
+      head += "Connection: close\r\n";
+    } else if (version_minor_ == 0) {
+      head += "Connection: keep-alive\r\n";
+    }
+    head += "\r\n";
+    out_.Append(head);
+    up_in_.Consume(response_head_.head_size);
+    response_head_done_ = true;
+    if (response_framing_ == http::BodyFraming::kNone) response_done_ = true;
+  }
+}
+
+void DownstreamConnection::PumpResponseBody() {
+  while (!response_done_ && !up_in_.empty() && out_.size() < kMaxPending) {
+    absl::string_view available = up_in_.view().substr(0, kMaxPending - out_.size());
+    size_t n = available.size();
+    if (response_framing_ == http::BodyFraming::kContentLength) {
+      n = std::min<uint64_t>(n, response_remaining_);
+      response_remaining_ -= n;
+      if (response_remaining_ == 0) response_done_ = true;
+    } else if (response_framing_ == http::BodyFraming::kChunked) {
+      n = response_chunks_.Feed(available);
+      if (response_chunks_.state() == http::ChunkedDecoder::State::kError) {
+        worker_->stats().origin(upstream_label_).protocol_errors++;
+        Close();
+        return;
+      }
+      if (response_chunks_.state() == http::ChunkedDecoder::State::kDone) response_done_ = true;
+    }
+    if (!head_request_) {
+      out_.Append(available.substr(0, n));
+      response_bytes_ += n;
+    }
+    up_in_.Consume(n);
+  }
+  if (response_done_ && upstream_ != nullptr && !upstream_eof_) {
+    ReleaseUpstream(response_head_.keep_alive && request_body_done_ && up_in_.empty());
+    if (!request_body_done_) closing_after_response_ = true;
+  }
+  if (!FlushToClient()) return;
+  if (response_done_ && out_.empty() && state_ == State::kProxying && upstream_ == nullptr) {
+    FinishRequest();
+    if (state_ == State::kWaitingRequest) ProcessInput();
+  }
+}
+
+void DownstreamConnection::ReleaseUpstream(bool reusable) {
+  if (upstream_ == nullptr) return;
+  UpstreamConnection* conn = upstream_;
+  upstream_ = nullptr;
+  net::TimerList::Disarm(&conn->timer);
+  if (origins_ != nullptr) {
+    origins_->state(conn->origin_index()).outstanding--;
+    conn->requests++;
+    origins_->Release(conn, reusable);
+  } else {
+    conn->Close();
+  }
+}
+
+void DownstreamConnection::UpstreamFailed(int status, absl::string_view reason, bool connect_failure) {
+  if (connect_failure && origins_ != nullptr && origin_index_ >= 0) {
+    origins_->ReportFailure(origin_index_, worker_->loop().now_ms());
+  }
+  ReleaseUpstream(false);
+  const bool can_retry = connect_failure && attempts_ < 2 && backend_ != nullptr &&
+                         backend_->origins.size() > 1 && IsIdempotent(method_) && !request_sent_any_body_;
+  if (can_retry) {
+    ConnectAttempt();
+    return;
+  }
+  upstream_error_.assign(reason.data(), reason.size());
+  std::fprintf(stderr, "level=WARN msg=\"upstream error\" app=%s origin=%s status=%d reason=\"%s\"\n",
+               app_id_.c_str(), upstream_label_.c_str(), status, upstream_error_.c_str());
+  if (response_head_done_) {
+    Close();
+    return;
+  }
+  if (!request_body_done_) closing_after_response_ = true;
+  SendLocal(status, "text/plain; charset=utf-8", status == 504 ? "Gateway Timeout\n" : "Bad Gateway\n");
+  if (!FlushToClient()) return;
+  if (out_.empty()) {
+    FinishRequest();
+    if (state_ == State::kWaitingRequest) ProcessInput();
+  } else {
+    UpdateClientInterest();
+  }
+}
+
+void DownstreamConnection::OnUpstreamTimer(UpstreamConnection* conn, int kind) {
+  if (conn != upstream_ || state_ == State::kClosed) return;
+  if (kind == kConnectTimer) {
+    worker_->stats().origin(upstream_label_).connect_errors++;
+    UpstreamFailed(502, absl::StrCat("connect ", upstream_label_, ": timeout"), true);
+    return;
+  }
+  worker_->stats().origin(upstream_label_).timeouts++;
+  if (!response_head_done_) {
+    UpstreamFailed(504, "upstream response timeout", false);
+  } else {
+    Close();
+  }
+}
+
+void DownstreamConnection::PumpTunnel() {
+  if (upstream_ == nullptr) {
+    Close();
+    return;
+  }
+  // client -> origin
+  if (!in_.empty() && up_out_.size() < kMaxPending) {
+    up_out_.Append(in_.view());
+    in_.Clear();
+  }
+  if (!FlushToUpstream()) return;
+  // origin -> client
+  if (!up_in_.empty() && out_.size() < kMaxPending) {
+    response_bytes_ += up_in_.size();
+    out_.Append(up_in_.view());
+    up_in_.Clear();
+  }
+  if (!FlushToClient()) return;
+  uint32_t up_events = EPOLLRDHUP;
+  if (!up_out_.empty()) up_events |= EPOLLOUT;
+  if (out_.size() < kMaxPending) up_events |= EPOLLIN;
+  upstream_->WatchEvents(up_events);
+  UpdateClientInterest();
+}
+
+}  // namespace edgerouter::proxy

@@ -1,0 +1,84 @@
+// The immutable runtime config a snapshot compiles into: route table, per-app backends with
+// resolved origins, and the pre-rendered admin page. Built on the xDS thread (blocking work such
+// as name resolution happens there), published to workers with one atomic pointer swap.
+#ifndef EDGEROUTER_DATAPLANE_PROXY_RUNTIME_CONFIG_H_
+#define EDGEROUTER_DATAPLANE_PROXY_RUNTIME_CONFIG_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "dataplane/routing/route_table.h"
+#include "proto/snapshot.pb.h"
+
+namespace edgerouter::proxy {
+
+struct Origin {
+  std::string url;        // as configured
+  bool tls = false;       // https://
+  std::string authority;  // host[:port] as in the URL: the Host header when not passing it
+  std::string host;       // host without brackets/port (SNI, resolution)
+  std::string path_prefix;  // URL path without a trailing '/' ("" for none)
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  std::string resolve_error;  // non-empty: unusable (502 with this reason)
+};
+
+enum class BackendKind {
+  kReverseProxy,
+  kRedirect,
+  kAuthV0,
+  kPromMetrics,
+  kEdgerouterAdmin,
+  kUnsupported,  // s3_static_website, aws_lambda, turbocharger, auth_sso: later issues
+};
+
+struct BackendConfig {
+  BackendKind kind = BackendKind::kUnsupported;
+  std::string kind_name;
+  // reverse_proxy
+  std::vector<Origin> origins;
+  bool pass_host_header = false;
+  std::string index_document;
+  bool remove_query_string = false;
+  std::vector<std::pair<std::string, std::string>> headers_to_origin;
+  bool tls_insecure_skip_verify = false;
+  std::string tls_server_name;
+  // Stable identity of the backend's content: workers keep connection pools and health state
+  // across snapshots while it is unchanged (edgerouter keeps backend instances the same way).
+  std::string pool_key;
+  // redirect
+  std::string redirect_to;
+  // auth_v0
+  std::string bearer_token;
+  std::unique_ptr<BackendConfig> inner;
+};
+
+struct AppRuntime {
+  std::string id;
+  BackendConfig backend;
+};
+
+struct RuntimeConfig {
+  std::string version;
+  std::vector<AppRuntime> apps;  // indexed by routing::Mount::app_index
+  std::unique_ptr<routing::RouteTable> routes;
+  std::string admin_page;        // edgerouter_admin HTML
+  std::string config_dump_json;  // /config_dump
+  absl::Time applied_at;
+  size_t resource_count = 0;
+};
+
+// Compiles a snapshot. Fails (-> NACK) only when the snapshot is unusable as a whole (e.g. a
+// regexp that does not compile); an origin that does not resolve makes only that origin fail.
+absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::Snapshot& snapshot);
+
+}  // namespace edgerouter::proxy
+
+#endif  // EDGEROUTER_DATAPLANE_PROXY_RUNTIME_CONFIG_H_

@@ -1,0 +1,136 @@
+// Upstream side of the proxy, per worker: origin sets with load balancing and passive health,
+// and pooled keep-alive connections to origins.
+//
+// Load balancing: power of two choices on outstanding requests (per worker), which needs no
+// shared state and avoids herding on one origin. Passive health: `kEjectAfter` consecutive
+// connect failures or 5xx responses eject an origin for a backoff that doubles on every
+// ejection (1 s … 30 s) and resets after a success; when every origin is ejected the one whose
+// ejection ends first is still tried, so a backend is never fully blackholed.
+#ifndef EDGEROUTER_DATAPLANE_PROXY_UPSTREAM_H_
+#define EDGEROUTER_DATAPLANE_PROXY_UPSTREAM_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "dataplane/http/http1_parser.h"
+#include "dataplane/net/event_loop.h"
+#include "dataplane/proxy/runtime_config.h"
+
+namespace edgerouter::stats {
+class WorkerStats;
+}
+
+namespace edgerouter::proxy {
+
+class UpstreamConnection;
+class OriginSet;
+
+// The owner of an active upstream connection (a client connection's request).
+class UpstreamOwner {
+ public:
+  virtual ~UpstreamOwner() = default;
+  virtual void OnUpstreamIo(UpstreamConnection* conn, uint32_t events) = 0;
+  virtual void OnUpstreamTimer(UpstreamConnection* conn, int kind) = 0;
+};
+
+enum UpstreamTimerKind { kConnectTimer = 10, kResponseTimer = 11, kPoolIdleTimer = 12 };
+
+class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
+ public:
+  UpstreamConnection(net::EventLoop* loop, OriginSet* set, int origin_index, int fd);
+  ~UpstreamConnection() override;
+
+  int fd() const { return fd_; }
+  int origin_index() const { return origin_index_; }
+  OriginSet* set() const { return set_; }
+  bool connected = false;
+  bool reused = false;       // came from the pool (a failure before any response may be retried)
+  uint64_t requests = 0;     // served on this connection
+
+  void SetOwner(UpstreamOwner* owner) { owner_ = owner; }
+  void WatchEvents(uint32_t events);  // EPOLLIN/EPOLLOUT interest
+  net::Timer timer;                   // connect / response / pool-idle timer
+
+  void OnIo(uint32_t events) override;
+  void OnTimer(int kind) override;
+
+  // Pooled: waiting for reuse. Any readiness (EOF, stray bytes) or the idle timer closes it.
+  bool pooled = false;
+  void Close();  // closes the socket and schedules deletion
+
+ private:
+  net::EventLoop* loop_;
+  OriginSet* set_;
+  int origin_index_;
+  int fd_;
+  uint32_t watched_ = 0;
+  UpstreamOwner* owner_ = nullptr;
+};
+
+struct OriginState {
+  int outstanding = 0;
+  int consecutive_failures = 0;
+  int64_t ejected_until_ms = 0;
+  int64_t backoff_ms = 0;
+  std::vector<UpstreamConnection*> idle;  // most recently used last
+};
+
+class OriginSet {
+ public:
+  static constexpr int kEjectAfter = 3;
+  OriginSet(const BackendConfig& config, net::EventLoop* loop, stats::WorkerStats* stats,
+            net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete);
+  ~OriginSet();
+
+  const BackendConfig& config() const { return *config_; }
+  void set_config(const BackendConfig& config) { config_ = &config; }
+  size_t size() const { return origins_.size(); }
+  OriginState& state(int i) { return origins_[i]; }
+
+  // Index of the origin for the next attempt, never `exclude` unless it is the only one.
+  int Pick(int64_t now_ms, int exclude);
+  void ReportSuccess(int i);
+  void ReportFailure(int i, int64_t now_ms);
+
+  // A pooled connection to origin `i`, or a new one (connecting). Null with `error` set when a
+  // socket cannot even be created.
+  UpstreamConnection* Acquire(int i, std::string* error);
+  // Returns a healthy connection after a complete response, or closes it.
+  void Release(UpstreamConnection* conn, bool reusable);
+  void Forget(UpstreamConnection* conn);  // a pooled connection closed by itself
+  void DeferDelete(std::function<void()> fn) { defer_delete_(std::move(fn)); }
+  net::TimerList* idle_timers() { return idle_timers_; }
+  stats::WorkerStats* stats() { return stats_; }
+  int64_t last_used_ms = 0;
+
+ private:
+  const BackendConfig* config_;
+  net::EventLoop* loop_;
+  stats::WorkerStats* stats_;
+  net::TimerList* idle_timers_;
+  std::function<void(std::function<void()>)> defer_delete_;
+  std::vector<OriginState> origins_;
+  uint64_t rng_;
+};
+
+// Origin sets by backend pool_key: pools and health survive snapshots that leave a backend
+// unchanged.
+class UpstreamPools {
+ public:
+  OriginSet* Get(const BackendConfig& config, net::EventLoop* loop, stats::WorkerStats* stats,
+                 net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete,
+                 int64_t now_ms);
+  int EjectedCount(int64_t now_ms);
+  // Drops sets unused for `max_idle_ms` that have no outstanding requests.
+  void Sweep(int64_t now_ms, int64_t max_idle_ms);
+
+ private:
+  absl::flat_hash_map<std::string, std::unique_ptr<OriginSet>> sets_;
+};
+
+}  // namespace edgerouter::proxy
+
+#endif  // EDGEROUTER_DATAPLANE_PROXY_UPSTREAM_H_

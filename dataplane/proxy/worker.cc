@@ -1,0 +1,233 @@
+#include "dataplane/proxy/worker.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "dataplane/proxy/http_session.h"
+
+namespace edgerouter::proxy {
+
+void ConfigSource::Publish(std::shared_ptr<const RuntimeConfig> config) {
+  std::atomic_store(&config_, std::move(config));
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+absl::StatusOr<int> ListenReusePort(const std::string& address) {
+  std::string host;
+  std::string port_text;
+  if (!address.empty() && address[0] == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return absl::InvalidArgumentError(absl::StrCat("bad listen address ", address));
+    }
+    host = address.substr(1, close - 1);
+    port_text = address.substr(close + 2);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string::npos) return absl::InvalidArgumentError(absl::StrCat("bad listen address ", address));
+    host = address.substr(0, colon);
+    port_text = address.substr(colon + 1);
+  }
+  int port = 0;
+  if (!absl::SimpleAtoi(port_text, &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in listen address ", address));
+  }
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (host.empty() || host == "0.0.0.0") {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    sin->sin_addr.s_addr = htonl(INADDR_ANY);
+    len = sizeof(*sin);
+  } else if (host.find(':') != std::string::npos) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("bad IPv6 address in ", address));
+    }
+    len = sizeof(*sin6);
+  } else {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("bad IPv4 address in ", address));
+    }
+    len = sizeof(*sin);
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 4096) != 0) {
+    const std::string err = std::strerror(errno);
+    close(fd);
+    return absl::UnavailableError(absl::StrCat("listen ", address, ": ", err));
+  }
+  return fd;
+}
+
+Worker::Worker(int index, const ProxyOptions& options, ConfigSource* configs)
+    : index_(index),
+      options_(options),
+      configs_(configs),
+      header_timers_(options.header_timeout_ms),
+      idle_timers_(options.idle_timeout_ms),
+      connect_timers_(options.upstream_connect_timeout_ms),
+      response_timers_(options.upstream_response_timeout_ms),
+      upstream_idle_timers_(options.upstream_idle_timeout_ms) {
+  for (net::TimerList* l : {&header_timers_, &idle_timers_, &connect_timers_, &response_timers_,
+                            &upstream_idle_timers_}) {
+    loop_.AddTimerList(l);
+  }
+  loop_.AddIterationHook([this] { EndOfIteration(); });
+  if (options_.access_log == "stdout") {
+    access_log_fd_ = 1;
+  } else if (options_.access_log != "off" && !options_.access_log.empty()) {
+    access_log_fd_ = open(options_.access_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  }
+}
+
+Worker::~Worker() {
+  if (listen_fd_ >= 0) close(listen_fd_);
+  if (access_log_fd_ > 2) close(access_log_fd_);
+}
+
+absl::Status Worker::Listen() {
+  absl::StatusOr<int> fd = ListenReusePort(options_.http_listen);
+  if (!fd.ok()) return fd.status();
+  listen_fd_ = *fd;
+  loop_.Add(listen_fd_, EPOLLIN, this);
+  return absl::OkStatus();
+}
+
+int Worker::port() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (listen_fd_ < 0 || getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  return ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                  : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+void Worker::Start() {
+  thread_ = std::thread([this] {
+    RefreshConfig();
+    loop_.Run();
+  });
+}
+
+void Worker::BeginDrain() {
+  loop_.Post([this] {
+    draining_ = true;
+    if (listen_fd_ >= 0) {
+      loop_.Remove(listen_fd_);
+      close(listen_fd_);
+      listen_fd_ = -1;
+    }
+    // Copy: Drain() may close (and remove) connections.
+    std::vector<DownstreamConnection*> conns(connections_.begin(), connections_.end());
+    for (DownstreamConnection* c : conns) c->Drain();
+  });
+}
+
+void Worker::Stop() { loop_.Stop(); }
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::OnIo(uint32_t) {
+  // Accept a bounded batch per wakeup so one busy listener cannot starve the connections.
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    if (connection_count_ >= options_.max_connections_per_worker) {
+      close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto* conn = new DownstreamConnection(this, fd, peer);
+    connections_.insert(conn);
+    ++connection_count_;
+    conn->Start();
+  }
+}
+
+void Worker::OnConnectionClosed(DownstreamConnection* conn) {
+  connections_.erase(conn);
+  --connection_count_;
+  DeferDelete([conn] { delete conn; });
+}
+
+void Worker::RefreshConfig() {
+  const uint64_t generation = configs_->generation();
+  if (generation == seen_generation_) return;
+  seen_generation_ = generation;
+  std::shared_ptr<const RuntimeConfig> next = configs_->Load();
+  if (next == current_) return;
+  if (current_ != nullptr && current_refs_ > 0) retained_.emplace_back(current_, current_refs_);
+  current_ = std::move(next);
+  current_refs_ = 0;
+}
+
+void Worker::RefConfig(const RuntimeConfig* config) {
+  if (config == current_.get()) {
+    ++current_refs_;
+    return;
+  }
+  for (auto& [ptr, count] : retained_) {
+    if (ptr.get() == config) ++count;
+  }
+}
+
+void Worker::UnrefConfig(const RuntimeConfig* config) {
+  if (config == current_.get()) {
+    --current_refs_;
+    return;
+  }
+  for (auto it = retained_.begin(); it != retained_.end(); ++it) {
+    if (it->first.get() == config) {
+      if (--it->second == 0) retained_.erase(it);
+      return;
+    }
+  }
+}
+
+void Worker::AppendAccessLog(absl::string_view line) {
+  access_log_buffer_.append(line.data(), line.size());
+  if (access_log_buffer_.size() > 64 * 1024) EndOfIteration();
+}
+
+std::shared_ptr<const std::string> Worker::metrics_text() const {
+  if (metrics_source_ == nullptr) return nullptr;
+  return metrics_source_->load();
+}
+
+void Worker::EndOfIteration() {
+  for (auto& fn : deferred_) fn();
+  deferred_.clear();
+  if (!access_log_buffer_.empty() && access_log_fd_ >= 0) {
+    // One write per iteration keeps lines whole (O_APPEND) and syscalls few.
+    (void)!write(access_log_fd_, access_log_buffer_.data(), access_log_buffer_.size());
+  }
+  access_log_buffer_.clear();
+  RefreshConfig();
+  if (draining_ && connection_count_ == 0) loop_.Stop();
+}
+
+}  // namespace edgerouter::proxy

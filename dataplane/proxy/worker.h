@@ -1,0 +1,131 @@
+// One data-plane worker: an event loop thread that owns its listening socket (SO_REUSEPORT),
+// its client connections, its upstream connection pools and its statistics. Nothing here is
+// shared with other workers, so the request path takes no locks.
+#ifndef EDGEROUTER_DATAPLANE_PROXY_WORKER_H_
+#define EDGEROUTER_DATAPLANE_PROXY_WORKER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "dataplane/http/http1_parser.h"
+#include "dataplane/net/event_loop.h"
+#include "dataplane/proxy/runtime_config.h"
+#include "dataplane/proxy/upstream.h"
+#include "dataplane/stats/request_stats.h"
+
+namespace edgerouter::proxy {
+
+struct ProxyOptions {
+  std::string http_listen = ":80";
+  int max_connections_per_worker = 20000;
+  int64_t header_timeout_ms = 60000;       // whole request head must arrive within this
+  int64_t idle_timeout_ms = 60000;         // keep-alive connection with no request
+  int64_t upstream_connect_timeout_ms = 5000;
+  int64_t upstream_response_timeout_ms = 60000;  // no upstream bytes for this long -> 504/close
+  int64_t upstream_idle_timeout_ms = 30000;      // pooled idle upstream connections
+  http::ParserLimits limits;
+  std::string access_log = "off";  // off | stdout | PATH
+  std::string node_id;
+  bool plain_is_https = false;     // behind a TLS terminator: don't redirect to https
+};
+
+// Where workers find the current config: one atomic pointer, read once per loop iteration.
+class ConfigSource {
+ public:
+  void Publish(std::shared_ptr<const RuntimeConfig> config);
+  std::shared_ptr<const RuntimeConfig> Load() const { return std::atomic_load(&config_); }
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+ private:
+  std::shared_ptr<const RuntimeConfig> config_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+class DownstreamConnection;
+
+class Worker : public net::IoHandler {
+ public:
+  Worker(int index, const ProxyOptions& options, ConfigSource* configs);
+  ~Worker() override;
+
+  absl::Status Listen();  // binds this worker's SO_REUSEPORT socket
+  int port() const;       // the bound port
+  void Start();           // runs the loop on a new thread
+  // Stops accepting; idle connections close, busy ones after their current response; the loop
+  // ends when none is left (or Stop() is called at the drain deadline).
+  void BeginDrain();
+  void Stop();
+  void Join();
+
+  // --- used by connections (loop thread only) ---
+  net::EventLoop& loop() { return loop_; }
+  const ProxyOptions& options() const { return options_; }
+  const RuntimeConfig* current_config() const { return current_.get(); }
+  // Request-lifetime reference to the config a request started on.
+  void RefConfig(const RuntimeConfig* config);
+  void UnrefConfig(const RuntimeConfig* config);
+  UpstreamPools& pools() { return pools_; }
+  stats::WorkerStats& stats() { return stats_; }
+  net::TimerList& header_timers() { return header_timers_; }
+  net::TimerList& idle_timers() { return idle_timers_; }
+  net::TimerList& connect_timers() { return connect_timers_; }
+  net::TimerList& response_timers() { return response_timers_; }
+  net::TimerList& upstream_idle_timers() { return upstream_idle_timers_; }
+  void AppendAccessLog(absl::string_view line);
+  void OnConnectionClosed(DownstreamConnection* conn);
+  void DeferDelete(std::function<void()> deleter) { deferred_.push_back(std::move(deleter)); }
+  int index() const { return index_; }
+  bool draining() const { return draining_; }
+  int active_connections() const { return connection_count_; }
+  // Rendered Prometheus text of the whole data plane, refreshed by the admin thread; served
+  // by prom_metrics apps.
+  std::shared_ptr<const std::string> metrics_text() const;
+  void set_metrics_source(std::atomic<std::shared_ptr<const std::string>>* source) {
+    metrics_source_ = source;
+  }
+
+  void OnIo(uint32_t events) override;  // the listening socket
+
+ private:
+  void RefreshConfig();
+  void EndOfIteration();
+
+  const int index_;
+  const ProxyOptions& options_;  // shared; workers read it, main() sets it up before Start
+  ConfigSource* configs_;
+  net::EventLoop loop_;
+  std::thread thread_;
+  int listen_fd_ = -1;
+  bool draining_ = false;
+  int connection_count_ = 0;
+  uint64_t seen_generation_ = 0;
+  std::shared_ptr<const RuntimeConfig> current_;
+  // Older configs still used by in-flight requests, with their counts.
+  std::vector<std::pair<std::shared_ptr<const RuntimeConfig>, int>> retained_;
+  int current_refs_ = 0;
+  net::TimerList header_timers_;
+  net::TimerList idle_timers_;
+  net::TimerList connect_timers_;
+  net::TimerList response_timers_;
+  net::TimerList upstream_idle_timers_;
+  UpstreamPools pools_;
+  stats::WorkerStats stats_;
+  std::string access_log_buffer_;
+  int access_log_fd_ = -1;
+  std::vector<std::function<void()>> deferred_;
+  std::atomic<std::shared_ptr<const std::string>>* metrics_source_ = nullptr;
+  absl::flat_hash_set<DownstreamConnection*> connections_;
+};
+
+// "host:port", ":port", "[v6]:port" -> a bound, listening, non-blocking SO_REUSEPORT socket.
+absl::StatusOr<int> ListenReusePort(const std::string& address);
+
+}  // namespace edgerouter::proxy
+
+#endif  // EDGEROUTER_DATAPLANE_PROXY_WORKER_H_

@@ -1,0 +1,279 @@
+#include "dataplane/routing/route_table.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/app_config.h"
+
+namespace edgerouter::routing {
+namespace {
+
+constexpr char kUpperHex[] = "0123456789ABCDEF";
+
+// Longest raw prefix first (edgerouter sorts by len(prefix)). Ties, which edgerouter leaves to
+// an unstable sort, go by app id, then snapshot position (ids are not enforced unique), then
+// frontend order, so every data plane resolves them the same way.
+bool PrefixBefore(const Mount& a, const Mount& b) {
+  if (a.prefix.size() != b.prefix.size()) return a.prefix.size() > b.prefix.size();
+  if (a.app_id != b.app_id) return a.app_id < b.app_id;
+  if (a.app_index != b.app_index) return a.app_index < b.app_index;
+  return a.frontend_index < b.frontend_index;
+}
+
+// Regexps are tried in snapshot order; the snapshot sorts apps by id, but a table built from
+// any other order must still behave the same.
+bool SnapshotBefore(const Mount& a, const Mount& b) {
+  if (a.app_id != b.app_id) return a.app_id < b.app_id;
+  if (a.app_index != b.app_index) return a.app_index < b.app_index;
+  return a.frontend_index < b.frontend_index;
+}
+
+// The same canonical form for config hostnames and request hosts: DNS names are
+// case-insensitive, and "example.com." names the same host as "example.com".
+void CanonicaliseHost(std::string* host) {
+  absl::AsciiStrToLower(host);
+  if (!host->empty() && host->back() == '.') host->pop_back();
+}
+
+// The bytes Go's HTTP server accepts in a Host header (httpguts.ValidHostHeader); edgerouter
+// never sees anything else, and rejecting the rest keeps odd bytes out of 404 bodies and
+// redirect Locations.
+bool IsHostByte(char c) {
+  if (absl::ascii_isalnum(static_cast<unsigned char>(c))) return true;
+  switch (c) {
+    case '!': case '$': case '%': case '&': case '\'': case '(': case ')': case '*':
+    case '+': case ',': case '-': case '.': case ':': case ';': case '=': case '[':
+    case ']': case '_': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsValidPort(absl::string_view port) {
+  if (port.empty() || port.size() > 5) return false;
+  int value = 0;
+  for (char c : port) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+    value = value * 10 + (c - '0');
+  }
+  return value <= 65535;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 §2.3.
+bool IsUnreserved(unsigned char c) {
+  return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+absl::string_view TrimTrailingSlashes(absl::string_view s) {
+  while (!s.empty() && s.back() == '/') s.remove_suffix(1);
+  return s;
+}
+
+absl::Status AppError(const config::Application& app, int frontend_index,
+                      absl::string_view detail) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("app ", app.id(), ": frontends[", frontend_index, "]", detail));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
+    const std::vector<const config::Application*>& apps) {
+  auto table = std::make_unique<RouteTable>();
+  for (size_t i = 0; i < apps.size(); ++i) {
+    const config::Application& app = *apps[i];
+    for (int j = 0; j < app.frontends_size(); ++j) {
+      const config::Frontend& f = app.frontends(j);
+      Mount mount;
+      mount.app_id = app.id();
+      mount.app_index = static_cast<int>(i);
+      mount.frontend_index = j;
+      mount.prefix = f.path_prefix();
+      mount.strip_path_prefix = f.strip_path_prefix();
+      mount.allow_insecure_http = f.allow_insecure_http();
+      if (f.kind() == "path_prefix") {
+        table->global_.mounts.push_back(std::move(mount));
+      } else if (f.kind() == "hostname") {
+        // No port stripping here: edgerouter compares against the port-less request host, so a
+        // configured "host:port" never matches, and "::1" must stay usable for "[::1]".
+        std::string host = f.hostname();
+        CanonicaliseHost(&host);
+        table->hosts_[host].mounts.push_back(std::move(mount));
+      } else if (f.kind() == "hostname_regexp") {
+        RE2::Options options;
+        options.set_case_sensitive(false);
+        options.set_log_errors(false);
+        auto re = std::make_unique<RE2>(config::HostnameRegexpToRe2(f.hostname_regexp()), options);
+        if (!re->ok()) {
+          return AppError(app, j, absl::StrCat(".hostname_regexp: invalid regexp \"",
+                                               f.hostname_regexp(), "\": ", re->error()));
+        }
+        table->regexps_.push_back(RegexpMount{std::move(re), std::move(mount)});
+      } else {
+        // The control plane validates kinds; an unknown one here means a newer snapshot schema.
+        return AppError(app, j, absl::StrCat(".kind: unknown frontend kind: ", f.kind()));
+      }
+    }
+  }
+  std::stable_sort(table->global_.mounts.begin(), table->global_.mounts.end(), PrefixBefore);
+  for (auto& [host, list] : table->hosts_) {
+    std::stable_sort(list.mounts.begin(), list.mounts.end(), PrefixBefore);
+  }
+  std::stable_sort(table->regexps_.begin(), table->regexps_.end(),
+                   [](const RegexpMount& a, const RegexpMount& b) {
+                     return SnapshotBefore(a.mount, b.mount);
+                   });
+  return table;
+}
+
+const Mount* RouteTable::Match(absl::string_view host, absl::string_view path) const {
+  for (const Mount& m : global_.mounts) {
+    if (PathMatches(m.prefix, path)) return &m;
+  }
+  // Heterogeneous lookup: no std::string is built for the key.
+  auto it = hosts_.find(host);
+  if (it != hosts_.end()) {
+    for (const Mount& m : it->second.mounts) {
+      if (PathMatches(m.prefix, path)) return &m;
+    }
+  }
+  // The path test is the cheap one, so it goes first; both must hold either way.
+  const re2::StringPiece host_piece(host.data(), host.size());
+  for (const RegexpMount& r : regexps_) {
+    if (PathMatches(r.mount.prefix, path) && RE2::PartialMatch(host_piece, *r.regexp)) {
+      return &r.mount;
+    }
+  }
+  return nullptr;
+}
+
+size_t RouteTable::mount_count() const {
+  size_t n = global_.mounts.size() + regexps_.size();
+  for (const auto& [host, list] : hosts_) n += list.mounts.size();
+  return n;
+}
+
+bool NormalizeHost(absl::string_view host_header, std::string* out) {
+  for (char c : host_header) {
+    if (!IsHostByte(c)) return false;
+  }
+  absl::string_view host = host_header;
+  if (host_header.find(':') == absl::string_view::npos) {
+    // edgerouter uses a value without ':' verbatim.
+  } else if (host_header.front() == '[') {
+    // "[v6]" or "[v6]:port". Go's SplitHostPort also demands the port; a bare bracketed
+    // literal is unambiguous, so it is accepted.
+    const size_t close = host_header.find(']');
+    if (close == absl::string_view::npos) return false;
+    host = host_header.substr(1, close - 1);
+    const absl::string_view rest = host_header.substr(close + 1);
+    if (!rest.empty() && (rest.front() != ':' || !IsValidPort(rest.substr(1)))) return false;
+  } else {
+    // "host:port". More than one ':' is an unbracketed IPv6 literal, which SplitHostPort
+    // rejects ("too many colons"): "::1" could be a host or a host plus port.
+    const size_t colon = host_header.rfind(':');
+    host = host_header.substr(0, colon);
+    if (host.find(':') != absl::string_view::npos) return false;
+    if (!IsValidPort(host_header.substr(colon + 1))) return false;
+  }
+  if (host.find_first_of("[]") != absl::string_view::npos) return false;
+  out->assign(host.data(), host.size());
+  CanonicaliseHost(out);
+  return !out->empty();
+}
+
+bool PathMatches(absl::string_view prefix, absl::string_view path) {
+  if (prefix == "/") return true;
+  const absl::string_view p = TrimTrailingSlashes(prefix);
+  if (path.size() < p.size() || path.substr(0, p.size()) != p) return false;
+  return path.size() == p.size() || path[p.size()] == '/';
+}
+
+std::string StripPrefix(absl::string_view prefix, absl::string_view path) {
+  // edgerouter slices off the raw prefix. When the path is shorter than that ("/x" under
+  // "/x/") Go panics; cutting the trimmed prefix instead gives "/" there, and for prefixes
+  // with extra trailing slashes ("/x//" on "/x/yz") it keeps whole segments.
+  absl::string_view rest;
+  if (path.substr(0, prefix.size()) == prefix) {
+    rest = path.substr(prefix.size());
+  } else {
+    rest = path.substr(std::min(TrimTrailingSlashes(prefix).size(), path.size()));
+  }
+  if (!rest.empty() && rest.front() == '/') return std::string(rest);
+  return absl::StrCat("/", rest);
+}
+
+absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path) {
+  if (raw_path.empty() || raw_path.front() != '/') {
+    return absl::InvalidArgumentError("path must start with '/'");
+  }
+  // Pass 1: decode percent-encoded unreserved characters, so "%2e%2e" is seen as ".." and
+  // "/%41" and "/A" route the same; keep the rest encoded, hex upper-cased.
+  std::string s;
+  s.reserve(raw_path.size());
+  for (size_t i = 0; i < raw_path.size(); ++i) {
+    const char c = raw_path[i];
+    if (c != '%') {
+      s.push_back(c);
+      continue;
+    }
+    const int hi = raw_path.size() - i >= 3 ? HexValue(raw_path[i + 1]) : -1;
+    const int lo = hi >= 0 ? HexValue(raw_path[i + 2]) : -1;
+    if (lo < 0) return absl::InvalidArgumentError("invalid percent-encoding");
+    const int value = hi * 16 + lo;
+    // A NUL cuts strings short in backends written in C.
+    if (value == 0) return absl::InvalidArgumentError("percent-encoded NUL");
+    if (IsUnreserved(static_cast<unsigned char>(value))) {
+      s.push_back(static_cast<char>(value));
+    } else {
+      s.push_back('%');
+      s.push_back(kUpperHex[hi]);
+      s.push_back(kUpperHex[lo]);
+    }
+    i += 2;
+  }
+
+  // Pass 2: RFC 3986 §5.2.4 remove_dot_segments, in place. The output s[0, w) never overtakes
+  // the segment being read (w < pos), so the copy is safe. Empty segments ("//") are kept.
+  size_t w = 0;
+  size_t pos = 1;  // s[0] == '/'
+  for (;;) {
+    size_t end = s.find('/', pos);
+    const bool last = end == std::string::npos;
+    if (last) end = s.size();
+    const size_t len = end - pos;
+    const bool dot = len == 1 && s[pos] == '.';
+    const bool dot_dot = len == 2 && s[pos] == '.' && s[pos + 1] == '.';
+    if (dot_dot) {
+      // Drop the last "/segment" of the output; at the root there is nothing to drop.
+      while (w > 0 && s[w - 1] != '/') --w;
+      if (w > 0) --w;
+    }
+    if (dot || dot_dot) {
+      if (last) s[w++] = '/';  // "/a/b/.." -> "/a/": the result names a directory
+    } else {
+      s[w++] = '/';
+      std::memmove(&s[w], s.data() + pos, len);
+      w += len;
+    }
+    if (last) break;
+    pos = end + 1;
+  }
+  s.resize(w);
+  if (s.empty()) s = "/";
+  return s;
+}
+
+}  // namespace edgerouter::routing

@@ -1,0 +1,93 @@
+// Request routing with edgerouter's semantics (reference §5), compiled once per snapshot.
+//
+// Resolution order, first match wins:
+//   1. global `path_prefix` mounts (host-independent), longest prefix first;
+//   2. exact-hostname mounts, longest prefix first (a host with no matching prefix falls through);
+//   3. hostname-regexp mounts in snapshot order (apps sorted by id, then frontend order); a
+//      regexp that matches the host but not the path lets the next one try.
+// Equal-length prefixes: ordered by app id, then frontend index (documented, deterministic;
+// edgerouter's order is unspecified there).
+// Prefix matching: "/" matches everything; otherwise prefix p (trailing '/' trimmed) matches a
+// path equal to p or starting with p + "/"; "" matches every path.
+// Improvements over edgerouter: hosts are compared case-insensitively and without a trailing
+// dot (both in the config and in the request); stripping a prefix from the bare prefix path
+// gives "/" (edgerouter panics).
+#ifndef EDGEROUTER_DATAPLANE_ROUTING_ROUTE_TABLE_H_
+#define EDGEROUTER_DATAPLANE_ROUTING_ROUTE_TABLE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "proto/config.pb.h"
+#include "re2/re2.h"
+
+namespace edgerouter::routing {
+
+struct Mount {
+  std::string app_id;
+  int app_index = 0;       // index into the `apps` vector given to Build (the backend to use)
+  int frontend_index = 0;
+  std::string prefix;      // raw frontend.path_prefix
+  bool strip_path_prefix = false;
+  bool allow_insecure_http = false;
+};
+
+class RouteTable {
+ public:
+  // `apps` must outlive nothing: everything needed is copied. Apps are expected to be valid
+  // (validated by the control plane); a hostname_regexp that fails to compile is an error
+  // naming the app id (the whole snapshot is then NACKed by the caller).
+  static absl::StatusOr<std::unique_ptr<RouteTable>> Build(
+      const std::vector<const config::Application*>& apps);
+
+  // `host`: the request's host, already normalised with NormalizeHost. `path`: the normalised
+  // path (NormalizePath). Returns nullptr when nothing matches (404 "no website for hostname").
+  // Lock-free and allocation-free.
+  const Mount* Match(absl::string_view host, absl::string_view path) const;
+
+  size_t mount_count() const;
+
+ private:
+  struct PrefixList {
+    std::vector<Mount> mounts;  // sorted: longest prefix first, then app id, then frontend index
+  };
+  struct RegexpMount {
+    std::unique_ptr<RE2> regexp;
+    Mount mount;
+  };
+  PrefixList global_;
+  absl::flat_hash_map<std::string, PrefixList> hosts_;  // key: normalised host
+  std::vector<RegexpMount> regexps_;
+};
+
+// Host header value -> lower-case host without port and without a trailing dot.
+// "Example.COM:8080" -> "example.com", "[::1]:443" -> "::1", "example.com." -> "example.com".
+// Returns false for a malformed value (e.g. an unbracketed IPv6 literal with a port, an empty
+// host, a bad port), which the caller answers with 400
+// `failed to parse hostname header: <value>`.
+bool NormalizeHost(absl::string_view host_header, std::string* out);
+
+// True if `prefix` (raw frontend.path_prefix) matches `path` per the rules above.
+bool PathMatches(absl::string_view prefix, absl::string_view path);
+
+// The path the backend sees after stripping `prefix` from `path` (which PathMatches):
+// "/files/foobar.txt" with "/files/" -> "/foobar.txt"; "/x" with "/x/" -> "/"; always starts
+// with '/'.
+std::string StripPrefix(absl::string_view prefix, absl::string_view path);
+
+// Normalises a raw request path (still percent-encoded, starting with '/') for routing and
+// forwarding, the way Envoy's normalize_path does: percent-encoded unreserved characters
+// (ALPHA / DIGIT / "-" / "." / "_" / "~") are decoded, other percent-encodings are kept
+// (upper-cased hex; "%2F" stays encoded so it never acts as a separator), dot-segments ("." and
+// "..", also when percent-encoded) are removed per RFC 3986 §5.2.4, and "//" is kept.
+// Errors (-> 400): invalid percent-encoding, "%00", a path not starting with '/',
+// a ".." that would climb above the root is clamped at the root (not an error).
+absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path);
+
+}  // namespace edgerouter::routing
+
+#endif  // EDGEROUTER_DATAPLANE_ROUTING_ROUTE_TABLE_H_

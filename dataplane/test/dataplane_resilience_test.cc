@@ -1,0 +1,117 @@
+// The data plane when things change or break: config changes and control-plane crashes under
+// load (wrk) with zero failed requests, a NACKed snapshot leaving the old config serving, and a
+// restart while the control plane is down served from the last-good snapshot.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "dataplane/test/e2e_fixture.h"
+
+namespace edgerouter::testing {
+namespace {
+
+using Resilience = DataplaneE2E;
+
+std::string RedirectApp(const std::string& id, const std::string& host) {
+  return absl::StrCat(R"({"id":")", id, R"(","frontends":[{"kind":"hostname","hostname":")", host,
+                      R"(","path_prefix":"/","allow_insecure_http":true}],"backend":{"kind":"redirect","redirect_opts":{"to":"https://x/"}}})");
+}
+
+// wrk in the background against site.test; returns its summary once it ends.
+class Load {
+ public:
+  Load(int port, int seconds) {
+    auto p = Subprocess::Start({"/usr/bin/wrk", "-t1", "-c16", absl::StrCat("-d", seconds, "s"), "-H",
+                                "Host: site.test", absl::StrCat("http://127.0.0.1:", port, "/echo")});
+    EXPECT_TRUE(p.ok());
+    wrk_ = *std::move(p);
+  }
+  std::string Finish() {
+    EXPECT_TRUE(wrk_->Wait(absl::Seconds(60)).ok());
+    return wrk_->Output();
+  }
+
+ private:
+  std::unique_ptr<Subprocess> wrk_;
+};
+
+void ExpectNoFailures(const std::string& wrk_output) {
+  EXPECT_FALSE(absl::StrContains(wrk_output, "Non-2xx")) << wrk_output;
+  EXPECT_FALSE(absl::StrContains(wrk_output, "Socket errors")) << wrk_output;
+  EXPECT_TRUE(absl::StrContains(wrk_output, "requests in")) << wrk_output;
+}
+
+TEST_F(Resilience, ConfigChangesUnderLoadFailNoRequest) {
+  WaitForApplied(1);
+  Load load(http_port_, 3);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(AppendApp(RedirectApp(absl::StrCat("churn-", i), absl::StrCat("churn", i, ".test"))).ok());
+    WaitForApplied(2 + i);
+  }
+  ExpectNoFailures(load.Finish());
+  EXPECT_EQ(Get(http_port_, "churn19.test", "/").status, 302);
+}
+
+TEST_F(Resilience, ControlPlaneKilledUnderLoadFailsNoRequest) {
+  WaitForApplied(1);
+  Load load(http_port_, 3);
+  cp_->Signal(SIGKILL);
+  ExpectNoFailures(load.Finish());
+  EXPECT_TRUE(absl::StrContains(Metrics(), "er_dp_controlplane_connected 0\n"));
+  // It comes back and the data plane reconnects and converges.
+  StartControlPlane();
+  ASSERT_TRUE(AppendApp(RedirectApp("after-restart", "after.test")).ok());
+  WaitForApplied(2);
+  EXPECT_EQ(Get(http_port_, "after.test", "/").status, 302);
+}
+
+TEST_F(Resilience, RestartWhileControlPlaneIsDownServesLastGoodSnapshot) {
+  WaitForApplied(1);
+  cp_->Signal(SIGKILL);
+  EXPECT_TRUE(WIFEXITED(dp_->Signal(SIGTERM)));
+  StartDataplane();
+  WaitForApplied(1);  // from --state_dir, with no control plane
+  EXPECT_EQ(Get(http_port_, "site.test", "/").headers["x-origin"], "a");
+  TestConnection ready(admin_port_);
+  ready.Send("GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(ready.Read().status, 200);
+}
+
+TEST_F(Resilience, NackedSnapshotKeepsTheOldConfigAndIsVisible) {
+  WaitForApplied(1);
+  dp_->Signal(SIGTERM);
+  StartDataplane({"--max_apps=9"});  // the fixture serves exactly 9 apps
+  WaitForApplied(1);
+  ASSERT_TRUE(AppendApp(RedirectApp("tenth", "tenth.test")).ok());
+  ASSERT_TRUE(dp_->WaitForLine("snapshot rejected", absl::Seconds(20)).ok()) << dp_->Output();
+  EXPECT_EQ(Get(http_port_, "tenth.test", "/").status, 404);
+  EXPECT_EQ(Get(http_port_, "site.test", "/").status, 200);
+  grpc::ClientContext ctx;
+  admin::ListNodesResponse nodes;
+  ASSERT_TRUE(admin_->ListNodes(&ctx, admin::ListNodesRequest(), &nodes).ok());
+  ASSERT_EQ(nodes.nodes_size(), 1);
+  EXPECT_EQ(nodes.nodes(0).node_id(), "dp-test");
+  EXPECT_EQ(nodes.nodes(0).last_nack_message(), "snapshot has 10 apps, more than --max_apps=9");
+  EXPECT_TRUE(absl::StrContains(Metrics(), "er_dp_snapshot_nacks_total 1\n"));
+}
+
+TEST_F(Resilience, SigtermDrainsInFlightRequests) {
+  WaitForApplied(1);
+  TestConnection slow(http_port_);
+  slow.Send("GET /sleep/500 HTTP/1.1\r\nHost: site.test\r\n\r\n");
+  ASSERT_TRUE(a_->WaitForLine("request GET /sleep/500", absl::Seconds(5)).ok());
+  kill(dp_->pid(), SIGTERM);
+  HttpResponse r = slow.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "slept\n");
+  EXPECT_EQ(r.headers["connection"], "close");
+  absl::StatusOr<int> status = dp_->Wait(absl::Seconds(15));
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}
+
+}  // namespace
+}  // namespace edgerouter::testing

@@ -1,0 +1,153 @@
+#include "dataplane/test/e2e_fixture.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "common/test_util.h"
+
+namespace edgerouter::testing {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+namespace {
+int PortField(const std::string& line, const std::string& key) {
+  std::string value = LogField(line, key);
+  return std::stoi(value.substr(value.rfind(':') + 1));
+}
+}  // namespace
+
+void DataplaneE2E::SetUp() {
+  char tmpl[] = "/tmp/er-dp-e2e-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  StartOrigins();
+  std::ofstream(dir_ + "/applications.json") << AppsJson();
+  cp_grpc_port_ = FreePort();
+  StartControlPlane();
+  StartDataplane();
+}
+
+void DataplaneE2E::TearDown() {
+  dp_.reset();
+  cp_.reset();
+  a_.reset();
+  b_.reset();
+  std::filesystem::remove_all(dir_);
+}
+
+std::string DataplaneE2E::AppsJson() {
+  const std::string a = absl::StrCat("http://127.0.0.1:", origin_a_);
+  const std::string b = absl::StrCat("http://127.0.0.1:", origin_b_);
+  const std::string dead = absl::StrCat("http://127.0.0.1:", FreePort());
+  std::string json = R"({"apps":[
+ {"id":"acme","frontends":[{"kind":"path_prefix","path_prefix":"/.well-known/acme-challenge/","strip_path_prefix":true,"allow_insecure_http":true}],
+  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["A"]}}},
+ {"id":"site","frontends":[{"kind":"hostname","hostname":"site.test","path_prefix":"/","allow_insecure_http":true}],
+  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["A"],"pass_host_header":true,"index_document":"index.html"}}},
+ {"id":"api","frontends":[{"kind":"hostname","hostname":"site.test","path_prefix":"/api","strip_path_prefix":true,"allow_insecure_http":true}],
+  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["B/v1"],"headers_to_origin":{"X-Api-Key":"k1"},"remove_query_string":false}}},
+ {"id":"wild","frontends":[{"kind":"hostname_regexp","hostname_regexp":"{[a-z]+}.wild.test","path_prefix":"/","allow_insecure_http":true}],
+  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["B"]}}},
+ {"id":"secure","frontends":[{"kind":"hostname","hostname":"secure.test","path_prefix":"/"}],
+  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["A"]}}},
+ {"id":"redir","frontends":[{"kind":"hostname","hostname":"redir.test","path_prefix":"/","allow_insecure_http":true}],
+  "backend":{"kind":"redirect","redirect_opts":{"to":"https://example.com/landing"}}},
+ {"id":"token","frontends":[{"kind":"hostname","hostname":"token.test","path_prefix":"/","allow_insecure_http":true}],
+  "backend":{"kind":"auth_v0","auth_v0_opts":{"bearer_token":"s3cret","authorized_backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["A"]}}}}},
+ {"id":"both","frontends":[{"kind":"hostname","hostname":"both.test","path_prefix":"/","allow_insecure_http":true}],
+  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["A","B"]}}},
+ {"id":"dead","frontends":[{"kind":"hostname","hostname":"dead.test","path_prefix":"/","allow_insecure_http":true}],
+  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["DEAD","A"]}}}
+]})";
+  return absl::StrReplaceAll(json, {{"\"A\"", "\"" + a + "\""}, {"\"B/v1\"", "\"" + b + "/v1\""},
+                                    {"\"B\"", "\"" + b + "\""}, {"\"DEAD\"", "\"" + dead + "\""}});
+}
+
+void DataplaneE2E::StartOrigins() {
+  for (auto [name, proc, port] : {std::tuple{"a", &a_, &origin_a_}, std::tuple{"b", &b_, &origin_b_}}) {
+    auto p = Subprocess::Start({RunfilePath("dataplane/test_origin"), absl::StrCat("--name=", name)});
+    ASSERT_TRUE(p.ok());
+    *proc = *std::move(p);
+    auto ready = (*proc)->WaitForLine("test origin ready", absl::Seconds(10));
+    ASSERT_TRUE(ready.ok()) << ready.status();
+    *port = PortField(*ready, "port");
+  }
+}
+
+void DataplaneE2E::StartControlPlane() {
+  auto cp = Subprocess::Start({RunfilePath("controlplane/controlplane"),
+                               absl::StrCat("--grpc_listen=127.0.0.1:", cp_grpc_port_), "--http_listen=127.0.0.1:0",
+                               "--data_dir=" + dir_ + "/cp", "--apps_file=" + dir_ + "/applications.json",
+                               "--coalesce_quiet_ms=5", "--coalesce_max_ms=20"},
+                              dir_ + "/controlplane.log");
+  ASSERT_TRUE(cp.ok());
+  cp_ = *std::move(cp);
+  auto ready = cp_->WaitForLine("control plane ready", absl::Seconds(20));
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  admin_ = admin::Admin::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", cp_grpc_port_),
+                                                     grpc::InsecureChannelCredentials()));
+}
+
+void DataplaneE2E::StartDataplane(const std::vector<std::string>& extra_flags) {
+  std::vector<std::string> argv = {RunfilePath("dataplane/dataplane"),
+                                   absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_),
+                                   "--http_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--workers=2",
+                                   "--node_id=dp-test", "--state_dir=" + dir_ + "/dp-state",
+                                   "--access_log=" + dir_ + "/access.log", "--header_timeout_ms=2000"};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  auto dp = Subprocess::Start(argv, dir_ + "/dataplane.log");
+  ASSERT_TRUE(dp.ok());
+  dp_ = *std::move(dp);
+  auto ready = dp_->WaitForLine("data plane ready", absl::Seconds(20));
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  http_port_ = PortField(*ready, "http");
+  admin_port_ = PortField(*ready, "admin");
+}
+
+void DataplaneE2E::WaitForApplied(int count) {
+  absl::StatusOr<std::string> line = dp_->WaitForNthLine("msg=\"config published\"", count, absl::Seconds(20));
+  ASSERT_TRUE(line.ok()) << line.status() << "\n" << dp_->Output();
+}
+
+grpc::Status DataplaneE2E::AppendApp(const std::string& app_json) {
+  grpc::ClientContext ctx;
+  admin::AppendStreamRequest req;
+  req.set_stream("/t-1/loadbalancer");
+  req.add_lines(absl::StrCat("2026-03-05T10:00:00.000Z AppUpdated    {\"Application\":", app_json, "}"));
+  admin::AppendStreamResponse resp;
+  return admin_->AppendStream(&ctx, req, &resp);
+}
+
+long DataplaneE2E::DataplaneRssKb() {
+  std::ifstream in(absl::StrCat("/proc/", dp_->pid(), "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+std::string DataplaneE2E::Metrics() {
+  TestConnection conn(admin_port_);
+  conn.Send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  return conn.Read().body;
+}
+
+}  // namespace edgerouter::testing

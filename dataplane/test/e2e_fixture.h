@@ -1,0 +1,47 @@
+// Real processes for data-plane end-to-end tests: two test origins, a control plane serving an
+// applications.json, and a data plane, all on loopback with ports chosen at start.
+#ifndef EDGEROUTER_DATAPLANE_TEST_E2E_FIXTURE_H_
+#define EDGEROUTER_DATAPLANE_TEST_E2E_FIXTURE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/subprocess.h"
+#include "dataplane/test/http_test_client.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/admin.grpc.pb.h"
+
+namespace edgerouter::testing {
+
+int FreePort();
+
+class DataplaneE2E : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // The apps file the control plane starts with (uses origin_a_/origin_b_ ports).
+  virtual std::string AppsJson();
+  void StartOrigins();
+  void StartControlPlane();
+  void StartDataplane(const std::vector<std::string>& extra_flags = {});
+  // Waits until the data plane has published `count` configs since it started (one per
+  // accepted snapshot, the persisted one included).
+  void WaitForApplied(int count);
+  grpc::Status AppendApp(const std::string& app_json);
+  long DataplaneRssKb();
+  std::string Metrics();
+
+  std::string dir_;
+  int cp_grpc_port_ = 0;
+  int origin_a_ = 0, origin_b_ = 0;
+  int http_port_ = 0, admin_port_ = 0;
+  std::unique_ptr<Subprocess> a_, b_, cp_, dp_;
+  std::unique_ptr<admin::Admin::Stub> admin_;
+};
+
+}  // namespace edgerouter::testing
+
+#endif  // EDGEROUTER_DATAPLANE_TEST_E2E_FIXTURE_H_

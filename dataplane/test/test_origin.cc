@@ -1,0 +1,210 @@
+// A small origin server for data-plane tests (thread per connection, blocking I/O, HTTP/1.1
+// keep-alive). Prints "test origin ready port=N" when listening.
+//   GET  /echo...        200, body = the request head exactly as received
+//   GET  /bytes/N        200, N bytes of 'x' with Content-Length
+//   GET  /chunked/N      200, N bytes of 'y' in 1000-byte chunks
+//   POST /upload         reads the body (Content-Length or chunked), answers "bytes=N sum=S"
+//   GET  /status/NNN     that status, empty body
+//   GET  /sleep/MS       waits MS milliseconds, then 200 "slept"
+//   GET  /close/N        N bytes, no Content-Length, then closes (read-until-close framing)
+//   GET  /ws             with "Upgrade: websocket": 101, then echoes every byte back
+// Every response carries "X-Origin: <--name>".
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+namespace {
+
+std::string g_name = "origin";
+
+bool ReadMore(int fd, std::string* buf) {
+  char tmp[16384];
+  ssize_t n = read(fd, tmp, sizeof(tmp));
+  if (n <= 0) return false;
+  buf->append(tmp, n);
+  return true;
+}
+
+bool WriteAll(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += n;
+  }
+  return true;
+}
+
+std::string HeaderValue(const std::string& head, const std::string& name) {
+  std::string lower_head = head;
+  for (char& c : lower_head) c = static_cast<char>(tolower(c));
+  std::string key = "\r\n" + name + ":";
+  for (char& c : key) c = static_cast<char>(tolower(c));
+  size_t pos = lower_head.find(key);
+  if (pos == std::string::npos) return "";
+  pos += key.size();
+  size_t end = head.find("\r\n", pos);
+  std::string v = head.substr(pos, end - pos);
+  while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+  return v;
+}
+
+std::string Response(int status, const std::string& body, const std::string& extra = "") {
+  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nX-Origin: " + g_name + "\r\n" + extra + "\r\n" + body;
+}
+
+// Reads a request body per its framing from `buf` (+ socket); returns false on EOF.
+bool ReadBody(int fd, const std::string& head, std::string* buf, uint64_t* bytes, uint64_t* sum) {
+  *bytes = 0;
+  *sum = 0;
+  auto take = [&](size_t n) {
+    for (size_t i = 0; i < n; ++i) *sum += static_cast<unsigned char>((*buf)[i]);
+    *bytes += n;
+    buf->erase(0, n);
+  };
+  std::string cl = HeaderValue(head, "Content-Length");
+  if (!cl.empty()) {
+    uint64_t remaining = std::strtoull(cl.c_str(), nullptr, 10);
+    while (remaining > 0) {
+      if (buf->empty() && !ReadMore(fd, buf)) return false;
+      size_t n = std::min<uint64_t>(remaining, buf->size());
+      take(n);
+      remaining -= n;
+    }
+    return true;
+  }
+  if (HeaderValue(head, "Transfer-Encoding").find("chunked") == std::string::npos) return true;
+  while (true) {
+    size_t eol;
+    while ((eol = buf->find("\r\n")) == std::string::npos) {
+      if (!ReadMore(fd, buf)) return false;
+    }
+    uint64_t size = std::strtoull(buf->substr(0, eol).c_str(), nullptr, 16);
+    buf->erase(0, eol + 2);
+    if (size == 0) {
+      while ((eol = buf->find("\r\n")) == std::string::npos) {
+        if (!ReadMore(fd, buf)) return false;
+      }
+      buf->erase(0, eol + 2);  // no trailers expected
+      return true;
+    }
+    while (buf->size() < size + 2) {
+      if (!ReadMore(fd, buf)) return false;
+    }
+    take(size);
+    buf->erase(0, 2);
+  }
+}
+
+void Serve(int fd) {
+  std::string buf;
+  while (true) {
+    size_t end;
+    while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+      if (!ReadMore(fd, &buf)) {
+        close(fd);
+        return;
+      }
+    }
+    const std::string head = buf.substr(0, end + 4);
+    buf.erase(0, end + 4);
+    const size_t sp1 = head.find(' ');
+    const size_t sp2 = head.find(' ', sp1 + 1);
+    const std::string method = head.substr(0, sp1);
+    const std::string target = head.substr(sp1 + 1, sp2 - sp1 - 1);
+    // One line per request received, so tests can prove what did (not) reach the origin.
+    std::printf("request %s %s\n", method.c_str(), target.c_str());
+    std::fflush(stdout);
+    uint64_t bytes = 0, sum = 0;
+    if (!ReadBody(fd, head, &buf, &bytes, &sum)) break;
+    std::string out;
+    bool close_after = false;
+    if (target.rfind("/ws", 0) == 0 && !HeaderValue(head, "Upgrade").empty()) {
+      WriteAll(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Origin: " +
+                       g_name + "\r\n\r\n");
+      if (!buf.empty() && !WriteAll(fd, buf)) break;
+      char tmp[16384];
+      ssize_t n;
+      while ((n = read(fd, tmp, sizeof(tmp))) > 0) {
+        if (!WriteAll(fd, std::string(tmp, n))) break;
+      }
+      break;
+    } else if (target.rfind("/bytes/", 0) == 0) {
+      out = Response(200, std::string(std::strtoull(target.c_str() + 7, nullptr, 10), 'x'));
+    } else if (target.rfind("/chunked/", 0) == 0) {
+      uint64_t n = std::strtoull(target.c_str() + 9, nullptr, 10);
+      out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Origin: " + g_name + "\r\n\r\n";
+      if (!WriteAll(fd, out)) break;
+      out.clear();
+      while (n > 0) {
+        uint64_t c = std::min<uint64_t>(n, 1000);
+        char size[32];
+        std::snprintf(size, sizeof(size), "%llx\r\n", static_cast<unsigned long long>(c));
+        if (!WriteAll(fd, size + std::string(c, 'y') + "\r\n")) break;
+        n -= c;
+      }
+      out = "0\r\n\r\n";
+    } else if (target.rfind("/upload", 0) == 0) {
+      out = Response(200, "bytes=" + std::to_string(bytes) + " sum=" + std::to_string(sum) + "\n");
+    } else if (target.rfind("/status/", 0) == 0) {
+      out = Response(std::atoi(target.c_str() + 8), "");
+    } else if (target.rfind("/sleep/", 0) == 0) {
+      usleep(std::atoi(target.c_str() + 7) * 1000);
+      out = Response(200, "slept\n");
+    } else if (target.rfind("/close/", 0) == 0) {
+      out = "HTTP/1.1 200 OK\r\nX-Origin: " + g_name + "\r\nConnection: close\r\n\r\n" +
+            std::string(std::strtoull(target.c_str() + 7, nullptr, 10), 'z');
+      close_after = true;
+    } else {
+      out = Response(200, head);
+    }
+    if (method == "HEAD") {
+      out = out.substr(0, out.find("\r\n\r\n") + 4);
+    }
+    if (!WriteAll(fd, out) || close_after) break;
+    if (HeaderValue(head, "Connection") == "close") break;
+  }
+  close(fd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string listen_host = "127.0.0.1";
+  int port = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--port=", 0) == 0) port = std::atoi(a.c_str() + 7);
+    if (a.rfind("--name=", 0) == 0) g_name = a.substr(7);
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  inet_pton(AF_INET, listen_host.c_str(), &addr.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 1024) != 0) {
+    std::perror("listen");
+    return 1;
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::printf("test origin ready port=%d\n", ntohs(addr.sin_port));
+  std::fflush(stdout);
+  while (true) {
+    int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) continue;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    std::thread(Serve, c).detach();
+  }
+}

@@ -1,0 +1,98 @@
+// The data plane's side of the discovery protocol (see docs/controlplane.md): one gRPC stream
+// to the control plane on its own thread, applying each response to a local resource map and
+// handing the resulting full snapshot to `apply`; ACK on success, NACK with the error text
+// otherwise (the previous config keeps serving). The last accepted snapshot is persisted
+// atomically in --state_dir so a restart with the control plane away serves at once.
+#ifndef EDGEROUTER_DATAPLANE_XDS_XDS_CLIENT_H_
+#define EDGEROUTER_DATAPLANE_XDS_XDS_CLIENT_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/discovery.grpc.pb.h"
+#include "proto/snapshot.pb.h"
+
+namespace edgerouter::xds {
+
+struct XdsClientOptions {
+  std::string controlplane = "127.0.0.1:18000";  // host:port
+  std::string node_id;
+  std::string state_dir;  // "" = no persistence
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(5);
+};
+
+struct XdsStatus {
+  bool connected = false;
+  std::string applied_version;   // "" before the first apply
+  absl::Time last_apply = absl::InfinitePast();
+  std::string last_nack;         // error text of the last rejected response ("" if none)
+  uint64_t applies = 0;          // accepted snapshots, the persisted one included
+  uint64_t nacks = 0;
+  uint64_t reconnects = 0;       // streams that ended and were retried
+  uint64_t responses = 0;        // responses received (applied or rejected)
+  bool last_full_state = false;  // full_state flag of the last response (tests, diagnostics)
+};
+
+class XdsClient {
+ public:
+  // Compiles and publishes a full snapshot; an error rejects it (NACK) and must leave the
+  // previously published config in place. Called on the client's thread only.
+  using ApplyFn = std::function<absl::Status(const snapshot::Snapshot& snapshot)>;
+
+  XdsClient(XdsClientOptions options, ApplyFn apply);
+  ~XdsClient();  // Stop()
+
+  // Loads <state_dir>/snapshot.pb if present and applies it (no network). Returns NotFound if
+  // there is none; a corrupt or rejected file is an error and nothing is applied.
+  // Call before Start().
+  absl::Status LoadPersisted();
+
+  // Starts the stream thread: connect, send node id + applied version + resource versions,
+  // process responses, reconnect with jittered exponential backoff. Never blocks the caller.
+  void Start();
+  // Interrupts a blocking read or a backoff wait and joins the thread. Not from inside `apply`.
+  void Stop();
+
+  XdsStatus status();
+  // Blocks until `pred(status)` holds (re-checked on every status change) or `timeout` passes;
+  // returns whether it held. For readiness checks and tests.
+  bool AwaitStatus(const std::function<bool(const XdsStatus&)>& pred, absl::Duration timeout);
+
+  // Path of the persisted snapshot file ("" without a state_dir).
+  std::string persisted_path() const;
+
+ private:
+  void Run();
+  // One stream from connect to end; sets *delivered if it brought at least one response.
+  grpc::Status RunStream(bool* delivered);
+  // Applies one response to the resource map: OK = ACK, an error = NACK with its text.
+  absl::Status Handle(const discovery::DiscoveryResponse& response);
+  absl::Status Persist(const snapshot::Snapshot& snapshot);
+
+  const XdsClientOptions options_;
+  const ApplyFn apply_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  absl::Mutex mu_;
+  grpc::ClientContext* active_context_ ABSL_GUARDED_BY(mu_) = nullptr;  // for Stop()
+  XdsStatus status_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar stop_cv_;
+
+  // Only the client thread (or LoadPersisted, before Start) touches these.
+  std::map<std::string, snapshot::Resource> resources_;  // what is applied, by name
+  std::string applied_version_;
+};
+
+}  // namespace edgerouter::xds
+
+#endif  // EDGEROUTER_DATAPLANE_XDS_XDS_CLIENT_H_
