@@ -94,7 +94,16 @@ taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP
   --http_listen=127.0.0.1:$OURS --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
 wait_port $OURS
 for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+if [ -n "${PROFILE:-}" ]; then
+  # Software-clock sampling (no PMU in this VM): where the proxy's CPU goes under the same load.
+  perf record -q -e cpu-clock -p $OURS_PID -o "$TMP/perf.data" -- sleep $((DURATION + 1)) 2>/dev/null &
+  PERF_PID=$!
+fi
 run "edgerouter dataplane" $OURS_PID $OURS
+if [ -n "${PROFILE:-}" ]; then
+  wait $PERF_PID || true
+  perf report -i "$TMP/perf.data" --stdio --no-children --sort symbol -g none --percent-limit 0.4 2>/dev/null | grep "%" >"$PROFILE"
+fi
 taskset -c 0 nginx -c "$TMP/nginx-proxy/nginx.conf" -p "$TMP/nginx-proxy" & NGX=$!; PIDS+=($NGX)
 wait_port $NGINX_PROXY
 NGX_WORKER=$(pgrep -P $NGX | head -1)

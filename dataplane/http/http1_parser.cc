@@ -1,58 +1,23 @@
 #include "dataplane/http/http1_parser.h"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <limits>
-#include <string_view>
+
+#include "dataplane/http/char_class.h"
 
 namespace edgerouter::http {
 namespace {
 
-// Character classes, one bit each, so every hot loop is a single table lookup per byte.
-enum : uint8_t {
-  kToken = 1,      // tchar (RFC 9110 §5.6.2)
-  kFieldChar = 2,  // inside a field value: HTAB, SP, VCHAR, obs-text (so never CR, LF, NUL, DEL)
-  kVisible = 4,    // VCHAR or obs-text: request-target and version bytes
-  kDigit = 8,
-  kHex = 16,
-  kQdText = 32,  // quoted-string text (RFC 9110 §5.6.4), excluding '"' and '\'
-};
+using char_class::Is;
+using char_class::kDigit;
+using char_class::kFieldChar;
+using char_class::kLower;
+using char_class::kQdText;
+using char_class::kToken;
+using char_class::kVisible;
+using char_class::Scan;
 
-constexpr std::array<uint8_t, 256> MakeClasses() {
-  constexpr std::string_view kTokenPunct = "!#$%&'*+-.^_`|~";
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    const bool digit = c >= '0' && c <= '9';
-    const bool vchar = c >= 0x21 && c <= 0x7E;
-    const bool obs_text = c >= 0x80;
-    uint8_t v = 0;
-    if (alpha || digit || (c != 0 && kTokenPunct.find(static_cast<char>(c)) != std::string_view::npos)) {
-      v |= kToken;
-    }
-    if (vchar || obs_text || c == ' ' || c == '\t') v |= kFieldChar;
-    if (vchar || obs_text) v |= kVisible;
-    if (digit) v |= kDigit | kHex;
-    if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) v |= kHex;
-    if ((v & kFieldChar) && c != '"' && c != '\\') v |= kQdText;
-    t[c] = v;
-  }
-  return t;
-}
-constexpr std::array<uint8_t, 256> kClass = MakeClasses();
-
-// ASCII case folding.
-constexpr std::array<uint8_t, 256> MakeLower() {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    t[c] = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-  }
-  return t;
-}
-constexpr std::array<uint8_t, 256> kLower = MakeLower();
-
-inline bool Is(char c, uint8_t cls) { return (kClass[static_cast<uint8_t>(c)] & cls) != 0; }
 inline bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
 // `lower` must already be lower-case.
@@ -301,7 +266,7 @@ Step ParseFields(const char* p, const char* end, const ParserLimits& limits, Hea
     ++p;
     while (p < end && IsOws(*p)) ++p;
     const char* const value = p;
-    while (p < end && Is(*p, kFieldChar)) ++p;
+    p = Scan(p, end, 0x20, kFieldChar);  // HTAB also stops the fast path; the byte loop takes it
     if (p == end) return Step::kIncomplete;
     if (*p != '\r') {
       return Fail(error, 400, *p == '\n' ? "bare LF line ending" : "invalid character in header value");
@@ -312,9 +277,11 @@ Step ParseFields(const char* p, const char* end, const ParserLimits& limits, Hea
     while (value_end > value && IsOws(value_end[-1])) --value_end;
     p += 2;
     if (headers->size() >= limits.max_headers) return Fail(error, 431, "too many header fields");
-    const absl::string_view value_view(value, value_end - value);
-    headers->push_back(Header{name_view, value_view});
-    if (!ApplyField(name_view, value_view, f, error)) return Step::kError;
+    // Filled in place: building a Header temporary and copying it costs a store-forwarding stall.
+    Header& h = headers->emplace_back();
+    h.name = name_view;
+    h.value = absl::string_view(value, value_end - value);
+    if (!ApplyField(h.name, h.value, f, error)) return Step::kError;
   }
 }
 
@@ -348,7 +315,7 @@ Step ParseRequestLine(const char* begin, const char* cap, RequestHead* out, cons
   }
   out->method = absl::string_view(begin, p - begin);
   const char* const target = ++p;
-  while (p < cap && Is(*p, kVisible)) ++p;
+  p = Scan(p, cap, 0x21, kVisible);
   if (p == cap) return Step::kIncomplete;
   if (p == target) return Fail(error, 400, "empty request target");
   if (*p != ' ') return Fail(error, 400, "invalid character in request target");
@@ -366,9 +333,14 @@ Step ParseRequestLine(const char* begin, const char* cap, RequestHead* out, cons
 }
 
 void SplitPathQuery(absl::string_view target, RequestHead* out) {
-  const size_t q = target.find('?');
-  out->path = target.substr(0, q);
-  out->query = q == absl::string_view::npos ? absl::string_view() : target.substr(q + 1);
+  const char* q = static_cast<const char*>(std::memchr(target.data(), '?', target.size()));
+  if (q == nullptr) {
+    out->path = target;
+    out->query = absl::string_view();
+  } else {
+    out->path = absl::string_view(target.data(), q - target.data());
+    out->query = absl::string_view(q + 1, target.data() + target.size() - (q + 1));
+  }
 }
 
 // Checks the request-target form; for absolute-form, rewrites target/path/query to the
@@ -583,126 +555,6 @@ ParseStatus ParseResponseHead(absl::string_view buffer, absl::string_view reques
                     out->framing != BodyFraming::kUntilClose;
   out->head_size = head_end - begin;
   return ParseStatus::kDone;
-}
-
-void ChunkedDecoder::Reset() { *this = ChunkedDecoder(); }
-
-size_t ChunkedDecoder::FeedImpl(absl::string_view input, void (*cb)(void*, absl::string_view), void* ctx) {
-  if (state_ != State::kInProgress) return 0;
-  const char* const begin = input.data();
-  const char* const end = begin + input.size();
-  const char* p = begin;
-  const auto fail = [&](const char* why) {
-    state_ = State::kError;
-    error_ = why;
-    return static_cast<size_t>(p - begin);
-  };
-  while (p < end) {
-    if (phase_ == Phase::kData) {  // the bulk of the bytes: no per-byte work
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, end - p));
-      if (cb != nullptr) cb(ctx, absl::string_view(p, n));
-      p += n;
-      remaining_ -= n;
-      if (remaining_ == 0) phase_ = Phase::kDataCr;
-      continue;
-    }
-    const char c = *p++;
-    switch (phase_) {
-      case Phase::kSize:
-        if (c != '\r' && ++line_bytes_ > kMaxLineBytes) return fail("chunk size line too long");
-        if (Is(c, kHex)) {
-          // A 62-bit bound keeps every sum of sizes and offsets far from overflow.
-          if ((remaining_ >> 58) != 0) return fail("chunk size too large");
-          remaining_ = (remaining_ << 4) | static_cast<uint64_t>(Is(c, kDigit) ? c - '0' : (c | 0x20) - 'a' + 10);
-          ++size_digits_;
-        } else if (size_digits_ == 0) {
-          return fail("invalid chunk size");
-        } else if (c == ';') {
-          phase_ = Phase::kExt;
-          ext_state_ = 0;
-        } else if (c == '\r') {
-          phase_ = Phase::kSizeLf;
-        } else {
-          return fail("invalid chunk size");
-        }
-        break;
-      case Phase::kExt:
-        // ext_state_: 0 name start, 1 name, 2 value start, 3 token value, 4 quoted, 5 after
-        // backslash, 6 after closing quote.
-        if (c != '\r' && ++line_bytes_ > kMaxLineBytes) return fail("chunk extension too long");
-        if (c == '\r' && (ext_state_ == 1 || ext_state_ == 3 || ext_state_ == 6)) {
-          phase_ = Phase::kSizeLf;
-        } else if (c == ';' && (ext_state_ == 1 || ext_state_ == 3 || ext_state_ == 6)) {
-          ext_state_ = 0;
-        } else if (ext_state_ <= 1 && Is(c, kToken)) {
-          ext_state_ = 1;
-        } else if (ext_state_ == 1 && c == '=') {
-          ext_state_ = 2;
-        } else if ((ext_state_ == 2 || ext_state_ == 3) && Is(c, kToken)) {
-          ext_state_ = 3;
-        } else if (ext_state_ == 2 && c == '"') {
-          ext_state_ = 4;
-        } else if (ext_state_ == 4 && c == '"') {
-          ext_state_ = 6;
-        } else if (ext_state_ == 4 && c == '\\') {
-          ext_state_ = 5;
-        } else if ((ext_state_ == 4 && Is(c, kQdText)) || (ext_state_ == 5 && Is(c, kFieldChar))) {
-          ext_state_ = 4;
-        } else {
-          return fail("invalid chunk extension");
-        }
-        break;
-      case Phase::kSizeLf:
-        if (c != '\n') return fail("chunk size line not ended by CRLF");
-        line_bytes_ = 0;
-        phase_ = remaining_ == 0 ? Phase::kTrailerStart : Phase::kData;
-        break;
-      case Phase::kDataCr:
-        if (c != '\r') return fail("missing CRLF after chunk data");
-        phase_ = Phase::kDataLf;
-        break;
-      case Phase::kDataLf:
-        if (c != '\n') return fail("missing CRLF after chunk data");
-        size_digits_ = 0;
-        phase_ = Phase::kSize;
-        break;
-      case Phase::kTrailerStart:
-        if (c == '\r') {
-          phase_ = Phase::kFinalLf;
-        } else if (Is(c, kToken)) {
-          phase_ = Phase::kTrailerLine;
-          ext_state_ = 0;  // 0: in the name, 1: in the value
-          line_bytes_ = 1;
-        } else {
-          return fail("invalid trailer field");
-        }
-        break;
-      case Phase::kTrailerLine:
-        if (c == '\r') {
-          if (ext_state_ == 0) return fail("invalid trailer field");
-          phase_ = Phase::kTrailerLf;
-        } else if (++line_bytes_ > kMaxLineBytes) {
-          return fail("trailer field too long");
-        } else if (ext_state_ == 0 && c == ':') {
-          ext_state_ = 1;
-        } else if (ext_state_ == 0 ? !Is(c, kToken) : !Is(c, kFieldChar)) {
-          return fail("invalid trailer field");
-        }
-        break;
-      case Phase::kTrailerLf:
-        if (c != '\n') return fail("bare CR in trailer section");
-        line_bytes_ = 0;
-        phase_ = Phase::kTrailerStart;
-        break;
-      case Phase::kFinalLf:
-        if (c != '\n') return fail("chunked body not ended by CRLF");
-        state_ = State::kDone;
-        return static_cast<size_t>(p - begin);
-      case Phase::kData:
-        break;  // handled above
-    }
-  }
-  return static_cast<size_t>(p - begin);
 }
 
 }  // namespace edgerouter::http

@@ -93,7 +93,7 @@ enum class ParseStatus { kDone, kIncomplete, kError };
 //   (except HTAB), NUL, or bytes 0x7F,
 // - missing Host in HTTP/1.1, more than one Host,
 // - both Content-Length and Transfer-Encoding, Content-Length that is not 1*DIGIT (or
-//   overflows), differing duplicate Content-Length values (identical duplicates are merged),
+//   exceeds 2^63-1), differing duplicate Content-Length values (identical duplicates are merged),
 // - Transfer-Encoding whose final coding is not "chunked", any coding list other than exactly
 //   "chunked" (501), Transfer-Encoding in HTTP/1.0,
 // - oversized request line (414), oversized head or too many headers (431).
@@ -106,7 +106,9 @@ enum class ParseStatus { kDone, kIncomplete, kError };
 //   but no path, and header names that read as Content-Length/Transfer-Encoding once '-' and
 //   '_' are ignored (Transfer_Encoding, Transfer---Encoding): backends that normalise names
 //   (CGI maps '-' to '_') would see a framing header we did not act on.
-// absolute-form: `target`/`path` point into the buffer; an empty path is reported as "/".
+// absolute-form with an empty path ("http://a.example") yields target = path = "/" (a static
+// string, not a view into `buffer`). max_request_line counts the line without its CRLF;
+// max_header_bytes the whole head including the final blank line.
 // On kIncomplete nothing is consumed; callers must still enforce the size limits on a partial
 // head (the parser reports 414/431 as soon as the partial input proves the limit is exceeded).
 ParseStatus ParseRequestHead(absl::string_view buffer, const ParserLimits& limits, RequestHead* out,

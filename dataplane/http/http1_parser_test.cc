@@ -14,13 +14,14 @@ namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
 
-void* operator new(size_t size) {
+// noinline: once inlined, GCC 12 flags the free() as mismatched with the new-expression.
+__attribute__((noinline)) void* operator new(size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace edgerouter::http {
 namespace {

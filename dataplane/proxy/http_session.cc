@@ -102,8 +102,15 @@ void DownstreamConnection::UpdateClientInterest() {
       if (out_.empty()) events |= EPOLLIN;
       break;
     case State::kProxying:
-      if (!request_body_done_ && upstream_ != nullptr && upstream_->connected &&
-          up_out_.size() < kMaxPending) {
+    case State::kLocalResponse:
+      // Reading stays on while the body flows, and afterwards too: pipelined bytes are simply
+      // buffered, which saves two epoll_ctl calls per keep-alive request.
+      if (!request_body_done_) {
+        if (state_ == State::kProxying && upstream_ != nullptr && upstream_->connected &&
+            up_out_.size() < kMaxPending) {
+          events |= EPOLLIN;
+        }
+      } else if (in_.size() < kMaxPending) {
         events |= EPOLLIN;
       }
       break;
@@ -148,10 +155,10 @@ void DownstreamConnection::OnReadable() {
                           state_ == State::kTunnel ||
                           (state_ == State::kProxying && !request_body_done_);
   if (!want_bytes) {
-    // Nothing expected from the client now: only notice that it went away.
-    char probe;
-    ssize_t n = recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) Close();
+    // Not needed now (pipelined next request): buffer it, and notice a client that went away.
+    if (in_.size() >= kMaxPending) return;
+    ssize_t n = ReadOnce(fd_, &in_);
+    if (n == 0 || n == -2) Close();
     return;
   }
   ssize_t n = ReadOnce(fd_, &in_);
@@ -230,7 +237,7 @@ bool DownstreamConnection::FlushToClient() {
 void DownstreamConnection::RecordRequest() {
   const int64_t end_ns = MonotonicNs();
   const double seconds = static_cast<double>(end_ns - start_ns_) / 1e9;
-  const std::string& app = app_id_.empty() ? std::string("appNotFound") : app_id_;
+  const absl::string_view app = app_id_.empty() ? absl::string_view("appNotFound") : absl::string_view(app_id_);
   worker_->stats().RecordRequest(app, status_, method_, seconds);
   worker_->stats().requests_in_flight--;
   if (worker_->options().access_log != "off") {

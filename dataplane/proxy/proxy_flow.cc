@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -357,21 +358,30 @@ void DownstreamConnection::HandleResponseHead() {
     if (response_framing_ == http::BodyFraming::kUntilClose || !request_keep_alive_ || draining_) {
       closing_after_response_ = true;
     }
-    std::string head = absl::StrCat("HTTP/1.1 ", status, " ", response_head_.reason, "\r\n");
+    // Written straight into the client buffer: no temporary string per response.
+    char status_line[] = "HTTP/1.1 000 ";
+    status_line[9] = static_cast<char>('0' + status / 100 % 10);
+    status_line[10] = static_cast<char>('0' + status / 10 % 10);
+    status_line[11] = static_cast<char>('0' + status % 10);
+    out_.Append(absl::string_view(status_line, sizeof(status_line) - 1));
+    out_.Append(response_head_.reason);
+    out_.Append("\r\n");
     const http::Header* connection = response_head_.Find("Connection");
     for (const http::Header& h : response_head_.headers) {
       if (IsHopByHop(h.name)) continue;
       if (connection != nullptr && HasToken(connection->value, h.name)) continue;
-      absl::StrAppend(&head, h.name, ": ", h.value, "\r\n");
+      out_.Append(h.name);
+      out_.Append(": ");
+      out_.Append(h.value);
+      out_.Append("\r\n");
     }
-    if (response_framing_ == http::BodyFraming::kChunked) head += "Transfer-Encoding: chunked\r\n";
+    if (response_framing_ == http::BodyFraming::kChunked) out_.Append("Transfer-Encoding: chunked\r\n");
     if (closing_after_response_) {
-      head += "Connection: close\r\n";
+      out_.Append("Connection: close\r\n");
     } else if (version_minor_ == 0) {
-      head += "Connection: keep-alive\r\n";
+      out_.Append("Connection: keep-alive\r\n");
     }
-    head += "\r\n";
-    out_.Append(head);
+    out_.Append("\r\n");
     up_in_.Consume(response_head_.head_size);
     response_head_done_ = true;
     if (response_framing_ == http::BodyFraming::kNone) response_done_ = true;

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -79,6 +80,7 @@ Origin ParseOrigin(const std::string& url) {
 void CompileBackend(const config::Backend& b, BackendConfig* out) {
   out->kind_name = b.kind();
   out->pool_key = ToCompactJson(b);
+  out->pool_id = absl::Hash<std::string>()(out->pool_key);
   if (b.kind() == "reverse_proxy") {
     out->kind = BackendKind::kReverseProxy;
     const auto& o = b.reverse_proxy_opts();

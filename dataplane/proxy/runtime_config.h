@@ -53,6 +53,7 @@ struct BackendConfig {
   // Stable identity of the backend's content: workers keep connection pools and health state
   // across snapshots while it is unchanged (edgerouter keeps backend instances the same way).
   std::string pool_key;
+  uint64_t pool_id = 0;  // hash of pool_key: the per-request lookup key
   // redirect
   std::string redirect_to;
   // auth_v0

@@ -64,6 +64,7 @@ void UpstreamConnection::Close() {
 OriginSet::OriginSet(const BackendConfig& config, net::EventLoop* loop, stats::WorkerStats* stats,
                      net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete)
     : config_(&config),
+      pool_key_(config.pool_key),
       loop_(loop),
       stats_(stats),
       idle_timers_(idle_timers),
@@ -182,10 +183,14 @@ void OriginSet::Forget(UpstreamConnection* conn) {
 OriginSet* UpstreamPools::Get(const BackendConfig& config, net::EventLoop* loop,
                               stats::WorkerStats* stats, net::TimerList* idle_timers,
                               std::function<void(std::function<void()>)> defer_delete, int64_t now_ms) {
-  auto it = sets_.find(config.pool_key);
+  auto it = sets_.find(config.pool_id);
+  if (it != sets_.end() && it->second->pool_key() != config.pool_key) {
+    sets_.erase(it);  // a 64-bit hash collision: never share pools between different backends
+    it = sets_.end();
+  }
   if (it == sets_.end()) {
-    it = sets_.emplace(config.pool_key, std::make_unique<OriginSet>(config, loop, stats, idle_timers,
-                                                                  std::move(defer_delete)))
+    it = sets_.emplace(config.pool_id, std::make_unique<OriginSet>(config, loop, stats, idle_timers,
+                                                                 std::move(defer_delete)))
              .first;
   }
   // Same content, possibly a newer config object: point at the one the request uses.

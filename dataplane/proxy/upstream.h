@@ -85,7 +85,9 @@ class OriginSet {
             net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete);
   ~OriginSet();
 
+  // Valid only while a request that uses this set is in flight (configs come and go).
   const BackendConfig& config() const { return *config_; }
+  const std::string& pool_key() const { return pool_key_; }
   void set_config(const BackendConfig& config) { config_ = &config; }
   size_t size() const { return origins_.size(); }
   OriginState& state(int i) { return origins_[i]; }
@@ -108,6 +110,7 @@ class OriginSet {
 
  private:
   const BackendConfig* config_;
+  const std::string pool_key_;
   net::EventLoop* loop_;
   stats::WorkerStats* stats_;
   net::TimerList* idle_timers_;
@@ -128,7 +131,8 @@ class UpstreamPools {
   void Sweep(int64_t now_ms, int64_t max_idle_ms);
 
  private:
-  absl::flat_hash_map<std::string, std::unique_ptr<OriginSet>> sets_;
+  // Keyed by BackendConfig::pool_id; the full pool_key is compared on a hit.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<OriginSet>> sets_;
 };
 
 }  // namespace edgerouter::proxy

@@ -46,7 +46,9 @@ class RouteTable {
 
   // `host`: the request's host, already normalised with NormalizeHost. `path`: the normalised
   // path (NormalizePath). Returns nullptr when nothing matches (404 "no website for hostname").
-  // Lock-free and allocation-free.
+  // Takes no lock and allocates nothing itself. Caveat: a hostname-regexp lookup runs RE2,
+  // whose lazily built DFA takes a shared reader lock and may allocate new states (bounded by
+  // RE2's max_mem) the first time it meets a new kind of input.
   const Mount* Match(absl::string_view host, absl::string_view path) const;
 
   size_t mount_count() const;
@@ -66,9 +68,11 @@ class RouteTable {
 
 // Host header value -> lower-case host without port and without a trailing dot.
 // "Example.COM:8080" -> "example.com", "[::1]:443" -> "::1", "example.com." -> "example.com".
-// Returns false for a malformed value (e.g. an unbracketed IPv6 literal with a port, an empty
-// host, a bad port), which the caller answers with 400
-// `failed to parse hostname header: <value>`.
+// A value without ':' is taken whole (as edgerouter does); otherwise it is split like Go's
+// net.SplitHostPort, except that "[v6]" without a port is accepted. Returns false for a
+// malformed value (an unbracketed IPv6 literal such as "::1", an empty host, an empty,
+// non-numeric or >65535 port, stray brackets, a byte Go's HTTP server refuses in Host), which
+// the caller answers with 400 `failed to parse hostname header: <value>`.
 bool NormalizeHost(absl::string_view host_header, std::string* out);
 
 // True if `prefix` (raw frontend.path_prefix) matches `path` per the rules above.
@@ -76,7 +80,8 @@ bool PathMatches(absl::string_view prefix, absl::string_view path);
 
 // The path the backend sees after stripping `prefix` from `path` (which PathMatches):
 // "/files/foobar.txt" with "/files/" -> "/foobar.txt"; "/x" with "/x/" -> "/"; always starts
-// with '/'.
+// with '/'. The raw prefix is cut when `path` starts with it (edgerouter), else the prefix
+// with its trailing '/'s trimmed.
 std::string StripPrefix(absl::string_view prefix, absl::string_view path);
 
 // Normalises a raw request path (still percent-encoded, starting with '/') for routing and
@@ -84,8 +89,9 @@ std::string StripPrefix(absl::string_view prefix, absl::string_view path);
 // (ALPHA / DIGIT / "-" / "." / "_" / "~") are decoded, other percent-encodings are kept
 // (upper-cased hex; "%2F" stays encoded so it never acts as a separator), dot-segments ("." and
 // "..", also when percent-encoded) are removed per RFC 3986 §5.2.4, and "//" is kept.
-// Errors (-> 400): invalid percent-encoding, "%00", a path not starting with '/',
-// a ".." that would climb above the root is clamped at the root (not an error).
+// A ".." that would climb above the root is clamped at the root (not an error).
+// Errors (-> 400, InvalidArgument): invalid percent-encoding, "%00", a path not starting
+// with '/'.
 absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path);
 
 }  // namespace edgerouter::routing

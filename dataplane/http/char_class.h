@@ -1,0 +1,78 @@
+// Byte-classification tables shared by the HTTP/1 head parser and the chunked decoder.
+// Internal to //dataplane/http.
+#ifndef EDGEROUTER_DATAPLANE_HTTP_CHAR_CLASS_H_
+#define EDGEROUTER_DATAPLANE_HTTP_CHAR_CLASS_H_
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace edgerouter::http::char_class {
+
+// Character classes, one bit each, so every hot loop is a single table lookup per byte.
+enum : uint8_t {
+  kToken = 1,      // tchar (RFC 9110 §5.6.2)
+  kFieldChar = 2,  // inside a field value: HTAB, SP, VCHAR, obs-text (so never CR, LF, NUL, DEL)
+  kVisible = 4,    // VCHAR or obs-text: request-target and version bytes
+  kDigit = 8,
+  kHex = 16,
+  kQdText = 32,  // quoted-string text (RFC 9110 §5.6.4), excluding '"' and '\'
+};
+
+constexpr std::array<uint8_t, 256> MakeClasses() {
+  constexpr std::string_view kTokenPunct = "!#$%&'*+-.^_`|~";
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool digit = c >= '0' && c <= '9';
+    const bool vchar = c >= 0x21 && c <= 0x7E;
+    const bool obs_text = c >= 0x80;
+    uint8_t v = 0;
+    if (alpha || digit || (c != 0 && kTokenPunct.find(static_cast<char>(c)) != std::string_view::npos)) {
+      v |= kToken;
+    }
+    if (vchar || obs_text || c == ' ' || c == '\t') v |= kFieldChar;
+    if (vchar || obs_text) v |= kVisible;
+    if (digit) v |= kDigit | kHex;
+    if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) v |= kHex;
+    if ((v & kFieldChar) && c != '"' && c != '\\') v |= kQdText;
+    t[c] = v;
+  }
+  return t;
+}
+inline constexpr std::array<uint8_t, 256> kClass = MakeClasses();
+
+// ASCII case folding.
+constexpr std::array<uint8_t, 256> MakeLower() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  }
+  return t;
+}
+inline constexpr std::array<uint8_t, 256> kLower = MakeLower();
+
+inline bool Is(char c, uint8_t cls) { return (kClass[static_cast<uint8_t>(c)] & cls) != 0; }
+
+// SWAR pre-scan for the long runs (values, targets): true if any of the 8 bytes at p is below
+// `below` (<= 0x80) or is DEL. Exact as a yes/no answer; the byte loop then finds the stop byte.
+inline bool HasCtl8(const char* p, uint8_t below) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  const uint64_t del = x ^ (kOnes * 0x7F);
+  return (((x - kOnes * below) & ~x) | ((del - kOnes) & ~del)) & kHigh;
+}
+
+// Advances p over bytes of class `cls`, 8 at a time while none can be a stop byte.
+inline const char* Scan(const char* p, const char* end, uint8_t below, uint8_t cls) {
+  while (end - p >= 8 && !HasCtl8(p, below)) p += 8;
+  while (p < end && Is(*p, cls)) ++p;
+  return p;
+}
+
+}  // namespace edgerouter::http::char_class
+
+#endif  // EDGEROUTER_DATAPLANE_HTTP_CHAR_CLASS_H_
