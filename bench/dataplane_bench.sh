@@ -99,7 +99,13 @@ if [ -n "${PROFILE:-}" ]; then
   perf record -q -e cpu-clock -p $OURS_PID -o "$TMP/perf.data" -- sleep $((DURATION + 1)) 2>/dev/null &
   PERF_PID=$!
 fi
+if [ -n "${SYSCALLS:-}" ]; then
+  # Syscall counts per request (this run's timings are then not meaningful).
+  timeout $((DURATION + 1)) strace -c -f -p $OURS_PID -o "$SYSCALLS" 2>/dev/null &
+  STRACE_PID=$!
+fi
 run "edgerouter dataplane" $OURS_PID $OURS
+if [ -n "${SYSCALLS:-}" ]; then wait $STRACE_PID || true; cp "$TMP/edgerouter dataplane.wrk" "$SYSCALLS.wrk"; fi
 if [ -n "${PROFILE:-}" ]; then
   wait $PERF_PID || true
   perf report -i "$TMP/perf.data" --stdio --no-children --sort symbol -g none --percent-limit 0.4 2>/dev/null | grep "%" >"$PROFILE"

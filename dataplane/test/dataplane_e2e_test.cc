@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/test_util.h"
 #include "dataplane/test/e2e_fixture.h"
 
 namespace edgerouter::testing {
@@ -52,6 +53,36 @@ TEST_F(Dataplane, RoutesInEdgerouterOrder) {
   r = Get(http_port_, "secure.test:80", "/a%2Fb/../c?x=%20y");
   EXPECT_EQ(r.status, 307);
   EXPECT_EQ(r.headers["location"], "https://secure.test/a%2Fb/../c?x=%20y");
+}
+
+TEST_F(Dataplane, AppAddedWithEdgerouterctlIsServed) {
+  WaitForApplied(1);
+  const std::string file = dir_ + "/new-app.json";
+  std::ofstream(file) << absl::StrCat(
+      R"({"id":"ctl-app","frontends":[{"kind":"hostname","hostname":"ctl.test","path_prefix":"/","allow_insecure_http":true}],)",
+      R"("backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:)", origin_b_, R"("]}}})");
+  auto ctl = Subprocess::Start({RunfilePath("controlplane/edgerouterctl"),
+                                absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_), "app", "put", "--new", file});
+  ASSERT_TRUE(ctl.ok());
+  absl::StatusOr<int> status = (*ctl)->Wait(absl::Seconds(10));
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ(*status, 0) << (*ctl)->Output();
+  WaitForApplied(2);
+  HttpResponse r = Get(http_port_, "ctl.test", "/hello");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["x-origin"], "b");
+}
+
+TEST_F(Dataplane, ExpectContinueIsAnsweredByTheProxy) {
+  WaitForApplied(1);
+  TestConnection conn(http_port_);
+  conn.Send("POST /upload HTTP/1.1\r\nHost: site.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  HttpResponse interim = conn.Read();
+  EXPECT_EQ(interim.status, 100);
+  conn.Send("hello");
+  HttpResponse r = conn.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, absl::StrCat("bytes=5 sum=", 'h' + 'e' + 'l' + 'l' + 'o', "\n"));
 }
 
 TEST_F(Dataplane, ForwardsAndStripsHeaders) {

@@ -8,10 +8,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/test_util.h"
 #include "dataplane/test/e2e_fixture.h"
 
 namespace edgerouter::testing {
 namespace {
+
+using edgerouter::testing::RunfilePath;
 
 using Resilience = DataplaneE2E;
 
@@ -96,6 +99,13 @@ TEST_F(Resilience, NackedSnapshotKeepsTheOldConfigAndIsVisible) {
   EXPECT_EQ(nodes.nodes(0).node_id(), "dp-test");
   EXPECT_EQ(nodes.nodes(0).last_nack_message(), "snapshot has 10 apps, more than --max_apps=9");
   EXPECT_TRUE(absl::StrContains(Metrics(), "er_dp_snapshot_nacks_total 1\n"));
+  // What an operator sees.
+  auto ctl = Subprocess::Start({RunfilePath("controlplane/edgerouterctl"),
+                                absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_), "nodes"});
+  ASSERT_TRUE(ctl.ok());
+  ASSERT_TRUE((*ctl)->Wait(absl::Seconds(10)).ok());
+  EXPECT_TRUE(absl::StrContains((*ctl)->Output(), "dp-test")) << (*ctl)->Output();
+  EXPECT_TRUE(absl::StrContains((*ctl)->Output(), "snapshot has 10 apps, more than --max_apps=9")) << (*ctl)->Output();
 }
 
 TEST_F(Resilience, SigtermDrainsInFlightRequests) {
