@@ -38,6 +38,7 @@ ABSL_FLAG(int, upstream_response_timeout_ms, 60000, "origin silent for this long
 ABSL_FLAG(int, max_request_line, 8192, "longer request lines get 414");
 ABSL_FLAG(int, max_header_bytes, 65536, "larger request heads get 431");
 ABSL_FLAG(int, max_connections_per_worker, 20000, "client connections per worker");
+ABSL_FLAG(std::string, upstream_ca_file, "", "extra trust anchors (PEM) for https origins, besides the system store");
 ABSL_FLAG(int, max_apps, 100000, "snapshots with more apps are rejected (NACKed): a guard against runaway configs");
 
 namespace edgerouter::dataplane {
@@ -125,6 +126,7 @@ int Run() {
   options.access_log = absl::GetFlag(FLAGS_access_log);
   options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
 
+  proxy::SetUpstreamTrustFile(absl::GetFlag(FLAGS_upstream_ca_file));
   int worker_count = absl::GetFlag(FLAGS_workers);
   if (worker_count <= 0) worker_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 

@@ -63,6 +63,7 @@ class DownstreamConnection : public net::IoHandler, public net::TimerTarget, pub
   // --- proxying ---
   void StartProxy(const BackendConfig& backend, const std::string& path);
   void ConnectAttempt();
+  void StepTls();  // drives the origin TLS handshake
   void BuildUpstreamRequest(const std::string& path);
   void OnUpstreamConnected();
   void PumpRequestBody();

@@ -44,15 +44,12 @@ bool IsHopByHop(absl::string_view name) {
   return false;
 }
 
-ssize_t ReadInto(int fd, IoBuffer* buffer) {
+// One read from the origin (TLS or plain): >0 bytes, 0 EOF, -1 would block, -2 error.
+ssize_t ReadUpstream(UpstreamConnection* conn, IoBuffer* buffer) {
   char* dst = buffer->Reserve(kReadChunk);
-  ssize_t n = read(fd, dst, buffer->writable());
-  if (n > 0) {
-    buffer->Commit(n);
-    return n;
-  }
-  if (n == 0) return 0;
-  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+  ssize_t n = conn->Read(dst, buffer->writable());
+  if (n > 0) buffer->Commit(n);
+  return n;
 }
 
 }  // namespace
@@ -130,10 +127,6 @@ void DownstreamConnection::ConnectAttempt() {
   ++attempts_;
   const Origin& origin = backend_->origins[origin_index_];
   upstream_label_ = origin.url;
-  if (origin.tls) {
-    UpstreamFailed(502, "https origins are not supported by this data plane yet", false);
-    return;
-  }
   std::string error;
   upstream_ = origins_->Acquire(origin_index_, &error);
   if (upstream_ == nullptr) {
@@ -156,11 +149,38 @@ void DownstreamConnection::ConnectAttempt() {
   upstream_eof_ = false;
   response_chunks_.Reset();
   if (!upstream_->connected) {
-    upstream_->timer.kind = kConnectTimer;
+    upstream_->timer.kind = kConnectTimer;  // covers the TLS handshake too
     worker_->connect_timers().Arm(&upstream_->timer, now);
-    upstream_->WatchEvents(EPOLLOUT | EPOLLRDHUP);
+    if (upstream_->tcp_connected) {
+      StepTls();
+    } else {
+      upstream_->WatchEvents(EPOLLOUT | EPOLLRDHUP);
+    }
   } else {
     OnUpstreamConnected();
+  }
+}
+
+void DownstreamConnection::StepTls() {
+  std::string error;
+  SSL_CTX* ctx = origins_->tls_context(&error);
+  UpstreamConnection::Handshake step =
+      ctx == nullptr ? UpstreamConnection::Handshake::kFailed
+                     : upstream_->ContinueHandshake(ctx, backend_->origins[origin_index_], *backend_, &error);
+  switch (step) {
+    case UpstreamConnection::Handshake::kDone:
+      OnUpstreamConnected();
+      return;
+    case UpstreamConnection::Handshake::kWantRead:
+      upstream_->WatchEvents(EPOLLIN | EPOLLRDHUP);
+      return;
+    case UpstreamConnection::Handshake::kWantWrite:
+      upstream_->WatchEvents(EPOLLOUT | EPOLLRDHUP);
+      return;
+    case UpstreamConnection::Handshake::kFailed:
+      worker_->stats().origin(upstream_label_).connect_errors++;
+      UpstreamFailed(502, absl::StrCat("TLS handshake with ", upstream_label_, ": ", error), true);
+      return;
   }
 }
 
@@ -211,13 +231,12 @@ void DownstreamConnection::PumpRequestBody() {
 bool DownstreamConnection::FlushToUpstream() {
   if (upstream_ == nullptr) return false;
   while (!up_out_.empty()) {
-    ssize_t n = send(upstream_->fd(), up_out_.view().data(), up_out_.size(), MSG_NOSIGNAL);
+    ssize_t n = upstream_->Write(up_out_.view().data(), up_out_.size());
     if (n > 0) {
       up_out_.Consume(n);
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n < 0 && errno == EINTR) continue;
+    if (n == -1) break;
     // The origin went away while we were sending: a response may still be readable.
     if (!response_head_done_) {
       UpstreamFailed(502, absl::StrCat("write to upstream: ", std::strerror(errno)), false);
@@ -230,7 +249,8 @@ bool DownstreamConnection::FlushToUpstream() {
 }
 
 void DownstreamConnection::UpdateUpstreamInterest() {
-  if (upstream_ == nullptr) return;
+  // While connecting (TCP or TLS), ConnectAttempt/StepTls own the interest set.
+  if (upstream_ == nullptr || !upstream_->connected) return;
   uint32_t events = EPOLLRDHUP;
   if (!upstream_->connected || !up_out_.empty()) events |= EPOLLOUT;
   if (upstream_->connected && !response_done_ && out_.size() < kMaxPending) events |= EPOLLIN;
@@ -240,22 +260,28 @@ void DownstreamConnection::UpdateUpstreamInterest() {
 void DownstreamConnection::OnUpstreamIo(UpstreamConnection* conn, uint32_t events) {
   if (conn != upstream_ || state_ == State::kClosed) return;
   if (!upstream_->connected) {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(upstream_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0 || (events & EPOLLERR)) {
-      worker_->stats().origin(upstream_label_).connect_errors++;
-      UpstreamFailed(502, absl::StrCat("connect ", upstream_label_, ": ", std::strerror(err ? err : ECONNREFUSED)), true);
-      return;
+    if (!upstream_->tcp_connected) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(upstream_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0 || (events & EPOLLERR)) {
+        worker_->stats().origin(upstream_label_).connect_errors++;
+        UpstreamFailed(502, absl::StrCat("connect ", upstream_label_, ": ", std::strerror(err ? err : ECONNREFUSED)), true);
+        return;
+      }
+      if (!(events & EPOLLOUT)) return;
+      upstream_->tcp_connected = true;
+      if (!backend_->origins[origin_index_].tls) {
+        OnUpstreamConnected();
+        return;
+      }
     }
-    if (events & EPOLLOUT) {
-      OnUpstreamConnected();
-      return;
-    }
+    StepTls();
+    return;
   }
   if (state_ == State::kTunnel) {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-      ssize_t n = ReadInto(upstream_->fd(), &up_in_);
+      ssize_t n = ReadUpstream(upstream_, &up_in_);
       if (n == 0 || n == -2) {
         Close();
         return;
@@ -276,7 +302,15 @@ void DownstreamConnection::OnUpstreamIo(UpstreamConnection* conn, uint32_t event
 
 void DownstreamConnection::OnUpstreamReadable() {
   if (out_.size() >= kMaxPending) return;  // the client is slow: leave it in the socket
-  ssize_t n = ReadInto(upstream_->fd(), &up_in_);
+  ssize_t n = ReadUpstream(upstream_, &up_in_);
+  // Decrypted TLS records are invisible to epoll: drain what OpenSSL already holds.
+  while (n > 0 && upstream_->has_buffered_input() && up_in_.size() < kMaxPending) {
+    ssize_t more = ReadUpstream(upstream_, &up_in_);
+    if (more <= 0) {
+      if (more == 0 || more == -2) n = more;
+      break;
+    }
+  }
   if (n == -1) return;
   if (n > 0) worker_->response_timers().Arm(&upstream_->timer, worker_->loop().now_ms());
   if (n == 0 || n == -2) upstream_eof_ = true;

@@ -10,6 +10,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "absl/strings/str_cat.h"
 #include "dataplane/stats/request_stats.h"
 
@@ -20,7 +25,100 @@ UpstreamConnection::UpstreamConnection(net::EventLoop* loop, OriginSet* set, int
   timer.target = this;
 }
 
-UpstreamConnection::~UpstreamConnection() { net::TimerList::Disarm(&timer); }
+namespace {
+std::string& TrustFile() {
+  static std::string* path = new std::string();
+  return *path;
+}
+
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof(buf));
+  ERR_clear_error();
+  return buf;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  unsigned char tmp[16];
+  return inet_pton(AF_INET, host.c_str(), tmp) == 1 || inet_pton(AF_INET6, host.c_str(), tmp) == 1;
+}
+}  // namespace
+
+void SetUpstreamTrustFile(const std::string& path) { TrustFile() = path; }
+
+UpstreamConnection::~UpstreamConnection() {
+  net::TimerList::Disarm(&timer);
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+ssize_t UpstreamConnection::Read(char* dst, size_t len) {
+  if (ssl_ == nullptr) {
+    ssize_t n = read(fd_, dst, len);
+    if (n >= 0) return n;
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+  }
+  ERR_clear_error();
+  int n = SSL_read(ssl_, dst, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
+  if (n > 0) return n;
+  switch (SSL_get_error(ssl_, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    default:
+      return -2;
+  }
+}
+
+ssize_t UpstreamConnection::Write(const char* src, size_t len) {
+  if (ssl_ == nullptr) {
+    ssize_t n = send(fd_, src, len, MSG_NOSIGNAL);
+    if (n >= 0) return n;
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+  }
+  ERR_clear_error();
+  int n = SSL_write(ssl_, src, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
+  if (n > 0) return n;
+  const int err = SSL_get_error(ssl_, n);
+  return (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) ? -1 : -2;
+}
+
+bool UpstreamConnection::has_buffered_input() const { return ssl_ != nullptr && SSL_pending(ssl_) > 0; }
+
+UpstreamConnection::Handshake UpstreamConnection::ContinueHandshake(SSL_CTX* ctx, const Origin& origin,
+                                                                   const BackendConfig& backend,
+                                                                   std::string* error) {
+  if (ssl_ == nullptr) {
+    ssl_ = SSL_new(ctx);
+    SSL_set_fd(ssl_, fd_);
+    SSL_set_connect_state(ssl_);
+    const std::string& name = backend.tls_server_name.empty() ? origin.host : backend.tls_server_name;
+    const bool ip = IsIpLiteral(name);
+    if (!ip) SSL_set_tlsext_host_name(ssl_, name.c_str());  // SNI is for names only
+    if (!backend.tls_insecure_skip_verify) {
+      // The certificate must name the origin (or tls_config.server_name), not just chain to a CA.
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+      if (ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+      }
+    }
+  }
+  ERR_clear_error();
+  const int rc = SSL_do_handshake(ssl_);
+  if (rc == 1) return Handshake::kDone;
+  const int err = SSL_get_error(ssl_, rc);
+  if (err == SSL_ERROR_WANT_READ) return Handshake::kWantRead;
+  if (err == SSL_ERROR_WANT_WRITE) return Handshake::kWantWrite;
+  const long verify = SSL_get_verify_result(ssl_);
+  *error = verify != X509_V_OK ? absl::StrCat("certificate verification failed: ", X509_verify_cert_error_string(verify))
+                               : OpenSslError();
+  return Handshake::kFailed;
+}
 
 void UpstreamConnection::WatchEvents(uint32_t events) {
   if (fd_ < 0 || events == watched_) return;
@@ -32,7 +130,12 @@ void UpstreamConnection::OnIo(uint32_t events) {
   if (fd_ < 0) return;
   if (pooled) {
     // An idle keep-alive connection has nothing to say: EOF, an error or stray bytes all mean
-    // it cannot be reused.
+    // it cannot be reused. Over TLS, post-handshake records (TLS 1.3 session tickets) are
+    // consumed and the connection stays.
+    if (ssl_ != nullptr && !(events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))) {
+      char probe;
+      if (Read(&probe, 1) == -1) return;
+    }
     set_->Forget(this);
     Close();
     return;
@@ -72,6 +175,25 @@ OriginSet::OriginSet(const BackendConfig& config, net::EventLoop* loop, stats::W
       origins_(config.origins.size()),
       rng_(reinterpret_cast<uintptr_t>(this) | 1) {}
 
+SSL_CTX* OriginSet::tls_context(std::string* error) {
+  if (tls_ctx_ != nullptr) return tls_ctx_;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (config_->tls_insecure_skip_verify) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_default_verify_paths(ctx);
+    if (!TrustFile().empty() && SSL_CTX_load_verify_locations(ctx, TrustFile().c_str(), nullptr) != 1) {
+      *error = absl::StrCat("cannot load ", TrustFile(), ": ", OpenSslError());
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
+  }
+  tls_ctx_ = ctx;
+  return tls_ctx_;
+}
+
 OriginSet::~OriginSet() {
   for (OriginState& o : origins_) {
     for (UpstreamConnection* c : o.idle) {
@@ -79,6 +201,7 @@ OriginSet::~OriginSet() {
       c->Close();
     }
   }
+  if (tls_ctx_ != nullptr) SSL_CTX_free(tls_ctx_);
 }
 
 int OriginSet::Pick(int64_t now_ms, int exclude) {
@@ -155,7 +278,8 @@ UpstreamConnection* OriginSet::Acquire(int i, std::string* error) {
     return nullptr;
   }
   auto* c = new UpstreamConnection(loop_, this, i, fd);
-  c->connected = rc == 0;
+  c->tcp_connected = rc == 0;
+  c->connected = rc == 0 && !origin.tls;
   loop_->Add(fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP, c);
   c->WatchEvents(EPOLLOUT | EPOLLIN | EPOLLRDHUP);
   return c;

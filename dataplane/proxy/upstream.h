@@ -19,6 +19,9 @@
 #include "dataplane/net/event_loop.h"
 #include "dataplane/proxy/runtime_config.h"
 
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace edgerouter::stats {
 class WorkerStats;
 }
@@ -46,7 +49,20 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
   int fd() const { return fd_; }
   int origin_index() const { return origin_index_; }
   OriginSet* set() const { return set_; }
-  bool connected = false;
+  bool connected = false;      // ready for HTTP: TCP connected and, for https, TLS established
+  bool tcp_connected = false;
+
+  // Byte I/O through TLS when the origin is https. Read: >0 bytes, 0 EOF, -1 would block,
+  // -2 error. Write: bytes written (>= 0), -1 would block, -2 error.
+  ssize_t Read(char* dst, size_t len);
+  ssize_t Write(const char* src, size_t len);
+  bool has_buffered_input() const;  // TLS records already decrypted and not yet read
+
+  // TLS client handshake (non-blocking). Starts it on the first call.
+  enum class Handshake { kDone, kWantRead, kWantWrite, kFailed };
+  Handshake ContinueHandshake(SSL_CTX* ctx, const Origin& origin, const BackendConfig& backend,
+                              std::string* error);
+  bool tls() const { return ssl_ != nullptr; }
   bool reused = false;       // came from the pool (a failure before any response may be retried)
   uint64_t requests = 0;     // served on this connection
 
@@ -68,7 +84,11 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
   int fd_;
   uint32_t watched_ = 0;
   UpstreamOwner* owner_ = nullptr;
+  SSL* ssl_ = nullptr;
 };
+
+// Extra trust anchors (PEM file) for verifying https origins, in addition to the system store.
+void SetUpstreamTrustFile(const std::string& path);
 
 struct OriginState {
   int outstanding = 0;
@@ -105,6 +125,8 @@ class OriginSet {
   void Forget(UpstreamConnection* conn);  // a pooled connection closed by itself
   void DeferDelete(std::function<void()> fn) { defer_delete_(std::move(fn)); }
   net::TimerList* idle_timers() { return idle_timers_; }
+  // Client TLS context for this backend's https origins (verification per tls_config).
+  SSL_CTX* tls_context(std::string* error);
   stats::WorkerStats* stats() { return stats_; }
   int64_t last_used_ms = 0;
 
@@ -117,6 +139,7 @@ class OriginSet {
   std::function<void(std::function<void()>)> defer_delete_;
   std::vector<OriginState> origins_;
   uint64_t rng_;
+  SSL_CTX* tls_ctx_ = nullptr;
 };
 
 // Origin sets by backend pool_key: pools and health survive snapshots that leave a backend

@@ -227,6 +227,11 @@ void Worker::EndOfIteration() {
   }
   access_log_buffer_.clear();
   RefreshConfig();
+  // Origin sets of backends that left the config are dropped once idle for a minute.
+  if (loop_.now_ms() - last_sweep_ms_ > 10000) {
+    last_sweep_ms_ = loop_.now_ms();
+    pools_.Sweep(last_sweep_ms_, 60000);
+  }
   if (draining_ && connection_count_ == 0) loop_.Stop();
 }
 

@@ -105,6 +105,7 @@ class Worker : public net::IoHandler {
   bool draining_ = false;
   int connection_count_ = 0;
   uint64_t seen_generation_ = 0;
+  int64_t last_sweep_ms_ = 0;
   std::shared_ptr<const RuntimeConfig> current_;
   // Older configs still used by in-flight requests, with their counts.
   std::vector<std::pair<std::shared_ptr<const RuntimeConfig>, int>> retained_;

@@ -41,7 +41,7 @@ void DataplaneE2E::SetUp() {
   std::ofstream(dir_ + "/applications.json") << AppsJson();
   cp_grpc_port_ = FreePort();
   StartControlPlane();
-  StartDataplane();
+  StartDataplane(DataplaneFlags());
 }
 
 void DataplaneE2E::TearDown() {

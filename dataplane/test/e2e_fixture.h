@@ -24,7 +24,9 @@ class DataplaneE2E : public ::testing::Test {
 
   // The apps file the control plane starts with (uses origin_a_/origin_b_ ports).
   virtual std::string AppsJson();
-  void StartOrigins();
+  virtual void StartOrigins();
+  // Flags the data plane starts with in SetUp.
+  virtual std::vector<std::string> DataplaneFlags() { return {}; }
   void StartControlPlane();
   void StartDataplane(const std::vector<std::string>& extra_flags = {});
   // Waits until the data plane has published `count` configs since it started (one per
