@@ -63,20 +63,7 @@ stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& worker
       mine.ejected_origins = worker->pools().EjectedCount(worker->loop().now_ms());
       {
         absl::MutexLock lock(&mu);
-        for (auto& [app, counters] : mine.apps) merged.apps[app].Merge(counters);
-        for (auto& [url, o] : mine.origins) {
-          auto& m = merged.origins[url];
-          m.connect_errors += o.connect_errors;
-          m.timeouts += o.timeouts;
-          m.protocol_errors += o.protocol_errors;
-          m.status_5xx += o.status_5xx;
-          m.ejections += o.ejections;
-        }
-        merged.connections_accepted += mine.connections_accepted;
-        merged.connections_active += mine.connections_active;
-        merged.requests_in_flight += mine.requests_in_flight;
-        merged.parse_errors += mine.parse_errors;
-        merged.ejected_origins += mine.ejected_origins;
+        merged.Merge(mine);
       }
       done.DecrementCount();
     });

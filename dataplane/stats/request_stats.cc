@@ -26,6 +26,24 @@ void AppCounters::Merge(const AppCounters& other) {
   duration_count += other.duration_count;
 }
 
+void OriginCounters::Merge(const OriginCounters& o) {
+  connect_errors += o.connect_errors;
+  timeouts += o.timeouts;
+  protocol_errors += o.protocol_errors;
+  status_5xx += o.status_5xx;
+  ejections += o.ejections;
+}
+
+void Counters::Merge(const Counters& other) {
+  for (const auto& [name, app] : other.apps) apps[name].Merge(app);
+  for (const auto& [url, o] : other.origins) origins[url].Merge(o);
+  connections_accepted += other.connections_accepted;
+  connections_active += other.connections_active;
+  requests_in_flight += other.requests_in_flight;
+  parse_errors += other.parse_errors;
+  ejected_origins += other.ejected_origins;
+}
+
 void WorkerStats::Observe(AppCounters* app, uint32_t key, double seconds) {
   app->requests[key]++;
   int b = 0;
@@ -54,14 +72,7 @@ OriginCounters& WorkerStats::origin(absl::string_view url) {
 
 void WorkerStats::MergeInto(Counters* out) const {
   for (const auto& [name, app] : apps_) out->apps[name].Merge(app);
-  for (const auto& [url, o] : origins_) {
-    OriginCounters& m = out->origins[url];
-    m.connect_errors += o.connect_errors;
-    m.timeouts += o.timeouts;
-    m.protocol_errors += o.protocol_errors;
-    m.status_5xx += o.status_5xx;
-    m.ejections += o.ejections;
-  }
+  for (const auto& [url, o] : origins_) out->origins[url].Merge(o);
   out->connections_accepted += connections_accepted;
   out->connections_active += connections_active;
   out->requests_in_flight += requests_in_flight;

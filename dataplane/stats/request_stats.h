@@ -39,6 +39,8 @@ struct OriginCounters {
   uint64_t protocol_errors = 0;
   uint64_t status_5xx = 0;
   uint64_t ejections = 0;
+
+  void Merge(const OriginCounters& other);
 };
 
 // Everything a worker counts; also the merged form.
@@ -50,6 +52,8 @@ struct Counters {
   uint64_t requests_in_flight = 0;
   uint64_t parse_errors = 0;
   uint64_t ejected_origins = 0;  // currently ejected (gauge)
+
+  void Merge(const Counters& other);
 };
 
 class WorkerStats {

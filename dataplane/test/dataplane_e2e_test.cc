@@ -134,12 +134,42 @@ TEST_F(Dataplane, BalancesOverOriginsAndRetriesAConnectFailure) {
   EXPECT_GT(seen["b"], 0);
   EXPECT_EQ(seen["a"] + seen["b"], 40);
   // One origin refuses connections: idempotent requests are retried on the other one.
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 40; ++i) {  // enough that every worker sees 3 failures in a row
     HttpResponse r = Get(http_port_, "dead.test", "/");
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.headers["x-origin"], "a");
   }
-  EXPECT_TRUE(absl::StrContains(Metrics(), "er_dp_upstream_errors_total{origin=\"http://127.0.0.1:"));
+  const std::string metrics = Metrics();
+  EXPECT_TRUE(absl::StrContains(metrics, "er_dp_upstream_errors_total{origin=\"http://127.0.0.1:")) << metrics;
+  // The refusing origin was ejected by passive health checks at least once.
+  size_t pos = metrics.find("er_dp_origin_ejections_total{origin=");
+  ASSERT_NE(pos, std::string::npos) << metrics;
+  const std::string line = metrics.substr(pos, metrics.find('\n', pos) - pos);
+  EXPECT_FALSE(absl::EndsWith(line, " 0")) << line;
+}
+
+TEST_F(Dataplane, SlowOriginTimesOutWith504AndBlocksNobodyElse) {
+  WaitForApplied(1);
+  TestConnection slow(http_port_);
+  slow.Send("GET /sleep/3000 HTTP/1.1\r\nHost: site.test\r\n\r\n");
+  ASSERT_TRUE(a_->WaitForLine("request GET /sleep/3000", absl::Seconds(5)).ok());
+  // While that request waits on its origin, others on the same worker pool are served.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Get(http_port_, "site.test", "/fast").status, 200);
+  HttpResponse r = slow.Read();
+  EXPECT_EQ(r.status, 504);  // --upstream_response_timeout_ms=1500
+  EXPECT_EQ(r.body, "Gateway Timeout\n");
+}
+
+TEST_F(Dataplane, RemovesQueryStringAndDumpsConfig) {
+  WaitForApplied(1);
+  HttpResponse r = Get(http_port_, "foo.wild.test", "/q?secret=1");
+  EXPECT_TRUE(absl::StartsWith(r.body, "GET /q HTTP/1.1\r\n")) << r.body;
+  TestConnection dump(admin_port_);
+  dump.Send("GET /config_dump HTTP/1.1\r\nHost: x\r\n\r\n");
+  HttpResponse d = dump.Read();
+  EXPECT_EQ(d.status, 200);
+  EXPECT_TRUE(absl::StrContains(d.body, "\"name\": \"app/site\"")) << d.body;
+  EXPECT_TRUE(absl::StrContains(d.body, "\"hostname\": \"site.test\"")) << d.body;
 }
 
 TEST_F(Dataplane, StreamsLargeBodiesBothWays) {

@@ -64,7 +64,7 @@ std::string DataplaneE2E::AppsJson() {
  {"id":"api","frontends":[{"kind":"hostname","hostname":"site.test","path_prefix":"/api","strip_path_prefix":true,"allow_insecure_http":true}],
   "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["B/v1"],"headers_to_origin":{"X-Api-Key":"k1"},"remove_query_string":false}}},
  {"id":"wild","frontends":[{"kind":"hostname_regexp","hostname_regexp":"{[a-z]+}.wild.test","path_prefix":"/","allow_insecure_http":true}],
-  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["B"]}}},
+  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["B"],"remove_query_string":true}}},
  {"id":"secure","frontends":[{"kind":"hostname","hostname":"secure.test","path_prefix":"/"}],
   "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["A"]}}},
  {"id":"redir","frontends":[{"kind":"hostname","hostname":"redir.test","path_prefix":"/","allow_insecure_http":true}],
@@ -110,7 +110,8 @@ void DataplaneE2E::StartDataplane(const std::vector<std::string>& extra_flags) {
                                    absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_),
                                    "--http_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--workers=2",
                                    "--node_id=dp-test", "--state_dir=" + dir_ + "/dp-state",
-                                   "--access_log=" + dir_ + "/access.log", "--header_timeout_ms=2000"};
+                                   "--access_log=" + dir_ + "/access.log", "--header_timeout_ms=2000",
+                                   "--upstream_response_timeout_ms=1500"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto dp = Subprocess::Start(argv, dir_ + "/dataplane.log");
   ASSERT_TRUE(dp.ok());

@@ -1,0 +1,52 @@
+#include "dataplane/net/event_loop.h"
+
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace edgerouter::net {
+namespace {
+
+struct Recorder : TimerTarget {
+  std::vector<int> fired;
+  void OnTimer(int kind) override { fired.push_back(kind); }
+};
+
+TEST(TimerList, FiresInDeadlineOrderAndRearmMovesToTheBack) {
+  TimerList list(100);
+  Recorder r;
+  Timer a, b, c;
+  for (auto [t, k] : {std::pair{&a, 1}, std::pair{&b, 2}, std::pair{&c, 3}}) {
+    t->target = &r;
+    t->kind = k;
+  }
+  list.Arm(&a, 0);
+  list.Arm(&b, 10);
+  list.Arm(&c, 20);
+  list.Arm(&a, 30);  // re-armed: now last
+  EXPECT_EQ(list.next_deadline(), 110);
+  list.Expire(115);
+  EXPECT_EQ(r.fired, std::vector<int>{2});
+  TimerList::Disarm(&c);
+  list.Expire(1000);
+  EXPECT_EQ(r.fired, (std::vector<int>{2, 1}));
+  EXPECT_FALSE(a.armed());
+  EXPECT_EQ(list.next_deadline(), INT64_MAX);
+}
+
+TEST(EventLoop, PostFromAnotherThreadRunsOnTheLoopAndStopEndsIt) {
+  EventLoop loop;
+  std::thread::id ran_on;
+  std::thread runner([&] { loop.Run(); });
+  loop.Post([&] {
+    ran_on = std::this_thread::get_id();
+    loop.Stop();
+  });
+  runner.join();
+  EXPECT_NE(ran_on, std::thread::id());
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+}
+
+}  // namespace
+}  // namespace edgerouter::net
