@@ -17,19 +17,11 @@
 namespace edgerouter::proxy {
 namespace {
 
-constexpr size_t kReadChunk = 16 * 1024;
-// Bytes queued towards a peer before we stop reading from the other side (backpressure).
-constexpr size_t kMaxPending = 64 * 1024;
 
 int64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-bool IsIdempotent(absl::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
 }
 
 std::string PeerIp(const sockaddr_storage& peer) {

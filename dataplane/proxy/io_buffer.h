@@ -11,6 +11,11 @@
 
 namespace edgerouter::proxy {
 
+// Bytes read per read() call.
+constexpr size_t kReadChunk = 16 * 1024;
+// Bytes queued towards a peer before we stop reading from the other side (backpressure).
+constexpr size_t kMaxPending = 64 * 1024;
+
 class IoBuffer {
  public:
   absl::string_view view() const { return absl::string_view(data_.data() + start_, end_ - start_); }

@@ -18,9 +18,6 @@
 namespace edgerouter::proxy {
 namespace {
 
-constexpr size_t kMaxPending = 64 * 1024;
-constexpr size_t kReadChunk = 16 * 1024;
-
 bool IsIdempotent(absl::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE" || method == "TRACE";
