@@ -9,7 +9,7 @@ PACKAGES=(
   libprotobuf-dev libgrpc++-dev libabsl-dev libre2-dev nlohmann-json3-dev libnghttp2-dev
   libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
   # tests, benchmarks and tools
-  iproute2 util-linux curl ca-certificates openssl procps wrk nginx-light haproxy python3-websockets python3-botocore
+  iproute2 util-linux curl ca-certificates openssl procps wrk nginx-light haproxy python3-websockets python3-botocore docker.io busybox-static
 )
 
 missing=()
