@@ -21,6 +21,7 @@ ConfigHub::ConfigHub(EventLog* log, HubOptions options)
       lb_("/t-" + options_.tenant + "/loadbalancer"),
       certs_("/t-" + options_.tenant + "/certbus") {
   file_source_.name = "file";
+  docker_source_.name = "docker";
 }
 
 ConfigHub::~ConfigHub() { Stop(); }
@@ -130,7 +131,7 @@ void ConfigHub::BuilderLoop() {
 }
 
 void ConfigHub::BuildAndPublish() {
-  AppSource stream_source, file_source;
+  AppSource stream_source, file_source, docker_source;
   std::vector<ResourcePtr> certs;
   uint64_t lb_version;
   const absl::Time start = absl::Now();
@@ -142,10 +143,11 @@ void ConfigHub::BuildAndPublish() {
     stream_source.apps.reserve(lb_.apps().size());
     for (const auto& [id, app] : lb_.apps()) stream_source.apps.push_back(app);
     file_source = file_source_;
+    docker_source = docker_source_;
     for (const auto& [id, cert] : certs_.resources()) certs.push_back(cert);
     lb_version = lb_.version();
   }
-  std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot({&stream_source, &file_source}, certs);
+  std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot({&stream_source, &file_source, &docker_source}, certs);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   bool changed;
   {
@@ -226,6 +228,13 @@ void ConfigHub::FileWatchLoop() {
     }
     if (relevant) ReloadFile();
   }
+}
+
+void ConfigHub::SetDockerSource(AppSource source) {
+  absl::MutexLock lock(&mu_);
+  docker_source_ = std::move(source);
+  docker_source_.name = "docker";
+  MarkDirty();
 }
 
 std::shared_ptr<const BuiltSnapshot> ConfigHub::Current() {

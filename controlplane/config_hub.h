@@ -55,6 +55,8 @@ class ConfigHub {
   bool StreamHasApp(const std::string& id, uint64_t* stream_version);
   HubStats Stats();
   std::vector<SkippedEvent> RecentSkippedEvents();
+  // Replaces the Docker discovery apps (lowest precedence). Thread-safe; marks the hub dirty.
+  void SetDockerSource(AppSource source);
 
  private:
   void MarkDirty();
@@ -72,6 +74,7 @@ class ConfigHub {
   LoadBalancerState lb_ ABSL_GUARDED_BY(mu_);
   CertBusState certs_ ABSL_GUARDED_BY(mu_);
   AppSource file_source_ ABSL_GUARDED_BY(mu_);
+  AppSource docker_source_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time first_dirty_ ABSL_GUARDED_BY(mu_);
   absl::Time last_dirty_ ABSL_GUARDED_BY(mu_);

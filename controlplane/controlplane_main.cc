@@ -2,8 +2,10 @@
 // pushes them to data planes over gRPC; serves the Admin API (with server reflection) and
 // Prometheus metrics. Runs on embedded defaults with no flags.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -15,6 +17,8 @@
 #include "common/metrics.h"
 #include "controlplane/admin_service.h"
 #include "controlplane/config_hub.h"
+#include "controlplane/docker/docker_source.h"
+#include "controlplane/docker/engine_client.h"
 #include "controlplane/discovery_server.h"
 #include "controlplane/file_event_log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -27,6 +31,11 @@ ABSL_FLAG(std::string, tenant, "1", "tenant: streams are /t-<tenant>/loadbalance
 ABSL_FLAG(std::string, apps_file, "", "applications.json to serve (re-read when it changes)");
 ABSL_FLAG(int, coalesce_quiet_ms, 20, "rebuild after the sources were quiet this long");
 ABSL_FLAG(int, coalesce_max_ms, 100, "but never later than this after the first change");
+ABSL_FLAG(std::string, docker_url, "auto",
+          "Docker Engine API: unix:///path or https://host:port; 'off' disables; 'auto' = env "
+          "DOCKER_URL, else unix:///var/run/docker.sock when that socket exists, else off");
+ABSL_FLAG(std::string, docker_network, "",
+          "network for container addresses (bridge, _auto_ or a name); empty = env NETWORK_NAME, else bridge");
 
 namespace edgerouter::controlplane {
 namespace {
@@ -72,6 +81,21 @@ class PrometheusDiscoveryStats : public DiscoveryStats {
   Counter* nacks_;
   Histogram* convergence_;
 };
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+// edgerouter's env names are honoured so that its deployments keep working unchanged.
+std::string DockerUrl() {
+  std::string url = absl::GetFlag(FLAGS_docker_url);
+  if (url == "off") return "";
+  if (url != "auto") return url;
+  struct stat st;
+  const bool socket = stat("/var/run/docker.sock", &st) == 0 && S_ISSOCK(st.st_mode);
+  return EnvOr("DOCKER_URL", socket ? "unix:///var/run/docker.sock" : "");
+}
 
 int Run() {
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
@@ -130,6 +154,29 @@ int Run() {
     return 1;
   }
 
+  std::unique_ptr<docker::EngineClient> docker_client;
+  std::unique_ptr<docker::DockerSource> docker_source;
+  if (const std::string url = DockerUrl(); !url.empty()) {
+    docker::EngineClientOptions engine;
+    engine.url = url;
+    engine.client_cert_pem = EnvOr("DOCKER_CLIENTCERT", "");
+    engine.client_key_pem = EnvOr("DOCKER_CLIENTCERT_KEY", "");
+    auto client = docker::EngineClient::Create(std::move(engine));
+    if (!client.ok()) {
+      std::fprintf(stderr, "controlplane: docker: %s\n", std::string(client.status().message()).c_str());
+      return 1;
+    }
+    docker_client = *std::move(client);
+    docker::DockerSourceOptions docker_options;
+    docker_options.network = absl::GetFlag(FLAGS_docker_network);
+    if (docker_options.network.empty()) docker_options.network = EnvOr("NETWORK_NAME", "bridge");
+    docker_source = std::make_unique<docker::DockerSource>(
+        docker_client.get(), docker_options, [&hub](AppSource s) { hub.SetDockerSource(std::move(s)); });
+    docker_source->Start();
+    std::fprintf(stderr, "level=INFO msg=\"docker discovery on\" url=%s network=%s\n", url.c_str(),
+                 docker_options.network.c_str());
+  }
+
   AdminService admin(log->get(), &hub, &discovery);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -182,6 +229,7 @@ int Run() {
   http.Stop();
   discovery.CloseAllStreams();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (docker_source) docker_source->Stop();  // before the hub it feeds
   hub.Stop();
   std::fprintf(stderr, "level=INFO msg=\"stopped\" seconds=%.3f\n",
                absl::ToDoubleSeconds(absl::Now() - stop_start));
