@@ -39,6 +39,9 @@ ABSL_FLAG(int, max_request_line, 8192, "longer request lines get 414");
 ABSL_FLAG(int, max_header_bytes, 65536, "larger request heads get 431");
 ABSL_FLAG(int, max_connections_per_worker, 20000, "client connections per worker");
 ABSL_FLAG(std::string, upstream_ca_file, "", "extra trust anchors (PEM) for https origins, besides the system store");
+ABSL_FLAG(bool, plain_is_https, false,
+          "the HTTP listener sits behind a TLS terminator: serve every mount (no 307 to https) and "
+          "send X-Forwarded-Proto: https");
 ABSL_FLAG(int, max_apps, 100000, "snapshots with more apps are rejected (NACKed): a guard against runaway configs");
 
 namespace edgerouter::dataplane {
@@ -111,6 +114,7 @@ int Run() {
   options.limits.max_header_bytes = absl::GetFlag(FLAGS_max_header_bytes);
   options.max_connections_per_worker = absl::GetFlag(FLAGS_max_connections_per_worker);
   options.access_log = absl::GetFlag(FLAGS_access_log);
+  options.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
 
   proxy::SetUpstreamTrustFile(absl::GetFlag(FLAGS_upstream_ca_file));
