@@ -127,6 +127,13 @@ std::string Subprocess::Output() {
   return absl::StrJoin(lines_, "\n");
 }
 
+int Subprocess::LineCount(const std::string& needle) {
+  absl::MutexLock lock(&mu_);
+  int n = 0;
+  for (const std::string& line : lines_) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
 std::string LogField(const std::string& line, const std::string& key) {
   const std::string prefix = " " + key + "=";
   size_t start = line.find(prefix);

@@ -36,6 +36,8 @@ class Subprocess {
   // Reaps the child (blocking up to `timeout`); returns the wait status or an error.
   absl::StatusOr<int> Wait(absl::Duration timeout);
   std::string Output();
+  // How many output lines so far contain `needle`.
+  int LineCount(const std::string& needle);
 
  private:
   Subprocess() = default;

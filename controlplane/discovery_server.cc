@@ -139,14 +139,15 @@ class DiscoveryServer::NodeStream
         if (request_.has_error_detail()) {
           parked_version_ = answered->version;
           const std::string message = request_.error_detail().message();
-          std::fprintf(stderr, "level=WARN msg=\"snapshot NACKed\" node=%s version=%s error=\"%s\"\n",
-                       node_id_.c_str(), parked_version_.c_str(), message.c_str());
           server_->stats_->OnNack();
           server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
             s->set_last_nack_version(answered->version);
             s->set_last_nack_message(message);
             s->clear_pending_version();
           });
+          // Logged after the status is recorded: the line means "visible in ListNodes".
+          std::fprintf(stderr, "level=WARN msg=\"snapshot NACKed\" node=%s version=%s error=\"%s\"\n",
+                       node_id_.c_str(), parked_version_.c_str(), message.c_str());
         } else {
           acked_ = answered;
           initial_known_.clear();

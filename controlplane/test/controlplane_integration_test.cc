@@ -334,7 +334,6 @@ TEST_F(ControlPlaneTest, BadEventsAndBadAppsAreSkippedWhileEverythingElseServes)
 
 TEST_F(ControlPlaneTest, KillDuringConcurrentAppendBurstLosesNoAcknowledgedEvent) {
   constexpr int kWriters = 4;
-  std::atomic<int> acked_total{0};
   std::atomic<bool> killed{false};
   absl::Mutex mu;
   std::map<uint64_t, std::string> acked;  // version -> app id
@@ -354,11 +353,13 @@ TEST_F(ControlPlaneTest, KillDuringConcurrentAppendBurstLosesNoAcknowledgedEvent
         if (!stub->AppendStream(&ctx, req, &resp).ok()) break;
         absl::MutexLock lock(&mu);
         acked[resp.version()] = id;
-        acked_total++;
       }
     });
   }
-  while (acked_total.load() < 60) std::this_thread::yield();
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(+[](std::map<uint64_t, std::string>* a) { return a->size() >= 60; }, &acked));
+  }
   cp_->Signal(SIGKILL);  // mid-burst: writers are in the middle of appends
   killed = true;
   for (auto& t : writers) t.join();

@@ -110,8 +110,7 @@ void DataplaneE2E::StartDataplane(const std::vector<std::string>& extra_flags) {
                                    absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_),
                                    "--http_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--workers=2",
                                    "--node_id=dp-test", "--state_dir=" + dir_ + "/dp-state",
-                                   "--access_log=" + dir_ + "/access.log", "--header_timeout_ms=2000",
-                                   "--upstream_response_timeout_ms=1500"};
+                                   "--access_log=" + dir_ + "/access.log", "--header_timeout_ms=2000"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto dp = Subprocess::Start(argv, dir_ + "/dataplane.log");
   ASSERT_TRUE(dp.ok());

@@ -8,12 +8,10 @@
 // /bin/busybox.
 #include <sys/stat.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -103,15 +101,21 @@ class DockerDiscoveryE2E : public ::testing::Test {
     containers_.push_back(name);
   }
 
-  // Polls the data plane (short sleeps) until `done` holds; returns the time it took, or -1.
+  // Checks `done` after each snapshot the data plane publishes (it logs "config published"), so
+  // the wait follows events instead of sleeping; returns the time it took, or -1.
   template <typename Pred>
   double WaitFor(const std::string& host, Pred done, absl::Duration limit = absl::Seconds(10)) {
     const absl::Time start = absl::Now();
-    while (absl::Now() - start < limit) {
+    int published = dp_->LineCount("msg=\"config published\"");
+    while (true) {
+      // A snapshot published after the count is caught by the wait below, so none is missed.
       if (done(Get(http_port_, host, "/bin/busybox"), host)) return absl::ToDoubleMilliseconds(absl::Now() - start);
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      const absl::Duration left = limit - (absl::Now() - start);
+      if (left <= absl::ZeroDuration() ||
+          !dp_->WaitForNthLine("msg=\"config published\"", ++published, left).ok()) {
+        return -1;
+      }
     }
-    return -1;
   }
 
   static DockerHarness* harness_;

@@ -45,6 +45,8 @@ class DockerHarness {
   std::string dir_;
   std::string cgroup_parent_;
   pid_t pid_ = -1;  // dockerd, our child
+  int notify_fd_ = -1;  // receives dockerd's sd_notify READY=1
+  std::string notify_path_;
 };
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
