@@ -10,6 +10,10 @@ namespace edgerouter::testing {
 // Absolute path of a workspace file in the test's runfiles (e.g. "testdata/apps/x.json").
 std::string RunfilePath(absl::string_view workspace_relative);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close): for
+// processes that must come back on the same address after a restart.
+int PickFreeLoopbackPort();
+
 // Whole file contents; aborts the test binary if it cannot be read.
 std::string ReadFileOrDie(const std::string& path);
 

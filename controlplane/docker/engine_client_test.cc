@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "controlplane/docker/addresses.h"
+#include "common/test_util.h"
 #include "controlplane/docker/test/docker_harness.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "common/subprocess.h"
 #include "common/test_util.h"
+#include "controlplane/test/test_controlplane.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/admin.grpc.pb.h"
@@ -80,18 +81,13 @@ class ControlPlaneTest : public ::testing::Test {
   }
 
   void StartControlPlane() {
-    auto cp = Subprocess::Start(
-        {testing::RunfilePath("controlplane/controlplane"), "--grpc_listen=127.0.0.1:0",
-         "--http_listen=127.0.0.1:0", "--data_dir=" + dir_ + "/data",
-         "--apps_file=" + dir_ + "/applications.json", "--coalesce_quiet_ms=5",
-         "--coalesce_max_ms=20"},
-        dir_ + "/controlplane.log");
+    auto cp = testing::StartTestControlPlane("127.0.0.1:0", dir_ + "/data",
+                                             {"--apps_file=" + dir_ + "/applications.json"},
+                                             dir_ + "/controlplane.log");
     ASSERT_TRUE(cp.ok()) << cp.status();
-    cp_ = *std::move(cp);
-    absl::StatusOr<std::string> ready = cp_->WaitForLine("control plane ready", absl::Seconds(20));
-    ASSERT_TRUE(ready.ok()) << ready.status();
-    grpc_addr_ = LogField(*ready, "grpc");
-    http_addr_ = LogField(*ready, "http");
+    cp_ = std::move(cp->process);
+    grpc_addr_ = cp->grpc_address;
+    http_addr_ = cp->http_address;
     channel_ = grpc::CreateChannel(grpc_addr_, grpc::InsecureChannelCredentials());
     admin_ = admin::Admin::NewStub(channel_);
   }

@@ -31,7 +31,7 @@ class TlsOrigin : public DataplaneE2E {
     auto certs = Subprocess::Start({"/bin/sh", "-c", script});
     ASSERT_TRUE(certs.ok());
     ASSERT_TRUE((*certs)->WaitForLine("certs-ready", absl::Seconds(30)).ok()) << (*certs)->Output();
-    tls_port_ = FreePort();
+    tls_port_ = PickFreeLoopbackPort();
     std::filesystem::create_directories(dir_ + "/nginx");
     std::ofstream(dir_ + "/nginx/nginx.conf") << absl::StrCat(
         "daemon off; worker_processes 1; error_log stderr error; pid ", dir_, "/nginx/pid;\n",

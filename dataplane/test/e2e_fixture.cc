@@ -12,20 +12,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/test_util.h"
+#include "controlplane/test/test_controlplane.h"
 
 namespace edgerouter::testing {
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 namespace {
 int PortField(const std::string& line, const std::string& key) {
@@ -39,7 +28,7 @@ void DataplaneE2E::SetUp() {
   dir_ = mkdtemp(tmpl);
   StartOrigins();
   std::ofstream(dir_ + "/applications.json") << AppsJson();
-  cp_grpc_port_ = FreePort();
+  cp_grpc_port_ = PickFreeLoopbackPort();
   StartControlPlane();
   StartDataplane(DataplaneFlags());
 }
@@ -55,7 +44,7 @@ void DataplaneE2E::TearDown() {
 std::string DataplaneE2E::AppsJson() {
   const std::string a = absl::StrCat("http://127.0.0.1:", origin_a_);
   const std::string b = absl::StrCat("http://127.0.0.1:", origin_b_);
-  const std::string dead = absl::StrCat("http://127.0.0.1:", FreePort());
+  const std::string dead = absl::StrCat("http://127.0.0.1:", PickFreeLoopbackPort());
   std::string json = R"({"apps":[
  {"id":"acme","frontends":[{"kind":"path_prefix","path_prefix":"/.well-known/acme-challenge/","strip_path_prefix":true,"allow_insecure_http":true}],
   "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["A"]}}},
@@ -92,15 +81,10 @@ void DataplaneE2E::StartOrigins() {
 }
 
 void DataplaneE2E::StartControlPlane() {
-  auto cp = Subprocess::Start({RunfilePath("controlplane/controlplane"),
-                               absl::StrCat("--grpc_listen=127.0.0.1:", cp_grpc_port_), "--http_listen=127.0.0.1:0",
-                               "--data_dir=" + dir_ + "/cp", "--apps_file=" + dir_ + "/applications.json",
-                               "--coalesce_quiet_ms=5", "--coalesce_max_ms=20"},
-                              dir_ + "/controlplane.log");
-  ASSERT_TRUE(cp.ok());
-  cp_ = *std::move(cp);
-  auto ready = cp_->WaitForLine("control plane ready", absl::Seconds(20));
-  ASSERT_TRUE(ready.ok()) << ready.status();
+  auto cp = StartTestControlPlane(absl::StrCat("127.0.0.1:", cp_grpc_port_), dir_ + "/cp",
+                                  {"--apps_file=" + dir_ + "/applications.json"}, dir_ + "/controlplane.log");
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  cp_ = std::move(cp->process);
   admin_ = admin::Admin::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", cp_grpc_port_),
                                                      grpc::InsecureChannelCredentials()));
 }

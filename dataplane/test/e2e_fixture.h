@@ -8,14 +8,13 @@
 #include <vector>
 
 #include "common/subprocess.h"
+#include "common/test_util.h"
 #include "dataplane/test/http_test_client.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/admin.grpc.pb.h"
 
 namespace edgerouter::testing {
-
-int FreePort();
 
 class DataplaneE2E : public ::testing::Test {
  protected:

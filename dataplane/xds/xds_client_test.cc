@@ -16,6 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/subprocess.h"
 #include "common/test_util.h"
+#include "controlplane/test/test_controlplane.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "proto/admin.grpc.pb.h"
@@ -38,20 +39,6 @@ std::string Updated(const std::string& id) {
 
 std::string Deleted(const std::string& id) {
   return absl::StrCat("2026-03-05T10:00:00.000Z AppDeleted    {\"Id\":\"", id, "\"}");
-}
-
-// A port nobody listens on right now (the kernel picks it), so a restarted control plane can
-// come back on the same address.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 std::vector<std::string> Names(const snapshot::Snapshot& s) {
@@ -133,7 +120,7 @@ class XdsClientTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     std::ofstream(dir_ + "/applications.json")
         << absl::StrCat(R"({"apps":[)", AppJson("file-a"), ",", AppJson("file-b"), "]}");
-    grpc_addr_ = absl::StrCat("127.0.0.1:", FreePort());
+    grpc_addr_ = absl::StrCat("127.0.0.1:", testing::PickFreeLoopbackPort());
     StartControlPlane();
   }
   void TearDown() override {
@@ -143,16 +130,11 @@ class XdsClientTest : public ::testing::Test {
 
   // Same data dir and gRPC address every time, like a supervisor restarting it.
   void StartControlPlane() {
-    auto cp = Subprocess::Start(
-        {testing::RunfilePath("controlplane/controlplane"), "--grpc_listen=" + grpc_addr_,
-         "--http_listen=127.0.0.1:0", "--data_dir=" + dir_ + "/data",
-         "--apps_file=" + dir_ + "/applications.json", "--coalesce_quiet_ms=5",
-         "--coalesce_max_ms=20"},
-        dir_ + "/controlplane.log");
+    auto cp = testing::StartTestControlPlane(grpc_addr_, dir_ + "/data",
+                                             {"--apps_file=" + dir_ + "/applications.json"},
+                                             dir_ + "/controlplane.log");
     ASSERT_TRUE(cp.ok()) << cp.status();
-    cp_ = *std::move(cp);
-    absl::StatusOr<std::string> ready = cp_->WaitForLine("control plane ready", kWait);
-    ASSERT_TRUE(ready.ok()) << ready.status();
+    cp_ = std::move(cp->process);
     admin_ = admin::Admin::NewStub(
         grpc::CreateChannel(grpc_addr_, grpc::InsecureChannelCredentials()));
   }
@@ -408,7 +390,7 @@ TEST_F(XdsClientTest, StopReturnsWhileConnectedAndWhileBackingOff) {
   {
     Recorder rec;
     XdsClientOptions o = Options("node-7");
-    o.controlplane = absl::StrCat("127.0.0.1:", FreePort());  // nobody listens
+    o.controlplane = absl::StrCat("127.0.0.1:", testing::PickFreeLoopbackPort());  // nobody listens
     o.initial_backoff = o.max_backoff = absl::Minutes(10);
     XdsClient client(o, rec.fn());
     client.Start();

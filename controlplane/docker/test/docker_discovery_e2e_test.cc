@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
+#include "controlplane/test/test_controlplane.h"
 #include "common/test_util.h"
 #include "controlplane/docker/test/docker_harness.h"
 #include "dataplane/test/http_test_client.h"
@@ -56,15 +57,11 @@ class DockerDiscoveryE2E : public ::testing::Test {
     char tmpl[] = "/tmp/er-dock-e2e-XXXXXX";
     dir_ = mkdtemp(tmpl);
     const int grpc_port = PickFreeLoopbackPort();
-    auto cp = Subprocess::Start({RunfilePath("controlplane/controlplane"),
-                                 absl::StrCat("--grpc_listen=127.0.0.1:", grpc_port), "--http_listen=127.0.0.1:0",
-                                 "--data_dir=" + dir_ + "/cp", "--docker_url=" + harness_->url(),
-                                 "--docker_network=bridge", "--coalesce_quiet_ms=5", "--coalesce_max_ms=20"},
-                                dir_ + "/controlplane.log");
+    auto cp = StartTestControlPlane(absl::StrCat("127.0.0.1:", grpc_port), dir_ + "/cp",
+                                    {"--docker_url=" + harness_->url(), "--docker_network=bridge"},
+                                    dir_ + "/controlplane.log");
     ASSERT_TRUE(cp.ok()) << cp.status();
-    cp_ = *std::move(cp);
-    auto ready = cp_->WaitForLine("control plane ready", absl::Seconds(20));
-    ASSERT_TRUE(ready.ok()) << ready.status();
+    cp_ = std::move(cp->process);
     // The first resync has run: later latencies measure the event path, not start-up.
     auto synced = cp_->WaitForLine("docker apps updated", absl::Seconds(20));
     ASSERT_TRUE(synced.ok()) << synced.status() << "\n" << cp_->Output();

@@ -29,6 +29,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/subprocess.h"
+#include "common/test_util.h"
 #include "nlohmann/json.hpp"
 
 extern char** environ;
@@ -88,20 +89,6 @@ void RemoveCgroupTree(const fs::path& root) {
 
 }  // namespace
 
-int PickFreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  if (fd >= 0) close(fd);
-  return port;
-}
 
 absl::StatusOr<std::unique_ptr<DockerHarness>> DockerHarness::Start() {
   for (const char* bin : {kDockerd, kDockerCli, kBusybox}) {

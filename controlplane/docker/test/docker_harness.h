@@ -49,8 +49,6 @@ class DockerHarness {
   std::string notify_path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
-int PickFreeLoopbackPort();
 
 }  // namespace edgerouter::testing
 
