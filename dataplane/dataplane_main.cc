@@ -16,6 +16,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/notification.h"
 #include "common/http_admin_server.h"
 #include "common/metrics.h"
 #include "dataplane/proxy/runtime_config.h"
@@ -190,15 +191,17 @@ int Run() {
     return 1;
   }
 
-  // prom_metrics apps are served by workers, which must not block: they get the text
-  // rendered here once a second.
-  std::atomic<bool> stopping{false};
+  // prom_metrics apps are served by workers, which must not block: they get the text rendered
+  // here once a second, and only while the config has such an app.
+  absl::Notification stopped;
   std::thread metrics_thread([&] {
-    while (!stopping.load()) {
-      metrics_text.store(std::make_shared<const std::string>(
-          stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs))));
-      for (int i = 0; i < 10 && !stopping.load(); ++i) usleep(100 * 1000);
-    }
+    do {
+      std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
+      if (config != nullptr && config->has_prom_metrics) {
+        metrics_text.store(std::make_shared<const std::string>(
+            stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs))));
+      }
+    } while (!stopped.WaitForNotificationWithTimeout(absl::Seconds(1)));
   });
 
   const std::string listen = options.http_listen;
@@ -212,11 +215,12 @@ int Run() {
   for (auto& w : workers) w->BeginDrain();
   // Workers stop by themselves once their connections are gone; the deadline bounds it.
   std::thread deadline([&] {
-    for (int i = 0; i < absl::GetFlag(FLAGS_drain_timeout_ms) / 50 && !stopping.load(); ++i) usleep(50 * 1000);
-    for (auto& w : workers) w->Stop();
+    if (!stopped.WaitForNotificationWithTimeout(absl::Milliseconds(absl::GetFlag(FLAGS_drain_timeout_ms)))) {
+      for (auto& w : workers) w->Stop();
+    }
   });
   for (auto& w : workers) w->Join();
-  stopping = true;
+  stopped.Notify();
   deadline.join();
   metrics_thread.join();
   http.Stop();

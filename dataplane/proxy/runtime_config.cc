@@ -129,6 +129,9 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snaps
     AppRuntime& app = rc->apps.emplace_back();
     app.id = r.app().id();
     CompileBackend(r.app().backend(), &app.backend);
+    const BackendConfig* served = &app.backend;
+    while (served->kind == BackendKind::kAuthV0) served = served->inner.get();
+    rc->has_prom_metrics |= served->kind == BackendKind::kPromMetrics;
   }
   absl::StatusOr<std::unique_ptr<routing::RouteTable>> routes = routing::RouteTable::Build(apps);
   if (!routes.ok()) return routes.status();

@@ -74,6 +74,7 @@ struct RuntimeConfig {
   std::string config_dump_json;  // /config_dump
   absl::Time applied_at;
   size_t resource_count = 0;
+  bool has_prom_metrics = false;  // some app serves metrics (directly or behind auth_v0)
 };
 
 // Compiles a snapshot. Fails (-> NACK) only when the snapshot is unusable as a whole (e.g. a
