@@ -22,11 +22,23 @@
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/worker.h"
 #include "dataplane/stats/request_stats.h"
+#include "dataplane/tls/cert_store.h"
+#include "dataplane/tls/server_context.h"
+#include "dataplane/tls/ticket_keys.h"
 #include "dataplane/xds/xds_client.h"
 
 ABSL_FLAG(std::string, controlplane, "127.0.0.1:18000", "control plane gRPC address");
 ABSL_FLAG(std::string, node_id, "", "node id reported to the control plane (default: hostname)");
-ABSL_FLAG(std::string, http_listen, ":80", "plain HTTP listener");
+ABSL_FLAG(std::string, http_listen, ":80", "plain HTTP listener (\"\" = none)");
+ABSL_FLAG(std::string, https_listen, ":443", "HTTPS listener (\"\" = none)");
+ABSL_FLAG(std::string, default_cert, "",
+          "PEM file (chain + key) served when no certificate matches the SNI name or there is none");
+ABSL_FLAG(std::string, dev_cert, "", "PEM file (chain + key) served for every name (dev mode)");
+ABSL_FLAG(int, tls_ticket_rotation_s, 3600, "session-ticket keys rotate (or --tls_ticket_key_file is re-read) this often");
+ABSL_FLAG(int, tls_ticket_keys_kept, 3, "ticket keys kept for decryption (the newest encrypts)");
+ABSL_FLAG(std::string, tls_ticket_key_file, "",
+          "ticket keys shared by a fleet: 80-byte records (name 16, HMAC 32, AES 32), newest first; "
+          "default: random keys per process");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9901", "admin listener: /metrics /ready /config_dump");
 ABSL_FLAG(int, workers, 0, "worker threads (0 = number of cores)");
 ABSL_FLAG(std::string, state_dir, "./edgerouter-dp-state", "holds the last accepted snapshot");
@@ -79,7 +91,12 @@ stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& worker
 std::string DataplaneGauges(xds::XdsClient& xds, const proxy::ConfigSource& configs) {
   const xds::XdsStatus s = xds.status();
   std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
-  std::string out;
+  std::string out = tls::CertErrorCounters::Global().RenderPrometheus();
+  const tls::CertStore* certs = config != nullptr ? config->certs.get() : nullptr;
+  absl::StrAppend(&out, "# HELP edgerouter_certificates Snapshot certificates being served, by state.\n",
+                  "# TYPE edgerouter_certificates gauge\n", "edgerouter_certificates{state=\"valid\"} ",
+                  certs ? certs->loaded() - certs->expired() : 0, "\nedgerouter_certificates{state=\"expired\"} ",
+                  certs ? certs->expired() : 0, "\n");
   absl::StrAppend(&out, "# HELP er_dp_controlplane_connected 1 while the discovery stream is up.\n",
                   "# TYPE er_dp_controlplane_connected gauge\ner_dp_controlplane_connected ",
                   s.connected ? 1 : 0, "\n");
@@ -118,7 +135,39 @@ int Run() {
   options.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
 
+  options.https_listen = absl::GetFlag(FLAGS_https_listen);
   proxy::SetUpstreamTrustFile(absl::GetFlag(FLAGS_upstream_ca_file));
+
+  // TLS: ticket keys first (contexts created below pick up the lifetime), then the certificates
+  // that do not come from snapshots.
+  const int rotation_s = std::max(1, absl::GetFlag(FLAGS_tls_ticket_rotation_s));
+  const size_t keys_kept = static_cast<size_t>(std::max(2, absl::GetFlag(FLAGS_tls_ticket_keys_kept)));
+  const std::string ticket_key_file = absl::GetFlag(FLAGS_tls_ticket_key_file);
+  tls::SetSessionLifetime(absl::Seconds(rotation_s) * static_cast<double>(keys_kept - 1));
+  if (!ticket_key_file.empty()) {
+    if (absl::Status s = tls::TicketKeyRing::Global().LoadFile(ticket_key_file); !s.ok()) {
+      std::fprintf(stderr, "dataplane: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+  } else {
+    tls::TicketKeyRing::Global().RotateRandom(keys_kept);
+  }
+  tls::CertStoreOptions cert_options;
+  for (auto [flag, slot] : {std::pair{absl::GetFlag(FLAGS_default_cert), &cert_options.default_cert},
+                            std::pair{absl::GetFlag(FLAGS_dev_cert), &cert_options.dev_cert}}) {
+    if (flag.empty()) continue;
+    absl::Time not_after;
+    absl::StatusOr<tls::SslCtxPtr> ctx = tls::LoadCertificateFile(flag, &not_after);
+    if (!ctx.ok()) {
+      std::fprintf(stderr, "dataplane: %s\n", std::string(ctx.status().message()).c_str());
+      return 1;
+    }
+    if (not_after < absl::Now()) {
+      std::fprintf(stderr, "level=WARN msg=\"certificate expired (still served)\" file=%s\n", flag.c_str());
+    }
+    *slot = *std::move(ctx);
+  }
+  options.fallback_certs = tls::BuildCertStore(snapshot::Snapshot(), cert_options);
   int worker_count = absl::GetFlag(FLAGS_workers);
   if (worker_count <= 0) worker_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
@@ -134,8 +183,14 @@ int Run() {
     workers.back()->set_metrics_source(&metrics_text);
     if (i == 0) {
       // ":0" picks a free port once; every other worker shares it through SO_REUSEPORT.
-      options.http_listen = absl::StrCat(options.http_listen.substr(0, options.http_listen.rfind(':')), ":",
-                                         workers[0]->port());
+      if (!options.http_listen.empty()) {
+        options.http_listen = absl::StrCat(options.http_listen.substr(0, options.http_listen.rfind(':')), ":",
+                                           workers[0]->port());
+      }
+      if (!options.https_listen.empty()) {
+        options.https_listen = absl::StrCat(options.https_listen.substr(0, options.https_listen.rfind(':')),
+                                            ":", workers[0]->https_port());
+      }
     }
   }
 
@@ -151,7 +206,12 @@ int Run() {
       return absl::ResourceExhaustedError(
           absl::StrCat("snapshot has ", apps, " apps, more than --max_apps=", max_apps));
     }
-    absl::StatusOr<std::shared_ptr<const proxy::RuntimeConfig>> compiled = proxy::CompileSnapshot(snapshot);
+    std::shared_ptr<const proxy::RuntimeConfig> previous = configs.Load();  // keeps its store alive
+    proxy::CompileOptions compile;
+    compile.certs = cert_options;
+    compile.certs.previous = previous != nullptr ? previous->certs.get() : nullptr;
+    compile.certs.now = absl::Now();
+    absl::StatusOr<std::shared_ptr<const proxy::RuntimeConfig>> compiled = proxy::CompileSnapshot(snapshot, compile);
     if (!compiled.ok()) return compiled.status();
     configs.Publish(*std::move(compiled));
     std::fprintf(stderr, "level=INFO msg=\"config published\" version=%s resources=%d\n",
@@ -204,9 +264,21 @@ int Run() {
     } while (!stopped.WaitForNotificationWithTimeout(absl::Seconds(1)));
   });
 
+  // Ticket keys: a new random key (or the key file re-read) every rotation period.
+  std::thread ticket_thread([&] {
+    while (!stopped.WaitForNotificationWithTimeout(absl::Seconds(rotation_s))) {
+      if (ticket_key_file.empty()) {
+        tls::TicketKeyRing::Global().RotateRandom(keys_kept);
+      } else if (absl::Status s = tls::TicketKeyRing::Global().LoadFile(ticket_key_file); !s.ok()) {
+        std::fprintf(stderr, "level=ERROR msg=\"ticket keys not reloaded\" error=\"%s\"\n",
+                     std::string(s.message()).c_str());
+      }
+    }
+  });
+
   const std::string listen = options.http_listen;
-  std::fprintf(stderr, "level=INFO msg=\"data plane ready\" http=%s admin=%s:%d workers=%d node=%s\n",
-               listen.c_str(), absl::GetFlag(FLAGS_admin_listen).substr(0, absl::GetFlag(FLAGS_admin_listen).rfind(':')).c_str(),
+  std::fprintf(stderr, "level=INFO msg=\"data plane ready\" http=%s https=%s admin=%s:%d workers=%d node=%s\n",
+               listen.c_str(), options.https_listen.c_str(), absl::GetFlag(FLAGS_admin_listen).substr(0, absl::GetFlag(FLAGS_admin_listen).rfind(':')).c_str(),
                http.port(), worker_count, options.node_id.c_str());
 
   int sig = 0;
@@ -223,6 +295,7 @@ int Run() {
   stopped.Notify();
   deadline.join();
   metrics_thread.join();
+  ticket_thread.join();
   http.Stop();
   xds.Stop();
   std::fprintf(stderr, "level=INFO msg=\"stopped\"\n");

@@ -15,6 +15,7 @@
 #include "dataplane/proxy/io_buffer.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"
+#include "dataplane/tls/transport.h"
 
 namespace edgerouter::proxy {
 
@@ -26,7 +27,8 @@ const char* StatusReason(int status);
 
 class DownstreamConnection : public net::IoHandler, public net::TimerTarget, public UpstreamOwner {
  public:
-  DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer);
+  // `tls_base`: the worker's TLS context for an HTTPS listener socket, null for plain HTTP.
+  DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer, SSL_CTX* tls_base);
   ~DownstreamConnection() override;
   void Start();
   // Graceful drain: close now if idle, otherwise after the current response.
@@ -38,12 +40,13 @@ class DownstreamConnection : public net::IoHandler, public net::TimerTarget, pub
   void OnUpstreamTimer(UpstreamConnection* conn, int kind) override;
 
  private:
-  enum class State { kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kClosed };
+  enum class State { kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kClosed };
   enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2 };
 
   // --- client side ---
+  void DriveHandshake();
   void OnReadable();
-  bool ReadFromClient();  // false: EOF or error (connection closing)
+  ssize_t ReadSome();     // into in_: >0 bytes, 0 EOF, -1 would block, -2 error
   void ProcessInput();
   void HandleRequest();
   bool FlushToClient();   // false: fatal write error (connection closed)
@@ -79,6 +82,9 @@ class DownstreamConnection : public net::IoHandler, public net::TimerTarget, pub
   Worker* const worker_;
   int fd_;
   std::string peer_ip_;
+  tls::Transport transport_;
+  SSL_CTX* tls_base_;
+  bool secure_;  // https: TLS here, or --plain_is_https (X-Forwarded-Proto, no 307)
   State state_ = State::kWaitingRequest;
   bool closing_after_response_ = false;  // "Connection: close" semantics for this response
   bool draining_ = false;

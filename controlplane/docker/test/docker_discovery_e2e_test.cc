@@ -69,7 +69,7 @@ class DockerDiscoveryE2E : public ::testing::Test {
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
 
     auto dp = Subprocess::Start({RunfilePath("dataplane/dataplane"), absl::StrCat("--controlplane=127.0.0.1:", grpc_port),
-                                 "--http_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--workers=2",
+                                 "--http_listen=127.0.0.1:0", "--https_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--workers=2",
                                  "--node_id=dp-docker", "--state_dir=" + dir_ + "/dp-state",
                                  "--header_timeout_ms=2000", "--upstream_response_timeout_ms=1500", "--plain_is_https"},
                                 dir_ + "/dataplane.log");
