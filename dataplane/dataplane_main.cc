@@ -267,11 +267,16 @@ int Run() {
   // Ticket keys: a new random key (or the key file re-read) every rotation period.
   std::thread ticket_thread([&] {
     while (!stopped.WaitForNotificationWithTimeout(absl::Seconds(rotation_s))) {
+      const uint64_t before = tls::TicketKeyRing::Global().generation();
       if (ticket_key_file.empty()) {
         tls::TicketKeyRing::Global().RotateRandom(keys_kept);
       } else if (absl::Status s = tls::TicketKeyRing::Global().LoadFile(ticket_key_file); !s.ok()) {
         std::fprintf(stderr, "level=ERROR msg=\"ticket keys not reloaded\" error=\"%s\"\n",
                      std::string(s.message()).c_str());
+      }
+      if (tls::TicketKeyRing::Global().generation() != before) {
+        std::fprintf(stderr, "level=INFO msg=\"ticket keys rotated\" generation=%llu\n",
+                     static_cast<unsigned long long>(tls::TicketKeyRing::Global().generation()));
       }
     }
   });

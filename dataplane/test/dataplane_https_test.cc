@@ -263,5 +263,44 @@ TEST_F(Https, SnapshotCertificatesWithoutKekAreSkippedAndReported) {
   EXPECT_TRUE(absl::StrContains(SClient("-servername secure.test"), "subject=CN = default.test"));
 }
 
+TEST_F(Https, TicketKeysRotateAndOldKeysStillDecrypt) {
+  dp_.reset();
+  // keep 3: a ticket survives two rotations and is refused after the third.
+  StartDataplane({"--default_cert=" + dir_ + "/default.pem", "--tls_ticket_rotation_s=1", "--tls_ticket_keys_kept=3"});
+  const std::string sess = dir_ + "/sess-rot";
+  ASSERT_TRUE(absl::StrContains(SClient("-servername secure.test -sess_out " + sess, kRequest), "\nNew, TLSv1.3"));
+  ASSERT_TRUE(dp_->WaitForNthLine("msg=\"ticket keys rotated\"", 1, absl::Seconds(5)).ok());
+  const std::string after_one = SClient("-servername secure.test -sess_in " + sess, kRequest);
+  EXPECT_TRUE(absl::StrContains(after_one, "\nReused, TLSv1.3")) << after_one;
+  ASSERT_TRUE(dp_->WaitForNthLine("msg=\"ticket keys rotated\"", 3, absl::Seconds(10)).ok());
+  const std::string after_three = SClient("-servername secure.test -sess_in " + sess, kRequest);
+  EXPECT_TRUE(absl::StrContains(after_three, "\nNew, TLSv1.3")) << after_three;
+}
+
+TEST_F(Https, SharedTicketKeyFileResumesOnAnotherProcess) {
+  ASSERT_TRUE(absl::StrContains(Shell(absl::StrCat("openssl rand 160 > ", dir_, "/ticket.key")), "EXIT=0"));
+  dp_.reset();
+  const std::vector<std::string> flags = {"--default_cert=" + dir_ + "/default.pem",
+                                          "--tls_ticket_key_file=" + dir_ + "/ticket.key"};
+  StartDataplane(flags);
+  const std::string sess = dir_ + "/sess-fleet";
+  for (const char* version : {"-tls1_2", "-tls1_3"}) {
+    ASSERT_TRUE(absl::StrContains(SClient(absl::StrCat(version, " -servername secure.test -sess_out ", sess), kRequest),
+                                  "\nNew, TLSv1."));
+    // Another data plane process (another node of the fleet) with the same key file.
+    std::unique_ptr<Subprocess> first = std::move(dp_);
+    StartDataplane(flags);
+    const std::string out = SClient(absl::StrCat(version, " -servername secure.test -sess_in ", sess), kRequest);
+    EXPECT_TRUE(absl::StrContains(out, "\nReused, TLSv1.")) << out;
+  }
+  // A malformed key file stops the start with a clear error.
+  ASSERT_TRUE(absl::StrContains(Shell(absl::StrCat("head -c 50 ", dir_, "/ticket.key > ", dir_, "/bad.key")), "EXIT=0"));
+  const std::string bad = Shell(absl::StrCat(RunfilePath("dataplane/dataplane"), " --https_listen=127.0.0.1:0 ",
+                                             "--http_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --tls_ticket_key_file=",
+                                             dir_, "/bad.key"));
+  EXPECT_TRUE(absl::StrContains(bad, "want a multiple of 80")) << bad;
+  EXPECT_TRUE(absl::StrContains(bad, "EXIT=1")) << bad;
+}
+
 }  // namespace
 }  // namespace edgerouter::testing
