@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
+#include "common/grpc_tls.h"
 #include "common/http_admin_server.h"
 #include "common/metrics.h"
 #include "dataplane/proxy/runtime_config.h"
@@ -28,6 +29,9 @@
 #include "dataplane/xds/xds_client.h"
 
 ABSL_FLAG(std::string, controlplane, "127.0.0.1:18000", "control plane gRPC address");
+ABSL_FLAG(std::string, grpc_tls_cert, "", "PEM client certificate for the control-plane channel (mutual TLS)");
+ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
+ABSL_FLAG(std::string, grpc_tls_ca, "", "PEM CA that signed the control plane's certificate (enables TLS)");
 ABSL_FLAG(std::string, node_id, "", "node id reported to the control plane (default: hostname)");
 ABSL_FLAG(std::string, http_listen, ":80", "plain HTTP listener (\"\" = none)");
 ABSL_FLAG(std::string, https_listen, ":443", "HTTPS listener (\"\" = none)");
@@ -198,6 +202,13 @@ int Run() {
   xds_options.controlplane = absl::GetFlag(FLAGS_controlplane);
   xds_options.node_id = options.node_id;
   xds_options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channel_credentials = GrpcChannelCredentials(
+      {absl::GetFlag(FLAGS_grpc_tls_cert), absl::GetFlag(FLAGS_grpc_tls_key), absl::GetFlag(FLAGS_grpc_tls_ca)});
+  if (!channel_credentials.ok()) {
+    std::fprintf(stderr, "dataplane: %s\n", std::string(channel_credentials.status().message()).c_str());
+    return 1;
+  }
+  xds_options.credentials = *std::move(channel_credentials);
   const int max_apps = absl::GetFlag(FLAGS_max_apps);
   xds::XdsClient xds(xds_options, [&](const snapshot::Snapshot& snapshot) -> absl::Status {
     int apps = 0;
