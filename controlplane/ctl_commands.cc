@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/app_config.h"
+#include "controlplane/ctl_cert_commands.h"
 #include "controlplane/ctl_format.h"
 #include "controlplane/edgerouterctl_validate.h"
 #include "grpcpp/grpcpp.h"
@@ -209,6 +210,9 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
       return SnapshotShow(inv, stub, out, err);
     case Command::kNodes:
       return Nodes(inv, stub, out, err);
+    case Command::kCertImport:
+    case Command::kCertLs:
+      return RunCertCommand(inv, stub, out, err);
   }
   return 2;
 }
