@@ -54,7 +54,8 @@ class KekPublicKey {
   std::string fingerprint_;
 };
 
-// The RSA key-encryption key of the edge nodes (private). Movable, not copyable.
+// The RSA key-encryption key of the edge nodes (private). Movable, not copyable. One Kek may
+// serve concurrent Decrypt calls from several threads (each call has its own OpenSSL context).
 class Kek {
  public:
   Kek(Kek&&) = default;

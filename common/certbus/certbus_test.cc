@@ -47,6 +47,7 @@ class CertBusTest : public ::testing::Test {
                     " && openssl rsa -in kek.pem -pubout -out kek_spki.pem 2>/dev/null",
                     " && openssl rsa -in kek.pem -RSAPublicKey_out -out kek_pkcs1_pub.pem 2>/dev/null",
                     " && openssl genrsa -traditional -out other.pem 2048 2>/dev/null",
+                    " && openssl genrsa -aes256 -passout pass:secret -out locked.pem 2048 2>/dev/null",
                     " && openssl req -x509 -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.pem",
                     " -days 30 -subj /CN=example.test",
                     " -addext subjectAltName=DNS:*.example.test,DNS:example.test 2>/dev/null",
@@ -113,6 +114,9 @@ TEST_F(CertBusTest, LoadsTheBase64PemFormOfTheEnvironment) {
   // A public key is not a KEK, an EC key is not an RSA KEK.
   EXPECT_FALSE(LoadKekFromPemFile(Dir() + "/kek_spki.pem").ok());
   EXPECT_FALSE(LoadKekFromPemFile(Dir() + "/ec.key").ok());
+  // A passphrase-protected key fails at once (stdin is never read for a passphrase).
+  EXPECT_EQ(LoadKekFromPemFile(Dir() + "/locked.pem").status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(LoadKekFromPemFile(Dir() + "/missing.pem").status().code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(LoadKekPublicKey("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE").ok());
   EXPECT_FALSE(LoadKekPublicKey("ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB").ok());  // blob cut short
