@@ -242,10 +242,10 @@ absl::Status CheckRsaParts(EVP_PKEY* key) {
   return absl::OkStatus();
 }
 
-// The key works: a signature made with its private part verifies with its own public part.
-// With no MAC in the format, this is what catches a flipped bit inside the key's numbers. One
-// private-key operation (~1 ms for RSA-2048), unlike EVP_PKEY_pairwise_check, whose prime
-// tests take tens of milliseconds per key.
+// With no MAC in the format, this is what catches a flipped bit inside the key's numbers: the
+// RSA arithmetic above, then a signature made with the private part must verify with the key's
+// own public part (any key type). About 1 ms for RSA-2048, unlike EVP_PKEY_pairwise_check,
+// whose prime tests take tens of milliseconds per key.
 absl::Status CheckConsistent(EVP_PKEY* key) {
   if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
     if (absl::Status s = CheckRsaParts(key); !s.ok()) return s;
