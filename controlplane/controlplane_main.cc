@@ -17,6 +17,7 @@
 #include "common/http_admin_server.h"
 #include "common/metrics.h"
 #include "controlplane/admin_service.h"
+#include "controlplane/cert_expiry.h"
 #include "controlplane/config_hub.h"
 #include "controlplane/docker/docker_source.h"
 #include "controlplane/docker/engine_client.h"
@@ -149,6 +150,8 @@ int Run() {
   options.max_delay = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_max_ms));
   ConfigHub hub(log->get(), options);
   hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { discovery.OnSnapshot(std::move(s)); });
+  CertExpiryReporter cert_expiry(&registry);
+  hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { cert_expiry.OnSnapshot(*s); });
 
   registry.AddCallbackGauge("er_cp_connected_nodes", "Data planes with an open discovery stream.",
                             [&] { return static_cast<double>(discovery.connected_nodes()); });

@@ -23,6 +23,8 @@ enum class Command {
   kStreamAppend,
   kSnapshotShow,
   kNodes,
+  kCertImport,
+  kCertLs,
 };
 
 struct Invocation {
@@ -35,6 +37,8 @@ struct Invocation {
   bool json = false;               // snapshot show --json
   bool versions = false;           // stream read --versions
   uint64_t after = 0;              // stream read --after
+  // cert import --cert FULLCHAIN.pem --key KEY.pem --kek-public KEK.pub [--id ID]
+  std::string cert_file, key_file, kek_public_file, cert_id;
 };
 
 // Parses argv[1..]. `env_controlplane` is $EDGEROUTER_CONTROLPLANE (nullptr when unset).

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "common/app_config.h"
 #include "common/grpc_tls.h"
+#include "controlplane/ctl_cert_commands.h"
 #include "controlplane/ctl_format.h"
 #include "controlplane/edgerouterctl_validate.h"
 #include "grpcpp/grpcpp.h"
@@ -210,6 +211,9 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
       return SnapshotShow(inv, stub, out, err);
     case Command::kNodes:
       return Nodes(inv, stub, out, err);
+    case Command::kCertImport:
+    case Command::kCertLs:
+      return RunCertCommand(inv, stub, out, err);
   }
   return 2;
 }

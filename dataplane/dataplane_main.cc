@@ -2,6 +2,7 @@
 // HTTP/1.1; the xDS thread applies snapshots from the control plane (or, at start, from the
 // last-good copy in --state_dir) and publishes them with one atomic swap; an admin listener on
 // loopback serves /metrics, /ready and /config_dump.
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
+#include "common/certbus/certbus.h"
 #include "common/grpc_tls.h"
 #include "common/http_admin_server.h"
 #include "common/metrics.h"
@@ -38,6 +40,9 @@ ABSL_FLAG(std::string, https_listen, ":443", "HTTPS listener (\"\" = none)");
 ABSL_FLAG(std::string, default_cert, "",
           "PEM file (chain + key) served when no certificate matches the SNI name or there is none");
 ABSL_FLAG(std::string, dev_cert, "", "PEM file (chain + key) served for every name (dev mode)");
+ABSL_FLAG(std::string, certbus_private_key, "",
+          "PEM RSA key-encryption key (KEK) that opens snapshot certificates' private keys; default: "
+          "base64 PEM in $CERTBUS_CLIENT_PRIVKEY; neither: snapshot certificates are skipped");
 ABSL_FLAG(int, tls_ticket_rotation_s, 3600, "session-ticket keys rotate (or --tls_ticket_key_file is re-read) this often");
 ABSL_FLAG(int, tls_ticket_keys_kept, 3, "ticket keys kept for decryption (the newest encrypts)");
 ABSL_FLAG(std::string, tls_ticket_key_file, "",
@@ -90,6 +95,40 @@ stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& worker
   }
   done.Wait();
   return merged;
+}
+
+// The KEK from --certbus_private_key or $CERTBUS_CLIENT_PRIVKEY; null when neither is set.
+absl::StatusOr<std::shared_ptr<const certbus::Kek>> LoadKek() {
+  const std::string path = absl::GetFlag(FLAGS_certbus_private_key);
+  absl::StatusOr<certbus::Kek> kek = path.empty() ? certbus::LoadKekFromEnv() : certbus::LoadKekFromPemFile(path);
+  if (path.empty() && absl::IsNotFound(kek.status())) return std::shared_ptr<const certbus::Kek>();
+  if (!kek.ok()) {
+    return absl::Status(kek.status().code(), absl::StrCat(path.empty() ? certbus::kKekEnv : path, ": ",
+                                                          kek.status().message()));
+  }
+  return std::make_shared<const certbus::Kek>(*std::move(kek));
+}
+
+// Opens a snapshot certificate's key with the KEK and checks it against the leaf. Status codes
+// pick the metric reason: PermissionDenied = encrypted for another KEK, FailedPrecondition =
+// key and certificate differ, anything else = the ciphertext does not decrypt.
+tls::KeyUnwrapper MakeUnwrapper(std::shared_ptr<const certbus::Kek> kek) {
+  return [kek](const snapshot::Certificate& c) -> absl::StatusOr<std::string> {
+    if (c.private_key_dek_fingerprint() != kek->fingerprint()) {
+      return absl::PermissionDeniedError(absl::StrCat("key encrypted for KEK ", c.private_key_dek_fingerprint(),
+                                                      ", this node has ", kek->fingerprint()));
+    }
+    absl::StatusOr<std::string> key =
+        certbus::DecryptPrivateKey(*kek, c.private_key_dek_fingerprint(), c.private_key_ciphertext());
+    if (!key.ok()) {
+      return absl::DataLossError(absl::StrCat("private key does not decrypt: ", key.status().message()));
+    }
+    if (absl::Status match = certbus::VerifyKeyMatchesCertificate(c.cert_pem_bundle(), *key); !match.ok()) {
+      OPENSSL_cleanse(key->data(), key->size());
+      return absl::FailedPreconditionError(match.message());
+    }
+    return key;
+  };
 }
 
 std::string DataplaneGauges(xds::XdsClient& xds, const proxy::ConfigSource& configs) {
@@ -172,6 +211,17 @@ int Run() {
     *slot = *std::move(ctx);
   }
   options.fallback_certs = tls::BuildCertStore(snapshot::Snapshot(), cert_options);
+  absl::StatusOr<std::shared_ptr<const certbus::Kek>> kek = LoadKek();
+  if (!kek.ok()) {
+    std::fprintf(stderr, "dataplane: KEK: %s\n", std::string(kek.status().message()).c_str());
+    return 1;
+  }
+  if (*kek != nullptr) {
+    cert_options.unwrap = MakeUnwrapper(*kek);
+    std::fprintf(stderr, "level=INFO msg=\"certbus KEK loaded\" fingerprint=%s\n", (*kek)->fingerprint().c_str());
+  } else {
+    std::fprintf(stderr, "level=INFO msg=\"no certbus KEK: snapshot certificates are skipped\"\n");
+  }
   int worker_count = absl::GetFlag(FLAGS_workers);
   if (worker_count <= 0) worker_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 

@@ -1,15 +1,11 @@
 // HTTPS listener end to end, with real OpenSSL tools against a real data plane (2 workers) and
 // control plane: certificate selection (default, dev, none), protocol versions, ciphers, ALPN,
 // an HTTPS request proxied to an origin, session resumption across workers and snapshot swaps,
-// handshakes that never fail while snapshots are applied, and snapshot certificates skipped
-// without a KEK. Certificates are made with the openssl CLI.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// handshakes that never fail while snapshots are applied, ticket key rotation and sharing; and
+// CertBus certificates end to end (`edgerouterctl cert import` → control plane → snapshot with
+// the encrypted key → data plane decrypts with its KEK): exact and wildcard SNI selection,
+// certificates for another KEK or with a tampered ciphertext skipped and counted, a certificate
+// replaced under a handshake loop with zero failures. Certificates are made with the openssl CLI.
 
 #include <atomic>
 #include <thread>
@@ -17,82 +13,25 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/test_util.h"
 #include "dataplane/test/e2e_fixture.h"
+#include "dataplane/test/tls_test_util.h"
 
 namespace edgerouter::testing {
 namespace {
-
-// Runs `script` with /bin/sh; returns its combined output (the exit code as "EXIT=n" last).
-std::string Shell(const std::string& script, absl::Duration timeout = absl::Seconds(30)) {
-  auto p = Subprocess::Start({"/bin/sh", "-c", absl::StrCat("(", script, ") 2>&1; echo \"EXIT=$?\"")});
-  if (!p.ok()) return "cannot start sh";
-  auto done = (*p)->WaitForLine("EXIT=", timeout);
-  return (*p)->Output() + (done.ok() ? "" : "\n(timeout)");
-}
-
-// A full TLS handshake with the library (no session reuse); returns the leaf's CN.
-absl::StatusOr<std::string> HandshakeCn(int port, const std::string& sni) {
-  static SSL_CTX* ctx = [] {
-    SSL_CTX* c = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
-    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
-    return c;
-  }();
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return absl::UnavailableError("connect");
-  }
-  SSL* ssl = SSL_new(ctx);
-  SSL_set_fd(ssl, fd);
-  if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
-  absl::StatusOr<std::string> result = absl::InternalError("handshake failed");
-  if (SSL_connect(ssl) == 1) {
-    X509* leaf = SSL_get1_peer_certificate(ssl);
-    char cn[256] = "";
-    if (leaf != nullptr) X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof(cn));
-    X509_free(leaf);
-    result = std::string(cn);
-    SSL_shutdown(ssl);
-  } else {
-    char buf[256];
-    ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-    result = absl::InternalError(buf);
-  }
-  ERR_clear_error();
-  SSL_free(ssl);
-  close(fd);
-  return result;
-}
 
 class Https : public DataplaneE2E {
  protected:
   void StartOrigins() override {
     DataplaneE2E::StartOrigins();
     // A test CA; default.pem (CN default.test, also valid for secure.test) signed by it;
-    // dev.pem self-signed. Each file holds the chain and the key, as --default_cert wants.
-    auto leaf = [](const std::string& name, const std::string& sans) {
-      return absl::StrCat(
-          "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ", name, ".key -out ", name,
-          ".csr -subj /CN=", name, ".test 2>/dev/null; printf 'subjectAltName=", sans, "\\n' > ", name, ".ext; ",
-          "openssl x509 -req -in ", name, ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -out ", name,
-          ".crt -days 2 -extfile ", name, ".ext 2>/dev/null; cat ", name, ".crt ", name, ".key > ", name, ".pem; ");
-    };
+    // dev.pem self-signed. Each .pem holds the chain and the key, as --default_cert wants.
     const std::string out = Shell(absl::StrCat(
-        "set -e; cd ", dir_, "; ",
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem "
-        "-days 2 -subj /CN=edgerouter-test-ca 2>/dev/null; ",
-        leaf("default", "DNS:default.test,DNS:secure.test"),
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout dev.key -out dev.crt "
-        "-days 2 -subj /CN=dev.test 2>/dev/null; cat dev.crt dev.key > dev.pem"));
+        "set -e; cd ", dir_, "; ", MakeCaScript("ca"),
+        MakeLeafScript("default", "default.test", "ca", "subjectAltName=DNS:default.test,DNS:secure.test"),
+        MakeCaScript("devca"), MakeLeafScript("dev", "dev.test", "devca", "subjectAltName=DNS:dev.test")));
     ASSERT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
   }
 
@@ -300,6 +239,142 @@ TEST_F(Https, SharedTicketKeyFileResumesOnAnotherProcess) {
                                              dir_, "/bad.key"));
   EXPECT_TRUE(absl::StrContains(bad, "want a multiple of 80")) << bad;
   EXPECT_TRUE(absl::StrContains(bad, "EXIT=1")) << bad;
+}
+
+class CertbusHttps : public Https {
+ protected:
+  void StartOrigins() override {
+    Https::StartOrigins();
+    const std::string out = Shell(absl::StrCat(
+        "set -e; cd ", dir_, "; ",
+        "openssl genrsa -traditional -out kek.pem 2048 2>/dev/null; openssl rsa -in kek.pem -pubout -out kek.pub 2>/dev/null; ",
+        "openssl genrsa -traditional -out kek2.pem 2048 2>/dev/null; openssl rsa -in kek2.pem -pubout -out kek2.pub 2>/dev/null; ",
+        MakeLeafScript("www", "www.example.test", "ca", "subjectAltName=DNS:www.example.test"),
+        MakeLeafScript("www2", "www.example.test v2", "ca", "subjectAltName=DNS:www.example.test"),
+        MakeLeafScript("wild", "wildcard", "ca", "subjectAltName=DNS:*.b.example.test,DNS:b.example.test"),
+        MakeLeafScript("other", "other.example.test", "ca", "subjectAltName=DNS:other.example.test")));
+    ASSERT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  }
+
+  std::vector<std::string> DataplaneFlags() override {
+    return {"--default_cert=" + dir_ + "/default.pem", "--certbus_private_key=" + dir_ + "/kek.pem"};
+  }
+
+  // `edgerouterctl cert import`: returns once the control plane has a snapshot with it.
+  void Import(const std::string& name, const std::string& id, const std::string& kek = "kek") {
+    const std::string out = Shell(absl::StrCat(RunfilePath("controlplane/edgerouterctl"), " --controlplane=127.0.0.1:",
+                                               cp_grpc_port_, " cert import --cert ", dir_, "/", name, ".crt --key ",
+                                               dir_, "/", name, ".key --kek-public ", dir_, "/", kek, ".pub --id ", id));
+    ASSERT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  }
+
+  std::string Subject(const std::string& sni) {
+    const std::string out = SClient(sni.empty() ? "-noservername" : "-servername " + sni);
+    const size_t at = out.find("subject=CN = ");
+    return at == std::string::npos ? out : out.substr(at + 13, out.find('\n', at) - at - 13);
+  }
+};
+
+TEST_F(CertbusHttps, SniSelectsExactThenOneLevelWildcardThenDefault) {
+  WaitForApplied(1);
+  EXPECT_TRUE(dp_->WaitForLine("msg=\"certbus KEK loaded\" fingerprint=SHA256:", absl::Seconds(1)).ok());
+  Import("www", "www");
+  Import("wild", "wild");
+  WaitForApplied(3);
+  EXPECT_EQ(Subject("www.example.test"), "www.example.test");
+  EXPECT_EQ(Subject("WWW.Example.Test."), "www.example.test");  // case and trailing dot ignored
+  EXPECT_EQ(Subject("a.b.example.test"), "wildcard");
+  EXPECT_EQ(Subject("b.example.test"), "wildcard");
+  EXPECT_EQ(Subject("x.a.b.example.test"), "default.test");  // one level only
+  EXPECT_EQ(Subject(""), "default.test");
+  // And a request through it, verified by curl against the test CA.
+  const std::string out = Shell(absl::StrCat("curl -sS -o /dev/null -w '%{http_code}' --cacert ", dir_,
+                                             "/ca.pem --resolve www.example.test:", https_port_,
+                                             ":127.0.0.1 https://www.example.test:", https_port_, "/"));
+  EXPECT_TRUE(absl::StrContains(out, "404")) << out;  // no app for the name; TLS verified fine
+  EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  EXPECT_EQ(MetricValue("edgerouter_certificates{state=\"valid\"}"), 2u);
+}
+
+TEST_F(CertbusHttps, CertificatesForAnotherKekOrTamperedAreSkippedAlone) {
+  WaitForApplied(1);
+  Import("www", "www");
+  Import("other", "foreign", "kek2");  // encrypted for a KEK this node does not have
+  WaitForApplied(3);
+  auto line = dp_->WaitForLine("cert_id=foreign", absl::Seconds(5));
+  ASSERT_TRUE(line.ok()) << dp_->Output();
+  EXPECT_TRUE(absl::StrContains(*line, "msg=\"certificate skipped\"")) << *line;
+  EXPECT_TRUE(absl::StrContains(*line, "encrypted for KEK")) << *line;
+  EXPECT_EQ(MetricValue("edgerouter_certificate_errors_total{reason=\"wrong_kek\"}"), 1u);
+
+  // A copy of www's event with one ciphertext character changed, under another id and name.
+  grpc::ClientContext read_ctx;
+  admin::ReadStreamRequest read;
+  read.set_stream("/t-1/certbus");
+  admin::ReadStreamResponse entries;
+  ASSERT_TRUE(admin_->ReadStream(&read_ctx, read, &entries).ok());
+  std::string event;
+  for (const auto& e : entries.entries()) {
+    for (const auto& l : e.lines()) {
+      if (absl::StrContains(l, "\"Id\":\"www\"")) event = l;
+    }
+  }
+  ASSERT_FALSE(event.empty()) << entries.DebugString();
+  const size_t ct = event.find("\"PrivateKeyCiphertext\":\"");
+  ASSERT_NE(ct, std::string::npos) << event;
+  char& c = event[ct + 24 + 400];  // inside the AES-CTR body (after the 2 + 256 + 16 byte header)
+  c = c == 'A' ? 'B' : 'A';
+  event = absl::StrReplaceAll(event, {{"\"Id\":\"www\"", "\"Id\":\"tampered\""},
+                                      {"www.example.test", "tampered.example.test"}});
+  grpc::ClientContext append_ctx;
+  admin::AppendStreamRequest append;
+  append.set_stream("/t-1/certbus");
+  append.add_lines(event);
+  admin::AppendStreamResponse appended;
+  ASSERT_TRUE(admin_->AppendStream(&append_ctx, append, &appended).ok());
+  WaitForApplied(4);
+  line = dp_->WaitForLine("cert_id=tampered", absl::Seconds(5));
+  ASSERT_TRUE(line.ok()) << dp_->Output();
+  EXPECT_TRUE(absl::StrContains(*line, "msg=\"certificate skipped\"")) << *line;
+  EXPECT_EQ(MetricValue("edgerouter_certificate_errors_total{reason=\"decrypt\"}"), 1u);
+  // The good certificate is untouched; the skipped names fall back to the default.
+  EXPECT_EQ(Subject("www.example.test"), "www.example.test");
+  EXPECT_EQ(Subject("tampered.example.test"), "default.test");
+  EXPECT_EQ(Subject("other.example.test"), "default.test");
+  // Private keys never reach the log.
+  EXPECT_FALSE(absl::StrContains(dp_->Output(), "PRIVATE KEY"));
+}
+
+TEST_F(CertbusHttps, ReplacedCertificateIsServedWithoutFailedHandshakes) {
+  WaitForApplied(1);
+  Import("www", "www");
+  WaitForApplied(2);
+  ASSERT_EQ(Subject("www.example.test"), "www.example.test");
+  std::atomic<bool> stop{false}, saw_new{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::string first_error;
+  std::thread loop([&] {
+    while (!stop) {
+      absl::StatusOr<std::string> cn = HandshakeCn(https_port_, "www.example.test");
+      if (cn.ok() && (*cn == "www.example.test" || *cn == "www.example.test v2")) {
+        ok++;
+        if (*cn == "www.example.test v2") saw_new = true;
+      } else if (failed++ == 0) {
+        first_error = cn.ok() ? *cn : std::string(cn.status().message());
+      }
+    }
+  });
+  Import("www2", "www");  // same id: a renewal replaces the certificate
+  WaitForApplied(3);
+  // The very next handshake gets the new certificate.
+  absl::StatusOr<std::string> next = HandshakeCn(https_port_, "www.example.test");
+  stop = true;
+  loop.join();
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, "www.example.test v2");
+  EXPECT_EQ(failed.load(), 0) << first_error;
+  EXPECT_GT(ok.load(), 5);
+  EXPECT_EQ(MetricValue("edgerouter_tls_handshake_errors_total{reason=\"other\"}"), 0u);
 }
 
 }  // namespace
