@@ -87,6 +87,22 @@ TEST_F(Https, DefaultCertificateVersionsCiphersAndAlpn) {
       << dp_->Output();
 }
 
+TEST_F(Https, StalledHandshakesTimeOutAndPlainHttpIsCounted) {
+  WaitForApplied(1);
+  // A client that connects and says nothing is cut off after the header timeout (2 s here).
+  TestConnection silent(https_port_, 8000);
+  ASSERT_TRUE(silent.ok());
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(silent.PeerClosed());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1500));
+  // Plain HTTP on the TLS port.
+  TestConnection plain(https_port_);
+  plain.Send("GET / HTTP/1.1\r\nHost: secure.test\r\n\r\n");
+  plain.ReadRaw(4096);  // until the data plane closes
+  EXPECT_EQ(MetricValue("edgerouter_tls_handshake_errors_total{reason=\"timeout\"}"), 1u);
+  EXPECT_EQ(MetricValue("edgerouter_tls_handshake_errors_total{reason=\"http_request\"}"), 1u);
+}
+
 TEST_F(Https, WithoutDefaultCertificateUnknownNamesFail) {
   dp_.reset();
   StartDataplane({});
