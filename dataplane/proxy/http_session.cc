@@ -309,6 +309,14 @@ void DownstreamConnection::FinishRequest() {
   }
   timer_.kind = kIdleTimer;
   worker_->idle_timers().Arm(&timer_, worker_->loop().now_ms());
+  // Idle keep-alive connections give their buffers back (the next request reallocates them;
+  // cheaper than holding 16-40 KB per idle client). Pipelined bytes keep in_.
+  in_.Release();
+  out_.Release();
+  if (upstream_ == nullptr) {
+    up_in_.Release();
+    up_out_.Release();
+  }
   UpdateClientInterest();
 }
 
