@@ -288,7 +288,8 @@ void DownstreamConnection::RecordRequest() {
                     "\",\"method\":\"", JsonEscape(method_), "\",\"host\":\"", JsonEscape(host_),
                     "\",\"path\":\"", JsonEscape(raw_target_), "\",\"status\":", status_,
                     ",\"bytes\":", response_bytes_, ",\"duration_ms\":", seconds * 1000.0,
-                    ",\"upstream\":\"", JsonEscape(upstream_label_), "\",\"client\":\"", peer_ip_, "\"}\n");
+                    ",\"upstream\":\"", JsonEscape(upstream_label_), "\",\"client\":\"", peer_ip_,
+                    "\",\"tls\":", transport_.tls() ? "true" : "false", ",\"worker\":", worker_->index(), "}\n");
     worker_->AppendAccessLog(line);
   }
   if (config_ != nullptr) worker_->UnrefConfig(config_);

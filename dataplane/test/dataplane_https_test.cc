@@ -22,6 +22,12 @@
 namespace edgerouter::testing {
 namespace {
 
+int CountSubstr(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 class Https : public DataplaneE2E {
  protected:
   void StartOrigins() override {
@@ -170,6 +176,12 @@ TEST_F(Https, SessionsResumeAcrossWorkersAndSnapshotSwaps) {
     reconnect_all_reused(12);
   }
   EXPECT_GE(MetricValue("edgerouter_tls_handshakes_total{resumed=\"true\"}"), 48u);
+  // Every request above came over TLS, and both workers served some of them (a ticket issued
+  // by one worker was accepted by the other).
+  const std::string log = ReadFileOrDie(dir_ + "/access.log");
+  EXPECT_GE(CountSubstr(log, "\"path\":\"/echo\""), 48) << log;
+  EXPECT_GE(CountSubstr(log, "\"tls\":true,\"worker\":0}"), 1) << log;
+  EXPECT_GE(CountSubstr(log, "\"tls\":true,\"worker\":1}"), 1) << log;
 }
 
 TEST_F(Https, NoFailedHandshakesWhileSnapshotsAreApplied) {
