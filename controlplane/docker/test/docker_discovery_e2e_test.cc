@@ -62,6 +62,15 @@ TEST_F(DockerDiscoveryE2E, BadLabelDoesNotAffectGoodContainer) {
   }
   EXPECT_TRUE(good_listed) << apps.DebugString();
   EXPECT_TRUE(bad_rejected) << apps.DebugString();
+
+  // The operator's view of the same problem.
+  auto ctl = Subprocess::Start({RunfilePath("controlplane/edgerouterctl"), "--controlplane=" + grpc_address_,
+                                "discovery", "errors"});
+  ASSERT_TRUE(ctl.ok()) << ctl.status();
+  ASSERT_TRUE((*ctl)->Wait(absl::Seconds(20)).ok());
+  EXPECT_EQ((*ctl)->Output(),
+            "SOURCE  SUBJECT  ERROR\n"
+            "docker  bad      unsupported auth mode: nope");
 }
 
 }  // namespace

@@ -55,6 +55,7 @@ void DockerE2E::SetUp() {
   char tmpl[] = "/tmp/er-dock-e2e-XXXXXX";
   dir_ = mkdtemp(tmpl);
   const int grpc_port = PickFreeLoopbackPort();
+  grpc_address_ = absl::StrCat("127.0.0.1:", grpc_port);
   auto cp = StartTestControlPlane(absl::StrCat("127.0.0.1:", grpc_port), dir_ + "/cp",
                                   {"--docker_url=" + harness_->url(), "--docker_network=bridge"},
                                   dir_ + "/controlplane.log");

@@ -46,6 +46,7 @@ class DockerE2E : public ::testing::Test {
 
   static DockerHarness* harness_;
   std::string dir_;
+  std::string grpc_address_;  // the control plane's
   int http_port_ = 0;
   std::unique_ptr<Subprocess> cp_, dp_;
   std::unique_ptr<admin::Admin::Stub> admin_;
