@@ -66,10 +66,12 @@ struct SessionCallbacks {
             }
           }
           s->handed_to_handler = true;
+          // Known before the head is handled, so a body-less request is framed as one.
+          s->request_ended = end_stream;
           self->handler_->OnRequestHeaders(*s);
           s = self->Find(frame->hd.stream_id);  // the handler may have reset it
-        }
-        if (s != nullptr && end_stream && s->handed_to_handler && !s->request_ended) {
+          if (s != nullptr && end_stream) self->handler_->OnRequestEnd(*s);
+        } else if (end_stream && s->handed_to_handler && !s->request_ended) {  // trailers
           s->request_ended = true;
           self->handler_->OnRequestEnd(*s);
         }

@@ -64,7 +64,8 @@ struct Stream {
 class Handler {
  public:
   virtual ~Handler() = default;
-  // The request head is complete (pseudo-headers validated by nghttp2).
+  // The request head is complete (pseudo-headers validated by nghttp2). `request_ended` is
+  // already true when the HEADERS frame ended the stream (no body follows).
   virtual void OnRequestHeaders(Stream& stream) = 0;
   // A chunk of request body. Call Session::ConsumeRequestData() once it is forwarded, so the
   // client may send more (until then its window stays shut: backpressure).
