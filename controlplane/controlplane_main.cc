@@ -41,6 +41,8 @@ ABSL_FLAG(int, coalesce_max_ms, 100, "but never later than this after the first 
 ABSL_FLAG(std::string, docker_url, "auto",
           "Docker Engine API: unix:///path or https://host:port; 'off' disables; 'auto' = env "
           "DOCKER_URL, else unix:///var/run/docker.sock when that socket exists, else off");
+ABSL_FLAG(int, docker_resync_s, 30,
+          "Full Docker resync period in seconds, on top of the event stream (covers missed events)");
 ABSL_FLAG(std::string, docker_network, "",
           "network for container addresses (bridge, _auto_ or a name); empty = env NETWORK_NAME, else bridge");
 
@@ -187,6 +189,8 @@ int Run() {
     }
     docker_client = *std::move(client);
     docker::DockerSourceOptions docker_options;
+    docker_options.metrics = &registry;
+    docker_options.full_resync = absl::Seconds(absl::GetFlag(FLAGS_docker_resync_s));
     docker_options.network = absl::GetFlag(FLAGS_docker_network);
     if (docker_options.network.empty()) docker_options.network = EnvOr("NETWORK_NAME", "bridge");
     docker_source = std::make_unique<docker::DockerSource>(

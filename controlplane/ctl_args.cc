@@ -36,6 +36,8 @@ constexpr CommandSpec kCommands[] = {
     {Command::kSnapshotShow, "snapshot show", 0, 0, kJson, "[--json]",
      "summary (or JSON) of the snapshot served to data planes"},
     {Command::kNodes, "nodes", 0, 0, 0, "", "data-plane nodes and what they acknowledged"},
+    {Command::kDiscoveryErrors, "discovery errors", 0, 0, 0, "",
+     "what a source offered but is not routed, and why (bad labels, no address, stale engine)"},
     {Command::kCertImport, "cert import", 0, 0, kCert,
      "--cert FULLCHAIN.pem --key KEY.pem --kek-public KEK.pub [--id ID]",
      "encrypt the key for the KEK, publish the certificate on the certbus stream"},

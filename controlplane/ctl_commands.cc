@@ -211,6 +211,16 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
       return SnapshotShow(inv, stub, out, err);
     case Command::kNodes:
       return Nodes(inv, stub, out, err);
+    case Command::kDiscoveryErrors: {
+      admin::GetSnapshotResponse response;
+      if (!Call(inv, err, [&](grpc::ClientContext* c) {
+            return stub->GetSnapshot(c, admin::GetSnapshotRequest(), &response);
+          })) {
+        return 1;
+      }
+      out << FormatDiscoveryErrors(response.rejected());
+      return 0;
+    }
     case Command::kCertImport:
     case Command::kCertLs:
       return RunCertCommand(inv, stub, out, err);
