@@ -22,7 +22,7 @@ class H2Connection::Exchange : public StreamPort {
     // send that much more.
     if (stream_ != nullptr && unacked_ > 0 && !conn_->finishing_) {
       conn_->session_->ConsumeRequestData(*stream_, unacked_);
-      conn_->Flush();
+      conn_->FlushSoon();
     }
     unacked_ = 0;
     return static_cast<ssize_t>(n);
@@ -45,10 +45,10 @@ class H2Connection::Exchange : public StreamPort {
       std::fprintf(stderr, "level=WARN msg=\"h2: response not translatable; stream reset\" error=\"%s\"\n",
                    std::string(s.message()).c_str());
       session.ResetStream(*stream_, NGHTTP2_INTERNAL_ERROR);
-      conn_->Flush();
+      conn_->FlushSoon();
       return false;
     }
-    conn_->Flush();
+    conn_->FlushSoon();
     return true;
   }
 
@@ -67,7 +67,7 @@ class H2Connection::Exchange : public StreamPort {
           conn_->session_->ResetStream(*stream_, NGHTTP2_INTERNAL_ERROR);
         }
       }
-      conn_->Flush();
+      conn_->FlushSoon();
       return;  // the stream's close forgets us
     }
     if (stream_ == nullptr) conn_->Forget(this);
@@ -126,6 +126,7 @@ void H2Connection::ArmIdleTimer() {
 }
 
 void H2Connection::OnIo(uint32_t events) {
+  if (finishing_) return;  // a close is already queued
   if (events & EPOLLERR) {
     owner_->Close();
     return;
@@ -161,6 +162,17 @@ void H2Connection::OnIo(uint32_t events) {
   }
   Flush();
   if (!finishing_) UpdateInterest();
+}
+
+void H2Connection::FlushSoon() {
+  if (flush_scheduled_ || finishing_) return;
+  flush_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  owner_->worker_->RunSoon([alive, this] {
+    if (!alive.lock()) return;
+    flush_scheduled_ = false;
+    Flush();
+  });
 }
 
 void H2Connection::Flush() {
@@ -240,6 +252,7 @@ void H2Connection::OnRequestHeaders(h2::Stream& stream) {
 
 void H2Connection::OnRequestData(h2::Stream& stream, absl::string_view data) {
   auto* ex = static_cast<Exchange*>(stream.user);
+  if (ex == nullptr) return;  // not served: the connection is finishing
   if (ex->chunked_) {
     h2::AppendChunk(data, &ex->request_);
   } else {
@@ -251,7 +264,7 @@ void H2Connection::OnRequestData(h2::Stream& stream, absl::string_view data) {
 
 void H2Connection::OnRequestEnd(h2::Stream& stream) {
   auto* ex = static_cast<Exchange*>(stream.user);
-  if (ex->chunked_) {
+  if (ex != nullptr && ex->chunked_) {
     h2::AppendLastChunk(&ex->request_);
     ex->Deliver();
   }
@@ -270,6 +283,7 @@ void H2Connection::OnStreamClosed(h2::Stream& stream, uint32_t) {
 
 void H2Connection::OnResponseWritable(h2::Stream& stream) {
   auto* ex = static_cast<Exchange*>(stream.user);
+  if (ex == nullptr) return;
   ex->blocked_ = false;
   if (ex->dc_ != nullptr) ex->dc_->OnIo(EPOLLOUT);
 }

@@ -47,6 +47,9 @@ class H2Connection : public h2::Handler {
   // Session output to the socket; re-entrant calls (from inside session callbacks) only mark
   // that another round is due.
   void Flush();
+  // Exchanges produce output one stream at a time: gathering it until the end of the loop
+  // iteration sends many streams' frames in one TLS record and one write.
+  void FlushSoon();
   void ReadSocket();
   void UpdateInterest();
   void ScheduleService(Exchange* exchange);
@@ -59,6 +62,7 @@ class H2Connection : public h2::Handler {
   IoBuffer out_;
   bool flushing_ = false;
   bool flush_again_ = false;
+  bool flush_scheduled_ = false;
   bool finishing_ = false;  // closing: callbacks must not touch the session
   bool service_scheduled_ = false;
   absl::flat_hash_set<Exchange*> exchanges_;
