@@ -18,10 +18,17 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
 fi
-echo "setup: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+
+# The AWS emulators (pinned in testenv/aws/package-lock.json; Node 20 is the machine's
+# nodejs package). A no-op once installed; the tests' harness runs the same script.
+if command -v npm >/dev/null; then
+  "$(dirname "$0")/../testenv/aws/install.sh" >/dev/null
+else
+  echo "setup: npm not found: the S3/Lambda emulator tests will fail" >&2
+fi
