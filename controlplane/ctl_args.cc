@@ -9,7 +9,7 @@ namespace edgerouter::ctl {
 namespace {
 
 // Which per-command flags a command accepts.
-enum FlagBit : unsigned { kNew = 1, kJson = 2, kVersions = 4, kAfter = 8 };
+enum FlagBit : unsigned { kNew = 1, kJson = 2, kVersions = 4, kAfter = 8, kStripPath = 16 };
 
 struct CommandSpec {
   Command command;
@@ -36,6 +36,14 @@ constexpr CommandSpec kCommands[] = {
     {Command::kSnapshotShow, "snapshot show", 0, 0, kJson, "[--json]",
      "summary (or JSON) of the snapshot served to data planes"},
     {Command::kNodes, "nodes", 0, 0, 0, "", "data-plane nodes and what they acknowledged"},
+    {Command::kS3Mk, "s3 mk", 5, 5, kStripPath, "[--strip-path] APP HOSTNAME PATH BUCKET REGION",
+     "create an s3_static_website app (nothing deployed yet)"},
+    {Command::kS3Deploy, "s3 deploy", 3, 3, 0, "APP VERSION SITE.tar.gz",
+     "upload a site version, then switch the app to it atomically"},
+    {Command::kS3Versions, "s3 versions", 1, 1, 0, "APP", "list the deployed versions of a site (* = live)"},
+    {Command::kS3Rollback, "s3 rollback", 2, 2, 0, "APP VERSION", "switch a site back to a deployed version"},
+    {Command::kLambdaMk, "lambda mk", 5, 5, kStripPath, "[--strip-path] APP HOSTNAME PATH FUNCTION REGION",
+     "create an aws_lambda app (payload format 2.0)"},
 };
 
 // Splits "--name=value" into name and value; `has_value` tells "--x=" from "--x".
@@ -106,6 +114,8 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
       if (!take_value(&after)) return false;
       have_after = true;
       seen |= kAfter;
+    } else if ((name == "--strip-path" || name == "-s") && !has_value) {
+      seen |= kStripPath;
     } else if ((name == "--new" || name == "--json" || name == "--versions") && !has_value) {
       seen |= name == "--new" ? kNew : name == "--json" ? kJson : kVersions;
     } else {
@@ -147,7 +157,8 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
     const char* flag = extra & kNew    ? "--new"
                        : extra & kJson ? "--json"
                        : extra & kVersions ? "--versions"
-                                           : "--after";
+                       : extra & kStripPath ? "--strip-path"
+                                            : "--after";
     *error = absl::StrCat(spec->name, " does not take ", flag);
     return false;
   }
@@ -158,6 +169,7 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
   out->new_app = seen & kNew;
   out->json = seen & kJson;
   out->versions = seen & kVersions;
+  out->strip_path = seen & kStripPath;
   if (!controlplane.empty()) {
     out->controlplane = controlplane;
   } else if (env_controlplane != nullptr && *env_controlplane != '\0') {

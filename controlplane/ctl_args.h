@@ -23,6 +23,11 @@ enum class Command {
   kStreamAppend,
   kSnapshotShow,
   kNodes,
+  kS3Mk,
+  kS3Deploy,
+  kS3Versions,
+  kS3Rollback,
+  kLambdaMk,
 };
 
 struct Invocation {
@@ -35,6 +40,7 @@ struct Invocation {
   bool json = false;               // snapshot show --json
   bool versions = false;           // stream read --versions
   uint64_t after = 0;              // stream read --after
+  bool strip_path = false;         // s3 mk / lambda mk --strip-path (-s)
 };
 
 // Parses argv[1..]. `env_controlplane` is $EDGEROUTER_CONTROLPLANE (nullptr when unset).

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/app_config.h"
+#include "controlplane/ctl_aws_commands.h"
 #include "controlplane/ctl_format.h"
 #include "controlplane/edgerouterctl_validate.h"
 #include "grpcpp/grpcpp.h"
@@ -184,6 +185,7 @@ int Nodes(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream
 
 int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
                 std::ostream& out, std::ostream& err) {
+  if (IsAwsCommand(inv.command)) return RunAwsCommand(inv, stub, out, err);
   switch (inv.command) {
     case Command::kAppValidate: {
       absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
@@ -209,6 +211,8 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
       return SnapshotShow(inv, stub, out, err);
     case Command::kNodes:
       return Nodes(inv, stub, out, err);
+    default:
+      break;
   }
   return 2;
 }

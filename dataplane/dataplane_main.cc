@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
+#include "common/aws/aws_request.h"
 #include "common/http_admin_server.h"
 #include "common/metrics.h"
 #include "dataplane/proxy/runtime_config.h"
@@ -43,6 +44,15 @@ ABSL_FLAG(std::string, upstream_ca_file, "", "extra trust anchors (PEM) for http
 ABSL_FLAG(bool, plain_is_https, false,
           "the HTTP listener sits behind a TLS terminator: serve every mount (no 307 to https) and "
           "send X-Forwarded-Proto: https");
+ABSL_FLAG(std::string, aws_credentials_file, "",
+          "AWS credentials (INI, [default] profile); default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / "
+          "AWS_SESSION_TOKEN. Endpoints: AWS_ENDPOINT_URL(_S3|_LAMBDA)");
+ABSL_FLAG(int, aws_connect_timeout_ms, 3000, "connect timeout for S3 and Lambda calls");
+ABSL_FLAG(int, aws_timeout_ms, 30000, "whole-call timeout for S3 and Lambda calls (then 504)");
+ABSL_FLAG(int64_t, s3_cache_bytes, 64 << 20, "per-worker in-memory cache of S3 website objects (0 = off)");
+ABSL_FLAG(int64_t, s3_cache_max_object_bytes, 1 << 20, "larger S3 objects are not cached");
+ABSL_FLAG(int64_t, s3_max_object_bytes, 32 << 20,
+          "S3 objects are buffered whole; larger ones get 502 unless requested with Range");
 ABSL_FLAG(int, max_apps, 100000, "snapshots with more apps are rejected (NACKed): a guard against runaway configs");
 
 namespace edgerouter::dataplane {
@@ -117,6 +127,23 @@ int Run() {
   options.access_log = absl::GetFlag(FLAGS_access_log);
   options.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
+
+  options.aws.endpoints = aws::Endpoints::FromEnvironment();
+  if (absl::StatusOr<aws::Credentials> c = aws::LoadCredentials(absl::GetFlag(FLAGS_aws_credentials_file)); c.ok()) {
+    options.aws.credentials = *std::move(c);
+  } else {
+    options.aws.credentials_error = std::string(c.status().message());
+  }
+  options.aws.client.connect_timeout_ms = absl::GetFlag(FLAGS_aws_connect_timeout_ms);
+  options.aws.client.total_timeout_ms = absl::GetFlag(FLAGS_aws_timeout_ms);
+  options.aws.client.ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
+  options.aws.s3_cache_bytes = static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_s3_cache_bytes)));
+  options.aws.s3_cache_max_object = static_cast<size_t>(absl::GetFlag(FLAGS_s3_cache_max_object_bytes));
+  options.aws.s3_max_object_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_s3_max_object_bytes));
+  std::fprintf(stderr, "level=INFO msg=\"aws\" s3_endpoint=%s lambda_endpoint=%s credentials=%s\n",
+               options.aws.endpoints.s3.empty() ? "aws" : options.aws.endpoints.s3.c_str(),
+               options.aws.endpoints.lambda.empty() ? "aws" : options.aws.endpoints.lambda.c_str(),
+               options.aws.credentials_error.empty() ? "ok" : "\"none (S3/Lambda apps answer 502)\"");
 
   proxy::SetUpstreamTrustFile(absl::GetFlag(FLAGS_upstream_ca_file));
   int worker_count = absl::GetFlag(FLAGS_workers);

@@ -287,8 +287,9 @@ void DownstreamConnection::Close() {
   if (state_ == State::kClosed) return;
   const bool in_flight = state_ == State::kReadingHead ? false
                          : (state_ == State::kProxying || state_ == State::kTunnel ||
-                            state_ == State::kLocalResponse);
+                            state_ == State::kLocalResponse || state_ == State::kAwsWaiting);
   if (upstream_ != nullptr) ReleaseUpstream(false);
+  if (state_ == State::kAwsWaiting) CancelAws();
   if (in_flight) {
     if (status_ == 0) status_ = 499;  // client went away before a response (nginx's convention)
     RecordRequest();

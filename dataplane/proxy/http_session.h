@@ -8,8 +8,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <memory>
 #include <string>
 
+#include "dataplane/aws/s3_site.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/proxy/io_buffer.h"
@@ -24,7 +26,10 @@ class Worker;
 std::string JsonEscape(absl::string_view in);
 const char* StatusReason(int status);
 
-class DownstreamConnection : public net::IoHandler, public net::TimerTarget, public UpstreamOwner {
+class DownstreamConnection : public net::IoHandler,
+                             public net::TimerTarget,
+                             public UpstreamOwner,
+                             public aws::AwsResponder {
  public:
   DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer);
   ~DownstreamConnection() override;
@@ -36,9 +41,11 @@ class DownstreamConnection : public net::IoHandler, public net::TimerTarget, pub
   void OnTimer(int kind) override;
   void OnUpstreamIo(UpstreamConnection* conn, uint32_t events) override;
   void OnUpstreamTimer(UpstreamConnection* conn, int kind) override;
+  void OnAwsResponse(const aws::AwsResponse& response) override;
 
  private:
-  enum class State { kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kClosed };
+  // kAwsWaiting: an AWS backend (aws_flow.cc) is waiting for S3/Lambda on the worker loop.
+  enum class State { kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kAwsWaiting, kClosed };
   enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2 };
 
   // --- client side ---
@@ -59,6 +66,10 @@ class DownstreamConnection : public net::IoHandler, public net::TimerTarget, pub
   bool HandleBackend(const BackendConfig& backend, const std::string& path);
   bool CheckAuthV0(const BackendConfig& backend);
   void SendRedirectBackend(const BackendConfig& backend);
+
+  // --- AWS backends (aws_flow.cc) ---
+  void StartS3(const BackendConfig& backend, const std::string& path);
+  void CancelAws();
 
   // --- proxying ---
   void StartProxy(const BackendConfig& backend, const std::string& path);
@@ -129,6 +140,10 @@ class DownstreamConnection : public net::IoHandler, public net::TimerTarget, pub
   bool response_done_ = false;
   bool upstream_eof_ = false;
   std::string upstream_label_;
+
+  // AWS backends: the exchange is kept across requests (its buffers too).
+  std::unique_ptr<aws::S3Exchange> s3_;
+  bool aws_sync_ = false;  // inside StartS3: the response is written by HandleRequest's caller
 };
 
 }  // namespace edgerouter::proxy

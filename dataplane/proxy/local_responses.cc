@@ -226,6 +226,9 @@ bool DownstreamConnection::HandleBackend(const BackendConfig& backend, const std
       SendLocal(200, "text/plain; version=0.0.4; charset=utf-8", text ? *text : std::string());
       return true;
     }
+    case BackendKind::kS3StaticWebsite:
+      StartS3(backend, path);
+      return true;
     case BackendKind::kEdgerouterAdmin:
       if (path == "/") {
         SendLocal(200, "text/html; charset=utf-8", config_->admin_page);

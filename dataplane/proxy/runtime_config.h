@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "dataplane/aws/s3_site.h"
 #include "dataplane/routing/route_table.h"
 #include "proto/snapshot.pb.h"
 
@@ -36,7 +37,8 @@ enum class BackendKind {
   kAuthV0,
   kPromMetrics,
   kEdgerouterAdmin,
-  kUnsupported,  // s3_static_website, aws_lambda, turbocharger, auth_sso: later issues
+  kS3StaticWebsite,
+  kUnsupported,  // aws_lambda, turbocharger, auth_sso: later issues
 };
 
 struct BackendConfig {
@@ -56,6 +58,8 @@ struct BackendConfig {
   uint64_t pool_id = 0;  // hash of pool_key: the per-request lookup key
   // redirect
   std::string redirect_to;
+  // s3_static_website
+  aws::S3SiteConfig s3;
   // auth_v0
   std::string bearer_token;
   std::unique_ptr<BackendConfig> inner;

@@ -39,17 +39,23 @@ absl::StatusOr<std::string> InstallAwsEmulators() {
 
 std::string AwsEmulator::endpoint() const { return absl::StrCat("http://127.0.0.1:", port_); }
 
-absl::StatusOr<std::unique_ptr<AwsEmulator>> AwsEmulator::StartS3(const std::string& data_dir) {
+absl::StatusOr<std::unique_ptr<AwsEmulator>> AwsEmulator::StartS3(const std::string& data_dir,
+                                                                  const std::vector<std::string>& buckets) {
   absl::StatusOr<std::string> dir = InstallAwsEmulators();
   if (!dir.ok()) return dir.status();
   std::filesystem::create_directories(data_dir);
   std::unique_ptr<AwsEmulator> e(new AwsEmulator());
   e->port_ = PickFreeLoopbackPort();
   // The package has no bin/; its CLI module is driven directly (test-environment.md).
-  auto p = Subprocess::Start({kSetsid, kEnv, "NODE_PATH=" + *dir + "/node_modules", kNode, "-e",
-                              "require('@20minutes/s3rver/lib/cli').parseAsync(process.argv.slice(1),{from:'user'})",
-                              "--", "-d", data_dir, "-a", "127.0.0.1", "-p", absl::StrCat(e->port_), "--silent",
-                              "--no-vhost-buckets"});
+  std::vector<std::string> argv = {
+      kSetsid, kEnv, "NODE_PATH=" + *dir + "/node_modules", kNode, "-e",
+      "require('@20minutes/s3rver/lib/cli').parseAsync(process.argv.slice(1),{from:'user'})", "--", "-d", data_dir,
+      "-a", "127.0.0.1", "-p", absl::StrCat(e->port_), "--silent", "--no-vhost-buckets"};
+  for (const std::string& bucket : buckets) {
+    argv.push_back("--configure-bucket");
+    argv.push_back(bucket);
+  }
+  auto p = Subprocess::Start(argv);
   if (!p.ok()) return p.status();
   e->process_ = *std::move(p);
   e->stop_signal_ = SIGTERM;

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/subprocess.h"
@@ -28,8 +29,9 @@ class AwsEmulator {
   std::string endpoint() const;  // "http://127.0.0.1:PORT"
   Subprocess& process() { return *process_; }
 
-  // s3rver with its data in `data_dir`.
-  static absl::StatusOr<std::unique_ptr<AwsEmulator>> StartS3(const std::string& data_dir);
+  // s3rver with its data in `data_dir` and `buckets` created at start.
+  static absl::StatusOr<std::unique_ptr<AwsEmulator>> StartS3(const std::string& data_dir,
+                                                              const std::vector<std::string>& buckets = {});
   // serverless-offline's Lambda Invoke API serving testenv/aws/lambda (functions
   // "ertest-dev-<name>"); `work_dir` receives a copy of the service folder.
   static absl::StatusOr<std::unique_ptr<AwsEmulator>> StartLambda(const std::string& work_dir);
