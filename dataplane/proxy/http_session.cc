@@ -109,6 +109,9 @@ void DownstreamConnection::UpdateClientInterest() {
     case State::kTunnel:
       if (up_out_.size() < kMaxPending) events |= EPOLLIN;
       break;
+    case State::kAwsWaiting:
+      if (AwsWantsBody()) events |= EPOLLIN;  // a Lambda request body being buffered
+      break;
     default:
       break;
   }
@@ -145,7 +148,7 @@ void DownstreamConnection::OnReadable() {
   if (state_ == State::kClosed) return;
   const bool want_bytes = state_ == State::kWaitingRequest || state_ == State::kReadingHead ||
                           state_ == State::kTunnel ||
-                          (state_ == State::kProxying && !request_body_done_);
+                          (state_ == State::kProxying && !request_body_done_) || AwsWantsBody();
   if (!want_bytes) {
     // Not needed now (pipelined next request): buffer it, and notice a client that went away.
     if (in_.size() >= kMaxPending) return;
@@ -167,6 +170,8 @@ void DownstreamConnection::OnReadable() {
     if (upstream_ != nullptr) UpdateUpstreamInterest();
   } else if (state_ == State::kTunnel) {
     PumpTunnel();
+  } else if (state_ == State::kAwsWaiting) {
+    PumpAwsBody();
   }
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/aws/lambda_backend.h"
 #include "dataplane/aws/s3_site.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
@@ -69,6 +70,11 @@ class DownstreamConnection : public net::IoHandler,
 
   // --- AWS backends (aws_flow.cc) ---
   void StartS3(const BackendConfig& backend, const std::string& path);
+  void StartLambda(const BackendConfig& backend, const std::string& path);
+  void PumpAwsBody();  // buffers the request body for Lambda, invokes once complete
+  bool AwsWantsBody() const {
+    return state_ == State::kAwsWaiting && lambda_config_ != nullptr && !request_body_done_;
+  }
   void CancelAws();
 
   // --- proxying ---
@@ -143,6 +149,8 @@ class DownstreamConnection : public net::IoHandler,
 
   // AWS backends: the exchange is kept across requests (its buffers too).
   std::unique_ptr<aws::S3Exchange> s3_;
+  std::unique_ptr<aws::LambdaExchange> lambda_;
+  const aws::LambdaConfig* lambda_config_ = nullptr;
   bool aws_sync_ = false;  // inside StartS3: the response is written by HandleRequest's caller
 };
 

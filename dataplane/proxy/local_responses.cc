@@ -229,6 +229,9 @@ bool DownstreamConnection::HandleBackend(const BackendConfig& backend, const std
     case BackendKind::kS3StaticWebsite:
       StartS3(backend, path);
       return true;
+    case BackendKind::kAwsLambda:
+      StartLambda(backend, path);
+      return true;
     case BackendKind::kEdgerouterAdmin:
       if (path == "/") {
         SendLocal(200, "text/html; charset=utf-8", config_->admin_page);

@@ -109,6 +109,10 @@ void CompileBackend(const std::string& app_id, const config::Backend& b, Backend
     const auto& o = b.s3_static_website_opts();
     out->s3 = aws::S3SiteConfig{app_id, o.bucket_name(), o.region_id(), o.deployed_version(),
                                 std::string(absl::StripPrefix(o.not_found_page(), "/"))};
+  } else if (b.kind() == "aws_lambda") {
+    out->kind = BackendKind::kAwsLambda;
+    const auto& o = b.aws_lambda_opts();
+    out->lambda = aws::LambdaConfig{app_id, o.function_name(), o.region_id(), o.payload_format_version() == "2.0"};
   } else if (b.kind() == "edgerouter_admin") {
     out->kind = BackendKind::kEdgerouterAdmin;
   } else {

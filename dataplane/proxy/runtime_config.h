@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "dataplane/aws/lambda_backend.h"
 #include "dataplane/aws/s3_site.h"
 #include "dataplane/routing/route_table.h"
 #include "proto/snapshot.pb.h"
@@ -38,7 +39,8 @@ enum class BackendKind {
   kPromMetrics,
   kEdgerouterAdmin,
   kS3StaticWebsite,
-  kUnsupported,  // aws_lambda, turbocharger, auth_sso: later issues
+  kAwsLambda,
+  kUnsupported,  // turbocharger, auth_sso: later issues
 };
 
 struct BackendConfig {
@@ -60,6 +62,8 @@ struct BackendConfig {
   std::string redirect_to;
   // s3_static_website
   aws::S3SiteConfig s3;
+  // aws_lambda
+  aws::LambdaConfig lambda;
   // auth_v0
   std::string bearer_token;
   std::unique_ptr<BackendConfig> inner;

@@ -1,6 +1,7 @@
 // Test functions: `echo` returns the event it got (v1 response shape with multiValueHeaders),
 // `echov2` a v2 response with cookies and a binary body, `fail` throws, `raw` returns a
-// plain object without statusCode (API Gateway v2 then answers 200 with the JSON as body).
+// plain object without statusCode (API Gateway v2 then answers 200 with the JSON as body),
+// `slow` answers after 4 s (for the data plane's timeout).
 'use strict';
 
 module.exports.echo = async (event) => ({
@@ -25,3 +26,8 @@ module.exports.fail = async () => {
 };
 
 module.exports.raw = async (event) => ({ hello: 'world', path: event.rawPath });
+
+module.exports.slow = async () => {
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  return { statusCode: 200, body: 'late' };
+};
