@@ -44,6 +44,7 @@ HttpResult Perform(CURL* easy, const aws::SignedRequest& request, const std::str
   curl_easy_reset(easy);
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);  // send exactly the path that was signed
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, kObjectTimeoutMs);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Append);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &result.body);

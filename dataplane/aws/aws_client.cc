@@ -39,6 +39,7 @@ class AwsClient::TimerWatch : public net::IoHandler {
   void OnIo(uint32_t) override {
     uint64_t expirations;
     (void)!read(client_->timer_fd_, &expirations, sizeof(expirations));
+    client_->timer_deadline_ms_ = -1;
     client_->Action(CURL_SOCKET_TIMEOUT, 0);
   }
 
@@ -127,13 +128,19 @@ int AwsClient::OnSocket(void*, int fd, int what, void* userp, void* socketp) {
 
 int AwsClient::OnTimer(void*, long timeout_ms, void* userp) {
   auto* self = static_cast<AwsClient*>(userp);
+  // curl moves its timeout several times per transfer. Waking curl early is harmless (it
+  // re-arms what it still needs), so an armed timer that fires no later than asked is kept
+  // and "no timeout" (-1) leaves it be: fewer timerfd_settime calls per request.
+  const int64_t now = self->loop_->now_ms();
+  if (timeout_ms < 0) return 0;
+  const int64_t deadline = now + timeout_ms;
+  if (self->timer_deadline_ms_ >= now && self->timer_deadline_ms_ <= deadline) return 0;
   itimerspec spec{};
-  if (timeout_ms >= 0) {
-    // 0 means "now": the smallest non-zero expiry (a zero it_value would disarm the timerfd).
-    spec.it_value.tv_sec = timeout_ms / 1000;
-    spec.it_value.tv_nsec = timeout_ms == 0 ? 1 : (timeout_ms % 1000) * 1000000;
-  }
+  // 0 means "now": the smallest non-zero expiry (a zero it_value would disarm the timerfd).
+  spec.it_value.tv_sec = timeout_ms / 1000;
+  spec.it_value.tv_nsec = timeout_ms == 0 ? 1 : (timeout_ms % 1000) * 1000000;
   timerfd_settime(self->timer_fd_, 0, &spec, nullptr);
+  self->timer_deadline_ms_ = deadline;
   return 0;
 }
 
@@ -183,6 +190,7 @@ AwsCall* AwsClient::Start(const SignedRequest& request, std::string body, size_t
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout_ms));
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);  // send exactly the path that was signed
   if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &AwsClient::OnHeader);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, call);

@@ -90,6 +90,7 @@ class AwsClient {
   AwsClientOptions options_;
   void* multi_ = nullptr;
   int timer_fd_ = -1;
+  int64_t timer_deadline_ms_ = -1;  // loop time the timerfd fires at; -1: not armed
   TimerWatch* timer_watch_ = nullptr;
   AwsCall* free_ = nullptr;
   std::vector<AwsCall*> all_;

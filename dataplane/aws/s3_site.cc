@@ -86,6 +86,14 @@ void S3Exchange::Start(AwsWorkerContext* ctx, const S3SiteConfig& site, const S3
     return;
   }
   DecodePath(absl::string_view(path_).substr(1), &key_rel_);
+  // The routing path has no dot segments, but an encoded "%2F.." decodes into one here: such
+  // a key could name another app's files, so it is simply not found.
+  for (absl::string_view segment : absl::StrSplit(key_rel_, '/')) {
+    if (segment == "." || segment == "..") {
+      Respond(404, "404 page not found\n");
+      return;
+    }
+  }
   if (key_rel_.empty() || key_rel_.back() == '/') key_rel_ += "index.html";
   if (range_.empty()) {
     S3Cache::MakeKey(site.app_id, site.version, key_rel_, &cache_key_);

@@ -141,6 +141,8 @@ TEST_F(S3WebsiteE2E, DeployServeConditionalRangeRollback) {
   EXPECT_EQ(r.status, 206);
   EXPECT_EQ(r.body, "console");
   EXPECT_EQ(r.headers["content-range"], "bytes 0-6/18");
+  // An encoded slash cannot climb out of the site's prefix.
+  EXPECT_EQ(Get(http_port_, "site.test", "/docs%2F..%2F..%2Fother%2Findex.html").status, 404);
   // HEAD: headers only.
   TestConnection head(http_port_);
   head.Send("HEAD / HTTP/1.1\r\nHost: site.test\r\n\r\n");
