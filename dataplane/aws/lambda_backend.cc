@@ -76,7 +76,7 @@ void LambdaExchange::OnAwsCallDone(AwsCall* call) {
   body_ = std::move(mapped->body);
   response_.status = mapped->status;
   response_.headers = std::move(mapped->headers);
-  response_.send_length = mapped->status != 304 && mapped->status != 204 && mapped->status >= 200;
+  response_.send_length = mapped->status != 304 && mapped->status != 204;
   response_.body = body_;
   responder_->OnAwsResponse(response_);
 }

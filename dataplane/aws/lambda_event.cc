@@ -236,7 +236,7 @@ absl::StatusOr<LambdaHttpResponse> MapLambdaResult(absl::string_view payload, bo
   } else if (status.is_string()) {
     if (!absl::SimpleAtoi(status.get<std::string>(), &code)) code = 0;
   }
-  if (code < 100 || code > 599) return absl::InvalidArgumentError(absl::StrCat("invalid statusCode ", status.dump()));
+  if (code < 200 || code > 599) return absl::InvalidArgumentError(absl::StrCat("invalid statusCode ", status.dump()));
   out.status = code;
   std::vector<std::pair<std::string, std::string>> lines;
   if (result.contains("headers") && result["headers"].is_object()) {
