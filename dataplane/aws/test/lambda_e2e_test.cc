@@ -136,6 +136,20 @@ TEST_F(LambdaE2E, PayloadV2RoundTripWithBinaryBodyAndCookies) {
   EXPECT_EQ(e["body"], "AAEC//6A");
 }
 
+TEST_F(LambdaE2E, ExpectContinueIsAnsweredBeforeTheBodyIsRead) {
+  WaitForApplied(1);
+  TestConnection conn(http_port_);
+  conn.Send("POST /up HTTP/1.1\r\nHost: v1.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(conn.Read().status, 100);
+  conn.Send("hello");
+  HttpResponse r = conn.Read();
+  ASSERT_EQ(r.status, 200);
+  json e = json::parse(r.body);
+  EXPECT_EQ(e["body"], "aGVsbG8=");  // no Content-Type: not known to be text, so padded base64
+  EXPECT_EQ(e["isBase64Encoded"], true);
+  EXPECT_FALSE(e["headers"].contains("Expect"));
+}
+
 TEST_F(LambdaE2E, ResultWithoutStatusCodeIsA200JsonBody) {
   WaitForApplied(1);
   HttpResponse r = Get(http_port_, "raw.test", "/x");
