@@ -86,6 +86,54 @@ stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& worker
   return merged;
 }
 
+// The workers' AWS clients and S3 caches, collected on their own threads like the counters.
+std::string AwsMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers) {
+  struct Sum {
+    uint64_t calls = 0, transport_errors = 0, timeouts = 0, connections = 0, in_flight = 0;
+    uint64_t hits = 0, misses = 0, bytes = 0, entries = 0;
+  } sum;
+  absl::Mutex mu;
+  absl::BlockingCounter done(static_cast<int>(workers.size()));
+  for (auto& w : workers) {
+    proxy::Worker* worker = w.get();
+    worker->loop().Post([&, worker] {
+      if (const aws::AwsWorkerContext* ctx = worker->aws_if_created()) {
+        absl::MutexLock lock(&mu);
+        const aws::AwsClient& c = ctx->client();
+        const aws::S3Cache& cache = ctx->cache();
+        sum.calls += c.calls();
+        sum.transport_errors += c.transport_errors();
+        sum.timeouts += c.timeouts();
+        sum.connections += c.connections_opened();
+        sum.in_flight += c.in_flight();
+        sum.hits += cache.hits();
+        sum.misses += cache.misses();
+        sum.bytes += cache.bytes();
+        sum.entries += cache.entries();
+      }
+      done.DecrementCount();
+    });
+  }
+  done.Wait();
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, uint64_t value) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ", value, "\n");
+  };
+  metric("er_dp_aws_calls_total", "counter", "S3 and Lambda calls started by the workers.", sum.calls);
+  metric("er_dp_aws_transport_errors_total", "counter", "AWS calls without a response (timeouts included).",
+         sum.transport_errors);
+  metric("er_dp_aws_timeouts_total", "counter", "AWS calls that hit --aws_timeout_ms or the connect timeout.",
+         sum.timeouts);
+  metric("er_dp_aws_connections_opened_total", "counter", "Connections opened to AWS endpoints (keep-alive reuse shows here).",
+         sum.connections);
+  metric("er_dp_aws_calls_in_flight", "gauge", "AWS calls running now.", sum.in_flight);
+  metric("er_dp_s3_cache_hits_total", "counter", "S3 website objects served from a worker's cache.", sum.hits);
+  metric("er_dp_s3_cache_misses_total", "counter", "S3 website lookups that missed the cache.", sum.misses);
+  metric("er_dp_s3_cache_bytes", "gauge", "Bytes held by the workers' S3 caches.", sum.bytes);
+  metric("er_dp_s3_cache_entries", "gauge", "Objects held by the workers' S3 caches.", sum.entries);
+  return out;
+}
+
 std::string DataplaneGauges(xds::XdsClient& xds, const proxy::ConfigSource& configs) {
   const xds::XdsStatus s = xds.status();
   std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
@@ -196,7 +244,7 @@ int Run() {
   http.Handle("/metrics", [&](const admin::HttpAdminRequest&) {
     admin::HttpAdminResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs));
+    r.body = stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers));
     return r;
   });
   http.Handle("/ready", [&](const admin::HttpAdminRequest&) {
@@ -226,7 +274,7 @@ int Run() {
       std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
       if (config != nullptr && config->has_prom_metrics) {
         metrics_text.store(std::make_shared<const std::string>(
-            stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs))));
+            stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers))));
       }
     } while (!stopped.WaitForNotificationWithTimeout(absl::Seconds(1)));
   });

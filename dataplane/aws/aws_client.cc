@@ -216,6 +216,7 @@ AwsCall* AwsClient::Start(const SignedRequest& request, std::string body, size_t
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, call->slist_);
   call->running_ = true;
   ++in_flight_;
+  ++calls_;
   curl_multi_add_handle(static_cast<CURLM*>(multi_), easy);
   return call;
 }
@@ -259,6 +260,8 @@ void AwsClient::ProcessDone() {
     } else {
       call->status = 0;
       call->timed_out = result == CURLE_OPERATION_TIMEDOUT;
+      ++transport_errors_;
+      timeouts_ += call->timed_out;
       call->error = call->too_large ? "response body too large" : curl_easy_strerror(result);
     }
     call->owner_->OnAwsCallDone(call);

@@ -74,6 +74,9 @@ class AwsClient {
 
   int in_flight() const { return in_flight_; }
   uint64_t connections_opened() const { return connections_opened_; }
+  uint64_t calls() const { return calls_; }
+  uint64_t transport_errors() const { return transport_errors_; }  // timeouts included
+  uint64_t timeouts() const { return timeouts_; }
 
  private:
   class SocketWatch;
@@ -97,6 +100,7 @@ class AwsClient {
   std::vector<SocketWatch*> dead_watches_;  // freed after the loop iteration (epoll may still name them)
   int in_flight_ = 0;
   uint64_t connections_opened_ = 0;
+  uint64_t calls_ = 0, transport_errors_ = 0, timeouts_ = 0;
   bool in_action_ = false;
 };
 

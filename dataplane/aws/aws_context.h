@@ -33,6 +33,8 @@ class AwsWorkerContext {
   const AwsSettings& settings() const { return settings_; }
   AwsClient& client() { return client_; }
   S3Cache& cache() { return cache_; }
+  const AwsClient& client() const { return client_; }
+  const S3Cache& cache() const { return cache_; }
 
  private:
   const AwsSettings& settings_;

@@ -75,6 +75,7 @@ class Worker : public net::IoHandler {
   UpstreamPools& pools() { return pools_; }
   // The worker's AWS client and S3 cache, created on first use (loop thread only).
   aws::AwsWorkerContext& aws();
+  const aws::AwsWorkerContext* aws_if_created() const { return aws_.get(); }
   stats::WorkerStats& stats() { return stats_; }
   net::TimerList& header_timers() { return header_timers_; }
   net::TimerList& idle_timers() { return idle_timers_; }

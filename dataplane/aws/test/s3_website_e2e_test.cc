@@ -131,6 +131,10 @@ TEST_F(S3WebsiteE2E, DeployServeConditionalRangeRollback) {
   r = conn.Read();  // same connection, hence same worker: a cache hit now
   EXPECT_EQ(r.headers["x-cache"], "HIT");
   EXPECT_EQ(r.body, "console.log('v1');");
+  const std::string metrics = Metrics();
+  EXPECT_TRUE(absl::StrContains(metrics, "\ner_dp_s3_cache_hits_total ")) << metrics;
+  EXPECT_FALSE(absl::StrContains(metrics, "\ner_dp_s3_cache_hits_total 0\n")) << metrics;
+  EXPECT_FALSE(absl::StrContains(metrics, "\ner_dp_aws_calls_total 0\n")) << metrics;
   // Conditional requests.
   r = Get(http_port_, "site.test", "/", "If-None-Match: " + etag + "\r\n");
   EXPECT_EQ(r.status, 304);
