@@ -86,7 +86,7 @@ start_dataplane() {  # extra flags...
   AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3 AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$LAMBDA \
   AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \
   taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
-    --http_listen=127.0.0.1:$OURS --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" "$@" 2>>"$TMP/dp.log" &
+    --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" "$@" 2>>"$TMP/dp.log" &
   OURS_PID=$!; PIDS+=($OURS_PID)
   wait_port $OURS
   for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done

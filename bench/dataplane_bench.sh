@@ -91,7 +91,7 @@ run() {
 echo "| proxy (1 worker, core 0) | req/s | p50 | p99 | CPU µs/req | errors |"
 echo "|---|---|---|---|---|---|"
 taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
-  --http_listen=127.0.0.1:$OURS --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
+  --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
 wait_port $OURS
 for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
 if [ -n "${PROFILE:-}" ]; then
@@ -123,6 +123,6 @@ echo
 echo "| dataplane, default workers ($(nproc)), unpinned | req/s | p50 | p99 | CPU µs/req | errors |"
 echo "|---|---|---|---|---|---|"
 "$BIN/dataplane/dataplane" --controlplane=127.0.0.1:$CP_GRPC \
-  --http_listen=127.0.0.1:$OURS --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
+  --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
 wait_port $OURS
 run "edgerouter dataplane" $OURS_PID $OURS

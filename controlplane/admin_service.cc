@@ -181,7 +181,42 @@ grpc::Status AdminService::AppendStream(grpc::ServerContext*,
   response->set_version(*version);
   if (request->stream() == hub_->loadbalancer_stream()) {
     hub_->WaitForStreamVersion(*version, absl::Seconds(5));
+  } else if (request->stream() == hub_->certbus_stream()) {
+    hub_->WaitForCertbusVersion(*version, absl::Seconds(5));
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::PutCertificate(grpc::ServerContext*,
+                                          const admin::PutCertificateRequest* request,
+                                          admin::PutCertificateResponse* response) {
+  const events::CertificateObtained& cert = request->certificate();
+  std::string problem;
+  absl::Time unused;
+  std::string error;
+  if (cert.id().empty()) {
+    problem = "Id is required";
+  } else if (cert.domains().empty()) {
+    problem = "Domains is empty";
+  } else if (!absl::StrContains(cert.cert_pem_bundle(), "-----BEGIN CERTIFICATE-----")) {
+    problem = "CertPemBundle holds no PEM certificate";
+  } else if (!absl::StartsWith(cert.private_key_dek_fingerprint(), "SHA256:")) {
+    problem = "PrivateKeyDekFingerprint must be an SSH SHA256 fingerprint";
+  } else if (cert.private_key_ciphertext().empty()) {
+    problem = "PrivateKeyCiphertext is empty";
+  } else if (absl::StrContains(cert.private_key_ciphertext(), "PRIVATE KEY")) {
+    // Private keys never travel in plaintext outside the edge nodes.
+    problem = "PrivateKeyCiphertext looks like a plaintext PEM key; encrypt it for the KEK";
+  } else if (!absl::ParseTime(absl::RFC3339_full, cert.expires(), &unused, &error)) {
+    problem = absl::StrCat("Expires \"", cert.expires(), "\" is not RFC 3339");
+  }
+  if (!problem.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, problem);
+  absl::StatusOr<uint64_t> version = log_->Append(
+      hub_->certbus_stream(), {MakeSystemEvent("CertificateObtained", ToCompactJson(cert))},
+      std::nullopt);
+  if (!version.ok()) return ToGrpcStatus(version.status());
+  response->set_stream_version(*version);
+  hub_->WaitForCertbusVersion(*version, absl::Seconds(5));
   return grpc::Status::OK;
 }
 

@@ -29,6 +29,8 @@ class AdminService final : public admin::Admin::Service {
                           admin::ReadStreamResponse*) override;
   grpc::Status AppendStream(grpc::ServerContext*, const admin::AppendStreamRequest*,
                             admin::AppendStreamResponse*) override;
+  grpc::Status PutCertificate(grpc::ServerContext*, const admin::PutCertificateRequest*,
+                              admin::PutCertificateResponse*) override;
 
  private:
   // Appends one event to the loadbalancer stream after `check` accepts the current state,

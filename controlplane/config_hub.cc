@@ -133,7 +133,7 @@ void ConfigHub::BuilderLoop() {
 void ConfigHub::BuildAndPublish() {
   AppSource stream_source, file_source, docker_source;
   std::vector<ResourcePtr> certs;
-  uint64_t lb_version;
+  uint64_t lb_version, cert_version;
   const absl::Time start = absl::Now();
   {
     // Only pointer copies under the lock; the sources keep changing meanwhile.
@@ -146,6 +146,7 @@ void ConfigHub::BuildAndPublish() {
     docker_source = docker_source_;
     for (const auto& [id, cert] : certs_.resources()) certs.push_back(cert);
     lb_version = lb_.version();
+    cert_version = certs_.version();
   }
   std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot({&stream_source, &file_source, &docker_source}, certs);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
@@ -156,6 +157,7 @@ void ConfigHub::BuildAndPublish() {
               !SameRejections(current_->rejected, built->rejected);
     if (changed) current_ = built;
     built_lb_version_ = lb_version;
+    built_cert_version_ = cert_version;
     stats_.builds++;
     stats_.last_build_seconds = seconds;
     stats_.skipped_events = lb_.skipped().total() + certs_.skipped().total();
@@ -249,6 +251,18 @@ bool ConfigHub::WaitForStreamVersion(uint64_t version, absl::Duration timeout) {
       absl::Condition(
           +[](std::pair<ConfigHub*, uint64_t>* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
             return a->first->built_lb_version_ >= a->second && !a->first->dirty_;
+          },
+          &arg),
+      timeout);
+}
+
+bool ConfigHub::WaitForCertbusVersion(uint64_t version, absl::Duration timeout) {
+  std::pair<ConfigHub*, uint64_t> arg(this, version);
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(
+      absl::Condition(
+          +[](std::pair<ConfigHub*, uint64_t>* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return a->first->built_cert_version_ >= a->second && !a->first->dirty_;
           },
           &arg),
       timeout);

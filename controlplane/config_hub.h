@@ -48,6 +48,7 @@ class ConfigHub {
   std::shared_ptr<const BuiltSnapshot> Current();
   // Blocks until a snapshot built from at least these stream versions is current.
   bool WaitForStreamVersion(uint64_t loadbalancer_version, absl::Duration timeout);
+  bool WaitForCertbusVersion(uint64_t certbus_version, absl::Duration timeout);
 
   std::string loadbalancer_stream() const { return "/t-" + options_.tenant + "/loadbalancer"; }
   std::string certbus_stream() const { return "/t-" + options_.tenant + "/certbus"; }
@@ -82,6 +83,7 @@ class ConfigHub {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<const BuiltSnapshot> current_ ABSL_GUARDED_BY(mu_);
   uint64_t built_lb_version_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t built_cert_version_ ABSL_GUARDED_BY(mu_) = 0;
   HubStats stats_ ABSL_GUARDED_BY(mu_);
 
   std::unique_ptr<WatchHandle> lb_watch_;

@@ -13,9 +13,11 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_tls.h"
 #include "common/http_admin_server.h"
 #include "common/metrics.h"
 #include "controlplane/admin_service.h"
+#include "controlplane/cert_expiry.h"
 #include "controlplane/config_hub.h"
 #include "controlplane/docker/docker_source.h"
 #include "controlplane/docker/engine_client.h"
@@ -26,6 +28,11 @@
 
 ABSL_FLAG(std::string, data_dir, "./edgerouter-data", "event log directory");
 ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:18000", "gRPC address (discovery, admin, reflection)");
+ABSL_FLAG(std::string, grpc_tls_cert, "", "PEM certificate chain of the gRPC server (enables TLS)");
+ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
+ABSL_FLAG(std::string, grpc_tls_ca, "",
+          "PEM CA for client certificates: with it every gRPC client (data planes, edgerouterctl) must "
+          "present a certificate it signed");
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:18001", "HTTP address for /metrics and /healthz");
 ABSL_FLAG(std::string, tenant, "1", "tenant: streams are /t-<tenant>/loadbalancer and /certbus");
 ABSL_FLAG(std::string, apps_file, "", "applications.json to serve (re-read when it changes)");
@@ -34,6 +41,8 @@ ABSL_FLAG(int, coalesce_max_ms, 100, "but never later than this after the first 
 ABSL_FLAG(std::string, docker_url, "auto",
           "Docker Engine API: unix:///path or https://host:port; 'off' disables; 'auto' = env "
           "DOCKER_URL, else unix:///var/run/docker.sock when that socket exists, else off");
+ABSL_FLAG(int, docker_resync_s, 30,
+          "Full Docker resync period in seconds, on top of the event stream (covers missed events)");
 ABSL_FLAG(std::string, docker_network, "",
           "network for container addresses (bridge, _auto_ or a name); empty = env NETWORK_NAME, else bridge");
 
@@ -106,11 +115,21 @@ int Run() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const std::string grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
-  if (!IsLoopbackListen(grpc_listen)) {
+  const GrpcTlsFiles tls_files{absl::GetFlag(FLAGS_grpc_tls_cert), absl::GetFlag(FLAGS_grpc_tls_key),
+                               absl::GetFlag(FLAGS_grpc_tls_ca)};
+  // Off loopback, only mutual TLS: snapshots carry app secrets (auth_v0 tokens) and the Admin
+  // API writes the event streams.
+  if (!IsLoopbackListen(grpc_listen) && tls_files.ca.empty()) {
     std::fprintf(stderr,
-                 "controlplane: refusing plaintext gRPC on non-loopback address %s "
-                 "(listen on 127.0.0.1 or [::1]; TLS with client certificates is needed elsewhere)\n",
-                 grpc_listen.c_str());
+                 "controlplane: refusing %s gRPC on non-loopback address %s "
+                 "(listen on 127.0.0.1 or [::1], or give --grpc_tls_cert, --grpc_tls_key and --grpc_tls_ca "
+                 "for TLS with client certificates)\n",
+                 tls_files.enabled() ? "TLS without client certificates for" : "plaintext", grpc_listen.c_str());
+    return 2;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_credentials = GrpcServerCredentials(tls_files);
+  if (!server_credentials.ok()) {
+    std::fprintf(stderr, "controlplane: %s\n", std::string(server_credentials.status().message()).c_str());
     return 2;
   }
 
@@ -133,6 +152,8 @@ int Run() {
   options.max_delay = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_max_ms));
   ConfigHub hub(log->get(), options);
   hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { discovery.OnSnapshot(std::move(s)); });
+  CertExpiryReporter cert_expiry(&registry);
+  hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { cert_expiry.OnSnapshot(*s); });
 
   registry.AddCallbackGauge("er_cp_connected_nodes", "Data planes with an open discovery stream.",
                             [&] { return static_cast<double>(discovery.connected_nodes()); });
@@ -168,6 +189,8 @@ int Run() {
     }
     docker_client = *std::move(client);
     docker::DockerSourceOptions docker_options;
+    docker_options.metrics = &registry;
+    docker_options.full_resync = absl::Seconds(absl::GetFlag(FLAGS_docker_resync_s));
     docker_options.network = absl::GetFlag(FLAGS_docker_network);
     if (docker_options.network.empty()) docker_options.network = EnvOr("NETWORK_NAME", "bridge");
     docker_source = std::make_unique<docker::DockerSource>(
@@ -181,7 +204,7 @@ int Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(grpc_listen, *server_credentials, &bound_port);
   builder.RegisterService(&discovery);
   builder.RegisterService(&admin);
   // Dead data planes are noticed within ~30 s even when idle.
@@ -218,8 +241,9 @@ int Run() {
   const std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));
   const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
   std::fprintf(stderr,
-               "level=INFO msg=\"control plane ready\" grpc=%s:%d http=%s:%d data_dir=%s tenant=%s\n",
-               grpc_host.c_str(), bound_port, http_listen.substr(0, http_listen.rfind(':')).c_str(),
+               "level=INFO msg=\"control plane ready\" grpc=%s:%d grpc_tls=%s http=%s:%d data_dir=%s tenant=%s\n",
+               grpc_host.c_str(), bound_port,
+               tls_files.ca.empty() ? (tls_files.enabled() ? "server" : "off") : "mutual", http_listen.substr(0, http_listen.rfind(':')).c_str(),
                http.port(), absl::GetFlag(FLAGS_data_dir).c_str(), options.tenant.c_str());
 
   int sig = 0;

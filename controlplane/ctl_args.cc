@@ -9,7 +9,7 @@ namespace edgerouter::ctl {
 namespace {
 
 // Which per-command flags a command accepts.
-enum FlagBit : unsigned { kNew = 1, kJson = 2, kVersions = 4, kAfter = 8, kStripPath = 16 };
+enum FlagBit : unsigned { kNew = 1, kJson = 2, kVersions = 4, kAfter = 8, kCert = 16, kStripPath = 32 };
 
 struct CommandSpec {
   Command command;
@@ -36,6 +36,12 @@ constexpr CommandSpec kCommands[] = {
     {Command::kSnapshotShow, "snapshot show", 0, 0, kJson, "[--json]",
      "summary (or JSON) of the snapshot served to data planes"},
     {Command::kNodes, "nodes", 0, 0, 0, "", "data-plane nodes and what they acknowledged"},
+    {Command::kDiscoveryErrors, "discovery errors", 0, 0, 0, "",
+     "what a source offered but is not routed, and why (bad labels, no address, stale engine)"},
+    {Command::kCertImport, "cert import", 0, 0, kCert,
+     "--cert FULLCHAIN.pem --key KEY.pem --kek-public KEK.pub [--id ID]",
+     "encrypt the key for the KEK, publish the certificate on the certbus stream"},
+    {Command::kCertLs, "cert ls", 0, 0, 0, "", "list certificates: ID, domains, expiry, status"},
     {Command::kS3Mk, "s3 mk", 5, 5, kStripPath, "[--strip-path] APP HOSTNAME PATH BUCKET REGION",
      "create an s3_static_website app (nothing deployed yet)"},
     {Command::kS3Deploy, "s3 deploy", 3, 3, 0, "APP VERSION SITE.tar.gz",
@@ -114,6 +120,13 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
       if (!take_value(&after)) return false;
       have_after = true;
       seen |= kAfter;
+    } else if (name == "--cert" || name == "--key" || name == "--kek-public" || name == "--id") {
+      std::string* dest = name == "--cert"  ? &out->cert_file
+                          : name == "--key" ? &out->key_file
+                          : name == "--id"  ? &out->cert_id
+                                            : &out->kek_public_file;
+      if (!take_value(dest)) return false;
+      seen |= kCert;
     } else if ((name == "--strip-path" || name == "-s") && !has_value) {
       seen |= kStripPath;
     } else if ((name == "--new" || name == "--json" || name == "--versions") && !has_value) {
@@ -157,13 +170,19 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
     const char* flag = extra & kNew    ? "--new"
                        : extra & kJson ? "--json"
                        : extra & kVersions ? "--versions"
+                       : extra & kAfter    ? "--after"
                        : extra & kStripPath ? "--strip-path"
-                                            : "--after";
+                                            : "--cert/--key/--kek-public/--id";
     *error = absl::StrCat(spec->name, " does not take ", flag);
     return false;
   }
   if (have_after && !absl::SimpleAtoi(after, &out->after)) {
     *error = absl::StrCat("--after: not a version: ", after);
+    return false;
+  }
+  if (spec->command == Command::kCertImport &&
+      (out->cert_file.empty() || out->key_file.empty() || out->kek_public_file.empty())) {
+    *error = "cert import needs --cert, --key and --kek-public";
     return false;
   }
   out->new_app = seen & kNew;

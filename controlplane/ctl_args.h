@@ -23,6 +23,9 @@ enum class Command {
   kStreamAppend,
   kSnapshotShow,
   kNodes,
+  kDiscoveryErrors,
+  kCertImport,
+  kCertLs,
   kS3Mk,
   kS3Deploy,
   kS3Versions,
@@ -40,6 +43,8 @@ struct Invocation {
   bool json = false;               // snapshot show --json
   bool versions = false;           // stream read --versions
   uint64_t after = 0;              // stream read --after
+  // cert import --cert FULLCHAIN.pem --key KEY.pem --kek-public KEK.pub [--id ID]
+  std::string cert_file, key_file, kek_public_file, cert_id;
   bool strip_path = false;         // s3 mk / lambda mk --strip-path (-s)
 };
 

@@ -10,6 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/app_config.h"
+#include "common/grpc_tls.h"
+#include "controlplane/ctl_cert_commands.h"
 #include "controlplane/ctl_aws_commands.h"
 #include "controlplane/ctl_format.h"
 #include "controlplane/edgerouterctl_validate.h"
@@ -211,6 +213,19 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
       return SnapshotShow(inv, stub, out, err);
     case Command::kNodes:
       return Nodes(inv, stub, out, err);
+    case Command::kDiscoveryErrors: {
+      admin::GetSnapshotResponse response;
+      if (!Call(inv, err, [&](grpc::ClientContext* c) {
+            return stub->GetSnapshot(c, admin::GetSnapshotRequest(), &response);
+          })) {
+        return 1;
+      }
+      out << FormatDiscoveryErrors(response.rejected());
+      return 0;
+    }
+    case Command::kCertImport:
+    case Command::kCertLs:
+      return RunCertCommand(inv, stub, out, err);
     default:
       break;
   }
@@ -222,8 +237,18 @@ int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
   std::unique_ptr<admin::Admin::Stub> stub;
   // `app validate` must keep working with no control plane at all, so no channel for it.
   if (inv.command != Command::kAppValidate) {
-    stub = admin::Admin::NewStub(
-        grpc::CreateChannel(inv.controlplane, grpc::InsecureChannelCredentials()));
+    // A control plane with --grpc_tls_ca wants a client certificate from us too.
+    auto env = [](const char* name) {
+      const char* v = std::getenv(name);
+      return std::string(v != nullptr ? v : "");
+    };
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = GrpcChannelCredentials(
+        {env("EDGEROUTER_GRPC_TLS_CERT"), env("EDGEROUTER_GRPC_TLS_KEY"), env("EDGEROUTER_GRPC_TLS_CA")});
+    if (!creds.ok()) {
+      err << "edgerouterctl: " << creds.status().message() << " (EDGEROUTER_GRPC_TLS_*)\n";
+      return 2;
+    }
+    stub = admin::Admin::NewStub(grpc::CreateChannel(inv.controlplane, *creds));
   }
   return RunWithStub(inv, stub.get(), in, out, err);
 }

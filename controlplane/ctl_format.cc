@@ -47,6 +47,16 @@ std::string FormatRejected(
   return out;
 }
 
+std::string FormatDiscoveryErrors(
+    const google::protobuf::RepeatedPtrField<snapshot::RejectedItem>& rejected) {
+  if (rejected.empty()) return "no discovery errors\n";
+  std::vector<std::vector<std::string>> rows = {{"SOURCE", "SUBJECT", "ERROR"}};
+  for (const snapshot::RejectedItem& item : rejected) {
+    rows.push_back({item.source(), item.id(), OneLine(item.reason())});
+  }
+  return FormatTable(rows);
+}
+
 std::string FormatAppList(const admin::ListAppsResponse& response) {
   std::vector<std::vector<std::string>> rows = {{"ID", "Frontends", "Backend"}};
   for (const admin::AppSummary& app : response.apps()) {

@@ -18,6 +18,10 @@ namespace edgerouter::ctl {
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
 
 // "\nrejected:\n  <source> <id>: <reason>\n"…, or "" when there are none.
+// SOURCE / SUBJECT / ERROR table of rejected items, or a line saying there are none.
+std::string FormatDiscoveryErrors(
+    const google::protobuf::RepeatedPtrField<snapshot::RejectedItem>& rejected);
+
 std::string FormatRejected(
     const google::protobuf::RepeatedPtrField<snapshot::RejectedItem>& rejected);
 

@@ -50,6 +50,23 @@ TEST(FormatAppListTest, RejectedAfterABlankLine) {
             "  loadbalancer@17 bad: app bad: id is required; app bad: backend.kind is required\n");
 }
 
+TEST(FormatDiscoveryErrorsTest, TableOfSourceSubjectError) {
+  google::protobuf::RepeatedPtrField<snapshot::RejectedItem> rejected;
+  EXPECT_EQ(FormatDiscoveryErrors(rejected), "no discovery errors\n");
+  snapshot::RejectedItem* item = rejected.Add();
+  item->set_source("docker");
+  item->set_id("bad");
+  item->set_reason("unsupported auth mode: nope");
+  item = rejected.Add();
+  item->set_source("loadbalancer@7");
+  item->set_id("shop");
+  item->set_reason("frontends[0].hostname: empty\nsecond line");
+  EXPECT_EQ(FormatDiscoveryErrors(rejected),
+            "SOURCE          SUBJECT  ERROR\n"
+            "docker          bad      unsupported auth mode: nope\n"
+            "loadbalancer@7  shop     frontends[0].hostname: empty; second line\n");
+}
+
 TEST(FormatAppListTest, NoAppsGivesTheHeaderOnly) {
   EXPECT_EQ(FormatAppList(admin::ListAppsResponse()), "ID  Frontends  Backend\n");
 }

@@ -2,6 +2,7 @@
 // HTTP/1.1; the xDS thread applies snapshots from the control plane (or, at start, from the
 // last-good copy in --state_dir) and publishes them with one atomic swap; an admin listener on
 // loopback serves /metrics, /ready and /config_dump.
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,16 +19,36 @@
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "common/aws/aws_request.h"
+#include "common/certbus/certbus.h"
+#include "common/grpc_tls.h"
 #include "common/http_admin_server.h"
 #include "common/metrics.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/worker.h"
 #include "dataplane/stats/request_stats.h"
+#include "dataplane/tls/cert_store.h"
+#include "dataplane/tls/server_context.h"
+#include "dataplane/tls/ticket_keys.h"
 #include "dataplane/xds/xds_client.h"
 
 ABSL_FLAG(std::string, controlplane, "127.0.0.1:18000", "control plane gRPC address");
+ABSL_FLAG(std::string, grpc_tls_cert, "", "PEM client certificate for the control-plane channel (mutual TLS)");
+ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
+ABSL_FLAG(std::string, grpc_tls_ca, "", "PEM CA that signed the control plane's certificate (enables TLS)");
 ABSL_FLAG(std::string, node_id, "", "node id reported to the control plane (default: hostname)");
-ABSL_FLAG(std::string, http_listen, ":80", "plain HTTP listener");
+ABSL_FLAG(std::string, http_listen, ":80", "plain HTTP listener (\"\" = none)");
+ABSL_FLAG(std::string, https_listen, ":443", "HTTPS listener (\"\" = none)");
+ABSL_FLAG(std::string, default_cert, "",
+          "PEM file (chain + key) served when no certificate matches the SNI name or there is none");
+ABSL_FLAG(std::string, dev_cert, "", "PEM file (chain + key) served for every name (dev mode)");
+ABSL_FLAG(std::string, certbus_private_key, "",
+          "PEM RSA key-encryption key (KEK) that opens snapshot certificates' private keys; default: "
+          "base64 PEM in $CERTBUS_CLIENT_PRIVKEY; neither: snapshot certificates are skipped");
+ABSL_FLAG(int, tls_ticket_rotation_s, 3600, "session-ticket keys rotate (or --tls_ticket_key_file is re-read) this often");
+ABSL_FLAG(int, tls_ticket_keys_kept, 3, "ticket keys kept for decryption (the newest encrypts)");
+ABSL_FLAG(std::string, tls_ticket_key_file, "",
+          "ticket keys shared by a fleet: 80-byte records (name 16, HMAC 32, AES 32), newest first; "
+          "default: random keys per process");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9901", "admin listener: /metrics /ready /config_dump");
 ABSL_FLAG(int, workers, 0, "worker threads (0 = number of cores)");
 ABSL_FLAG(std::string, state_dir, "./edgerouter-dp-state", "holds the last accepted snapshot");
@@ -134,10 +155,49 @@ std::string AwsMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers) {
   return out;
 }
 
+// The KEK from --certbus_private_key or $CERTBUS_CLIENT_PRIVKEY; null when neither is set.
+absl::StatusOr<std::shared_ptr<const certbus::Kek>> LoadKek() {
+  const std::string path = absl::GetFlag(FLAGS_certbus_private_key);
+  absl::StatusOr<certbus::Kek> kek = path.empty() ? certbus::LoadKekFromEnv() : certbus::LoadKekFromPemFile(path);
+  if (path.empty() && absl::IsNotFound(kek.status())) return std::shared_ptr<const certbus::Kek>();
+  if (!kek.ok()) {
+    return absl::Status(kek.status().code(), absl::StrCat(path.empty() ? certbus::kKekEnv : path, ": ",
+                                                          kek.status().message()));
+  }
+  return std::make_shared<const certbus::Kek>(*std::move(kek));
+}
+
+// Opens a snapshot certificate's key with the KEK and checks it against the leaf. Status codes
+// pick the metric reason: PermissionDenied = encrypted for another KEK, FailedPrecondition =
+// key and certificate differ, anything else = the ciphertext does not decrypt.
+tls::KeyUnwrapper MakeUnwrapper(std::shared_ptr<const certbus::Kek> kek) {
+  return [kek](const snapshot::Certificate& c) -> absl::StatusOr<std::string> {
+    if (c.private_key_dek_fingerprint() != kek->fingerprint()) {
+      return absl::PermissionDeniedError(absl::StrCat("key encrypted for KEK ", c.private_key_dek_fingerprint(),
+                                                      ", this node has ", kek->fingerprint()));
+    }
+    absl::StatusOr<std::string> key =
+        certbus::DecryptPrivateKey(*kek, c.private_key_dek_fingerprint(), c.private_key_ciphertext());
+    if (!key.ok()) {
+      return absl::DataLossError(absl::StrCat("private key does not decrypt: ", key.status().message()));
+    }
+    if (absl::Status match = certbus::VerifyKeyMatchesCertificate(c.cert_pem_bundle(), *key); !match.ok()) {
+      OPENSSL_cleanse(key->data(), key->size());
+      return absl::FailedPreconditionError(match.message());
+    }
+    return key;
+  };
+}
+
 std::string DataplaneGauges(xds::XdsClient& xds, const proxy::ConfigSource& configs) {
   const xds::XdsStatus s = xds.status();
   std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
-  std::string out;
+  std::string out = tls::CertErrorCounters::Global().RenderPrometheus();
+  const tls::CertStore* certs = config != nullptr ? config->certs.get() : nullptr;
+  absl::StrAppend(&out, "# HELP edgerouter_certificates Snapshot certificates being served, by state.\n",
+                  "# TYPE edgerouter_certificates gauge\n", "edgerouter_certificates{state=\"valid\"} ",
+                  certs ? certs->loaded() - certs->expired() : 0, "\nedgerouter_certificates{state=\"expired\"} ",
+                  certs ? certs->expired() : 0, "\n");
   absl::StrAppend(&out, "# HELP er_dp_controlplane_connected 1 while the discovery stream is up.\n",
                   "# TYPE er_dp_controlplane_connected gauge\ner_dp_controlplane_connected ",
                   s.connected ? 1 : 0, "\n");
@@ -176,6 +236,7 @@ int Run() {
   options.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
 
+  options.https_listen = absl::GetFlag(FLAGS_https_listen);
   options.aws.endpoints = aws::Endpoints::FromEnvironment();
   if (absl::StatusOr<aws::Credentials> c = aws::LoadCredentials(absl::GetFlag(FLAGS_aws_credentials_file)); c.ok()) {
     options.aws.credentials = *std::move(c);
@@ -194,6 +255,48 @@ int Run() {
                options.aws.credentials_error.empty() ? "ok" : "\"none (S3/Lambda apps answer 502)\"");
 
   proxy::SetUpstreamTrustFile(absl::GetFlag(FLAGS_upstream_ca_file));
+
+  // TLS: ticket keys first (contexts created below pick up the lifetime), then the certificates
+  // that do not come from snapshots.
+  const int rotation_s = std::max(1, absl::GetFlag(FLAGS_tls_ticket_rotation_s));
+  const size_t keys_kept = static_cast<size_t>(std::max(2, absl::GetFlag(FLAGS_tls_ticket_keys_kept)));
+  const std::string ticket_key_file = absl::GetFlag(FLAGS_tls_ticket_key_file);
+  tls::SetSessionLifetime(absl::Seconds(rotation_s) * static_cast<double>(keys_kept - 1));
+  if (!ticket_key_file.empty()) {
+    if (absl::Status s = tls::TicketKeyRing::Global().LoadFile(ticket_key_file); !s.ok()) {
+      std::fprintf(stderr, "dataplane: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+  } else {
+    tls::TicketKeyRing::Global().RotateRandom(keys_kept);
+  }
+  tls::CertStoreOptions cert_options;
+  for (auto [flag, slot] : {std::pair{absl::GetFlag(FLAGS_default_cert), &cert_options.default_cert},
+                            std::pair{absl::GetFlag(FLAGS_dev_cert), &cert_options.dev_cert}}) {
+    if (flag.empty()) continue;
+    absl::Time not_after;
+    absl::StatusOr<tls::SslCtxPtr> ctx = tls::LoadCertificateFile(flag, &not_after);
+    if (!ctx.ok()) {
+      std::fprintf(stderr, "dataplane: %s\n", std::string(ctx.status().message()).c_str());
+      return 1;
+    }
+    if (not_after < absl::Now()) {
+      std::fprintf(stderr, "level=WARN msg=\"certificate expired (still served)\" file=%s\n", flag.c_str());
+    }
+    *slot = *std::move(ctx);
+  }
+  options.fallback_certs = tls::BuildCertStore(snapshot::Snapshot(), cert_options);
+  absl::StatusOr<std::shared_ptr<const certbus::Kek>> kek = LoadKek();
+  if (!kek.ok()) {
+    std::fprintf(stderr, "dataplane: KEK: %s\n", std::string(kek.status().message()).c_str());
+    return 1;
+  }
+  if (*kek != nullptr) {
+    cert_options.unwrap = MakeUnwrapper(*kek);
+    std::fprintf(stderr, "level=INFO msg=\"certbus KEK loaded\" fingerprint=%s\n", (*kek)->fingerprint().c_str());
+  } else {
+    std::fprintf(stderr, "level=INFO msg=\"no certbus KEK: snapshot certificates are skipped\"\n");
+  }
   int worker_count = absl::GetFlag(FLAGS_workers);
   if (worker_count <= 0) worker_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
@@ -209,8 +312,14 @@ int Run() {
     workers.back()->set_metrics_source(&metrics_text);
     if (i == 0) {
       // ":0" picks a free port once; every other worker shares it through SO_REUSEPORT.
-      options.http_listen = absl::StrCat(options.http_listen.substr(0, options.http_listen.rfind(':')), ":",
-                                         workers[0]->port());
+      if (!options.http_listen.empty()) {
+        options.http_listen = absl::StrCat(options.http_listen.substr(0, options.http_listen.rfind(':')), ":",
+                                           workers[0]->port());
+      }
+      if (!options.https_listen.empty()) {
+        options.https_listen = absl::StrCat(options.https_listen.substr(0, options.https_listen.rfind(':')),
+                                            ":", workers[0]->https_port());
+      }
     }
   }
 
@@ -218,6 +327,13 @@ int Run() {
   xds_options.controlplane = absl::GetFlag(FLAGS_controlplane);
   xds_options.node_id = options.node_id;
   xds_options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channel_credentials = GrpcChannelCredentials(
+      {absl::GetFlag(FLAGS_grpc_tls_cert), absl::GetFlag(FLAGS_grpc_tls_key), absl::GetFlag(FLAGS_grpc_tls_ca)});
+  if (!channel_credentials.ok()) {
+    std::fprintf(stderr, "dataplane: %s\n", std::string(channel_credentials.status().message()).c_str());
+    return 1;
+  }
+  xds_options.credentials = *std::move(channel_credentials);
   const int max_apps = absl::GetFlag(FLAGS_max_apps);
   xds::XdsClient xds(xds_options, [&](const snapshot::Snapshot& snapshot) -> absl::Status {
     int apps = 0;
@@ -226,7 +342,12 @@ int Run() {
       return absl::ResourceExhaustedError(
           absl::StrCat("snapshot has ", apps, " apps, more than --max_apps=", max_apps));
     }
-    absl::StatusOr<std::shared_ptr<const proxy::RuntimeConfig>> compiled = proxy::CompileSnapshot(snapshot);
+    std::shared_ptr<const proxy::RuntimeConfig> previous = configs.Load();  // keeps its store alive
+    proxy::CompileOptions compile;
+    compile.certs = cert_options;
+    compile.certs.previous = previous != nullptr ? previous->certs.get() : nullptr;
+    compile.certs.now = absl::Now();
+    absl::StatusOr<std::shared_ptr<const proxy::RuntimeConfig>> compiled = proxy::CompileSnapshot(snapshot, compile);
     if (!compiled.ok()) return compiled.status();
     configs.Publish(*std::move(compiled));
     std::fprintf(stderr, "level=INFO msg=\"config published\" version=%s resources=%d\n",
@@ -279,9 +400,26 @@ int Run() {
     } while (!stopped.WaitForNotificationWithTimeout(absl::Seconds(1)));
   });
 
+  // Ticket keys: a new random key (or the key file re-read) every rotation period.
+  std::thread ticket_thread([&] {
+    while (!stopped.WaitForNotificationWithTimeout(absl::Seconds(rotation_s))) {
+      const uint64_t before = tls::TicketKeyRing::Global().generation();
+      if (ticket_key_file.empty()) {
+        tls::TicketKeyRing::Global().RotateRandom(keys_kept);
+      } else if (absl::Status s = tls::TicketKeyRing::Global().LoadFile(ticket_key_file); !s.ok()) {
+        std::fprintf(stderr, "level=ERROR msg=\"ticket keys not reloaded\" error=\"%s\"\n",
+                     std::string(s.message()).c_str());
+      }
+      if (tls::TicketKeyRing::Global().generation() != before) {
+        std::fprintf(stderr, "level=INFO msg=\"ticket keys rotated\" generation=%llu\n",
+                     static_cast<unsigned long long>(tls::TicketKeyRing::Global().generation()));
+      }
+    }
+  });
+
   const std::string listen = options.http_listen;
-  std::fprintf(stderr, "level=INFO msg=\"data plane ready\" http=%s admin=%s:%d workers=%d node=%s\n",
-               listen.c_str(), absl::GetFlag(FLAGS_admin_listen).substr(0, absl::GetFlag(FLAGS_admin_listen).rfind(':')).c_str(),
+  std::fprintf(stderr, "level=INFO msg=\"data plane ready\" http=%s https=%s admin=%s:%d workers=%d node=%s\n",
+               listen.c_str(), options.https_listen.c_str(), absl::GetFlag(FLAGS_admin_listen).substr(0, absl::GetFlag(FLAGS_admin_listen).rfind(':')).c_str(),
                http.port(), worker_count, options.node_id.c_str());
 
   int sig = 0;
@@ -298,6 +436,7 @@ int Run() {
   stopped.Notify();
   deadline.join();
   metrics_thread.join();
+  ticket_thread.join();
   http.Stop();
   xds.Stop();
   std::fprintf(stderr, "level=INFO msg=\"stopped\"\n");

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
@@ -112,7 +113,8 @@ struct Group {
 }  // namespace
 
 absl::StatusOr<Discovered> DiscoverContainers(absl::string_view containers_json,
-                                              absl::string_view network) {
+                                              absl::string_view network,
+                                              const absl::flat_hash_set<std::string>& stopping) {
   auto parsed = ParseArray(containers_json, "containers");
   if (!parsed.ok()) return parsed.status();
   Discovered out;
@@ -131,6 +133,7 @@ absl::StatusOr<Discovered> DiscoverContainers(absl::string_view containers_json,
       if (absl::StartsWith(name, "/")) name.erase(0, 1);
     }
     const std::string id = Str(c, "Id");
+    if (stopping.contains(id)) continue;
     if (name.empty()) name = id.substr(0, 12);
     const std::string state = Str(c, "State");
     if (!state.empty() && state != "running") continue;
@@ -176,6 +179,7 @@ absl::StatusOr<Discovered> DiscoverContainers(absl::string_view containers_json,
       if (r.created > newest->created) newest = &r;
       s.addresses.push_back(r.address);
       s.source_ids.push_back(r.id);
+      s.ports.push_back(PortLabel(r.labels));
     }
     s.labels = newest->labels;
     out.services.push_back(std::move(s));
@@ -185,11 +189,20 @@ absl::StatusOr<Discovered> DiscoverContainers(absl::string_view containers_json,
 
 absl::StatusOr<Discovered> DiscoverSwarm(absl::string_view services_json,
                                          absl::string_view tasks_json,
-                                         absl::string_view network) {
+                                         absl::string_view network,
+                                         absl::string_view nodes_json) {
   auto services = ParseArray(services_json, "services");
   if (!services.ok()) return services.status();
   auto tasks = ParseArray(tasks_json, "tasks");
   if (!tasks.ok()) return tasks.status();
+  auto nodes = ParseArray(nodes_json, "nodes");
+  if (!nodes.ok()) return nodes.status();
+  // Host-network tasks listen on their node's address.
+  std::map<std::string, std::string> node_addresses;
+  for (const Json& n : *nodes) {
+    const std::string addr = Str(Obj(n, "Status"), "Addr");
+    if (!addr.empty() && addr != "0.0.0.0") node_addresses[Str(n, "ID")] = addr;
+  }
 
   // Network id → name, learnt from the task attachments (services only carry ids).
   std::map<std::string, std::string> network_names;
@@ -210,7 +223,10 @@ absl::StatusOr<Discovered> DiscoverSwarm(absl::string_view services_json,
     if (!WantsRouting(labels)) continue;
     const std::string label_network = NetworkLabel(labels);
     const std::string net = label_network.empty() ? std::string(network) : label_network;
-    DiscoveredService s{name, labels, {}, {}};
+    DiscoveredService s{name, labels, {}, {}, {}};
+    auto add_slot_label = labels.find("edgerouter.port_add_task_slot");
+    const bool add_slot = add_slot_label != labels.end() && add_slot_label->second == "true";
+    const std::string port_label = PortLabel(labels);
 
     const Json& endpoint = Obj(svc, "Endpoint");
     const Json vips = Field(endpoint, "VirtualIPs", Json::array());
@@ -252,14 +268,29 @@ absl::StatusOr<Discovered> DiscoverSwarm(absl::string_view services_json,
           ip = StripCidr(addrs[0].get<std::string>());
         }
       }
-      if (ip.empty() && host) ip = std::string(kHostIp);
+      if (ip.empty() && host) {
+        auto node = node_addresses.find(Str(t, "NodeID"));
+        ip = node != node_addresses.end() ? node->second : std::string(kHostIp);
+      }
       if (ip.empty()) {
         out.problems.push_back({absl::StrCat(name, "/", task_id),
                                 absl::StrCat("no usable address on network '", net, "'")});
         continue;
       }
+      std::string port;
+      if (add_slot) {
+        int base = 0;
+        const auto slot = t.find("Slot");
+        if (!absl::SimpleAtoi(port_label, &base) || slot == t.end() || !slot->is_number()) {
+          out.problems.push_back({absl::StrCat(name, "/", task_id),
+                                  "edgerouter.port_add_task_slot needs a numeric port label and a task slot"});
+          continue;
+        }
+        port = absl::StrCat(base + slot->get<int>());
+      }
       s.addresses.push_back(ip);
       s.source_ids.push_back(task_id);
+      s.ports.push_back(std::move(port));
     }
     if (s.addresses.empty()) {
       out.problems.push_back({name, "no running task with a usable address"});
@@ -274,7 +305,7 @@ Built BuildApplications(const Discovered& discovered) {
   Built out;
   out.problems = discovered.problems;
   for (const DiscoveredService& s : discovered.services) {
-    auto app = ApplicationFromLabels(s.name, s.labels, s.addresses);
+    auto app = ApplicationFromLabels(s.name, s.labels, s.addresses, s.ports);
     if (!app.ok()) {
       out.problems.push_back({s.name, std::string(app.status().message())});
     } else if (app->has_value()) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "controlplane/docker/labels.h"
@@ -22,6 +23,7 @@ struct DiscoveredService {
   Labels labels;
   std::vector<std::string> addresses;   // IPs, discovery order
   std::vector<std::string> source_ids;  // container or task ids, parallel to `addresses`
+  std::vector<std::string> ports;       // per-instance port labels, parallel; "" = service's
 };
 
 // A container/task/service that asked for routing but cannot be routed. `subject` is the
@@ -37,7 +39,8 @@ struct Discovered {
 };
 
 // `/containers/json` items. Only containers that want routing (WantsRouting) and are
-// running are considered; Swarm task containers are left to DiscoverSwarm.
+// running are considered; Swarm task containers are left to DiscoverSwarm. Containers whose
+// id is in `stopping` (a stop signal was sent: they are draining) are left out silently.
 //
 // Address, first rule that applies: the container's network mode is `host` (or it has a
 // `host` network) → 127.0.0.1; network `n` = `traefik.docker.network` label, else `network`;
@@ -50,25 +53,31 @@ struct Discovered {
 // App ids: a plain container is its name without the leading "/" (edgerouter keeps the
 // "/"; ids with a slash are awkward in URLs and metrics). Containers with the same
 // `com.docker.compose.project` + `com.docker.compose.service` labels are replicas and become
-// ONE service with N addresses, labels taken from the most recently created replica. Its id is
+// ONE service with N addresses, labels taken from the most recently created replica except
+// the port: each replica keeps its own `traefik.port` (as Traefik's servers do). Its id is
 // the project name, as in edgerouter, when that project has only one routed compose service
 // (so ids, ACLs and metrics stay the same after a migration); when a project has several
 // routed compose services, each gets `<project>_<service>` so that they do not collide.
-absl::StatusOr<Discovered> DiscoverContainers(absl::string_view containers_json,
-                                              absl::string_view network);
+absl::StatusOr<Discovered> DiscoverContainers(
+    absl::string_view containers_json, absl::string_view network,
+    const absl::flat_hash_set<std::string>& stopping = {});
 
 // `/services` + `/tasks`. Only services that want routing (service spec labels) count.
 // Tasks: ServiceID matches, `Status.State == "running"` and `DesiredState == "running"` (a
 // task being shut down leaves before it stops: zero-error rolling updates), NodeID set. The
 // address is `Addresses[0]` (CIDR stripped) of the attachment on network `n` (label or
-// option; `_auto_` = the only attachment); a `host` attachment → 127.0.0.1.
+// option; `_auto_` = the only attachment); a `host` attachment → the task's node address from
+// `/nodes` (`Status.Addr`), else 127.0.0.1. `edgerouter.port_add_task_slot=true` adds the task's
+// Slot to the port label, so replicas of a host-network service can share one node (each
+// listens on port+slot, e.g. with `--env SLOT={{.Task.Slot}}`).
 // `traefik.docker.lbswarm=true` / `traefik.swarm.lbswarm=true`: the service VIP on network
 // `n` from `Endpoint.VirtualIPs` (network ids resolved to names through the tasks'
 // attachments) instead; a dnsrr service has no VIP and falls back to tasks, like Traefik.
 // A routed service with no usable instance is a problem.
 absl::StatusOr<Discovered> DiscoverSwarm(absl::string_view services_json,
                                          absl::string_view tasks_json,
-                                         absl::string_view network);
+                                         absl::string_view network,
+                                         absl::string_view nodes_json = "[]");
 
 // ApplicationFromLabels for every service; label errors become problems of that service.
 struct Built {

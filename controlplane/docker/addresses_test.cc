@@ -129,6 +129,30 @@ TEST(ContainersTest, ComposeReplicasBecomeOneAppNamedAfterTheProject) {
             (V{"http://172.20.0.4:8080", "http://172.20.0.3:8080", "http://172.20.0.2:8080"}));
 }
 
+TEST(ContainersTest, ReplicasKeepTheirOwnPortLabels) {
+  // Host-network replicas on one machine must listen on different ports; like Traefik's
+  // servers, each origin uses its own container's port label.
+  Json j = Json::array({ComposeContainer("c2", "shop", "web", "", 20),
+                        ComposeContainer("c1", "shop", "web", "", 10)});
+  for (Json& c : j) c["HostConfig"]["NetworkMode"] = "host";
+  j[0]["Labels"]["traefik.port"] = "8082";
+  j[1]["Labels"]["traefik.http.services.web.loadbalancer.server.port"] = "8081";
+  Built built = BuildApplications(Containers(j.dump()));
+  ASSERT_EQ(built.apps.size(), 1u);
+  const auto& origins = built.apps[0].backend().reverse_proxy_opts().origins();
+  EXPECT_EQ(V(origins.begin(), origins.end()), (V{"http://127.0.0.1:8082", "http://127.0.0.1:8081"}));
+}
+
+TEST(ContainersTest, StoppingContainersLeaveBeforeTheyDie) {
+  Json j = Json::array({ComposeContainer("c2", "shop", "web", "172.20.0.3", 20),
+                        ComposeContainer("c1", "shop", "web", "172.20.0.2", 10),
+                        ComposeContainer("x1", "blog", "web", "172.21.0.2", 1)});
+  auto d = DiscoverContainers(j.dump(), "bridge", {"c2", "x1"});
+  ASSERT_TRUE(d.ok()) << d.status();
+  // Still "running" in the engine's list, but draining: not routed and not a problem either.
+  EXPECT_EQ(Summary(*d), V{"shop: 172.20.0.2"});
+}
+
 TEST(ContainersTest, SeveralRoutedComposeServicesGetProjectServiceIds) {
   Json j = Json::array({ComposeContainer("a1", "shop", "web", "172.20.0.2", 1),
                         ComposeContainer("b1", "shop", "api", "172.20.0.3", 1),
@@ -155,6 +179,26 @@ TEST(SwarmTest, TaskAddressesOnTheRecordedSwarm) {
   EXPECT_EQ(d.services[2].source_ids,
             (V{"jje0zqoszy6s2u155166pknpe", "ka9f72yuf9qngsu6eygjx9cke",
                "r1ywlelucsy55d8mm4kswfqm2"}));
+}
+
+TEST(SwarmTest, HostTasksUseTheirNodeAddressAndOptionallyPortPlusSlot) {
+  Json nodes = Json::parse(Recorded("nodes.json"));
+  nodes[0]["Status"]["Addr"] = "127.0.0.9";  // the only node of the recorded swarm
+  Json services = Json::parse(Recorded("services.json"));
+  for (Json& svc : services) {
+    if (svc["Spec"]["Name"] != "svc-host") continue;
+    svc["Spec"]["Labels"]["edgerouter.port_add_task_slot"] = "true";
+    svc["Spec"]["Labels"]["edgerouter.auth"] = "public";
+  }
+  auto d = DiscoverSwarm(services.dump(), Recorded("tasks.json"), "bridge", nodes.dump());
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(Summary(*d)[0], "svc-host: 127.0.0.9 127.0.0.9");
+  Built built = BuildApplications(*d);
+  ASSERT_FALSE(built.apps.empty());
+  ASSERT_EQ(built.apps[0].id(), "svc-host");
+  const auto& origins = built.apps[0].backend().reverse_proxy_opts().origins();
+  // svc-host runs `httpd -p 127.0.0.1:$((18100+SLOT))`, slots 2 and 1 in the recording.
+  EXPECT_EQ(V(origins.begin(), origins.end()), (V{"http://127.0.0.9:18102", "http://127.0.0.9:18101"}));
 }
 
 TEST(SwarmTest, OnlyRunningTasksNotBeingShutDown) {

@@ -11,7 +11,20 @@
 namespace edgerouter::controlplane::docker {
 
 DockerSource::DockerSource(EngineClient* client, DockerSourceOptions options, Callback callback)
-    : client_(client), options_(std::move(options)), callback_(std::move(callback)) {}
+    : client_(client), options_(std::move(options)), callback_(std::move(callback)) {
+  if (metrics::MetricsRegistry* r = options_.metrics) {
+    metrics_.events = r->AddCounter("er_cp_docker_events_total",
+                                    "Docker engine events received, by type and action.", {"type", "action"});
+    metrics_.resyncs = r->AddCounter("er_cp_docker_resyncs_total",
+                                     "Full Docker resyncs, by result (ok, error).", {"result"});
+    metrics_.problems = r->AddGauge("er_cp_docker_problems",
+                                    "Containers/services asking for routing that cannot be routed.");
+    metrics_.stale = r->AddGauge("er_cp_docker_stale",
+                                 "1 while the engine is unreachable and the last known apps are kept.");
+    metrics_.last_resync_seconds = r->AddGauge("er_cp_docker_last_resync_seconds",
+                                               "Duration of the last successful resync.");
+  }
+}
 
 DockerSource::~DockerSource() { Stop(); }
 
@@ -38,6 +51,47 @@ void DockerSource::RequestResync() {
   cv_.SignalAll();
 }
 
+bool DockerSource::IsStopSignal(absl::string_view signal) {
+  // Engines report the number ("15"); names are accepted in case an engine reports those.
+  for (const char* s : {"15", "2", "3", "9", "SIGTERM", "SIGINT", "SIGQUIT", "SIGKILL", "TERM", "INT",
+                        "QUIT", "KILL"}) {
+    if (signal == s) return true;
+  }
+  return false;
+}
+
+bool DockerSource::IsStopping(const std::string& container_id) {
+  absl::MutexLock lock(&mu_);
+  return stopping_.contains(container_id);
+}
+
+void DockerSource::OnEvent(const nlohmann::json& event) {
+  if (!event.is_object()) return;
+  const std::string type = event.value("Type", "");
+  std::string action = event.value("Action", "");
+  // "health_status: healthy" and "exec_start: sh" carry details after the colon.
+  if (const size_t colon = action.find(':'); colon != std::string::npos) action.resize(colon);
+  if (metrics_.events) metrics_.events->Inc({type, action});
+  if (!EventTriggersResync(event)) return;
+  if (type == "container") {
+    std::string id, signal;
+    if (auto actor = event.find("Actor"); actor != event.end() && actor->is_object()) {
+      id = actor->value("ID", "");
+      if (auto attrs = actor->find("Attributes"); attrs != actor->end() && attrs->is_object()) {
+        signal = attrs->value("signal", "");
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    if (action == "kill") {
+      if (!IsStopSignal(signal)) return;  // e.g. SIGHUP to reload: the container keeps serving
+      stopping_.insert(id);
+    } else if (action == "start" || action == "die" || action == "destroy") {
+      stopping_.erase(id);
+    }
+  }
+  RequestResync();
+}
+
 bool DockerSource::EventTriggersResync(const nlohmann::json& event) {
   if (!event.is_object()) return false;
   const std::string type = event.value("Type", "");
@@ -59,9 +113,7 @@ void DockerSource::StreamLoop() {
     bool opened = false;
     absl::Status s = client_->StreamEvents(
         "", filters,
-        [this](const nlohmann::json& event) {
-          if (EventTriggersResync(event)) RequestResync();
-        },
+        [this](const nlohmann::json& event) { OnEvent(event); },
         stop_, "",
         // Events before this point were not seen: a resync after every (re)connect covers them.
         [&] {
@@ -70,6 +122,8 @@ void DockerSource::StreamLoop() {
         });
     if (stop_) break;
     if (opened) backoff = options_.min_backoff;
+    // A resync now fails fast when the engine is gone, which reports the apps as stale.
+    RequestResync();
     std::fprintf(stderr,
                  "level=WARN msg=\"docker events stream lost; last known docker apps kept (stale) "
                  "until resync\" error=\"%s\" retry_in=%s\n",
@@ -87,24 +141,32 @@ void DockerSource::ResyncLoop() {
     {
       absl::MutexLock lock(&mu_);
       // Coalesced: events that arrive during a resync set the flag once, giving one more.
-      const absl::Time poll_at = absl::Now() + options_.swarm_poll;
+      const absl::Time wake_at =
+          absl::Now() + (poll_swarm_ ? std::min(options_.swarm_poll, options_.full_resync)
+                                     : options_.full_resync);
       while (!stop_ && !resync_requested_) {
-        if (poll_swarm_) {
-          if (cv_.WaitWithDeadline(&mu_, poll_at)) break;
-        } else {
-          cv_.Wait(&mu_);
-        }
+        if (cv_.WaitWithDeadline(&mu_, wake_at)) break;
       }
       if (stop_) return;
       resync_requested_ = false;
     }
     bool swarm_routed = false;
+    const absl::Time started = absl::Now();
     absl::StatusOr<AppSource> source = Resync(&swarm_routed);
     if (!source.ok()) {
-      // Keep the last result in the hub: a flapping engine must not unroute everything.
-      std::fprintf(stderr, "level=WARN msg=\"docker resync failed; last known docker apps kept (stale)\" error=\"%s\"\n",
-                   std::string(source.status().message()).c_str());
+      ReportStale(source.status());
       continue;
+    }
+    if (metrics_.resyncs) {
+      metrics_.resyncs->Inc({"ok"});
+      metrics_.stale->Set({}, 0);
+      metrics_.problems->Set({}, static_cast<double>(source->rejected.size()));
+      metrics_.last_resync_seconds->Set({}, absl::ToDoubleSeconds(absl::Now() - started));
+    }
+    if (stale_) {
+      stale_ = false;
+      have_result_ = false;  // hand on the fresh result even if unchanged: it clears "stale"
+      std::fprintf(stderr, "level=INFO msg=\"docker engine reachable again; resynced\"\n");
     }
     {
       absl::MutexLock lock(&mu_);
@@ -121,15 +183,48 @@ void DockerSource::ResyncLoop() {
     last_signature_ = std::move(signature);
     std::fprintf(stderr, "level=INFO msg=\"docker apps updated\" apps=%zu problems=%zu\n",
                  source->apps.size(), source->rejected.size());
+    for (const auto& r : source->rejected) {
+      std::fprintf(stderr, "level=WARN msg=\"docker: not routed\" subject=\"%s\" error=\"%s\"\n",
+                   r.id().c_str(), r.reason().c_str());
+    }
+    last_result_ = *source;
     callback_(*std::move(source));
   }
+}
+
+void DockerSource::ReportStale(const absl::Status& error) {
+  if (metrics_.resyncs) {
+    metrics_.resyncs->Inc({"error"});
+    metrics_.stale->Set({}, 1);
+  }
+  std::fprintf(stderr, "level=WARN msg=\"docker resync failed; last known docker apps kept (stale)\" error=\"%s\"\n",
+               std::string(error.message()).c_str());
+  // The last apps stay routed (a flapping engine must not unroute everything); the problem
+  // list says they are stale, so `edgerouterctl discovery errors` and the logs show it.
+  if (stale_ || !have_result_) {
+    stale_ = true;
+    return;
+  }
+  stale_ = true;
+  AppSource stale = last_result_;
+  snapshot::RejectedItem item;
+  item.set_source("docker");
+  item.set_id("(engine)");
+  item.set_reason(absl::StrCat("unreachable; last known docker apps kept (stale): ", error.message()));
+  stale.rejected.push_back(std::move(item));
+  callback_(std::move(stale));
 }
 
 absl::StatusOr<AppSource> DockerSource::Resync(bool* swarm_routed) {
   *swarm_routed = false;
   absl::StatusOr<std::string> containers = client_->GetJson("/containers/json");
   if (!containers.ok()) return containers.status();
-  absl::StatusOr<Discovered> discovered = DiscoverContainers(*containers, options_.network);
+  absl::flat_hash_set<std::string> stopping;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping = stopping_;
+  }
+  absl::StatusOr<Discovered> discovered = DiscoverContainers(*containers, options_.network, stopping);
   if (!discovered.ok()) return discovered.status();
 
   absl::StatusOr<std::string> info_body = client_->GetJson("/info");
@@ -146,7 +241,9 @@ absl::StatusOr<AppSource> DockerSource::Resync(bool* swarm_routed) {
     if (services.ok()) {
       absl::StatusOr<std::string> tasks = client_->GetJson("/tasks");
       if (!tasks.ok()) return tasks.status();
-      absl::StatusOr<Discovered> swarm = DiscoverSwarm(*services, *tasks, options_.network);
+      absl::StatusOr<std::string> nodes = client_->GetJson("/nodes");
+      if (!nodes.ok()) return nodes.status();
+      absl::StatusOr<Discovered> swarm = DiscoverSwarm(*services, *tasks, options_.network, *nodes);
       if (!swarm.ok()) return swarm.status();
       // A routed service without a running task also needs polling: its tasks come silently.
       *swarm_routed = !swarm->services.empty() || !swarm->problems.empty();

@@ -280,9 +280,21 @@ absl::StatusOr<std::vector<config::Frontend>> ParseV2Rule(absl::string_view rule
   return out;
 }
 
+std::string PortLabel(const Labels& labels) {
+  std::string port = Get(labels, "traefik.port");
+  if (!port.empty()) return port;
+  for (const auto& [key, value] : labels) {
+    absl::string_view k = key;
+    if (absl::ConsumePrefix(&k, kServicePrefix) && absl::EndsWith(k, ".loadbalancer.server.port")) {
+      return value;
+    }
+  }
+  return "";
+}
+
 absl::StatusOr<std::optional<config::Application>> ApplicationFromLabels(
     absl::string_view service_name, const Labels& labels,
-    const std::vector<std::string>& addresses) {
+    const std::vector<std::string>& addresses, const std::vector<std::string>& instance_ports) {
   if (!WantsRouting(labels)) return std::nullopt;
   config::Application app;
   app.set_id(std::string(service_name));
@@ -347,10 +359,12 @@ absl::StatusOr<std::optional<config::Application>> ApplicationFromLabels(
   const std::string server_name = Get(labels, "traefik.backend.tls.serverName");
   if (!server_name.empty()) rp->mutable_tls_config()->set_server_name(server_name);
 
-  for (const auto& ip : addresses) {
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const std::string& ip = addresses[i];
     // IPv6 literals need brackets in a URL.
     const std::string host = absl::StrContains(ip, ':') ? absl::StrCat("[", ip, "]") : ip;
-    rp->add_origins(absl::StrCat(protocol, "://", host, ":", port));
+    const bool own_port = i < instance_ports.size() && !instance_ports[i].empty();
+    rp->add_origins(absl::StrCat(protocol, "://", host, ":", own_port ? instance_ports[i] : port));
   }
 
   const std::string auth = Get(labels, "edgerouter.auth");

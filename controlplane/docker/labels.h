@@ -28,8 +28,14 @@ std::string NetworkLabel(const Labels& labels);
 // `traefik.docker.lbswarm=true` (v2) or `traefik.swarm.lbswarm=true` (v3).
 bool WantsSwarmVip(const Labels& labels);
 
+// The port an instance's own labels ask for: `traefik.port`, else the v2/v3
+// `loadbalancer.server.port`; "" when neither is set.
+std::string PortLabel(const Labels& labels);
+
 // Builds the app for one service/container. `addresses` are instance IPs (v4 or v6) in
-// discovery order; the port comes from the labels. Returns nullopt when the service does not
+// discovery order; the port comes from the labels, or per instance from `instance_ports`
+// (parallel to `addresses`; "" = the labels' port) — compose replicas, like Traefik's servers,
+// each keep their own port label. Returns nullopt when the service does not
 // opt in (see WantsRouting), InvalidArgument with edgerouter's error text for bad labels, and
 // FailedPrecondition when there is no instance. A returned app passes ValidateApplication.
 //
@@ -38,7 +44,7 @@ bool WantsSwarmVip(const Labels& labels);
 // `traefik.http.services.<s>.loadbalancer.server.port` / `.scheme`.
 absl::StatusOr<std::optional<config::Application>> ApplicationFromLabels(
     absl::string_view service_name, const Labels& labels,
-    const std::vector<std::string>& addresses);
+    const std::vector<std::string>& addresses, const std::vector<std::string>& instance_ports = {});
 
 // Frontends of a v1 rule (`Host:a,b;PathPrefix:/p`), exposed for tests and `edgerouterctl`.
 absl::StatusOr<std::vector<config::Frontend>> ParseV1Rule(absl::string_view rule);

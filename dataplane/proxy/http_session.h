@@ -18,6 +18,7 @@
 #include "dataplane/proxy/io_buffer.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"
+#include "dataplane/tls/transport.h"
 
 namespace edgerouter::proxy {
 
@@ -32,7 +33,8 @@ class DownstreamConnection : public net::IoHandler,
                              public UpstreamOwner,
                              public aws::AwsResponder {
  public:
-  DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer);
+  // `tls_base`: the worker's TLS context for an HTTPS listener socket, null for plain HTTP.
+  DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer, SSL_CTX* tls_base);
   ~DownstreamConnection() override;
   void Start();
   // Graceful drain: close now if idle, otherwise after the current response.
@@ -46,12 +48,15 @@ class DownstreamConnection : public net::IoHandler,
 
  private:
   // kAwsWaiting: an AWS backend (aws_flow.cc) is waiting for S3/Lambda on the worker loop.
-  enum class State { kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kAwsWaiting, kClosed };
+  enum class State {
+    kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kAwsWaiting, kClosed
+  };
   enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2 };
 
   // --- client side ---
+  void DriveHandshake();
   void OnReadable();
-  bool ReadFromClient();  // false: EOF or error (connection closing)
+  ssize_t ReadSome();     // into in_: >0 bytes, 0 EOF, -1 would block, -2 error
   void ProcessInput();
   void HandleRequest();
   bool FlushToClient();   // false: fatal write error (connection closed)
@@ -96,6 +101,9 @@ class DownstreamConnection : public net::IoHandler,
   Worker* const worker_;
   int fd_;
   std::string peer_ip_;
+  tls::Transport transport_;
+  SSL_CTX* tls_base_;
+  bool secure_;  // https: TLS here, or --plain_is_https (X-Forwarded-Proto, no 307)
   State state_ = State::kWaitingRequest;
   bool closing_after_response_ = false;  // "Connection: close" semantics for this response
   bool draining_ = false;

@@ -1,11 +1,13 @@
 // A growable byte buffer with a consumed prefix, compacted lazily. One per connection
-// direction; capacity is retained across requests, so steady-state keep-alive traffic does not
-// allocate.
+// direction; capacity is kept while a request is in flight and given back (Release) when a
+// keep-alive connection goes idle, so idle connections hold no buffers (nginx does the same).
+// Growth does not zero-fill.
 #ifndef EDGEROUTER_DATAPLANE_PROXY_IO_BUFFER_H_
 #define EDGEROUTER_DATAPLANE_PROXY_IO_BUFFER_H_
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
-#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -18,7 +20,12 @@ constexpr size_t kMaxPending = 64 * 1024;
 
 class IoBuffer {
  public:
-  absl::string_view view() const { return absl::string_view(data_.data() + start_, end_ - start_); }
+  IoBuffer() = default;
+  ~IoBuffer() { std::free(data_); }
+  IoBuffer(const IoBuffer&) = delete;
+  IoBuffer& operator=(const IoBuffer&) = delete;
+
+  absl::string_view view() const { return absl::string_view(data_ + start_, end_ - start_); }
   size_t size() const { return end_ - start_; }
   bool empty() const { return start_ == end_; }
   void Consume(size_t n) {
@@ -32,22 +39,36 @@ class IoBuffer {
   }
   // Space for at least `n` more bytes at the end; Commit() what was written.
   char* Reserve(size_t n) {
-    if (data_.size() - end_ < n) {
+    if (capacity_ - end_ < n) {
       if (start_ > 0) {  // compact first
-        std::memmove(data_.data(), data_.data() + start_, end_ - start_);
+        std::memmove(data_, data_ + start_, end_ - start_);
         end_ -= start_;
         start_ = 0;
       }
-      if (data_.size() - end_ < n) data_.resize(std::max(data_.size() * 2, end_ + n));
+      if (capacity_ - end_ < n) {
+        const size_t grown = std::max(capacity_ * 2, end_ + n);
+        char* bigger = static_cast<char*>(std::realloc(data_, grown));
+        if (bigger == nullptr) std::abort();  // out of memory: nothing sensible to do per request
+        data_ = bigger;
+        capacity_ = grown;
+      }
     }
-    return data_.data() + end_;
+    return data_ + end_;
   }
-  size_t writable() const { return data_.size() - end_; }
+  size_t writable() const { return capacity_ - end_; }
   void Commit(size_t n) { end_ += n; }
   void Clear() { start_ = end_ = 0; }
+  // Frees the memory if the buffer is empty (an idle connection keeps none).
+  void Release() {
+    if (start_ != end_) return;
+    std::free(data_);
+    data_ = nullptr;
+    capacity_ = start_ = end_ = 0;
+  }
 
  private:
-  std::string data_;
+  char* data_ = nullptr;
+  size_t capacity_ = 0;
   size_t start_ = 0;
   size_t end_ = 0;
 };

@@ -156,7 +156,7 @@ void DownstreamConnection::HandleRequest() {
     return;
   }
   app_id_ = mount->app_id;
-  if (!mount->allow_insecure_http && !worker_->options().plain_is_https) {
+  if (!mount->allow_insecure_http && !secure_) {
     SendHttpsRedirect(host_);
     return;
   }

@@ -100,7 +100,7 @@ void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::s
   // The client address is appended to what earlier proxies said (as Go's ReverseProxy does);
   // proto and host are set, not passed through, so clients cannot spoof them.
   absl::StrAppend(&out, "X-Forwarded-For: ", forwarded_for, forwarded_for.empty() ? "" : ", ", peer_ip_,
-                  "\r\nX-Forwarded-Proto: ", worker_->options().plain_is_https ? "https" : "http",
+                  "\r\nX-Forwarded-Proto: ", secure_ ? "https" : "http",
                   "\r\nX-Forwarded-Host: ", h.host, "\r\n");
   for (const auto& [name, value] : backend.headers_to_origin) absl::StrAppend(&out, name, ": ", value, "\r\n");
   if (h.framing == http::BodyFraming::kContentLength) {

@@ -122,7 +122,8 @@ void CompileBackend(const std::string& app_id, const config::Backend& b, Backend
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::Snapshot& snapshot) {
+absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::Snapshot& snapshot,
+                                                                     const CompileOptions& options) {
   auto rc = std::make_shared<RuntimeConfig>();
   rc->version = snapshot.version();
   rc->resource_count = snapshot.resources_size();
@@ -145,6 +146,7 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snaps
   absl::StatusOr<std::unique_ptr<routing::RouteTable>> routes = routing::RouteTable::Build(apps);
   if (!routes.ok()) return routes.status();
   rc->routes = *std::move(routes);
+  rc->certs = tls::BuildCertStore(snapshot, options.certs);
 
   std::string describe;
   for (const config::Application* app : apps) {

@@ -17,6 +17,7 @@
 #include "dataplane/aws/lambda_backend.h"
 #include "dataplane/aws/s3_site.h"
 #include "dataplane/routing/route_table.h"
+#include "dataplane/tls/cert_store.h"
 #include "proto/snapshot.pb.h"
 
 namespace edgerouter::proxy {
@@ -83,11 +84,20 @@ struct RuntimeConfig {
   absl::Time applied_at;
   size_t resource_count = 0;
   bool has_prom_metrics = false;  // some app serves metrics (directly or behind auth_v0)
+  std::shared_ptr<const tls::CertStore> certs;  // SNI → certificate context
+};
+
+struct CompileOptions {
+  // Key unwrapper, --default_cert / --dev_cert, and the previous store (unchanged certificates
+  // keep their contexts: no second decryption).
+  tls::CertStoreOptions certs;
 };
 
 // Compiles a snapshot. Fails (-> NACK) only when the snapshot is unusable as a whole (e.g. a
-// regexp that does not compile); an origin that does not resolve makes only that origin fail.
-absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::Snapshot& snapshot);
+// regexp that does not compile); an origin that does not resolve makes only that origin fail,
+// and a certificate that cannot be used only that certificate.
+absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::Snapshot& snapshot,
+                                                                     const CompileOptions& options = {});
 
 }  // namespace edgerouter::proxy
 

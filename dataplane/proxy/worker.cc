@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "dataplane/proxy/http_session.h"
@@ -102,24 +104,44 @@ Worker::Worker(int index, const ProxyOptions& options, ConfigSource* configs)
 
 Worker::~Worker() {
   if (listen_fd_ >= 0) close(listen_fd_);
+  if (https_fd_ >= 0) close(https_fd_);
   if (access_log_fd_ > 2) close(access_log_fd_);
 }
 
 absl::Status Worker::Listen() {
-  absl::StatusOr<int> fd = ListenReusePort(options_.http_listen);
-  if (!fd.ok()) return fd.status();
-  listen_fd_ = *fd;
-  loop_.Add(listen_fd_, EPOLLIN, this);
+  if (!options_.http_listen.empty()) {
+    absl::StatusOr<int> fd = ListenReusePort(options_.http_listen);
+    if (!fd.ok()) return fd.status();
+    listen_fd_ = *fd;
+    loop_.Add(listen_fd_, EPOLLIN, this);
+  }
+  if (!options_.https_listen.empty()) {
+    absl::StatusOr<tls::SslCtxPtr> base = tls::NewServerContext();
+    if (!base.ok()) return base.status();
+    tls_base_ = *std::move(base);
+    tls::InstallCertSelector(tls_base_.get(), &tls_slot_);
+    tls_slot_.store = options_.fallback_certs.get();
+    absl::StatusOr<int> fd = ListenReusePort(options_.https_listen);
+    if (!fd.ok()) return fd.status();
+    https_fd_ = *fd;
+    tls_listener_.worker = this;
+    loop_.Add(https_fd_, EPOLLIN, &tls_listener_);
+  }
   return absl::OkStatus();
 }
 
-int Worker::port() const {
+namespace {
+int BoundPort(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
-  if (listen_fd_ < 0 || getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (fd < 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
   return ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
                                   : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
 }
+}  // namespace
+
+int Worker::port() const { return BoundPort(listen_fd_); }
+int Worker::https_port() const { return BoundPort(https_fd_); }
 
 void Worker::Start() {
   thread_ = std::thread([this] {
@@ -131,10 +153,11 @@ void Worker::Start() {
 void Worker::BeginDrain() {
   loop_.Post([this] {
     draining_ = true;
-    if (listen_fd_ >= 0) {
-      loop_.Remove(listen_fd_);
-      close(listen_fd_);
-      listen_fd_ = -1;
+    for (int* fd : {&listen_fd_, &https_fd_}) {
+      if (*fd < 0) continue;
+      loop_.Remove(*fd);
+      close(*fd);
+      *fd = -1;
     }
     // Copy: Drain() may close (and remove) connections.
     std::vector<DownstreamConnection*> conns(connections_.begin(), connections_.end());
@@ -148,12 +171,14 @@ void Worker::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::OnIo(uint32_t) {
+void Worker::OnIo(uint32_t) { Accept(listen_fd_, nullptr); }
+
+void Worker::Accept(int listen_fd, SSL_CTX* tls_base) {
   // Accept a bounded batch per wakeup so one busy listener cannot starve the connections.
-  for (int i = 0; i < 64; ++i) {
+  for (int i = 0; i < 64 && listen_fd >= 0; ++i) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
-    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     if (connection_count_ >= options_.max_connections_per_worker) {
       close(fd);
@@ -161,7 +186,7 @@ void Worker::OnIo(uint32_t) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    auto* conn = new DownstreamConnection(this, fd, peer);
+    auto* conn = new DownstreamConnection(this, fd, peer, tls_base);
     connections_.insert(conn);
     ++connection_count_;
     conn->Start();
@@ -174,6 +199,26 @@ void Worker::OnConnectionClosed(DownstreamConnection* conn) {
   DeferDelete([conn] { delete conn; });
 }
 
+void Worker::NoteHandshakeFailure(tls::HandshakeError error, const char* detail, const std::string& peer_ip) {
+  stats_.tls_handshake_errors[static_cast<int>(error)]++;
+  // EOFs are ordinary (port scanners, health checks, clients giving up): counted, not logged.
+  if (error == tls::HandshakeError::kEof) return;
+  const int64_t now = loop_.now_ms();
+  if (now - last_tls_log_ms_ < 1000) {
+    ++suppressed_tls_logs_;
+    return;
+  }
+  last_tls_log_ms_ = now;
+  const bool sni = error == tls::HandshakeError::kNoCertificate;
+  std::fprintf(stderr,
+               "level=WARN msg=\"tls handshake failed\" reason=%s detail=\"%s\" client=%s%s%s%s "
+               "suppressed_since_last=%llu worker=%d\n",
+               tls::HandshakeErrorName(error), detail, peer_ip.c_str(), sni ? " sni=\"" : "",
+               sni ? absl::CEscape(tls_slot_.last_failed_sni).c_str() : "", sni ? "\"" : "",
+               static_cast<unsigned long long>(suppressed_tls_logs_), index_);
+  suppressed_tls_logs_ = 0;
+}
+
 void Worker::RefreshConfig() {
   const uint64_t generation = configs_->generation();
   if (generation == seen_generation_) return;
@@ -183,6 +228,10 @@ void Worker::RefreshConfig() {
   if (current_ != nullptr && current_refs_ > 0) retained_.emplace_back(current_, current_refs_);
   current_ = std::move(next);
   current_refs_ = 0;
+  // Handshakes from now on select certificates from the new config (contexts are refcounted,
+  // so handshakes under way keep theirs).
+  tls_slot_.store = current_ != nullptr && current_->certs != nullptr ? current_->certs.get()
+                                                                       : options_.fallback_certs.get();
 }
 
 void Worker::RefConfig(const RuntimeConfig* config) {

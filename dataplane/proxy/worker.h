@@ -19,11 +19,14 @@
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"
 #include "dataplane/stats/request_stats.h"
+#include "dataplane/tls/cert_store.h"
+#include "dataplane/tls/transport.h"
 
 namespace edgerouter::proxy {
 
 struct ProxyOptions {
-  std::string http_listen = ":80";
+  std::string http_listen = ":80";   // "" = no plain listener
+  std::string https_listen = ":443";  // "" = no TLS listener
   int max_connections_per_worker = 20000;
   int64_t header_timeout_ms = 60000;       // whole request head must arrive within this
   int64_t idle_timeout_ms = 60000;         // keep-alive connection with no request
@@ -34,6 +37,8 @@ struct ProxyOptions {
   std::string access_log = "off";  // off | stdout | PATH
   std::string node_id;
   bool plain_is_https = false;     // behind a TLS terminator: don't redirect to https
+  // Certificates served before the first config arrives (--dev_cert / --default_cert only).
+  std::shared_ptr<const tls::CertStore> fallback_certs;
   aws::AwsSettings aws;            // endpoints, credentials, client limits, S3 cache size
 };
 
@@ -56,8 +61,9 @@ class Worker : public net::IoHandler {
   Worker(int index, const ProxyOptions& options, ConfigSource* configs);
   ~Worker() override;
 
-  absl::Status Listen();  // binds this worker's SO_REUSEPORT socket
-  int port() const;       // the bound port
+  absl::Status Listen();  // binds this worker's SO_REUSEPORT sockets (HTTP and HTTPS)
+  int port() const;       // the bound HTTP port
+  int https_port() const;
   void Start();           // runs the loop on a new thread
   // Stops accepting; idle connections close, busy ones after their current response; the loop
   // ends when none is left (or Stop() is called at the drain deadline).
@@ -84,6 +90,8 @@ class Worker : public net::IoHandler {
   net::TimerList& upstream_idle_timers() { return upstream_idle_timers_; }
   void AppendAccessLog(absl::string_view line);
   void OnConnectionClosed(DownstreamConnection* conn);
+  // Counts a failed TLS handshake and logs it, at most once a second per worker.
+  void NoteHandshakeFailure(tls::HandshakeError error, const char* detail, const std::string& peer_ip);
   void DeferDelete(std::function<void()> deleter) { deferred_.push_back(std::move(deleter)); }
   int index() const { return index_; }
   bool draining() const { return draining_; }
@@ -95,9 +103,15 @@ class Worker : public net::IoHandler {
     metrics_source_ = source;
   }
 
-  void OnIo(uint32_t events) override;  // the listening socket
+  void OnIo(uint32_t events) override;  // the plain listening socket
 
  private:
+  // The HTTPS listening socket's handler (the Worker itself handles the plain one).
+  struct TlsListener : net::IoHandler {
+    Worker* worker = nullptr;
+    void OnIo(uint32_t) override { worker->Accept(worker->https_fd_, worker->tls_base_.get()); }
+  };
+  void Accept(int listen_fd, SSL_CTX* tls_base);
   void RefreshConfig();
   void EndOfIteration();
 
@@ -107,6 +121,12 @@ class Worker : public net::IoHandler {
   net::EventLoop loop_;
   std::thread thread_;
   int listen_fd_ = -1;
+  int https_fd_ = -1;
+  TlsListener tls_listener_;
+  tls::SslCtxPtr tls_base_;    // this worker's TLS entry context (ClientHello → cert context)
+  tls::WorkerTlsSlot tls_slot_;  // the cert store the ClientHello callback reads
+  int64_t last_tls_log_ms_ = -1000000;
+  uint64_t suppressed_tls_logs_ = 0;
   bool draining_ = false;
   int connection_count_ = 0;
   uint64_t seen_generation_ = 0;

@@ -42,6 +42,9 @@ void Counters::Merge(const Counters& other) {
   requests_in_flight += other.requests_in_flight;
   parse_errors += other.parse_errors;
   ejected_origins += other.ejected_origins;
+  tls_handshakes += other.tls_handshakes;
+  tls_resumed += other.tls_resumed;
+  for (int i = 0; i < kTlsErrorKinds; ++i) tls_handshake_errors[i] += other.tls_handshake_errors[i];
 }
 
 void WorkerStats::Observe(AppCounters* app, uint32_t key, double seconds) {
@@ -78,6 +81,9 @@ void WorkerStats::MergeInto(Counters* out) const {
   out->requests_in_flight += requests_in_flight;
   out->parse_errors += parse_errors;
   out->ejected_origins += ejected_origins;
+  out->tls_handshakes += tls_handshakes;
+  out->tls_resumed += tls_resumed;
+  for (int i = 0; i < kTlsErrorKinds; ++i) out->tls_handshake_errors[i] += tls_handshake_errors[i];
 }
 
 std::string RenderPrometheus(const Counters& c, const std::string& extra) {
@@ -140,6 +146,17 @@ std::string RenderPrometheus(const Counters& c, const std::string& extra) {
                   "# TYPE er_dp_origin_ejections_total counter\n");
   for (const auto& [url, o] : c.origins) {
     absl::StrAppend(&out, "er_dp_origin_ejections_total{origin=\"", EscapeLabelValue(url), "\"} ", o.ejections, "\n");
+  }
+  absl::StrAppend(&out, "# HELP edgerouter_tls_handshakes_total Completed TLS handshakes, by resumption.\n",
+                  "# TYPE edgerouter_tls_handshakes_total counter\n",
+                  "edgerouter_tls_handshakes_total{resumed=\"false\"} ", c.tls_handshakes - c.tls_resumed, "\n",
+                  "edgerouter_tls_handshakes_total{resumed=\"true\"} ", c.tls_resumed, "\n");
+  absl::StrAppend(&out, "# HELP edgerouter_tls_handshake_errors_total Failed TLS handshakes, by reason.\n",
+                  "# TYPE edgerouter_tls_handshake_errors_total counter\n");
+  for (int i = 1; i < kTlsErrorKinds; ++i) {
+    absl::StrAppend(&out, "edgerouter_tls_handshake_errors_total{reason=\"",
+                    tls::HandshakeErrorName(static_cast<tls::HandshakeError>(i)), "\"} ",
+                    c.tls_handshake_errors[i], "\n");
   }
   out += extra;
   return out;

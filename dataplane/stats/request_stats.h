@@ -14,8 +14,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "dataplane/tls/transport.h"
 
 namespace edgerouter::stats {
+
+constexpr int kTlsErrorKinds = static_cast<int>(tls::HandshakeError::kCount);
+using TlsErrorCounts = std::array<uint64_t, kTlsErrorKinds>;
 
 constexpr int kBuckets = 16;  // 0.00025 * 2^n, n = 0..15, plus +Inf
 extern const double kBucketBounds[kBuckets];
@@ -52,6 +56,9 @@ struct Counters {
   uint64_t requests_in_flight = 0;
   uint64_t parse_errors = 0;
   uint64_t ejected_origins = 0;  // currently ejected (gauge)
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumed = 0;
+  TlsErrorCounts tls_handshake_errors{};
 
   void Merge(const Counters& other);
 };
@@ -67,6 +74,9 @@ class WorkerStats {
   int64_t requests_in_flight = 0;
   uint64_t parse_errors = 0;
   int64_t ejected_origins = 0;
+  uint64_t tls_handshakes = 0;  // completed
+  uint64_t tls_resumed = 0;     // of which resumed from a ticket
+  TlsErrorCounts tls_handshake_errors{};
 
   // Adds this worker's numbers to `out` (called on the worker's own thread).
   void MergeInto(Counters* out) const;

@@ -92,7 +92,8 @@ void DataplaneE2E::StartControlPlane() {
 void DataplaneE2E::StartDataplane(const std::vector<std::string>& extra_flags) {
   std::vector<std::string> argv = {RunfilePath("dataplane/dataplane"),
                                    absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_),
-                                   "--http_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--workers=2",
+                                   "--http_listen=127.0.0.1:0", "--https_listen=127.0.0.1:0",
+                                   "--admin_listen=127.0.0.1:0", "--workers=2",
                                    "--node_id=dp-test", "--state_dir=" + dir_ + "/dp-state",
                                    "--access_log=" + dir_ + "/access.log", "--header_timeout_ms=2000"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
@@ -102,6 +103,7 @@ void DataplaneE2E::StartDataplane(const std::vector<std::string>& extra_flags) {
   auto ready = dp_->WaitForLine("data plane ready", absl::Seconds(20));
   ASSERT_TRUE(ready.ok()) << ready.status();
   http_port_ = PortField(*ready, "http");
+  https_port_ = PortField(*ready, "https");
   admin_port_ = PortField(*ready, "admin");
 }
 

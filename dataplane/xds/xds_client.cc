@@ -194,7 +194,10 @@ grpc::Status XdsClient::RunStream(bool* delivered) {
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetMaxReceiveMessageSize(256 << 20);  // a full state with many certificates is large
   std::unique_ptr<discovery::Discovery::Stub> stub = discovery::Discovery::NewStub(
-      grpc::CreateCustomChannel(options_.controlplane, grpc::InsecureChannelCredentials(), args));
+      grpc::CreateCustomChannel(options_.controlplane,
+                                options_.credentials != nullptr ? options_.credentials
+                                                                : grpc::InsecureChannelCredentials(),
+                                args));
 
   grpc::ClientContext context;
   {

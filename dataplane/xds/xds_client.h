@@ -26,6 +26,8 @@ struct XdsClientOptions {
   std::string controlplane = "127.0.0.1:18000";  // host:port
   std::string node_id;
   std::string state_dir;  // "" = no persistence
+  // TLS (and client certificate) for the channel; null = plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
 };

@@ -1,92 +1,21 @@
 // End to end against a private dockerd: labelled host-network busybox containers become apps in
 // the control plane's snapshot and are served by a real data plane; stopping one removes it; a
-// bad label is reported without affecting the others.
-//
-// Docker apps have no `allow_insecure_http` (labels cannot set it, as in edgerouter), so the data
-// plane runs with --plain_is_https (its listener stands for one behind a TLS terminator) and a
-// routed app is proven by a response from the container itself: busybox httpd serving
-// /bin/busybox.
-#include <sys/stat.h>
-
+// bad label is reported without affecting the others. A routed app is proven by a response
+// from the container itself: busybox httpd serving /bin/busybox.
 #include <cstdio>
-#include <filesystem>
-#include <memory>
 #include <string>
-#include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "common/subprocess.h"
-#include "controlplane/test/test_controlplane.h"
 #include "common/test_util.h"
-#include "controlplane/docker/test/docker_harness.h"
-#include "dataplane/test/http_test_client.h"
+#include "controlplane/docker/test/docker_e2e_fixture.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/admin.grpc.pb.h"
 
 namespace edgerouter::testing {
 namespace {
 
-int PortOf(const std::string& line, const std::string& key) {
-  const std::string v = LogField(line, key);
-  return std::stoi(v.substr(v.rfind(':') + 1));
-}
-
-bool Routed(const HttpResponse& r, const std::string& host) { return r.status == 200; }
-
-bool Gone(const HttpResponse& r, const std::string& host) {
-  return r.status == 404 && r.body == "no website for hostname: " + host + "\n";
-}
-
-class DockerDiscoveryE2E : public ::testing::Test {
+class DockerDiscoveryE2E : public DockerE2E {
  protected:
-  static void SetUpTestSuite() {
-    auto h = DockerHarness::Start();
-    ASSERT_TRUE(h.ok()) << h.status();
-    harness_ = h->release();
-  }
-  static void TearDownTestSuite() {
-    delete harness_;
-    harness_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(harness_, nullptr);
-    char tmpl[] = "/tmp/er-dock-e2e-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    const int grpc_port = PickFreeLoopbackPort();
-    auto cp = StartTestControlPlane(absl::StrCat("127.0.0.1:", grpc_port), dir_ + "/cp",
-                                    {"--docker_url=" + harness_->url(), "--docker_network=bridge"},
-                                    dir_ + "/controlplane.log");
-    ASSERT_TRUE(cp.ok()) << cp.status();
-    cp_ = std::move(cp->process);
-    // The first resync has run: later latencies measure the event path, not start-up.
-    auto synced = cp_->WaitForLine("docker apps updated", absl::Seconds(20));
-    ASSERT_TRUE(synced.ok()) << synced.status() << "\n" << cp_->Output();
-    admin_ = admin::Admin::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
-
-    auto dp = Subprocess::Start({RunfilePath("dataplane/dataplane"), absl::StrCat("--controlplane=127.0.0.1:", grpc_port),
-                                 "--http_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--workers=2",
-                                 "--node_id=dp-docker", "--state_dir=" + dir_ + "/dp-state",
-                                 "--header_timeout_ms=2000", "--upstream_response_timeout_ms=1500", "--plain_is_https"},
-                                dir_ + "/dataplane.log");
-    ASSERT_TRUE(dp.ok()) << dp.status();
-    dp_ = *std::move(dp);
-    auto dp_ready = dp_->WaitForLine("data plane ready", absl::Seconds(20));
-    ASSERT_TRUE(dp_ready.ok()) << dp_ready.status();
-    http_port_ = PortOf(*dp_ready, "http");
-  }
-
-  void TearDown() override {
-    for (const std::string& name : containers_) (void)harness_->Docker({"rm", "-f", name});
-    dp_.reset();
-    cp_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   // A host-network busybox httpd on a free loopback port, labelled for `host` with `auth`.
   void RunContainer(const std::string& name, const std::string& host, const std::string& auth) {
     const int port = PickFreeLoopbackPort();
@@ -95,35 +24,9 @@ class DockerDiscoveryE2E : public ::testing::Test {
          "--label", absl::StrCat("traefik.port=", port), "--label", "edgerouter.auth=" + auth,
          DockerHarness::kImage, "/bin/busybox", "httpd", "-f", "-p", absl::StrCat("127.0.0.1:", port), "-h", "/"});
     ASSERT_TRUE(id.ok()) << id.status();
-    containers_.push_back(name);
+    Track(name);
   }
-
-  // Checks `done` after each snapshot the data plane publishes (it logs "config published"), so
-  // the wait follows events instead of sleeping; returns the time it took, or -1.
-  template <typename Pred>
-  double WaitFor(const std::string& host, Pred done, absl::Duration limit = absl::Seconds(10)) {
-    const absl::Time start = absl::Now();
-    int published = dp_->LineCount("msg=\"config published\"");
-    while (true) {
-      // A snapshot published after the count is caught by the wait below, so none is missed.
-      if (done(Get(http_port_, host, "/bin/busybox"), host)) return absl::ToDoubleMilliseconds(absl::Now() - start);
-      const absl::Duration left = limit - (absl::Now() - start);
-      if (left <= absl::ZeroDuration() ||
-          !dp_->WaitForNthLine("msg=\"config published\"", ++published, left).ok()) {
-        return -1;
-      }
-    }
-  }
-
-  static DockerHarness* harness_;
-  std::string dir_;
-  int http_port_ = 0;
-  std::unique_ptr<Subprocess> cp_, dp_;
-  std::unique_ptr<admin::Admin::Stub> admin_;
-  std::vector<std::string> containers_;
 };
-
-DockerHarness* DockerDiscoveryE2E::harness_ = nullptr;
 
 TEST_F(DockerDiscoveryE2E, ContainerRoutedOnRunAndGoneOnStop) {
   // Until its first snapshot arrives the data plane answers 503; then unknown hosts are 404.
@@ -159,6 +62,15 @@ TEST_F(DockerDiscoveryE2E, BadLabelDoesNotAffectGoodContainer) {
   }
   EXPECT_TRUE(good_listed) << apps.DebugString();
   EXPECT_TRUE(bad_rejected) << apps.DebugString();
+
+  // The operator's view of the same problem.
+  auto ctl = Subprocess::Start({RunfilePath("controlplane/edgerouterctl"), "--controlplane=" + grpc_address_,
+                                "discovery", "errors"});
+  ASSERT_TRUE(ctl.ok()) << ctl.status();
+  ASSERT_TRUE((*ctl)->Wait(absl::Seconds(20)).ok());
+  EXPECT_EQ((*ctl)->Output(),
+            "SOURCE  SUBJECT  ERROR\n"
+            "docker  bad      unsupported auth mode: nope");
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/test_util.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -234,6 +235,8 @@ absl::Status DockerHarness::ImportImage() {
   if (!fs::copy_file(kBusybox, rootfs + "/bin/busybox", ec)) {
     return absl::InternalError(absl::StrCat("copy busybox: ", ec.message()));
   }
+  // Docker runs health checks (CMD-SHELL) with /bin/sh.
+  fs::create_symlink("busybox", rootfs + "/bin/sh", ec);
   const std::string tar = dir_ + "/rootfs.tar";
   absl::StatusOr<std::unique_ptr<Subprocess>> p =
       Subprocess::Start({"/bin/tar", "-C", rootfs, "-cf", tar, "."});
@@ -275,10 +278,57 @@ absl::StatusOr<std::string> DockerHarness::Docker(std::vector<std::string> args,
 
 DockerHarness::~DockerHarness() { Teardown(); }
 
+absl::Status DockerHarness::StopDaemon() {
+  if (pid_ <= 0) return absl::FailedPreconditionError("dockerd is not running");
+  kill(pid_, SIGTERM);
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  return absl::OkStatus();
+}
+
+absl::Status DockerHarness::StartDaemon() {
+  if (pid_ > 0) return absl::FailedPreconditionError("dockerd is already running");
+  if (notify_fd_ >= 0) close(notify_fd_);
+  notify_fd_ = -1;
+  unlink(notify_path_.c_str());
+  if (absl::Status s = Launch(); !s.ok()) return s;
+  return WaitReady(absl::Seconds(30));
+}
+
+absl::Status DockerHarness::InitSwarm() {
+  // Interface names are limited to 15 bytes; the dir suffix keeps parallel runs apart.
+  const std::string suffix = dir_.substr(strlen("/tmp/erdock."));
+  // Parallel runs (e.g. --runs_per_test) each get their own subnet and ports.
+  const int port = PickFreeLoopbackPort();
+  const std::string subnet = absl::StrCat("10.215.", port % 250, ".0/24");
+  absl::StatusOr<std::string> net = Docker(
+      {"network", "create", "--subnet", subnet, "--opt", "com.docker.network.bridge.name=ergw" + suffix,
+       "--opt", "com.docker.network.bridge.enable_ip_masquerade=false", "docker_gwbridge"});
+  if (!net.ok()) return net.status();
+  absl::StatusOr<std::string> init =
+      Docker({"swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", absl::StrCat("127.0.0.1:", port),
+              "--data-path-port", absl::StrCat(PickFreeLoopbackPort() % 40000 + 5000)});
+  if (!init.ok()) return init.status();
+  swarm_ = true;
+  return absl::OkStatus();
+}
+
 void DockerHarness::Teardown() {
   if (notify_fd_ >= 0) {
     close(notify_fd_);
     notify_fd_ = -1;
+  }
+  if (pid_ > 0 && swarm_) {
+    absl::StatusOr<std::string> services = DockerOutput({"service", "ls", "-q"}, absl::Seconds(30));
+    if (services.ok()) {
+      std::vector<std::string> rm = {"service", "rm"};
+      for (absl::string_view id : absl::StrSplit(*services, '\n', absl::SkipWhitespace())) rm.emplace_back(id);
+      if (rm.size() > 2) DockerOutput(rm, absl::Seconds(60)).IgnoreError();
+    }
+    DockerOutput({"swarm", "leave", "--force"}, absl::Seconds(60)).IgnoreError();
+    DockerOutput({"network", "rm", "docker_gwbridge"}, absl::Seconds(30)).IgnoreError();
   }
   if (pid_ > 0) {
     // Containers first, so dockerd does not have to stop them during its 2 s shutdown.

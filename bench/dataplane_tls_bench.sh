@@ -1,0 +1,119 @@
+#!/bin/bash
+# HTTPS benchmark: our dataplane vs nginx terminating TLS and proxying to the same plain nginx
+# backend (12-byte body), one worker each, the proxy pinned to core 0, backend and wrk on core 1
+# (same pinning as bench/dataplane_bench.sh). Both serve the same ECDSA P-256 certificate with
+# the same policy (TLS 1.2–1.3, Mozilla intermediate, X25519 first).
+#   1. keep-alive: wrk -c64 over https; the proxy's CPU µs per request.
+#   2. full handshakes: 4 parallel `openssl s_time -new` (a new TLS 1.3 session on every
+#      connection, no request; wrk would resume sessions) on core 1; full handshakes per second
+#      of proxy CPU (= per core). The connection rate itself is capped by the s_time clients.
+#
+#   bench/dataplane_tls_bench.sh [DURATION_SECONDS]    (needs: nginx wrk openssl; scripts/setup.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+bazel build --config=opt //dataplane:dataplane //controlplane:controlplane >/dev/null 2>&1
+BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
+TMP=$(mktemp -d /tmp/er-tls-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+BACKEND=$(free_port); NGINX_TLS=$(free_port); OURS=$(free_port); OURS_HTTP=$(free_port)
+CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
+TICK=$(getconf CLK_TCK)
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$TMP/key.pem" \
+  -out "$TMP/cert.pem" -days 2 -subj /CN=bench.local -addext subjectAltName=DNS:bench.local 2>/dev/null
+cat "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/bundle.pem"
+
+mkdir -p "$TMP/nginx-backend" "$TMP/nginx-tls"
+cat >"$TMP/nginx-backend/nginx.conf" <<CONF
+daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-backend/pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$BACKEND; location / { return 200 "hello world\n"; } } }
+CONF
+cat >"$TMP/nginx-tls/nginx.conf" <<CONF
+daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-tls/pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  upstream backend { server 127.0.0.1:$BACKEND; keepalive 128; }
+  server { listen 127.0.0.1:$NGINX_TLS ssl;
+    ssl_certificate $TMP/cert.pem; ssl_certificate_key $TMP/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3; ssl_prefer_server_ciphers off; ssl_ecdh_curve X25519:prime256v1:secp384r1;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+                 proxy_set_header X-Forwarded-Proto https; } } }
+CONF
+cat >"$TMP/apps.json" <<CONF
+{"apps":[{"id":"bench","frontends":[{"kind":"hostname","hostname":"bench.local","path_prefix":"/"}],
+ "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:$BACKEND"],"pass_host_header":true}}}]}
+CONF
+
+taskset -c 1 nginx -c "$TMP/nginx-backend/nginx.conf" -p "$TMP/nginx-backend" & PIDS+=($!)
+"$BIN/controlplane/controlplane" --grpc_listen=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$CP_HTTP \
+  --data_dir="$TMP/cp" --apps_file="$TMP/apps.json" 2>"$TMP/cp.log" & PIDS+=($!)
+
+wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not up" >&2; return 1; }
+wait_port $BACKEND; wait_port $CP_GRPC
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# keepalive NAME PID PORT / handshakes NAME PID PORT: one Markdown table row each.
+measure() {
+  local name=$1 pid=$2 port=$3 conns=$4
+  taskset -c 1 wrk -t1 -c"$conns" -d2s -H "Host: bench.local" "https://127.0.0.1:$port/" >/dev/null
+  local before; before=$(cpu_ticks "$pid")
+  taskset -c 1 wrk -t1 -c"$conns" -d${DURATION}s --latency -H "Host: bench.local" "https://127.0.0.1:$port/" >"$TMP/$name.wrk"
+  local after; after=$(cpu_ticks "$pid")
+  REQUESTS=$(awk '/requests in/ {print $1}' "$TMP/$name.wrk")
+  RPS=$(awk '/Requests\/sec/ {print $2}' "$TMP/$name.wrk")
+  P99=$(awk '$1=="99%" {print $2}' "$TMP/$name.wrk")
+  ERRORS=$(awk '/Non-2xx|Socket errors/ {print}' "$TMP/$name.wrk" | tr '\n' ' ')
+  CPU_S=$(awk -v t=$((after - before)) -v hz="$TICK" 'BEGIN {printf "%.2f", t / hz}')
+}
+keepalive() {
+  measure "$1-ka" "$2" "$3" 64
+  local us; us=$(awk -v c="$CPU_S" -v r="$REQUESTS" 'BEGIN {printf "%.1f", c * 1e6 / r}')
+  echo "| $1 | keep-alive (wrk -c64) | $RPS | $P99 | **$us µs/req** | ${ERRORS:-none} |"
+}
+handshakes() {
+  local name=$1 pid=$2 port=$3
+  taskset -c 1 openssl s_time -connect 127.0.0.1:$port -new -time 2 >/dev/null 2>&1  # warm-up
+  local before; before=$(cpu_ticks "$pid")
+  for i in 1 2 3 4; do
+    taskset -c 1 openssl s_time -connect 127.0.0.1:$port -new -time "$DURATION" >"$TMP/st$i.txt" 2>&1 &
+  done
+  wait $(jobs -p | tail -4)
+  local after; after=$(cpu_ticks "$pid")
+  local conns; conns=$(awk '/connections in .* real seconds/ {n += $1} END {print n}' "$TMP"/st?.txt)
+  local secs; secs=$(awk '/connections in .* real seconds/ {print $4; exit}' "$TMP"/st1.txt)
+  local cpu; cpu=$(awk -v t=$((after - before)) -v hz="$TICK" 'BEGIN {printf "%.2f", t / hz}')
+  local per_core; per_core=$(awk -v c="$cpu" -v n="$conns" 'BEGIN {printf "%.0f", n / c}')
+  local rate; rate=$(awk -v s="$secs" -v n="$conns" 'BEGIN {printf "%.0f", n / s}')
+  echo "| $name | full TLS 1.3 handshakes (s_time -new ×4) | $rate | – | **$per_core handshakes/CPU-s** | – |"
+}
+
+echo "| proxy (1 worker, core 0) | load | req/s or conn/s | p99 | proxy CPU | errors |"
+echo "|---|---|---|---|---|---|"
+taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
+  --http_listen=127.0.0.1:$OURS_HTTP --https_listen=127.0.0.1:$OURS --default_cert="$TMP/bundle.pem" \
+  --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
+wait_port $OURS
+for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+curl -sk --fail -o /dev/null -H 'Host: bench.local' "https://127.0.0.1:$OURS/" || { echo "dataplane does not answer" >&2; exit 1; }
+keepalive "edgerouter dataplane" $OURS_PID $OURS
+handshakes "edgerouter dataplane" $OURS_PID $OURS
+kill $OURS_PID; wait $OURS_PID 2>/dev/null || true
+
+taskset -c 0 nginx -c "$TMP/nginx-tls/nginx.conf" -p "$TMP/nginx-tls" & NGX=$!; PIDS+=($NGX)
+wait_port $NGINX_TLS
+NGX_WORKER=$(pgrep -P $NGX | head -1)
+keepalive "nginx $(nginx -v 2>&1 | sed 's|.*/||')" "$NGX_WORKER" $NGINX_TLS
+handshakes "nginx $(nginx -v 2>&1 | sed 's|.*/||')" "$NGX_WORKER" $NGINX_TLS

@@ -1,0 +1,107 @@
+// HTTP/2 streams reuse the whole HTTP/1.1 request path (routing, auth, local responses,
+// reverse proxy, every backend, access log) by speaking HTTP/1.1 to it in memory: the request
+// head and DATA become an HTTP/1.1 message, and the HTTP/1.1 response it writes becomes
+// HEADERS + DATA. Both directions are incremental and keep the HTTP/1.1 parser's strictness.
+#ifndef EDGEROUTER_DATAPLANE_H2_H1_BRIDGE_H_
+#define EDGEROUTER_DATAPLANE_H2_H1_BRIDGE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "dataplane/h2/h2_session.h"
+#include "dataplane/http/http1_parser.h"
+#include "dataplane/proxy/io_buffer.h"
+
+namespace edgerouter::h2 {
+
+// The HTTP/1.1 request head for `stream`. Without content-length and with a body to come the
+// body is sent chunked (AppendChunk / AppendLastChunk); cookies split across fields (RFC 9113
+// §8.2.3) are joined with "; ".
+void AppendRequestHead(const Stream& stream, bool body_follows, proxy::IoBuffer* out);
+bool RequestBodyIsChunked(const Stream& stream, bool body_follows);
+void AppendChunk(absl::string_view data, proxy::IoBuffer* out);
+void AppendLastChunk(proxy::IoBuffer* out);
+
+// Turns the HTTP/1.1 response written by the request path into what Session needs.
+class ResponseTranslator {
+ public:
+  explicit ResponseTranslator(absl::string_view request_method) : method_(request_method) {}
+
+  struct Head {
+    int status = 0;
+    std::vector<Header> headers;  // lower-case, connection-specific fields removed
+    bool has_body = true;
+  };
+
+  // Consumes what it can from `in`. Calls on_head(const Head&) once (after skipping 1xx
+  // interim responses), on_body(absl::string_view) per body piece, and on_end() when the
+  // message is complete. An error means the response cannot be translated: reset the stream.
+  template <typename OnHead, typename OnBody, typename OnEnd>
+  absl::Status Feed(proxy::IoBuffer* in, OnHead&& on_head, OnBody&& on_body, OnEnd&& on_end);
+
+  // The writer closed: a body framed "until close" ends here; anything else is truncated.
+  bool CloseEndsMessage() const { return head_done_ && !done_ && framing_ == http::BodyFraming::kUntilClose; }
+  bool done() const { return done_; }
+  bool head_done() const { return head_done_; }
+
+ private:
+  absl::Status ParseHead(proxy::IoBuffer* in, Head* head, bool* complete);
+
+  std::string method_;
+  bool head_done_ = false;
+  bool done_ = false;
+  http::BodyFraming framing_ = http::BodyFraming::kNone;
+  uint64_t remaining_ = 0;
+  http::ChunkedDecoder chunks_;
+  http::ResponseHead parsed_;
+};
+
+template <typename OnHead, typename OnBody, typename OnEnd>
+absl::Status ResponseTranslator::Feed(proxy::IoBuffer* in, OnHead&& on_head, OnBody&& on_body, OnEnd&& on_end) {
+  while (!done_ && !in->empty()) {
+    if (!head_done_) {
+      Head head;
+      bool complete = false;
+      if (absl::Status s = ParseHead(in, &head, &complete); !s.ok()) return s;
+      if (!complete) return absl::OkStatus();
+      if (!head_done_) continue;  // a 1xx was skipped
+      on_head(head);
+      if (!head.has_body) {
+        done_ = true;
+        on_end();
+        return absl::OkStatus();
+      }
+      continue;
+    }
+    if (framing_ == http::BodyFraming::kContentLength) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, in->size()));
+      on_body(in->view().substr(0, n));
+      in->Consume(n);
+      remaining_ -= n;
+      if (remaining_ == 0) {
+        done_ = true;
+        on_end();
+      }
+    } else if (framing_ == http::BodyFraming::kChunked) {
+      const size_t n = chunks_.Feed(in->view(), [&](absl::string_view piece) { on_body(piece); });
+      in->Consume(n);
+      if (chunks_.state() == http::ChunkedDecoder::State::kError) {
+        return absl::InvalidArgumentError(std::string(chunks_.error()));
+      }
+      if (chunks_.state() == http::ChunkedDecoder::State::kDone) {
+        done_ = true;
+        on_end();
+      }
+    } else {  // until close
+      on_body(in->view());
+      in->Consume(in->size());
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace edgerouter::h2
+
+#endif  // EDGEROUTER_DATAPLANE_H2_H1_BRIDGE_H_

@@ -1,0 +1,346 @@
+#include "dataplane/h2/h2_session.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace edgerouter::h2 {
+
+// nghttp2 calls back with a void* user pointer; these statics forward to the Session.
+struct SessionCallbacks {
+  static Session* Self(void* user_data) { return static_cast<Session*>(user_data); }
+
+  static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    Session* self = Self(user_data);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    auto stream = std::make_unique<Stream>();
+    stream->id = frame->hd.stream_id;
+    self->streams_[stream->id] = std::move(stream);
+    return 0;
+  }
+
+  static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                      const uint8_t* value, size_t valuelen, uint8_t, void* user_data) {
+    Session* self = Self(user_data);
+    Stream* s = self->Find(frame->hd.stream_id);
+    if (s == nullptr) return 0;
+    // Trailers count towards the limit too, but their fields are not forwarded.
+    s->header_bytes += namelen + valuelen + 32;
+    if (s->header_bytes > self->limits_.max_header_list_bytes) s->header_too_large = true;
+    if (s->header_too_large || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    absl::string_view n(reinterpret_cast<const char*>(name), namelen);
+    absl::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    if (!n.empty() && n[0] == ':') {
+      if (n == ":method") s->method = std::string(v);
+      else if (n == ":scheme") s->scheme = std::string(v);
+      else if (n == ":authority") s->authority = std::string(v);
+      else if (n == ":path") s->path = std::string(v);
+      return 0;
+    }
+    if (n == "content-length") {
+      int64_t length = -1;
+      if (absl::SimpleAtoi(v, &length)) s->content_length = length;
+    }
+    s->headers.emplace_back(std::string(n), std::string(v));
+    return 0;
+  }
+
+  static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    Session* self = Self(user_data);
+    const bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    switch (frame->hd.type) {
+      case NGHTTP2_HEADERS: {
+        Stream* s = self->Find(frame->hd.stream_id);
+        if (s == nullptr) return 0;
+        if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+          if (s->header_too_large) {
+            self->Answer431(*s);
+            return 0;
+          }
+          if (s->authority.empty()) {  // HTTP/2 allows Host instead of :authority
+            for (const Header& h : s->headers) {
+              if (h.first == "host") s->authority = h.second;
+            }
+          }
+          s->handed_to_handler = true;
+          // Known before the head is handled, so a body-less request is framed as one.
+          s->request_ended = end_stream;
+          self->handler_->OnRequestHeaders(*s);
+          s = self->Find(frame->hd.stream_id);  // the handler may have reset it
+          if (s != nullptr && end_stream) self->handler_->OnRequestEnd(*s);
+        } else if (end_stream && s->handed_to_handler && !s->request_ended) {  // trailers
+          s->request_ended = true;
+          self->handler_->OnRequestEnd(*s);
+        }
+        return 0;
+      }
+      case NGHTTP2_DATA: {
+        if (frame->hd.length == 0 && !end_stream) {
+          if (++self->consecutive_empty_data_ > self->limits_.max_consecutive_empty_data_frames) {
+            self->Flood("empty DATA frames");
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+          }
+        } else {
+          self->consecutive_empty_data_ = 0;
+        }
+        Stream* s = self->Find(frame->hd.stream_id);
+        if (s != nullptr && end_stream && s->handed_to_handler && !s->request_ended) {
+          s->request_ended = true;
+          self->handler_->OnRequestEnd(*s);
+        }
+        return 0;
+      }
+      case NGHTTP2_RST_STREAM: {
+        // Cancelling a stream before its response is done costs us work the client never
+        // waits for: the rapid-reset pattern (CVE-2023-44487).
+        Stream* s = self->Find(frame->hd.stream_id);
+        if (s != nullptr && !s->response_done &&
+            self->CountInWindow(&self->resets_in_window_, self->limits_.max_client_resets_per_second)) {
+          self->Flood("rapid reset");
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+        return 0;
+      }
+      case NGHTTP2_PING:
+      case NGHTTP2_SETTINGS:
+      case NGHTTP2_PRIORITY:
+        if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0 &&
+            self->CountInWindow(&self->control_in_window_, self->limits_.max_control_frames_per_second)) {
+          self->Flood("control frame flood");
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+        return 0;
+      default:
+        return 0;
+    }
+  }
+
+  static int OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data, size_t len,
+                         void* user_data) {
+    Session* self = Self(user_data);
+    Stream* s = self->Find(stream_id);
+    if (s == nullptr || !s->handed_to_handler) {
+      // Nobody reads it (e.g. the 431 stream): acknowledge at once so the connection flows.
+      nghttp2_session_consume(session, stream_id, len);
+      return 0;
+    }
+    s->request_body_bytes += len;
+    self->handler_->OnRequestData(*s, absl::string_view(reinterpret_cast<const char*>(data), len));
+    return 0;
+  }
+
+  static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user_data) {
+    Session* self = Self(user_data);
+    auto it = self->streams_.find(stream_id);
+    if (it == self->streams_.end()) return 0;
+    std::unique_ptr<Stream> stream = std::move(it->second);
+    self->streams_.erase(it);
+    if (stream->handed_to_handler) self->handler_->OnStreamClosed(*stream, error_code);
+    return 0;
+  }
+
+  static int OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    Session* self = Self(user_data);
+    if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+      if (Stream* s = self->Find(frame->hd.stream_id)) s->response_done = true;
+    }
+    return 0;
+  }
+
+  static ssize_t ReadResponse(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
+                              uint32_t* data_flags, nghttp2_data_source*, void* user_data) {
+    Session* self = Self(user_data);
+    Stream* s = self->Find(stream_id);
+    if (s == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    const size_t n = std::min(length, s->response_body.size());
+    if (n > 0) {
+      std::memcpy(buf, s->response_body.view().data(), n);
+      s->response_body.Consume(n);
+    }
+    // Ask for more once half the buffer has drained, so the producer never idles the link.
+    if (s->full && s->response_body.size() <= self->limits_.max_buffered_response_bytes / 2) {
+      s->full = false;
+      self->writable_.push_back(stream_id);
+    }
+    if (s->response_body.empty()) {
+      if (s->response_ended) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+      } else if (n == 0) {
+        s->deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+      }
+    }
+    return static_cast<ssize_t>(n);
+  }
+};
+
+Session::Session(Handler* handler, Limits limits) : handler_(handler), limits_(limits) {
+  nghttp2_session_callbacks* cb;
+  nghttp2_session_callbacks_new(&cb);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &SessionCallbacks::OnBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(cb, &SessionCallbacks::OnHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &SessionCallbacks::OnFrameRecv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &SessionCallbacks::OnDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, &SessionCallbacks::OnStreamClose);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cb, &SessionCallbacks::OnFrameSend);
+  nghttp2_option* opt;
+  nghttp2_option_new(&opt);
+  // Window updates follow what the handler forwarded, not what arrived: backpressure.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_continuations(opt, 8);
+  nghttp2_session_server_new2(&session_, cb, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cb);
+}
+
+Session::~Session() {
+  // Streams die with the session; handlers hear about each one.
+  for (auto& [id, stream] : streams_) {
+    if (stream->handed_to_handler) handler_->OnStreamClosed(*stream, NGHTTP2_CANCEL);
+  }
+  streams_.clear();
+  nghttp2_session_del(session_);
+}
+
+absl::Status Session::Start() {
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits_.stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits_.max_header_list_bytes},
+  };
+  int rv = nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, sizeof(settings) / sizeof(settings[0]));
+  if (rv == 0) {
+    rv = nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                               static_cast<int32_t>(limits_.connection_window));
+  }
+  if (rv != 0) return absl::InternalError(absl::StrCat("h2 settings: ", nghttp2_strerror(rv)));
+  return absl::OkStatus();
+}
+
+absl::Status Session::Receive(absl::string_view bytes) {
+  const ssize_t rv =
+      nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (!abuse_.empty()) {
+    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    return absl::ResourceExhaustedError(absl::StrCat("h2: ", abuse_));
+  }
+  if (rv < 0) {
+    if (rv == NGHTTP2_ERR_FLOODED) abuse_ = "unanswered frame flood";
+    nghttp2_session_terminate_session(
+        session_, rv == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+    return absl::InvalidArgumentError(absl::StrCat("h2: ", nghttp2_strerror(static_cast<int>(rv))));
+  }
+  return absl::OkStatus();
+}
+
+void Session::Send(proxy::IoBuffer* out, size_t limit) {
+  while (out->size() < limit) {
+    const uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n <= 0) break;
+    out->Append(absl::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n)));
+  }
+  // Outside nghttp2's callbacks, so the handler may write again right away.
+  std::vector<int32_t> ready;
+  ready.swap(writable_);
+  for (int32_t id : ready) {
+    if (Stream* s = Find(id)) handler_->OnResponseWritable(*s);
+  }
+}
+
+bool Session::WantsWrite() const { return nghttp2_session_want_write(session_) != 0; }
+bool Session::WantsRead() const { return nghttp2_session_want_read(session_) != 0; }
+
+Stream* Session::Find(int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+absl::Status Session::SubmitResponse(Stream& stream, int status, const std::vector<Header>& headers,
+                                     bool end_stream) {
+  char status_text[4];
+  std::snprintf(status_text, sizeof(status_text), "%03d", status);
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(headers.size() + 1);
+  auto nv = [](const char* n, size_t nl, const char* v, size_t vl) {
+    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n)), reinterpret_cast<uint8_t*>(const_cast<char*>(v)),
+                      nl, vl, NGHTTP2_NV_FLAG_NONE};
+  };
+  nva.push_back(nv(":status", 7, status_text, 3));
+  for (const Header& h : headers) nva.push_back(nv(h.first.data(), h.first.size(), h.second.data(), h.second.size()));
+  nghttp2_data_provider provider{};
+  provider.read_callback = &SessionCallbacks::ReadResponse;
+  stream.response_submitted = true;
+  stream.response_ended = end_stream;
+  const int rv = nghttp2_submit_response(session_, stream.id, nva.data(), nva.size(), end_stream ? nullptr : &provider);
+  if (rv != 0) return absl::InternalError(absl::StrCat("h2 response: ", nghttp2_strerror(rv)));
+  return absl::OkStatus();
+}
+
+bool Session::WriteResponseData(Stream& stream, absl::string_view data) {
+  stream.response_body.Append(data);
+  if (stream.deferred) Resume(stream);
+  if (stream.response_body.size() >= limits_.max_buffered_response_bytes) {
+    stream.full = true;
+    return false;
+  }
+  return true;
+}
+
+void Session::EndResponse(Stream& stream) {
+  stream.response_ended = true;
+  if (stream.deferred) Resume(stream);
+}
+
+void Session::Resume(Stream& stream) {
+  stream.deferred = false;
+  nghttp2_session_resume_data(session_, stream.id);
+}
+
+void Session::ResetStream(Stream& stream, uint32_t error_code) {
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, error_code);
+}
+
+void Session::ConsumeRequestData(Stream& stream, size_t bytes) {
+  nghttp2_session_consume(session_, stream.id, bytes);
+}
+
+void Session::StartGracefulShutdown() {
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+}
+
+void Session::Terminate(uint32_t error_code) { nghttp2_session_terminate_session(session_, error_code); }
+
+bool Session::CountInWindow(uint32_t* counter, uint32_t limit) {
+  const int64_t now = absl::GetCurrentTimeNanos();
+  if (now - window_start_ns_ >= 1000000000) {
+    window_start_ns_ = now;
+    resets_in_window_ = 0;
+    control_in_window_ = 0;
+  }
+  return ++*counter > limit;
+}
+
+void Session::Flood(const char* what) {
+  if (abuse_.empty()) abuse_ = what;
+}
+
+void Session::Answer431(Stream& stream) {
+  static constexpr absl::string_view kBody = "request header fields too large\n";
+  if (!SubmitResponse(stream, 431, {{"content-type", "text/plain; charset=utf-8"},
+                                    {"content-length", std::to_string(kBody.size())}},
+                      false)
+           .ok()) {
+    ResetStream(stream, NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  WriteResponseData(stream, kBody);
+  EndResponse(stream);
+}
+
+}  // namespace edgerouter::h2

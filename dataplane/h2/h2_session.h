@@ -1,0 +1,140 @@
+// The server side of one HTTP/2 connection on nghttp2, independent of sockets and TLS: bytes
+// from the client go in through Receive(), frames to send come out of Send(), and requests and
+// responses are exchanged per stream with a Handler. Flow control carries backpressure both ways:
+// request DATA is acknowledged (WINDOW_UPDATE) only when the handler says it has forwarded it,
+// and WriteResponseData() reports when a stream's buffered response is full.
+//
+// Abuse protection beyond nghttp2's own checks (RFC 9113 header validation, content-length,
+// SETTINGS/PING ACK queue limits): a header list over the limit gets 431; client stream resets
+// before the response is done (CVE-2023-44487 "rapid reset"), PING/SETTINGS floods and runs of
+// empty DATA frames end the connection with GOAWAY(ENHANCE_YOUR_CALM).
+#ifndef EDGEROUTER_DATAPLANE_H2_H2_SESSION_H_
+#define EDGEROUTER_DATAPLANE_H2_H2_SESSION_H_
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "dataplane/proxy/io_buffer.h"
+
+namespace edgerouter::h2 {
+
+struct Limits {
+  uint32_t max_concurrent_streams = 128;
+  uint32_t stream_window = 256 * 1024;          // per-stream receive window (request bodies)
+  uint32_t connection_window = 1024 * 1024;     // connection receive window
+  uint32_t max_header_list_bytes = 64 * 1024;   // name + value + 32 per field, as RFC 9113
+  size_t max_buffered_response_bytes = 64 * 1024;  // per stream, before WriteResponseData says "full"
+  // Abuse thresholds, per rolling one-second window.
+  uint32_t max_client_resets_per_second = 100;
+  uint32_t max_control_frames_per_second = 200;  // PING + SETTINGS + PRIORITY received
+  uint32_t max_consecutive_empty_data_frames = 16;
+};
+
+using Header = std::pair<std::string, std::string>;
+
+struct Stream {
+  int32_t id = 0;
+  std::string method, scheme, authority, path;
+  std::vector<Header> headers;  // regular fields, names lower-case as on the wire
+  int64_t content_length = -1;
+  uint64_t request_body_bytes = 0;
+  bool request_ended = false;
+  void* user = nullptr;  // the handler's per-stream state
+
+  // Internal to the session.
+  size_t header_bytes = 0;
+  bool header_too_large = false;
+  bool handed_to_handler = false;
+  bool response_submitted = false;
+  bool response_ended = false;  // all body bytes given (EndResponse or end_stream)
+  bool response_done = false;   // END_STREAM sent
+  bool deferred = false;
+  bool full = false;  // WriteResponseData returned false; OnResponseWritable owed
+  proxy::IoBuffer response_body;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // The request head is complete (pseudo-headers validated by nghttp2). `request_ended` is
+  // already true when the HEADERS frame ended the stream (no body follows).
+  virtual void OnRequestHeaders(Stream& stream) = 0;
+  // A chunk of request body. Call Session::ConsumeRequestData() once it is forwarded, so the
+  // client may send more (until then its window stays shut: backpressure).
+  virtual void OnRequestData(Stream& stream, absl::string_view data) = 0;
+  virtual void OnRequestEnd(Stream& stream) = 0;
+  // The stream is gone (response finished, or reset by either side); `stream` dies after this.
+  // Called only for streams that reached OnRequestHeaders.
+  virtual void OnStreamClosed(Stream& stream, uint32_t error_code) = 0;
+  // A stream whose WriteResponseData() returned false has room again.
+  virtual void OnResponseWritable(Stream& stream) = 0;
+};
+
+class Session {
+ public:
+  Session(Handler* handler, Limits limits);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Queues our SETTINGS; call once before the first Send().
+  absl::Status Start();
+  // Feeds client bytes. An error means the connection must end after flushing Send() output
+  // (a GOAWAY is queued when there is one to send); `abuse()` names a flood when that is why.
+  absl::Status Receive(absl::string_view bytes);
+  // Appends frames to `out` until nothing is left or `out` holds `limit` bytes.
+  void Send(proxy::IoBuffer* out, size_t limit);
+
+  bool WantsWrite() const;
+  bool WantsRead() const;
+  // Nothing left to read or write: the connection can close.
+  bool Finished() const { return !WantsRead() && !WantsWrite(); }
+  size_t active_streams() const { return streams_.size(); }
+  const std::string& abuse() const { return abuse_; }
+
+  // Responses. Headers are lower-case names without hop-by-hop fields.
+  absl::Status SubmitResponse(Stream& stream, int status, const std::vector<Header>& headers,
+                              bool end_stream);
+  // Queues body bytes; false when the stream's buffer is at its limit (stop producing until
+  // OnResponseWritable). The bytes are always taken.
+  bool WriteResponseData(Stream& stream, absl::string_view data);
+  void EndResponse(Stream& stream);
+  void ResetStream(Stream& stream, uint32_t error_code);
+  void ConsumeRequestData(Stream& stream, size_t bytes);
+
+  // Graceful drain: GOAWAY announcing shutdown; streams in flight finish, new ones are refused.
+  void StartGracefulShutdown();
+  // Immediate GOAWAY with `error_code` (e.g. NGHTTP2_ENHANCE_YOUR_CALM).
+  void Terminate(uint32_t error_code);
+
+ private:
+  friend struct SessionCallbacks;
+  Stream* Find(int32_t id);
+  void Resume(Stream& stream);
+  bool CountInWindow(uint32_t* counter, uint32_t limit);
+  void Flood(const char* what);
+  void Answer431(Stream& stream);
+
+  Handler* const handler_;
+  const Limits limits_;
+  nghttp2_session* session_ = nullptr;
+  absl::flat_hash_map<int32_t, std::unique_ptr<Stream>> streams_;
+  std::vector<int32_t> writable_;  // streams owed OnResponseWritable after a Send()
+  std::string abuse_;
+  int64_t window_start_ns_ = 0;
+  uint32_t resets_in_window_ = 0;
+  uint32_t control_in_window_ = 0;
+  uint32_t consecutive_empty_data_ = 0;
+};
+
+}  // namespace edgerouter::h2
+
+#endif  // EDGEROUTER_DATAPLANE_H2_H2_SESSION_H_

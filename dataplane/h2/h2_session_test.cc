@@ -1,0 +1,320 @@
+// h2::Session against a real nghttp2 client session, wired back to back in memory: streams,
+// flow-control backpressure in both directions, limits and floods, graceful GOAWAY.
+#include "dataplane/h2/h2_session.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace edgerouter::h2 {
+namespace {
+
+// Serves: /echo (the request body back, after the request ends), /big/N (N bytes of a
+// pattern, written until the stream is full, resumed on OnResponseWritable), /hold (never
+// acknowledges the request body nor answers until told).
+class TestHandler : public Handler {
+ public:
+  Session* session = nullptr;
+  std::map<int32_t, std::string> bodies;
+  std::map<int32_t, Stream*> streams;  // open ones
+  std::map<int32_t, size_t> big_left;
+  std::vector<int32_t> closed;
+  int full_count = 0;
+  bool hold_consume = false;
+
+  void OnRequestHeaders(Stream& s) override {
+    streams[s.id] = &s;
+    if (absl::StartsWith(s.path, "/big/")) {
+      size_t n = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(s.path.substr(5), &n));
+      big_left[s.id] = n;
+      ASSERT_TRUE(session->SubmitResponse(s, 200, {{"content-type", "application/octet-stream"}}, false).ok());
+      WriteBig(s);
+    }
+  }
+  void OnRequestData(Stream& s, absl::string_view data) override {
+    bodies[s.id].append(data.data(), data.size());
+    if (!hold_consume) session->ConsumeRequestData(s, data.size());
+  }
+  void OnRequestEnd(Stream& s) override {
+    if (s.path == "/echo") {
+      ASSERT_TRUE(session->SubmitResponse(s, 200, {{"x-method", s.method}, {"x-authority", s.authority}}, false).ok());
+      session->WriteResponseData(s, bodies[s.id]);
+      session->EndResponse(s);
+    }
+  }
+  void OnStreamClosed(Stream& s, uint32_t) override {
+    closed.push_back(s.id);
+    streams.erase(s.id);
+  }
+  void OnResponseWritable(Stream& s) override { WriteBig(s); }
+
+  void WriteBig(Stream& s) {
+    size_t& left = big_left[s.id];
+    while (left > 0) {
+      const size_t n = std::min<size_t>(left, 16384);
+      left -= n;
+      if (!session->WriteResponseData(s, std::string(n, static_cast<char>('a' + left % 26)))) {
+        ++full_count;
+        if (left == 0) session->EndResponse(s);
+        return;
+      }
+    }
+    session->EndResponse(s);
+  }
+};
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  bool closed = false;
+  uint32_t error = 0;
+};
+
+// A real nghttp2 client with its own callbacks; it can withhold WINDOW_UPDATEs.
+class Client {
+ public:
+  explicit Client(bool manual_window = false) {
+    nghttp2_session_callbacks* cb;
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_on_header_callback(
+        cb, [](nghttp2_session*, const nghttp2_frame* f, const uint8_t* n, size_t nl, const uint8_t* v, size_t vl,
+               uint8_t, void* u) {
+          Response& r = static_cast<Client*>(u)->responses[f->hd.stream_id];
+          std::string name(reinterpret_cast<const char*>(n), nl), value(reinterpret_cast<const char*>(v), vl);
+          if (name == ":status") r.status = std::stoi(value);
+          r.headers[name] = value;
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+        cb, [](nghttp2_session*, uint8_t, int32_t id, const uint8_t* d, size_t len, void* u) {
+          static_cast<Client*>(u)->responses[id].body.append(reinterpret_cast<const char*>(d), len);
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, [](nghttp2_session*, int32_t id, uint32_t e, void* u) {
+      Response& r = static_cast<Client*>(u)->responses[id];
+      r.closed = true;
+      r.error = e;
+      return 0;
+    });
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, [](nghttp2_session*, const nghttp2_frame* f, void* u) {
+      Client* c = static_cast<Client*>(u);
+      if (f->hd.type == NGHTTP2_GOAWAY) {
+        c->goaway = true;
+        c->goaway_error = f->goaway.error_code;
+        c->goaway_last_stream = f->goaway.last_stream_id;
+      }
+      return 0;
+    });
+    nghttp2_option* opt;
+    nghttp2_option_new(&opt);
+    if (manual_window) nghttp2_option_set_no_auto_window_update(opt, 1);
+    nghttp2_session_client_new2(&session, cb, this, opt);
+    nghttp2_option_del(opt);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, nullptr, 0);
+  }
+  ~Client() { nghttp2_session_del(session); }
+
+  int32_t Request(const std::string& method, const std::string& path, std::vector<Header> extra = {},
+                  const std::string* body = nullptr) {
+    std::vector<Header> all = {{":method", method}, {":scheme", "https"}, {":authority", "site.test"}, {":path", path}};
+    all.insert(all.end(), extra.begin(), extra.end());
+    std::vector<nghttp2_nv> nva;
+    for (Header& h : all) {
+      nva.push_back({reinterpret_cast<uint8_t*>(h.first.data()), reinterpret_cast<uint8_t*>(h.second.data()),
+                     h.first.size(), h.second.size(), NGHTTP2_NV_FLAG_NONE});
+    }
+    nghttp2_data_provider provider{};
+    if (body != nullptr) {
+      provider.read_callback = [](nghttp2_session*, int32_t id, uint8_t* buf, size_t len, uint32_t* flags,
+                                  nghttp2_data_source*, void* u) -> ssize_t {
+        std::string& up = static_cast<Client*>(u)->uploads_[id];
+        const size_t n = std::min(len, up.size());
+        memcpy(buf, up.data(), n);
+        up.erase(0, n);
+        if (up.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return static_cast<ssize_t>(n);
+      };
+    }
+    const int32_t id =
+        nghttp2_submit_request(session, nullptr, nva.data(), nva.size(), body ? &provider : nullptr, nullptr);
+    if (body != nullptr) uploads_[id] = *body;  // read only once frames are produced
+    return id;
+  }
+
+  std::string Output() {
+    std::string out;
+    const uint8_t* data;
+    for (ssize_t n; (n = nghttp2_session_mem_send(session, &data)) > 0;) out.append(reinterpret_cast<const char*>(data), n);
+    return out;
+  }
+
+  nghttp2_session* session;
+  std::map<int32_t, Response> responses;
+  bool goaway = false;
+  uint32_t goaway_error = 0;
+  int32_t goaway_last_stream = -1;
+
+ private:
+  std::map<int32_t, std::string> uploads_;
+};
+
+class H2SessionTest : public ::testing::Test {
+ protected:
+  // Header lists over 64 KiB are refused by the nghttp2 *client* before sending, so the 431
+  // path is tested with a smaller server limit.
+  static Limits TestLimits() {
+    Limits l;
+    l.max_header_list_bytes = 16 * 1024;
+    return l;
+  }
+  H2SessionTest() : server_(&handler_, TestLimits()) {
+    handler_.session = &server_;
+    EXPECT_TRUE(server_.Start().ok());
+  }
+
+  // Moves bytes both ways until neither side has anything to say; the last server error wins.
+  absl::Status Pump(Client& client) {
+    absl::Status last = absl::OkStatus();
+    for (int rounds = 0; rounds < 10000; ++rounds) {
+      const std::string to_server = client.Output();
+      if (!to_server.empty()) {
+        absl::Status s = server_.Receive(to_server);
+        if (!s.ok()) last = s;
+      }
+      proxy::IoBuffer out;
+      server_.Send(&out, 1 << 20);
+      if (!out.empty()) {
+        EXPECT_GE(nghttp2_session_mem_recv(client.session, reinterpret_cast<const uint8_t*>(out.view().data()),
+                                           out.size()),
+                  0);
+      }
+      if (to_server.empty() && out.empty()) break;
+    }
+    return last;
+  }
+
+  TestHandler handler_;
+  Session server_;
+};
+
+TEST_F(H2SessionTest, ConcurrentStreamsEachGetTheirResponse) {
+  Client client;
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 10; ++i) {
+    const std::string body = absl::StrCat("body-", i);
+    ids.push_back(client.Request("POST", "/echo", {{"content-length", std::to_string(body.size())}}, &body));
+  }
+  ASSERT_TRUE(Pump(client).ok());
+  for (int i = 0; i < 10; ++i) {
+    const Response& r = client.responses[ids[i]];
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, absl::StrCat("body-", i));
+    EXPECT_EQ(r.headers.at("x-method"), "POST");
+    EXPECT_EQ(r.headers.at("x-authority"), "site.test");
+    EXPECT_TRUE(r.closed);
+  }
+  EXPECT_EQ(handler_.closed.size(), 10u);
+  EXPECT_EQ(server_.active_streams(), 0u);
+}
+
+TEST_F(H2SessionTest, RequestBodyWaitsForTheHandlerToForwardIt) {
+  handler_.hold_consume = true;
+  Client client;
+  const std::string body(1 << 20, 'x');
+  const int32_t id = client.Request("POST", "/hold", {}, &body);
+  ASSERT_TRUE(Pump(client).ok());
+  // Only the advertised stream window arrived: the client is blocked, not buffered by us.
+  EXPECT_EQ(handler_.bodies[id].size(), Limits{}.stream_window);
+  handler_.hold_consume = false;
+  // Acknowledge what was forwarded; the rest follows.
+  server_.ConsumeRequestData(*handler_.streams.at(id), handler_.bodies[id].size());
+  ASSERT_TRUE(Pump(client).ok());
+  EXPECT_EQ(handler_.bodies[id].size(), body.size());
+}
+
+TEST_F(H2SessionTest, ResponseStopsAtTheClientWindowAndResumes) {
+  Client client(/*manual_window=*/true);
+  const int32_t id = client.Request("GET", "/big/1000000");
+  ASSERT_TRUE(Pump(client).ok());
+  // The client's default 65535-byte window caps what was sent; the handler saw "full".
+  EXPECT_EQ(client.responses[id].body.size(), 65535u);
+  EXPECT_GE(handler_.full_count, 1);
+  size_t received = client.responses[id].body.size();
+  while (!client.responses[id].closed) {
+    nghttp2_session_consume(client.session, id, received);
+    ASSERT_TRUE(Pump(client).ok());
+    const size_t now = client.responses[id].body.size();
+    ASSERT_GT(now, received) << "no progress";
+    received = now;
+  }
+  ASSERT_EQ(client.responses[id].body.size(), 1000000u);
+  EXPECT_EQ(client.responses[id].error, 0u);
+}
+
+TEST_F(H2SessionTest, OversizedHeaderListGets431AndTheConnectionLives) {
+  Client client;
+  std::vector<Header> many;
+  for (int i = 0; i < 20; ++i) many.emplace_back(absl::StrCat("x-big-", i), std::string(1000, 'a'));
+  const int32_t big = client.Request("GET", "/echo", many);
+  ASSERT_TRUE(Pump(client).ok());
+  EXPECT_EQ(client.responses[big].status, 431);
+  EXPECT_TRUE(handler_.closed.empty());  // never reached the handler
+  const int32_t ok = client.Request("GET", "/echo");
+  ASSERT_TRUE(Pump(client).ok());
+  EXPECT_EQ(client.responses[ok].status, 200);
+}
+
+TEST_F(H2SessionTest, RapidResetEndsTheConnectionWithEnhanceYourCalm) {
+  Client client;
+  absl::Status last;
+  for (int i = 0; i < 300 && !client.goaway; ++i) {
+    const int32_t id = client.Request("GET", "/hold");
+    absl::Status s = Pump(client);  // the server has the request before it is cancelled
+    if (s.ok()) {
+      nghttp2_submit_rst_stream(client.session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+      s = Pump(client);
+    }
+    if (!s.ok()) last = s;
+  }
+  EXPECT_TRUE(absl::IsResourceExhausted(last)) << last;
+  EXPECT_EQ(server_.abuse(), "rapid reset");
+  EXPECT_TRUE(client.goaway);
+  EXPECT_EQ(client.goaway_error, static_cast<uint32_t>(NGHTTP2_ENHANCE_YOUR_CALM));
+}
+
+TEST_F(H2SessionTest, PingFloodEndsTheConnection) {
+  Client client;
+  const uint8_t opaque[8] = {};
+  for (int i = 0; i < 500; ++i) nghttp2_submit_ping(client.session, NGHTTP2_FLAG_NONE, opaque);
+  EXPECT_TRUE(absl::IsResourceExhausted(Pump(client)));
+  EXPECT_EQ(server_.abuse(), "control frame flood");
+  EXPECT_EQ(client.goaway_error, static_cast<uint32_t>(NGHTTP2_ENHANCE_YOUR_CALM));
+}
+
+TEST_F(H2SessionTest, GracefulShutdownFinishesStreamsInFlight) {
+  Client client;
+  const int32_t id = client.Request("GET", "/big/100000");
+  ASSERT_TRUE(Pump(client).ok());
+  server_.StartGracefulShutdown();
+  ASSERT_TRUE(Pump(client).ok());
+  EXPECT_TRUE(client.goaway);
+  EXPECT_EQ(client.goaway_error, 0u);
+  EXPECT_EQ(client.goaway_last_stream, id);
+  EXPECT_EQ(client.responses[id].body.size(), 100000u);
+  EXPECT_TRUE(server_.Finished());
+}
+
+TEST_F(H2SessionTest, GarbageIsAProtocolError) {
+  EXPECT_FALSE(server_.Receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+}
+
+}  // namespace
+}  // namespace edgerouter::h2
