@@ -1,6 +1,7 @@
 // aws_lambda end to end: serverless-offline's Invoke API behind a real data plane (payload 1.0
 // and 2.0 round trips, function error, unknown function, timeout, body limit), `edgerouterctl
-// lambda mk`, and the overlay of an S3 site on "/" with a Lambda on "/api" under one host.
+// lambda mk`, the overlay of an S3 site on "/" with a Lambda on "/api" under one host, and
+// both over the TLS listener (the frontends `s3 mk` / `lambda mk` make are https-only).
 #include <stdlib.h>
 
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "dataplane/test/e2e_fixture.h"
+#include "dataplane/test/tls_test_util.h"
 #include "nlohmann/json.hpp"
 #include "testenv/aws/aws_emulators.h"
 
@@ -24,11 +26,11 @@ class LambdaE2E : public DataplaneE2E {
   // The emulators are shared by the suite (serverless-offline needs seconds to start).
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/er-lambda-e2e-XXXXXX";
-    dir_ = new std::string(mkdtemp(tmpl));
-    auto lambda = AwsEmulator::StartLambda(*dir_ + "/lambda");
+    emulator_dir_ = new std::string(mkdtemp(tmpl));
+    auto lambda = AwsEmulator::StartLambda(*emulator_dir_ + "/lambda");
     ASSERT_TRUE(lambda.ok()) << lambda.status();
     lambda_ = lambda->release();
-    auto s3 = AwsEmulator::StartS3(*dir_ + "/s3", {"overlay"});
+    auto s3 = AwsEmulator::StartS3(*emulator_dir_ + "/s3", {"overlay"});
     ASSERT_TRUE(s3.ok()) << s3.status();
     s3_ = s3->release();
     setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_->endpoint().c_str(), 1);
@@ -39,11 +41,20 @@ class LambdaE2E : public DataplaneE2E {
   static void TearDownTestSuite() {
     delete lambda_;
     delete s3_;
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
+    std::filesystem::remove_all(*emulator_dir_);
+    delete emulator_dir_;
   }
-  // --plain_is_https: apps made by `s3 mk` / `lambda mk` are https-only, as in edgerouter.
-  std::vector<std::string> DataplaneFlags() override { return {"--aws_timeout_ms=2000", "--plain_is_https"}; }
+  void StartOrigins() override {
+    DataplaneE2E::StartOrigins();
+    const std::string out = Shell(absl::StrCat("set -e; cd ", dir_, "; ", MakeCaScript("ca"),
+                                               MakeLeafScript("default", "https.test", "ca", "subjectAltName=DNS:https.test")));
+    ASSERT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  }
+  // --plain_is_https: apps made by `s3 mk` / `lambda mk` are https-only, as in edgerouter (the
+  // HTTPS test below goes through the TLS listener instead).
+  std::vector<std::string> DataplaneFlags() override {
+    return {"--aws_timeout_ms=2000", "--plain_is_https", "--default_cert=" + dir_ + "/default.pem"};
+  }
   std::string AppsJson() override {
     auto app = [](const std::string& id, const std::string& host, const std::string& prefix,
                   const std::string& function, const std::string& version) {
@@ -79,11 +90,11 @@ class LambdaE2E : public DataplaneE2E {
 
   static AwsEmulator* lambda_;
   static AwsEmulator* s3_;
-  static std::string* dir_;
+  static std::string* emulator_dir_;
 };
 AwsEmulator* LambdaE2E::lambda_ = nullptr;
 AwsEmulator* LambdaE2E::s3_ = nullptr;
-std::string* LambdaE2E::dir_ = nullptr;
+std::string* LambdaE2E::emulator_dir_ = nullptr;
 
 TEST_F(LambdaE2E, PayloadV1RoundTrip) {
   WaitForApplied(1);
@@ -188,10 +199,10 @@ TEST_F(LambdaE2E, FunctionErrorUnknownFunctionTimeoutAndBodyLimit) {
 
 TEST_F(LambdaE2E, S3SiteWithLambdaApiUnderOneHostname) {
   WaitForApplied(1);
-  const std::string root = *dir_ + "/overlay-site";
+  const std::string root = *emulator_dir_ + "/overlay-site";
   std::filesystem::create_directories(root);
   std::ofstream(root + "/index.html") << "static home";
-  const std::string archive = *dir_ + "/overlay.tar.gz";
+  const std::string archive = *emulator_dir_ + "/overlay.tar.gz";
   ASSERT_EQ(std::system(absl::StrCat("/bin/tar -czf ", archive, " -C ", root, " .").c_str()), 0);
   ASSERT_EQ(Ctl({"s3", "mk", "site", "overlay.test", "/", "overlay", "us-east-1"}), 0);
   WaitForApplied(2);
@@ -205,6 +216,28 @@ TEST_F(LambdaE2E, S3SiteWithLambdaApiUnderOneHostname) {
   json e = json::parse(r.body);
   EXPECT_EQ(e["path"], "/hello");
   EXPECT_EQ(e["queryStringParameters"]["q"], "1");
+}
+
+TEST_F(LambdaE2E, SiteAndFunctionOverHttps) {
+  WaitForApplied(1);
+  const std::string root = *emulator_dir_ + "/https-site";
+  std::filesystem::create_directories(root);
+  std::ofstream(root + "/index.html") << "secure home";
+  const std::string archive = *emulator_dir_ + "/https.tar.gz";
+  ASSERT_EQ(std::system(absl::StrCat("/bin/tar -czf ", archive, " -C ", root, " .").c_str()), 0);
+  ASSERT_EQ(Ctl({"s3", "mk", "https-site", "https.test", "/", "overlay", "us-east-1"}), 0);
+  WaitForApplied(2);
+  ASSERT_EQ(Ctl({"lambda", "mk", "--strip-path", "https-api", "https.test", "/api", "ertest-dev-echov2", "us-east-1"}), 0);
+  WaitForApplied(3);
+  ASSERT_EQ(Ctl({"s3", "deploy", "https-site", "v1", archive}), 0);
+  WaitForApplied(4);
+  const std::string curl = absl::StrCat("curl -sk --resolve https.test:", https_port_, ":127.0.0.1 ");
+  std::string out = Shell(absl::StrCat(curl, "https://https.test:", https_port_, "/"));
+  EXPECT_TRUE(absl::StartsWith(out, "secure home")) << out;
+  // A body read through TLS while the session waits for the body, then the invoke.
+  out = Shell(absl::StrCat(curl, "-o /dev/null -w '%{http_code}' -H 'Content-Type: application/octet-stream' ",
+                           "--data-binary @", archive, " https://https.test:", https_port_, "/api/up"));
+  EXPECT_TRUE(absl::StartsWith(out, "201")) << out;
 }
 
 }  // namespace
