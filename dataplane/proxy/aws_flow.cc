@@ -65,12 +65,22 @@ void DownstreamConnection::StartLambda(const BackendConfig& backend, const std::
   r.path = path;
   r.query.assign(h.query.data(), h.query.size());
   r.headers.clear();
+  std::string forwarded_for;
   for (const http::Header& header : h.headers) {
-    if (IsHopByHop(header.name) || (strip_authorization_ && absl::EqualsIgnoreCase(header.name, "authorization"))) {
+    if (IsHopByHop(header.name) || (strip_authorization_ && absl::EqualsIgnoreCase(header.name, "authorization")) ||
+        absl::EqualsIgnoreCase(header.name, "x-forwarded-proto")) {
+      continue;
+    }
+    if (absl::EqualsIgnoreCase(header.name, "x-forwarded-for")) {
+      absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", header.value);
       continue;
     }
     r.headers.emplace_back(std::string(header.name), std::string(header.value));
   }
+  // As API Gateway does: the client address appended to what earlier proxies said, and the
+  // scheme set by us (a client cannot spoof it).
+  r.headers.emplace_back("X-Forwarded-For", absl::StrCat(forwarded_for, forwarded_for.empty() ? "" : ", ", peer_ip_));
+  r.headers.emplace_back("X-Forwarded-Proto", secure_ ? "https" : "http");
   r.host = host_;
   r.source_ip = peer_ip_;
   r.protocol = version_minor_ == 0 ? "HTTP/1.0" : "HTTP/1.1";

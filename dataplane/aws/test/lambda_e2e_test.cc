@@ -108,6 +108,8 @@ TEST_F(LambdaE2E, PayloadV1RoundTrip) {
   EXPECT_EQ(e["httpMethod"], "POST");
   EXPECT_EQ(e["path"], "/hello world");
   EXPECT_EQ(e["headers"]["Host"], "v1.test");
+  EXPECT_EQ(e["headers"]["X-Forwarded-For"], "127.0.0.1");
+  EXPECT_EQ(e["headers"]["X-Forwarded-Proto"], "https");  // --plain_is_https
   EXPECT_EQ(e["multiValueHeaders"]["X-Multi"], json({"one", "two"}));
   EXPECT_EQ(e["headers"]["Cookie"], "c1=v1; c2=v2");
   EXPECT_EQ(e["multiValueQueryStringParameters"]["a"], json({"1", "2"}));
