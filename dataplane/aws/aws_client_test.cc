@@ -158,6 +158,36 @@ TEST_F(AwsClientTest, SilentPeerTimesOut) {
   close(fd);
 }
 
+TEST_F(AwsClientTest, ReleasedCallNeverCallsBack) {
+  AwsClient& client = NewClient();
+  // A silent peer keeps the first call running until it is released.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  Endpoints silent;
+  silent.s3 = absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port));
+  Waiter never;
+  OnLoop([&] {
+    AwsCall* call = client.Start(SignAwsRequest(Service::kS3, "us-east-1", "GET", S3Target(silent, "b", "us-east-1", "k"),
+                                                {}, "", Credentials{"a", "b", ""}, absl::Now()),
+                                 "", 1000, &never);
+    EXPECT_EQ(client.in_flight(), 1);
+    client.Release(call);  // the client went away
+    EXPECT_EQ(client.in_flight(), 0);
+  });
+  // The pool (and the loop) carry on: a later call completes, the released one stays silent.
+  AwsCall* c = Run(client, S3("GET", "no-such-key"));
+  EXPECT_EQ(c->status, 404);
+  Release(client, c);
+  EXPECT_EQ(never.done, nullptr);
+  close(fd);
+}
+
 TEST_F(AwsClientTest, BodyLargerThanTheBoundIsAborted) {
   AwsClient& client = NewClient();
   AwsCall* c = Run(client, S3("PUT", ""));
