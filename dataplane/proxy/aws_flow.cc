@@ -162,7 +162,10 @@ void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
   status_ = r.status;
   // A request body we did not read cannot be skipped on a keep-alive connection.
   if (!request_body_done_ || !request_keep_alive_ || draining_) closing_after_response_ = true;
-  std::string head = absl::StrCat("HTTP/1.1 ", r.status, " ", StatusReason(r.status), "\r\n", r.headers);
+  // A function may answer any status; one we have no phrase for gets none (RFC 9112 allows it).
+  const absl::string_view reason = StatusReason(r.status);
+  std::string head =
+      absl::StrCat("HTTP/1.1 ", r.status, " ", reason == "Unknown" ? "" : reason, "\r\n", r.headers);
   if (r.send_length) absl::StrAppend(&head, "Content-Length: ", r.body.size(), "\r\n");
   if (closing_after_response_) {
     head += "Connection: close\r\n";

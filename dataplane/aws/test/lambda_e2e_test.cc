@@ -132,6 +132,7 @@ TEST_F(LambdaE2E, PayloadV2RoundTripWithBinaryBodyAndCookies) {
       "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n",
       binary.substr(0, 3), "\r\n3\r\n", binary.substr(3), "\r\n0\r\n\r\n"));
   ASSERT_EQ(r.status, 201) << r.head << r.body;
+  EXPECT_TRUE(absl::StartsWith(r.head, "HTTP/1.1 201 Created\r\n")) << r.head;
   EXPECT_EQ(r.body, std::string("\x00\x01\x02\xff\xfe", 5));
   EXPECT_TRUE(absl::StrContains(r.head, "Set-Cookie: a=1; Path=/\r\nSet-Cookie: b=2\r\n")) << r.head;
   std::string event_text;
