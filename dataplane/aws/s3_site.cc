@@ -1,9 +1,11 @@
 #include "dataplane/aws/s3_site.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -95,11 +97,15 @@ void S3Exchange::Start(AwsWorkerContext* ctx, const S3SiteConfig& site, const S3
     }
   }
   if (key_rel_.empty() || key_rel_.back() == '/') key_rel_ += "index.html";
-  if (range_.empty()) {
+  // If-Range needs S3's judgement of the validator; everything else can come from the cache.
+  if (request.if_range.empty()) {
     S3Cache::MakeKey(site.app_id, site.version, key_rel_, &cache_key_);
     if (std::shared_ptr<const S3Object> hit = ctx->cache().Find(cache_key_)) {
-      ServeObject(*hit, true, false, "");
-      return;
+      if (range_.empty()) {
+        ServeObject(*hit, true, false, "");
+        return;
+      }
+      if (ServeCachedRange(*hit)) return;
     }
   }
   Fetch(Phase::kObject, key_rel_, false);
@@ -267,6 +273,53 @@ void S3Exchange::ServeObject(const S3Object& object, bool from_cache, bool parti
     response_.body = object.body;
   }
   responder_->OnAwsResponse(response_);
+}
+
+bool S3Exchange::ServeCachedRange(const S3Object& object) {
+  absl::string_view spec = range_;
+  if (!absl::ConsumePrefix(&spec, "bytes=") || absl::StrContains(spec, ',')) return false;
+  const size_t dash = spec.find('-');
+  if (dash == absl::string_view::npos) return false;
+  absl::string_view first = absl::StripAsciiWhitespace(spec.substr(0, dash));
+  absl::string_view last = absl::StripAsciiWhitespace(spec.substr(dash + 1));
+  const uint64_t size = object.body.size();
+  uint64_t start = 0, end = 0;
+  bool satisfiable = true;
+  if (first.empty()) {  // suffix: the last N bytes
+    uint64_t n = 0;
+    if (!absl::SimpleAtoi(last, &n)) return false;
+    satisfiable = n > 0 && size > 0;
+    start = size - std::min(n, size);
+    end = size == 0 ? 0 : size - 1;
+  } else {
+    if (!absl::SimpleAtoi(first, &start)) return false;
+    end = size == 0 ? 0 : size - 1;
+    if (!last.empty()) {
+      uint64_t requested_end = 0;
+      if (!absl::SimpleAtoi(last, &requested_end) || requested_end < start) return false;
+      end = std::min(end, requested_end);
+    }
+    satisfiable = start < size;
+  }
+  if (!satisfiable) {
+    response_.headers = absl::StrCat("Content-Range: bytes */", size, "\r\nContent-Type: text/plain; charset=utf-8\r\n");
+    response_.status = 416;
+    response_.send_length = true;
+    response_.body = "range not satisfiable\n";
+    responder_->OnAwsResponse(response_);
+    return true;
+  }
+  // The headers of a whole-object answer, then the slice.
+  S3Object slice_view;
+  slice_view.etag = object.etag;
+  slice_view.last_modified = object.last_modified;
+  slice_view.content_type = object.content_type;
+  slice_view.cache_control = object.cache_control;
+  body_scratch_.assign(object.body, start, end - start + 1);
+  slice_view.body.swap(body_scratch_);
+  ServeObject(slice_view, true, true, absl::StrCat("Content-Range: bytes ", start, "-", end, "/", size, "\r\n"));
+  body_scratch_.swap(slice_view.body);  // keep the buffer's capacity for the next request
+  return true;
 }
 
 void S3Exchange::NotFound() {

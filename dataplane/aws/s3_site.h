@@ -48,6 +48,7 @@ struct S3RequestInfo {
   absl::string_view if_none_match;
   absl::string_view if_modified_since;
   absl::string_view range;
+  absl::string_view if_range;
 };
 
 // One per client connection, reused across its requests.
@@ -64,6 +65,9 @@ class S3Exchange : public AwsCallOwner {
   enum class Phase { kObject, kDirProbe, kNotFoundPage };
   void Fetch(Phase phase, absl::string_view key_rel, bool head);
   void ServeObject(const S3Object& object, bool from_cache, bool partial, absl::string_view range_header);
+  // A single byte range of a cached object; false when the header is not one we answer here
+  // (several ranges, bad syntax): S3 then decides.
+  bool ServeCachedRange(const S3Object& object);
   void NotFound();
   void Fail(int status, absl::string_view reason);
   void Respond(int status, absl::string_view body);

@@ -48,6 +48,7 @@ void DownstreamConnection::StartS3(const BackendConfig& backend, const std::stri
   info.if_none_match = value("If-None-Match");
   info.if_modified_since = value("If-Modified-Since");
   info.range = value("Range");
+  info.if_range = value("If-Range");
   aws_sync_ = true;
   s3_->Start(&worker_->aws(), backend.s3, info, this);
   aws_sync_ = false;

@@ -41,7 +41,8 @@ class S3WebsiteE2E : public DataplaneE2E {
     std::filesystem::remove_all(s3_dir_);
   }
   std::string AppsJson() override { return R"({"apps":[]})"; }
-  std::vector<std::string> DataplaneFlags() override { return {"--plain_is_https"}; }
+  // One worker, so which requests find the cache warm is deterministic.
+  std::vector<std::string> DataplaneFlags() override { return {"--plain_is_https", "--workers=1"}; }
 
   // Runs edgerouterctl; returns its exit status, output in *output.
   int Ctl(const std::vector<std::string>& args, std::string* output = nullptr) {
@@ -66,6 +67,7 @@ class S3WebsiteE2E : public DataplaneE2E {
     std::ofstream(root + "/docs/index.html") << "docs " << version;
     std::ofstream(root + "/404.html") << "<p>custom not found " << version << "</p>";
     std::ofstream(root + "/app.js") << "console.log('" << version << "');";
+    std::ofstream(root + "/robots.txt") << "User-agent: *";
     for (int i = 0; i < extra_pages; ++i) std::ofstream(absl::StrCat(root, "/p", i, ".html")) << version << ":p" << i;
     const std::string archive = absl::StrCat(s3_dir_, "/site-", version, ".tar.gz");
     const std::string cmd = absl::StrCat("/bin/tar -czf ", archive, " -C ", root, " .");
@@ -123,6 +125,7 @@ TEST_F(S3WebsiteE2E, DeployServeConditionalRangeRollback) {
   EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8");
   // Other files keep the stored Cache-Control; the second read comes from the cache.
   r = Get(http_port_, "site.test", "/app.js");
+  const std::string etag_js = r.headers["etag"];
   EXPECT_EQ(r.headers["content-type"], "text/javascript; charset=utf-8");
   EXPECT_EQ(r.headers["cache-control"], "public, max-age=31536000");
   TestConnection conn(http_port_);
@@ -144,11 +147,24 @@ TEST_F(S3WebsiteE2E, DeployServeConditionalRangeRollback) {
   EXPECT_EQ(r.status, 304);
   r = Get(http_port_, "site.test", "/", "If-None-Match: \"other\"\r\n");
   EXPECT_EQ(r.status, 200);
-  // Range goes to S3.
+  // Range: passed to S3 when the object is not cached (robots.txt was never read whole)...
+  r = Get(http_port_, "site.test", "/robots.txt", "Range: bytes=0-9\r\n");
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.body, "User-agent");
+  EXPECT_EQ(r.headers["content-range"], "bytes 0-9/13");
+  EXPECT_EQ(r.headers["x-cache"], "MISS");
+  // ... and answered from the cache when it is (app.js was read whole above).
   r = Get(http_port_, "site.test", "/app.js", "Range: bytes=0-6\r\n");
   EXPECT_EQ(r.status, 206);
   EXPECT_EQ(r.body, "console");
   EXPECT_EQ(r.headers["content-range"], "bytes 0-6/18");
+  EXPECT_EQ(r.headers["x-cache"], "HIT");
+  EXPECT_EQ(r.headers["etag"], etag_js);
+  EXPECT_EQ(Get(http_port_, "site.test", "/app.js", "Range: bytes=10-\r\n").body, "g('v1');");
+  EXPECT_EQ(Get(http_port_, "site.test", "/app.js", "Range: bytes=-4\r\n").body, "1');");
+  r = Get(http_port_, "site.test", "/app.js", "Range: bytes=99-\r\n");
+  EXPECT_EQ(r.status, 416);
+  EXPECT_EQ(r.headers["content-range"], "bytes */18");
   // An encoded slash cannot climb out of the site's prefix.
   EXPECT_EQ(Get(http_port_, "site.test", "/docs%2F..%2F..%2Fother%2Findex.html").status, 404);
   // HEAD: headers only.
@@ -175,7 +191,13 @@ TEST_F(S3WebsiteE2E, DeployServeConditionalRangeRollback) {
   EXPECT_TRUE(absl::StrContains(out, "never deployed")) << out;
 }
 
-TEST_F(S3WebsiteE2E, DeployIsAtomicUnderLoad) {
+// Two workers: every worker must switch.
+class S3AtomicDeployE2E : public S3WebsiteE2E {
+ protected:
+  std::vector<std::string> DataplaneFlags() override { return {"--plain_is_https"}; }
+};
+
+TEST_F(S3AtomicDeployE2E, DeployIsAtomicUnderLoad) {
   WaitForApplied(applied_);
   MakeApp(/*with_404_page=*/false);
   WaitForApplied(++applied_);
