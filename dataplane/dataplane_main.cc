@@ -62,6 +62,10 @@ ABSL_FLAG(int, max_request_line, 8192, "longer request lines get 414");
 ABSL_FLAG(int, max_header_bytes, 65536, "larger request heads get 431");
 ABSL_FLAG(int, max_connections_per_worker, 20000, "client connections per worker");
 ABSL_FLAG(std::string, upstream_ca_file, "", "extra trust anchors (PEM) for https origins, besides the system store");
+ABSL_FLAG(bool, http2, true, "Offer HTTP/2 (ALPN h2) on the HTTPS listener");
+ABSL_FLAG(bool, h2c, false,
+          "Also accept prior-knowledge HTTP/2 (h2c) on the plain listener (for clients that "
+          "know; browsers never send it)");
 ABSL_FLAG(bool, plain_is_https, false,
           "the HTTP listener sits behind a TLS terminator: serve every mount (no 307 to https) and "
           "send X-Forwarded-Proto: https");
@@ -234,6 +238,8 @@ int Run() {
   options.max_connections_per_worker = absl::GetFlag(FLAGS_max_connections_per_worker);
   options.access_log = absl::GetFlag(FLAGS_access_log);
   options.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
+  options.h2c = absl::GetFlag(FLAGS_h2c);
+  tls::SetOfferH2(absl::GetFlag(FLAGS_http2));
   options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
 
   options.https_listen = absl::GetFlag(FLAGS_https_listen);

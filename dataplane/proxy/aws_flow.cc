@@ -139,7 +139,7 @@ void DownstreamConnection::PumpAwsBody() {
     closing_after_response_ = true;
     in_.Clear();
     SendLocal(error_status, "text/plain; charset=utf-8", error);
-    if (!aws_sync_ && FlushToClient()) {
+    if (!aws_sync_ && FlushToClient() && state_ != State::kClosed) {
       if (out_.empty()) {
         FinishRequest();
       } else {
@@ -180,8 +180,9 @@ void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
     response_bytes_ = r.body.size();
   }
   if (aws_sync_) return;  // ProcessInput flushes and finishes local responses itself
-  // Asynchronous completion: continue the way OnIo does after a local response.
-  if (!FlushToClient()) return;
+  // Asynchronous completion: continue the way OnIo does after a local response. An HTTP/2
+  // stream may end (and close this exchange) during the write itself.
+  if (!FlushToClient() || state_ == State::kClosed) return;
   if (out_.empty()) {
     FinishRequest();
     if (state_ == State::kWaitingRequest) ProcessInput();

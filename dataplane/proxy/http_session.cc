@@ -1,5 +1,7 @@
 #include "dataplane/proxy/http_session.h"
 
+#include "dataplane/proxy/h2_connection.h"
+
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -46,9 +48,24 @@ DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockadd
   timer_.target = this;
 }
 
+DownstreamConnection::DownstreamConnection(Worker* worker, StreamPort* port, const DownstreamConnection& parent)
+    : worker_(worker),
+      fd_(-1),
+      peer_ip_(parent.peer_ip_),
+      tls_base_(nullptr),
+      secure_(parent.secure_),
+      port_(port),
+      stream_over_tls_(parent.transport_.tls()) {
+  timer_.target = this;
+}
+
 DownstreamConnection::~DownstreamConnection() { net::TimerList::Disarm(&timer_); }
 
 void DownstreamConnection::Start() {
+  if (port_ != nullptr) {  // the HTTP/2 connection owns socket, timeouts and counts
+    watched_ = EPOLLIN;
+    return;
+  }
   worker_->stats().connections_active++;
   worker_->stats().connections_accepted++;
   watched_ = EPOLLIN | EPOLLRDHUP;
@@ -74,6 +91,10 @@ void DownstreamConnection::DriveHandshake() {
     case tls::Transport::Handshake::kDone:
       worker_->stats().tls_handshakes++;
       if (transport_.session_reused()) worker_->stats().tls_resumed++;
+      if (transport_.alpn() == "h2") {
+        StartH2("");
+        return;
+      }
       state_ = State::kWaitingRequest;
       timer_.kind = kIdleTimer;
       worker_->idle_timers().Arm(&timer_, worker_->loop().now_ms());
@@ -97,7 +118,14 @@ void DownstreamConnection::DriveHandshake() {
   }
 }
 
+void DownstreamConnection::StartH2(absl::string_view initial) {
+  state_ = State::kH2;
+  h2_ = std::make_unique<H2Connection>(this);
+  h2_->Start(initial);
+}
+
 ssize_t DownstreamConnection::ReadSome() {
+  if (port_ != nullptr) return port_->ReadRequest(&in_);
   ssize_t total = 0;
   do {
     char* dst = in_.Reserve(kReadChunk);
@@ -111,11 +139,15 @@ ssize_t DownstreamConnection::ReadSome() {
 
 void DownstreamConnection::Drain() {
   draining_ = true;
+  if (state_ == State::kH2) {
+    h2_->Drain();
+    return;
+  }
   if ((state_ == State::kWaitingRequest || state_ == State::kHandshake) && out_.empty()) Close();
 }
 
 void DownstreamConnection::UpdateClientInterest() {
-  if (state_ == State::kClosed || state_ == State::kHandshake) return;
+  if (state_ == State::kClosed || state_ == State::kHandshake || state_ == State::kH2) return;
   uint32_t events = EPOLLRDHUP;
   if (!out_.empty() || transport_.read_wants_write()) events |= EPOLLOUT;
   if (transport_.write_wants_read()) events |= EPOLLIN;
@@ -146,6 +178,12 @@ void DownstreamConnection::UpdateClientInterest() {
     default:
       break;
   }
+  if (port_ != nullptr) {  // no socket: the port delivers while EPOLLIN is wanted
+    const bool newly_wanted = (events & EPOLLIN) && !(watched_ & EPOLLIN);
+    watched_ = events;
+    if (newly_wanted) port_->InputWanted();
+    return;
+  }
   if (events != watched_) {
     worker_->loop().Modify(fd_, events, this);
     watched_ = events;
@@ -154,6 +192,10 @@ void DownstreamConnection::UpdateClientInterest() {
 
 void DownstreamConnection::OnIo(uint32_t events) {
   if (state_ == State::kClosed) return;
+  if (state_ == State::kH2) {
+    h2_->OnIo(events);
+    return;
+  }
   if (events & EPOLLERR) {
     if (state_ == State::kHandshake) {
       worker_->NoteHandshakeFailure(tls::HandshakeError::kEof, "socket error", peer_ip_);
@@ -222,6 +264,21 @@ void DownstreamConnection::ProcessInput() {
       UpdateClientInterest();
       return;
     }
+    if (state_ == State::kWaitingRequest && worker_->options().h2c && port_ == nullptr && !transport_.tls()) {
+      // Prior-knowledge HTTP/2: the connection preface instead of a request line.
+      static constexpr absl::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+      const absl::string_view seen = in_.view().substr(0, kPreface.size());
+      if (kPreface.substr(0, seen.size()) == seen) {
+        if (seen.size() < kPreface.size()) {
+          UpdateClientInterest();
+          return;
+        }
+        const std::string initial(in_.view());
+        in_.Clear();
+        StartH2(initial);
+        return;
+      }
+    }
     if (state_ == State::kWaitingRequest) {
       // The head must now arrive within the header timeout (Slowloris defence).
       state_ = State::kReadingHead;
@@ -265,6 +322,11 @@ void DownstreamConnection::ProcessInput() {
 }
 
 bool DownstreamConnection::FlushToClient() {
+  if (port_ != nullptr) {
+    if (port_->WriteResponse(&out_)) return true;
+    Close();
+    return false;
+  }
   while (!out_.empty()) {
     const ssize_t n = transport_.Write(out_.view().data(), out_.size());
     if (n > 0) {
@@ -284,6 +346,7 @@ void DownstreamConnection::RecordRequest() {
   const double seconds = static_cast<double>(end_ns - start_ns_) / 1e9;
   const absl::string_view app = app_id_.empty() ? absl::string_view("appNotFound") : absl::string_view(app_id_);
   worker_->stats().RecordRequest(app, status_, method_, seconds);
+  ++(port_ != nullptr ? worker_->stats().requests_h2 : worker_->stats().requests_h1);
   worker_->stats().requests_in_flight--;
   if (worker_->options().access_log != "off") {
     std::string line;
@@ -294,7 +357,8 @@ void DownstreamConnection::RecordRequest() {
                     "\",\"path\":\"", JsonEscape(raw_target_), "\",\"status\":", status_,
                     ",\"bytes\":", response_bytes_, ",\"duration_ms\":", seconds * 1000.0,
                     ",\"upstream\":\"", JsonEscape(upstream_label_), "\",\"client\":\"", peer_ip_,
-                    "\",\"tls\":", transport_.tls() ? "true" : "false", ",\"worker\":", worker_->index(), "}\n");
+                    "\",\"proto\":\"", port_ != nullptr ? "h2" : "http/1.1",
+                    "\",\"tls\":", (port_ != nullptr ? stream_over_tls_ : transport_.tls()) ? "true" : "false", ",\"worker\":", worker_->index(), "}\n");
     worker_->AppendAccessLog(line);
   }
   if (config_ != nullptr) worker_->UnrefConfig(config_);
@@ -309,7 +373,7 @@ void DownstreamConnection::RecordRequest() {
 void DownstreamConnection::FinishRequest() {
   RecordRequest();
   state_ = State::kWaitingRequest;  // nothing in flight any more (Close must not count it again)
-  if (closing_after_response_ || draining_ || !request_keep_alive_) {
+  if (closing_after_response_ || draining_ || !request_keep_alive_ || port_ != nullptr) {
     Close();
     return;
   }
@@ -328,6 +392,10 @@ void DownstreamConnection::FinishRequest() {
 
 void DownstreamConnection::OnTimer(int kind) {
   if (state_ == State::kClosed) return;
+  if (state_ == State::kH2) {
+    h2_->OnIdleTimer();
+    return;
+  }
   if (state_ == State::kHandshake) {
     worker_->NoteHandshakeFailure(tls::HandshakeError::kTimeout, "handshake timeout", peer_ip_);
     Close();
@@ -363,6 +431,13 @@ void DownstreamConnection::Close() {
   }
   state_ = State::kClosed;
   net::TimerList::Disarm(&timer_);
+  if (port_ != nullptr) {
+    port_->ExchangeClosed();
+    DownstreamConnection* self = this;
+    worker_->DeferDelete([self] { delete self; });
+    return;
+  }
+  h2_.reset();  // resets its streams (their exchanges end as 499) before the socket goes
   worker_->loop().Remove(fd_);
   transport_.Shutdown();
   close(fd_);

@@ -23,6 +23,22 @@
 namespace edgerouter::proxy {
 
 class Worker;
+class H2Connection;
+
+// The client side of one HTTP/2 stream (h2_connection.h). A DownstreamConnection made with a
+// port serves exactly one request through it, in HTTP/1.1 framing, instead of a socket.
+class StreamPort {
+ public:
+  virtual ~StreamPort() = default;
+  // Moves pending request bytes into `in`: >0 moved, -1 none yet.
+  virtual ssize_t ReadRequest(IoBuffer* in) = 0;
+  // Takes what it can of `out` (HTTP/1.1 response bytes); false when the stream is gone.
+  virtual bool WriteResponse(IoBuffer* out) = 0;
+  // The connection started wanting request bytes again (backpressure released).
+  virtual void InputWanted() = 0;
+  // The exchange is over (response written, or aborted); no more calls follow.
+  virtual void ExchangeClosed() = 0;
+};
 
 // JSON string escaping for access-log fields.
 std::string JsonEscape(absl::string_view in);
@@ -35,8 +51,14 @@ class DownstreamConnection : public net::IoHandler,
  public:
   // `tls_base`: the worker's TLS context for an HTTPS listener socket, null for plain HTTP.
   DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer, SSL_CTX* tls_base);
+  // One HTTP/2 stream of `parent`'s connection (see StreamPort).
+  DownstreamConnection(Worker* worker, StreamPort* port, const DownstreamConnection& parent);
   ~DownstreamConnection() override;
   void Start();
+  // Ends the exchange now (HTTP/2 stream reset or connection gone); in-flight work is counted 499.
+  void Abort() { Close(); }
+  // Port mode: whether request bytes would be read now (false: backpressure).
+  bool wants_input() const { return (watched_ & EPOLLIN) != 0; }
   // Graceful drain: close now if idle, otherwise after the current response.
   void Drain();
 
@@ -47,14 +69,17 @@ class DownstreamConnection : public net::IoHandler,
   void OnAwsResponse(const aws::AwsResponse& response) override;
 
  private:
+  friend class H2Connection;
   // kAwsWaiting: an AWS backend (aws_flow.cc) is waiting for S3/Lambda on the worker loop.
   enum class State {
-    kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kAwsWaiting, kClosed
+    kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kH2, kAwsWaiting, kClosed
   };
   enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2 };
 
   // --- client side ---
   void DriveHandshake();
+  // Hands the socket to an HTTP/2 connection (ALPN h2, or the h2c preface in `initial`).
+  void StartH2(absl::string_view initial);
   void OnReadable();
   ssize_t ReadSome();     // into in_: >0 bytes, 0 EOF, -1 would block, -2 error
   void ProcessInput();
@@ -104,6 +129,9 @@ class DownstreamConnection : public net::IoHandler,
   tls::Transport transport_;
   SSL_CTX* tls_base_;
   bool secure_;  // https: TLS here, or --plain_is_https (X-Forwarded-Proto, no 307)
+  StreamPort* const port_ = nullptr;     // set: one HTTP/2 stream, no socket of its own
+  std::unique_ptr<H2Connection> h2_;     // kH2: this socket speaks HTTP/2
+  const bool stream_over_tls_ = false;   // port mode: the parent connection is TLS
   State state_ = State::kWaitingRequest;
   bool closing_after_response_ = false;  // "Connection: close" semantics for this response
   bool draining_ = false;

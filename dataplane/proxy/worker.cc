@@ -273,8 +273,17 @@ std::shared_ptr<const std::string> Worker::metrics_text() const {
 }
 
 void Worker::EndOfIteration() {
-  for (auto& fn : deferred_) fn();
-  deferred_.clear();
+  while (!soon_.empty()) {
+    std::vector<std::function<void()>> batch;
+    batch.swap(soon_);
+    for (auto& fn : batch) fn();
+  }
+  // Swapped out first: a deleter may (indirectly) queue another.
+  while (!deferred_.empty()) {
+    std::vector<std::function<void()>> batch;
+    batch.swap(deferred_);
+    for (auto& fn : batch) fn();
+  }
   if (!access_log_buffer_.empty() && access_log_fd_ >= 0) {
     // One write per iteration keeps lines whole (O_APPEND) and syscalls few.
     (void)!write(access_log_fd_, access_log_buffer_.data(), access_log_buffer_.size());

@@ -37,6 +37,7 @@ struct ProxyOptions {
   std::string access_log = "off";  // off | stdout | PATH
   std::string node_id;
   bool plain_is_https = false;     // behind a TLS terminator: don't redirect to https
+  bool h2c = false;                // prior-knowledge HTTP/2 on the plain listener
   // Certificates served before the first config arrives (--dev_cert / --default_cert only).
   std::shared_ptr<const tls::CertStore> fallback_certs;
   aws::AwsSettings aws;            // endpoints, credentials, client limits, S3 cache size
@@ -93,6 +94,8 @@ class Worker : public net::IoHandler {
   // Counts a failed TLS handshake and logs it, at most once a second per worker.
   void NoteHandshakeFailure(tls::HandshakeError error, const char* detail, const std::string& peer_ip);
   void DeferDelete(std::function<void()> deleter) { deferred_.push_back(std::move(deleter)); }
+  // Runs `fn` at the end of this loop iteration, before deferred deletes; `fn` may queue more.
+  void RunSoon(std::function<void()> fn) { soon_.push_back(std::move(fn)); }
   int index() const { return index_; }
   bool draining() const { return draining_; }
   int active_connections() const { return connection_count_; }
@@ -146,6 +149,7 @@ class Worker : public net::IoHandler {
   std::string access_log_buffer_;
   int access_log_fd_ = -1;
   std::vector<std::function<void()>> deferred_;
+  std::vector<std::function<void()>> soon_;
   std::atomic<std::shared_ptr<const std::string>>* metrics_source_ = nullptr;
   absl::flat_hash_set<DownstreamConnection*> connections_;
 };

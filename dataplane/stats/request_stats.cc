@@ -45,6 +45,10 @@ void Counters::Merge(const Counters& other) {
   tls_handshakes += other.tls_handshakes;
   tls_resumed += other.tls_resumed;
   for (int i = 0; i < kTlsErrorKinds; ++i) tls_handshake_errors[i] += other.tls_handshake_errors[i];
+  requests_h1 += other.requests_h1;
+  requests_h2 += other.requests_h2;
+  h2_connections += other.h2_connections;
+  h2_abuse += other.h2_abuse;
 }
 
 void WorkerStats::Observe(AppCounters* app, uint32_t key, double seconds) {
@@ -84,6 +88,10 @@ void WorkerStats::MergeInto(Counters* out) const {
   out->tls_handshakes += tls_handshakes;
   out->tls_resumed += tls_resumed;
   for (int i = 0; i < kTlsErrorKinds; ++i) out->tls_handshake_errors[i] += tls_handshake_errors[i];
+  out->requests_h1 += requests_h1;
+  out->requests_h2 += requests_h2;
+  out->h2_connections += h2_connections;
+  out->h2_abuse += h2_abuse;
 }
 
 std::string RenderPrometheus(const Counters& c, const std::string& extra) {
@@ -147,6 +155,14 @@ std::string RenderPrometheus(const Counters& c, const std::string& extra) {
   for (const auto& [url, o] : c.origins) {
     absl::StrAppend(&out, "er_dp_origin_ejections_total{origin=\"", EscapeLabelValue(url), "\"} ", o.ejections, "\n");
   }
+  absl::StrAppend(&out, "# HELP er_dp_requests_by_protocol_total Finished requests by downstream protocol.\n",
+                  "# TYPE er_dp_requests_by_protocol_total counter\n",
+                  "er_dp_requests_by_protocol_total{protocol=\"http/1.1\"} ", c.requests_h1, "\n",
+                  "er_dp_requests_by_protocol_total{protocol=\"h2\"} ", c.requests_h2, "\n",
+                  "# HELP er_dp_h2_connections_total HTTP/2 client connections.\n",
+                  "# TYPE er_dp_h2_connections_total counter\n", "er_dp_h2_connections_total ", c.h2_connections, "\n",
+                  "# HELP er_dp_h2_abuse_total HTTP/2 connections ended with ENHANCE_YOUR_CALM (floods, rapid reset).\n",
+                  "# TYPE er_dp_h2_abuse_total counter\n", "er_dp_h2_abuse_total ", c.h2_abuse, "\n");
   absl::StrAppend(&out, "# HELP edgerouter_tls_handshakes_total Completed TLS handshakes, by resumption.\n",
                   "# TYPE edgerouter_tls_handshakes_total counter\n",
                   "edgerouter_tls_handshakes_total{resumed=\"false\"} ", c.tls_handshakes - c.tls_resumed, "\n",

@@ -59,6 +59,10 @@ struct Counters {
   uint64_t tls_handshakes = 0;
   uint64_t tls_resumed = 0;
   TlsErrorCounts tls_handshake_errors{};
+  uint64_t requests_h1 = 0;  // finished requests by downstream protocol
+  uint64_t requests_h2 = 0;
+  uint64_t h2_connections = 0;
+  uint64_t h2_abuse = 0;  // connections ended for a flood / rapid reset
 
   void Merge(const Counters& other);
 };
@@ -77,6 +81,10 @@ class WorkerStats {
   uint64_t tls_handshakes = 0;  // completed
   uint64_t tls_resumed = 0;     // of which resumed from a ticket
   TlsErrorCounts tls_handshake_errors{};
+  uint64_t requests_h1 = 0;
+  uint64_t requests_h2 = 0;
+  uint64_t h2_connections = 0;
+  uint64_t h2_abuse = 0;
 
   // Adds this worker's numbers to `out` (called on the worker's own thread).
   void MergeInto(Counters* out) const;

@@ -80,10 +80,12 @@ TEST_F(Https, DefaultCertificateVersionsCiphersAndAlpn) {
   // CBC suites are not in the intermediate list.
   out = SClient("-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA -servername secure.test");
   EXPECT_TRUE(absl::StrContains(out, "handshake failure")) << out;
-  // ALPN: http/1.1 chosen; a client offering only h2 gets no ALPN and still connects.
+  // ALPN: h2 preferred, http/1.1 for clients without it; no overlap = no ALPN, still connects.
   out = SClient("-alpn h2,http/1.1 -servername secure.test");
+  EXPECT_TRUE(absl::StrContains(out, "ALPN protocol: h2")) << out;
+  out = SClient("-alpn http/1.1 -servername secure.test");
   EXPECT_TRUE(absl::StrContains(out, "ALPN protocol: http/1.1")) << out;
-  out = SClient("-alpn h2 -servername secure.test");
+  out = SClient("-alpn spdy/3 -servername secure.test");
   EXPECT_TRUE(absl::StrContains(out, "No ALPN negotiated")) << out;
   EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
 

@@ -20,6 +20,7 @@ namespace edgerouter::tls {
 namespace {
 
 std::atomic<int64_t> session_lifetime_s{7200};
+std::atomic<bool> offer_h2{true};
 
 constexpr unsigned char kSessionIdContext[] = "edgerouter";
 
@@ -29,7 +30,7 @@ int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const uns
                unsigned int inlen, void*) {
   static constexpr absl::string_view kPreference[] = {"h2", "http/1.1"};
   for (absl::string_view want : kPreference) {
-    if (want == "h2" && !kOfferH2) continue;
+    if (want == "h2" && !offer_h2.load(std::memory_order_relaxed)) continue;
     for (unsigned int i = 0; i < inlen;) {
       const unsigned int len = in[i];
       if (i + 1 + len > inlen) break;
@@ -63,6 +64,8 @@ struct PkeyFree {
 }  // namespace
 
 void SslCtxDeleter::operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+
+void SetOfferH2(bool offer) { offer_h2 = offer; }
 
 void SetSessionLifetime(absl::Duration lifetime) {
   session_lifetime_s.store(std::max<int64_t>(1, absl::ToInt64Seconds(lifetime)));

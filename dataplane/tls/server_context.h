@@ -19,8 +19,8 @@ typedef struct ssl_ctx_st SSL_CTX;
 
 namespace edgerouter::tls {
 
-// Flip to true when the HTTP/2 codec lands: ALPN then prefers h2 over http/1.1.
-inline constexpr bool kOfferH2 = false;
+// Whether ALPN offers "h2" (--http2; on by default). Set once at start, before any handshake.
+void SetOfferH2(bool offer);
 
 // Mozilla intermediate (v5.7) for TLS 1.2, ECDHE only; TLS 1.3 keeps OpenSSL's default suites.
 inline constexpr char kTls12Ciphers[] =

@@ -1,7 +1,8 @@
 // aws_lambda end to end: serverless-offline's Invoke API behind a real data plane (payload 1.0
 // and 2.0 round trips, function error, unknown function, timeout, body limit), `edgerouterctl
 // lambda mk`, the overlay of an S3 site on "/" with a Lambda on "/api" under one host, and
-// both over the TLS listener (the frontends `s3 mk` / `lambda mk` make are https-only).
+// both over the TLS listener, HTTP/1.1 and HTTP/2 (the frontends `s3 mk` / `lambda mk` make are
+// https-only).
 #include <stdlib.h>
 
 #include <filesystem>
@@ -235,12 +236,19 @@ TEST_F(LambdaE2E, SiteAndFunctionOverHttps) {
   ASSERT_EQ(Ctl({"s3", "deploy", "https-site", "v1", archive}), 0);
   WaitForApplied(4);
   const std::string curl = absl::StrCat("curl -sk --resolve https.test:", https_port_, ":127.0.0.1 ");
-  std::string out = Shell(absl::StrCat(curl, "https://https.test:", https_port_, "/"));
+  std::string out = Shell(absl::StrCat(curl, "--http1.1 https://https.test:", https_port_, "/"));
   EXPECT_TRUE(absl::StartsWith(out, "secure home")) << out;
   // A body read through TLS while the session waits for the body, then the invoke.
-  out = Shell(absl::StrCat(curl, "-o /dev/null -w '%{http_code}' -H 'Content-Type: application/octet-stream' ",
+  out = Shell(absl::StrCat(curl, "--http1.1 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/octet-stream' ",
                            "--data-binary @", archive, " https://https.test:", https_port_, "/api/up"));
   EXPECT_TRUE(absl::StartsWith(out, "201")) << out;
+  // The same over HTTP/2 (ALPN h2): each stream is its own exchange waiting on AWS.
+  out = Shell(absl::StrCat(curl, "--http2 -w ' %{http_version}' https://https.test:", https_port_, "/"));
+  EXPECT_TRUE(absl::StartsWith(out, "secure home 2")) << out;
+  out = Shell(absl::StrCat(curl, "--http2 -o /dev/null -w '%{http_code} %{http_version}' ",
+                           "-H 'Content-Type: application/octet-stream' --data-binary @", archive,
+                           " https://https.test:", https_port_, "/api/up"));
+  EXPECT_TRUE(absl::StartsWith(out, "201 2")) << out;
 }
 
 }  // namespace

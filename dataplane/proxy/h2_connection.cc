@@ -1,0 +1,303 @@
+#include "dataplane/proxy/h2_connection.h"
+
+#include <sys/epoll.h>
+
+#include <cstdio>
+
+#include "dataplane/proxy/worker.h"
+
+namespace edgerouter::proxy {
+
+// One stream's request/response, seen by its DownstreamConnection as a client.
+class H2Connection::Exchange : public StreamPort {
+ public:
+  Exchange(H2Connection* conn, h2::Stream* stream) : conn_(conn), stream_(stream), translator_(stream->method) {}
+
+  ssize_t ReadRequest(IoBuffer* in) override {
+    if (request_.empty()) return -1;
+    const size_t n = request_.size();
+    in->Append(request_.view());
+    request_.Clear();
+    // Taken means forwarded (or buffered within the exchange's own limits): the client may
+    // send that much more.
+    if (stream_ != nullptr && unacked_ > 0 && !conn_->finishing_) {
+      conn_->session_->ConsumeRequestData(*stream_, unacked_);
+      conn_->Flush();
+    }
+    unacked_ = 0;
+    return static_cast<ssize_t>(n);
+  }
+
+  bool WriteResponse(IoBuffer* out) override {
+    if (stream_ == nullptr || conn_->finishing_) return false;
+    if (blocked_) return true;  // OnResponseWritable resumes
+    h2::Session& session = *conn_->session_;
+    absl::Status s = translator_.Feed(
+        out,
+        [&](const h2::ResponseTranslator::Head& head) {
+          if (!session.SubmitResponse(*stream_, head.status, head.headers, !head.has_body).ok()) failed_ = true;
+        },
+        [&](absl::string_view body) {
+          if (!session.WriteResponseData(*stream_, body)) blocked_ = true;
+        },
+        [&] { session.EndResponse(*stream_); });
+    if (!s.ok() || failed_) {
+      std::fprintf(stderr, "level=WARN msg=\"h2: response not translatable; stream reset\" error=\"%s\"\n",
+                   std::string(s.message()).c_str());
+      session.ResetStream(*stream_, NGHTTP2_INTERNAL_ERROR);
+      conn_->Flush();
+      return false;
+    }
+    conn_->Flush();
+    return true;
+  }
+
+  void InputWanted() override {
+    if (!request_.empty()) conn_->ScheduleService(this);
+  }
+
+  void ExchangeClosed() override {
+    dc_ = nullptr;
+    if (stream_ != nullptr && !conn_->finishing_) {
+      if (!translator_.done()) {
+        // A body delimited by the end of the exchange ends here; anything else was cut short.
+        if (translator_.CloseEndsMessage()) {
+          conn_->session_->EndResponse(*stream_);
+        } else {
+          conn_->session_->ResetStream(*stream_, NGHTTP2_INTERNAL_ERROR);
+        }
+      }
+      conn_->Flush();
+      return;  // the stream's close forgets us
+    }
+    if (stream_ == nullptr) conn_->Forget(this);
+  }
+
+  // Hands buffered request bytes over if the exchange wants them now.
+  void Deliver() {
+    if (dc_ != nullptr && dc_->wants_input() && !request_.empty()) dc_->OnIo(EPOLLIN);
+  }
+
+  H2Connection* const conn_;
+  h2::Stream* stream_;  // null once the stream closed
+  DownstreamConnection* dc_ = nullptr;
+  IoBuffer request_;    // HTTP/1.1 bytes the exchange has not taken yet
+  size_t unacked_ = 0;  // DATA bytes among them, acknowledged when taken
+  bool chunked_ = false;
+  h2::ResponseTranslator translator_;
+  bool blocked_ = false;  // the stream's send buffer is full
+  bool failed_ = false;
+};
+
+H2Connection::H2Connection(DownstreamConnection* owner) : owner_(owner) {
+  session_ = std::make_unique<h2::Session>(this, h2::Limits{});
+}
+
+H2Connection::~H2Connection() {
+  finishing_ = true;
+  session_.reset();  // closes every stream: OnStreamClosed aborts their exchanges
+  for (Exchange* ex : std::vector<Exchange*>(exchanges_.begin(), exchanges_.end())) {
+    ex->stream_ = nullptr;
+    if (ex->dc_ != nullptr) {
+      ex->dc_->Abort();
+    } else {
+      Forget(ex);
+    }
+  }
+}
+
+void H2Connection::Start(absl::string_view initial) {
+  owner_->worker_->stats().h2_connections++;
+  ArmIdleTimer();
+  if (!session_->Start().ok()) {
+    owner_->Close();
+    return;
+  }
+  if (!initial.empty() && !session_->Receive(initial).ok()) {
+    Flush();
+    return;
+  }
+  OnIo(EPOLLIN);  // frames may have arrived with the handshake
+}
+
+void H2Connection::ArmIdleTimer() {
+  owner_->timer_.kind = DownstreamConnection::kIdleTimer;
+  owner_->worker_->idle_timers().Arm(&owner_->timer_, owner_->worker_->loop().now_ms());
+}
+
+void H2Connection::OnIo(uint32_t events) {
+  if (events & EPOLLERR) {
+    owner_->Close();
+    return;
+  }
+  tls::Transport& transport = owner_->transport_;
+  if ((events & EPOLLOUT) || ((events & EPOLLIN) && transport.write_wants_read())) Flush();
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) || ((events & EPOLLOUT) && transport.read_wants_write())) {
+    // Stop reading while the client does not read what we send (floods of PINGs etc.).
+    if (out_.size() < kMaxPending && session_->WantsRead()) {
+      char buf[kReadChunk];
+      for (int reads = 0; reads < 4; ++reads) {
+        const ssize_t n = transport.Read(buf, sizeof(buf));
+        if (n == 0 || n == -2) {
+          owner_->Close();  // destroys this
+          return;
+        }
+        if (n < 0) break;
+        const absl::Status s = session_->Receive(absl::string_view(buf, static_cast<size_t>(n)));
+        if (!s.ok()) {
+          if (!session_->abuse().empty()) {
+            owner_->worker_->stats().h2_abuse++;
+            std::fprintf(stderr, "level=WARN msg=\"h2: connection ended\" client=%s reason=\"%s\"\n",
+                         owner_->peer_ip_.c_str(), session_->abuse().c_str());
+          }
+          break;
+        }
+        if (static_cast<size_t>(n) < sizeof(buf) && !transport.has_pending()) break;
+      }
+    } else if (events & (EPOLLRDHUP | EPOLLHUP)) {
+      owner_->Close();
+      return;
+    }
+  }
+  Flush();
+  if (!finishing_) UpdateInterest();
+}
+
+void H2Connection::Flush() {
+  if (finishing_) return;
+  if (flushing_) {
+    flush_again_ = true;
+    return;
+  }
+  flushing_ = true;
+  tls::Transport& transport = owner_->transport_;
+  bool write_failed = false;
+  do {
+    flush_again_ = false;
+    session_->Send(&out_, 4 * kMaxPending);  // may run OnResponseWritable → more output
+    while (!out_.empty()) {
+      const ssize_t n = transport.Write(out_.view().data(), out_.size());
+      if (n > 0) {
+        out_.Consume(static_cast<size_t>(n));
+      } else {
+        write_failed = n != -1;
+        break;
+      }
+    }
+  } while (flush_again_ && out_.empty() && !write_failed);
+  flushing_ = false;
+  if (write_failed || (session_->Finished() && out_.empty())) {
+    // Closing here could pull the exchange that called us out from under it: next round.
+    finishing_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    DownstreamConnection* owner = owner_;
+    owner_->worker_->RunSoon([alive, owner] {
+      if (alive.lock()) owner->Close();
+    });
+    return;
+  }
+  UpdateInterest();
+}
+
+void H2Connection::UpdateInterest() {
+  tls::Transport& transport = owner_->transport_;
+  uint32_t events = EPOLLRDHUP;
+  if (!out_.empty() || transport.read_wants_write()) events |= EPOLLOUT;
+  if ((session_->WantsRead() && out_.size() < kMaxPending) || transport.write_wants_read()) events |= EPOLLIN;
+  if (events != owner_->watched_) {
+    owner_->worker_->loop().Modify(owner_->fd_, events, owner_);
+    owner_->watched_ = events;
+  }
+}
+
+void H2Connection::Drain() {
+  if (finishing_) return;
+  session_->StartGracefulShutdown();
+  Flush();
+}
+
+void H2Connection::OnIdleTimer() {
+  if (finishing_) return;
+  if (session_->active_streams() > 0) {
+    ArmIdleTimer();
+    return;
+  }
+  Drain();
+}
+
+void H2Connection::OnRequestHeaders(h2::Stream& stream) {
+  if (finishing_) return;
+  auto* ex = new Exchange(this, &stream);
+  stream.user = ex;
+  exchanges_.insert(ex);
+  const bool body_follows = !stream.request_ended;
+  ex->chunked_ = h2::RequestBodyIsChunked(stream, body_follows);
+  h2::AppendRequestHead(stream, body_follows, &ex->request_);
+  ex->dc_ = new DownstreamConnection(owner_->worker_, ex, *owner_);
+  ex->dc_->Start();
+  ex->Deliver();
+}
+
+void H2Connection::OnRequestData(h2::Stream& stream, absl::string_view data) {
+  auto* ex = static_cast<Exchange*>(stream.user);
+  if (ex->chunked_) {
+    h2::AppendChunk(data, &ex->request_);
+  } else {
+    ex->request_.Append(data);
+  }
+  ex->unacked_ += data.size();
+  ex->Deliver();
+}
+
+void H2Connection::OnRequestEnd(h2::Stream& stream) {
+  auto* ex = static_cast<Exchange*>(stream.user);
+  if (ex->chunked_) {
+    h2::AppendLastChunk(&ex->request_);
+    ex->Deliver();
+  }
+}
+
+void H2Connection::OnStreamClosed(h2::Stream& stream, uint32_t) {
+  auto* ex = static_cast<Exchange*>(stream.user);
+  if (ex == nullptr) return;
+  ex->stream_ = nullptr;
+  if (ex->dc_ != nullptr) {
+    ex->dc_->Abort();  // the client reset it, or the connection is going: 499 if unanswered
+  } else {
+    Forget(ex);
+  }
+}
+
+void H2Connection::OnResponseWritable(h2::Stream& stream) {
+  auto* ex = static_cast<Exchange*>(stream.user);
+  ex->blocked_ = false;
+  if (ex->dc_ != nullptr) ex->dc_->OnIo(EPOLLOUT);
+}
+
+void H2Connection::ScheduleService(Exchange* exchange) {
+  wanting_input_.push_back(exchange);
+  if (service_scheduled_) return;
+  service_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  owner_->worker_->RunSoon([alive, this] {
+    if (alive.lock()) Service();
+  });
+}
+
+void H2Connection::Service() {
+  service_scheduled_ = false;
+  std::vector<Exchange*> ready;
+  ready.swap(wanting_input_);
+  for (Exchange* ex : ready) {
+    if (exchanges_.contains(ex)) ex->Deliver();
+  }
+  Flush();
+}
+
+void H2Connection::Forget(Exchange* exchange) {
+  if (exchanges_.erase(exchange) == 0) return;
+  delete exchange;
+  if (exchanges_.empty() && !finishing_) ArmIdleTimer();
+}
+
+}  // namespace edgerouter::proxy

@@ -1,0 +1,71 @@
+// HTTP/2 on a client socket (TLS with ALPN h2, or prior-knowledge h2c when enabled). The
+// DownstreamConnection that owns the socket hands it over; every stream then becomes an
+// exchange served by its own port-mode DownstreamConnection, which speaks HTTP/1.1 in memory
+// (h2/h1_bridge.h) — so routing, auth, local responses, every backend, metrics and the access
+// log are the same code for both protocols.
+//
+// Backpressure: request DATA is acknowledged to the client only when the exchange has taken it
+// (which it does only while its upstream keeps up); response bytes are taken from the exchange
+// only while the stream's send buffer has room, and the socket is written only as fast as the
+// client reads.
+#ifndef EDGEROUTER_DATAPLANE_PROXY_H2_CONNECTION_H_
+#define EDGEROUTER_DATAPLANE_PROXY_H2_CONNECTION_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "dataplane/h2/h1_bridge.h"
+#include "dataplane/h2/h2_session.h"
+#include "dataplane/proxy/http_session.h"
+#include "dataplane/proxy/io_buffer.h"
+
+namespace edgerouter::proxy {
+
+class H2Connection : public h2::Handler {
+ public:
+  explicit H2Connection(DownstreamConnection* owner);
+  ~H2Connection() override;
+
+  // Sends our SETTINGS and processes `initial` (bytes already read from the socket).
+  void Start(absl::string_view initial);
+  void OnIo(uint32_t events);
+  void Drain();        // GOAWAY; in-flight streams finish
+  void OnIdleTimer();  // no stream for the idle timeout: GOAWAY and close
+
+  // h2::Handler
+  void OnRequestHeaders(h2::Stream& stream) override;
+  void OnRequestData(h2::Stream& stream, absl::string_view data) override;
+  void OnRequestEnd(h2::Stream& stream) override;
+  void OnStreamClosed(h2::Stream& stream, uint32_t error_code) override;
+  void OnResponseWritable(h2::Stream& stream) override;
+
+ private:
+  class Exchange;
+  friend class Exchange;
+
+  // Session output to the socket; re-entrant calls (from inside session callbacks) only mark
+  // that another round is due.
+  void Flush();
+  void ReadSocket();
+  void UpdateInterest();
+  void ScheduleService(Exchange* exchange);
+  void Service();
+  void Forget(Exchange* exchange);
+  void ArmIdleTimer();
+
+  DownstreamConnection* const owner_;
+  std::unique_ptr<h2::Session> session_;
+  IoBuffer out_;
+  bool flushing_ = false;
+  bool flush_again_ = false;
+  bool finishing_ = false;  // closing: callbacks must not touch the session
+  bool service_scheduled_ = false;
+  absl::flat_hash_set<Exchange*> exchanges_;
+  std::vector<Exchange*> wanting_input_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace edgerouter::proxy
+
+#endif  // EDGEROUTER_DATAPLANE_PROXY_H2_CONNECTION_H_

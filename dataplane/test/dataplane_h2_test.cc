@@ -1,0 +1,104 @@
+// HTTP/2 end to end with real clients (nghttp, h2load) against a real data plane (2 workers),
+// control plane and origins: ALPN h2 over TLS and prior-knowledge h2c; proxied requests, local
+// responses (redirect, auth_v0), request and response bodies of megabytes in both directions
+// (flow control), many multiplexed streams per connection, and the per-protocol metrics.
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/test_util.h"
+#include "dataplane/test/e2e_fixture.h"
+#include "dataplane/test/tls_test_util.h"
+
+namespace edgerouter::testing {
+namespace {
+
+class Http2 : public DataplaneE2E {
+ protected:
+  void StartOrigins() override {
+    DataplaneE2E::StartOrigins();
+    const std::string out = Shell(absl::StrCat("set -e; cd ", dir_, "; ", MakeCaScript("ca"),
+                                               MakeLeafScript("default", "default.test", "ca",
+                                                              "subjectAltName=DNS:secure.test,DNS:site.test")));
+    ASSERT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  }
+  std::vector<std::string> DataplaneFlags() override {
+    return {"--default_cert=" + dir_ + "/default.pem", "--h2c"};
+  }
+
+  std::string Https(const std::string& path) { return absl::StrCat("https://127.0.0.1:", https_port_, path); }
+
+  uint64_t MetricValue(const std::string& series) {
+    for (absl::string_view line : absl::StrSplit(Metrics(), '\n')) {
+      uint64_t v = 0;
+      if (absl::StartsWith(line, series + " ") && absl::SimpleAtoi(line.substr(series.size() + 1), &v)) return v;
+    }
+    return 0;
+  }
+};
+
+TEST_F(Http2, AlpnPrefersH2AndKeepsHttp11ForOthers) {
+  WaitForApplied(1);
+  const std::string base = absl::StrCat("openssl s_client -connect 127.0.0.1:", https_port_, " -servername secure.test ");
+  EXPECT_TRUE(absl::StrContains(Shell(base + "-alpn http/1.1,h2 </dev/null"), "ALPN protocol: h2"));
+  EXPECT_TRUE(absl::StrContains(Shell(base + "-alpn http/1.1 </dev/null"), "ALPN protocol: http/1.1"));
+}
+
+TEST_F(Http2, ProxiedRequestSeenByTheOriginAsHttp11) {
+  WaitForApplied(1);
+  const std::string out =
+      Shell(absl::StrCat("nghttp -v -H ':authority: secure.test' -H 'x-test: 1' ", Https("/echo?q=1")));
+  EXPECT_TRUE(absl::StrContains(out, ":status: 200")) << out;
+  // The origin's echo of what it received: an ordinary HTTP/1.1 request.
+  EXPECT_TRUE(absl::StrContains(out, "GET /echo?q=1 HTTP/1.1\r\n")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "x-test: 1\r\n")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "X-Forwarded-Proto: https")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+}
+
+TEST_F(Http2, LocalResponsesRedirectAndAuth) {
+  WaitForApplied(1);
+  std::string out = Shell(absl::StrCat("nghttp -v -H ':authority: redir.test' ", Https("/x")));
+  EXPECT_TRUE(absl::StrContains(out, "location: https://example.com/landing")) << out;
+  out = Shell(absl::StrCat("nghttp -v -H ':authority: token.test' ", Https("/echo")));
+  EXPECT_TRUE(absl::StrContains(out, ":status: 401")) << out;
+  out = Shell(absl::StrCat("nghttp -v -H ':authority: token.test' -H 'authorization: Bearer s3cret' ", Https("/echo")));
+  EXPECT_TRUE(absl::StrContains(out, ":status: 200")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "s3cret\r\n")) << "authorization forwarded: " << out;
+}
+
+TEST_F(Http2, MegabyteBodiesBothWays) {
+  WaitForApplied(1);
+  // 8 MB down: many times the 64 KB stream window, so flow control must keep resuming.
+  std::string out = Shell(absl::StrCat("nghttp -H ':authority: secure.test' ", Https("/bytes/8000000"), " | wc -c"));
+  EXPECT_TRUE(absl::StrContains(out, "8000000\n")) << out;
+  out = Shell(absl::StrCat("nghttp -H ':authority: secure.test' ", Https("/chunked/3000000"), " | wc -c"));
+  EXPECT_TRUE(absl::StrContains(out, "3000000\n")) << out;
+  // 5 MB up (no content-length from nghttp -d: the exchange re-frames it chunked).
+  out = Shell(absl::StrCat("cd ", dir_, " && head -c 5000000 /dev/zero | tr '\\0' 'z' > up.bin && ",
+                           "nghttp -H ':authority: secure.test' -d up.bin ", Https("/upload")));
+  EXPECT_TRUE(absl::StrContains(out, "bytes=5000000 ")) << out;
+}
+
+TEST_F(Http2, ManyMultiplexedStreamsAndProtocolMetrics) {
+  WaitForApplied(1);
+  const uint64_t before = MetricValue("er_dp_requests_by_protocol_total{protocol=\"h2\"}");
+  const std::string out = Shell(absl::StrCat("h2load -n 400 -c 4 -m 20 -H ':authority: secure.test' ", Https("/bytes/1000")));
+  EXPECT_TRUE(absl::StrContains(out, "400 succeeded, 0 failed, 0 errored")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "status codes: 400 2xx")) << out;
+  EXPECT_EQ(MetricValue("er_dp_requests_by_protocol_total{protocol=\"h2\"}") - before, 400u);
+  EXPECT_GE(MetricValue("er_dp_h2_connections_total"), 4u);
+}
+
+TEST_F(Http2, PriorKnowledgeH2cOnThePlainPortWhenEnabled) {
+  WaitForApplied(1);
+  const std::string out =
+      Shell(absl::StrCat("nghttp -v -H ':authority: site.test' http://127.0.0.1:", http_port_, "/echo"));
+  EXPECT_TRUE(absl::StrContains(out, ":status: 200")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "Host: site.test")) << out;
+  // HTTP/1.1 on the same port still works.
+  EXPECT_EQ(Get(http_port_, "site.test", "/echo").status, 200);
+}
+
+}  // namespace
+}  // namespace edgerouter::testing
