@@ -9,7 +9,7 @@ namespace edgerouter::ctl {
 namespace {
 
 // Which per-command flags a command accepts.
-enum FlagBit : unsigned { kNew = 1, kJson = 2, kVersions = 4, kAfter = 8, kCert = 16 };
+enum FlagBit : unsigned { kNew = 1, kJson = 2, kVersions = 4, kAfter = 8, kCert = 16, kStripPath = 32 };
 
 struct CommandSpec {
   Command command;
@@ -42,6 +42,14 @@ constexpr CommandSpec kCommands[] = {
      "--cert FULLCHAIN.pem --key KEY.pem --kek-public KEK.pub [--id ID]",
      "encrypt the key for the KEK, publish the certificate on the certbus stream"},
     {Command::kCertLs, "cert ls", 0, 0, 0, "", "list certificates: ID, domains, expiry, status"},
+    {Command::kS3Mk, "s3 mk", 5, 5, kStripPath, "[--strip-path] APP HOSTNAME PATH BUCKET REGION",
+     "create an s3_static_website app (nothing deployed yet)"},
+    {Command::kS3Deploy, "s3 deploy", 3, 3, 0, "APP VERSION SITE.tar.gz",
+     "upload a site version, then switch the app to it atomically"},
+    {Command::kS3Versions, "s3 versions", 1, 1, 0, "APP", "list the deployed versions of a site (* = live)"},
+    {Command::kS3Rollback, "s3 rollback", 2, 2, 0, "APP VERSION", "switch a site back to a deployed version"},
+    {Command::kLambdaMk, "lambda mk", 5, 5, kStripPath, "[--strip-path] APP HOSTNAME PATH FUNCTION REGION",
+     "create an aws_lambda app (payload format 2.0)"},
 };
 
 // Splits "--name=value" into name and value; `has_value` tells "--x=" from "--x".
@@ -119,6 +127,8 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
                                             : &out->kek_public_file;
       if (!take_value(dest)) return false;
       seen |= kCert;
+    } else if ((name == "--strip-path" || name == "-s") && !has_value) {
+      seen |= kStripPath;
     } else if ((name == "--new" || name == "--json" || name == "--versions") && !has_value) {
       seen |= name == "--new" ? kNew : name == "--json" ? kJson : kVersions;
     } else {
@@ -161,7 +171,8 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
                        : extra & kJson ? "--json"
                        : extra & kVersions ? "--versions"
                        : extra & kAfter    ? "--after"
-                                           : "--cert/--key/--kek-public/--id";
+                       : extra & kStripPath ? "--strip-path"
+                                            : "--cert/--key/--kek-public/--id";
     *error = absl::StrCat(spec->name, " does not take ", flag);
     return false;
   }
@@ -177,6 +188,7 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
   out->new_app = seen & kNew;
   out->json = seen & kJson;
   out->versions = seen & kVersions;
+  out->strip_path = seen & kStripPath;
   if (!controlplane.empty()) {
     out->controlplane = controlplane;
   } else if (env_controlplane != nullptr && *env_controlplane != '\0') {

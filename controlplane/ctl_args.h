@@ -26,6 +26,11 @@ enum class Command {
   kDiscoveryErrors,
   kCertImport,
   kCertLs,
+  kS3Mk,
+  kS3Deploy,
+  kS3Versions,
+  kS3Rollback,
+  kLambdaMk,
 };
 
 struct Invocation {
@@ -40,6 +45,7 @@ struct Invocation {
   uint64_t after = 0;              // stream read --after
   // cert import --cert FULLCHAIN.pem --key KEY.pem --kek-public KEK.pub [--id ID]
   std::string cert_file, key_file, kek_public_file, cert_id;
+  bool strip_path = false;         // s3 mk / lambda mk --strip-path (-s)
 };
 
 // Parses argv[1..]. `env_controlplane` is $EDGEROUTER_CONTROLPLANE (nullptr when unset).

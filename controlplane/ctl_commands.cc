@@ -12,6 +12,7 @@
 #include "common/app_config.h"
 #include "common/grpc_tls.h"
 #include "controlplane/ctl_cert_commands.h"
+#include "controlplane/ctl_aws_commands.h"
 #include "controlplane/ctl_format.h"
 #include "controlplane/edgerouterctl_validate.h"
 #include "grpcpp/grpcpp.h"
@@ -186,6 +187,7 @@ int Nodes(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream
 
 int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
                 std::ostream& out, std::ostream& err) {
+  if (IsAwsCommand(inv.command)) return RunAwsCommand(inv, stub, out, err);
   switch (inv.command) {
     case Command::kAppValidate: {
       absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
@@ -224,6 +226,8 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
     case Command::kCertImport:
     case Command::kCertLs:
       return RunCertCommand(inv, stub, out, err);
+    default:
+      break;
   }
   return 2;
 }

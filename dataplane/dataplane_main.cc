@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
+#include "common/aws/aws_request.h"
 #include "common/certbus/certbus.h"
 #include "common/grpc_tls.h"
 #include "common/http_admin_server.h"
@@ -68,6 +69,15 @@ ABSL_FLAG(bool, h2c, false,
 ABSL_FLAG(bool, plain_is_https, false,
           "the HTTP listener sits behind a TLS terminator: serve every mount (no 307 to https) and "
           "send X-Forwarded-Proto: https");
+ABSL_FLAG(std::string, aws_credentials_file, "",
+          "AWS credentials (INI, [default] profile); default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / "
+          "AWS_SESSION_TOKEN. Endpoints: AWS_ENDPOINT_URL(_S3|_LAMBDA)");
+ABSL_FLAG(int, aws_connect_timeout_ms, 3000, "connect timeout for S3 and Lambda calls");
+ABSL_FLAG(int, aws_timeout_ms, 30000, "whole-call timeout for S3 and Lambda calls (then 504)");
+ABSL_FLAG(int64_t, s3_cache_bytes, 64 << 20, "per-worker in-memory cache of S3 website objects (0 = off)");
+ABSL_FLAG(int64_t, s3_cache_max_object_bytes, 1 << 20, "larger S3 objects are not cached");
+ABSL_FLAG(int64_t, s3_max_object_bytes, 32 << 20,
+          "S3 objects are buffered whole; larger ones get 502 unless requested with Range");
 ABSL_FLAG(int, max_apps, 100000, "snapshots with more apps are rejected (NACKed): a guard against runaway configs");
 
 namespace edgerouter::dataplane {
@@ -99,6 +109,54 @@ stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& worker
   }
   done.Wait();
   return merged;
+}
+
+// The workers' AWS clients and S3 caches, collected on their own threads like the counters.
+std::string AwsMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers) {
+  struct Sum {
+    uint64_t calls = 0, transport_errors = 0, timeouts = 0, connections = 0, in_flight = 0;
+    uint64_t hits = 0, misses = 0, bytes = 0, entries = 0;
+  } sum;
+  absl::Mutex mu;
+  absl::BlockingCounter done(static_cast<int>(workers.size()));
+  for (auto& w : workers) {
+    proxy::Worker* worker = w.get();
+    worker->loop().Post([&, worker] {
+      if (const aws::AwsWorkerContext* ctx = worker->aws_if_created()) {
+        absl::MutexLock lock(&mu);
+        const aws::AwsClient& c = ctx->client();
+        const aws::S3Cache& cache = ctx->cache();
+        sum.calls += c.calls();
+        sum.transport_errors += c.transport_errors();
+        sum.timeouts += c.timeouts();
+        sum.connections += c.connections_opened();
+        sum.in_flight += c.in_flight();
+        sum.hits += cache.hits();
+        sum.misses += cache.misses();
+        sum.bytes += cache.bytes();
+        sum.entries += cache.entries();
+      }
+      done.DecrementCount();
+    });
+  }
+  done.Wait();
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, uint64_t value) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ", value, "\n");
+  };
+  metric("er_dp_aws_calls_total", "counter", "S3 and Lambda calls started by the workers.", sum.calls);
+  metric("er_dp_aws_transport_errors_total", "counter", "AWS calls without a response (timeouts included).",
+         sum.transport_errors);
+  metric("er_dp_aws_timeouts_total", "counter", "AWS calls that hit --aws_timeout_ms or the connect timeout.",
+         sum.timeouts);
+  metric("er_dp_aws_connections_opened_total", "counter", "Connections opened to AWS endpoints (keep-alive reuse shows here).",
+         sum.connections);
+  metric("er_dp_aws_calls_in_flight", "gauge", "AWS calls running now.", sum.in_flight);
+  metric("er_dp_s3_cache_hits_total", "counter", "S3 website objects served from a worker's cache.", sum.hits);
+  metric("er_dp_s3_cache_misses_total", "counter", "S3 website lookups that missed the cache.", sum.misses);
+  metric("er_dp_s3_cache_bytes", "gauge", "Bytes held by the workers' S3 caches.", sum.bytes);
+  metric("er_dp_s3_cache_entries", "gauge", "Objects held by the workers' S3 caches.", sum.entries);
+  return out;
 }
 
 // The KEK from --certbus_private_key or $CERTBUS_CLIENT_PRIVKEY; null when neither is set.
@@ -185,6 +243,23 @@ int Run() {
   options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
 
   options.https_listen = absl::GetFlag(FLAGS_https_listen);
+  options.aws.endpoints = aws::Endpoints::FromEnvironment();
+  if (absl::StatusOr<aws::Credentials> c = aws::LoadCredentials(absl::GetFlag(FLAGS_aws_credentials_file)); c.ok()) {
+    options.aws.credentials = *std::move(c);
+  } else {
+    options.aws.credentials_error = std::string(c.status().message());
+  }
+  options.aws.client.connect_timeout_ms = absl::GetFlag(FLAGS_aws_connect_timeout_ms);
+  options.aws.client.total_timeout_ms = absl::GetFlag(FLAGS_aws_timeout_ms);
+  options.aws.client.ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
+  options.aws.s3_cache_bytes = static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_s3_cache_bytes)));
+  options.aws.s3_cache_max_object = static_cast<size_t>(absl::GetFlag(FLAGS_s3_cache_max_object_bytes));
+  options.aws.s3_max_object_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_s3_max_object_bytes));
+  std::fprintf(stderr, "level=INFO msg=\"aws\" s3_endpoint=%s lambda_endpoint=%s credentials=%s\n",
+               options.aws.endpoints.s3.empty() ? "aws" : options.aws.endpoints.s3.c_str(),
+               options.aws.endpoints.lambda.empty() ? "aws" : options.aws.endpoints.lambda.c_str(),
+               options.aws.credentials_error.empty() ? "ok" : "\"none (S3/Lambda apps answer 502)\"");
+
   proxy::SetUpstreamTrustFile(absl::GetFlag(FLAGS_upstream_ca_file));
 
   // TLS: ticket keys first (contexts created below pick up the lifetime), then the certificates
@@ -296,7 +371,7 @@ int Run() {
   http.Handle("/metrics", [&](const admin::HttpAdminRequest&) {
     admin::HttpAdminResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs));
+    r.body = stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers));
     return r;
   });
   http.Handle("/ready", [&](const admin::HttpAdminRequest&) {
@@ -326,7 +401,7 @@ int Run() {
       std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
       if (config != nullptr && config->has_prom_metrics) {
         metrics_text.store(std::make_shared<const std::string>(
-            stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs))));
+            stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers))));
       }
     } while (!stopped.WaitForNotificationWithTimeout(absl::Seconds(1)));
   });

@@ -19,10 +19,19 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
 fi
-echo "setup: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+
+# The AWS emulators (pinned in testenv/aws/package-lock.json; Node 20 is the machine's
+# nodejs package). A no-op once installed; the tests' harness runs the same script.
+if command -v npm >/dev/null; then
+  # Not fatal: the tests' harness runs it again and reports the npm error where it matters.
+  "$(dirname "$0")/../testenv/aws/install.sh" >/dev/null ||
+    echo "setup: could not install the AWS emulators (npm); the S3/Lambda tests will fail" >&2
+else
+  echo "setup: npm not found: the S3/Lambda emulator tests will fail" >&2
+fi

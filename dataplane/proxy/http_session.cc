@@ -172,6 +172,9 @@ void DownstreamConnection::UpdateClientInterest() {
     case State::kTunnel:
       if (up_out_.size() < kMaxPending) events |= EPOLLIN;
       break;
+    case State::kAwsWaiting:
+      if (AwsWantsBody()) events |= EPOLLIN;  // a Lambda request body being buffered
+      break;
     default:
       break;
   }
@@ -228,7 +231,7 @@ void DownstreamConnection::OnReadable() {
   if (state_ == State::kClosed) return;
   const bool want_bytes = state_ == State::kWaitingRequest || state_ == State::kReadingHead ||
                           state_ == State::kTunnel ||
-                          (state_ == State::kProxying && !request_body_done_);
+                          (state_ == State::kProxying && !request_body_done_) || AwsWantsBody();
   if (!want_bytes) {
     // Not needed now (pipelined next request): buffer it, and notice a client that went away.
     if (in_.size() >= kMaxPending) return;
@@ -250,6 +253,8 @@ void DownstreamConnection::OnReadable() {
     if (upstream_ != nullptr) UpdateUpstreamInterest();
   } else if (state_ == State::kTunnel) {
     PumpTunnel();
+  } else if (state_ == State::kAwsWaiting) {
+    PumpAwsBody();
   }
 }
 
@@ -417,8 +422,9 @@ void DownstreamConnection::Close() {
   if (state_ == State::kClosed) return;
   const bool in_flight = state_ == State::kReadingHead ? false
                          : (state_ == State::kProxying || state_ == State::kTunnel ||
-                            state_ == State::kLocalResponse);
+                            state_ == State::kLocalResponse || state_ == State::kAwsWaiting);
   if (upstream_ != nullptr) ReleaseUpstream(false);
+  if (state_ == State::kAwsWaiting) CancelAws();
   if (in_flight) {
     if (status_ == 0) status_ = 499;  // client went away before a response (nginx's convention)
     RecordRequest();

@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/aws/lambda_backend.h"
+#include "dataplane/aws/s3_site.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/proxy/io_buffer.h"
@@ -42,7 +44,10 @@ class StreamPort {
 std::string JsonEscape(absl::string_view in);
 const char* StatusReason(int status);
 
-class DownstreamConnection : public net::IoHandler, public net::TimerTarget, public UpstreamOwner {
+class DownstreamConnection : public net::IoHandler,
+                             public net::TimerTarget,
+                             public UpstreamOwner,
+                             public aws::AwsResponder {
  public:
   // `tls_base`: the worker's TLS context for an HTTPS listener socket, null for plain HTTP.
   DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer, SSL_CTX* tls_base);
@@ -61,10 +66,14 @@ class DownstreamConnection : public net::IoHandler, public net::TimerTarget, pub
   void OnTimer(int kind) override;
   void OnUpstreamIo(UpstreamConnection* conn, uint32_t events) override;
   void OnUpstreamTimer(UpstreamConnection* conn, int kind) override;
+  void OnAwsResponse(const aws::AwsResponse& response) override;
 
  private:
   friend class H2Connection;
-  enum class State { kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kH2, kClosed };
+  // kAwsWaiting: an AWS backend (aws_flow.cc) is waiting for S3/Lambda on the worker loop.
+  enum class State {
+    kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kH2, kAwsWaiting, kClosed
+  };
   enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2 };
 
   // --- client side ---
@@ -88,6 +97,15 @@ class DownstreamConnection : public net::IoHandler, public net::TimerTarget, pub
   bool HandleBackend(const BackendConfig& backend, const std::string& path);
   bool CheckAuthV0(const BackendConfig& backend);
   void SendRedirectBackend(const BackendConfig& backend);
+
+  // --- AWS backends (aws_flow.cc) ---
+  void StartS3(const BackendConfig& backend, const std::string& path);
+  void StartLambda(const BackendConfig& backend, const std::string& path);
+  void PumpAwsBody();  // buffers the request body for Lambda, invokes once complete
+  bool AwsWantsBody() const {
+    return state_ == State::kAwsWaiting && lambda_config_ != nullptr && !request_body_done_;
+  }
+  void CancelAws();
 
   // --- proxying ---
   void StartProxy(const BackendConfig& backend, const std::string& path);
@@ -164,6 +182,12 @@ class DownstreamConnection : public net::IoHandler, public net::TimerTarget, pub
   bool response_done_ = false;
   bool upstream_eof_ = false;
   std::string upstream_label_;
+
+  // AWS backends: the exchange is kept across requests (its buffers too).
+  std::unique_ptr<aws::S3Exchange> s3_;
+  std::unique_ptr<aws::LambdaExchange> lambda_;
+  const aws::LambdaConfig* lambda_config_ = nullptr;
+  bool aws_sync_ = false;  // inside StartS3: the response is written by HandleRequest's caller
 };
 
 }  // namespace edgerouter::proxy

@@ -20,7 +20,10 @@ const char* Reason(int status) {
     case 100: return "Continue";
     case 101: return "Switching Protocols";
     case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
     case 204: return "No Content";
+    case 206: return "Partial Content";
     case 301: return "Moved Permanently";
     case 302: return "Found";
     case 304: return "Not Modified";
@@ -30,6 +33,12 @@ const char* Reason(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 412: return "Precondition Failed";
+    case 416: return "Range Not Satisfiable";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 408: return "Request Timeout";
     case 411: return "Length Required";
     case 413: return "Content Too Large";
@@ -226,6 +235,12 @@ bool DownstreamConnection::HandleBackend(const BackendConfig& backend, const std
       SendLocal(200, "text/plain; version=0.0.4; charset=utf-8", text ? *text : std::string());
       return true;
     }
+    case BackendKind::kS3StaticWebsite:
+      StartS3(backend, path);
+      return true;
+    case BackendKind::kAwsLambda:
+      StartLambda(backend, path);
+      return true;
     case BackendKind::kEdgerouterAdmin:
       if (path == "/") {
         SendLocal(200, "text/html; charset=utf-8", config_->admin_page);

@@ -77,7 +77,7 @@ Origin ParseOrigin(const std::string& url) {
   return o;
 }
 
-void CompileBackend(const config::Backend& b, BackendConfig* out) {
+void CompileBackend(const std::string& app_id, const config::Backend& b, BackendConfig* out) {
   out->kind_name = b.kind();
   out->pool_key = ToCompactJson(b);
   out->pool_id = absl::Hash<std::string>()(out->pool_key);
@@ -101,9 +101,18 @@ void CompileBackend(const config::Backend& b, BackendConfig* out) {
     out->kind = BackendKind::kAuthV0;
     out->bearer_token = b.auth_v0_opts().bearer_token();
     out->inner = std::make_unique<BackendConfig>();
-    CompileBackend(b.auth_v0_opts().authorized_backend(), out->inner.get());
+    CompileBackend(app_id, b.auth_v0_opts().authorized_backend(), out->inner.get());
   } else if (b.kind() == "prom_metrics") {
     out->kind = BackendKind::kPromMetrics;
+  } else if (b.kind() == "s3_static_website") {
+    out->kind = BackendKind::kS3StaticWebsite;
+    const auto& o = b.s3_static_website_opts();
+    out->s3 = aws::S3SiteConfig{app_id, o.bucket_name(), o.region_id(), o.deployed_version(),
+                                std::string(absl::StripPrefix(o.not_found_page(), "/"))};
+  } else if (b.kind() == "aws_lambda") {
+    out->kind = BackendKind::kAwsLambda;
+    const auto& o = b.aws_lambda_opts();
+    out->lambda = aws::LambdaConfig{app_id, o.function_name(), o.region_id(), o.payload_format_version() == "2.0"};
   } else if (b.kind() == "edgerouter_admin") {
     out->kind = BackendKind::kEdgerouterAdmin;
   } else {
@@ -129,7 +138,7 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snaps
     apps.push_back(&r.app());
     AppRuntime& app = rc->apps.emplace_back();
     app.id = r.app().id();
-    CompileBackend(r.app().backend(), &app.backend);
+    CompileBackend(app.id, r.app().backend(), &app.backend);
     const BackendConfig* served = &app.backend;
     while (served->kind == BackendKind::kAuthV0) served = served->inner.get();
     rc->has_prom_metrics |= served->kind == BackendKind::kPromMetrics;

@@ -14,6 +14,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "dataplane/aws/lambda_backend.h"
+#include "dataplane/aws/s3_site.h"
 #include "dataplane/routing/route_table.h"
 #include "dataplane/tls/cert_store.h"
 #include "proto/snapshot.pb.h"
@@ -37,7 +39,9 @@ enum class BackendKind {
   kAuthV0,
   kPromMetrics,
   kEdgerouterAdmin,
-  kUnsupported,  // s3_static_website, aws_lambda, turbocharger, auth_sso: later issues
+  kS3StaticWebsite,
+  kAwsLambda,
+  kUnsupported,  // turbocharger, auth_sso: later issues
 };
 
 struct BackendConfig {
@@ -57,6 +61,10 @@ struct BackendConfig {
   uint64_t pool_id = 0;  // hash of pool_key: the per-request lookup key
   // redirect
   std::string redirect_to;
+  // s3_static_website
+  aws::S3SiteConfig s3;
+  // aws_lambda
+  aws::LambdaConfig lambda;
   // auth_v0
   std::string bearer_token;
   std::unique_ptr<BackendConfig> inner;

@@ -262,6 +262,11 @@ void Worker::AppendAccessLog(absl::string_view line) {
   if (access_log_buffer_.size() > 64 * 1024) EndOfIteration();
 }
 
+aws::AwsWorkerContext& Worker::aws() {
+  if (aws_ == nullptr) aws_ = std::make_unique<aws::AwsWorkerContext>(&loop_, options_.aws);
+  return *aws_;
+}
+
 std::shared_ptr<const std::string> Worker::metrics_text() const {
   if (metrics_source_ == nullptr) return nullptr;
   return metrics_source_->load();

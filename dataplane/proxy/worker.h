@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "dataplane/aws/aws_context.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/proxy/runtime_config.h"
@@ -39,6 +40,7 @@ struct ProxyOptions {
   bool h2c = false;                // prior-knowledge HTTP/2 on the plain listener
   // Certificates served before the first config arrives (--dev_cert / --default_cert only).
   std::shared_ptr<const tls::CertStore> fallback_certs;
+  aws::AwsSettings aws;            // endpoints, credentials, client limits, S3 cache size
 };
 
 // Where workers find the current config: one atomic pointer, read once per loop iteration.
@@ -78,6 +80,9 @@ class Worker : public net::IoHandler {
   void RefConfig(const RuntimeConfig* config);
   void UnrefConfig(const RuntimeConfig* config);
   UpstreamPools& pools() { return pools_; }
+  // The worker's AWS client and S3 cache, created on first use (loop thread only).
+  aws::AwsWorkerContext& aws();
+  const aws::AwsWorkerContext* aws_if_created() const { return aws_.get(); }
   stats::WorkerStats& stats() { return stats_; }
   net::TimerList& header_timers() { return header_timers_; }
   net::TimerList& idle_timers() { return idle_timers_; }
@@ -139,6 +144,7 @@ class Worker : public net::IoHandler {
   net::TimerList response_timers_;
   net::TimerList upstream_idle_timers_;
   UpstreamPools pools_;
+  std::unique_ptr<aws::AwsWorkerContext> aws_;
   stats::WorkerStats stats_;
   std::string access_log_buffer_;
   int access_log_fd_ = -1;
