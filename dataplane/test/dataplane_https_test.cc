@@ -280,7 +280,8 @@ class CertbusHttps : public Https {
         MakeLeafScript("www", "www.example.test", "ca", "subjectAltName=DNS:www.example.test"),
         MakeLeafScript("www2", "www.example.test v2", "ca", "subjectAltName=DNS:www.example.test"),
         MakeLeafScript("wild", "wildcard", "ca", "subjectAltName=DNS:*.b.example.test,DNS:b.example.test"),
-        MakeLeafScript("other", "other.example.test", "ca", "subjectAltName=DNS:other.example.test")));
+        MakeLeafScript("other", "other.example.test", "ca", "subjectAltName=DNS:other.example.test"),
+        MakeLeafScript("rsa", "rsa.example.test", "ca", "subjectAltName=DNS:rsa.example.test", "rsa:2048")));
     ASSERT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
   }
 
@@ -308,8 +309,13 @@ TEST_F(CertbusHttps, SniSelectsExactThenOneLevelWildcardThenDefault) {
   EXPECT_TRUE(dp_->WaitForLine("msg=\"certbus KEK loaded\" fingerprint=SHA256:", absl::Seconds(1)).ok());
   Import("www", "www");
   Import("wild", "wild");
-  WaitForApplied(3);
+  Import("rsa", "rsa");
+  WaitForApplied(4);
   EXPECT_EQ(Subject("www.example.test"), "www.example.test");
+  // An RSA certificate, over TLS 1.2 with an ECDHE-RSA suite too.
+  EXPECT_EQ(Subject("rsa.example.test"), "rsa.example.test");
+  const std::string rsa12 = SClient("-tls1_2 -servername rsa.example.test");
+  EXPECT_TRUE(absl::StrContains(rsa12, "New, TLSv1.2, Cipher is ECDHE-RSA-AES")) << rsa12;
   EXPECT_EQ(Subject("WWW.Example.Test."), "www.example.test");  // case and trailing dot ignored
   EXPECT_EQ(Subject("a.b.example.test"), "wildcard");
   EXPECT_EQ(Subject("b.example.test"), "wildcard");
@@ -321,7 +327,7 @@ TEST_F(CertbusHttps, SniSelectsExactThenOneLevelWildcardThenDefault) {
                                              ":127.0.0.1 https://www.example.test:", https_port_, "/"));
   EXPECT_TRUE(absl::StrContains(out, "404")) << out;  // no app for the name; TLS verified fine
   EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
-  EXPECT_EQ(MetricValue("edgerouter_certificates{state=\"valid\"}"), 2u);
+  EXPECT_EQ(MetricValue("edgerouter_certificates{state=\"valid\"}"), 3u);
 }
 
 TEST_F(CertbusHttps, CertificatesForAnotherKekOrTamperedAreSkippedAlone) {
