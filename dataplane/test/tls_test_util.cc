@@ -26,8 +26,8 @@ std::string MakeCaScript(const std::string& name) {
 }
 
 std::string MakeLeafScript(const std::string& name, const std::string& cn, const std::string& ca,
-                           const std::string& extensions) {
-  return absl::StrCat("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ", name,
+                           const std::string& extensions, const std::string& key) {
+  return absl::StrCat("openssl req -newkey ", key, " -nodes -keyout ", name,
                       ".key -out ", name, ".csr -subj '/CN=", cn, "' 2>/dev/null; printf '", extensions, "\\n' > ",
                       name, ".ext; openssl x509 -req -in ", name, ".csr -CA ", ca, ".pem -CAkey ", ca,
                       ".key -CAcreateserial -out ", name, ".crt -days 2 -extfile ", name, ".ext 2>/dev/null; cat ",

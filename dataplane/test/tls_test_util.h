@@ -18,8 +18,11 @@ std::string Shell(const std::string& script, absl::Duration timeout = absl::Seco
 // CN=`cn`, signed by CA `ca`, with the given x509v3 extension lines (e.g.
 // "subjectAltName=DNS:a.test").
 std::string MakeCaScript(const std::string& name);
+// `key` is an `openssl req -newkey` argument ("ec -pkeyopt ec_paramgen_curve:prime256v1" or
+// "rsa:2048").
 std::string MakeLeafScript(const std::string& name, const std::string& cn, const std::string& ca,
-                           const std::string& extensions);
+                           const std::string& extensions,
+                           const std::string& key = "ec -pkeyopt ec_paramgen_curve:prime256v1");
 
 // One full TLS handshake with the library (no session reuse, no verification) to
 // 127.0.0.1:port with `sni` ("" = none); returns the leaf certificate's CN.
