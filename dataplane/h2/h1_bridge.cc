@@ -36,7 +36,9 @@ void AppendRequestHead(const Stream& stream, bool body_follows, proxy::IoBuffer*
   AppendField("host", stream.authority, out);
   std::string cookies;
   for (const Header& h : stream.headers) {
-    if (h.first == "host" || ConnectionSpecific(h.first)) continue;
+    // `expect: 100-continue` is not forwarded: interim responses do not cross back to HTTP/2,
+    // and the body is already on its way (flow control paces it).
+    if (h.first == "host" || h.first == "expect" || ConnectionSpecific(h.first)) continue;
     if (h.first == "cookie") {
       if (!cookies.empty()) cookies += "; ";
       cookies += h.second;

@@ -70,6 +70,7 @@ absl::Status ResponseTranslator::Feed(proxy::IoBuffer* in, OnHead&& on_head, OnB
       on_head(head);
       if (!head.has_body) {
         done_ = true;
+        in->Clear();  // e.g. a body after a 204/304/HEAD head: never sent
         on_end();
         return absl::OkStatus();
       }

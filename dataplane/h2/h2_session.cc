@@ -121,10 +121,14 @@ struct SessionCallbacks {
   static int OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data, size_t len,
                          void* user_data) {
     Session* self = Self(user_data);
+    // The connection window is returned on arrival, so one stream whose origin is slow never
+    // stalls the others; each stream's own window is returned only when its bytes are
+    // forwarded (ConsumeRequestData), which bounds what a stream can make us buffer.
+    nghttp2_session_consume_connection(session, len);
     Stream* s = self->Find(stream_id);
     if (s == nullptr || !s->handed_to_handler) {
-      // Nobody reads it (e.g. the 431 stream): acknowledge at once so the connection flows.
-      nghttp2_session_consume(session, stream_id, len);
+      // Nobody reads it (e.g. the 431 stream): let it flow and drop it.
+      nghttp2_session_consume_stream(session, stream_id, len);
       return 0;
     }
     s->request_body_bytes += len;
@@ -306,7 +310,7 @@ void Session::ResetStream(Stream& stream, uint32_t error_code) {
 }
 
 void Session::ConsumeRequestData(Stream& stream, size_t bytes) {
-  nghttp2_session_consume(session_, stream.id, bytes);
+  nghttp2_session_consume_stream(session_, stream.id, bytes);
 }
 
 void Session::StartGracefulShutdown() {

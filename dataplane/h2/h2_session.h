@@ -28,8 +28,9 @@ namespace edgerouter::h2 {
 
 struct Limits {
   uint32_t max_concurrent_streams = 128;
-  uint32_t stream_window = 256 * 1024;          // per-stream receive window (request bodies)
-  uint32_t connection_window = 1024 * 1024;     // connection receive window
+  // Per-stream receive window: what one stream can make us buffer before its bytes are forwarded.
+  uint32_t stream_window = 256 * 1024;
+  uint32_t connection_window = 1024 * 1024;     // returned on arrival: never the bottleneck
   uint32_t max_header_list_bytes = 64 * 1024;   // name + value + 32 per field, as RFC 9113
   size_t max_buffered_response_bytes = 64 * 1024;  // per stream, before WriteResponseData says "full"
   // Abuse thresholds, per rolling one-second window.

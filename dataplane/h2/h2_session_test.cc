@@ -39,7 +39,7 @@ class TestHandler : public Handler {
   }
   void OnRequestData(Stream& s, absl::string_view data) override {
     bodies[s.id].append(data.data(), data.size());
-    if (!hold_consume) session->ConsumeRequestData(s, data.size());
+    if (!hold_consume && s.path != "/hold") session->ConsumeRequestData(s, data.size());
   }
   void OnRequestEnd(Stream& s) override {
     if (s.path == "/echo") {
@@ -229,7 +229,7 @@ TEST_F(H2SessionTest, RequestBodyWaitsForTheHandlerToForwardIt) {
   handler_.hold_consume = true;
   Client client;
   const std::string body(1 << 20, 'x');
-  const int32_t id = client.Request("POST", "/hold", {}, &body);
+  const int32_t id = client.Request("POST", "/upload", {}, &body);
   ASSERT_TRUE(Pump(client).ok());
   // Only the advertised stream window arrived: the client is blocked, not buffered by us.
   EXPECT_EQ(handler_.bodies[id].size(), Limits{}.stream_window);
@@ -238,6 +238,21 @@ TEST_F(H2SessionTest, RequestBodyWaitsForTheHandlerToForwardIt) {
   server_.ConsumeRequestData(*handler_.streams.at(id), handler_.bodies[id].size());
   ASSERT_TRUE(Pump(client).ok());
   EXPECT_EQ(handler_.bodies[id].size(), body.size());
+}
+
+TEST_F(H2SessionTest, StalledUploadsDoNotBlockOtherStreams) {
+  Client client;
+  const std::string big(1 << 20, 'h');
+  // Six uploads whose bytes are never forwarded: more than the connection window in total.
+  for (int i = 0; i < 6; ++i) client.Request("POST", "/hold", {}, &big);
+  const std::string small(100000, 'e');
+  const int32_t id = client.Request("POST", "/echo", {}, &small);
+  ASSERT_TRUE(Pump(client).ok());
+  EXPECT_EQ(client.responses[id].status, 200);
+  EXPECT_EQ(client.responses[id].body.size(), small.size());
+  for (const auto& [sid, body] : handler_.bodies) {
+    if (sid != id) EXPECT_EQ(body.size(), Limits{}.stream_window);  // each held one: its window only
+  }
 }
 
 TEST_F(H2SessionTest, ResponseStopsAtTheClientWindowAndResumes) {

@@ -59,6 +59,11 @@ class H2Connection::Exchange : public StreamPort {
   void ExchangeClosed() override {
     dc_ = nullptr;
     if (stream_ != nullptr && !conn_->finishing_) {
+      // Answered before the upload ended (401, 413, an early origin reply): the rest of the
+      // body is read and dropped, so the stream can finish instead of waiting on its window.
+      if (unacked_ > 0) conn_->session_->ConsumeRequestData(*stream_, unacked_);
+      unacked_ = 0;
+      request_.Clear();
       if (!translator_.done()) {
         // A body delimited by the end of the exchange ends here; anything else was cut short.
         if (translator_.CloseEndsMessage()) {
@@ -234,7 +239,13 @@ void H2Connection::OnIdleTimer() {
     ArmIdleTimer();
     return;
   }
+  if (idle_goaway_sent_) {  // a client that does not even read our GOAWAY
+    owner_->Close();
+    return;
+  }
+  idle_goaway_sent_ = true;
   Drain();
+  ArmIdleTimer();
 }
 
 void H2Connection::OnRequestHeaders(h2::Stream& stream) {
@@ -253,6 +264,11 @@ void H2Connection::OnRequestHeaders(h2::Stream& stream) {
 void H2Connection::OnRequestData(h2::Stream& stream, absl::string_view data) {
   auto* ex = static_cast<Exchange*>(stream.user);
   if (ex == nullptr) return;  // not served: the connection is finishing
+  if (ex->dc_ == nullptr) {   // already answered: drop, but keep the stream flowing
+    session_->ConsumeRequestData(stream, data.size());
+    FlushSoon();
+    return;
+  }
   if (ex->chunked_) {
     h2::AppendChunk(data, &ex->request_);
   } else {

@@ -65,6 +65,7 @@ class H2Connection : public h2::Handler {
   bool flush_scheduled_ = false;
   bool finishing_ = false;  // closing: callbacks must not touch the session
   bool service_scheduled_ = false;
+  bool idle_goaway_sent_ = false;
   absl::flat_hash_set<Exchange*> exchanges_;
   std::vector<Exchange*> wanting_input_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

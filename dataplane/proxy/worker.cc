@@ -259,7 +259,17 @@ void Worker::UnrefConfig(const RuntimeConfig* config) {
 
 void Worker::AppendAccessLog(absl::string_view line) {
   access_log_buffer_.append(line.data(), line.size());
-  if (access_log_buffer_.size() > 64 * 1024) EndOfIteration();
+  // Only the write: callers are deep inside connection code, where running deferred work
+  // (deletes, HTTP/2 flushes) would pull objects out from under them.
+  if (access_log_buffer_.size() > 64 * 1024) FlushAccessLog();
+}
+
+void Worker::FlushAccessLog() {
+  if (!access_log_buffer_.empty() && access_log_fd_ >= 0) {
+    // One write per batch keeps lines whole (O_APPEND) and syscalls few.
+    (void)!write(access_log_fd_, access_log_buffer_.data(), access_log_buffer_.size());
+  }
+  access_log_buffer_.clear();
 }
 
 aws::AwsWorkerContext& Worker::aws() {
@@ -284,11 +294,7 @@ void Worker::EndOfIteration() {
     batch.swap(deferred_);
     for (auto& fn : batch) fn();
   }
-  if (!access_log_buffer_.empty() && access_log_fd_ >= 0) {
-    // One write per iteration keeps lines whole (O_APPEND) and syscalls few.
-    (void)!write(access_log_fd_, access_log_buffer_.data(), access_log_buffer_.size());
-  }
-  access_log_buffer_.clear();
+  FlushAccessLog();
   RefreshConfig();
   // Origin sets of backends that left the config are dropped once idle for a minute.
   if (loop_.now_ms() - last_sweep_ms_ > 10000) {

@@ -117,6 +117,7 @@ class Worker : public net::IoHandler {
   void Accept(int listen_fd, SSL_CTX* tls_base);
   void RefreshConfig();
   void EndOfIteration();
+  void FlushAccessLog();
 
   const int index_;
   const ProxyOptions& options_;  // shared; workers read it, main() sets it up before Start

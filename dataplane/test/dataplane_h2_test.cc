@@ -80,6 +80,17 @@ TEST_F(Http2, MegabyteBodiesBothWays) {
   EXPECT_TRUE(absl::StrContains(out, "bytes=5000000 ")) << out;
 }
 
+TEST_F(Http2, AnsweredBeforeTheUploadEndsStillCompletes) {
+  WaitForApplied(1);
+  // auth_v0 answers 401 at once; the 5 MB body (20× the stream window) is read and dropped,
+  // so the stream ends instead of hanging on its window. Shell() times out otherwise.
+  const std::string out = Shell(absl::StrCat("cd ", dir_, " && head -c 5000000 /dev/zero > up401.bin && ",
+                                             "nghttp -v -H ':authority: token.test' -d up401.bin ", Https("/upload")),
+                                absl::Seconds(20));
+  EXPECT_TRUE(absl::StrContains(out, ":status: 401")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+}
+
 TEST_F(Http2, ManyMultiplexedStreamsAndProtocolMetrics) {
   WaitForApplied(1);
   const uint64_t before = MetricValue("er_dp_requests_by_protocol_total{protocol=\"h2\"}");
