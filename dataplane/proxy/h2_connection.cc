@@ -256,7 +256,7 @@ void H2Connection::OnRequestHeaders(h2::Stream& stream) {
   const bool body_follows = !stream.request_ended;
   ex->chunked_ = h2::RequestBodyIsChunked(stream, body_follows);
   h2::AppendRequestHead(stream, body_follows, &ex->request_);
-  ex->dc_ = new DownstreamConnection(owner_->worker_, ex, *owner_);
+  ex->dc_ = owner_->worker_->AcquireStreamConnection(ex, *owner_);
   ex->dc_->Start();
   ex->Deliver();
 }

@@ -61,6 +61,59 @@ DownstreamConnection::DownstreamConnection(Worker* worker, StreamPort* port, con
 
 DownstreamConnection::~DownstreamConnection() { net::TimerList::Disarm(&timer_); }
 
+void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& parent) {
+  // Everything a new stream connection starts with; buffers and strings keep their capacity.
+  peer_ip_ = parent.peer_ip_;
+  secure_ = parent.secure_;
+  stream_over_tls_ = parent.transport_.tls();
+  port_ = port;
+  state_ = State::kWaitingRequest;
+  closing_after_response_ = draining_ = false;
+  watched_ = 0;
+  in_.Clear();
+  out_.Clear();
+  head_.Clear();
+  method_.clear();
+  host_.clear();
+  raw_target_.clear();
+  app_id_.clear();
+  config_ = nullptr;
+  start_ns_ = 0;
+  status_ = 0;
+  response_bytes_ = 0;
+  head_request_ = expect_continue_ = upgrade_requested_ = false;
+  request_keep_alive_ = true;
+  version_minor_ = 1;
+  request_framing_ = http::BodyFraming::kNone;
+  request_remaining_ = 0;
+  request_chunks_.Reset();
+  request_body_done_ = true;
+  strip_authorization_ = false;
+  backend_ = nullptr;
+  origins_ = nullptr;
+  upstream_ = nullptr;
+  origin_index_ = -1;
+  attempts_ = 0;
+  request_sent_any_body_ = false;
+  upstream_path_.clear();
+  upstream_headers_.clear();
+  upstream_line_.clear();
+  client_host_header_.clear();
+  upstream_error_.clear();
+  up_out_.Clear();
+  up_in_.Clear();
+  response_head_.Clear();
+  response_head_done_ = false;
+  response_framing_ = http::BodyFraming::kNone;
+  response_remaining_ = 0;
+  response_chunks_.Reset();
+  response_done_ = false;
+  upstream_eof_ = false;
+  upstream_label_.clear();
+  lambda_config_ = nullptr;
+  aws_sync_ = false;
+}
+
 void DownstreamConnection::Start() {
   if (port_ != nullptr) {  // the HTTP/2 connection owns socket, timeouts and counts
     watched_ = EPOLLIN;
@@ -433,8 +486,11 @@ void DownstreamConnection::Close() {
   net::TimerList::Disarm(&timer_);
   if (port_ != nullptr) {
     port_->ExchangeClosed();
+    port_ = nullptr;
+    // Pooled, not deleted, once nothing on the stack can still refer to it.
     DownstreamConnection* self = this;
-    worker_->DeferDelete([self] { delete self; });
+    Worker* worker = worker_;
+    worker_->DeferDelete([worker, self] { worker->RecycleStreamConnection(self); });
     return;
   }
   h2_.reset();  // resets its streams (their exchanges end as 499) before the socket goes

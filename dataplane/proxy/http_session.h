@@ -53,6 +53,9 @@ class DownstreamConnection : public net::IoHandler,
   DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer, SSL_CTX* tls_base);
   // One HTTP/2 stream of `parent`'s connection (see StreamPort).
   DownstreamConnection(Worker* worker, StreamPort* port, const DownstreamConnection& parent);
+  // Port mode: makes a closed stream connection serve another stream, keeping its buffers'
+  // capacity (Worker pools them: no allocation per HTTP/2 request in the steady state).
+  void Rebind(StreamPort* port, const DownstreamConnection& parent);
   ~DownstreamConnection() override;
   void Start();
   // Ends the exchange now (HTTP/2 stream reset or connection gone); in-flight work is counted 499.
@@ -129,9 +132,9 @@ class DownstreamConnection : public net::IoHandler,
   tls::Transport transport_;
   SSL_CTX* tls_base_;
   bool secure_;  // https: TLS here, or --plain_is_https (X-Forwarded-Proto, no 307)
-  StreamPort* const port_ = nullptr;     // set: one HTTP/2 stream, no socket of its own
+  StreamPort* port_ = nullptr;           // set: one HTTP/2 stream, no socket of its own
   std::unique_ptr<H2Connection> h2_;     // kH2: this socket speaks HTTP/2
-  const bool stream_over_tls_ = false;   // port mode: the parent connection is TLS
+  bool stream_over_tls_ = false;         // port mode: the parent connection is TLS
   State state_ = State::kWaitingRequest;
   bool closing_after_response_ = false;  // "Connection: close" semantics for this response
   bool draining_ = false;

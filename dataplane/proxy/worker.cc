@@ -103,6 +103,7 @@ Worker::Worker(int index, const ProxyOptions& options, ConfigSource* configs)
 }
 
 Worker::~Worker() {
+  for (DownstreamConnection* conn : stream_pool_) delete conn;
   if (listen_fd_ >= 0) close(listen_fd_);
   if (https_fd_ >= 0) close(https_fd_);
   if (access_log_fd_ > 2) close(access_log_fd_);
@@ -255,6 +256,23 @@ void Worker::UnrefConfig(const RuntimeConfig* config) {
       return;
     }
   }
+}
+
+DownstreamConnection* Worker::AcquireStreamConnection(StreamPort* port, const DownstreamConnection& parent) {
+  if (stream_pool_.empty()) return new DownstreamConnection(this, port, parent);
+  DownstreamConnection* conn = stream_pool_.back();
+  stream_pool_.pop_back();
+  conn->Rebind(port, parent);
+  return conn;
+}
+
+void Worker::RecycleStreamConnection(DownstreamConnection* conn) {
+  // Bounded: a burst of streams does not keep its memory for ever.
+  if (stream_pool_.size() >= 256) {
+    delete conn;
+    return;
+  }
+  stream_pool_.push_back(conn);
 }
 
 void Worker::AppendAccessLog(absl::string_view line) {

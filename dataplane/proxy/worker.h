@@ -56,6 +56,7 @@ class ConfigSource {
 };
 
 class DownstreamConnection;
+class StreamPort;
 
 class Worker : public net::IoHandler {
  public:
@@ -94,6 +95,9 @@ class Worker : public net::IoHandler {
   // Counts a failed TLS handshake and logs it, at most once a second per worker.
   void NoteHandshakeFailure(tls::HandshakeError error, const char* detail, const std::string& peer_ip);
   void DeferDelete(std::function<void()> deleter) { deferred_.push_back(std::move(deleter)); }
+  // Port-mode connections for HTTP/2 streams, recycled (see DownstreamConnection::Rebind).
+  DownstreamConnection* AcquireStreamConnection(StreamPort* port, const DownstreamConnection& parent);
+  void RecycleStreamConnection(DownstreamConnection* conn);
   // Runs `fn` at the end of this loop iteration, before deferred deletes; `fn` may queue more.
   void RunSoon(std::function<void()> fn) { soon_.push_back(std::move(fn)); }
   int index() const { return index_; }
@@ -151,6 +155,7 @@ class Worker : public net::IoHandler {
   int access_log_fd_ = -1;
   std::vector<std::function<void()>> deferred_;
   std::vector<std::function<void()>> soon_;
+  std::vector<DownstreamConnection*> stream_pool_;
   std::atomic<std::shared_ptr<const std::string>>* metrics_source_ = nullptr;
   absl::flat_hash_set<DownstreamConnection*> connections_;
 };
