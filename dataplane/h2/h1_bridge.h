@@ -28,6 +28,15 @@ void AppendLastChunk(proxy::IoBuffer* out);
 class ResponseTranslator {
  public:
   explicit ResponseTranslator(absl::string_view request_method) : method_(request_method) {}
+  // Starts over for another response (keeps capacity).
+  void Reset(absl::string_view request_method) {
+    method_.assign(request_method.data(), request_method.size());
+    head_done_ = done_ = false;
+    framing_ = http::BodyFraming::kNone;
+    remaining_ = 0;
+    chunks_.Reset();
+    parsed_.Clear();
+  }
 
   struct Head {
     int status = 0;

@@ -16,7 +16,13 @@ struct SessionCallbacks {
   static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     Session* self = Self(user_data);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    auto stream = std::make_unique<Stream>();
+    std::unique_ptr<Stream> stream;
+    if (self->free_streams_.empty()) {
+      stream = std::make_unique<Stream>();
+    } else {
+      stream = std::move(self->free_streams_.back());
+      self->free_streams_.pop_back();
+    }
     stream->id = frame->hd.stream_id;
     self->streams_[stream->id] = std::move(stream);
     return 0;
@@ -143,6 +149,10 @@ struct SessionCallbacks {
     std::unique_ptr<Stream> stream = std::move(it->second);
     self->streams_.erase(it);
     if (stream->handed_to_handler) self->handler_->OnStreamClosed(*stream, error_code);
+    if (self->free_streams_.size() < 32) {
+      stream->Reset();
+      self->free_streams_.push_back(std::move(stream));
+    }
     return 0;
   }
 
@@ -181,6 +191,23 @@ struct SessionCallbacks {
     return static_cast<ssize_t>(n);
   }
 };
+
+void Stream::Reset() {
+  id = 0;
+  method.clear();
+  scheme.clear();
+  authority.clear();
+  path.clear();
+  headers.clear();
+  content_length = -1;
+  request_body_bytes = 0;
+  request_ended = false;
+  user = nullptr;
+  header_bytes = 0;
+  header_too_large = handed_to_handler = response_submitted = false;
+  response_ended = response_done = deferred = full = false;
+  response_body.Clear();
+}
 
 Session::Session(Handler* handler, Limits limits) : handler_(handler), limits_(limits) {
   nghttp2_session_callbacks* cb;

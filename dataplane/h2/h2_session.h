@@ -60,6 +60,9 @@ struct Stream {
   bool deferred = false;
   bool full = false;  // WriteResponseData returned false; OnResponseWritable owed
   proxy::IoBuffer response_body;
+
+  // For reuse by the session's stream pool (keeps capacity).
+  void Reset();
 };
 
 class Handler {
@@ -128,6 +131,7 @@ class Session {
   const Limits limits_;
   nghttp2_session* session_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<Stream>> streams_;
+  std::vector<std::unique_ptr<Stream>> free_streams_;  // closed streams kept for reuse
   std::vector<int32_t> writable_;  // streams owed OnResponseWritable after a Send()
   std::string abuse_;
   int64_t window_start_ns_ = 0;

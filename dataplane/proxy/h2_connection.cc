@@ -13,6 +13,16 @@ class H2Connection::Exchange : public StreamPort {
  public:
   Exchange(H2Connection* conn, h2::Stream* stream) : conn_(conn), stream_(stream), translator_(stream->method) {}
 
+  // Serves another stream (the connection keeps a few exchanges for reuse).
+  void Rebind(h2::Stream* stream) {
+    stream_ = stream;
+    dc_ = nullptr;
+    request_.Clear();
+    unacked_ = 0;
+    chunked_ = blocked_ = failed_ = false;
+    translator_.Reset(stream->method);
+  }
+
   ssize_t ReadRequest(IoBuffer* in) override {
     if (request_.empty()) return -1;
     const size_t n = request_.size();
@@ -109,6 +119,7 @@ H2Connection::~H2Connection() {
       Forget(ex);
     }
   }
+  for (Exchange* ex : free_exchanges_) delete ex;
 }
 
 void H2Connection::Start(absl::string_view initial) {
@@ -250,7 +261,14 @@ void H2Connection::OnIdleTimer() {
 
 void H2Connection::OnRequestHeaders(h2::Stream& stream) {
   if (finishing_) return;
-  auto* ex = new Exchange(this, &stream);
+  Exchange* ex;
+  if (free_exchanges_.empty()) {
+    ex = new Exchange(this, &stream);
+  } else {
+    ex = free_exchanges_.back();
+    free_exchanges_.pop_back();
+    ex->Rebind(&stream);
+  }
   stream.user = ex;
   exchanges_.insert(ex);
   const bool body_follows = !stream.request_ended;
@@ -326,7 +344,11 @@ void H2Connection::Service() {
 
 void H2Connection::Forget(Exchange* exchange) {
   if (exchanges_.erase(exchange) == 0) return;
-  delete exchange;
+  if (free_exchanges_.size() < 16 && !finishing_) {
+    free_exchanges_.push_back(exchange);
+  } else {
+    delete exchange;
+  }
   if (exchanges_.empty() && !finishing_) ArmIdleTimer();
 }
 

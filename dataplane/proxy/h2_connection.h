@@ -68,6 +68,7 @@ class H2Connection : public h2::Handler {
   bool idle_goaway_sent_ = false;
   absl::flat_hash_set<Exchange*> exchanges_;
   std::vector<Exchange*> wanting_input_;
+  std::vector<Exchange*> free_exchanges_;  // finished exchanges kept for reuse
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
