@@ -80,7 +80,7 @@ AwsClient::AwsClient(net::EventLoop* loop, const AwsClientOptions& options) : lo
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   timer_watch_ = new TimerWatch(this);
   loop_->Add(timer_fd_, EPOLLIN, timer_watch_);
-  loop_->AddIterationHook([this] { EndOfIteration(); });
+  hook_ = loop_->AddIterationHook([this] { EndOfIteration(); });
 }
 
 AwsClient::~AwsClient() {
@@ -96,6 +96,7 @@ AwsClient::~AwsClient() {
   close(timer_fd_);
   delete timer_watch_;
   EndOfIteration();
+  loop_->RemoveIterationHook(hook_);  // the loop may outlive us (tests; AWS contexts are per worker)
 }
 
 int AwsClient::OnSocket(void*, int fd, int what, void* userp, void* socketp) {

@@ -87,6 +87,7 @@ class AwsClient {
   static size_t OnBody(char* data, size_t size, size_t n, void* userp);
   void Action(int fd, int flags);  // curl_multi_socket_action + completion handling
   void ProcessDone();
+  size_t hook_ = 0;
   void EndOfIteration();
 
   net::EventLoop* loop_;

@@ -138,7 +138,9 @@ void EventLoop::Run() {
       handler->OnIo(events[i].events);
     }
     for (TimerList* l : timer_lists_) l->Expire(now_ms_);
-    for (auto& hook : hooks_) hook();
+    for (auto& hook : hooks_) {
+      if (hook) hook();
+    }
   }
 }
 

@@ -74,7 +74,12 @@ class EventLoop {
   // Thread-safe: runs `fn` on the loop thread soon.
   void Post(std::function<void()> fn);
   // Runs `fn` at the end of every iteration (e.g. flushing buffered access-log lines).
-  void AddIterationHook(std::function<void()> fn) { hooks_.push_back(std::move(fn)); }
+  // Returns a handle for RemoveIterationHook (an object that dies before the loop must remove it).
+  size_t AddIterationHook(std::function<void()> fn) {
+    hooks_.push_back(std::move(fn));
+    return hooks_.size() - 1;
+  }
+  void RemoveIterationHook(size_t handle) { hooks_[handle] = nullptr; }
 
   void Run();   // until Stop()
   void Stop();  // thread-safe

@@ -152,6 +152,8 @@ class UpstreamPools {
   int EjectedCount(int64_t now_ms);
   // Drops sets unused for `max_idle_ms` that have no outstanding requests.
   void Sweep(int64_t now_ms, int64_t max_idle_ms);
+  // Drops every set (worker shutdown; their connections queue deferred deletes).
+  void Clear() { sets_.clear(); }
 
  private:
   // Keyed by BackendConfig::pool_id; the full pool_key is compared on a hit.

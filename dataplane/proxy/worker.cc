@@ -104,6 +104,13 @@ Worker::Worker(int index, const ProxyOptions& options, ConfigSource* configs)
 
 Worker::~Worker() {
   for (DownstreamConnection* conn : stream_pool_) delete conn;
+  // Upstream connections close through DeferDelete: run those before deferred_ goes away.
+  pools_.Clear();
+  while (!deferred_.empty()) {
+    std::vector<std::function<void()>> batch;
+    batch.swap(deferred_);
+    for (auto& fn : batch) fn();
+  }
   if (listen_fd_ >= 0) close(listen_fd_);
   if (https_fd_ >= 0) close(https_fd_);
   if (access_log_fd_ > 2) close(access_log_fd_);

@@ -122,7 +122,7 @@ TEST_F(Resilience, SigtermDrainsInFlightRequests) {
   EXPECT_EQ(r.headers["connection"], "close");
   absl::StatusOr<int> status = dp_->Wait(absl::Seconds(15));
   ASSERT_TRUE(status.ok());
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << dp_->Output();
 }
 
 }  // namespace
