@@ -10,6 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
+source bench/lib.sh  # free_port, wait_port, cpu_ticks (this script keeps its own clean-up: process groups)
+TICK=$(getconf CLK_TCK)
 bazel build --config=opt //dataplane:dataplane //controlplane:controlplane >/dev/null 2>&1
 BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
 NODE_DIR=$(testenv/aws/install.sh)
@@ -22,12 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 S3=$(free_port); LAMBDA=$(free_port); LAMBDA_HTTP=$(free_port); NGINX=$(free_port); OURS=$(free_port)
 CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
-TICK=$(getconf CLK_TCK)
-wait_port() { for _ in $(seq 1 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not up" >&2; return 1; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 # The hot file: a 4 KiB stylesheet.
 mkdir -p "$TMP/www"

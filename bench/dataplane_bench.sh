@@ -9,29 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
-bazel build --config=opt //dataplane:dataplane //controlplane:controlplane >/dev/null 2>&1
-BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
-TMP=$(mktemp -d /tmp/er-dp-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+source bench/lib.sh
+bench_init dp
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 BACKEND=$(free_port); NGINX_PROXY=$(free_port); HAPROXY=$(free_port); OURS=$(free_port)
 CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
-TICK=$(getconf CLK_TCK)
 
-mkdir -p "$TMP/nginx-backend" "$TMP/nginx-proxy"
-cat >"$TMP/nginx-backend/nginx.conf" <<CONF
-daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-backend/pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$BACKEND; location / { return 200 "hello world\n"; } } }
-CONF
+write_backend_conf "$BACKEND"
+mkdir -p "$TMP/nginx-proxy"
 cat >"$TMP/nginx-proxy/nginx.conf" <<CONF
 daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-proxy/pid;
 events { worker_connections 4096; }
@@ -68,10 +53,8 @@ taskset -c 1 nginx -c "$TMP/nginx-backend/nginx.conf" -p "$TMP/nginx-backend" & 
 "$BIN/controlplane/controlplane" --grpc_listen=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$CP_HTTP \
   --data_dir="$TMP/cp" --apps_file="$TMP/apps.json" 2>"$TMP/cp.log" & PIDS+=($!)
 
-wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not up" >&2; return 1; }
 wait_port $BACKEND; wait_port $CP_GRPC
 
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 # run NAME PID PORT: prints one Markdown table row.
 run() {
   local name=$1 pid=$2 port=$3

@@ -9,33 +9,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
-bazel build --config=opt //dataplane:dataplane //controlplane:controlplane >/dev/null 2>&1
-BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
-TMP=$(mktemp -d /tmp/er-h2-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+source bench/lib.sh
+bench_init h2
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 BACKEND=$(free_port); OURS=$(free_port); OURS_HTTP=$(free_port); NGHTTPX=$(free_port); H2O=$(free_port)
 CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
-TICK=$(getconf CLK_TCK)
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$TMP/key.pem" \
   -out "$TMP/cert.pem" -days 2 -subj /CN=bench.local -addext subjectAltName=DNS:bench.local 2>/dev/null
 cat "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/bundle.pem"
 
-mkdir -p "$TMP/nginx-backend"
-cat >"$TMP/nginx-backend/nginx.conf" <<CONF
-daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-backend/pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$BACKEND; location / { return 200 "hello world\n"; } } }
-CONF
+write_backend_conf "$BACKEND"
 cat >"$TMP/apps.json" <<CONF
 {"apps":[{"id":"bench","frontends":[{"kind":"hostname","hostname":"bench.local","path_prefix":"/"}],
  "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:$BACKEND"],"pass_host_header":true}}}]}
@@ -63,10 +47,8 @@ taskset -c 1 nginx -c "$TMP/nginx-backend/nginx.conf" -p "$TMP/nginx-backend" & 
 "$BIN/controlplane/controlplane" --grpc_listen=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$CP_HTTP \
   --data_dir="$TMP/cp" --apps_file="$TMP/apps.json" 2>"$TMP/cp.log" & PIDS+=($!)
 
-wait_port() { for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not up" >&2; return 1; }
 wait_port $BACKEND; wait_port $CP_GRPC
 
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 # run NAME PID PORT: one Markdown table row.
 run() {
   local name=$1 pid=$2 port=$3

@@ -1,0 +1,42 @@
+# Shared set-up of the bench/*.sh scripts (sourced): an --config=opt build, a temp dir and the
+# processes started (both cleaned up on exit), free loopback ports, readiness, CPU accounting,
+# and the plain nginx backend every proxy benchmark forwards to.
+#
+#   source bench/lib.sh; bench_init NAME      → BIN, TMP, PIDS, TICK
+bench_init() {
+  bazel build --config=opt //dataplane:dataplane //controlplane:controlplane //controlplane:edgerouterctl >/dev/null 2>&1
+  BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
+  TMP=$(mktemp -d "/tmp/er-$1-bench.XXXXXX")
+  PIDS=()
+  TICK=$(getconf CLK_TCK)
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Polls a TCP connect (these peers have no readiness signal); 20 s at most.
+wait_port() {
+  for _ in $(seq 1 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done
+  echo "port $1 not up" >&2
+  return 1
+}
+
+# utime+stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+# nginx answering "hello world\n" (12 bytes) on 127.0.0.1:$1, config under $TMP/nginx-backend.
+write_backend_conf() {
+  mkdir -p "$TMP/nginx-backend"
+  cat >"$TMP/nginx-backend/nginx.conf" <<CONF
+daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-backend/pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$1; location / { return 200 "hello world\n"; } } }
+CONF
+}
