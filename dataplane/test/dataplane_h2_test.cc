@@ -2,6 +2,9 @@
 // control plane and origins: ALPN h2 over TLS and prior-knowledge h2c; proxied requests, local
 // responses (redirect, auth_v0), request and response bodies of megabytes in both directions
 // (flow control), many multiplexed streams per connection, and the per-protocol metrics.
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -99,6 +102,39 @@ TEST_F(Http2, ManyMultiplexedStreamsAndProtocolMetrics) {
   EXPECT_TRUE(absl::StrContains(out, "status codes: 400 2xx")) << out;
   EXPECT_EQ(MetricValue("er_dp_requests_by_protocol_total{protocol=\"h2\"}") - before, 400u);
   EXPECT_GE(MetricValue("er_dp_h2_connections_total"), 4u);
+}
+
+TEST_F(Http2, RapidResetEndsThatConnectionOnly) {
+  WaitForApplied(1);
+  const std::string out = Shell(absl::StrCat("/usr/bin/python3 ", RunfilePath("dataplane/test/h2_rapid_reset_client.py"),
+                                             " ", https_port_, " secure.test 1000"),
+                                absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(out, "GOAWAY 11")) << out;  // ENHANCE_YOUR_CALM
+  EXPECT_GE(MetricValue("er_dp_h2_abuse_total"), 1u);
+  EXPECT_TRUE(absl::StrContains(dp_->Output(), "reason=\"rapid reset\"")) << dp_->Output();
+  // Everyone else is served as before.
+  const std::string ok = Shell(absl::StrCat("nghttp -v -H ':authority: secure.test' ", Https("/echo")));
+  EXPECT_TRUE(absl::StrContains(ok, ":status: 200")) << ok;
+}
+
+TEST_F(Http2, SigtermSendsGoawayAndFinishesStreamsInFlight) {
+  WaitForApplied(1);
+  auto client = Subprocess::Start({"/usr/bin/nghttp", "-v", "-H", ":authority: secure.test", Https("/sleep/800")});
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(a_->WaitForLine("request GET /sleep/800", absl::Seconds(10)).ok());
+  kill(dp_->pid(), SIGTERM);
+  absl::StatusOr<int> status = (*client)->Wait(absl::Seconds(20));
+  ASSERT_TRUE(status.ok());
+  const std::string out = (*client)->Output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << out;
+  // GOAWAY(NO_ERROR) naming the stream in flight, which still completes.
+  EXPECT_TRUE(absl::StrContains(out, "GOAWAY")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "error_code=NO_ERROR")) << out;
+  EXPECT_TRUE(absl::StrContains(out, ":status: 200")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "slept")) << out;
+  absl::StatusOr<int> dp_status = dp_->Wait(absl::Seconds(20));
+  ASSERT_TRUE(dp_status.ok());
+  EXPECT_TRUE(WIFEXITED(*dp_status) && WEXITSTATUS(*dp_status) == 0) << dp_->Output();
 }
 
 TEST_F(Http2, PriorKnowledgeH2cOnThePlainPortWhenEnabled) {
