@@ -5,10 +5,15 @@
 # core 1 (the pinning of bench/dataplane_bench.sh). Load: h2load -c16 -m10 (16 connections × 10
 # concurrent streams); the proxy's CPU µs per request from /proc/<pid>/stat.
 #
-#   bench/dataplane_h2_bench.sh [DURATION_SECONDS]   (needs: nginx nghttp2-client nghttp2-proxy h2o)
+#   bench/dataplane_h2_bench.sh [DURATION_SECONDS]   (installs nghttp2-client, nghttp2-proxy, h2o if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
+# The peers are only needed here, so they are installed here rather than by scripts/setup.sh.
+for pkg in nghttp2-client nghttp2-proxy h2o; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+done
 source bench/lib.sh
 bench_init h2
 
