@@ -63,6 +63,8 @@ ABSL_FLAG(int, max_header_bytes, 65536, "larger request heads get 431");
 ABSL_FLAG(int, max_connections_per_worker, 20000, "client connections per worker");
 ABSL_FLAG(std::string, upstream_ca_file, "", "extra trust anchors (PEM) for https origins, besides the system store");
 ABSL_FLAG(bool, http2, true, "Offer HTTP/2 (ALPN h2) on the HTTPS listener");
+ABSL_FLAG(uint64_t, max_request_body_bytes, 0,
+          "Largest request body accepted (0 = no limit); larger ones get 413, on either protocol");
 ABSL_FLAG(bool, h2c, false,
           "Also accept prior-knowledge HTTP/2 (h2c) on the plain listener (for clients that "
           "know; browsers never send it)");
@@ -239,6 +241,7 @@ int Run() {
   options.access_log = absl::GetFlag(FLAGS_access_log);
   options.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   options.h2c = absl::GetFlag(FLAGS_h2c);
+  options.max_request_body_bytes = absl::GetFlag(FLAGS_max_request_body_bytes);
   tls::SetOfferH2(absl::GetFlag(FLAGS_http2));
   options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
 

@@ -87,6 +87,7 @@ void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& 
   request_framing_ = http::BodyFraming::kNone;
   request_remaining_ = 0;
   request_chunks_.Reset();
+  request_chunked_bytes_ = 0;
   request_body_done_ = true;
   strip_authorization_ = false;
   backend_ = nullptr;

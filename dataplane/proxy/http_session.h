@@ -160,6 +160,7 @@ class DownstreamConnection : public net::IoHandler,
   http::BodyFraming request_framing_ = http::BodyFraming::kNone;
   uint64_t request_remaining_ = 0;  // Content-Length bytes still to forward
   http::ChunkedDecoder request_chunks_;
+  uint64_t request_chunked_bytes_ = 0;  // decoded body bytes of a chunked request so far
   bool request_body_done_ = true;
   bool strip_authorization_ = false;  // auth_v0 accepted the token: don't forward it
 

@@ -137,6 +137,7 @@ void DownstreamConnection::HandleRequest() {
   request_body_done_ = h.framing == http::BodyFraming::kNone ||
                        (h.framing == http::BodyFraming::kContentLength && h.content_length == 0);
   request_chunks_.Reset();
+  request_chunked_bytes_ = 0;
   strip_authorization_ = false;
   app_id_.clear();
   upstream_label_.clear();
@@ -165,6 +166,11 @@ void DownstreamConnection::HandleRequest() {
     return;
   }
   app_id_ = mount->app_id;
+  const uint64_t max_body = worker_->options().max_request_body_bytes;
+  if (max_body > 0 && h.framing == http::BodyFraming::kContentLength && h.content_length > max_body) {
+    SendLocal(413, "text/plain; charset=utf-8", "request body too large\n");  // body unread: closes
+    return;
+  }
   if (!mount->allow_insecure_http && !secure_) {
     SendHttpsRedirect(host_);
     return;

@@ -207,7 +207,22 @@ void DownstreamConnection::PumpRequestBody() {
       request_remaining_ -= n;
       if (request_remaining_ == 0) request_body_done_ = true;
     } else {
-      n = request_chunks_.Feed(available);
+      n = request_chunks_.Feed(available, [this](absl::string_view data) { request_chunked_bytes_ += data.size(); });
+      const uint64_t max_body = worker_->options().max_request_body_bytes;
+      if (max_body > 0 && request_chunked_bytes_ > max_body) {
+        // Over the limit mid-stream: a 413 if the origin has not answered yet, else just stop.
+        if (response_head_done_) {
+          Close();
+          return;
+        }
+        closing_after_response_ = true;
+        ReleaseUpstream(false);
+        in_.Clear();
+        request_body_done_ = true;
+        SendLocal(413, "text/plain; charset=utf-8", "request body too large\n");
+        if (FlushToClient() && out_.empty()) FinishRequest();
+        return;
+      }
       if (request_chunks_.state() == http::ChunkedDecoder::State::kError) {
         worker_->stats().parse_errors++;
         closing_after_response_ = true;

@@ -26,7 +26,7 @@ class Http2 : public DataplaneE2E {
     ASSERT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
   }
   std::vector<std::string> DataplaneFlags() override {
-    return {"--default_cert=" + dir_ + "/default.pem", "--h2c"};
+    return {"--default_cert=" + dir_ + "/default.pem", "--h2c", "--max_request_body_bytes=6000000"};
   }
 
   std::string Https(const std::string& path) { return absl::StrCat("https://127.0.0.1:", https_port_, path); }
@@ -92,6 +92,26 @@ TEST_F(Http2, AnsweredBeforeTheUploadEndsStillCompletes) {
                                 absl::Seconds(20));
   EXPECT_TRUE(absl::StrContains(out, ":status: 401")) << out;
   EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+}
+
+TEST_F(Http2, RequestBodyLimitOnBothProtocols) {
+  WaitForApplied(1);
+  const std::string make = absl::StrCat("cd ", dir_, " && head -c 7000000 /dev/zero > big.bin && ");
+  // HTTP/2 with a content-length over --max_request_body_bytes: refused before any byte goes on.
+  std::string out = Shell(make + absl::StrCat("nghttp -v -H ':authority: secure.test' -d big.bin ", Https("/upload")),
+                          absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(out, ":status: 413")) << out;
+  // HTTP/1.1, declared length and chunked (counted as it streams).
+  const std::string url = absl::StrCat("http://127.0.0.1:", http_port_, "/upload");
+  out = Shell(absl::StrCat("cd ", dir_, " && curl -s -o /dev/null -w '%{http_code}' -H 'Host: site.test' --data-binary @big.bin ", url));
+  EXPECT_TRUE(absl::StartsWith(out, "413")) << out;
+  out = Shell(absl::StrCat("cd ", dir_, " && curl -s -o /dev/null -w '%{http_code}' -H 'Host: site.test' ",
+                           "-H 'Transfer-Encoding: chunked' --data-binary @big.bin ", url));
+  EXPECT_TRUE(absl::StartsWith(out, "413")) << out;
+  // Under the limit, chunked, still fine.
+  out = Shell(absl::StrCat("cd ", dir_, " && head -c 100000 big.bin > small.bin && curl -s -H 'Host: site.test' ",
+                           "-H 'Transfer-Encoding: chunked' --data-binary @small.bin ", url));
+  EXPECT_TRUE(absl::StrContains(out, "bytes=100000 ")) << out;
 }
 
 TEST_F(Http2, ManyMultiplexedStreamsAndProtocolMetrics) {
