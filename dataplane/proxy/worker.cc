@@ -170,6 +170,8 @@ void Worker::BeginDrain() {
     // Copy: Drain() may close (and remove) connections.
     std::vector<DownstreamConnection*> conns(connections_.begin(), connections_.end());
     for (DownstreamConnection* c : conns) c->Drain();
+    // After the fact, so whoever waits for it knows every connection has been told.
+    std::fprintf(stderr, "level=INFO msg=\"worker draining\" worker=%d connections=%zu\n", index_, conns.size());
   });
 }
 

@@ -156,8 +156,9 @@ TEST_F(Dataplane, SlowOriginTimesOutWith504AndBlocksNobodyElse) {
   StartDataplane({"--upstream_response_timeout_ms=1500"});
   WaitForApplied(1);
   TestConnection slow(http_port_);
-  slow.Send("GET /sleep/3000 HTTP/1.1\r\nHost: site.test\r\n\r\n");
-  ASSERT_TRUE(a_->WaitForLine("request GET /sleep/3000", absl::Seconds(5)).ok());
+  // The origin holds this one until the proxy gives up and closes it.
+  slow.Send("GET /hold HTTP/1.1\r\nHost: site.test\r\n\r\n");
+  ASSERT_TRUE(a_->WaitForLine("request GET /hold", absl::Seconds(5)).ok());
   // While that request waits on its origin, others on the same worker pool are served.
   for (int i = 0; i < 10; ++i) EXPECT_EQ(Get(http_port_, "site.test", "/fast").status, 200);
   HttpResponse r = slow.Read();

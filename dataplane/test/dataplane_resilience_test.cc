@@ -113,12 +113,14 @@ TEST_F(Resilience, NackedSnapshotKeepsTheOldConfigAndIsVisible) {
 TEST_F(Resilience, SigtermDrainsInFlightRequests) {
   WaitForApplied(1);
   TestConnection slow(http_port_);
-  slow.Send("GET /sleep/500 HTTP/1.1\r\nHost: site.test\r\n\r\n");
-  ASSERT_TRUE(a_->WaitForLine("request GET /sleep/500", absl::Seconds(5)).ok());
-  kill(dp_->pid(), SIGTERM);
+  slow.Send("GET /hold HTTP/1.1\r\nHost: site.test\r\n\r\n");
+  ASSERT_TRUE(a_->WaitForLine("request GET /hold", absl::Seconds(5)).ok());
+  StartDrain();
+  // The origin answers only now, while the data plane is draining.
+  EXPECT_EQ(Get(origin_a_, "origin", "/release").status, 200);
   HttpResponse r = slow.Read();
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, "slept\n");
+  EXPECT_EQ(r.body, "released\n");
   EXPECT_EQ(r.headers["connection"], "close");
   absl::StatusOr<int> status = dp_->Wait(absl::Seconds(15));
   ASSERT_TRUE(status.ok());

@@ -1,5 +1,7 @@
 #include "dataplane/test/e2e_fixture.h"
 
+#include <signal.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -105,6 +107,11 @@ void DataplaneE2E::StartDataplane(const std::vector<std::string>& extra_flags) {
   http_port_ = PortField(*ready, "http");
   https_port_ = PortField(*ready, "https");
   admin_port_ = PortField(*ready, "admin");
+}
+
+void DataplaneE2E::StartDrain() {
+  kill(dp_->pid(), SIGTERM);
+  ASSERT_TRUE(dp_->WaitForNthLine("msg=\"worker draining\"", 2, absl::Seconds(10)).ok()) << dp_->Output();
 }
 
 void DataplaneE2E::WaitForApplied(int count) {

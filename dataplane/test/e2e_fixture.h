@@ -31,6 +31,8 @@ class DataplaneE2E : public ::testing::Test {
   // Waits until the data plane has published `count` configs since it started (one per
   // accepted snapshot, the persisted one included).
   void WaitForApplied(int count);
+  // SIGTERM to the data plane, returning once both workers have told their connections.
+  void StartDrain();
   grpc::Status AppendApp(const std::string& app_json);
   long DataplaneRssKb();
   std::string Metrics();

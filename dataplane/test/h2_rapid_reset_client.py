@@ -23,7 +23,7 @@ def main():
     assert sock.selected_alpn_protocol() == "h2", sock.selected_alpn_protocol()
     conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
     conn.initiate_connection()
-    headers = [(":method", "GET"), (":scheme", "https"), (":authority", sni), (":path", "/sleep/1000")]
+    headers = [(":method", "GET"), (":scheme", "https"), (":authority", sni), (":path", "/hold")]
     for _ in range(count):
         stream_id = conn.get_next_available_stream_id()
         conn.send_headers(stream_id, headers, end_stream=True)

@@ -5,13 +5,18 @@
 //   GET  /chunked/N      200, N bytes of 'y' in 1000-byte chunks
 //   POST /upload         reads the body (Content-Length or chunked), answers "bytes=N sum=S"
 //   GET  /status/NNN     that status, empty body
-//   GET  /sleep/MS       waits MS milliseconds, then 200 "slept"
+//   GET  /hold           answers 200 "released" once /release has been requested (on any
+//                        connection, ever), or ends when the client closes: a slow origin the
+//                        test releases by an event instead of a timer
+//   GET  /release        releases every /hold, now and later; 200 "ok"
 //   GET  /close/N        N bytes, no Content-Length, then closes (read-until-close framing)
 //   GET  /ws             with "Upgrade: websocket": 101, then echoes every byte back
 // Every response carries "X-Origin: <--name>".
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +29,17 @@
 namespace {
 
 std::string g_name = "origin";
+
+// /release makes this eventfd readable for good: every /hold waits on it and on its client.
+int g_release_fd = -1;
+
+// Blocks until /release or until the client closes; true when released.
+bool WaitForRelease(int client_fd) {
+  pollfd fds[2] = {{g_release_fd, POLLIN, 0}, {client_fd, POLLRDHUP, 0}};
+  while (poll(fds, 2, -1) < 0) {
+  }
+  return (fds[0].revents & POLLIN) != 0;
+}
 
 bool ReadMore(int fd, std::string* buf) {
   char tmp[16384];
@@ -157,9 +173,13 @@ void Serve(int fd) {
       out = Response(200, "bytes=" + std::to_string(bytes) + " sum=" + std::to_string(sum) + "\n");
     } else if (target.rfind("/status/", 0) == 0) {
       out = Response(std::atoi(target.c_str() + 8), "");
-    } else if (target.rfind("/sleep/", 0) == 0) {
-      usleep(std::atoi(target.c_str() + 7) * 1000);
-      out = Response(200, "slept\n");
+    } else if (target == "/hold") {
+      if (!WaitForRelease(fd)) break;
+      out = Response(200, "released\n");
+    } else if (target == "/release") {
+      const uint64_t one = 1;
+      (void)!write(g_release_fd, &one, sizeof(one));
+      out = Response(200, "ok\n");
     } else if (target.rfind("/close/", 0) == 0) {
       out = "HTTP/1.1 200 OK\r\nX-Origin: " + g_name + "\r\nConnection: close\r\n\r\n" +
             std::string(std::strtoull(target.c_str() + 7, nullptr, 10), 'z');
@@ -179,6 +199,7 @@ void Serve(int fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_release_fd = eventfd(0, EFD_CLOEXEC);
   std::string listen_host = "127.0.0.1";
   int port = 0;
   for (int i = 1; i < argc; ++i) {
