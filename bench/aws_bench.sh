@@ -66,18 +66,8 @@ CONF
 # run NAME PID HOST PORT PATH CONNECTIONS: one Markdown table row.
 run() {
   local name=$1 pid=$2 host=$3 port=$4 path=$5 conns=$6
-  taskset -c 1 wrk -t1 -c"$conns" -d2s -H "Host: $host" "http://127.0.0.1:$port$path" >/dev/null  # warm-up
-  local before; before=$(cpu_ticks "$pid")
-  taskset -c 1 wrk -t1 -c"$conns" -d${DURATION}s --latency -H "Host: $host" "http://127.0.0.1:$port$path" >"$TMP/run.wrk"
-  local after; after=$(cpu_ticks "$pid")
-  local requests rps p50 p99 errors us
-  requests=$(awk '/requests in/ {print $1}' "$TMP/run.wrk")
-  rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/run.wrk")
-  p50=$(awk '$1=="50%" {print $2}' "$TMP/run.wrk")
-  p99=$(awk '$1=="99%" {print $2}' "$TMP/run.wrk")
-  errors=$(awk '/Non-2xx|Socket errors/ {print}' "$TMP/run.wrk" | tr '\n' ' ')
-  us=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
-  echo "| $name | $rps | $p50 | $p99 | $us | ${errors:-none} |"
+  wrk_measure "$pid" "http://127.0.0.1:$port$path" "$host" "$conns"
+  echo "| $name | $RPS | $P50 | $P99 | $US | ${ERRORS:-none} |"
 }
 
 start_dataplane() {  # extra flags...

@@ -58,17 +58,8 @@ wait_port $BACKEND; wait_port $CP_GRPC
 # run NAME PID PORT: prints one Markdown table row.
 run() {
   local name=$1 pid=$2 port=$3
-  taskset -c 1 wrk -t1 -c64 -d2s -H "Host: bench.local" "http://127.0.0.1:$port/" >/dev/null  # warm-up
-  local before; before=$(cpu_ticks "$pid")
-  taskset -c 1 wrk -t1 -c64 -d${DURATION}s --latency -H "Host: bench.local" "http://127.0.0.1:$port/" >"$TMP/$name.wrk"
-  local after; after=$(cpu_ticks "$pid")
-  local requests; requests=$(awk '/requests in/ {print $1}' "$TMP/$name.wrk")
-  local rps; rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$name.wrk")
-  local p50; p50=$(awk '$1=="50%" {print $2}' "$TMP/$name.wrk")
-  local p99; p99=$(awk '$1=="99%" {print $2}' "$TMP/$name.wrk")
-  local errors; errors=$(awk '/Non-2xx|Socket errors/ {print}' "$TMP/$name.wrk" | tr '\n' ' ')
-  local us; us=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
-  echo "| $name | $rps | $p50 | $p99 | $us | ${errors:-none} |"
+  wrk_measure "$pid" "http://127.0.0.1:$port/" bench.local 64
+  echo "| $name | $RPS | $P50 | $P99 | $US | ${ERRORS:-none} |"
 }
 
 echo "| proxy (1 worker, core 0) | req/s | p50 | p99 | CPU µs/req | errors |"

@@ -49,22 +49,9 @@ taskset -c 1 nginx -c "$TMP/nginx-backend/nginx.conf" -p "$TMP/nginx-backend" & 
 wait_port $BACKEND; wait_port $CP_GRPC
 
 # keepalive NAME PID PORT / handshakes NAME PID PORT: one Markdown table row each.
-measure() {
-  local name=$1 pid=$2 port=$3 conns=$4
-  taskset -c 1 wrk -t1 -c"$conns" -d2s -H "Host: bench.local" "https://127.0.0.1:$port/" >/dev/null
-  local before; before=$(cpu_ticks "$pid")
-  taskset -c 1 wrk -t1 -c"$conns" -d${DURATION}s --latency -H "Host: bench.local" "https://127.0.0.1:$port/" >"$TMP/$name.wrk"
-  local after; after=$(cpu_ticks "$pid")
-  REQUESTS=$(awk '/requests in/ {print $1}' "$TMP/$name.wrk")
-  RPS=$(awk '/Requests\/sec/ {print $2}' "$TMP/$name.wrk")
-  P99=$(awk '$1=="99%" {print $2}' "$TMP/$name.wrk")
-  ERRORS=$(awk '/Non-2xx|Socket errors/ {print}' "$TMP/$name.wrk" | tr '\n' ' ')
-  CPU_S=$(awk -v t=$((after - before)) -v hz="$TICK" 'BEGIN {printf "%.2f", t / hz}')
-}
 keepalive() {
-  measure "$1-ka" "$2" "$3" 64
-  local us; us=$(awk -v c="$CPU_S" -v r="$REQUESTS" 'BEGIN {printf "%.1f", c * 1e6 / r}')
-  echo "| $1 | keep-alive (wrk -c64) | $RPS | $P99 | **$us µs/req** | ${ERRORS:-none} |"
+  wrk_measure "$2" "https://127.0.0.1:$3/" bench.local 64
+  echo "| $1 | keep-alive (wrk -c64) | $RPS | $P99 | **$US µs/req** | ${ERRORS:-none} |"
 }
 handshakes() {
   local name=$1 pid=$2 port=$3

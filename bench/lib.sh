@@ -40,3 +40,20 @@ http { access_log off; keepalive_requests 1000000;
   server { listen 127.0.0.1:$1; location / { return 200 "hello world\n"; } } }
 CONF
 }
+
+# wrk_measure PID URL HOST CONNECTIONS: a 2 s warm-up, then DURATION seconds of keep-alive load
+# from core 1 (wrk output in $TMP/run.wrk). Sets RPS, P50, P99, ERRORS ("" when none) and US
+# (CPU µs per request of process PID).
+wrk_measure() {
+  local pid=$1 url=$2 host=$3 conns=$4
+  taskset -c 1 wrk -t1 -c"$conns" -d2s -H "Host: $host" "$url" >/dev/null
+  local before; before=$(cpu_ticks "$pid")
+  taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency -H "Host: $host" "$url" >"$TMP/run.wrk"
+  local after; after=$(cpu_ticks "$pid")
+  local requests; requests=$(awk '/requests in/ {print $1}' "$TMP/run.wrk")
+  RPS=$(awk '/Requests\/sec/ {print $2}' "$TMP/run.wrk")
+  P50=$(awk '$1=="50%" {print $2}' "$TMP/run.wrk")
+  P99=$(awk '$1=="99%" {print $2}' "$TMP/run.wrk")
+  ERRORS=$(awk '/Non-2xx|Socket errors/ {print}' "$TMP/run.wrk" | tr '\n' ' ')
+  US=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
+}
