@@ -50,6 +50,15 @@ class ResponseTranslator {
   template <typename OnHead, typename OnBody, typename OnEnd>
   absl::Status Feed(proxy::IoBuffer* in, OnHead&& on_head, OnBody&& on_body, OnEnd&& on_end);
 
+  // The head was taken directly (StreamPort::TakeResponseHead): only the body, framed as
+  // `framing`, follows. `has_body` false: the message is already complete.
+  void StartBody(http::BodyFraming framing, uint64_t content_length, bool has_body) {
+    head_done_ = true;
+    done_ = !has_body;
+    framing_ = framing;
+    remaining_ = content_length;
+  }
+
   // The writer closed: a body framed "until close" ends here; anything else is truncated.
   bool CloseEndsMessage() const { return head_done_ && !done_ && framing_ == http::BodyFraming::kUntilClose; }
   bool done() const { return done_; }

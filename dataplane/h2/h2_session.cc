@@ -291,23 +291,23 @@ Stream* Session::Find(int32_t id) {
   return it == streams_.end() ? nullptr : it->second.get();
 }
 
-absl::Status Session::SubmitResponse(Stream& stream, int status, const std::vector<Header>& headers,
+absl::Status Session::SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers,
                                      bool end_stream) {
-  char status_text[4];
-  std::snprintf(status_text, sizeof(status_text), "%03d", status);
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(headers.size() + 1);
-  auto nv = [](const char* n, size_t nl, const char* v, size_t vl) {
-    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n)), reinterpret_cast<uint8_t*>(const_cast<char*>(v)),
-                      nl, vl, NGHTTP2_NV_FLAG_NONE};
+  const char status_text[3] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
+                               static_cast<char>('0' + status % 10)};
+  // nghttp2 copies the fields during the call, so one array serves every response.
+  nva_.clear();
+  auto nv = [](absl::string_view n, absl::string_view v) {
+    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(), NGHTTP2_NV_FLAG_NONE};
   };
-  nva.push_back(nv(":status", 7, status_text, 3));
-  for (const Header& h : headers) nva.push_back(nv(h.first.data(), h.first.size(), h.second.data(), h.second.size()));
+  nva_.push_back(nv(":status", absl::string_view(status_text, 3)));
+  for (const HeaderRef& h : headers) nva_.push_back(nv(h.name, h.value));
   nghttp2_data_provider provider{};
   provider.read_callback = &SessionCallbacks::ReadResponse;
   stream.response_submitted = true;
   stream.response_ended = end_stream;
-  const int rv = nghttp2_submit_response(session_, stream.id, nva.data(), nva.size(), end_stream ? nullptr : &provider);
+  const int rv = nghttp2_submit_response(session_, stream.id, nva_.data(), nva_.size(), end_stream ? nullptr : &provider);
   if (rv != 0) return absl::InternalError(absl::StrCat("h2 response: ", nghttp2_strerror(rv)));
   return absl::OkStatus();
 }
@@ -363,9 +363,9 @@ void Session::Flood(const char* what) {
 
 void Session::Answer431(Stream& stream) {
   static constexpr absl::string_view kBody = "request header fields too large\n";
-  if (!SubmitResponse(stream, 431, {{"content-type", "text/plain; charset=utf-8"},
-                                    {"content-length", std::to_string(kBody.size())}},
-                      false)
+  const std::string length = std::to_string(kBody.size());
+  const HeaderRef fields[] = {{"content-type", "text/plain; charset=utf-8"}, {"content-length", length}};
+  if (!SubmitResponse(stream, 431, fields, false)
            .ok()) {
     ResetStream(stream, NGHTTP2_INTERNAL_ERROR);
     return;

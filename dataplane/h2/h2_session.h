@@ -21,6 +21,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "absl/strings/string_view.h"
 #include "dataplane/proxy/io_buffer.h"
 
@@ -40,6 +41,11 @@ struct Limits {
 };
 
 using Header = std::pair<std::string, std::string>;
+// A field borrowed from elsewhere (e.g. a parsed upstream response): no copy until nghttp2's.
+struct HeaderRef {
+  absl::string_view name;  // lower-case
+  absl::string_view value;
+};
 
 struct Stream {
   int32_t id = 0;
@@ -105,8 +111,7 @@ class Session {
   const std::string& abuse() const { return abuse_; }
 
   // Responses. Headers are lower-case names without hop-by-hop fields.
-  absl::Status SubmitResponse(Stream& stream, int status, const std::vector<Header>& headers,
-                              bool end_stream);
+  absl::Status SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers, bool end_stream);
   // Queues body bytes; false when the stream's buffer is at its limit (stop producing until
   // OnResponseWritable). The bytes are always taken.
   bool WriteResponseData(Stream& stream, absl::string_view data);
@@ -133,6 +138,7 @@ class Session {
   absl::flat_hash_map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<std::unique_ptr<Stream>> free_streams_;  // closed streams kept for reuse
   std::vector<int32_t> writable_;  // streams owed OnResponseWritable after a Send()
+  std::vector<nghttp2_nv> nva_;    // SubmitResponse's field array, reused
   std::string abuse_;
   int64_t window_start_ns_ = 0;
   uint32_t resets_in_window_ = 0;

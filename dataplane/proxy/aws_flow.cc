@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "dataplane/http/field_names.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
 
@@ -17,15 +18,6 @@ void NewRequestId(std::string* out) {
   const uint64_t a = absl::Uniform<uint64_t>(gen), b = absl::Uniform<uint64_t>(gen);
   *out = absl::StrFormat("%08x-%04x-4%03x-%04x-%012x", a >> 32, (a >> 16) & 0xffff, a & 0xfff,
                          0x8000 | ((b >> 48) & 0x3fff), b & 0xffffffffffffULL);
-}
-
-bool IsHopByHop(absl::string_view name) {
-  static constexpr absl::string_view kNames[] = {"connection", "keep-alive", "proxy-connection", "te",
-                                                 "trailer", "transfer-encoding", "upgrade", "expect"};
-  for (absl::string_view n : kNames) {
-    if (absl::EqualsIgnoreCase(name, n)) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -68,11 +60,13 @@ void DownstreamConnection::StartLambda(const BackendConfig& backend, const std::
   r.headers.clear();
   std::string forwarded_for;
   for (const http::Header& header : h.headers) {
-    if (IsHopByHop(header.name) || (strip_authorization_ && absl::EqualsIgnoreCase(header.name, "authorization")) ||
-        absl::EqualsIgnoreCase(header.name, "x-forwarded-proto")) {
+    using http::FieldName;
+    const FieldName kind = http::ClassifyFieldName(header.name);
+    if (kind == FieldName::kHopByHop || kind == FieldName::kExpect || kind == FieldName::kXForwardedProto ||
+        (kind == FieldName::kAuthorization && strip_authorization_)) {
       continue;
     }
-    if (absl::EqualsIgnoreCase(header.name, "x-forwarded-for")) {
+    if (kind == FieldName::kXForwardedFor) {
       absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", header.value);
       continue;
     }

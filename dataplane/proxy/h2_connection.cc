@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/ascii.h"
 #include "dataplane/proxy/worker.h"
 
 namespace edgerouter::proxy {
@@ -45,7 +46,9 @@ class H2Connection::Exchange : public StreamPort {
     absl::Status s = translator_.Feed(
         out,
         [&](const h2::ResponseTranslator::Head& head) {
-          if (!session.SubmitResponse(*stream_, head.status, head.headers, !head.has_body).ok()) failed_ = true;
+          fields_.clear();
+          for (const h2::Header& h : head.headers) fields_.push_back({h.first, h.second});
+          if (!session.SubmitResponse(*stream_, head.status, fields_, !head.has_body).ok()) failed_ = true;
         },
         [&](absl::string_view body) {
           if (!session.WriteResponseData(*stream_, body)) blocked_ = true;
@@ -57,6 +60,34 @@ class H2Connection::Exchange : public StreamPort {
       session.ResetStream(*stream_, NGHTTP2_INTERNAL_ERROR);
       conn_->FlushSoon();
       return false;
+    }
+    conn_->FlushSoon();
+    return true;
+  }
+
+  bool TakeResponseHead(int status, absl::Span<const http::Header> headers, http::BodyFraming framing,
+                        uint64_t content_length) override {
+    if (stream_ == nullptr || conn_->finishing_) return true;  // the next WriteResponse ends the exchange
+    // HTTP/2 field names are lower-case: one scratch copy, sized first so the views stay put.
+    size_t name_bytes = 0;
+    for (const http::Header& h : headers) name_bytes += h.name.size();
+    lower_names_.resize(name_bytes);
+    fields_.clear();
+    char* p = lower_names_.data();
+    for (const http::Header& h : headers) {
+      for (size_t i = 0; i < h.name.size(); ++i) p[i] = absl::ascii_tolower(static_cast<unsigned char>(h.name[i]));
+      fields_.push_back({absl::string_view(p, h.name.size()), h.value});
+      p += h.name.size();
+    }
+    const bool has_body = framing != http::BodyFraming::kNone &&
+                          !(framing == http::BodyFraming::kContentLength && content_length == 0);
+    h2::Session& session = *conn_->session_;
+    if (!session.SubmitResponse(*stream_, status, fields_, !has_body).ok()) {
+      session.ResetStream(*stream_, NGHTTP2_INTERNAL_ERROR);
+      translator_.StartBody(framing, content_length, /*has_body=*/false);
+    } else {
+      translator_.StartBody(framing, content_length, has_body);
+      if (!has_body) session.EndResponse(*stream_);
     }
     conn_->FlushSoon();
     return true;
@@ -100,6 +131,8 @@ class H2Connection::Exchange : public StreamPort {
   size_t unacked_ = 0;  // DATA bytes among them, acknowledged when taken
   bool chunked_ = false;
   h2::ResponseTranslator translator_;
+  std::string lower_names_;             // TakeResponseHead's lower-cased field names
+  std::vector<h2::HeaderRef> fields_;   // and its field list, both reused per stream
   bool blocked_ = false;  // the stream's send buffer is full
   bool failed_ = false;
 };

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/types/span.h"
 #include "dataplane/aws/lambda_backend.h"
 #include "dataplane/aws/s3_site.h"
 #include "dataplane/http/http1_parser.h"
@@ -38,6 +39,14 @@ class StreamPort {
   virtual void InputWanted() = 0;
   // The exchange is over (response written, or aborted); no more calls follow.
   virtual void ExchangeClosed() = 0;
+  // A proxied response head, handed over parsed instead of as HTTP/1.1 bytes (saves the
+  // port a serialise/parse round trip per response). `headers` carry no hop-by-hop fields; the
+  // body bytes WriteResponse gets next keep the origin's `framing`. False: not taken, write
+  // the head as HTTP/1.1 instead.
+  virtual bool TakeResponseHead(int status, absl::Span<const http::Header> headers, http::BodyFraming framing,
+                                uint64_t content_length) {
+    return false;
+  }
 };
 
 // JSON string escaping for access-log fields.
@@ -186,6 +195,7 @@ class DownstreamConnection : public net::IoHandler,
   bool response_done_ = false;
   bool upstream_eof_ = false;
   std::string upstream_label_;
+  std::vector<http::Header> forwarded_response_fields_;  // port mode: the head TakeResponseHead gets
 
   // AWS backends: the exchange is kept across requests (its buffers too).
   std::unique_ptr<aws::S3Exchange> s3_;

@@ -11,7 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "dataplane/http/field_names.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
 
@@ -21,24 +21,6 @@ namespace {
 bool IsIdempotent(absl::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE" || method == "TRACE";
-}
-
-bool HasToken(absl::string_view list, absl::string_view token) {
-  for (absl::string_view t : absl::StrSplit(list, ',')) {
-    if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(t), token)) return true;
-  }
-  return false;
-}
-
-// Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the proxy sets itself.
-bool IsHopByHop(absl::string_view name) {
-  static constexpr absl::string_view kNames[] = {
-      "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-      "te", "trailer", "transfer-encoding", "upgrade"};
-  for (absl::string_view n : kNames) {
-    if (absl::EqualsIgnoreCase(name, n)) return true;
-  }
-  return false;
 }
 
 // One read from the origin (TLS or plain): >0 bytes, 0 EOF, -1 would block, -2 error.
@@ -74,19 +56,21 @@ void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::s
   std::string& out = upstream_headers_;
   out.clear();
   const http::Header* connection = h.Find("Connection");
+  const http::ConnectionOptions nominated(connection != nullptr ? &connection->value : nullptr);
   std::string forwarded_for;
   for (const http::Header& header : h.headers) {
+    using http::FieldName;
     const absl::string_view name = header.name;
-    if (IsHopByHop(name) || absl::EqualsIgnoreCase(name, "host") ||
-        absl::EqualsIgnoreCase(name, "content-length") ||
-        absl::EqualsIgnoreCase(name, "x-forwarded-proto") ||
-        absl::EqualsIgnoreCase(name, "x-forwarded-host") ||
-        (expect_continue_ && absl::EqualsIgnoreCase(name, "expect")) ||
-        (strip_authorization_ && absl::EqualsIgnoreCase(name, "authorization"))) {
+    const FieldName kind = http::ClassifyFieldName(name);
+    // Hop-by-hop fields end here; Host, Content-Length and X-Forwarded-Proto/Host are set below.
+    if (kind == FieldName::kHopByHop || kind == FieldName::kHost || kind == FieldName::kContentLength ||
+        kind == FieldName::kXForwardedProto || kind == FieldName::kXForwardedHost ||
+        (kind == FieldName::kExpect && expect_continue_) ||
+        (kind == FieldName::kAuthorization && strip_authorization_)) {
       continue;
     }
-    if (connection != nullptr && HasToken(connection->value, name)) continue;
-    if (absl::EqualsIgnoreCase(name, "x-forwarded-for")) {
+    if (nominated.Nominates(name)) continue;
+    if (kind == FieldName::kXForwardedFor) {
       absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", header.value);
       continue;
     }
@@ -405,6 +389,21 @@ void DownstreamConnection::HandleResponseHead() {
     if (response_framing_ == http::BodyFraming::kUntilClose || !request_keep_alive_ || draining_) {
       closing_after_response_ = true;
     }
+    const http::Header* connection = response_head_.Find("Connection");
+    const http::ConnectionOptions nominated(connection != nullptr ? &connection->value : nullptr);
+    if (port_ != nullptr) {
+      forwarded_response_fields_.clear();
+      for (const http::Header& h : response_head_.headers) {
+        if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
+        forwarded_response_fields_.push_back(h);
+      }
+      if (port_->TakeResponseHead(status, forwarded_response_fields_, response_framing_, response_remaining_)) {
+        up_in_.Consume(response_head_.head_size);
+        response_head_done_ = true;
+        if (response_framing_ == http::BodyFraming::kNone) response_done_ = true;
+        continue;
+      }
+    }
     // Written straight into the client buffer: no temporary string per response.
     char status_line[] = "HTTP/1.1 000 ";
     status_line[9] = static_cast<char>('0' + status / 100 % 10);
@@ -413,10 +412,8 @@ void DownstreamConnection::HandleResponseHead() {
     out_.Append(absl::string_view(status_line, sizeof(status_line) - 1));
     out_.Append(response_head_.reason);
     out_.Append("\r\n");
-    const http::Header* connection = response_head_.Find("Connection");
     for (const http::Header& h : response_head_.headers) {
-      if (IsHopByHop(h.name)) continue;
-      if (connection != nullptr && HasToken(connection->value, h.name)) continue;
+      if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
       out_.Append(h.name);
       out_.Append(": ");
       out_.Append(h.value);

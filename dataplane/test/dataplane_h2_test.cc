@@ -83,6 +83,42 @@ TEST_F(Http2, MegabyteBodiesBothWays) {
   EXPECT_TRUE(absl::StrContains(out, "bytes=5000000 ")) << out;
 }
 
+// The origin's response head goes to HTTP/2 already parsed (no HTTP/1.1 round trip): every
+// body framing, bodiless statuses and HEAD, and the fields that must not cross.
+TEST_F(Http2, EveryOriginResponseFramingArrivesWhole) {
+  WaitForApplied(1);
+  auto get = [&](const std::string& path, const std::string& extra = "") {
+    return Shell(absl::StrCat("nghttp -v ", extra, " -H ':authority: secure.test' ", Https(path)));
+  };
+  std::string out = get("/chunked/2500");  // chunked: de-chunked into DATA, no transfer-encoding
+  EXPECT_TRUE(absl::StrContains(out, std::string(1000, 'y'))) << out;
+  EXPECT_FALSE(absl::StrContains(out, "transfer-encoding")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "x-origin: ")) << out;  // names lower-cased for HTTP/2
+  EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  out = Shell(absl::StrCat("nghttp -H ':authority: secure.test' ", Https("/chunked/2500"), " | wc -c"));
+  EXPECT_TRUE(absl::StrContains(out, "2500\n")) << out;
+  out = Shell(absl::StrCat("nghttp -H ':authority: secure.test' ", Https("/close/3000"), " | wc -c"));
+  EXPECT_TRUE(absl::StrContains(out, "3000\n")) << out;  // delimited by the origin closing
+  out = get("/status/204");
+  EXPECT_TRUE(absl::StrContains(out, ":status: 204")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "END_STREAM")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  out = get("/status/304");
+  EXPECT_TRUE(absl::StrContains(out, ":status: 304")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  out = get("/bytes/700", "-H ':method: HEAD'");
+  EXPECT_TRUE(absl::StrContains(out, "content-length: 700")) << out;  // the length a GET would get
+  EXPECT_FALSE(absl::StrContains(out, "recv DATA")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  out = get("/hop");
+  // nghttp -v prints each received field as "recv (stream_id=N) name: value".
+  EXPECT_TRUE(absl::StrContains(out, ") x-kept: yes")) << out;
+  for (const char* field : {"x-hop-secret", "keep-alive", "connection", "proxy-authenticate", "upgrade"}) {
+    EXPECT_FALSE(absl::StrContains(out, absl::StrCat(") ", field, ": "))) << field << " crossed: " << out;
+  }
+  EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+}
+
 TEST_F(Http2, AnsweredBeforeTheUploadEndsStillCompletes) {
   WaitForApplied(1);
   // auth_v0 answers 401 at once; the 5 MB body (20× the stream window) is read and dropped,

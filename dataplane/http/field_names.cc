@@ -1,0 +1,61 @@
+#include "dataplane/http/field_names.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+
+namespace edgerouter::http {
+
+FieldName ClassifyFieldName(absl::string_view name) {
+  auto is = [name](absl::string_view candidate) { return absl::EqualsIgnoreCase(name, candidate); };
+  switch (name.size()) {
+    case 2:
+      return is("te") ? FieldName::kHopByHop : FieldName::kOther;
+    case 4:
+      return is("host") ? FieldName::kHost : FieldName::kOther;
+    case 6:
+      return is("expect") ? FieldName::kExpect : FieldName::kOther;
+    case 7:
+      return is("trailer") || is("upgrade") ? FieldName::kHopByHop : FieldName::kOther;
+    case 10:
+      return is("connection") || is("keep-alive") ? FieldName::kHopByHop : FieldName::kOther;
+    case 13:
+      return is("authorization") ? FieldName::kAuthorization : FieldName::kOther;
+    case 14:
+      return is("content-length") ? FieldName::kContentLength : FieldName::kOther;
+    case 15:
+      return is("x-forwarded-for") ? FieldName::kXForwardedFor : FieldName::kOther;
+    case 16:
+      if (is("proxy-connection")) return FieldName::kHopByHop;
+      if (is("x-forwarded-host")) return FieldName::kXForwardedHost;
+      return FieldName::kOther;
+    case 17:
+      if (is("transfer-encoding")) return FieldName::kHopByHop;
+      if (is("x-forwarded-proto")) return FieldName::kXForwardedProto;
+      return FieldName::kOther;
+    case 18:
+      return is("proxy-authenticate") ? FieldName::kHopByHop : FieldName::kOther;
+    case 19:
+      return is("proxy-authorization") ? FieldName::kHopByHop : FieldName::kOther;
+    default:
+      return FieldName::kOther;
+  }
+}
+
+ConnectionOptions::ConnectionOptions(const absl::string_view* connection_value) {
+  if (connection_value == nullptr) return;
+  for (absl::string_view token : absl::StrSplit(*connection_value, ',')) {
+    token = absl::StripAsciiWhitespace(token);
+    if (token.empty() || absl::EqualsIgnoreCase(token, "close") || IsHopByHop(token)) continue;
+    names_.push_back(token);
+  }
+}
+
+bool ConnectionOptions::Nominates(absl::string_view name) const {
+  for (absl::string_view n : names_) {
+    if (absl::EqualsIgnoreCase(n, name)) return true;
+  }
+  return false;
+}
+
+}  // namespace edgerouter::http

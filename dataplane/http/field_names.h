@@ -1,0 +1,42 @@
+// Field names a proxy treats specially, recognised with one length switch and at most a couple
+// of case-insensitive compares per field (the forwarding loops run this for every field of every
+// request and response).
+#ifndef EDGEROUTER_DATAPLANE_HTTP_FIELD_NAMES_H_
+#define EDGEROUTER_DATAPLANE_HTTP_FIELD_NAMES_H_
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/string_view.h"
+
+namespace edgerouter::http {
+
+enum class FieldName {
+  kOther,
+  kHopByHop,  // RFC 9110 §7.6.1: Connection, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade
+  kHost,
+  kContentLength,
+  kExpect,
+  kAuthorization,
+  kXForwardedFor,
+  kXForwardedProto,
+  kXForwardedHost,
+};
+
+FieldName ClassifyFieldName(absl::string_view name);
+inline bool IsHopByHop(absl::string_view name) { return ClassifyFieldName(name) == FieldName::kHopByHop; }
+
+// The fields a Connection header nominates as hop-by-hop (RFC 9110 §7.6.1), beyond the fixed
+// list: "close" and "keep-alive" name nothing new, so the usual header leaves this empty and the
+// per-field check costs nothing.
+class ConnectionOptions {
+ public:
+  explicit ConnectionOptions(const absl::string_view* connection_value);
+  bool Nominates(absl::string_view name) const;
+  bool empty() const { return names_.empty(); }
+
+ private:
+  absl::InlinedVector<absl::string_view, 4> names_;
+};
+
+}  // namespace edgerouter::http
+
+#endif  // EDGEROUTER_DATAPLANE_HTTP_FIELD_NAMES_H_

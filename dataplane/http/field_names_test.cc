@@ -1,0 +1,52 @@
+#include "dataplane/http/field_names.h"
+
+#include "gtest/gtest.h"
+
+namespace edgerouter::http {
+namespace {
+
+TEST(ClassifyFieldName, KnowsEveryHopByHopFieldInAnyCase) {
+  for (absl::string_view name : {"Connection", "keep-alive", "PROXY-CONNECTION", "Proxy-Authenticate",
+                                 "proxy-authorization", "TE", "Trailer", "transfer-encoding", "Upgrade"}) {
+    EXPECT_EQ(ClassifyFieldName(name), FieldName::kHopByHop) << name;
+  }
+}
+
+TEST(ClassifyFieldName, KnowsTheFieldsTheProxySetsOrFilters) {
+  EXPECT_EQ(ClassifyFieldName("HOST"), FieldName::kHost);
+  EXPECT_EQ(ClassifyFieldName("Content-Length"), FieldName::kContentLength);
+  EXPECT_EQ(ClassifyFieldName("expect"), FieldName::kExpect);
+  EXPECT_EQ(ClassifyFieldName("Authorization"), FieldName::kAuthorization);
+  EXPECT_EQ(ClassifyFieldName("X-Forwarded-For"), FieldName::kXForwardedFor);
+  EXPECT_EQ(ClassifyFieldName("x-forwarded-proto"), FieldName::kXForwardedProto);
+  EXPECT_EQ(ClassifyFieldName("X-Forwarded-Host"), FieldName::kXForwardedHost);
+}
+
+TEST(ClassifyFieldName, LeavesLookalikesAlone) {
+  // Same lengths as special names, different letters; and prefixes of special names.
+  for (absl::string_view name : {"ta", "hast", "trailers", "upgrades", "connectio", "keep-alivf", "x-forwarded-fox",
+                                 "content-type", "proxy-connectiom", "", "cookie", "x-request-id"}) {
+    EXPECT_EQ(ClassifyFieldName(name), FieldName::kOther) << name;
+  }
+}
+
+TEST(ConnectionOptions, KeepsOnlyNominatedExtraFields) {
+  const absl::string_view value = " keep-alive, X-Secret ,close,,Upgrade, foo";
+  const ConnectionOptions options(&value);
+  EXPECT_FALSE(options.empty());
+  EXPECT_TRUE(options.Nominates("x-secret"));
+  EXPECT_TRUE(options.Nominates("FOO"));
+  EXPECT_FALSE(options.Nominates("close"));
+  EXPECT_FALSE(options.Nominates("content-type"));
+}
+
+TEST(ConnectionOptions, UsualHeadersNominateNothing) {
+  const absl::string_view keep_alive = "keep-alive";
+  EXPECT_TRUE(ConnectionOptions(&keep_alive).empty());
+  const absl::string_view close = "Close";
+  EXPECT_TRUE(ConnectionOptions(&close).empty());
+  EXPECT_TRUE(ConnectionOptions(nullptr).empty());
+}
+
+}  // namespace
+}  // namespace edgerouter::http
