@@ -8,7 +8,11 @@
 #      connection, no request; wrk would resume sessions) on core 1; full handshakes per second
 #      of proxy CPU (= per core). The connection rate itself is capped by the s_time clients.
 #
-#   bench/dataplane_tls_bench.sh [DURATION_SECONDS]    (needs: nginx wrk openssl; scripts/setup.sh)
+#   3. with INSTRUCTIONS=1: user-space instructions per full handshake under callgrind (one
+#      s_time client for 10 s), unaffected by neighbours on a shared VM.
+#
+#   bench/dataplane_tls_bench.sh [DURATION_SECONDS]    (needs: nginx wrk openssl; scripts/setup.sh;
+#                                                       valgrind for INSTRUCTIONS=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -87,3 +91,33 @@ wait_port $NGINX_TLS
 NGX_WORKER=$(pgrep -P $NGX | head -1)
 keepalive "nginx $(nginx -v 2>&1 | sed 's|.*/||')" "$NGX_WORKER" $NGINX_TLS
 handshakes "nginx $(nginx -v 2>&1 | sed 's|.*/||')" "$NGX_WORKER" $NGINX_TLS
+kill $NGX; wait $NGX 2>/dev/null || true
+
+[ "${INSTRUCTIONS:-0}" = 1 ] || exit 0
+# instructions NAME COMMAND...: starts COMMAND under callgrind on $PORT, prints one table row.
+instructions() {
+  local name=$1; shift
+  mkdir -p "$TMP/cg-$name"
+  valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$TMP/cg-$name/out.%p" "$@" 2>"$TMP/cg-$name.log" &
+  local pid=$!
+  wait_port "$PORT"
+  for _ in $(seq 1 400); do openssl s_time -connect 127.0.0.1:$PORT -new -time 1 >/dev/null 2>&1 && break; sleep 0.1; done  # warm-up
+  callgrind_control -z >/dev/null 2>&1
+  openssl s_time -connect 127.0.0.1:$PORT -new -time 10 >"$TMP/cg-st.txt" 2>&1
+  callgrind_control -d >/dev/null 2>&1
+  for _ in $(seq 1 100); do compgen -G "$TMP/cg-$name/out.*.*" >/dev/null && break; sleep 0.1; done
+  local conns; conns=$(awk '/connections in .* real seconds/ {print $1; exit}' "$TMP/cg-st.txt")
+  local total=0 t
+  for f in "$TMP/cg-$name"/out.*.*; do t=$(awk '/^(summary|totals):/ {v = $2} END {print v + 0}' "$f"); total=$((total + t)); done
+  echo "| $name | $((total / conns)) | $conns |"
+  kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+}
+echo
+echo "| proxy | user-space instructions per full TLS 1.3 handshake (callgrind) | handshakes measured |"
+echo "|---|---|---|"
+PORT=$(free_port); ADMIN2=$(free_port)
+instructions edgerouter "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
+  --http_listen=127.0.0.1:$(free_port) --https_listen=127.0.0.1:$PORT --default_cert="$TMP/bundle.pem" \
+  --admin_listen=127.0.0.1:$ADMIN2 --state_dir="$TMP/dp-cg"
+sed -i "s/127.0.0.1:$NGINX_TLS ssl/127.0.0.1:$PORT ssl/; s/daemon off;/daemon off; master_process off;/" "$TMP/nginx-tls/nginx.conf"
+instructions nginx nginx -c "$TMP/nginx-tls/nginx.conf" -p "$TMP/nginx-tls"
