@@ -17,11 +17,75 @@ namespace edgerouter::proxy {
 constexpr size_t kReadChunk = 16 * 1024;
 // Bytes queued towards a peer before we stop reading from the other side (backpressure).
 constexpr size_t kMaxPending = 64 * 1024;
+constexpr size_t kMinCapacity = 4 * 1024;  // smallest allocation of a buffer
+
+// Blocks of released buffers, kept per thread for the next buffer that needs one: idle
+// connections still hold no memory, but a keep-alive request no longer pays glibc's slow path
+// for 4–64 KB blocks (~15 % of a plain HTTP/1.1 request's instructions when every response
+// gave its buffers back). Sizes are powers of two; at most kCachedBytes per thread.
+class BlockCache {
+ public:
+  static constexpr size_t kSmallest = kMinCapacity;
+  static constexpr int kClasses = 5;  // 4, 8, 16, 32, 64 KB
+  static constexpr size_t kCachedBytes = 2 << 20;
+
+  // A block of exactly `size` bytes (a power of two from kSmallest), or nullptr if none cached.
+  static char* Take(size_t size) {
+    const int c = Class(size);
+    if (c < 0) return nullptr;
+    Lists& l = lists();
+    if (l.count[c] == 0) return nullptr;
+    l.bytes -= size;
+    return l.blocks[c][--l.count[c]];
+  }
+  // Keeps or frees `block` (allocated with malloc, `size` bytes).
+  static void Give(char* block, size_t size) {
+    const int c = Class(size);
+    Lists& l = lists();
+    if (c < 0 || l.count[c] == kPerClass || l.bytes + size > kCachedBytes) {
+      std::free(block);
+      return;
+    }
+    l.bytes += size;
+    l.blocks[c][l.count[c]++] = block;
+  }
+  // The allocation size for a buffer that needs `n` bytes.
+  static size_t RoundUp(size_t n) {
+    size_t size = kSmallest;
+    while (size < n) size *= 2;
+    return size;
+  }
+
+ private:
+  static constexpr int kPerClass = 64;
+  struct Lists {
+    char* blocks[kClasses][kPerClass];
+    int count[kClasses] = {};
+    size_t bytes = 0;
+    ~Lists() {
+      for (int c = 0; c < kClasses; ++c) {
+        for (int i = 0; i < count[c]; ++i) std::free(blocks[c][i]);
+      }
+    }
+  };
+  static Lists& lists() {
+    thread_local Lists lists;
+    return lists;
+  }
+  static int Class(size_t size) {
+    for (int c = 0; c < kClasses; ++c) {
+      if (size == kSmallest << c) return c;
+    }
+    return -1;
+  }
+};
 
 class IoBuffer {
  public:
   IoBuffer() = default;
-  ~IoBuffer() { std::free(data_); }
+  ~IoBuffer() {
+    if (data_ != nullptr) BlockCache::Give(data_, capacity_);
+  }
   IoBuffer(const IoBuffer&) = delete;
   IoBuffer& operator=(const IoBuffer&) = delete;
 
@@ -45,28 +109,35 @@ class IoBuffer {
         end_ -= start_;
         start_ = 0;
       }
-      if (capacity_ - end_ < n) {
-        const size_t grown = std::max(capacity_ * 2, end_ + n);
-        char* bigger = static_cast<char*>(std::realloc(data_, grown));
-        if (bigger == nullptr) std::abort();  // out of memory: nothing sensible to do per request
-        data_ = bigger;
-        capacity_ = grown;
-      }
+      if (capacity_ - end_ < n) Grow(std::max(capacity_ * 2, end_ + n));
     }
     return data_ + end_;
   }
   size_t writable() const { return capacity_ - end_; }
   void Commit(size_t n) { end_ += n; }
   void Clear() { start_ = end_ = 0; }
-  // Frees the memory if the buffer is empty (an idle connection keeps none).
+  // Gives the memory back if the buffer is empty (an idle connection keeps none).
   void Release() {
-    if (start_ != end_) return;
-    std::free(data_);
+    if (start_ != end_ || data_ == nullptr) return;
+    BlockCache::Give(data_, capacity_);
     data_ = nullptr;
     capacity_ = start_ = end_ = 0;
   }
 
  private:
+  void Grow(size_t needed) {
+    // Power-of-two sizes from 4 KB: a released buffer refilled piece by piece (status line,
+    // each field, ...) gets one block for a whole ordinary head, and blocks are reusable.
+    const size_t size = BlockCache::RoundUp(needed);
+    char* block = data_ == nullptr ? BlockCache::Take(size) : nullptr;
+    if (block == nullptr) {
+      block = static_cast<char*>(data_ == nullptr ? std::malloc(size) : std::realloc(data_, size));
+      if (block == nullptr) std::abort();  // out of memory: nothing sensible to do per request
+    }
+    data_ = block;
+    capacity_ = size;
+  }
+
   char* data_ = nullptr;
   size_t capacity_ = 0;
   size_t start_ = 0;

@@ -1,0 +1,74 @@
+#include "dataplane/proxy/io_buffer.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace edgerouter::proxy {
+namespace {
+
+TEST(IoBuffer, GrowsCompactsAndKeepsTheBytes) {
+  IoBuffer b;
+  std::string expected;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string piece = "field-" + std::to_string(i) + ": value\r\n";
+    b.Append(piece);
+    expected += piece;
+    if (i % 7 == 0) {  // consume some from the front now and then: compaction must keep order
+      expected.erase(0, 3);
+      b.Consume(3);
+    }
+  }
+  EXPECT_EQ(b.view(), expected);
+  b.Consume(b.size());
+  EXPECT_TRUE(b.empty());
+}
+
+TEST(IoBuffer, ReleasedBlockServesTheNextBufferOnThisThread) {
+  const char* first;
+  {
+    IoBuffer a;
+    a.Append("HTTP/1.1 200 OK\r\n");
+    first = a.view().data();
+    a.Consume(a.size());
+    a.Release();
+    EXPECT_TRUE(a.empty());
+    IoBuffer b;
+    b.Append("next request");
+    EXPECT_EQ(b.view().data(), first) << "the released 4 KB block was not reused";
+    EXPECT_EQ(b.view(), "next request");
+  }
+  // A buffer still holding bytes keeps them on Release.
+  IoBuffer c;
+  c.Append("pipelined");
+  c.Release();
+  EXPECT_EQ(c.view(), "pipelined");
+}
+
+TEST(BlockCache, OnlyPowerOfTwoBlocksWithinTheClassesAreKept) {
+  EXPECT_EQ(BlockCache::RoundUp(1), 4096u);
+  EXPECT_EQ(BlockCache::RoundUp(4097), 8192u);
+  EXPECT_EQ(BlockCache::RoundUp(65536), 65536u);
+  char* block = static_cast<char*>(std::malloc(16384));
+  BlockCache::Give(block, 16384);
+  EXPECT_EQ(BlockCache::Take(16384), block);
+  EXPECT_EQ(BlockCache::Take(16384), nullptr);
+  BlockCache::Give(static_cast<char*>(std::malloc(1 << 20)), 1 << 20);  // too big: freed, not kept
+  EXPECT_EQ(BlockCache::Take(1 << 20), nullptr);
+  std::free(block);
+}
+
+TEST(BlockCache, HoldsAtMostItsByteBudget) {
+  int kept = 0;
+  const int offered = static_cast<int>(BlockCache::kCachedBytes / 65536) + 10;
+  for (int i = 0; i < offered; ++i) BlockCache::Give(static_cast<char*>(std::malloc(65536)), 65536);
+  while (char* b = BlockCache::Take(65536)) {
+    std::free(b);
+    ++kept;
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_LE(static_cast<size_t>(kept) * 65536, BlockCache::kCachedBytes);
+}
+
+}  // namespace
+}  // namespace edgerouter::proxy
