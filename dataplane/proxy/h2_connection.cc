@@ -186,7 +186,9 @@ void H2Connection::OnIo(uint32_t events) {
     // Stop reading while the client does not read what we send (floods of PINGs etc.).
     if (out_.size() < kMaxPending && session_->WantsRead()) {
       char buf[kReadChunk];
-      for (int reads = 0; reads < 4; ++reads) {
+      // A few socket reads per event (fairness), but always everything OpenSSL has already
+      // taken off the socket: epoll will not announce those bytes again.
+      for (int reads = 0; reads < 4 || transport.has_pending(); ++reads) {
         const ssize_t n = transport.Read(buf, sizeof(buf));
         if (n == 0 || n == -2) {
           owner_->Close();  // destroys this

@@ -174,6 +174,7 @@ void DownstreamConnection::DriveHandshake() {
 
 void DownstreamConnection::StartH2(absl::string_view initial) {
   state_ = State::kH2;
+  transport_.KeepRecordBuffers();  // one connection carries many streams: reuse its record buffers
   h2_ = std::make_unique<H2Connection>(this);
   h2_->Start(initial);
 }

@@ -119,6 +119,18 @@ TEST_F(Http2, EveryOriginResponseFramingArrivesWhole) {
   EXPECT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
 }
 
+// TLS reads ahead: one read() may bring many records. Both protocols must serve everything
+// OpenSSL already holds, although epoll will never announce those bytes again.
+TEST_F(Http2, ManyRequestsInSeparateTlsRecordsAtOnceAreAllServed) {
+  WaitForApplied(1);
+  const std::string client = absl::StrCat("/usr/bin/python3 ", RunfilePath("dataplane/test/tls_records_client.py"), " ",
+                                          https_port_, " secure.test ");
+  std::string out = Shell(client + "h2 60 /bytes/100", absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(out, "ANSWERED 60")) << out;
+  out = Shell(client + "http1 60 /bytes/100", absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(out, "ANSWERED 60")) << out;
+}
+
 TEST_F(Http2, AnsweredBeforeTheUploadEndsStillCompletes) {
   WaitForApplied(1);
   // auth_v0 answers 401 at once; the 5 MB body (20× the stream window) is read and dropped,

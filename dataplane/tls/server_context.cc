@@ -98,6 +98,9 @@ absl::StatusOr<SslCtxPtr> NewServerContext() {
   // between retries (IoBuffer compacts) and partial writes are fine for a byte stream.
   SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // One read() takes as many records as have arrived (without it, two per record: header,
+  // then body). Readers must drain Transport::has_pending(): epoll cannot see those bytes.
+  SSL_CTX_set_read_ahead(raw, 1);
   // Tickets carry the session state: no server-side cache to share between workers.
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_session_id_context(raw, kSessionIdContext, sizeof(kSessionIdContext) - 1);

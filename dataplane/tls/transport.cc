@@ -69,6 +69,10 @@ Transport::Handshake Transport::ContinueHandshake(HandshakeError* error, const c
   return Handshake::kFailed;
 }
 
+void Transport::KeepRecordBuffers() {
+  if (ssl_ != nullptr) SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
+}
+
 bool Transport::session_reused() const { return ssl_ != nullptr && SSL_session_reused(ssl_) == 1; }
 
 absl::string_view Transport::alpn() const {
@@ -132,7 +136,8 @@ ssize_t Transport::Write(const char* src, size_t len) {
   }
 }
 
-bool Transport::has_pending() const { return ssl_ != nullptr && SSL_pending(ssl_) > 0; }
+// SSL_has_pending, not SSL_pending: with read-ahead, whole records may wait undecrypted.
+bool Transport::has_pending() const { return ssl_ != nullptr && SSL_has_pending(ssl_) == 1; }
 
 void Transport::Shutdown() {
   if (ssl_ == nullptr) return;
