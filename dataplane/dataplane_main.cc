@@ -356,6 +356,7 @@ int Run() {
     compile.certs = cert_options;
     compile.certs.previous = previous != nullptr ? previous->certs.get() : nullptr;
     compile.certs.now = absl::Now();
+    compile.workers = worker_count;
     absl::StatusOr<std::shared_ptr<const proxy::RuntimeConfig>> compiled = proxy::CompileSnapshot(snapshot, compile);
     if (!compiled.ok()) return compiled.status();
     configs.Publish(*std::move(compiled));

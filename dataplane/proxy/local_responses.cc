@@ -160,7 +160,7 @@ void DownstreamConnection::HandleRequest() {
     SendLocal(400, "text/plain; charset=utf-8", absl::StrCat("invalid request path: ", path.status().message(), "\n"));
     return;
   }
-  const routing::Mount* mount = config_->routes->Match(host_, *path);
+  const routing::Mount* mount = config_->routes->Match(host_, *path, static_cast<size_t>(worker_->index()));
   if (mount == nullptr) {
     SendLocal(404, "text/plain; charset=utf-8", absl::StrCat("no website for hostname: ", host_, "\n"));
     return;

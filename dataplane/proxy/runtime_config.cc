@@ -143,7 +143,7 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snaps
     while (served->kind == BackendKind::kAuthV0) served = served->inner.get();
     rc->has_prom_metrics |= served->kind == BackendKind::kPromMetrics;
   }
-  absl::StatusOr<std::unique_ptr<routing::RouteTable>> routes = routing::RouteTable::Build(apps);
+  absl::StatusOr<std::unique_ptr<routing::RouteTable>> routes = routing::RouteTable::Build(apps, options.workers);
   if (!routes.ok()) return routes.status();
   rc->routes = *std::move(routes);
   rc->certs = tls::BuildCertStore(snapshot, options.certs);

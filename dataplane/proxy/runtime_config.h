@@ -91,6 +91,7 @@ struct CompileOptions {
   // Key unwrapper, --default_cert / --dev_cert, and the previous store (unchanged certificates
   // keep their contexts: no second decryption).
   tls::CertStoreOptions certs;
+  int workers = 1;  // threads that route requests (each gets its own compiled regexps)
 };
 
 // Compiles a snapshot. Fails (-> NACK) only when the snapshot is unusable as a whole (e.g. a

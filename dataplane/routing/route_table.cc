@@ -90,7 +90,8 @@ absl::Status AppError(const config::Application& app, int frontend_index,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
-    const std::vector<const config::Application*>& apps) {
+    const std::vector<const config::Application*>& apps, int copies) {
+  copies = std::max(copies, 1);
   auto table = std::make_unique<RouteTable>();
   for (size_t i = 0; i < apps.size(); ++i) {
     const config::Application& app = *apps[i];
@@ -115,12 +116,17 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
         RE2::Options options;
         options.set_case_sensitive(false);
         options.set_log_errors(false);
-        auto re = std::make_unique<RE2>(config::HostnameRegexpToRe2(f.hostname_regexp()), options);
-        if (!re->ok()) {
-          return AppError(app, j, absl::StrCat(".hostname_regexp: invalid regexp \"",
-                                               f.hostname_regexp(), "\": ", re->error()));
+        const std::string pattern = config::HostnameRegexpToRe2(f.hostname_regexp());
+        RegexpMount regexp_mount{{}, std::move(mount)};
+        for (int c = 0; c < copies; ++c) {
+          auto re = std::make_unique<RE2>(pattern, options);
+          if (!re->ok()) {
+            return AppError(app, j, absl::StrCat(".hostname_regexp: invalid regexp \"",
+                                                 f.hostname_regexp(), "\": ", re->error()));
+          }
+          regexp_mount.copies.push_back(std::move(re));
         }
-        table->regexps_.push_back(RegexpMount{std::move(re), std::move(mount)});
+        table->regexps_.push_back(std::move(regexp_mount));
       } else {
         // The control plane validates kinds; an unknown one here means a newer snapshot schema.
         return AppError(app, j, absl::StrCat(".kind: unknown frontend kind: ", f.kind()));
@@ -138,7 +144,7 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
   return table;
 }
 
-const Mount* RouteTable::Match(absl::string_view host, absl::string_view path) const {
+const Mount* RouteTable::Match(absl::string_view host, absl::string_view path, size_t copy) const {
   for (const Mount& m : global_.mounts) {
     if (PathMatches(m.prefix, path)) return &m;
   }
@@ -152,7 +158,8 @@ const Mount* RouteTable::Match(absl::string_view host, absl::string_view path) c
   // The path test is the cheap one, so it goes first; both must hold either way.
   const re2::StringPiece host_piece(host.data(), host.size());
   for (const RegexpMount& r : regexps_) {
-    if (PathMatches(r.mount.prefix, path) && RE2::PartialMatch(host_piece, *r.regexp)) {
+    if (PathMatches(r.mount.prefix, path) &&
+        RE2::PartialMatch(host_piece, *r.copies[copy % r.copies.size()])) {
       return &r.mount;
     }
   }

@@ -41,24 +41,30 @@ class RouteTable {
   // `apps` must outlive nothing: everything needed is copied. Apps are expected to be valid
   // (validated by the control plane); a hostname_regexp that fails to compile is an error
   // naming the app id (the whole snapshot is then NACKed by the caller).
+  // `copies`: how many threads will call Match (one per worker). Each gets its own compiled
+  // hostname regexps, because RE2's lazily built DFA takes a shared lock on every search and
+  // workers must not contend on one cache line per request.
   static absl::StatusOr<std::unique_ptr<RouteTable>> Build(
-      const std::vector<const config::Application*>& apps);
+      const std::vector<const config::Application*>& apps, int copies = 1);
 
   // `host`: the request's host, already normalised with NormalizeHost. `path`: the normalised
   // path (NormalizePath). Returns nullptr when nothing matches (404 "no website for hostname").
-  // Takes no lock and allocates nothing itself. Caveat: a hostname-regexp lookup runs RE2,
-  // whose lazily built DFA takes a shared reader lock and may allocate new states (bounded by
-  // RE2's max_mem) the first time it meets a new kind of input.
-  const Mount* Match(absl::string_view host, absl::string_view path) const;
+  // `copy`: the caller's index below Build's `copies` (its worker), so hostname regexps are
+  // searched with that caller's own RE2 objects. Takes no shared lock and allocates nothing
+  // itself (RE2 may allocate DFA states, bounded by its max_mem, the first time it meets a new
+  // kind of input).
+  const Mount* Match(absl::string_view host, absl::string_view path, size_t copy = 0) const;
 
   size_t mount_count() const;
+  // The RE2 object Match uses for regexp mount `i` and caller `copy` (for tests).
+  const RE2* regexp_for(size_t i, size_t copy) const { return regexps_[i].copies[copy % regexps_[i].copies.size()].get(); }
 
  private:
   struct PrefixList {
     std::vector<Mount> mounts;  // sorted: longest prefix first, then app id, then frontend index
   };
   struct RegexpMount {
-    std::unique_ptr<RE2> regexp;
+    std::vector<std::unique_ptr<RE2>> copies;  // the same pattern, one per calling thread
     Mount mount;
   };
   PrefixList global_;

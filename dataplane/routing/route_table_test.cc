@@ -237,6 +237,22 @@ TEST(RouteTable, InvalidRegexpIsAnErrorNamingTheApp) {
       << table.status();
 }
 
+TEST(RouteTable, EveryWorkerSearchesRegexpsWithItsOwnCopy) {
+  config::Application app = App("wild", {HostRegexp("{[a-z]+}.example.com", "/")});
+  absl::StatusOr<std::unique_ptr<RouteTable>> table = RouteTable::Build({&app}, 3);
+  ASSERT_TRUE(table.ok()) << table.status();
+  for (size_t worker = 0; worker < 3; ++worker) {
+    const Mount* m = (*table)->Match("api.example.com", "/x", worker);
+    ASSERT_NE(m, nullptr) << worker;
+    EXPECT_EQ(m->app_id, "wild");
+    EXPECT_EQ((*table)->Match("api.example.org", "/x", worker), nullptr);
+  }
+  // Distinct objects: RE2's DFA cache (and its lock) is per object.
+  EXPECT_NE((*table)->regexp_for(0, 0), (*table)->regexp_for(0, 1));
+  EXPECT_NE((*table)->regexp_for(0, 1), (*table)->regexp_for(0, 2));
+  EXPECT_EQ((*table)->regexp_for(0, 3), (*table)->regexp_for(0, 0));  // more callers than copies: shared
+}
+
 TEST(RouteTable, UnknownFrontendKindIsAnError) {
   config::Application app = App("odd", {Host("example.com", "/")});
   app.mutable_frontends(0)->set_kind("sni");
