@@ -103,6 +103,7 @@ struct SessionCallbacks {
         // Cancelling a stream before its response is done costs us work the client never
         // waits for: the rapid-reset pattern (CVE-2023-44487).
         Stream* s = self->Find(frame->hd.stream_id);
+        if (s != nullptr) s->reset_by_client = true;
         if (s != nullptr && !s->response_done &&
             self->CountInWindow(&self->resets_in_window_, self->limits_.max_client_resets_per_second)) {
           self->Flood("rapid reset");
@@ -148,6 +149,15 @@ struct SessionCallbacks {
     if (it == self->streams_.end()) return 0;
     std::unique_ptr<Stream> stream = std::move(it->second);
     self->streams_.erase(it);
+    // A stream nghttp2 reset because of what the client sent (DATA beyond content-length or
+    // the window, a bad trailer, ...) after we had started on it: the client made us do work
+    // and drop it, like a reset of its own ("MadeYouReset", CVE-2025-8671). It closes while
+    // frames are sent, so the connection ends at the next Receive().
+    if (error_code != NGHTTP2_NO_ERROR && stream->handed_to_handler && !stream->response_done &&
+        !stream->reset_by_client && !stream->reset_by_us &&
+        self->CountInWindow(&self->resets_in_window_, self->limits_.max_client_resets_per_second)) {
+      self->Flood("provoked stream resets");
+    }
     if (stream->handed_to_handler) self->handler_->OnStreamClosed(*stream, error_code);
     if (self->free_streams_.size() < 32) {
       stream->Reset();
@@ -206,6 +216,7 @@ void Stream::Reset() {
   header_bytes = 0;
   header_too_large = handed_to_handler = response_submitted = false;
   response_ended = response_done = deferred = full = false;
+  reset_by_client = reset_by_us = false;
   response_body.Clear();
 }
 
@@ -253,6 +264,9 @@ absl::Status Session::Start() {
 }
 
 absl::Status Session::Receive(absl::string_view bytes) {
+  if (!abuse_.empty()) {  // found while sending (provoked resets): read nothing more
+    return absl::ResourceExhaustedError(absl::StrCat("h2: ", abuse_));
+  }
   const ssize_t rv =
       nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (!abuse_.empty()) {
@@ -269,11 +283,18 @@ absl::Status Session::Receive(absl::string_view bytes) {
 }
 
 void Session::Send(proxy::IoBuffer* out, size_t limit) {
-  while (out->size() < limit) {
-    const uint8_t* data = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(session_, &data);
-    if (n <= 0) break;
-    out->Append(absl::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n)));
+  for (int round = 0; round < 2; ++round) {
+    while (out->size() < limit) {
+      const uint8_t* data = nullptr;
+      const ssize_t n = nghttp2_session_mem_send(session_, &data);
+      if (n <= 0) break;
+      out->Append(absl::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n)));
+    }
+    // Abuse seen while sending (streams closing after provoked resets): GOAWAY now, since a
+    // client that has sent everything would otherwise never give Receive() another turn.
+    if (abuse_.empty() || terminated_) break;
+    terminated_ = true;
+    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
   }
   // Outside nghttp2's callbacks, so the handler may write again right away.
   std::vector<int32_t> ready;
@@ -333,6 +354,7 @@ void Session::Resume(Stream& stream) {
 }
 
 void Session::ResetStream(Stream& stream, uint32_t error_code) {
+  stream.reset_by_us = true;
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, error_code);
 }
 

@@ -6,7 +6,8 @@
 //
 // Abuse protection beyond nghttp2's own checks (RFC 9113 header validation, content-length,
 // SETTINGS/PING ACK queue limits): a header list over the limit gets 431; client stream resets
-// before the response is done (CVE-2023-44487 "rapid reset"), PING/SETTINGS floods and runs of
+// before the response is done (CVE-2023-44487 "rapid reset") or streams the client makes us
+// reset with invalid frames (CVE-2025-8671 "MadeYouReset"), PING/SETTINGS floods and runs of
 // empty DATA frames end the connection with GOAWAY(ENHANCE_YOUR_CALM).
 #ifndef EDGEROUTER_DATAPLANE_H2_H2_SESSION_H_
 #define EDGEROUTER_DATAPLANE_H2_H2_SESSION_H_
@@ -65,6 +66,8 @@ struct Stream {
   bool response_done = false;   // END_STREAM sent
   bool deferred = false;
   bool full = false;  // WriteResponseData returned false; OnResponseWritable owed
+  bool reset_by_client = false;  // RST_STREAM received (counted when it arrived)
+  bool reset_by_us = false;      // Session::ResetStream (our decision, not the client's doing)
   proxy::IoBuffer response_body;
 
   // For reuse by the session's stream pool (keeps capacity).
@@ -140,6 +143,7 @@ class Session {
   std::vector<int32_t> writable_;  // streams owed OnResponseWritable after a Send()
   std::vector<nghttp2_nv> nva_;    // SubmitResponse's field array, reused
   std::string abuse_;
+  bool terminated_ = false;  // GOAWAY(ENHANCE_YOUR_CALM) queued by Send()
   int64_t window_start_ns_ = 0;
   uint32_t resets_in_window_ = 0;
   uint32_t control_in_window_ = 0;

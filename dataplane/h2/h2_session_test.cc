@@ -305,6 +305,41 @@ TEST_F(H2SessionTest, RapidResetEndsTheConnectionWithEnhanceYourCalm) {
   EXPECT_EQ(client.goaway_error, static_cast<uint32_t>(NGHTTP2_ENHANCE_YOUR_CALM));
 }
 
+// "MadeYouReset" (CVE-2025-8671): a request the handler has started on, then a frame that
+// makes nghttp2 reset the stream itself (here DATA beyond the declared content-length): it
+// counts like the client's own reset.
+TEST_F(H2SessionTest, ProvokedResetsEndTheConnectionWithEnhanceYourCalm) {
+  Client client;
+  absl::Status last;
+  const std::string body(10, 'b');
+  for (int i = 0; i < 300 && !client.goaway && last.ok(); ++i) {
+    client.Request("POST", "/hold", {{"content-length", "5"}}, &body);
+    last = Pump(client);
+  }
+  // The resets surface while the server sends (RST_STREAM closes the stream), so the GOAWAY
+  // goes out from Send() and nothing more is read.
+  EXPECT_EQ(server_.abuse(), "provoked stream resets");
+  EXPECT_TRUE(absl::IsResourceExhausted(server_.Receive(std::string(9, '\0')))) << last;
+  EXPECT_TRUE(client.goaway);
+  EXPECT_EQ(client.goaway_error, static_cast<uint32_t>(NGHTTP2_ENHANCE_YOUR_CALM));
+  EXPECT_GE(handler_.closed.size(), 100u);  // they did reach the handler before the resets
+}
+
+// Streams we reset ourselves (e.g. an origin's untranslatable response) are not the client's
+// doing and never count.
+TEST_F(H2SessionTest, OurOwnResetsDoNotCountAsAbuse) {
+  Client client;
+  for (int i = 0; i < 300; ++i) {
+    const int32_t id = client.Request("GET", "/hold");
+    ASSERT_TRUE(Pump(client).ok());
+    ASSERT_EQ(handler_.streams.count(id), 1u) << id;
+    server_.ResetStream(*handler_.streams[id], NGHTTP2_INTERNAL_ERROR);
+    ASSERT_TRUE(Pump(client).ok()) << i;
+  }
+  EXPECT_EQ(server_.abuse(), "");
+  EXPECT_FALSE(client.goaway);
+}
+
 TEST_F(H2SessionTest, PingFloodEndsTheConnection) {
   Client client;
   const uint8_t opaque[8] = {};

@@ -197,11 +197,7 @@ void H2Connection::OnIo(uint32_t events) {
         if (n < 0) break;
         const absl::Status s = session_->Receive(absl::string_view(buf, static_cast<size_t>(n)));
         if (!s.ok()) {
-          if (!session_->abuse().empty()) {
-            owner_->worker_->stats().h2_abuse++;
-            std::fprintf(stderr, "level=WARN msg=\"h2: connection ended\" client=%s reason=\"%s\"\n",
-                         owner_->peer_ip_.c_str(), session_->abuse().c_str());
-          }
+          ReportAbuse();
           break;
         }
         if (static_cast<size_t>(n) < sizeof(buf) && !transport.has_pending()) break;
@@ -213,6 +209,14 @@ void H2Connection::OnIo(uint32_t events) {
   }
   Flush();
   if (!finishing_) UpdateInterest();
+}
+
+void H2Connection::ReportAbuse() {
+  if (abuse_reported_ || session_->abuse().empty()) return;
+  abuse_reported_ = true;
+  owner_->worker_->stats().h2_abuse++;
+  std::fprintf(stderr, "level=WARN msg=\"h2: connection ended\" client=%s reason=\"%s\"\n",
+               owner_->peer_ip_.c_str(), session_->abuse().c_str());
 }
 
 void H2Connection::FlushSoon() {
@@ -238,6 +242,7 @@ void H2Connection::Flush() {
   do {
     flush_again_ = false;
     session_->Send(&out_, 4 * kMaxPending);  // may run OnResponseWritable → more output
+    ReportAbuse();  // streams closing while sending may reveal it too
     while (!out_.empty()) {
       const ssize_t n = transport.Write(out_.view().data(), out_.size());
       if (n > 0) {

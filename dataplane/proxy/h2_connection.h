@@ -56,6 +56,7 @@ class H2Connection : public h2::Handler {
   void Service();
   void Forget(Exchange* exchange);
   void ArmIdleTimer();
+  void ReportAbuse();  // once per connection: metric and log line
 
   DownstreamConnection* const owner_;
   std::unique_ptr<h2::Session> session_;
@@ -66,6 +67,7 @@ class H2Connection : public h2::Handler {
   bool finishing_ = false;  // closing: callbacks must not touch the session
   bool service_scheduled_ = false;
   bool idle_goaway_sent_ = false;
+  bool abuse_reported_ = false;
   absl::flat_hash_set<Exchange*> exchanges_;
   std::vector<Exchange*> wanting_input_;
   std::vector<Exchange*> free_exchanges_;  // finished exchanges kept for reuse

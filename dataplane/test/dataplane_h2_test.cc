@@ -185,6 +185,17 @@ TEST_F(Http2, RapidResetEndsThatConnectionOnly) {
   EXPECT_TRUE(absl::StrContains(ok, ":status: 200")) << ok;
 }
 
+TEST_F(Http2, ProvokedResetsEndThatConnectionOnly) {
+  WaitForApplied(1);
+  const std::string out = Shell(absl::StrCat("/usr/bin/python3 ", RunfilePath("dataplane/test/h2_rapid_reset_client.py"),
+                                             " ", https_port_, " secure.test 1000 provoke"),
+                                absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(out, "GOAWAY 11")) << out;  // ENHANCE_YOUR_CALM
+  EXPECT_TRUE(absl::StrContains(dp_->Output(), "reason=\"provoked stream resets\"")) << dp_->Output();
+  const std::string ok = Shell(absl::StrCat("nghttp -v -H ':authority: secure.test' ", Https("/echo")));
+  EXPECT_TRUE(absl::StrContains(ok, ":status: 200")) << ok;
+}
+
 TEST_F(Http2, SigtermSendsGoawayAndFinishesStreamsInFlight) {
   WaitForApplied(1);
   auto client = Subprocess::Start({"/usr/bin/nghttp", "-v", "-H", ":authority: secure.test", Https("/hold")});
