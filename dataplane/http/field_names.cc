@@ -42,11 +42,12 @@ FieldName ClassifyFieldName(absl::string_view name) {
   }
 }
 
-ConnectionOptions::ConnectionOptions(const absl::string_view* connection_value) {
-  if (connection_value == nullptr) return;
-  for (absl::string_view token : absl::StrSplit(*connection_value, ',')) {
+void ConnectionOptions::Add(absl::string_view connection_value) {
+  for (absl::string_view token : absl::StrSplit(connection_value, ',')) {
     token = absl::StripAsciiWhitespace(token);
-    if (token.empty() || absl::EqualsIgnoreCase(token, "close") || IsHopByHop(token)) continue;
+    if (token.empty() || absl::EqualsIgnoreCase(token, "close")) continue;
+    const FieldName kind = ClassifyFieldName(token);
+    if (kind == FieldName::kHopByHop || kind == FieldName::kContentLength || kind == FieldName::kHost) continue;
     names_.push_back(token);
   }
 }

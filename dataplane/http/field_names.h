@@ -24,12 +24,15 @@ enum class FieldName {
 FieldName ClassifyFieldName(absl::string_view name);
 inline bool IsHopByHop(absl::string_view name) { return ClassifyFieldName(name) == FieldName::kHopByHop; }
 
-// The fields a Connection header nominates as hop-by-hop (RFC 9110 §7.6.1), beyond the fixed
+// The fields Connection headers nominate as hop-by-hop (RFC 9110 §7.6.1), beyond the fixed
 // list: "close" and "keep-alive" name nothing new, so the usual header leaves this empty and the
-// per-field check costs nothing.
+// per-field check costs nothing. Content-Length and Host are never taken: dropping the framing
+// of a message we forward would desynchronise the connection it goes out on.
 class ConnectionOptions {
  public:
-  explicit ConnectionOptions(const absl::string_view* connection_value);
+  ConnectionOptions() = default;
+  // The value of one Connection field; call for each of them.
+  void Add(absl::string_view connection_value);
   bool Nominates(absl::string_view name) const;
   bool empty() const { return names_.empty(); }
 

@@ -31,21 +31,33 @@ TEST(ClassifyFieldName, LeavesLookalikesAlone) {
 }
 
 TEST(ConnectionOptions, KeepsOnlyNominatedExtraFields) {
-  const absl::string_view value = " keep-alive, X-Secret ,close,,Upgrade, foo";
-  const ConnectionOptions options(&value);
+  ConnectionOptions options;
+  options.Add(" keep-alive, X-Secret ,close,,Upgrade, foo");
+  options.Add("x-second-field");  // a second Connection field counts too
   EXPECT_FALSE(options.empty());
   EXPECT_TRUE(options.Nominates("x-secret"));
   EXPECT_TRUE(options.Nominates("FOO"));
+  EXPECT_TRUE(options.Nominates("X-Second-Field"));
   EXPECT_FALSE(options.Nominates("close"));
   EXPECT_FALSE(options.Nominates("content-type"));
 }
 
+TEST(ConnectionOptions, NeverTheFramingOrHost) {
+  ConnectionOptions options;
+  options.Add("Content-Length, host, transfer-encoding");
+  EXPECT_TRUE(options.empty());
+  EXPECT_FALSE(options.Nominates("content-length"));
+  EXPECT_FALSE(options.Nominates("Host"));
+}
+
 TEST(ConnectionOptions, UsualHeadersNominateNothing) {
-  const absl::string_view keep_alive = "keep-alive";
-  EXPECT_TRUE(ConnectionOptions(&keep_alive).empty());
-  const absl::string_view close = "Close";
-  EXPECT_TRUE(ConnectionOptions(&close).empty());
-  EXPECT_TRUE(ConnectionOptions(nullptr).empty());
+  ConnectionOptions keep_alive;
+  keep_alive.Add("keep-alive");
+  EXPECT_TRUE(keep_alive.empty());
+  ConnectionOptions close;
+  close.Add("Close");
+  EXPECT_TRUE(close.empty());
+  EXPECT_TRUE(ConnectionOptions().empty());
 }
 
 }  // namespace

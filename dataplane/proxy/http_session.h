@@ -129,6 +129,7 @@ class DownstreamConnection : public net::IoHandler,
   bool FlushToUpstream();
   void OnUpstreamReadable();
   void HandleResponseHead();
+  bool ResponseBodyless() const;
   void PumpResponseBody();
   void UpstreamFailed(int status, absl::string_view reason, bool connect_failure);
   void ReleaseUpstream(bool reusable);

@@ -23,6 +23,15 @@ bool IsIdempotent(absl::string_view method) {
          method == "DELETE" || method == "TRACE";
 }
 
+// What every Connection field of a message nominates (not just the first one's).
+http::ConnectionOptions NominatedFields(const http::HeaderList& headers) {
+  http::ConnectionOptions options;
+  for (const http::Header& h : headers) {
+    if (h.name.size() == 10 && absl::EqualsIgnoreCase(h.name, "connection")) options.Add(h.value);
+  }
+  return options;
+}
+
 // One read from the origin (TLS or plain): >0 bytes, 0 EOF, -1 would block, -2 error.
 ssize_t ReadUpstream(UpstreamConnection* conn, IoBuffer* buffer) {
   char* dst = buffer->Reserve(kReadChunk);
@@ -55,8 +64,7 @@ void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::s
 
   std::string& out = upstream_headers_;
   out.clear();
-  const http::Header* connection = h.Find("Connection");
-  const http::ConnectionOptions nominated(connection != nullptr ? &connection->value : nullptr);
+  const http::ConnectionOptions nominated = NominatedFields(h.headers);
   std::string forwarded_for;
   for (const http::Header& header : h.headers) {
     using http::FieldName;
@@ -389,8 +397,7 @@ void DownstreamConnection::HandleResponseHead() {
     if (response_framing_ == http::BodyFraming::kUntilClose || !request_keep_alive_ || draining_) {
       closing_after_response_ = true;
     }
-    const http::Header* connection = response_head_.Find("Connection");
-    const http::ConnectionOptions nominated(connection != nullptr ? &connection->value : nullptr);
+    const http::ConnectionOptions nominated = NominatedFields(response_head_.headers);
     if (port_ != nullptr) {
       forwarded_response_fields_.clear();
       for (const http::Header& h : response_head_.headers) {
@@ -400,7 +407,7 @@ void DownstreamConnection::HandleResponseHead() {
       if (port_->TakeResponseHead(status, forwarded_response_fields_, response_framing_, response_remaining_)) {
         up_in_.Consume(response_head_.head_size);
         response_head_done_ = true;
-        if (response_framing_ == http::BodyFraming::kNone) response_done_ = true;
+        response_done_ = ResponseBodyless();
         continue;
       }
     }
@@ -428,8 +435,15 @@ void DownstreamConnection::HandleResponseHead() {
     out_.Append("\r\n");
     up_in_.Consume(response_head_.head_size);
     response_head_done_ = true;
-    if (response_framing_ == http::BodyFraming::kNone) response_done_ = true;
+    response_done_ = ResponseBodyless();
   }
+}
+
+// Complete at its head: no body by status/method, or "Content-Length: 0" (no body byte will
+// ever come to finish it).
+bool DownstreamConnection::ResponseBodyless() const {
+  return response_framing_ == http::BodyFraming::kNone ||
+         (response_framing_ == http::BodyFraming::kContentLength && response_remaining_ == 0);
 }
 
 void DownstreamConnection::PumpResponseBody() {

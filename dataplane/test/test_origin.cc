@@ -173,7 +173,8 @@ void Serve(int fd) {
       out = Response(200, "bytes=" + std::to_string(bytes) + " sum=" + std::to_string(sum) + "\n");
     } else if (target == "/hop") {  // hop-by-hop fields, one of them nominated by Connection
       out = Response(200, "hop\n", "Connection: keep-alive, X-Hop-Secret\r\nX-Hop-Secret: 1\r\nKeep-Alive: timeout=5\r\n"
-                                    "Proxy-Authenticate: Basic\r\nUpgrade: h2c\r\nX-Kept: yes\r\n");
+                                    "Proxy-Authenticate: Basic\r\nUpgrade: h2c\r\nX-Kept: yes\r\n"
+                                    "Connection: X-Hop-Second, Content-Length\r\nX-Hop-Second: 2\r\n");
     } else if (target.rfind("/status/", 0) == 0) {
       out = Response(std::atoi(target.c_str() + 8), "");
     } else if (target == "/hold") {
