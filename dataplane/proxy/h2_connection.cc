@@ -40,7 +40,7 @@ class H2Connection::Exchange : public StreamPort {
   }
 
   bool WriteResponse(IoBuffer* out) override {
-    if (stream_ == nullptr || conn_->finishing_) return false;
+    if (stream_ == nullptr || conn_->finishing_ || failed_) return false;
     if (blocked_) return true;  // OnResponseWritable resumes
     h2::Session& session = *conn_->session_;
     absl::Status s = translator_.Feed(
@@ -82,13 +82,14 @@ class H2Connection::Exchange : public StreamPort {
     const bool has_body = framing != http::BodyFraming::kNone &&
                           !(framing == http::BodyFraming::kContentLength && content_length == 0);
     h2::Session& session = *conn_->session_;
-    if (!session.SubmitResponse(*stream_, status, fields_, !has_body).ok()) {
-      session.ResetStream(*stream_, NGHTTP2_INTERNAL_ERROR);
-      translator_.StartBody(framing, content_length, /*has_body=*/false);
-    } else {
-      translator_.StartBody(framing, content_length, has_body);
-      if (!has_body) session.EndResponse(*stream_);
+    if (absl::Status s = session.SubmitResponse(*stream_, status, fields_, !has_body); !s.ok()) {
+      std::fprintf(stderr, "level=WARN msg=\"h2: response head not accepted; stream reset\" error=\"%s\"\n",
+                   std::string(s.message()).c_str());
+      failed_ = true;  // the next WriteResponse ends the exchange, which resets the stream
+      return true;
     }
+    translator_.StartBody(framing, content_length, has_body);
+    if (!has_body) session.EndResponse(*stream_);
     conn_->FlushSoon();
     return true;
   }
@@ -186,15 +187,17 @@ void H2Connection::OnIo(uint32_t events) {
     // Stop reading while the client does not read what we send (floods of PINGs etc.).
     if (out_.size() < kMaxPending && session_->WantsRead()) {
       char buf[kReadChunk];
-      // A few socket reads per event (fairness), but always everything OpenSSL has already
-      // taken off the socket: epoll will not announce those bytes again.
-      for (int reads = 0; reads < 4 || transport.has_pending(); ++reads) {
+      // A few socket reads per event (fairness), and what OpenSSL already took off the socket
+      // up to kMaxPending; UpdateInterest comes back for the rest (epoll will not announce it).
+      size_t received = 0;
+      for (int reads = 0; (reads < 4 || transport.has_pending()) && received < kMaxPending; ++reads) {
         const ssize_t n = transport.Read(buf, sizeof(buf));
         if (n == 0 || n == -2) {
           owner_->Close();  // destroys this
           return;
         }
         if (n < 0) break;
+        received += static_cast<size_t>(n);
         const absl::Status s = session_->Receive(absl::string_view(buf, static_cast<size_t>(n)));
         if (!s.ok()) {
           ReportAbuse();
@@ -276,6 +279,7 @@ void H2Connection::UpdateInterest() {
     owner_->worker_->loop().Modify(owner_->fd_, events, owner_);
     owner_->watched_ = events;
   }
+  if ((events & EPOLLIN) && transport.readable_without_event()) owner_->worker_->ReadSoon(owner_);
 }
 
 void H2Connection::Drain() {

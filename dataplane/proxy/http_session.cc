@@ -170,6 +170,7 @@ void DownstreamConnection::DriveHandshake() {
     worker_->loop().Modify(fd_, events, this);
     watched_ = events;
   }
+  if ((events & EPOLLIN) && transport_.readable_without_event()) worker_->ReadSoon(this);
 }
 
 void DownstreamConnection::StartH2(absl::string_view initial) {
@@ -181,6 +182,8 @@ void DownstreamConnection::StartH2(absl::string_view initial) {
 
 ssize_t DownstreamConnection::ReadSome() {
   if (port_ != nullptr) return port_->ReadRequest(&in_);
+  // Drains what OpenSSL already holds (epoll will never announce it), but at most
+  // kMaxPending per call: UpdateClientInterest comes back for the rest (ReadSoon).
   ssize_t total = 0;
   do {
     char* dst = in_.Reserve(kReadChunk);
@@ -188,7 +191,7 @@ ssize_t DownstreamConnection::ReadSome() {
     if (n <= 0) return total > 0 ? total : n;
     in_.Commit(n);
     total += n;
-  } while (transport_.has_pending());  // decrypted bytes epoll will never announce
+  } while (transport_.has_pending() && static_cast<size_t>(total) < kMaxPending);
   return total;
 }
 
@@ -243,6 +246,7 @@ void DownstreamConnection::UpdateClientInterest() {
     worker_->loop().Modify(fd_, events, this);
     watched_ = events;
   }
+  if ((events & EPOLLIN) && transport_.readable_without_event()) worker_->ReadSoon(this);
 }
 
 void DownstreamConnection::OnIo(uint32_t events) {

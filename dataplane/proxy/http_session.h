@@ -82,6 +82,7 @@ class DownstreamConnection : public net::IoHandler,
 
  private:
   friend class H2Connection;
+  friend class Worker;  // ReadSoon
   // kAwsWaiting: an AWS backend (aws_flow.cc) is waiting for S3/Lambda on the worker loop.
   enum class State {
     kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kH2, kAwsWaiting, kClosed
@@ -149,6 +150,7 @@ class DownstreamConnection : public net::IoHandler,
   bool closing_after_response_ = false;  // "Connection: close" semantics for this response
   bool draining_ = false;
   uint32_t watched_ = 0;
+  bool read_soon_ = false;  // a Worker::ReadSoon event is on its way
   net::Timer timer_;
 
   IoBuffer in_;   // from the client

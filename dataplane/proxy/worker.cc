@@ -203,6 +203,17 @@ void Worker::Accept(int listen_fd, SSL_CTX* tls_base) {
   }
 }
 
+void Worker::ReadSoon(DownstreamConnection* conn) {
+  if (conn->read_soon_) return;
+  conn->read_soon_ = true;
+  // Posted, not RunSoon: the loop polls epoll first, so one busy client cannot starve the rest.
+  loop_.Post([this, conn] {
+    if (!connections_.contains(conn)) return;  // closed (and deleted) meanwhile
+    conn->read_soon_ = false;
+    conn->OnIo(EPOLLIN);
+  });
+}
+
 void Worker::OnConnectionClosed(DownstreamConnection* conn) {
   connections_.erase(conn);
   --connection_count_;

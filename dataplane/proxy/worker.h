@@ -101,6 +101,9 @@ class Worker : public net::IoHandler {
   void RecycleStreamConnection(DownstreamConnection* conn);
   // Runs `fn` at the end of this loop iteration, before deferred deletes; `fn` may queue more.
   void RunSoon(std::function<void()> fn) { soon_.push_back(std::move(fn)); }
+  // A synthetic EPOLLIN for `conn` in the next loop iteration (after other connections had
+  // their turn): for bytes OpenSSL holds that epoll will never announce.
+  void ReadSoon(DownstreamConnection* conn);
   int index() const { return index_; }
   bool draining() const { return draining_; }
   int active_connections() const { return connection_count_; }

@@ -129,6 +129,12 @@ TEST_F(Http2, ManyRequestsInSeparateTlsRecordsAtOnceAreAllServed) {
   EXPECT_TRUE(absl::StrContains(out, "ANSWERED 60")) << out;
   out = Shell(client + "http1 60 /bytes/100", absl::Seconds(30));
   EXPECT_TRUE(absl::StrContains(out, "ANSWERED 60")) << out;
+  // ~200 KB at once: more than one turn's read budget (64 KB), so the rest must be read without
+  // any epoll event (Worker::ReadSoon); HTTP/1.1 also pauses reading while pipelined requests wait.
+  out = Shell(client + "h2 100 /bytes/100 2000", absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(out, "ANSWERED 100")) << out;
+  out = Shell(client + "http1 100 /bytes/100 2000", absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(out, "ANSWERED 100")) << out;
 }
 
 TEST_F(Http2, AnsweredBeforeTheUploadEndsStillCompletes) {

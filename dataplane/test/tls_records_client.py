@@ -4,7 +4,9 @@ write, before reading anything, so the data plane's first read() takes them all 
 OpenSSL already buffered: epoll will never announce those bytes, and this client sends nothing
 more, so a server that stops early leaves it waiting. Prints "ANSWERED <n>" or "TIMEOUT".
 
-usage: tls_records_client.py PORT SNI http1|h2 COUNT PATH
+usage: tls_records_client.py PORT SNI http1|h2 COUNT PATH [PAD]
+  PAD: bytes of an extra header per request (distinct values, so HPACK cannot shrink them), to
+  make the burst larger than what the server reads per turn.
 """
 import socket
 import ssl
@@ -57,10 +59,15 @@ class Tls:
                 return b""
 
 
-def http1(tls, sni, count, path):
+def padding(i, pad):
+    return ("%08d" % i) * (pad // 8) if pad else ""
+
+
+def http1(tls, sni, count, path, pad):
     for i in range(count):
         last = "Connection: close\r\n" if i == count - 1 else ""
-        tls.write(("GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (path, sni, last)).encode())
+        extra = "X-Pad: %s\r\n" % padding(i, pad) if pad else ""
+        tls.write(("GET %s HTTP/1.1\r\nHost: %s\r\n%s%s\r\n" % (path, sni, extra, last)).encode())
     tls.flush()
     received = b""
     try:
@@ -74,7 +81,7 @@ def http1(tls, sni, count, path):
     return received.count(b"HTTP/1.1 200 ")
 
 
-def h2(tls, sni, count, path):
+def h2(tls, sni, count, path, pad):
     import h2.config
     import h2.connection
     import h2.events
@@ -83,8 +90,9 @@ def h2(tls, sni, count, path):
     conn.initiate_connection()
     tls.write(conn.data_to_send())
     headers = [(":method", "GET"), (":scheme", "https"), (":authority", sni), (":path", path)]
-    for _ in range(count):
-        conn.send_headers(conn.get_next_available_stream_id(), headers, end_stream=True)
+    for i in range(count):
+        extra = [("x-pad", padding(i, pad))] if pad else []
+        conn.send_headers(conn.get_next_available_stream_id(), headers + extra, end_stream=True)
         tls.write(conn.data_to_send())  # one record per request
     tls.flush()
     # Nothing more is sent until every answer is in (the bodies fit the initial windows).
@@ -101,9 +109,10 @@ def h2(tls, sni, count, path):
 
 def main():
     port, sni, mode, count, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    pad = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     try:
         tls = Tls(port, sni, "http/1.1" if mode == "http1" else "h2")
-        n = (http1 if mode == "http1" else h2)(tls, sni, count, path)
+        n = (http1 if mode == "http1" else h2)(tls, sni, count, path, pad)
     except socket.timeout:
         print("TIMEOUT")
         return

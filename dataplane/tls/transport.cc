@@ -90,11 +90,13 @@ ssize_t Transport::Read(char* dst, size_t len) {
     return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
   }
   read_wants_write_ = false;
+  read_starved_ = false;
   ERR_clear_error();
   const int n = SSL_read(ssl_, dst, static_cast<int>(std::min<size_t>(len, INT_MAX)));
   if (n > 0) return n;
   switch (SSL_get_error(ssl_, n)) {
     case SSL_ERROR_WANT_READ:
+      read_starved_ = true;
       return -1;
     case SSL_ERROR_WANT_WRITE:
       read_wants_write_ = true;
@@ -138,6 +140,8 @@ ssize_t Transport::Write(const char* src, size_t len) {
 
 // SSL_has_pending, not SSL_pending: with read-ahead, whole records may wait undecrypted.
 bool Transport::has_pending() const { return ssl_ != nullptr && SSL_has_pending(ssl_) == 1; }
+
+bool Transport::readable_without_event() const { return !read_starved_ && has_pending(); }
 
 void Transport::Shutdown() {
   if (ssl_ == nullptr) return;

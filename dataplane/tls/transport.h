@@ -53,9 +53,13 @@ class Transport {
   ssize_t Read(char* dst, size_t len);
   // Bytes written (>0), -1 would block, -2 error.
   ssize_t Write(const char* src, size_t len);
-  // Bytes OpenSSL already took off the socket (read-ahead; decrypted or not): epoll cannot
-  // announce them, so a reader must keep reading while this is true.
+  // Bytes OpenSSL already took off the socket (read-ahead; decrypted or not, possibly only part
+  // of a record): epoll cannot announce them.
   bool has_pending() const;
+  // Whether a Read() may return data although epoll will not say so: OpenSSL holds bytes and
+  // did not last say it needs more from the socket. A reader that stops early (a budget,
+  // backpressure) while this is true must come back by itself (Worker::ReadSoon).
+  bool readable_without_event() const;
   // The last blocked TLS call needs the other readiness too.
   bool read_wants_write() const { return read_wants_write_; }
   bool write_wants_read() const { return write_wants_read_; }
@@ -74,6 +78,7 @@ class Transport {
   SSL* ssl_ = nullptr;
   bool handshake_done_ = false;
   bool read_wants_write_ = false;
+  bool read_starved_ = false;  // the last SSL_read wanted more bytes from the socket
   bool write_wants_read_ = false;
 };
 
