@@ -32,7 +32,7 @@ class BlockCache {
   // A block of exactly `size` bytes (a power of two from kSmallest), or nullptr if none cached.
   static char* Take(size_t size) {
     const int c = Class(size);
-    if (c < 0) return nullptr;
+    if (c < 0 || !enabled()) return nullptr;
     Lists& l = lists();
     if (l.count[c] == 0) return nullptr;
     l.bytes -= size;
@@ -41,8 +41,12 @@ class BlockCache {
   // Keeps or frees `block` (allocated with malloc, `size` bytes).
   static void Give(char* block, size_t size) {
     const int c = Class(size);
+    if (c < 0 || !enabled()) {
+      std::free(block);
+      return;
+    }
     Lists& l = lists();
-    if (c < 0 || l.count[c] == kPerClass || l.bytes + size > kCachedBytes) {
+    if (l.count[c] == kPerClass || l.bytes + size > kCachedBytes) {
       std::free(block);
       return;
     }
@@ -65,9 +69,23 @@ class BlockCache {
     ~Lists() {
       for (int c = 0; c < kClasses; ++c) {
         for (int i = 0; i < count[c]; ++i) std::free(blocks[c][i]);
+        count[c] = 0;
       }
+      gone() = true;  // an IoBuffer outliving this thread's cache frees directly
     }
   };
+  // Trivially destructible, so still readable while (and after) thread_local Lists goes away.
+  static bool& gone() {
+    thread_local bool gone = false;
+    return gone;
+  }
+  static bool enabled() {
+#if defined(__SANITIZE_ADDRESS__)
+    return false;  // reused blocks would hide use-after-free from AddressSanitizer
+#else
+    return !gone();
+#endif
+  }
   static Lists& lists() {
     thread_local Lists lists;
     return lists;

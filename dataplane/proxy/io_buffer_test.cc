@@ -7,6 +7,14 @@
 namespace edgerouter::proxy {
 namespace {
 
+// Under AddressSanitizer the cache is off (reuse would hide use-after-free), so tests of the
+// reuse itself have nothing to check there.
+#if defined(__SANITIZE_ADDRESS__)
+#define SKIP_UNDER_ASAN() GTEST_SKIP() << "block cache disabled under AddressSanitizer"
+#else
+#define SKIP_UNDER_ASAN() (void)0
+#endif
+
 TEST(IoBuffer, GrowsCompactsAndKeepsTheBytes) {
   IoBuffer b;
   std::string expected;
@@ -25,6 +33,7 @@ TEST(IoBuffer, GrowsCompactsAndKeepsTheBytes) {
 }
 
 TEST(IoBuffer, ReleasedBlockServesTheNextBufferOnThisThread) {
+  SKIP_UNDER_ASAN();
   const char* first;
   {
     IoBuffer a;
@@ -46,6 +55,7 @@ TEST(IoBuffer, ReleasedBlockServesTheNextBufferOnThisThread) {
 }
 
 TEST(BlockCache, OnlyPowerOfTwoBlocksWithinTheClassesAreKept) {
+  SKIP_UNDER_ASAN();
   EXPECT_EQ(BlockCache::RoundUp(1), 4096u);
   EXPECT_EQ(BlockCache::RoundUp(4097), 8192u);
   EXPECT_EQ(BlockCache::RoundUp(65536), 65536u);
@@ -59,6 +69,7 @@ TEST(BlockCache, OnlyPowerOfTwoBlocksWithinTheClassesAreKept) {
 }
 
 TEST(BlockCache, HoldsAtMostItsByteBudget) {
+  SKIP_UNDER_ASAN();
   int kept = 0;
   const int offered = static_cast<int>(BlockCache::kCachedBytes / 65536) + 10;
   for (int i = 0; i < offered; ++i) BlockCache::Give(static_cast<char*>(std::malloc(65536)), 65536);
