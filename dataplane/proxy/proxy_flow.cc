@@ -256,9 +256,11 @@ bool DownstreamConnection::FlushToUpstream() {
 void DownstreamConnection::UpdateUpstreamInterest() {
   // While connecting (TCP or TLS), ConnectAttempt/StepTls own the interest set.
   if (upstream_ == nullptr || !upstream_->connected) return;
-  uint32_t events = EPOLLRDHUP;
+  // Hang-up only with reading: the origin closing is seen when its bytes are read, and a
+  // level-triggered EPOLLRDHUP we cannot act on (slow client) would fire in a loop.
+  uint32_t events = 0;
   if (!upstream_->connected || !up_out_.empty()) events |= EPOLLOUT;
-  if (upstream_->connected && !response_done_ && out_.size() < kMaxPending) events |= EPOLLIN;
+  if (upstream_->connected && !response_done_ && out_.size() < kMaxPending) events |= EPOLLIN | EPOLLRDHUP;
   upstream_->WatchEvents(events);
 }
 
@@ -282,6 +284,11 @@ void DownstreamConnection::OnUpstreamIo(UpstreamConnection* conn, uint32_t event
       }
     }
     StepTls();
+    return;
+  }
+  if ((events & (EPOLLHUP | EPOLLERR)) && out_.size() >= kMaxPending &&
+      (state_ == State::kTunnel || state_ == State::kProxying)) {
+    upstream_->Park();  // read it once the slow client has taken what is already queued
     return;
   }
   if (state_ == State::kTunnel) {
@@ -556,9 +563,9 @@ void DownstreamConnection::PumpTunnel() {
     up_in_.Clear();
   }
   if (!FlushToClient()) return;
-  uint32_t up_events = EPOLLRDHUP;
+  uint32_t up_events = 0;
   if (!up_out_.empty()) up_events |= EPOLLOUT;
-  if (out_.size() < kMaxPending) up_events |= EPOLLIN;
+  if (out_.size() < kMaxPending) up_events |= EPOLLIN | EPOLLRDHUP;
   upstream_->WatchEvents(up_events);
   UpdateClientInterest();
 }

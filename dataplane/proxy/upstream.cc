@@ -121,9 +121,24 @@ UpstreamConnection::Handshake UpstreamConnection::ContinueHandshake(SSL_CTX* ctx
 }
 
 void UpstreamConnection::WatchEvents(uint32_t events) {
-  if (fd_ < 0 || events == watched_) return;
+  if (fd_ < 0) return;
+  if (parked_) {
+    if (events == 0) return;
+    loop_->Add(fd_, events, this);
+    parked_ = false;
+    watched_ = events;
+    return;
+  }
+  if (events == watched_) return;
   loop_->Modify(fd_, events, this);
   watched_ = events;
+}
+
+void UpstreamConnection::Park() {
+  if (fd_ < 0 || parked_) return;
+  loop_->Remove(fd_);
+  parked_ = true;
+  watched_ = 0;
 }
 
 void UpstreamConnection::OnIo(uint32_t events) {
@@ -156,7 +171,7 @@ void UpstreamConnection::OnTimer(int kind) {
 void UpstreamConnection::Close() {
   if (fd_ < 0) return;
   net::TimerList::Disarm(&timer);
-  loop_->Remove(fd_);
+  if (!parked_) loop_->Remove(fd_);
   close(fd_);
   fd_ = -1;
   owner_ = nullptr;

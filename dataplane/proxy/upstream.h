@@ -68,6 +68,10 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
 
   void SetOwner(UpstreamOwner* owner) { owner_ = owner; }
   void WatchEvents(uint32_t events);  // EPOLLIN/EPOLLOUT interest
+  // Out of epoll until WatchEvents asks for events again: epoll reports hang-up and errors
+  // whatever the interest, so a socket that hung up while its reader is held back by a slow
+  // client would otherwise wake the worker in a loop.
+  void Park();
   net::Timer timer;                   // connect / response / pool-idle timer
 
   void OnIo(uint32_t events) override;
@@ -83,6 +87,7 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
   int origin_index_;
   int fd_;
   uint32_t watched_ = 0;
+  bool parked_ = false;
   UpstreamOwner* owner_ = nullptr;
   SSL* ssl_ = nullptr;
 };

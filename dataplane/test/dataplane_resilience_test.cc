@@ -4,12 +4,20 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/test_util.h"
 #include "dataplane/test/e2e_fixture.h"
+#include "dataplane/test/http_test_client.h"
 
 namespace edgerouter::testing {
 namespace {
@@ -45,6 +53,39 @@ void ExpectNoFailures(const std::string& wrk_output) {
   EXPECT_FALSE(absl::StrContains(wrk_output, "Non-2xx")) << wrk_output;
   EXPECT_FALSE(absl::StrContains(wrk_output, "Socket errors")) << wrk_output;
   EXPECT_TRUE(absl::StrContains(wrk_output, "requests in")) << wrk_output;
+}
+
+// utime + stime of process `pid`, in clock ticks.
+long CpuTicks(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  const std::string all((std::istreambuf_iterator<char>(in)), {});
+  std::istringstream rest(all.substr(all.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 0; i < 13 && rest >> field; ++i) {
+    if (i >= 11) ticks += std::stol(field);  // fields 14 and 15 of the line
+  }
+  return ticks;
+}
+
+// An origin that sends a big body and closes, to a client that reads nothing: the proxy holds
+// back (64 KB queued) with a hung-up origin socket that epoll reports again and again if the
+// proxy keeps asking for hang-ups it cannot act on yet. The worker must not spin.
+TEST_F(Resilience, SlowClientAndClosingOriginDoNotSpin) {
+  WaitForApplied(1);
+  TestConnection conn(http_port_, 30000);
+  const int small = 4096;  // so the 64 KB queue in the proxy fills instead of kernel buffers
+  setsockopt(conn.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  conn.Send("GET /cl-close/4000000 HTTP/1.1\r\nHost: site.test\r\n\r\n");
+  ASSERT_TRUE(a_->WaitForLine("closed /cl-close/4000000", absl::Seconds(10)).ok()) << a_->Output();
+  // The observation window for a busy loop (not synchronisation): a spinning worker burns the
+  // whole second, an idle one nothing measurable.
+  const long before = CpuTicks(dp_->pid());
+  sleep(1);
+  EXPECT_LT(CpuTicks(dp_->pid()) - before, sysconf(_SC_CLK_TCK) / 4) << "the worker spins";
+  const std::string start = conn.ReadRaw(4096);  // what the small window already holds
+  EXPECT_TRUE(absl::StartsWith(start, "HTTP/1.1 200 ")) << start.substr(0, 200);
+  EXPECT_EQ(Get(http_port_, "site.test", "/after").status, 200);  // the worker still serves
 }
 
 TEST_F(Resilience, ConfigChangesUnderLoadFailNoRequest) {

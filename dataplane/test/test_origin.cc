@@ -175,6 +175,12 @@ void Serve(int fd) {
       out = Response(200, "hop\n", "Connection: keep-alive, X-Hop-Secret\r\nX-Hop-Secret: 1\r\nKeep-Alive: timeout=5\r\n"
                                     "Proxy-Authenticate: Basic\r\nUpgrade: h2c\r\nX-Kept: yes\r\n"
                                     "Connection: X-Hop-Second, Content-Length\r\nX-Hop-Second: 2\r\n");
+    } else if (target.rfind("/cl-close/", 0) == 0) {  // Content-Length body, then the origin closes
+      out = Response(200, std::string(std::strtoull(target.c_str() + 10, nullptr, 10), 'c'), "Connection: close\r\n");
+      close_after = true;
+    } else if (target == "/ka-close") {  // a keep-alive answer, and the origin closes anyway
+      out = Response(200, "kac\n");
+      close_after = true;
     } else if (target.rfind("/status/", 0) == 0) {
       out = Response(std::atoi(target.c_str() + 8), "");
     } else if (target == "/hold") {
@@ -194,7 +200,15 @@ void Serve(int fd) {
     if (method == "HEAD") {
       out = out.substr(0, out.find("\r\n\r\n") + 4);
     }
-    if (!WriteAll(fd, out) || close_after) break;
+    if (!WriteAll(fd, out) || close_after) {
+      if (close_after) {  // so tests can wait for the origin to be gone
+        close(fd);
+        std::printf("closed %s\n", target.c_str());
+        std::fflush(stdout);
+        return;
+      }
+      break;
+    }
     if (HeaderValue(head, "Connection") == "close") break;
   }
   close(fd);
