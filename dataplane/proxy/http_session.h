@@ -122,7 +122,7 @@ class DownstreamConnection : public net::IoHandler,
 
   // --- proxying ---
   void StartProxy(const BackendConfig& backend, const std::string& path);
-  void ConnectAttempt();
+  void ConnectAttempt(bool fresh = false);  // fresh: not from the idle pool
   void StepTls();  // drives the origin TLS handshake
   void BuildUpstreamRequest(const std::string& path);
   void OnUpstreamConnected();

@@ -111,14 +111,14 @@ void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::s
   ConnectAttempt();
 }
 
-void DownstreamConnection::ConnectAttempt() {
+void DownstreamConnection::ConnectAttempt(bool fresh) {
   const int64_t now = worker_->loop().now_ms();
   origin_index_ = origins_->Pick(now, origin_index_);
   ++attempts_;
   const Origin& origin = backend_->origins[origin_index_];
   upstream_label_ = origin.url;
   std::string error;
-  upstream_ = origins_->Acquire(origin_index_, &error);
+  upstream_ = origins_->Acquire(origin_index_, &error, fresh);
   if (upstream_ == nullptr) {
     worker_->stats().origin(origin.url).connect_errors++;
     UpstreamFailed(502, error, true);
@@ -242,6 +242,13 @@ bool DownstreamConnection::FlushToUpstream() {
       continue;
     }
     if (n == -1) break;
+    if (!response_head_done_ && up_in_.empty() && upstream_->reused && IsIdempotent(method_) &&
+        !request_sent_any_body_ && attempts_ < 3) {
+      // A pooled connection the origin had closed (reset on our write): retry on a new one.
+      ReleaseUpstream(false);
+      ConnectAttempt(/*fresh=*/true);
+      return false;
+    }
     // The origin went away while we were sending: a response may still be readable.
     if (!response_head_done_) {
       UpstreamFailed(502, absl::StrCat("write to upstream: ", std::strerror(errno)), false);
@@ -335,9 +342,10 @@ void DownstreamConnection::OnUpstreamReadable() {
       const bool retry_fresh = upstream_->reused && up_in_.empty() && IsIdempotent(method_) &&
                                !request_sent_any_body_ && attempts_ < 3;
       if (retry_fresh) {
-        // A pooled connection the origin had already closed: not the origin's fault.
+        // A pooled connection the origin had already closed: not the origin's fault. The
+        // retry opens a new one: idle siblings were likely closed at the same time.
         ReleaseUpstream(false);
-        ConnectAttempt();
+        ConnectAttempt(/*fresh=*/true);
         return;
       }
       worker_->stats().origin(upstream_label_).protocol_errors++;

@@ -264,9 +264,9 @@ void OriginSet::ReportFailure(int i, int64_t now_ms) {
   if (!was_ejected) stats_->origin(config_->origins[i].url).ejections++;
 }
 
-UpstreamConnection* OriginSet::Acquire(int i, std::string* error) {
+UpstreamConnection* OriginSet::Acquire(int i, std::string* error, bool fresh) {
   OriginState& o = origins_[i];
-  while (!o.idle.empty()) {
+  while (!fresh && !o.idle.empty()) {
     UpstreamConnection* c = o.idle.back();
     o.idle.pop_back();
     net::TimerList::Disarm(&c->timer);

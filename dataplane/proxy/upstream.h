@@ -124,7 +124,9 @@ class OriginSet {
 
   // A pooled connection to origin `i`, or a new one (connecting). Null with `error` set when a
   // socket cannot even be created.
-  UpstreamConnection* Acquire(int i, std::string* error);
+  // `fresh`: a new connection even if idle ones wait (a retry after a pooled one turned out
+  // closed: its idle siblings were likely closed by the origin at the same time).
+  UpstreamConnection* Acquire(int i, std::string* error, bool fresh = false);
   // Returns a healthy connection after a complete response, or closes it.
   void Release(UpstreamConnection* conn, bool reusable);
   void Forget(UpstreamConnection* conn);  // a pooled connection closed by itself

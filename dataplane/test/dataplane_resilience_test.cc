@@ -88,6 +88,26 @@ TEST_F(Resilience, SlowClientAndClosingOriginDoNotSpin) {
   EXPECT_EQ(Get(http_port_, "site.test", "/after").status, 200);  // the worker still serves
 }
 
+// An origin that closes every connection right after answering (keep-alive advertised): a
+// pooled connection can be dead by the time it is reused, and so can its idle siblings. The
+// client must never see that: the request is retried on a new connection.
+TEST_F(Resilience, OriginClosingPooledConnectionsCostsNoRequest) {
+  WaitForApplied(1);
+  std::atomic<int> failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 16; ++t) {
+    clients.emplace_back([&] {
+      TestConnection conn(http_port_);
+      for (int i = 0; i < 1000; ++i) {
+        conn.Send("GET /ka-close HTTP/1.1\r\nHost: site.test\r\n\r\n");
+        if (conn.Read().status != 200) ++failed;
+      }
+    });
+  }
+  for (std::thread& c : clients) c.join();
+  EXPECT_EQ(failed.load(), 0) << dp_->Output().substr(0, 2000);
+}
+
 TEST_F(Resilience, ConfigChangesUnderLoadFailNoRequest) {
   WaitForApplied(1);
   Load load(http_port_, 3);
