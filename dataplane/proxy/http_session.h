@@ -195,6 +195,7 @@ class DownstreamConnection : public net::IoHandler,
   http::BodyFraming response_framing_ = http::BodyFraming::kNone;
   uint64_t response_remaining_ = 0;
   http::ChunkedDecoder response_chunks_;
+  bool dechunk_for_http10_ = false;  // chunked from the origin, the client speaks HTTP/1.0
   bool response_done_ = false;
   bool upstream_eof_ = false;
   std::string upstream_label_;

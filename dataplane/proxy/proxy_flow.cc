@@ -409,7 +409,11 @@ void DownstreamConnection::HandleResponseHead() {
     }
     response_framing_ = response_head_.framing;
     response_remaining_ = response_head_.content_length;
-    if (response_framing_ == http::BodyFraming::kUntilClose || !request_keep_alive_ || draining_) {
+    // HTTP/1.0 clients do not know chunked (RFC 9112 §6.1): they get the body de-chunked,
+    // delimited by the end of the connection.
+    dechunk_for_http10_ = response_framing_ == http::BodyFraming::kChunked && version_minor_ == 0;
+    if (response_framing_ == http::BodyFraming::kUntilClose || !request_keep_alive_ || draining_ ||
+        dechunk_for_http10_) {
       closing_after_response_ = true;
     }
     const http::ConnectionOptions nominated = NominatedFields(response_head_.headers);
@@ -441,7 +445,9 @@ void DownstreamConnection::HandleResponseHead() {
       out_.Append(h.value);
       out_.Append("\r\n");
     }
-    if (response_framing_ == http::BodyFraming::kChunked) out_.Append("Transfer-Encoding: chunked\r\n");
+    if (response_framing_ == http::BodyFraming::kChunked && !dechunk_for_http10_) {
+      out_.Append("Transfer-Encoding: chunked\r\n");
+    }
     if (closing_after_response_) {
       out_.Append("Connection: close\r\n");
     } else if (version_minor_ == 0) {
@@ -470,13 +476,25 @@ void DownstreamConnection::PumpResponseBody() {
       response_remaining_ -= n;
       if (response_remaining_ == 0) response_done_ = true;
     } else if (response_framing_ == http::BodyFraming::kChunked) {
-      n = response_chunks_.Feed(available);
+      if (dechunk_for_http10_) {
+        n = response_chunks_.Feed(available, [this](absl::string_view data) {
+          if (head_request_) return;
+          out_.Append(data);
+          response_bytes_ += data.size();
+        });
+      } else {
+        n = response_chunks_.Feed(available);
+      }
       if (response_chunks_.state() == http::ChunkedDecoder::State::kError) {
         worker_->stats().origin(upstream_label_).protocol_errors++;
         Close();
         return;
       }
       if (response_chunks_.state() == http::ChunkedDecoder::State::kDone) response_done_ = true;
+      if (dechunk_for_http10_) {
+        up_in_.Consume(n);
+        continue;
+      }
     }
     if (!head_request_) {
       out_.Append(available.substr(0, n));

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -303,6 +304,24 @@ TEST_F(Dataplane, KeepAlivePipeliningAndTimeouts) {
   slow.Send("GET / HTTP/1.1\r\nHost: site");
   HttpResponse timeout = slow.Read();
   EXPECT_EQ(timeout.status, 408);
+}
+
+// HTTP/1.0 has no chunked coding (RFC 9112 §6.1): a chunked origin answer reaches an HTTP/1.0
+// client de-chunked and delimited by the connection's end, keep-alive asked for or not.
+TEST_F(Dataplane, Http10ClientsNeverGetChunked) {
+  WaitForApplied(1);
+  for (const char* extra : {"", "Connection: keep-alive\r\n"}) {
+    TestConnection conn(http_port_);
+    conn.Send(absl::StrCat("GET /chunked/2500 HTTP/1.0\r\nHost: site.test\r\n", extra, "\r\n"));
+    const std::string raw = conn.ReadRaw(1 << 20);  // until the proxy closes
+    const size_t head_end = raw.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << raw;
+    const std::string head = absl::AsciiStrToLower(raw.substr(0, head_end));
+    EXPECT_FALSE(absl::StrContains(head, "transfer-encoding")) << head;
+    EXPECT_TRUE(absl::StrContains(head, "connection: close")) << head;
+    EXPECT_EQ(raw.substr(head_end + 4), std::string(2500, 'y')) << extra;
+    EXPECT_TRUE(conn.PeerClosed()) << extra;
+  }
 }
 
 TEST_F(Dataplane, MetricsAndAccessLog) {
