@@ -220,7 +220,7 @@ void DownstreamConnection::UpdateClientInterest() {
       // buffered, which saves two epoll_ctl calls per keep-alive request.
       if (!request_body_done_) {
         if (state_ == State::kProxying && upstream_ != nullptr && upstream_->connected &&
-            up_out_.size() < kMaxPending) {
+            !upstream_write_failed_ && up_out_.size() < kMaxPending) {
           events |= EPOLLIN;
         }
       } else if (in_.size() < kMaxPending) {

@@ -198,6 +198,7 @@ class DownstreamConnection : public net::IoHandler,
   bool dechunk_for_http10_ = false;  // chunked from the origin, the client speaks HTTP/1.0
   bool response_done_ = false;
   bool upstream_eof_ = false;
+  bool upstream_write_failed_ = false;  // the origin stopped taking the request: send no more
   std::string upstream_label_;
   std::vector<http::Header> forwarded_response_fields_;  // port mode: the head TakeResponseHead gets
 

@@ -127,6 +127,7 @@ void DownstreamConnection::ConnectAttempt(bool fresh) {
   origins_->state(origin_index_).outstanding++;
   upstream_->SetOwner(this);
   up_out_.Clear();
+  upstream_write_failed_ = false;
   upstream_line_.clear();
   absl::StrAppend(&upstream_line_, method_, " ", origin.path_prefix, upstream_path_, " HTTP/1.1\r\nHost: ",
                   backend_->pass_host_header ? absl::string_view(client_host_header_) : absl::string_view(origin.authority),
@@ -190,7 +191,7 @@ void DownstreamConnection::OnUpstreamConnected() {
 }
 
 void DownstreamConnection::PumpRequestBody() {
-  if (upstream_ == nullptr || !upstream_->connected) return;
+  if (upstream_ == nullptr || !upstream_->connected || upstream_write_failed_) return;
   while (!request_body_done_ && !in_.empty() && up_out_.size() < kMaxPending) {
     absl::string_view available = in_.view().substr(0, kMaxPending - up_out_.size());
     size_t n = 0;
@@ -249,11 +250,20 @@ bool DownstreamConnection::FlushToUpstream() {
       ConnectAttempt(/*fresh=*/true);
       return false;
     }
-    // The origin went away while we were sending: a response may still be readable.
-    if (!response_head_done_) {
-      UpstreamFailed(502, absl::StrCat("write to upstream: ", std::strerror(errno)), false);
-    } else {
+    if (response_head_done_) {
       Close();
+      return false;
+    }
+    // The origin went away while we were sending. It may have answered first (a 413 before
+    // reading the body, then a close that resets our write): read what it said before
+    // deciding on a 502. Nothing more is sent, and the connection ends after this response.
+    const std::string error = absl::StrCat("write to upstream: ", std::strerror(errno));
+    upstream_write_failed_ = true;
+    up_out_.Clear();
+    closing_after_response_ = true;
+    OnUpstreamReadable();
+    if (state_ == State::kProxying && upstream_ != nullptr && !response_head_done_) {
+      UpstreamFailed(502, error, false);
     }
     return false;
   }

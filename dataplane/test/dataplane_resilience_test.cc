@@ -108,6 +108,19 @@ TEST_F(Resilience, OriginClosingPooledConnectionsCostsNoRequest) {
   EXPECT_EQ(failed.load(), 0) << dp_->Output().substr(0, 2000);
 }
 
+// An origin that refuses an upload at once and closes (its unread bytes turn the close into
+// a reset of our next write): the client gets the origin's answer, not a 502.
+TEST_F(Resilience, OriginAnswerBeforeTheBodyIsNotReplacedBy502) {
+  WaitForApplied(1);
+  for (int i = 0; i < 10; ++i) {
+    TestConnection conn(http_port_);
+    conn.Send("POST /early HTTP/1.1\r\nHost: site.test\r\nContent-Length: 2000000\r\n\r\n");
+    conn.Send(std::string(1000000, 'z'));
+    HttpResponse r = conn.Read();
+    EXPECT_EQ(r.status, 413) << i << ": " << r.head << r.body;
+  }
+}
+
 TEST_F(Resilience, ConfigChangesUnderLoadFailNoRequest) {
   WaitForApplied(1);
   Load load(http_port_, 3);

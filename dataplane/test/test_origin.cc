@@ -141,6 +141,10 @@ void Serve(int fd) {
     std::printf("request %s %s\n", method.c_str(), target.c_str());
     std::fflush(stdout);
     uint64_t bytes = 0, sum = 0;
+    if (target == "/early") {  // answers before reading the request body, then closes
+      WriteAll(fd, Response(413, "early\n", "Connection: close\r\n"));
+      break;
+    }
     if (!ReadBody(fd, head, &buf, &bytes, &sum)) break;
     std::string out;
     bool close_after = false;
