@@ -65,6 +65,8 @@ ABSL_FLAG(std::string, upstream_ca_file, "", "extra trust anchors (PEM) for http
 ABSL_FLAG(bool, http2, true, "Offer HTTP/2 (ALPN h2) on the HTTPS listener");
 ABSL_FLAG(uint64_t, max_request_body_bytes, 0,
           "Largest request body accepted (0 = no limit); larger ones get 413, on either protocol");
+ABSL_FLAG(int64_t, read_budget_bytes, 64 << 10,
+          "bytes read from one client connection per event-loop turn before others get theirs");
 ABSL_FLAG(bool, h2c, false,
           "Also accept prior-knowledge HTTP/2 (h2c) on the plain listener (for clients that "
           "know; browsers never send it)");
@@ -242,6 +244,7 @@ int Run() {
   options.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   options.h2c = absl::GetFlag(FLAGS_h2c);
   options.max_request_body_bytes = absl::GetFlag(FLAGS_max_request_body_bytes);
+  options.read_budget_bytes = static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_read_budget_bytes)));
   tls::SetOfferH2(absl::GetFlag(FLAGS_http2));
   options.node_id = absl::GetFlag(FLAGS_node_id).empty() ? Hostname() : absl::GetFlag(FLAGS_node_id);
 

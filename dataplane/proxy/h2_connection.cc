@@ -188,9 +188,10 @@ void H2Connection::OnIo(uint32_t events) {
     if (out_.size() < kMaxPending && session_->WantsRead()) {
       char buf[kReadChunk];
       // A few socket reads per event (fairness), and what OpenSSL already took off the socket
-      // up to kMaxPending; UpdateInterest comes back for the rest (epoll will not announce it).
+      // up to the read budget; UpdateInterest comes back for the rest (epoll will not say).
+      const size_t budget = owner_->worker_->options().read_budget_bytes;
       size_t received = 0;
-      for (int reads = 0; (reads < 4 || transport.has_pending()) && received < kMaxPending; ++reads) {
+      for (int reads = 0; (reads < 4 || transport.has_pending()) && received < budget; ++reads) {
         const ssize_t n = transport.Read(buf, sizeof(buf));
         if (n == 0 || n == -2) {
           owner_->Close();  // destroys this

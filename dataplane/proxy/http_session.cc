@@ -182,8 +182,8 @@ void DownstreamConnection::StartH2(absl::string_view initial) {
 
 ssize_t DownstreamConnection::ReadSome() {
   if (port_ != nullptr) return port_->ReadRequest(&in_);
-  // Drains what OpenSSL already holds (epoll will never announce it), but at most
-  // kMaxPending per call: UpdateClientInterest comes back for the rest (ReadSoon).
+  // Drains what OpenSSL already holds (epoll will never announce it), but at most the read
+  // budget per call: UpdateClientInterest comes back for the rest (ReadSoon).
   ssize_t total = 0;
   do {
     char* dst = in_.Reserve(kReadChunk);
@@ -191,7 +191,7 @@ ssize_t DownstreamConnection::ReadSome() {
     if (n <= 0) return total > 0 ? total : n;
     in_.Commit(n);
     total += n;
-  } while (transport_.has_pending() && static_cast<size_t>(total) < kMaxPending);
+  } while (transport_.has_pending() && static_cast<size_t>(total) < worker_->options().read_budget_bytes);
   return total;
 }
 

@@ -39,6 +39,7 @@ struct ProxyOptions {
   bool plain_is_https = false;     // behind a TLS terminator: don't redirect to https
   bool h2c = false;                // prior-knowledge HTTP/2 on the plain listener
   uint64_t max_request_body_bytes = 0;  // 0 = unlimited; over: 413 (HTTP/1.1 and HTTP/2 alike)
+  size_t read_budget_bytes = 64 * 1024;  // read from one client connection per loop turn
   // Certificates served before the first config arrives (--dev_cert / --default_cert only).
   std::shared_ptr<const tls::CertStore> fallback_certs;
   aws::AwsSettings aws;            // endpoints, credentials, client limits, S3 cache size

@@ -137,6 +137,27 @@ TEST_F(Http2, ManyRequestsInSeparateTlsRecordsAtOnceAreAllServed) {
   EXPECT_TRUE(absl::StrContains(out, "ANSWERED 100")) << out;
 }
 
+// A one-byte read budget: each turn takes a single TLS record, so most of a burst waits inside
+// OpenSSL, where no epoll event will ever point at it; only Worker::ReadSoon finds it again.
+class Http2TinyReadBudget : public Http2 {
+ protected:
+  std::vector<std::string> DataplaneFlags() override {
+    std::vector<std::string> flags = Http2::DataplaneFlags();
+    flags.push_back("--read_budget_bytes=1");
+    return flags;
+  }
+};
+
+TEST_F(Http2TinyReadBudget, RecordsOpenSslAlreadyHoldsAreServedWithoutAnEvent) {
+  WaitForApplied(1);
+  const std::string client = absl::StrCat("/usr/bin/python3 ", RunfilePath("dataplane/test/tls_records_client.py"), " ",
+                                          https_port_, " secure.test ");
+  std::string out = Shell(client + "h2 40 /bytes/100", absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(out, "ANSWERED 40")) << out;
+  out = Shell(client + "http1 40 /bytes/100", absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(out, "ANSWERED 40")) << out;
+}
+
 TEST_F(Http2, AnsweredBeforeTheUploadEndsStillCompletes) {
   WaitForApplied(1);
   // auth_v0 answers 401 at once; the 5 MB body (20× the stream window) is read and dropped,
