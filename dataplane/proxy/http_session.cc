@@ -44,7 +44,8 @@ DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockadd
       fd_(fd),
       peer_ip_(PeerIp(peer)),
       tls_base_(tls_base),
-      secure_(tls_base != nullptr || worker->options().plain_is_https) {
+      secure_(tls_base != nullptr || worker->options().plain_is_https),
+      serial_(worker->NextConnectionSerial()) {
   timer_.target = this;
 }
 
@@ -170,7 +171,6 @@ void DownstreamConnection::DriveHandshake() {
     worker_->loop().Modify(fd_, events, this);
     watched_ = events;
   }
-  if ((events & EPOLLIN) && transport_.readable_without_event()) worker_->ReadSoon(this);
 }
 
 void DownstreamConnection::StartH2(absl::string_view initial) {

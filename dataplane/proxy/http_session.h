@@ -151,6 +151,7 @@ class DownstreamConnection : public net::IoHandler,
   bool draining_ = false;
   uint32_t watched_ = 0;
   bool read_soon_ = false;  // a Worker::ReadSoon event is on its way
+  uint64_t serial_ = 0;     // unique per socket connection of a worker (ReadSoon's liveness check)
   net::Timer timer_;
 
   IoBuffer in_;   // from the client

@@ -243,6 +243,10 @@ bool DownstreamConnection::FlushToUpstream() {
       continue;
     }
     if (n == -1) break;
+    if (state_ == State::kTunnel) {  // the origin end of an upgraded connection is gone
+      Close();
+      return false;
+    }
     if (!response_head_done_ && up_in_.empty() && upstream_->reused && IsIdempotent(method_) &&
         !request_sent_any_body_ && attempts_ < 3) {
       // A pooled connection the origin had closed (reset on our write): retry on a new one.
@@ -303,6 +307,7 @@ void DownstreamConnection::OnUpstreamIo(UpstreamConnection* conn, uint32_t event
     StepTls();
     return;
   }
+  if (events & (EPOLLHUP | EPOLLERR)) upstream_->hung_up = true;  // never back into the pool
   if ((events & (EPOLLHUP | EPOLLERR)) && out_.size() >= kMaxPending &&
       (state_ == State::kTunnel || state_ == State::kProxying)) {
     upstream_->Park();  // read it once the slow client has taken what is already queued
@@ -526,6 +531,8 @@ void DownstreamConnection::PumpResponseBody() {
 void DownstreamConnection::ReleaseUpstream(bool reusable) {
   if (upstream_ == nullptr) return;
   UpstreamConnection* conn = upstream_;
+  // A connection that refused a write or reported a hang-up is dead, whatever its response said.
+  reusable = reusable && !upstream_write_failed_ && !conn->hung_up;
   upstream_ = nullptr;
   net::TimerList::Disarm(&conn->timer);
   if (origins_ != nullptr) {

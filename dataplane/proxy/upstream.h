@@ -64,6 +64,7 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
                               std::string* error);
   bool tls() const { return ssl_ != nullptr; }
   bool reused = false;       // came from the pool (a failure before any response may be retried)
+  bool hung_up = false;      // epoll reported hang-up/error: never reused
   uint64_t requests = 0;     // served on this connection
 
   void SetOwner(UpstreamOwner* owner) { owner_ = owner; }

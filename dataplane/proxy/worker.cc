@@ -207,8 +207,9 @@ void Worker::ReadSoon(DownstreamConnection* conn) {
   if (conn->read_soon_) return;
   conn->read_soon_ = true;
   // Posted, not RunSoon: the loop polls epoll first, so one busy client cannot starve the rest.
-  loop_.Post([this, conn] {
-    if (!connections_.contains(conn)) return;  // closed (and deleted) meanwhile
+  // The serial tells this connection from a new one that got the address of a deleted one.
+  loop_.Post([this, conn, serial = conn->serial_] {
+    if (!connections_.contains(conn) || conn->serial_ != serial) return;  // closed meanwhile
     conn->read_soon_ = false;
     conn->OnIo(EPOLLIN);
   });

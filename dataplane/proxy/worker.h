@@ -105,6 +105,7 @@ class Worker : public net::IoHandler {
   // A synthetic EPOLLIN for `conn` in the next loop iteration (after other connections had
   // their turn): for bytes OpenSSL holds that epoll will never announce.
   void ReadSoon(DownstreamConnection* conn);
+  uint64_t NextConnectionSerial() { return ++connection_serial_; }
   int index() const { return index_; }
   bool draining() const { return draining_; }
   int active_connections() const { return connection_count_; }
@@ -160,6 +161,7 @@ class Worker : public net::IoHandler {
   int access_log_fd_ = -1;
   std::vector<std::function<void()>> deferred_;
   std::vector<std::function<void()>> soon_;
+  uint64_t connection_serial_ = 0;
   std::vector<DownstreamConnection*> stream_pool_;
   std::atomic<std::shared_ptr<const std::string>>* metrics_source_ = nullptr;
   absl::flat_hash_set<DownstreamConnection*> connections_;

@@ -88,6 +88,21 @@ TEST_F(Resilience, SlowClientAndClosingOriginDoNotSpin) {
   EXPECT_EQ(Get(http_port_, "site.test", "/after").status, 200);  // the worker still serves
 }
 
+// A ClientHello that arrives in pieces leaves part of a TLS record in OpenSSL's read-ahead
+// buffer. That is not data to read without an event: the handshake must wait for epoll, not
+// spin (one such socket used to take a whole core until the handshake timeout).
+TEST_F(Resilience, PartialClientHelloDoesNotSpin) {
+  WaitForApplied(1);
+  TestConnection conn(https_port_);
+  // A handshake record header announcing 512 bytes, then 21 of them.
+  conn.Send(std::string("\x16\x03\x01\x02\x00", 5) + std::string("\x01\x00\x01\xfc\x03\x03", 6) +
+            std::string(15, 'r'));
+  const long before = CpuTicks(dp_->pid());
+  sleep(1);  // the observation window for a busy loop, as above
+  EXPECT_LT(CpuTicks(dp_->pid()) - before, sysconf(_SC_CLK_TCK) / 4) << "the worker spins";
+  EXPECT_EQ(Get(http_port_, "site.test", "/after").status, 200);  // and still serves
+}
+
 // An origin that closes every connection right after answering (keep-alive advertised): a
 // pooled connection can be dead by the time it is reused, and so can its idle siblings. The
 // client must never see that: the request is retried on a new connection.

@@ -46,7 +46,10 @@ Transport::Handshake Transport::ContinueHandshake(HandshakeError* error, const c
     return Handshake::kDone;
   }
   const int err = SSL_get_error(ssl_, rc);
-  if (err == SSL_ERROR_WANT_READ) return Handshake::kWantRead;
+  if (err == SSL_ERROR_WANT_READ) {
+    read_starved_ = true;  // a partial record may sit in the read-ahead buffer: wait for epoll
+    return Handshake::kWantRead;
+  }
   if (err == SSL_ERROR_WANT_WRITE) return Handshake::kWantWrite;
   const unsigned long e = ERR_peek_error();
   *detail = e != 0 ? ERR_reason_error_string(e) : (err == SSL_ERROR_SYSCALL ? "connection closed" : "");
