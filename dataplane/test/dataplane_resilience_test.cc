@@ -105,7 +105,8 @@ TEST_F(Resilience, PartialClientHelloDoesNotSpin) {
 
 // An origin that closes every connection right after answering (keep-alive advertised): a
 // pooled connection can be dead by the time it is reused, and so can its idle siblings. The
-// client must never see that: the request is retried on a new connection.
+// client must never see that: the request is retried on a new connection. (16 × 500: without
+// the fix about 1 request in 200 failed.)
 TEST_F(Resilience, OriginClosingPooledConnectionsCostsNoRequest) {
   WaitForApplied(1);
   std::atomic<int> failed{0};
@@ -113,7 +114,7 @@ TEST_F(Resilience, OriginClosingPooledConnectionsCostsNoRequest) {
   for (int t = 0; t < 16; ++t) {
     clients.emplace_back([&] {
       TestConnection conn(http_port_);
-      for (int i = 0; i < 1000; ++i) {
+      for (int i = 0; i < 500; ++i) {
         conn.Send("GET /ka-close HTTP/1.1\r\nHost: site.test\r\n\r\n");
         if (conn.Read().status != 200) ++failed;
       }
