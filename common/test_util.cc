@@ -36,6 +36,32 @@ int PickFreeLoopbackPort() {
   return port;
 }
 
+namespace {
+// Whether a listener could bind 127.0.0.1:port now. No SO_REUSEADDR, so a port with sockets
+// lingering in TIME_WAIT counts as taken too (some servers bind without it).
+bool LoopbackPortFree(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return free;
+}
+}  // namespace
+
+int PickFreeLoopbackPortBlock(int count) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int base = PickFreeLoopbackPort() & ~0xf;
+    bool all_free = base > 1024;
+    for (int i = 0; all_free && i < count; ++i) all_free = LoopbackPortFree(base + i);
+    if (all_free) return base;
+  }
+  return 0;
+}
+
 std::string ReadFileOrDie(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -13,6 +13,9 @@ std::string RunfilePath(absl::string_view workspace_relative);
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close): for
 // processes that must come back on the same address after a restart.
 int PickFreeLoopbackPort();
+// A 16-aligned base port with base .. base+count-1 all free on 127.0.0.1 (for servers that
+// derive their port from an index, such as Swarm task slots); 0 if none was found.
+int PickFreeLoopbackPortBlock(int count);
 
 // Whole file contents; aborts the test binary if it cannot be read.
 std::string ReadFileOrDie(const std::string& path);

@@ -15,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/test_util.h"
 #include "controlplane/docker/test/docker_e2e_fixture.h"
 #include "gtest/gtest.h"
@@ -160,7 +161,8 @@ TEST_F(DockerRollingE2E, SwarmServiceScalesAndUpdatesWithoutErrors) {
   const absl::Status swarm = harness_->InitSwarm();
   ASSERT_TRUE(swarm.ok()) << swarm;
   // Replica N listens on base+N (Swarm sets SLOT); edgerouter.port_add_task_slot says so.
-  const int base = PickFreeLoopbackPort() & ~0xf;
+  const int base = PickFreeLoopbackPortBlock(4);  // replicas 1-3 listen on base+1 .. base+3
+  ASSERT_GT(base, 0);
   const std::string script =
       "export PORT=$((BASE+SLOT)) && /bin/busybox mkdir -p /tmp/w && echo $SLOT > /tmp/w/id && "
       "{ /bin/busybox httpd -f -p 127.0.0.1:$PORT -h /tmp/w & } && "
@@ -183,10 +185,14 @@ TEST_F(DockerRollingE2E, SwarmServiceScalesAndUpdatesWithoutErrors) {
   ASSERT_GE(WaitFor("swarm.test", Routed, "/id", absl::Seconds(30)), 0) << cp_->Output();
 
   ASSERT_TRUE(harness_->Docker({"service", "scale", "--detach", "swarmweb=3"}).ok());
+  V seen;
   const double scaled_ms = WaitForPublished(
-      [&] { return DistinctBodies(http_port_, "swarm.test", "/id", 36) == V{"1", "2", "3"}; }, absl::Seconds(30));
+      [&] { return (seen = DistinctBodies(http_port_, "swarm.test", "/id", 36)) == V{"1", "2", "3"}; },
+      absl::Seconds(30));
   std::printf("DISCOVERY_LATENCY swarm scale 1->3 all serving_ms=%.1f\n", scaled_ms);
-  ASSERT_GE(scaled_ms, 0) << cp_->Output();
+  ASSERT_GE(scaled_ms, 0) << "bodies seen: " << absl::StrJoin(seen, " | ") << "\n"
+                          << harness_->DockerOutput({"service", "ps", "--no-trunc", "swarmweb"}, absl::Seconds(10)).value_or("")
+                          << "\n" << dp_->Output().substr(dp_->Output().size() > 4000 ? dp_->Output().size() - 4000 : 0);
   EXPECT_EQ(SnapshotOrigins("swarmweb").size(), 3u);
 
   std::unique_ptr<Subprocess> wrk = StartWrk("swarm.test");
