@@ -7,7 +7,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -21,7 +23,28 @@ std::string RunfilePath(absl::string_view workspace_relative) {
   return absl::StrCat(srcdir, "/", workspace, "/", workspace_relative);
 }
 
+namespace {
+bool LoopbackPortFree(int port);
+}  // namespace
+
 int PickFreeLoopbackPort() {
+  // Below the kernel's ephemeral range (ip_local_port_range, 32768+ by default), so no
+  // outgoing connection of a test running alongside can take the port as its source port
+  // before the server meant to listen on it has started.
+  int low = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d", &low) != 1) low = 32768;
+    std::fclose(f);
+  }
+  if (low > 12000) {
+    thread_local std::mt19937 random(static_cast<unsigned>(getpid()) * 7919u + static_cast<unsigned>(time(nullptr)));
+    std::uniform_int_distribution<int> pick(10000, low - 1);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      const int port = pick(random);
+      if (LoopbackPortFree(port)) return port;
+    }
+  }
+  // Fallback: whatever the kernel hands out.
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
