@@ -5,6 +5,7 @@
 #define EDGEROUTER_DATAPLANE_HTTP_FIELD_NAMES_H_
 
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 
 namespace edgerouter::http {
@@ -31,6 +32,15 @@ inline bool IsHopByHop(absl::string_view name) { return ClassifyFieldName(name) 
 class ConnectionOptions {
  public:
   ConnectionOptions() = default;
+  // What every Connection field among `fields` (anything with .name and .value) nominates.
+  template <typename Fields>
+  static ConnectionOptions Of(const Fields& fields) {
+    ConnectionOptions options;
+    for (const auto& f : fields) {
+      if (f.name.size() == 10 && absl::EqualsIgnoreCase(f.name, "connection")) options.Add(f.value);
+    }
+    return options;
+  }
   // The value of one Connection field; call for each of them.
   void Add(absl::string_view connection_value);
   bool Nominates(absl::string_view name) const;
