@@ -15,7 +15,6 @@ bench_init dp
 BACKEND=$(free_port); NGINX_PROXY=$(free_port); HAPROXY=$(free_port); OURS=$(free_port)
 CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
 
-write_backend_conf "$BACKEND"
 mkdir -p "$TMP/nginx-proxy"
 cat >"$TMP/nginx-proxy/nginx.conf" <<CONF
 daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-proxy/pid;
@@ -44,16 +43,7 @@ frontend f
 backend b
   server s1 127.0.0.1:$BACKEND
 CONF
-cat >"$TMP/apps.json" <<CONF
-{"apps":[{"id":"bench","frontends":[{"kind":"hostname","hostname":"bench.local","path_prefix":"/","allow_insecure_http":true}],
- "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:$BACKEND"],"pass_host_header":true}}}]}
-CONF
-
-taskset -c 1 nginx -c "$TMP/nginx-backend/nginx.conf" -p "$TMP/nginx-backend" & PIDS+=($!)
-"$BIN/controlplane/controlplane" --grpc_listen=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$CP_HTTP \
-  --data_dir="$TMP/cp" --apps_file="$TMP/apps.json" 2>"$TMP/cp.log" & PIDS+=($!)
-
-wait_port $BACKEND; wait_port $CP_GRPC
+start_backend_and_controlplane ',"allow_insecure_http":true'
 
 # run NAME PID PORT: prints one Markdown table row.
 run() {

@@ -30,18 +30,8 @@ source bench/lib.sh
 bench_init h2
 
 BACKEND=$(free_port); CP_GRPC=$(free_port); CP_HTTP=$(free_port)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$TMP/key.pem" \
-  -out "$TMP/cert.pem" -days 2 -subj /CN=bench.local -addext subjectAltName=DNS:bench.local 2>/dev/null
-cat "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/bundle.pem"
-write_backend_conf "$BACKEND"
-cat >"$TMP/apps.json" <<CONF
-{"apps":[{"id":"bench","frontends":[{"kind":"hostname","hostname":"bench.local","path_prefix":"/"}],
- "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:$BACKEND"],"pass_host_header":true}}}]}
-CONF
-taskset -c 1 nginx -c "$TMP/nginx-backend/nginx.conf" -p "$TMP/nginx-backend" & PIDS+=($!)
-"$BIN/controlplane/controlplane" --grpc_listen=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$CP_HTTP \
-  --data_dir="$TMP/cp" --apps_file="$TMP/apps.json" 2>"$TMP/cp.log" & PIDS+=($!)
-wait_port $BACKEND; wait_port $CP_GRPC
+make_bench_cert
+start_backend_and_controlplane
 
 # start_proxy NAME PORT [WRAPPER...]: starts one proxy on PORT (pinned to core 0 unless wrapped),
 # sets PROXY_MAIN to the process started and PROXY_PID to the one doing the work.

@@ -22,11 +22,8 @@ bench_init tls
 BACKEND=$(free_port); NGINX_TLS=$(free_port); OURS=$(free_port); OURS_HTTP=$(free_port)
 CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$TMP/key.pem" \
-  -out "$TMP/cert.pem" -days 2 -subj /CN=bench.local -addext subjectAltName=DNS:bench.local 2>/dev/null
-cat "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/bundle.pem"
+make_bench_cert
 
-write_backend_conf "$BACKEND"
 mkdir -p "$TMP/nginx-tls"
 cat >"$TMP/nginx-tls/nginx.conf" <<CONF
 daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-tls/pid;
@@ -41,16 +38,7 @@ http { access_log off; keepalive_requests 1000000;
                  proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
                  proxy_set_header X-Forwarded-Proto https; } } }
 CONF
-cat >"$TMP/apps.json" <<CONF
-{"apps":[{"id":"bench","frontends":[{"kind":"hostname","hostname":"bench.local","path_prefix":"/"}],
- "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:$BACKEND"],"pass_host_header":true}}}]}
-CONF
-
-taskset -c 1 nginx -c "$TMP/nginx-backend/nginx.conf" -p "$TMP/nginx-backend" & PIDS+=($!)
-"$BIN/controlplane/controlplane" --grpc_listen=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$CP_HTTP \
-  --data_dir="$TMP/cp" --apps_file="$TMP/apps.json" 2>"$TMP/cp.log" & PIDS+=($!)
-
-wait_port $BACKEND; wait_port $CP_GRPC
+start_backend_and_controlplane
 
 # keepalive NAME PID PORT / handshakes NAME PID PORT: one Markdown table row each.
 keepalive() {

@@ -57,3 +57,25 @@ wrk_measure() {
   ERRORS=$(awk '/Non-2xx|Socket errors/ {print}' "$TMP/run.wrk" | tr '\n' ' ')
   US=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
 }
+
+# A self-signed ECDSA P-256 certificate for bench.local: $TMP/cert.pem, key.pem, bundle.pem.
+make_bench_cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$TMP/key.pem" \
+    -out "$TMP/cert.pem" -days 2 -subj /CN=bench.local -addext subjectAltName=DNS:bench.local 2>/dev/null
+  cat "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/bundle.pem"
+}
+
+# start_backend_and_controlplane [FRONTEND_EXTRA_JSON]: the nginx backend on $BACKEND (core 1)
+# and a control plane on $CP_GRPC/$CP_HTTP serving one app, bench.local -> the backend
+# (FRONTEND_EXTRA_JSON e.g. ',"allow_insecure_http":true'); returns once both listen.
+start_backend_and_controlplane() {
+  write_backend_conf "$BACKEND"
+  cat >"$TMP/apps.json" <<CONF
+{"apps":[{"id":"bench","frontends":[{"kind":"hostname","hostname":"bench.local","path_prefix":"/"${1:-}}],
+ "backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:$BACKEND"],"pass_host_header":true}}}]}
+CONF
+  taskset -c 1 nginx -c "$TMP/nginx-backend/nginx.conf" -p "$TMP/nginx-backend" & PIDS+=($!)
+  "$BIN/controlplane/controlplane" --grpc_listen=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$CP_HTTP \
+    --data_dir="$TMP/cp" --apps_file="$TMP/apps.json" 2>"$TMP/cp.log" & PIDS+=($!)
+  wait_port "$BACKEND"; wait_port "$CP_GRPC"
+}
