@@ -31,7 +31,8 @@
 #include "dataplane/tls/ticket_keys.h"
 #include "dataplane/xds/xds_client.h"
 
-ABSL_FLAG(std::string, controlplane, "127.0.0.1:18000", "control plane gRPC address");
+ABSL_FLAG(std::string, controlplane, "127.0.0.1:18000",
+          "control plane gRPC address(es): h:p[,h:p...]; a name stands for all its addresses");
 ABSL_FLAG(std::string, grpc_tls_cert, "", "PEM client certificate for the control-plane channel (mutual TLS)");
 ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
 ABSL_FLAG(std::string, grpc_tls_ca, "", "PEM CA that signed the control plane's certificate (enables TLS)");
@@ -209,6 +210,11 @@ std::string DataplaneGauges(xds::XdsClient& xds, const proxy::ConfigSource& conf
   absl::StrAppend(&out, "# HELP er_dp_controlplane_connected 1 while the discovery stream is up.\n",
                   "# TYPE er_dp_controlplane_connected gauge\ner_dp_controlplane_connected ",
                   s.connected ? 1 : 0, "\n");
+  absl::StrAppend(&out, "# HELP er_dp_controlplane_failovers_total Discovery streams opened on another replica.\n",
+                  "# TYPE er_dp_controlplane_failovers_total counter\ner_dp_controlplane_failovers_total ",
+                  s.failovers, "\n# HELP er_dp_controlplane_full_states_total Responses carrying the full state.\n",
+                  "# TYPE er_dp_controlplane_full_states_total counter\ner_dp_controlplane_full_states_total ",
+                  s.full_states, "\n");
   absl::StrAppend(&out, "# HELP er_dp_snapshot_info The snapshot being served.\n",
                   "# TYPE er_dp_snapshot_info gauge\ner_dp_snapshot_info{version=\"",
                   config ? config->version : "", "\"} 1\n");

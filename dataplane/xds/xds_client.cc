@@ -1,6 +1,9 @@
 #include "dataplane/xds/xds_client.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/net/host_port.h"
 
 namespace edgerouter::xds {
 namespace {
@@ -155,16 +159,82 @@ bool XdsClient::AwaitStatus(const std::function<bool(const XdsStatus&)>& pred,
   return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
 }
 
+std::vector<XdsClient::Target> XdsClient::ResolveTargets() {
+  std::vector<Target> targets;
+  absl::StatusOr<std::vector<net::HostPort>> replicas = net::SplitHostPortList(options_.controlplane);
+  if (!replicas.ok()) {
+    std::fprintf(stderr, "level=ERROR msg=\"bad --controlplane\" error=\"%s\"\n",
+                 absl::CEscape(replicas.status().message()).c_str());
+    return targets;
+  }
+  for (const net::HostPort& replica : *replicas) {
+    if (net::IsIpLiteral(replica.host)) {
+      targets.push_back({replica.ToString(), ""});
+      continue;
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const int rc = getaddrinfo(replica.host.c_str(), nullptr, &hints, &found);
+    if (rc != 0) {
+      std::fprintf(stderr, "level=WARN msg=\"control plane name not resolved\" controlplane=%s error=\"%s\"\n",
+                   replica.ToString().c_str(), gai_strerror(rc));
+      continue;
+    }
+    std::vector<std::string> seen;
+    for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+      char ip[INET6_ADDRSTRLEN] = {};
+      const void* raw = a->ai_family == AF_INET6
+                            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr)
+                            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr);
+      if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
+          inet_ntop(a->ai_family, raw, ip, sizeof(ip)) == nullptr) {
+        continue;
+      }
+      const std::string address = net::HostPort{ip, replica.port}.ToString();
+      if (std::find(seen.begin(), seen.end(), address) != seen.end()) continue;
+      seen.push_back(address);
+      targets.push_back({absl::StrCat(a->ai_family == AF_INET6 ? "ipv6:" : "ipv4:", address), replica.host});
+    }
+    freeaddrinfo(found);
+  }
+  return targets;
+}
+
 void XdsClient::Run() {
   absl::BitGen gen;
   absl::Duration backoff = options_.initial_backoff;
+  // Nodes start on different replicas (by node id), so a fleet spreads over them.
+  size_t next = std::hash<std::string>()(options_.node_id);
+  size_t failed_in_a_row = 0;
+  std::string previous;
   while (!stopping_) {
+    const std::vector<Target> targets = ResolveTargets();
+    grpc::Status ended(grpc::StatusCode::UNAVAILABLE, "no control-plane address resolved");
     bool delivered = false;
-    const grpc::Status ended = RunStream(&delivered);
-    // A stream that worked says the control plane is healthy: retry quickly.
-    if (delivered) backoff = options_.initial_backoff;
-    const absl::Duration wait = backoff * absl::Uniform(gen, 0.8, 1.2);
-    backoff = std::min(backoff * 2, options_.max_backoff);
+    std::string dialled;
+    if (!targets.empty()) {
+      const Target& target = targets[next % targets.size()];
+      dialled = target.address;
+      if (!previous.empty() && previous != dialled) {
+        absl::MutexLock lock(&mu_);
+        status_.failovers++;
+      }
+      previous = dialled;
+      ended = RunStream(target, &delivered);
+      next = next % targets.size() + 1;  // whatever ended the stream, the next try is elsewhere
+    }
+    // A stream that worked says the replicas are healthy: try the next one at once. Only a
+    // whole round of replicas that gave nothing waits, with a growing backoff.
+    absl::Duration wait = absl::ZeroDuration();
+    if (delivered) {
+      backoff = options_.initial_backoff;
+      failed_in_a_row = 0;
+    } else if (++failed_in_a_row >= std::max<size_t>(targets.size(), 1)) {
+      failed_in_a_row = 0;
+      wait = backoff * absl::Uniform(gen, 0.8, 1.2);
+      backoff = std::min(backoff * 2, options_.max_backoff);
+    }
 
     absl::MutexLock lock(&mu_);
     if (stopping_) break;
@@ -172,17 +242,17 @@ void XdsClient::Run() {
     std::fprintf(stderr,
                  "level=WARN msg=\"discovery stream ended\" controlplane=%s code=%d error=\"%s\" "
                  "retry_ms=%lld\n",
-                 options_.controlplane.c_str(), static_cast<int>(ended.error_code()),
+                 dialled.c_str(), static_cast<int>(ended.error_code()),
                  absl::CEscape(ended.error_message()).c_str(),
                  static_cast<long long>(absl::ToInt64Milliseconds(wait)));
     const absl::Time deadline = absl::Now() + wait;
-    while (!stopping_) {
+    while (!stopping_ && wait > absl::ZeroDuration()) {
       if (stop_cv_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
     }
   }
 }
 
-grpc::Status XdsClient::RunStream(bool* delivered) {
+grpc::Status XdsClient::RunStream(const Target& target, bool* delivered) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
@@ -193,8 +263,12 @@ grpc::Status XdsClient::RunStream(bool* delivered) {
   // not gRPC's shared reconnect backoff (which grows to 2 minutes).
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetMaxReceiveMessageSize(256 << 20);  // a full state with many certificates is large
+  // The connection attempt's deadline is max(this, backoff): a dead replica is left quickly.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.connect_timeout)));
+  if (!target.tls_name.empty()) args.SetSslTargetNameOverride(target.tls_name);
   std::unique_ptr<discovery::Discovery::Stub> stub = discovery::Discovery::NewStub(
-      grpc::CreateCustomChannel(options_.controlplane,
+      grpc::CreateCustomChannel(target.address,
                                 options_.credentials != nullptr ? options_.credentials
                                                                 : grpc::InsecureChannelCredentials(),
                                 args));
@@ -218,11 +292,12 @@ grpc::Status XdsClient::RunStream(bool* delivered) {
     {
       absl::MutexLock lock(&mu_);
       status_.connected = true;
+      status_.controlplane = target.address;
     }
     std::fprintf(stderr,
                  "level=INFO msg=\"discovery stream open\" controlplane=%s node=%s version=%s "
                  "resources=%zu\n",
-                 options_.controlplane.c_str(), options_.node_id.c_str(), applied_version_.c_str(),
+                 target.address.c_str(), options_.node_id.c_str(), applied_version_.c_str(),
                  resources_.size());
     DiscoveryResponse response;
     while (stream->Read(&response)) {
@@ -277,6 +352,7 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
     absl::MutexLock lock(&mu_);
     status_.responses++;
     status_.last_full_state = response.full_state();
+    status_.full_states += response.full_state();
     status_.nacks++;
     status_.last_nack = std::string(result.message());
     return result;
@@ -301,6 +377,7 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
   absl::MutexLock lock(&mu_);
   status_.responses++;
   status_.last_full_state = response.full_state();
+  status_.full_states += response.full_state();
   status_.applied_version = applied_version_;
   status_.last_apply = absl::Now();
   status_.applies++;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -23,13 +24,18 @@
 namespace edgerouter::xds {
 
 struct XdsClientOptions {
-  std::string controlplane = "127.0.0.1:18000";  // host:port
+  // "h:p[,h:p…]": control-plane replicas. A name resolving to several addresses counts as one
+  // replica per address. The client stays on a replica while its stream works and moves to the
+  // next one at once when it fails; a full round of failures backs off.
+  std::string controlplane = "127.0.0.1:18000";
   std::string node_id;
   std::string state_dir;  // "" = no persistence
   // TLS (and client certificate) for the channel; null = plaintext.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
+  // Bound on one connection attempt, so a black-holed replica costs this long, not gRPC's 20 s.
+  absl::Duration connect_timeout = absl::Seconds(2);
 };
 
 struct XdsStatus {
@@ -42,6 +48,9 @@ struct XdsStatus {
   uint64_t reconnects = 0;       // streams that ended and were retried
   uint64_t responses = 0;        // responses received (applied or rejected)
   bool last_full_state = false;  // full_state flag of the last response (tests, diagnostics)
+  uint64_t full_states = 0;      // responses that carried the full state
+  std::string controlplane;      // replica of the current (or last) stream, as dialled
+  uint64_t failovers = 0;        // streams opened on a different replica than the one before
 };
 
 class XdsClient {
@@ -73,9 +82,18 @@ class XdsClient {
   std::string persisted_path() const;
 
  private:
+  // One dialable replica: a gRPC target and, for an address a name resolved to, that name (so
+  // TLS still verifies the name).
+  struct Target {
+    std::string address;
+    std::string tls_name;
+  };
+
   void Run();
+  // The replicas of options_.controlplane, names resolved now (on this thread).
+  std::vector<Target> ResolveTargets();
   // One stream from connect to end; sets *delivered if it brought at least one response.
-  grpc::Status RunStream(bool* delivered);
+  grpc::Status RunStream(const Target& target, bool* delivered);
   // Applies one response to the resource map: OK = ACK, an error = NACK with its text.
   absl::Status Handle(const discovery::DiscoveryResponse& response);
   absl::Status Persist(const snapshot::Snapshot& snapshot);

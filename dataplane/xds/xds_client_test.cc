@@ -406,5 +406,66 @@ TEST_F(XdsClientTest, StopReturnsWhileConnectedAndWhileBackingOff) {
   }
 }
 
+// Two replicas serving the same inputs build the same snapshot versions, so a node whose
+// replica dies moves to the other one without a full-state resend, and gets deltas there.
+TEST_F(XdsClientTest, FailsOverToAnotherReplicaAndReceivesDeltasOnly) {
+  auto second = testing::StartTestControlPlane("127.0.0.1:0", dir_ + "/data2",
+                                               {"--apps_file=" + dir_ + "/applications.json"},
+                                               dir_ + "/controlplane2.log");
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::unique_ptr<Subprocess> cp2 = std::move(second->process);
+  Recorder rec;
+  XdsClientOptions o = Options("node-9");
+  o.controlplane = absl::StrCat(grpc_addr_, ",", second->grpc_address);
+  XdsClient client(o, rec.fn());
+  client.Start();
+  const snapshot::Snapshot first = rec.WaitForApplied(1);
+  ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.connected; }, kWait));
+  const std::string on = client.status().controlplane;
+  ASSERT_TRUE(on == grpc_addr_ || on == second->grpc_address) << on;
+  const std::string other = on == grpc_addr_ ? second->grpc_address : grpc_addr_;
+
+  const absl::Time killed = absl::Now();
+  if (on == grpc_addr_) {
+    KillControlPlane();
+  } else {
+    cp2->Signal(SIGKILL);
+    cp2.reset();
+  }
+  ASSERT_TRUE(client.AwaitStatus(
+      [&](const XdsStatus& s) { return s.connected && s.controlplane == other; }, kWait));
+  const absl::Duration failover = absl::Now() - killed;
+  std::printf("failover to the other replica took %.1f ms\n", absl::ToDoubleMilliseconds(failover));
+  EXPECT_LT(failover, absl::Seconds(1));
+  XdsStatus st = client.status();
+  EXPECT_EQ(st.failovers, 1u);
+  EXPECT_EQ(st.responses, 1u);  // the versions matched: nothing was resent
+  EXPECT_EQ(st.full_states, 1u);
+
+  // A change both replicas see (the shared applications.json) arrives as a delta.
+  std::ofstream(dir_ + "/applications.json")
+      << absl::StrCat(R"({"apps":[)", AppJson("file-a"), ",", AppJson("file-b"), ",", AppJson("file-c"), "]}");
+  const snapshot::Snapshot next = rec.WaitForApplied(2);
+  EXPECT_EQ(Names(next), (std::vector<std::string>{"app/file-a", "app/file-b", "app/file-c"}));
+  ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.applies == 2; }, kWait));
+  st = client.status();
+  EXPECT_EQ(st.full_states, 1u);
+  EXPECT_FALSE(st.last_full_state);
+  EXPECT_NE(first.version(), next.version());
+}
+
+// A name stands for every address it resolves to; "localhost" reaches the IPv4 listener even
+// when it also resolves to ::1, where nobody listens.
+TEST_F(XdsClientTest, ResolvesANameToItsAddresses) {
+  Recorder rec;
+  XdsClientOptions o = Options("node-10");
+  o.controlplane = absl::StrCat("localhost:", grpc_addr_.substr(grpc_addr_.rfind(':') + 1));
+  XdsClient client(o, rec.fn());
+  client.Start();
+  rec.WaitForApplied(1);
+  ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.connected; }, kWait));
+  EXPECT_EQ(client.status().controlplane, absl::StrCat("ipv4:", grpc_addr_));
+}
+
 }  // namespace
 }  // namespace edgerouter::xds
