@@ -1,8 +1,11 @@
-// Control-plane benchmark: load N apps through the event stream, connect M data-plane node
-// clients (threads of this process), then change one app at a time and measure how long until
-// every node has received the change (and ACKed it). Prints a Markdown report.
+// Control-plane benchmark: start R control-plane replicas on one event log, load N apps
+// through the event stream, connect M light data-plane node clients (one gRPC connection
+// each, spread over the replicas, callback API: no thread per node), then change one app at a
+// time on replica 0 and measure how long until every node on every replica has received the
+// change (and ACKed it). Prints a Markdown report.
 //
 //   controlplane_bench --controlplane_binary=PATH [--apps=10000 --nodes=100 --changes=60]
+//                      [--replicas=3 --controlplane_flags="--event_log=etcd --etcd_endpoints=…"]
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -31,6 +34,8 @@ ABSL_FLAG(std::string, controlplane_binary, "", "path to the controlplane binary
 ABSL_FLAG(int, apps, 10000, "apps to load");
 ABSL_FLAG(int, nodes, 100, "node clients");
 ABSL_FLAG(int, changes, 60, "single-app changes to measure");
+ABSL_FLAG(int, replicas, 1, "control-plane replicas (more than one needs a shared --event_log)");
+ABSL_FLAG(std::string, controlplane_flags, "", "extra flags for every replica, space separated");
 
 namespace edgerouter::bench {
 namespace {
@@ -65,47 +70,110 @@ struct Tracker {
   std::map<std::string, std::vector<absl::Time>> received;
 };
 
-void RunNode(std::shared_ptr<grpc::Channel> channel, int index, Tracker* tracker,
-             std::atomic<bool>* stop, grpc::ClientContext* ctx) {
-  auto stub = discovery::Discovery::NewStub(channel);
-  auto stream = stub->StreamSnapshots(ctx);
-  discovery::DiscoveryRequest first;
-  first.set_node_id(absl::StrCat("bench-node-", index));
-  stream->Write(first);
-  discovery::DiscoveryResponse response;
-  while (!stop->load() && stream->Read(&response)) {
+// One node: first request, then an ACK for every response. A reactor, so a thousand nodes cost
+// a thousand connections, not a thousand threads.
+class Node : public grpc::ClientBidiReactor<discovery::DiscoveryRequest, discovery::DiscoveryResponse> {
+ public:
+  Node(const std::shared_ptr<grpc::Channel>& channel, int index, Tracker* tracker)
+      : stub_(discovery::Discovery::NewStub(channel)), tracker_(tracker) {
+    stub_->async()->StreamSnapshots(&ctx_, this);
+    out_.set_node_id(absl::StrCat("bench-node-", index));
+    writing_ = true;
+    StartWrite(&out_);
+    StartRead(&in_);
+    StartCall();
+  }
+  void Cancel() { ctx_.TryCancel(); }
+  void AwaitDone() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
     {
-      absl::MutexLock lock(&tracker->mu);
-      tracker->received[response.version_info()].push_back(absl::Now());
+      absl::MutexLock lock(&tracker_->mu);
+      tracker_->received[in_.version_info()].push_back(absl::Now());
     }
     discovery::DiscoveryRequest ack;
-    ack.set_version_info(response.version_info());
-    ack.set_response_nonce(response.nonce());
-    stream->Write(ack);
+    ack.set_version_info(in_.version_info());
+    ack.set_response_nonce(in_.nonce());
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_) {
+        pending_ = std::move(ack);
+        has_pending_ = true;
+      } else {
+        out_ = std::move(ack);
+        writing_ = true;
+        StartWrite(&out_);
+      }
+    }
+    StartRead(&in_);
   }
-}
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (ok && has_pending_) {
+      out_ = std::move(pending_);
+      has_pending_ = false;
+      writing_ = true;
+      StartWrite(&out_);
+    }
+  }
+  void OnDone(const grpc::Status&) override {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+  }
+
+ private:
+  std::unique_ptr<discovery::Discovery::Stub> stub_;
+  Tracker* const tracker_;
+  grpc::ClientContext ctx_;
+  discovery::DiscoveryResponse in_;
+  absl::Mutex mu_;
+  discovery::DiscoveryRequest out_ ABSL_GUARDED_BY(mu_);
+  discovery::DiscoveryRequest pending_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool has_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 int Run() {
   const int apps = absl::GetFlag(FLAGS_apps);
   const int nodes = absl::GetFlag(FLAGS_nodes);
   const int changes = absl::GetFlag(FLAGS_changes);
+  const int replica_count = std::max(1, absl::GetFlag(FLAGS_replicas));
+  const std::string extra = absl::GetFlag(FLAGS_controlplane_flags);
+  if (replica_count > 1 && !absl::StrContains(extra, "--event_log=")) {
+    std::fprintf(stderr, "--replicas>1 needs a shared log: --controlplane_flags=\"--event_log=…\"\n");
+    return 2;
+  }
   char tmpl[] = "/tmp/er-cp-bench-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
-  auto cp = Subprocess::Start({absl::GetFlag(FLAGS_controlplane_binary), "--grpc_listen=127.0.0.1:0",
-                               "--http_listen=127.0.0.1:0", "--data_dir=" + dir + "/data"},
-                              dir + "/controlplane.log");
-  if (!cp.ok()) return 1;
-  auto ready = (*cp)->WaitForLine("control plane ready", absl::Seconds(30));
-  if (!ready.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(ready.status().message()).c_str());
-    return 1;
+  std::vector<std::unique_ptr<Subprocess>> replicas;
+  std::vector<std::string> addrs;
+  for (int r = 0; r < replica_count; ++r) {
+    std::vector<std::string> argv = {absl::GetFlag(FLAGS_controlplane_binary), "--grpc_listen=127.0.0.1:0",
+                                     "--http_listen=127.0.0.1:0", absl::StrCat("--data_dir=", dir, "/data", r)};
+    for (absl::string_view f : absl::StrSplit(extra, ' ', absl::SkipEmpty())) argv.emplace_back(f);
+    auto started = Subprocess::Start(argv, absl::StrCat(dir, "/controlplane", r, ".log"));
+    if (!started.ok()) return 1;
+    auto ready = (*started)->WaitForLine("control plane ready", absl::Seconds(30));
+    if (!ready.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(ready.status().message()).c_str());
+      return 1;
+    }
+    addrs.push_back(LogField(*ready, "grpc"));
+    replicas.push_back(*std::move(started));
   }
-  const std::string addr = LogField(*ready, "grpc");
+  std::unique_ptr<Subprocess>& cp = replicas[0];
+  const std::string addr = addrs[0];
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
   auto channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
   auto admin = admin::Admin::NewStub(channel);
-  const long rss_empty = RssKb((*cp)->pid());
+  const long rss_empty = RssKb(cp->pid());
 
   // Load: batches of 100 AppUpdated events per append.
   absl::Time start = absl::Now();
@@ -123,18 +191,19 @@ int Run() {
   }
   const double load_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   // A full rebuild of all apps, as after a restart: time it through the build log line.
-  const long rss_loaded = RssKb((*cp)->pid());
+  const long rss_loaded = RssKb(cp->pid());
 
-  // Nodes: each on its own channel (as separate data planes would be).
+  // Nodes: each on its own connection (as separate data planes would be), round robin over
+  // the replicas.
   Tracker tracker;
-  std::atomic<bool> stop{false};
-  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Node>> node_clients;
+  grpc::ChannelArguments node_args = args;
+  node_args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   start = absl::Now();
   for (int n = 0; n < nodes; ++n) {
-    contexts.push_back(std::make_unique<grpc::ClientContext>());
-    auto node_channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
-    threads.emplace_back(RunNode, node_channel, n, &tracker, &stop, contexts.back().get());
+    auto node_channel = grpc::CreateCustomChannel(addrs[n % addrs.size()], grpc::InsecureChannelCredentials(),
+                                                  node_args);
+    node_clients.push_back(std::make_unique<Node>(node_channel, n, &tracker));
   }
   grpc::ClientContext snap_ctx;
   admin::GetSnapshotResponse snap;
@@ -145,7 +214,7 @@ int Run() {
   };
   while (!all_received(snap.snapshot().version())) absl::SleepFor(absl::Milliseconds(1));
   const double full_state_seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  const long rss_nodes = RssKb((*cp)->pid());
+  const long rss_nodes = RssKb(cp->pid());
 
   std::vector<double> latencies_ms, append_ms, first_ms;
   for (int c = 0; c < changes; ++c) {
@@ -171,13 +240,14 @@ int Run() {
     latencies_ms.push_back(absl::ToDoubleMilliseconds(*std::max_element(times.begin(), times.end()) - t0));
     first_ms.push_back(absl::ToDoubleMilliseconds(*std::min_element(times.begin(), times.end()) - t0));
   }
-  const long rss_end = RssKb((*cp)->pid());
+  const long rss_end = RssKb(cp->pid());
 
   std::string build_line;
-  for (const auto& line : absl::StrSplit((*cp)->Output(), '\n')) {
+  for (const auto& line : absl::StrSplit(cp->Output(), '\n')) {
     if (absl::StrContains(line, absl::StrCat("resources=", apps, " "))) build_line = std::string(line);
   }
-  std::printf("| metric | value |\n|---|---|\n");
+  std::printf("| metric (%d replica%s%s%s) | value |\n|---|---|\n", replica_count, replica_count > 1 ? "s" : "",
+              extra.empty() ? "" : ", ", extra.empty() ? "" : LogField(extra, "--event_log").c_str());
   std::printf("| apps loaded through the stream (100 per append) | %d in %.2f s |\n", apps, load_seconds);
   std::printf("| snapshot build of %d apps | %s s |\n", apps, LogField(build_line, "seconds").c_str());
   std::printf("| full state to %d nodes (connect → all received) | %.3f s |\n", nodes, full_state_seconds);
@@ -191,10 +261,9 @@ int Run() {
   std::printf("| control-plane RSS: empty / %d apps / + %d nodes / end | %.1f / %.1f / %.1f / %.1f MB |\n", apps,
               nodes, rss_empty / 1024.0, rss_loaded / 1024.0, rss_nodes / 1024.0, rss_end / 1024.0);
 
-  stop = true;
-  for (auto& ctx : contexts) ctx->TryCancel();
-  for (auto& t : threads) t.join();
-  (*cp)->Signal(SIGTERM);
+  for (auto& node : node_clients) node->Cancel();
+  for (auto& node : node_clients) node->AwaitDone();
+  for (auto& replica : replicas) replica->Signal(SIGTERM);
   std::filesystem::remove_all(dir);
   return 0;
 }
