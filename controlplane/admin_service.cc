@@ -1,5 +1,7 @@
 #include "controlplane/admin_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -136,6 +138,29 @@ grpc::Status AdminService::ListNodes(grpc::ServerContext*, const admin::ListNode
                                      admin::ListNodesResponse* response) {
   for (admin::NodeStatus& node : discovery_->Nodes()) *response->add_nodes() = std::move(node);
   if (auto snap = hub_->Current()) response->set_current_version(snap->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::GetReplicaStatus(grpc::ServerContext*, const admin::GetReplicaStatusRequest*,
+                                            admin::ReplicaStatus* response) {
+  response->set_replica_id(replica_.replica_id);
+  response->set_event_log(replica_.event_log);
+  response->set_started_unix_ms(absl::ToUnixMillis(replica_.started));
+  if (auto snap = hub_->Current()) {
+    response->set_ready(true);
+    response->set_snapshot_version(snap->version);
+  }
+  std::vector<std::string> streams = log_->Streams();
+  std::sort(streams.begin(), streams.end());
+  for (const std::string& stream : streams) {
+    admin::StreamHead* head = response->add_streams();
+    head->set_stream(stream);
+    head->set_version(log_->Head(stream));
+  }
+  if (replica_.leases) {
+    for (admin::LeaseStatus& lease : replica_.leases()) *response->add_leases() = std::move(lease);
+  }
+  for (admin::NodeStatus& node : discovery_->Nodes()) *response->add_nodes() = std::move(node);
   return grpc::Status::OK;
 }
 

@@ -3,12 +3,26 @@
 #ifndef EDGEROUTER_CONTROLPLANE_ADMIN_SERVICE_H_
 #define EDGEROUTER_CONTROLPLANE_ADMIN_SERVICE_H_
 
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
 #include "controlplane/config_hub.h"
 #include "controlplane/discovery_server.h"
 #include "controlplane/event_log.h"
 #include "proto/admin.grpc.pb.h"
 
 namespace edgerouter::controlplane {
+
+// Who this replica is, for GetReplicaStatus.
+struct ReplicaInfo {
+  std::string replica_id;
+  std::string event_log = "file";
+  absl::Time started = absl::Now();
+  // Leases this replica takes part in; null = none.
+  std::function<std::vector<admin::LeaseStatus>()> leases;
+};
 
 class AdminService final : public admin::Admin::Service {
  public:
@@ -31,6 +45,10 @@ class AdminService final : public admin::Admin::Service {
                             admin::AppendStreamResponse*) override;
   grpc::Status PutCertificate(grpc::ServerContext*, const admin::PutCertificateRequest*,
                               admin::PutCertificateResponse*) override;
+  grpc::Status GetReplicaStatus(grpc::ServerContext*, const admin::GetReplicaStatusRequest*,
+                                admin::ReplicaStatus*) override;
+
+  void set_replica_info(ReplicaInfo info) { replica_ = std::move(info); }
 
  private:
   // Appends one event to the loadbalancer stream after `check` accepts the current state,
@@ -43,6 +61,7 @@ class AdminService final : public admin::Admin::Service {
   EventLog* log_;
   ConfigHub* hub_;
   DiscoveryServer* discovery_;
+  ReplicaInfo replica_;
 };
 
 grpc::Status ToGrpcStatus(const absl::Status& status);

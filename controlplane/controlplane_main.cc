@@ -3,6 +3,7 @@
 // Prometheus metrics. Runs on embedded defaults with no flags.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,8 @@
 #include "grpcpp/grpcpp.h"
 
 ABSL_FLAG(std::string, data_dir, "./edgerouter-data", "event log directory");
+ABSL_FLAG(std::string, replica_id, "",
+          "this replica's name in cluster status (default: <hostname>:<grpc port>, or <hostname>-<pid> for port 0)");
 ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:18000", "gRPC address (discovery, admin, reflection)");
 ABSL_FLAG(std::string, grpc_tls_cert, "", "PEM certificate chain of the gRPC server (enables TLS)");
 ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
@@ -104,6 +107,14 @@ std::string DockerUrl() {
   struct stat st;
   const bool socket = stat("/var/run/docker.sock", &st) == 0 && S_ISSOCK(st.st_mode);
   return EnvOr("DOCKER_URL", socket ? "unix:///var/run/docker.sock" : "");
+}
+
+std::string DefaultReplicaId(const std::string& grpc_listen) {
+  if (std::string id = absl::GetFlag(FLAGS_replica_id); !id.empty()) return id;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "controlplane");
+  const std::string port = grpc_listen.substr(grpc_listen.rfind(':') + 1);
+  return port == "0" ? absl::StrCat(host, "-", getpid()) : absl::StrCat(host, ":", port);
 }
 
 int Run() {
@@ -201,6 +212,7 @@ int Run() {
   }
 
   AdminService admin(log->get(), &hub, &discovery);
+  admin.set_replica_info({DefaultReplicaId(grpc_listen), "file"});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;

@@ -50,6 +50,8 @@ constexpr CommandSpec kCommands[] = {
     {Command::kS3Rollback, "s3 rollback", 2, 2, 0, "APP VERSION", "switch a site back to a deployed version"},
     {Command::kLambdaMk, "lambda mk", 5, 5, kStripPath, "[--strip-path] APP HOSTNAME PATH FUNCTION REGION",
      "create an aws_lambda app (payload format 2.0)"},
+    {Command::kClusterStatus, "cluster status", 0, 0, 0, "",
+     "every replica of --controlplane=H:P,H:P,...: log, leases, stream heads, nodes on each"},
 };
 
 // Splits "--name=value" into name and value; `has_value` tells "--x=" from "--x".
@@ -64,8 +66,9 @@ void SplitFlag(absl::string_view arg, std::string* name, std::string* value, boo
 
 std::string UsageText() {
   std::string out =
-      "usage: edgerouterctl [--controlplane=HOST:PORT] COMMAND [ARGS]\n"
-      "  (HOST:PORT defaults to $EDGEROUTER_CONTROLPLANE, else 127.0.0.1:18000)\n";
+      "usage: edgerouterctl [--controlplane=HOST:PORT[,HOST:PORT...]] COMMAND [ARGS]\n"
+      "  (defaults to $EDGEROUTER_CONTROLPLANE, else 127.0.0.1:18000; with several replicas,\n"
+      "  commands use the first one and `cluster status` asks them all)\n";
   for (const CommandSpec& spec : kCommands) {
     std::string call = absl::StrCat(spec.name, *spec.synopsis ? " " : "", spec.synopsis);
     absl::StrAppend(&out, absl::StrFormat("  %-45s %s\n", call, spec.help));

@@ -31,6 +31,7 @@ enum class Command {
   kS3Versions,
   kS3Rollback,
   kLambdaMk,
+  kClusterStatus,
 };
 
 struct Invocation {

@@ -12,6 +12,7 @@
 #include "common/app_config.h"
 #include "common/grpc_tls.h"
 #include "controlplane/ctl_cert_commands.h"
+#include "controlplane/ctl_cluster_commands.h"
 #include "controlplane/ctl_aws_commands.h"
 #include "controlplane/ctl_format.h"
 #include "controlplane/edgerouterctl_validate.h"
@@ -248,7 +249,10 @@ int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
       err << "edgerouterctl: " << creds.status().message() << " (EDGEROUTER_GRPC_TLS_*)\n";
       return 2;
     }
-    stub = admin::Admin::NewStub(grpc::CreateChannel(inv.controlplane, *creds));
+    if (inv.command == Command::kClusterStatus) return RunClusterStatus(inv, *creds, out, err);
+    // Several replicas: any of them serves every other command; take the first.
+    const std::string first = inv.controlplane.substr(0, inv.controlplane.find(','));
+    stub = admin::Admin::NewStub(grpc::CreateChannel(first, *creds));
   }
   return RunWithStub(inv, stub.get(), in, out, err);
 }
