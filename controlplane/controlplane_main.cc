@@ -154,7 +154,8 @@ int Run() {
 
   MetricsRegistry registry;
   PrometheusDiscoveryStats stats(&registry);
-  DiscoveryServer discovery(&stats);
+  const std::string replica_id = DefaultReplicaId(grpc_listen);
+  DiscoveryServer discovery(&stats, replica_id);
 
   HubOptions options;
   options.tenant = absl::GetFlag(FLAGS_tenant);
@@ -212,7 +213,7 @@ int Run() {
   }
 
   AdminService admin(log->get(), &hub, &discovery);
-  admin.set_replica_info({DefaultReplicaId(grpc_listen), "file"});
+  admin.set_replica_info({replica_id, "file"});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;

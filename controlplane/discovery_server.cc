@@ -40,6 +40,8 @@ class DiscoveryServer::NodeStream
  public:
   NodeStream(DiscoveryServer* server, grpc::CallbackServerContext* context)
       : server_(server), context_(context), peer_(context->peer()) {
+    context_->AddInitialMetadata(kReplicaMetadataKey, server_->replica_id_.empty() ? "-" : server_->replica_id_);
+    StartSendInitialMetadata();
     StartRead(&request_);
   }
 

@@ -32,9 +32,14 @@ struct DiscoveryStats {
   virtual void OnNack() {}
 };
 
+// Initial metadata of every discovery stream: the replica's id, sent at once, so a node knows
+// the stream is served (and by whom) before any snapshot is due.
+constexpr char kReplicaMetadataKey[] = "x-edgerouter-replica";
+
 class DiscoveryServer final : public discovery::Discovery::CallbackService {
  public:
-  explicit DiscoveryServer(DiscoveryStats* stats) : stats_(stats) {}
+  explicit DiscoveryServer(DiscoveryStats* stats, std::string replica_id = "")
+      : stats_(stats), replica_id_(std::move(replica_id)) {}
   ~DiscoveryServer() override;
 
   grpc::ServerBidiReactor<discovery::DiscoveryRequest, discovery::DiscoveryResponse>*
@@ -53,6 +58,7 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
  private:
   class NodeStream;
   friend class NodeStream;
+  const std::string replica_id_;
 
   std::shared_ptr<const BuiltSnapshot> current() {
     absl::MutexLock lock(&current_mu_);

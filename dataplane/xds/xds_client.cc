@@ -211,7 +211,7 @@ void XdsClient::Run() {
   while (!stopping_) {
     const std::vector<Target> targets = ResolveTargets();
     grpc::Status ended(grpc::StatusCode::UNAVAILABLE, "no control-plane address resolved");
-    bool delivered = false;
+    bool served = false;
     std::string dialled;
     if (!targets.empty()) {
       const Target& target = targets[next % targets.size()];
@@ -221,13 +221,13 @@ void XdsClient::Run() {
         status_.failovers++;
       }
       previous = dialled;
-      ended = RunStream(target, &delivered);
+      ended = RunStream(target, &served);
       next = next % targets.size() + 1;  // whatever ended the stream, the next try is elsewhere
     }
     // A stream that worked says the replicas are healthy: try the next one at once. Only a
     // whole round of replicas that gave nothing waits, with a growing backoff.
     absl::Duration wait = absl::ZeroDuration();
-    if (delivered) {
+    if (served) {
       backoff = options_.initial_backoff;
       failed_in_a_row = 0;
     } else if (++failed_in_a_row >= std::max<size_t>(targets.size(), 1)) {
@@ -252,7 +252,7 @@ void XdsClient::Run() {
   }
 }
 
-grpc::Status XdsClient::RunStream(const Target& target, bool* delivered) {
+grpc::Status XdsClient::RunStream(const Target& target, bool* served) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
@@ -289,19 +289,31 @@ grpc::Status XdsClient::RunStream(const Target& target, bool* delivered) {
 
   bool broken = !stream->Write(first);
   if (!broken) {
-    {
-      absl::MutexLock lock(&mu_);
-      status_.connected = true;
-      status_.controlplane = target.address;
-    }
-    std::fprintf(stderr,
-                 "level=INFO msg=\"discovery stream open\" controlplane=%s node=%s version=%s "
-                 "resources=%zu\n",
-                 target.address.c_str(), options_.node_id.c_str(), applied_version_.c_str(),
-                 resources_.size());
+    // Control planes announce themselves at once: that tells a live replica from a dead one
+    // even when no snapshot is due (the node already holds the current version).
+    stream->WaitForInitialMetadata();
+    const auto& metadata = context.GetServerInitialMetadata();
+    const auto replica = metadata.find("x-edgerouter-replica");
+    const std::string replica_id =
+        replica != metadata.end() ? std::string(replica->second.data(), replica->second.size()) : "";
+    auto opened = [&] {
+      *served = true;
+      {
+        absl::MutexLock lock(&mu_);
+        status_.connected = true;
+        status_.controlplane = target.address;
+        status_.replica_id = replica_id;
+      }
+      std::fprintf(stderr,
+                   "level=INFO msg=\"discovery stream open\" controlplane=%s replica=%s node=%s version=%s "
+                   "resources=%zu\n",
+                   target.address.c_str(), replica_id.c_str(), options_.node_id.c_str(), applied_version_.c_str(),
+                   resources_.size());
+    };
+    if (!replica_id.empty()) opened();
     DiscoveryResponse response;
     while (stream->Read(&response)) {
-      *delivered = true;
+      if (!*served) opened();
       const absl::Status handled = Handle(response);
       DiscoveryRequest answer;
       // ACK: the new version; NACK: the version still serving.

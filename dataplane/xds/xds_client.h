@@ -50,6 +50,7 @@ struct XdsStatus {
   bool last_full_state = false;  // full_state flag of the last response (tests, diagnostics)
   uint64_t full_states = 0;      // responses that carried the full state
   std::string controlplane;      // replica of the current (or last) stream, as dialled
+  std::string replica_id;        // that replica's own name (its x-edgerouter-replica metadata)
   uint64_t failovers = 0;        // streams opened on a different replica than the one before
 };
 
@@ -92,8 +93,9 @@ class XdsClient {
   void Run();
   // The replicas of options_.controlplane, names resolved now (on this thread).
   std::vector<Target> ResolveTargets();
-  // One stream from connect to end; sets *delivered if it brought at least one response.
-  grpc::Status RunStream(const Target& target, bool* delivered);
+  // One stream from connect to end; sets *served if a replica answered it (its initial
+  // metadata or a response arrived), i.e. the replica was up.
+  grpc::Status RunStream(const Target& target, bool* served);
   // Applies one response to the resource map: OK = ACK, an error = NACK with its text.
   absl::Status Handle(const discovery::DiscoveryResponse& response);
   absl::Status Persist(const snapshot::Snapshot& snapshot);

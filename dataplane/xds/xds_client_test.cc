@@ -439,6 +439,7 @@ TEST_F(XdsClientTest, FailsOverToAnotherReplicaAndReceivesDeltasOnly) {
   EXPECT_LT(failover, absl::Seconds(1));
   XdsStatus st = client.status();
   EXPECT_EQ(st.failovers, 1u);
+  EXPECT_FALSE(st.replica_id.empty());  // the replica announced itself
   EXPECT_EQ(st.responses, 1u);  // the versions matched: nothing was resent
   EXPECT_EQ(st.full_states, 1u);
 
