@@ -215,6 +215,9 @@ std::string DataplaneGauges(xds::XdsClient& xds, const proxy::ConfigSource& conf
                   s.failovers, "\n# HELP er_dp_controlplane_full_states_total Responses carrying the full state.\n",
                   "# TYPE er_dp_controlplane_full_states_total counter\ner_dp_controlplane_full_states_total ",
                   s.full_states, "\n");
+  absl::StrAppend(&out, "# HELP er_dp_controlplane_info The replica of the current (or last) discovery stream.\n",
+                  "# TYPE er_dp_controlplane_info gauge\ner_dp_controlplane_info{address=\"", s.controlplane,
+                  "\",replica=\"", s.replica_id, "\"} 1\n");
   absl::StrAppend(&out, "# HELP er_dp_snapshot_info The snapshot being served.\n",
                   "# TYPE er_dp_snapshot_info gauge\ner_dp_snapshot_info{version=\"",
                   config ? config->version : "", "\"} 1\n");
