@@ -53,5 +53,15 @@ for target in $(bazel query 'tests(//...)' 2>/dev/null); do
 done
 
 bazel shutdown >/dev/null 2>&1
+
+# 4. Every libFuzzer target for a bounded time (clang, own output base; see scripts/fuzz.sh).
+while IFS= read -r line; do
+  echo "$line"
+  case "$line" in
+    "PASS fuzz "*) passed=$((passed + 1)) ;;
+    "FAIL fuzz "*) failed=$((failed + 1)) ;;
+  esac
+done < <(./scripts/fuzz.sh "${EDGEROUTER_FUZZ_SECONDS:-15}" 2>&1)
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

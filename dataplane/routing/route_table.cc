@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/app_config.h"
 
@@ -196,6 +197,9 @@ bool NormalizeHost(absl::string_view host_header, std::string* out) {
     if (!IsValidPort(host_header.substr(colon + 1))) return false;
   }
   if (host.find_first_of("[]") != absl::string_view::npos) return false;
+  // Empty labels ("a..b", ".a", "a..") name no host (nginx answers 400 too); without this,
+  // "a.." would become "a." and normalising would not be idempotent.
+  if (!host.empty() && (host.front() == '.' || absl::StrContains(host, ".."))) return false;
   out->assign(host.data(), host.size());
   CanonicaliseHost(out);
   return !out->empty();

@@ -303,6 +303,11 @@ TEST(NormalizeHost, Table) {
       {"", nullptr},
       {":80", nullptr},
       {".", nullptr},
+      {"..", nullptr},             // empty labels (found by route_normalize_fuzz: "*.." gave "*.")
+      {"*..", nullptr},
+      {"a..b", nullptr},
+      {".example.com", nullptr},
+      {"example.com..:80", nullptr},
       {"[]:80", nullptr},
       {"example.com:", nullptr},   // empty port
       {"example.com:http", nullptr},
