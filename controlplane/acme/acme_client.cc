@@ -24,8 +24,8 @@ std::optional<AcmeProblem> ErrorMember(const nlohmann::json& json) {
 absl::StatusOr<nlohmann::json> ParseObject(const HttpResponse& r, absl::string_view what) {
   nlohmann::json json = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) {
-    return absl::DataLossError(absl::StrCat(what, ": the CA's answer is not a JSON object: ",
-                                            r.body.substr(0, 200)));
+    return absl::DataLossError(
+        absl::StrCat(what, ": the CA's answer is not a JSON object: ", r.body.substr(0, 200)));
   }
   return json;
 }
@@ -36,7 +36,8 @@ AcmeOrder ParseOrder(const nlohmann::json& json, std::string url) {
   order.status = StringMember(json, "status");
   if (auto ids = json.find("identifiers"); ids != json.end() && ids->is_array()) {
     for (const nlohmann::json& id : *ids) {
-      if (id.is_object() && StringMember(id, "type") == "dns") order.dns_names.push_back(StringMember(id, "value"));
+      if (id.is_object() && StringMember(id, "type") == "dns")
+        order.dns_names.push_back(StringMember(id, "value"));
     }
   }
   if (auto authzs = json.find("authorizations"); authzs != json.end() && authzs->is_array()) {
@@ -74,7 +75,8 @@ std::string OrderName(const AcmeOrder& order) {
 
 absl::Status OrderFailed(const AcmeOrder& order) {
   const std::string what = OrderName(order);
-  if (order.error.has_value()) return ProblemStatus(absl::StrCat(what, " is invalid"), *order.error, 0, std::nullopt);
+  if (order.error.has_value())
+    return ProblemStatus(absl::StrCat(what, " is invalid"), *order.error, 0, std::nullopt);
   return absl::FailedPreconditionError(absl::StrCat(what, " is ", order.status));
 }
 
@@ -117,9 +119,9 @@ absl::Status AcmeClient::FetchDirectory() {
       directory_.external_account_required = ear->get<bool>();
     }
   }
-  for (const auto& [field, value] : {std::pair{"newNonce", &directory_.new_nonce},
-                                     std::pair{"newAccount", &directory_.new_account},
-                                     std::pair{"newOrder", &directory_.new_order}}) {
+  for (const auto& [field, value] :
+       {std::pair{"newNonce", &directory_.new_nonce}, std::pair{"newAccount", &directory_.new_account},
+        std::pair{"newOrder", &directory_.new_order}}) {
     if (value->empty()) return absl::DataLossError(absl::StrCat(what, ": no \"", field, "\" URL"));
   }
   return absl::OkStatus();
@@ -148,7 +150,8 @@ absl::StatusOr<HttpResponse> AcmeClient::Post(absl::string_view what, const std:
                                               absl::string_view accept) {
   const std::string context = absl::StrCat(what, " ", url);
   if (!use_jwk && account_url_.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(context, ": no account (RegisterAccount or FindAccount first)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(context, ": no account (RegisterAccount or FindAccount first)"));
   }
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<std::string> nonce = TakeNonce();
@@ -177,7 +180,8 @@ absl::StatusOr<HttpResponse> AcmeClient::Post(absl::string_view what, const std:
   }
 }
 
-absl::StatusOr<std::string> AcmeClient::AccountRequest(const nlohmann::json& payload, absl::string_view what) {
+absl::StatusOr<std::string> AcmeClient::AccountRequest(const nlohmann::json& payload,
+                                                       absl::string_view what) {
   absl::StatusOr<HttpResponse> r = Post(what, directory_.new_account, payload.dump(), /*use_jwk=*/true);
   if (!r.ok()) return r.status();
   const std::string context = absl::StrCat(what, " ", directory_.new_account);
@@ -199,7 +203,8 @@ absl::StatusOr<std::string> AcmeClient::RegisterAccount(const AcmeAccountRequest
     nlohmann::json contacts = nlohmann::json::array();
     for (const std::string& email : request.emails) {
       if (email.find('@') == std::string::npos || email.find_first_of(",; \t\r\n") != std::string::npos) {
-        return absl::InvalidArgumentError(absl::StrCat("ACME contact email \"", email, "\" is not an address"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("ACME contact email \"", email, "\" is not an address"));
       }
       contacts.push_back(absl::StartsWith(email, "mailto:") ? email : absl::StrCat("mailto:", email));
     }
@@ -217,10 +222,12 @@ absl::StatusOr<AcmeOrder> AcmeClient::NewOrder(const std::vector<std::string>& d
   nlohmann::json ids = nlohmann::json::array();
   for (const std::string& name : dns_names) ids.push_back({{"type", "dns"}, {"value", name}});
   const std::string what = absl::StrCat("newOrder for ", absl::StrJoin(dns_names, ", "), " at");
-  absl::StatusOr<HttpResponse> r = Post(what, directory_.new_order, nlohmann::json{{"identifiers", ids}}.dump());
+  absl::StatusOr<HttpResponse> r =
+      Post(what, directory_.new_order, nlohmann::json{{"identifiers", ids}}.dump());
   if (!r.ok()) return r.status();
   std::string location = r->Header("location");
-  if (location.empty()) return absl::DataLossError(absl::StrCat(what, " ", directory_.new_order, ": no Location (order URL)"));
+  if (location.empty())
+    return absl::DataLossError(absl::StrCat(what, " ", directory_.new_order, ": no Location (order URL)"));
   absl::StatusOr<nlohmann::json> json = ParseObject(*r, what);
   if (!json.ok()) return json.status();
   return ParseOrder(*json, std::move(location));
@@ -267,14 +274,15 @@ absl::StatusOr<AcmeAuthorization> AcmeClient::AuthorizeOne(const std::string& au
   if (!authz.ok()) return authz.status();
   const std::string what = absl::StrCat("authorization for ", authz->dns_name, " (", authz_url, ")");
   if (authz->status == "valid") return authz;  // the CA reused an earlier validation
-  if (authz->status != "pending") return absl::FailedPreconditionError(absl::StrCat(what, " is ", authz->status));
+  if (authz->status != "pending")
+    return absl::FailedPreconditionError(absl::StrCat(what, " is ", authz->status));
   auto it = std::find_if(authz->challenges.begin(), authz->challenges.end(),
                          [](const AcmeChallenge& c) { return c.type == "http-01"; });
   if (it == authz->challenges.end()) {
     std::vector<std::string> offered;
     for (const AcmeChallenge& c : authz->challenges) offered.push_back(c.type);
-    return absl::FailedPreconditionError(absl::StrCat(what, ": the CA offers no http-01 challenge (only ",
-                                                      absl::StrJoin(offered, ", "), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": the CA offers no http-01 challenge (only ", absl::StrJoin(offered, ", "), ")"));
   }
   const AcmeChallenge challenge = *it;
   if (challenge.token.empty() || challenge.token.find_first_of("/.?#% ") != std::string::npos) {
@@ -295,7 +303,8 @@ absl::StatusOr<AcmeAuthorization> AcmeClient::AuthorizeOne(const std::string& au
   } cleanup{responder, http01};
 
   if (challenge.status == "pending") {
-    absl::StatusOr<HttpResponse> r = Post(absl::StrCat("http-01 response for ", authz->dns_name, " to"), challenge.url, "{}");
+    absl::StatusOr<HttpResponse> r =
+        Post(absl::StrCat("http-01 response for ", authz->dns_name, " to"), challenge.url, "{}");
     if (!r.ok()) return r.status();
   }
   absl::Duration interval = options_.poll_interval;
@@ -311,7 +320,8 @@ absl::StatusOr<AcmeAuthorization> AcmeClient::AuthorizeOne(const std::string& au
       }
       return absl::FailedPreconditionError(absl::StrCat(what, " is invalid (the CA gave no reason)"));
     }
-    if (authz->status != "pending") return absl::FailedPreconditionError(absl::StrCat(what, " is ", authz->status));
+    if (authz->status != "pending")
+      return absl::FailedPreconditionError(absl::StrCat(what, " is ", authz->status));
     if (absl::Status s = PollWait(last_response_, &interval, deadline, what); !s.ok()) return s;
   }
 }
@@ -361,12 +371,14 @@ absl::StatusOr<AcmeOrder> AcmeClient::Finalize(const AcmeOrder& order, const std
     if (!next.ok()) return next.status();
     current = *std::move(next);
   }
-  if (current.certificate.empty()) return absl::DataLossError(absl::StrCat(what, " is valid without a certificate URL"));
+  if (current.certificate.empty())
+    return absl::DataLossError(absl::StrCat(what, " is valid without a certificate URL"));
   return current;
 }
 
 absl::StatusOr<std::string> AcmeClient::DownloadCertificate(const std::string& url) {
-  absl::StatusOr<HttpResponse> r = Post("download certificate", url, "", false, "application/pem-certificate-chain");
+  absl::StatusOr<HttpResponse> r =
+      Post("download certificate", url, "", false, "application/pem-certificate-chain");
   if (!r.ok()) return r.status();
   if (!absl::StrContains(r->body, "-----BEGIN CERTIFICATE-----")) {
     return absl::DataLossError(absl::StrCat("certificate ", url, ": not a PEM chain (Content-Type ",

@@ -131,18 +131,15 @@ class AcmeClient {
   // Every authorization of `order`: already valid ones are skipped; pending ones get their
   // http-01 challenge presented, answered and polled until valid. The first invalid one
   // fails with the CA's problem for that name.
-  absl::Status AuthorizeHttp01(const AcmeOrder& order, const Http01Responder& responder,
-                               absl::Time deadline);
+  absl::Status AuthorizeHttp01(const AcmeOrder& order, const Http01Responder& responder, absl::Time deadline);
   // Waits for the order to be ready, finalizes it with `csr_der` and waits until it is valid.
-  absl::StatusOr<AcmeOrder> Finalize(const AcmeOrder& order, const std::string& csr_der,
-                                     absl::Time deadline);
+  absl::StatusOr<AcmeOrder> Finalize(const AcmeOrder& order, const std::string& csr_der, absl::Time deadline);
   absl::StatusOr<std::string> DownloadCertificate(const std::string& url);
 
   // The whole flow for `dns_names` (needs an account): new order, HTTP-01 authorizations, a new
   // P-256 key and CSR, finalize, download.
   absl::StatusOr<IssuedCertificate> ObtainCertificate(const std::vector<std::string>& dns_names,
-                                                      const Http01Responder& responder,
-                                                      absl::Time deadline);
+                                                      const Http01Responder& responder, absl::Time deadline);
 
   // Replaces the cached nonce (tests: a stale nonce must be recovered from via badNonce).
   void SetNonceForTest(std::string nonce) { nonce_ = std::move(nonce); }
@@ -155,9 +152,8 @@ class AcmeClient {
   void KeepNonce(const HttpResponse& response);
   // Signed POST (kid unless `use_jwk`); payload "" is POST-as-GET. Non-2xx answers become
   // statuses via ProblemStatus, named "<what> <url>".
-  absl::StatusOr<HttpResponse> Post(absl::string_view what, const std::string& url,
-                                    absl::string_view payload, bool use_jwk = false,
-                                    absl::string_view accept = "");
+  absl::StatusOr<HttpResponse> Post(absl::string_view what, const std::string& url, absl::string_view payload,
+                                    bool use_jwk = false, absl::string_view accept = "");
   absl::StatusOr<std::string> AccountRequest(const nlohmann::json& payload, absl::string_view what);
   absl::StatusOr<AcmeAuthorization> AuthorizeOne(const std::string& authz_url,
                                                  const Http01Responder& responder, absl::Time deadline);

@@ -19,7 +19,7 @@ struct ReqFree {
   void operator()(X509_REQ* r) const { X509_REQ_free(r); }
 };
 struct ExtStackFree {
-  void operator()(STACK_OF(X509_EXTENSION)* s) const { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
+  void operator()(STACK_OF(X509_EXTENSION) * s) const { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
 };
 
 absl::Status CsrError(absl::string_view step) {
@@ -45,13 +45,12 @@ absl::StatusOr<std::string> MakeCsrDer(EVP_PKEY* key, const std::vector<std::str
   if (dns_names[0].size() <= kMaxCommonName) {
     X509_NAME* subject = X509_REQ_get_subject_name(req.get());
     if (X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(dns_names[0].c_str()), -1,
-                                   -1, 0) != 1) {
+                                   reinterpret_cast<const unsigned char*>(dns_names[0].c_str()), -1, -1,
+                                   0) != 1) {
       return CsrError("subject");
     }
   }
-  const std::string san = absl::StrCat(
-      "DNS:", absl::StrJoin(dns_names, ",DNS:"));
+  const std::string san = absl::StrCat("DNS:", absl::StrJoin(dns_names, ",DNS:"));
   std::unique_ptr<STACK_OF(X509_EXTENSION), ExtStackFree> exts(sk_X509_EXTENSION_new_null());
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str());
   if (exts == nullptr || ext == nullptr) return CsrError("subjectAltName");

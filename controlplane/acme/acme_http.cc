@@ -109,8 +109,8 @@ absl::StatusOr<HttpResponse> HttpClient::Perform(absl::string_view method, const
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat(method, " ", url, ": ",
-                                               errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc)));
+    return absl::UnavailableError(
+        absl::StrCat(method, " ", url, ": ", errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc)));
   }
   return r;
 }

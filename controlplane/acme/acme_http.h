@@ -27,7 +27,7 @@ struct HttpResponse {
 
 struct HttpClientOptions {
   std::string ca_file;  // PEM bundle trusted for the server's TLS; empty = the system store
-  absl::Duration timeout = absl::Seconds(30);         // whole request
+  absl::Duration timeout = absl::Seconds(30);  // whole request
   absl::Duration connect_timeout = absl::Seconds(10);
   std::string user_agent = "edgerouter-acme/1";
 };

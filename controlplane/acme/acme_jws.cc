@@ -93,8 +93,7 @@ absl::StatusOr<AccountKey> AccountKey::Generate() {
 
 absl::StatusOr<AccountKey> AccountKey::FromPem(absl::string_view pem, absl::string_view what) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  EvpPkeyPtr key(bio == nullptr ? nullptr
-                                : PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  EvpPkeyPtr key(bio == nullptr ? nullptr : PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (key == nullptr) {
     ERR_clear_error();
     return absl::InvalidArgumentError(absl::StrCat(what, ": not a PEM private key"));
@@ -174,8 +173,8 @@ absl::StatusOr<std::string> AccountKey::Sign(absl::string_view data) const {
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   size_t der_len = 0;
   if (ctx == nullptr || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &der_len,
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
+      EVP_DigestSign(ctx.get(), nullptr, &der_len, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1) {
     return absl::InternalError(absl::StrCat("ES256 sign: ", OpenSslError()));
   }
   std::string der(der_len, '\0');

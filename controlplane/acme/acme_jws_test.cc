@@ -26,9 +26,8 @@ vbWsM0DQd1lKsFd0szlRe/vvFp6hRANCAAQHn6r/skJgC7xfgAJ2sMHUYN73lMGL
 uYhIus35zAnDFco5hEEoNCfJ8dFRulGPlKKhHrDD10M5ifV8js15xR09
 -----END PRIVATE KEY-----
 )";
-constexpr char kKatJwk[] =
-    R"({"crv":"P-256","kty":"EC","x":"B5-q_7JCYAu8X4ACdrDB1GDe95TBi7mISLrN-cwJwxU",)"
-    R"("y":"yjmEQSg0J8nx0VG6UY-UoqEesMPXQzmJ9XyOzXnFHT0"})";
+constexpr char kKatJwk[] = R"({"crv":"P-256","kty":"EC","x":"B5-q_7JCYAu8X4ACdrDB1GDe95TBi7mISLrN-cwJwxU",)"
+                           R"("y":"yjmEQSg0J8nx0VG6UY-UoqEesMPXQzmJ9XyOzXnFHT0"})";
 constexpr char kKatThumbprint[] = "4l7Y_jnQA2uDXlOXSYkjHVp16tVM4fMw7O4ux9Idu9o";
 
 std::string TempDir() {
@@ -137,8 +136,7 @@ TEST(AcmeJwsTest, SaveAndLoadKeepTheKeyPrivate) {
 }
 
 TEST(AcmeJwsTest, RejectsOtherKeysByName) {
-  EXPECT_NE(AccountKey::FromPem("junk", "key.pem").status().message().find("key.pem"),
-            std::string::npos);
+  EXPECT_NE(AccountKey::FromPem("junk", "key.pem").status().message().find("key.pem"), std::string::npos);
   EVP_PKEY* rsa = EVP_RSA_gen(2048);
   ASSERT_NE(rsa, nullptr);
   absl::StatusOr<std::string> pem = PrivateKeyToPem(rsa);
@@ -171,17 +169,13 @@ print('thumbprint=' + base64.urlsafe_b64encode(hashlib.sha256(canon.encode()).di
 
 TEST(AcmeJwsTest, PythonCryptographyAgrees) {
   const std::string dir = TempDir();
-  {
-    std::ofstream(dir + "/check.py") << kPythonCheck;
-  }
+  { std::ofstream(dir + "/check.py") << kPythonCheck; }
   for (int i = 0; i < 5; ++i) {
     absl::StatusOr<AccountKey> key = AccountKey::Generate();
     ASSERT_TRUE(key.ok());
     absl::StatusOr<std::string> jws = SignJws(*key, {.nonce = "abc", .url = "https://x.test/"}, "{}");
     ASSERT_TRUE(jws.ok());
-    {
-      std::ofstream(dir + "/in.json") << nlohmann::json{{"jws", nlohmann::json::parse(*jws)}}.dump();
-    }
+    { std::ofstream(dir + "/in.json") << nlohmann::json{{"jws", nlohmann::json::parse(*jws)}}.dump(); }
     absl::StatusOr<std::unique_ptr<Subprocess>> py =
         Subprocess::Start({"/usr/bin/python3", dir + "/check.py", dir + "/in.json"});
     ASSERT_TRUE(py.ok()) << py.status();

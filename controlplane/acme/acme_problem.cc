@@ -25,9 +25,9 @@ absl::StatusCode CodeFor(absl::string_view type, long http_status) {
   if (name == "badNonce") return absl::StatusCode::kAborted;
   if (name == "accountDoesNotExist") return absl::StatusCode::kNotFound;
   if (name == "serverInternal") return absl::StatusCode::kUnavailable;
-  if (name == "unauthorized" || name == "incorrectResponse" || name == "connection" ||
-      name == "dns" || name == "tls" || name == "caa" || name == "userActionRequired" ||
-      name == "externalAccountRequired" || name == "alreadyRevoked" || name == "orderNotReady") {
+  if (name == "unauthorized" || name == "incorrectResponse" || name == "connection" || name == "dns" ||
+      name == "tls" || name == "caa" || name == "userActionRequired" || name == "externalAccountRequired" ||
+      name == "alreadyRevoked" || name == "orderNotReady") {
     return absl::StatusCode::kFailedPrecondition;
   }
   if (http_status >= 500) return absl::StatusCode::kUnavailable;
@@ -93,8 +93,7 @@ absl::Status ProblemStatus(absl::string_view context, const AcmeProblem& problem
   absl::Status status(CodeFor(problem.type, http_status), message);
   status.SetPayload(kTypePayload, absl::Cord(problem.type));
   if (retry_after.has_value()) {
-    status.SetPayload(kRetryAfterPayload,
-                      absl::Cord(absl::StrCat(absl::ToInt64Seconds(*retry_after))));
+    status.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(absl::ToInt64Seconds(*retry_after))));
   }
   return status;
 }
