@@ -249,19 +249,26 @@ absl::StatusOr<AcmeAuthorization> AcmeClient::FetchAuthorization(const std::stri
   return ParseAuthorization(*json, url);
 }
 
-absl::Status AcmeClient::PollWait(const HttpResponse& last, absl::Duration* interval, absl::Time deadline,
-                                  absl::string_view what) {
-  std::optional<absl::Duration> retry_after = ParseRetryAfter(last.Header("retry-after"), absl::Now());
-  absl::Duration wait = *interval;
+absl::Duration NextPollDelay(const AcmeClientOptions& options, std::optional<absl::Duration> retry_after,
+                             absl::Duration* interval) {
   if (retry_after.has_value()) {
     // Never sooner than the CA asks, nor busier than our own interval.
-    wait = std::max(*retry_after, options_.poll_interval);
-  } else {
-    *interval = std::min(*interval * 2, options_.poll_max_interval);
+    return std::max(*retry_after, options.poll_interval);
   }
+  const absl::Duration wait = *interval;
+  *interval = std::min(*interval * 2, options.poll_max_interval);
+  return wait;
+}
+
+absl::Status AcmeClient::PollWait(const HttpResponse& last, absl::Duration* interval, absl::Time deadline,
+                                  absl::string_view what) {
+  const std::optional<absl::Duration> retry_after = ParseRetryAfter(last.Header("retry-after"), absl::Now());
+  const absl::Duration wait = NextPollDelay(options_, retry_after, interval);
   if (absl::Now() + wait > deadline) {
-    return absl::DeadlineExceededError(
+    absl::Status status = absl::DeadlineExceededError(
         absl::StrCat(what, ": not done by the deadline (next poll in ", absl::FormatDuration(wait), ")"));
+    // The caller may resume the same order later: tell it when the CA wants to be asked.
+    return retry_after.has_value() ? WithRetryAfter(std::move(status), *retry_after) : status;
   }
   absl::SleepFor(wait);
   return absl::OkStatus();

@@ -106,6 +106,12 @@ struct AcmeClientStats {
   int64_t bad_nonce_retries = 0;  // signed requests repeated after a badNonce answer
 };
 
+// The wait before the next poll of a pending authorization or processing order: the CA's
+// Retry-After when it sent one (but never below options.poll_interval); else `*interval`, which
+// then doubles up to options.poll_max_interval.
+absl::Duration NextPollDelay(const AcmeClientOptions& options, std::optional<absl::Duration> retry_after,
+                             absl::Duration* interval);
+
 class AcmeClient {
  public:
   // Fetches the directory.

@@ -92,9 +92,11 @@ absl::Status ProblemStatus(absl::string_view context, const AcmeProblem& problem
   }
   absl::Status status(CodeFor(problem.type, http_status), message);
   status.SetPayload(kTypePayload, absl::Cord(problem.type));
-  if (retry_after.has_value()) {
-    status.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(absl::ToInt64Seconds(*retry_after))));
-  }
+  return retry_after.has_value() ? WithRetryAfter(std::move(status), *retry_after) : status;
+}
+
+absl::Status WithRetryAfter(absl::Status status, absl::Duration retry_after) {
+  status.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(absl::ToInt64Seconds(retry_after))));
   return status;
 }
 

@@ -46,6 +46,9 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Tim
 absl::Status ProblemStatus(absl::string_view context, const AcmeProblem& problem, long http_status,
                            std::optional<absl::Duration> retry_after);
 
+// `status` with a Retry-After payload (what RetryAfter() reads).
+absl::Status WithRetryAfter(absl::Status status, absl::Duration retry_after);
+
 // What ProblemStatus attached: the problem type URN ("" if none), the server's Retry-After.
 std::string ProblemType(const absl::Status& status);
 std::optional<absl::Duration> RetryAfter(const absl::Status& status);

@@ -274,6 +274,18 @@ TEST_F(AcmePebbleTest, StaleNonceIsRetriedOnce) {
   EXPECT_EQ(client->stats().bad_nonce_retries, 1);
 }
 
+TEST_F(AcmePebbleTest, PassedDeadlineStopsBeforeAnyChallenge) {
+  std::unique_ptr<AcmeClient> client = ConnectWithNewAccount();
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<IssuedCertificate> issued =
+      client->ObtainCertificate({"late.example.test"}, Responder({"late.example.test"}), absl::Now());
+  ASSERT_FALSE(issued.ok());
+  EXPECT_EQ(issued.status().code(), absl::StatusCode::kDeadlineExceeded) << issued.status();
+  EXPECT_NE(issued.status().message().find("late.example.test"), std::string::npos) << issued.status();
+  absl::MutexLock lock(&log_.mu);
+  EXPECT_TRUE(log_.presented.empty());
+}
+
 TEST_F(AcmePebbleTest, UntrustedDirectoryIsRefused) {
   absl::StatusOr<AccountKey> key = AccountKey::Generate();
   ASSERT_TRUE(key.ok());
