@@ -274,15 +274,15 @@ absl::Status AcmeClient::PollWait(const HttpResponse& last, absl::Duration* inte
   return absl::OkStatus();
 }
 
-absl::StatusOr<AcmeAuthorization> AcmeClient::AuthorizeOne(const std::string& authz_url,
-                                                           const Http01Responder& responder,
-                                                           absl::Time deadline) {
+absl::StatusOr<std::optional<AcmeClient::PendingChallenge>> AcmeClient::PendingHttp01(
+    const std::string& authz_url) {
   absl::StatusOr<AcmeAuthorization> authz = FetchAuthorization(authz_url);
   if (!authz.ok()) return authz.status();
   const std::string what = absl::StrCat("authorization for ", authz->dns_name, " (", authz_url, ")");
-  if (authz->status == "valid") return authz;  // the CA reused an earlier validation
-  if (authz->status != "pending")
+  if (authz->status == "valid") return std::nullopt;  // the CA reused an earlier validation
+  if (authz->status != "pending") {
     return absl::FailedPreconditionError(absl::StrCat(what, " is ", authz->status));
+  }
   auto it = std::find_if(authz->challenges.begin(), authz->challenges.end(),
                          [](const AcmeChallenge& c) { return c.type == "http-01"; });
   if (it == authz->challenges.end()) {
@@ -291,34 +291,23 @@ absl::StatusOr<AcmeAuthorization> AcmeClient::AuthorizeOne(const std::string& au
     return absl::FailedPreconditionError(
         absl::StrCat(what, ": the CA offers no http-01 challenge (only ", absl::StrJoin(offered, ", "), ")"));
   }
-  const AcmeChallenge challenge = *it;
-  if (challenge.token.empty() || challenge.token.find_first_of("/.?#% ") != std::string::npos) {
+  if (it->token.empty() || it->token.find_first_of("/.?#% ") != std::string::npos) {
     // The token becomes a URL path segment on every edge node.
-    return absl::DataLossError(absl::StrCat(what, ": unusable http-01 token \"", challenge.token, "\""));
+    return absl::DataLossError(absl::StrCat(what, ": unusable http-01 token \"", it->token, "\""));
   }
-  const Http01Challenge http01{authz->dns_name, challenge.token, KeyAuthorization(challenge.token, key_),
-                               challenge.url};
-  if (absl::Status s = responder.present(http01); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(what, ": presenting the http-01 answer: ", s.message()));
-  }
-  struct Cleanup {
-    const Http01Responder& responder;
-    const Http01Challenge& challenge;
-    ~Cleanup() {
-      if (responder.cleanup) responder.cleanup(challenge);
-    }
-  } cleanup{responder, http01};
+  return PendingChallenge{
+      .http01 = {authz->dns_name, it->token, KeyAuthorization(it->token, key_), it->url, authz_url},
+      .needs_response = it->status == "pending"};
+}
 
-  if (challenge.status == "pending") {
-    absl::StatusOr<HttpResponse> r =
-        Post(absl::StrCat("http-01 response for ", authz->dns_name, " to"), challenge.url, "{}");
-    if (!r.ok()) return r.status();
-  }
+absl::Status AcmeClient::AwaitAuthorization(const Http01Challenge& challenge, absl::Time deadline) {
+  const std::string what =
+      absl::StrCat("authorization for ", challenge.dns_name, " (", challenge.authorization_url, ")");
   absl::Duration interval = options_.poll_interval;
   while (true) {
-    authz = FetchAuthorization(authz_url);
+    absl::StatusOr<AcmeAuthorization> authz = FetchAuthorization(challenge.authorization_url);
     if (!authz.ok()) return authz.status();
-    if (authz->status == "valid") return authz;
+    if (authz->status == "valid") return absl::OkStatus();
     if (authz->status == "invalid") {
       for (const AcmeChallenge& c : authz->challenges) {
         if (c.type == "http-01" && c.error.has_value()) {
@@ -327,8 +316,9 @@ absl::StatusOr<AcmeAuthorization> AcmeClient::AuthorizeOne(const std::string& au
       }
       return absl::FailedPreconditionError(absl::StrCat(what, " is invalid (the CA gave no reason)"));
     }
-    if (authz->status != "pending")
+    if (authz->status != "pending") {
       return absl::FailedPreconditionError(absl::StrCat(what, " is ", authz->status));
+    }
     if (absl::Status s = PollWait(last_response_, &interval, deadline, what); !s.ok()) return s;
   }
 }
@@ -336,10 +326,38 @@ absl::StatusOr<AcmeAuthorization> AcmeClient::AuthorizeOne(const std::string& au
 absl::Status AcmeClient::AuthorizeHttp01(const AcmeOrder& order, const Http01Responder& responder,
                                          absl::Time deadline) {
   if (!responder.present) return absl::InvalidArgumentError("AuthorizeHttp01: no responder");
+  const std::string what = OrderName(order);
+  std::vector<PendingChallenge> pending;
   for (const std::string& url : order.authorizations) {
-    if (absl::Status s = CheckDeadline(deadline, OrderName(order)); !s.ok()) return s;
-    absl::StatusOr<AcmeAuthorization> authz = AuthorizeOne(url, responder, deadline);
-    if (!authz.ok()) return authz.status();
+    if (absl::Status s = CheckDeadline(deadline, what); !s.ok()) return s;
+    absl::StatusOr<std::optional<PendingChallenge>> p = PendingHttp01(url);
+    if (!p.ok()) return p.status();
+    if (p->has_value()) pending.push_back(**std::move(p));
+  }
+  if (pending.empty()) return absl::OkStatus();
+  std::vector<Http01Challenge> challenges;
+  for (const PendingChallenge& p : pending) challenges.push_back(p.http01);
+  // One call for the whole order: the caller publishes every answer at once (one snapshot).
+  if (absl::Status s = responder.present(challenges); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(what, ": presenting ", challenges.size(),
+                                               " http-01 answer(s): ", s.message()));
+  }
+  struct Cleanup {
+    const Http01Responder& responder;
+    const std::vector<Http01Challenge>& challenges;
+    ~Cleanup() {
+      if (responder.cleanup) responder.cleanup(challenges);
+    }
+  } cleanup{responder, challenges};
+  // Answer every challenge first, so the CA validates them side by side, then wait for each.
+  for (const PendingChallenge& p : pending) {
+    if (!p.needs_response) continue;
+    absl::StatusOr<HttpResponse> r =
+        Post(absl::StrCat("http-01 response for ", p.http01.dns_name, " to"), p.http01.url, "{}");
+    if (!r.ok()) return r.status();
+  }
+  for (const Http01Challenge& c : challenges) {
+    if (absl::Status s = AwaitAuthorization(c, deadline); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

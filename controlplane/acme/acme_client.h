@@ -80,14 +80,17 @@ struct Http01Challenge {
   std::string dns_name;
   std::string token;
   std::string key_authorization;
-  std::string url;  // the challenge's URL at the CA
+  std::string url;                // the challenge's URL at the CA
+  std::string authorization_url;  // the authorization it belongs to
 };
 
-// Supplied by the caller. `present` must make the answer reachable before it returns OK (the
-// CA validates right after); `cleanup` (optional) is called once validation ended either way.
+// Supplied by the caller, called with every pending challenge of one order at once (so a
+// fleet can publish them in one snapshot). `present` must make every answer reachable before
+// it returns OK (the CA validates right after); `cleanup` (optional) is called once
+// validation has ended, successfully or not.
 struct Http01Responder {
-  std::function<absl::Status(const Http01Challenge&)> present;
-  std::function<void(const Http01Challenge&)> cleanup;
+  std::function<absl::Status(const std::vector<Http01Challenge>&)> present;
+  std::function<void(const std::vector<Http01Challenge>&)> cleanup;
 };
 
 struct IssuedCertificate {
@@ -134,9 +137,9 @@ class AcmeClient {
   absl::StatusOr<AcmeOrder> FetchOrder(const std::string& url);
   absl::StatusOr<AcmeAuthorization> FetchAuthorization(const std::string& url);
 
-  // Every authorization of `order`: already valid ones are skipped; pending ones get their
-  // http-01 challenge presented, answered and polled until valid. The first invalid one
-  // fails with the CA's problem for that name.
+  // Every authorization of `order`: already valid ones are skipped; the http-01 challenges of
+  // pending ones are presented (one responder call), answered, and polled until valid. The
+  // first invalid one fails with the CA's problem for that name.
   absl::Status AuthorizeHttp01(const AcmeOrder& order, const Http01Responder& responder, absl::Time deadline);
   // Waits for the order to be ready, finalizes it with `csr_der` and waits until it is valid.
   absl::StatusOr<AcmeOrder> Finalize(const AcmeOrder& order, const std::string& csr_der, absl::Time deadline);
@@ -161,8 +164,13 @@ class AcmeClient {
   absl::StatusOr<HttpResponse> Post(absl::string_view what, const std::string& url, absl::string_view payload,
                                     bool use_jwk = false, absl::string_view accept = "");
   absl::StatusOr<std::string> AccountRequest(const nlohmann::json& payload, absl::string_view what);
-  absl::StatusOr<AcmeAuthorization> AuthorizeOne(const std::string& authz_url,
-                                                 const Http01Responder& responder, absl::Time deadline);
+  struct PendingChallenge {
+    Http01Challenge http01;
+    bool needs_response = false;  // the challenge is still "pending" (not yet answered)
+  };
+  // The authorization's http-01 challenge, nullopt if it is already valid.
+  absl::StatusOr<std::optional<PendingChallenge>> PendingHttp01(const std::string& authz_url);
+  absl::Status AwaitAuthorization(const Http01Challenge& challenge, absl::Time deadline);
   // Sleeps before the next poll: the CA's Retry-After if it sent one, else `*interval` (which
   // then grows). DEADLINE_EXCEEDED naming `what` if the deadline comes first.
   absl::Status PollWait(const HttpResponse& last, absl::Duration* interval, absl::Time deadline,

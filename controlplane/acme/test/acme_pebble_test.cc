@@ -33,6 +33,7 @@ struct ChallengeLog {
   std::set<std::string> presented ABSL_GUARDED_BY(mu);  // dns names
   std::set<std::string> cleaned ABSL_GUARDED_BY(mu);
   int validation_gets ABSL_GUARDED_BY(mu) = 0;
+  int present_calls ABSL_GUARDED_BY(mu) = 0;
 };
 
 struct X509Free {
@@ -109,27 +110,30 @@ class AcmePebbleTest : public ::testing::Test {
   // Serves answers only for names in `served`; the others get pebble's GETs answered 404.
   Http01Responder Responder(std::set<std::string> served) {
     return {.present =
-                [this, served](const Http01Challenge& c) {
-                  {
-                    absl::MutexLock lock(&log_.mu);
+                [this, served](const std::vector<Http01Challenge>& challenges) {
+                  absl::MutexLock lock(&log_.mu);
+                  ++log_.present_calls;
+                  for (const Http01Challenge& c : challenges) {
                     log_.presented.insert(c.dns_name);
+                    if (!served.contains(c.dns_name)) continue;
+                    http01_->Handle(absl::StrCat("/.well-known/acme-challenge/", c.token),
+                                    [this, answer = c.key_authorization](const HttpAdminRequest&) {
+                                      absl::MutexLock lock(&log_.mu);
+                                      ++log_.validation_gets;
+                                      return HttpAdminResponse{.content_type = "application/octet-stream",
+                                                               .body = answer};
+                                    });
                   }
-                  if (!served.contains(c.dns_name)) return absl::OkStatus();
-                  http01_->Handle(absl::StrCat("/.well-known/acme-challenge/", c.token),
-                                  [this, answer = c.key_authorization](const HttpAdminRequest&) {
-                                    absl::MutexLock lock(&log_.mu);
-                                    ++log_.validation_gets;
-                                    return HttpAdminResponse{.content_type = "application/octet-stream",
-                                                             .body = answer};
-                                  });
                   return absl::OkStatus();
                 },
             .cleanup =
-                [this](const Http01Challenge& c) {
-                  http01_->Handle(absl::StrCat("/.well-known/acme-challenge/", c.token),
-                                  [](const HttpAdminRequest&) { return HttpAdminResponse{.status = 404}; });
+                [this](const std::vector<Http01Challenge>& challenges) {
                   absl::MutexLock lock(&log_.mu);
-                  log_.cleaned.insert(c.dns_name);
+                  for (const Http01Challenge& c : challenges) {
+                    http01_->Handle(absl::StrCat("/.well-known/acme-challenge/", c.token),
+                                    [](const HttpAdminRequest&) { return HttpAdminResponse{.status = 404}; });
+                    log_.cleaned.insert(c.dns_name);
+                  }
                 }};
   }
 
@@ -224,6 +228,8 @@ TEST_F(AcmePebbleTest, TwoNamesInOneOrder) {
   ExpectIssuedFor(*issued, names);
   absl::MutexLock lock(&log_.mu);
   EXPECT_EQ(log_.presented, names);
+  EXPECT_EQ(log_.present_calls, 1);  // both answers handed over in one call
+  EXPECT_EQ(log_.cleaned, names);
 }
 
 TEST_F(AcmePebbleTest, SavedAccountKeyFindsTheSameAccount) {
