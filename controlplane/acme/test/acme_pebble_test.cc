@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/http_admin_server.h"
+#include "common/subprocess.h"
 #include "common/test_util.h"
 #include "controlplane/acme/acme_client.h"
 #include "controlplane/acme/test/pebble_harness.h"
@@ -290,6 +291,32 @@ TEST_F(AcmePebbleTest, PassedDeadlineStopsBeforeAnyChallenge) {
   EXPECT_NE(issued.status().message().find("late.example.test"), std::string::npos) << issued.status();
   absl::MutexLock lock(&log_.mu);
   EXPECT_TRUE(log_.presented.empty());
+}
+
+// The diagnostic tool, on the port pebble validates (the suite's own responder steps aside).
+TEST_F(AcmePebbleTest, AcmeIssueToolIssues) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const int port = http01_->port();
+  http01_->Stop();
+  absl::StatusOr<std::unique_ptr<Subprocess>> tool = Subprocess::Start(
+      {edgerouter::testing::RunfilePath("controlplane/acme/acme_issue"),
+       absl::StrCat("--directory=", pebble_->directory_url()), absl::StrCat("--ca_file=", pebble_->ca_file()),
+       absl::StrCat("--account_key=", dir, "/tool-account.pem"), "--email=ops@example.test", "--agree_tos",
+       absl::StrCat("--http01_listen=127.0.0.1:", port), absl::StrCat("--chain_out=", dir, "/tool-chain.pem"),
+       "tool.example.test"});
+  ASSERT_TRUE(tool.ok()) << tool.status();
+  absl::StatusOr<int> exit = (*tool)->Wait(kOrderTimeout);
+  ASSERT_TRUE(http01_->Start(absl::StrCat("127.0.0.1:", port)).ok());
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  const std::string output = (*tool)->Output();
+  EXPECT_EQ(*exit, 0) << output;
+  EXPECT_NE(output.find("answering http-01 for tool.example.test"), std::string::npos) << output;
+  EXPECT_NE(output.find("leaf: DNS tool.example.test; expires"), std::string::npos) << output;
+  EXPECT_NE(output.find("0 badNonce retries"), std::string::npos) << output;
+  EXPECT_EQ(ParseChain(edgerouter::testing::ReadFileOrDie(dir + "/tool-chain.pem")).size(), 2u);
+  // The account key was created (private), the certificate key was not written anywhere.
+  absl::StatusOr<AccountKey> account = AccountKey::LoadFile(dir + "/tool-account.pem");
+  EXPECT_TRUE(account.ok()) << account.status();
 }
 
 TEST_F(AcmePebbleTest, UntrustedDirectoryIsRefused) {
