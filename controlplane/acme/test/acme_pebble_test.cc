@@ -216,7 +216,9 @@ TEST_F(AcmePebbleTest, OneUnservedNameFailsTheOrderAndNamesIt) {
       client->ObtainCertificate({"ok.example.test", "refused.example.test"}, Responder({"ok.example.test"}),
                                 absl::Now() + kOrderTimeout);
   ASSERT_FALSE(issued.ok());
-  EXPECT_NE(issued.status().message().find("refused.example.test"), std::string::npos) << issued.status();
+  EXPECT_NE(issued.status().message().find("authorization for refused.example.test"), std::string::npos)
+      << issued.status();
+  EXPECT_EQ(ProblemType(issued.status()), absl::StrCat(kAcmeErrorPrefix, "unauthorized"));
 }
 
 TEST_F(AcmePebbleTest, TwoNamesInOneOrder) {
