@@ -27,7 +27,7 @@ absl::StatusCode CodeFor(absl::string_view type, long http_status) {
   if (name == "serverInternal") return absl::StatusCode::kUnavailable;
   if (name == "unauthorized" || name == "incorrectResponse" || name == "connection" || name == "dns" ||
       name == "tls" || name == "caa" || name == "userActionRequired" || name == "externalAccountRequired" ||
-      name == "alreadyRevoked" || name == "orderNotReady") {
+      name == "alreadyRevoked" || name == "orderNotReady" || name == "agreementRequired") {
     return absl::StatusCode::kFailedPrecondition;
   }
   if (http_status >= 500) return absl::StatusCode::kUnavailable;

@@ -48,6 +48,7 @@ TEST(AcmeProblemTest, CodesFollowTheType) {
   EXPECT_EQ(code("urn:ietf:params:acme:error:badNonce", 400), absl::StatusCode::kAborted);
   EXPECT_EQ(code("urn:ietf:params:acme:error:accountDoesNotExist", 400), absl::StatusCode::kNotFound);
   EXPECT_EQ(code("urn:ietf:params:acme:error:connection", 0), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(code("urn:ietf:params:acme:error:agreementRequired", 403), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(code("urn:ietf:params:acme:error:serverInternal", 500), absl::StatusCode::kUnavailable);
   EXPECT_EQ(code("about:blank", 503), absl::StatusCode::kUnavailable);
 }
