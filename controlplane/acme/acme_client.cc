@@ -148,7 +148,7 @@ void AcmeClient::KeepNonce(const HttpResponse& response) {
 absl::StatusOr<HttpResponse> AcmeClient::Post(absl::string_view what, const std::string& url,
                                               absl::string_view payload, bool use_jwk,
                                               absl::string_view accept) {
-  const std::string context = absl::StrCat(what, " ", url);
+  const std::string context = absl::StrCat(what, " at ", url);
   if (!use_jwk && account_url_.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(context, ": no account (RegisterAccount or FindAccount first)"));
@@ -161,7 +161,8 @@ absl::StatusOr<HttpResponse> AcmeClient::Post(absl::string_view what, const std:
     if (!jws.ok()) return jws.status();
     absl::StatusOr<HttpResponse> r = http_.PostJose(url, *jws, accept);
     ++stats_.requests;
-    if (!r.ok()) return absl::UnavailableError(absl::StrCat(what, ": ", r.status().message()));
+    if (!r.ok())
+      return absl::UnavailableError(absl::StrCat(what, ": ", r.status().message()));  // names the URL
     KeepNonce(*r);
     if (r->status >= 200 && r->status < 300) {
       last_response_ = *r;
@@ -184,7 +185,7 @@ absl::StatusOr<std::string> AcmeClient::AccountRequest(const nlohmann::json& pay
                                                        absl::string_view what) {
   absl::StatusOr<HttpResponse> r = Post(what, directory_.new_account, payload.dump(), /*use_jwk=*/true);
   if (!r.ok()) return r.status();
-  const std::string context = absl::StrCat(what, " ", directory_.new_account);
+  const std::string context = absl::StrCat(what, " at ", directory_.new_account);
   std::string location = r->Header("location");
   if (location.empty()) return absl::DataLossError(absl::StrCat(context, ": no Location (account URL)"));
   absl::StatusOr<nlohmann::json> json = ParseObject(*r, context);
@@ -221,13 +222,13 @@ absl::StatusOr<AcmeOrder> AcmeClient::NewOrder(const std::vector<std::string>& d
   if (dns_names.empty()) return absl::InvalidArgumentError("newOrder: no names");
   nlohmann::json ids = nlohmann::json::array();
   for (const std::string& name : dns_names) ids.push_back({{"type", "dns"}, {"value", name}});
-  const std::string what = absl::StrCat("newOrder for ", absl::StrJoin(dns_names, ", "), " at");
+  const std::string what = absl::StrCat("newOrder for ", absl::StrJoin(dns_names, ", "));
   absl::StatusOr<HttpResponse> r =
       Post(what, directory_.new_order, nlohmann::json{{"identifiers", ids}}.dump());
   if (!r.ok()) return r.status();
   std::string location = r->Header("location");
   if (location.empty())
-    return absl::DataLossError(absl::StrCat(what, " ", directory_.new_order, ": no Location (order URL)"));
+    return absl::DataLossError(absl::StrCat(what, " at ", directory_.new_order, ": no Location (order URL)"));
   absl::StatusOr<nlohmann::json> json = ParseObject(*r, what);
   if (!json.ok()) return json.status();
   return ParseOrder(*json, std::move(location));
@@ -353,7 +354,7 @@ absl::Status AcmeClient::AuthorizeHttp01(const AcmeOrder& order, const Http01Res
   for (const PendingChallenge& p : pending) {
     if (!p.needs_response) continue;
     absl::StatusOr<HttpResponse> r =
-        Post(absl::StrCat("http-01 response for ", p.http01.dns_name, " to"), p.http01.url, "{}");
+        Post(absl::StrCat("http-01 response for ", p.http01.dns_name), p.http01.url, "{}");
     if (!r.ok()) return r.status();
   }
   for (const Http01Challenge& c : challenges) {
@@ -376,7 +377,7 @@ absl::StatusOr<AcmeOrder> AcmeClient::Finalize(const AcmeOrder& order, const std
   }
   if (current.status == "invalid") return OrderFailed(current);
   if (current.status == "ready") {
-    absl::StatusOr<HttpResponse> r = Post(absl::StrCat("finalize ", what, " at"), current.finalize,
+    absl::StatusOr<HttpResponse> r = Post(absl::StrCat("finalize ", what), current.finalize,
                                           nlohmann::json{{"csr", Base64Url(csr_der)}}.dump());
     if (!r.ok()) return r.status();
     absl::StatusOr<nlohmann::json> json = ParseObject(*r, what);

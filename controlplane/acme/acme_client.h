@@ -160,7 +160,7 @@ class AcmeClient {
   absl::StatusOr<std::string> TakeNonce();
   void KeepNonce(const HttpResponse& response);
   // Signed POST (kid unless `use_jwk`); payload "" is POST-as-GET. Non-2xx answers become
-  // statuses via ProblemStatus, named "<what> <url>".
+  // statuses via ProblemStatus, named "<what> at <url>".
   absl::StatusOr<HttpResponse> Post(absl::string_view what, const std::string& url, absl::string_view payload,
                                     bool use_jwk = false, absl::string_view accept = "");
   absl::StatusOr<std::string> AccountRequest(const nlohmann::json& payload, absl::string_view what);

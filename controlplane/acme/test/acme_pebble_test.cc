@@ -283,6 +283,23 @@ TEST_F(AcmePebbleTest, StaleNonceIsRetriedOnce) {
   EXPECT_EQ(client->stats().bad_nonce_retries, 1);
 }
 
+TEST_F(AcmePebbleTest, RefusedIdentifierNamesTheRequestAndTheProblem) {
+  std::unique_ptr<AcmeClient> client = ConnectWithNewAccount();
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<AcmeOrder> order = client->NewOrder({"ok.example.test", "*.*.example.test"});
+  ASSERT_FALSE(order.ok());
+  EXPECT_EQ(order.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ProblemType(order.status()), absl::StrCat(kAcmeErrorPrefix, "malformed"));
+  const std::string message(order.status().message());
+  EXPECT_TRUE(absl::StartsWith(message, absl::StrCat("newOrder for ok.example.test, *.*.example.test at ",
+                                                     client->directory().new_order, ": ", kAcmeErrorPrefix)))
+      << message;
+  // pebble's detail, and the HTTP status.
+  EXPECT_NE(message.find("illegal wildcard value: too many wildcards \"*.*.example.test\" (HTTP 400)"),
+            std::string::npos)
+      << message;
+}
+
 TEST_F(AcmePebbleTest, PassedDeadlineStopsBeforeAnyChallenge) {
   std::unique_ptr<AcmeClient> client = ConnectWithNewAccount();
   ASSERT_NE(client, nullptr);
