@@ -17,6 +17,7 @@
 #include "common/subprocess.h"
 #include "common/test_util.h"
 #include "controlplane/acme/acme_client.h"
+#include "controlplane/acme/acme_csr.h"
 #include "controlplane/acme/test/pebble_harness.h"
 #include "gtest/gtest.h"
 
@@ -270,6 +271,40 @@ TEST_F(AcmePebbleTest, SavedAccountKeyFindsTheSameAccount) {
       {"d.example.test"}, Responder({"d.example.test"}), absl::Now() + kOrderTimeout);
   ASSERT_TRUE(issued.ok()) << issued.status();
   ExpectIssuedFor(*issued, {"d.example.test"});
+}
+
+// What a replica taking over the issuer does: the same account (key from PEM, e.g. kept in the
+// event log), the order resumed from its URL, then the remaining steps one by one.
+TEST_F(AcmePebbleTest, AnotherClientResumesAnOrderFromItsUrl) {
+  std::unique_ptr<AcmeClient> first = ConnectWithNewAccount();
+  ASSERT_NE(first, nullptr);
+  absl::StatusOr<AcmeOrder> placed = first->NewOrder({"resume.example.test"});
+  ASSERT_TRUE(placed.ok()) << placed.status();
+  ASSERT_EQ(placed->status, "pending");
+  absl::StatusOr<std::string> pem = first->account_key().ToPem();
+  ASSERT_TRUE(pem.ok());
+  first.reset();
+
+  absl::StatusOr<AccountKey> key = AccountKey::FromPem(*pem);
+  ASSERT_TRUE(key.ok());
+  std::unique_ptr<AcmeClient> second = Connect(*key);
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(second->FindAccount().ok());
+  absl::StatusOr<AcmeOrder> order = second->FetchOrder(placed->url);
+  ASSERT_TRUE(order.ok()) << order.status();
+  EXPECT_EQ(order->authorizations, placed->authorizations);
+  const absl::Time deadline = absl::Now() + kOrderTimeout;
+  ASSERT_TRUE(second->AuthorizeHttp01(*order, Responder({"resume.example.test"}), deadline).ok());
+  absl::StatusOr<EvpPkeyPtr> cert_key = GenerateP256Key();
+  ASSERT_TRUE(cert_key.ok());
+  absl::StatusOr<std::string> csr = MakeCsrDer(cert_key->get(), {"resume.example.test"});
+  ASSERT_TRUE(csr.ok());
+  absl::StatusOr<AcmeOrder> done = second->Finalize(*order, *csr, deadline);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->status, "valid");
+  absl::StatusOr<std::string> chain = second->DownloadCertificate(done->certificate);
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  ExpectIssuedFor(IssuedCertificate{*chain, *std::move(cert_key), done->url}, {"resume.example.test"});
 }
 
 TEST_F(AcmePebbleTest, StaleNonceIsRetriedOnce) {
