@@ -154,7 +154,12 @@ int Run() {
     std::fprintf(stderr, "controlplane: event log: %s\n", std::string(log.status().message()).c_str());
     return 1;
   }
-  for (const std::string& note : notes) std::fprintf(stderr, "level=WARN msg=\"event log\" detail=\"%s\"\n", note.c_str());
+  for (const std::string& note : notes) std::fprintf(stderr, "level=WARN msg=\"event log repaired\" detail=\"%s\"\n", note.c_str());
+  if (log_options.kind == "etcd") {
+    std::fprintf(stderr, "level=INFO msg=\"event log on etcd\" endpoints=%s prefix=%s tls=%s\n",
+                 log_options.etcd_endpoints.c_str(), log_options.etcd_prefix.c_str(),
+                 log_options.etcd_tls.enabled() ? "on" : "off");
+  }
 
   MetricsRegistry registry;
   PrometheusDiscoveryStats stats(&registry);

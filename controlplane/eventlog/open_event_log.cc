@@ -1,6 +1,7 @@
 #include "controlplane/eventlog/open_event_log.h"
 
 #include "absl/strings/str_cat.h"
+#include "controlplane/eventlog/etcd/etcd_event_log.h"
 #include "controlplane/file_event_log.h"
 
 namespace edgerouter::controlplane {
@@ -13,7 +14,15 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenEventLog(const EventLogOptions& op
     return std::unique_ptr<EventLog>(*std::move(log));
   }
   if (options.kind == "etcd") {
-    return absl::UnimplementedError("--event_log=etcd is not built yet");
+    absl::StatusOr<std::vector<std::string>> endpoints = etcd::ParseEtcdEndpoints(options.etcd_endpoints);
+    if (!endpoints.ok()) return endpoints.status();
+    etcd::EtcdEventLogOptions etcd_options;
+    etcd_options.client.endpoints = *endpoints;
+    etcd_options.client.tls = options.etcd_tls;
+    etcd_options.prefix = options.etcd_prefix;
+    auto log = etcd::EtcdEventLog::Open(std::move(etcd_options));
+    if (!log.ok()) return log.status();
+    return std::unique_ptr<EventLog>(*std::move(log));
   }
   if (options.kind == "eventhorizon") {
     return absl::UnimplementedError("--event_log=eventhorizon is not built yet");

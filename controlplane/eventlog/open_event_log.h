@@ -23,7 +23,7 @@ struct EventLogOptions {
   std::string etcd_prefix = "/edgerouter";
 };
 
-// `notes` receives one line per thing worth telling the operator at start (repairs, endpoints).
+// `notes` receives one line per repair the log made while opening (file log: torn tails).
 absl::StatusOr<std::unique_ptr<EventLog>> OpenEventLog(const EventLogOptions& options,
                                                        std::vector<std::string>* notes);
 
