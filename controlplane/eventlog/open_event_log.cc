@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/eventlog/etcd/etcd_event_log.h"
+#include "controlplane/eventlog/etcd/etcd_lease.h"
 #include "controlplane/file_event_log.h"
 
 namespace edgerouter::controlplane {
@@ -29,6 +30,13 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenEventLog(const EventLogOptions& op
   }
   return absl::InvalidArgumentError(
       absl::StrCat("--event_log=", options.kind, ": want file, etcd or eventhorizon"));
+}
+
+std::unique_ptr<Lease> OpenLease(EventLog* log, const std::string& name, const std::string& holder) {
+  if (auto* etcd_log = dynamic_cast<etcd::EtcdEventLog*>(log)) {
+    return std::make_unique<etcd::EtcdLease>(etcd_log->client(), etcd_log->prefix(), name, holder);
+  }
+  return std::make_unique<AlwaysHeldLease>(holder);
 }
 
 }  // namespace edgerouter::controlplane

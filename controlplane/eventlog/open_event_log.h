@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "common/grpc_tls.h"
 #include "controlplane/event_log.h"
+#include "controlplane/eventlog/lease.h"
 
 namespace edgerouter::controlplane {
 
@@ -26,6 +27,10 @@ struct EventLogOptions {
 // `notes` receives one line per repair the log made while opening (file log: torn tails).
 absl::StatusOr<std::unique_ptr<EventLog>> OpenEventLog(const EventLogOptions& options,
                                                        std::vector<std::string>* notes);
+
+// The lease `name` on the same store as `log` (etcd: an etcd lease; file: always held).
+// `holder` names this replica; `log` must outlive the lease.
+std::unique_ptr<Lease> OpenLease(EventLog* log, const std::string& name, const std::string& holder);
 
 }  // namespace edgerouter::controlplane
 

@@ -59,6 +59,7 @@ class EtcdEventLog : public EventLog {
   absl::StatusOr<uint64_t> HeadOrError(absl::string_view stream);
   std::string VersionKey(absl::string_view stream, uint64_t version) const;
   EtcdClient* client() { return client_.get(); }
+  const std::string& prefix() const { return options_.prefix; }
   const EtcdWatchStats& watch_stats() const { return stats_; }
 
  private:

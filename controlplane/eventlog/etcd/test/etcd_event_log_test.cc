@@ -265,6 +265,30 @@ TEST_F(EtcdEventLogTest, LeaderKillAppendsWorkAgainWithinTwoSecondsAndWatchMisse
   EXPECT_EQ(rec.versions(), Sequence(1, 20));
 }
 
+TEST_F(EtcdEventLogTest, MalformedRecordIsSkippedAloneAndTheStreamMovesOn) {
+  auto log = OpenLog();
+  const std::string s = "/t-1/loadbalancer";
+  ASSERT_TRUE(log->Append(s, {MakeEvent("one")}, 0).ok());
+  // Another writer puts bytes that are no LogRecord at version 2.
+  etcdserverpb::TxnRequest txn;
+  etcdserverpb::PutRequest* put = txn.add_success()->mutable_request_put();
+  put->set_key(log->VersionKey(s, 2));
+  put->set_value("\xff\xffnot a record");
+  ASSERT_TRUE(log->client()->Txn(txn, "corrupt").ok());
+  ASSERT_TRUE(log->Append(s, {MakeEvent("three")}, 2).ok());
+  auto all = log->ReadAfter(s, 0, 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[1].version, 2u);
+  EXPECT_TRUE((*all)[1].events.empty());
+  EXPECT_EQ((*all)[2].events.size(), 1u);
+  Recorder rec;
+  auto handle = log->Watch(s, 0, rec.Callback());
+  ASSERT_TRUE(handle.ok());
+  EXPECT_EQ(rec.versions(), Sequence(1, 3));
+  EXPECT_GE(log->watch_stats().skipped_records.load(), 2u);
+}
+
 TEST_F(EtcdEventLogTest, QuorumLossFailsAppendsWithinTheDeadline) {
   const absl::Duration call_timeout = absl::Seconds(3);
   auto log = OpenLog(call_timeout);
