@@ -23,7 +23,7 @@ namespace edgerouter::controlplane::etcd {
 struct EtcdClientOptions {
   std::vector<std::string> endpoints;  // host:port each
   GrpcTlsFiles tls;                    // CA enables TLS; cert+key for client authentication
-  absl::Duration attempt_timeout = absl::Seconds(1);  // one RPC on one endpoint
+  absl::Duration attempt_timeout = absl::Milliseconds(500);  // one RPC on one endpoint
   absl::Duration call_timeout = absl::Seconds(5);     // one call, all attempts together
 };
 
