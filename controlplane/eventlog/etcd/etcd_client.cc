@@ -56,6 +56,13 @@ absl::StatusOr<std::vector<std::string>> ParseEtcdEndpoints(absl::string_view li
 
 absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(EtcdClientOptions options) {
   if (options.endpoints.empty()) return absl::InvalidArgumentError("no etcd endpoints given");
+  // Checked here so that the errors name the etcd flags, not the gRPC server's.
+  if (options.tls.enabled() && options.tls.ca.empty()) {
+    return absl::InvalidArgumentError("--etcd_tls_ca is required with TLS (the etcd servers are always verified)");
+  }
+  if (options.tls.cert.empty() != options.tls.key.empty()) {
+    return absl::InvalidArgumentError("--etcd_tls_cert and --etcd_tls_key go together");
+  }
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       GrpcChannelCredentials(options.tls);
   if (!credentials.ok()) {

@@ -4,19 +4,36 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/test_util.h"
+#include "dataplane/test/tls_test_util.h"
 
 namespace edgerouter::testing {
 
 using controlplane::etcd::EtcdClient;
 using controlplane::etcd::EtcdClientOptions;
 
-absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(const std::string& dir, int members) {
+absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(const std::string& dir, int members,
+                                                                bool tls) {
   std::unique_ptr<EtcdCluster> cluster(new EtcdCluster());
   cluster->dir_ = dir;
+  cluster->tls_ = tls;
+  if (tls) {
+    const std::string certs = dir + "/tls";
+    std::filesystem::create_directories(certs);
+    const std::string out = Shell(absl::StrCat(
+        "cd ", certs, " && ", MakeCaScript("ca"),
+        MakeLeafScript("server", "etcd", "ca", "subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth"),
+        MakeLeafScript("client", "controlplane", "ca", "extendedKeyUsage=clientAuth"),
+        "test -s server.crt && test -s client.crt"));
+    if (!absl::EndsWith(out, "EXIT=0")) return absl::InternalError("making etcd test certificates: " + out);
+    cluster->server_tls_ = {certs + "/server.crt", certs + "/server.key", certs + "/ca.pem"};
+    cluster->client_tls_ = {certs + "/client.crt", certs + "/client.key", certs + "/ca.pem"};
+  }
   cluster->token_ = absl::StrCat("er-test-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
   std::vector<std::string> peers;
   for (int i = 0; i < members; ++i) {
@@ -28,6 +45,7 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(const std::strin
     peers.push_back(absl::StrCat(m.name, "=http://127.0.0.1:", m.peer_port));
     EtcdClientOptions options;
     options.endpoints = {absl::StrCat("127.0.0.1:", m.client_port)};
+    options.tls = cluster->client_tls_;
     options.attempt_timeout = absl::Milliseconds(500);
     options.call_timeout = absl::Milliseconds(500);
     auto client = EtcdClient::Create(options);
@@ -38,6 +56,7 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(const std::strin
   cluster->initial_cluster_ = absl::StrJoin(peers, ",");
   EtcdClientOptions options;
   options.endpoints = cluster->endpoint_list();
+  options.tls = cluster->client_tls_;
   options.attempt_timeout = absl::Milliseconds(500);
   options.call_timeout = absl::Seconds(1);
   auto client = EtcdClient::Create(options);
@@ -63,7 +82,7 @@ EtcdCluster::~EtcdCluster() {
 
 absl::Status EtcdCluster::Launch(int index, const std::string& state) {
   Member& m = members_[index];
-  const std::string client_url = absl::StrCat("http://127.0.0.1:", m.client_port);
+  const std::string client_url = absl::StrCat(tls_ ? "https" : "http", "://127.0.0.1:", m.client_port);
   const std::string peer_url = absl::StrCat("http://127.0.0.1:", m.peer_port);
   std::vector<std::string> argv = {
       "/usr/bin/etcd",
@@ -81,6 +100,10 @@ absl::Status EtcdCluster::Launch(int index, const std::string& state) {
       "--logger", "zap",
       "--log-level", "info",  // for the "serving client traffic" line
   };
+  if (tls_) {
+    argv.insert(argv.end(), {"--cert-file", server_tls_.cert, "--key-file", server_tls_.key,
+                             "--trusted-ca-file", server_tls_.ca, "--client-cert-auth"});
+  }
   auto process = Subprocess::Start(argv, absl::StrCat(dir_, "/", m.name, ".log"));
   if (!process.ok()) return process.status();
   m.process = *std::move(process);

@@ -18,8 +18,10 @@ namespace edgerouter::testing {
 class EtcdCluster {
  public:
   // Starts `members` members and returns once every one reports the same leader and a
-  // linearizable read succeeds.
-  static absl::StatusOr<std::unique_ptr<EtcdCluster>> Start(const std::string& dir, int members = 3);
+  // linearizable read succeeds. With `tls`, clients must speak TLS with a client certificate
+  // (a CA and certificates are made under `dir`/tls; client_tls() names them).
+  static absl::StatusOr<std::unique_ptr<EtcdCluster>> Start(const std::string& dir, int members = 3,
+                                                            bool tls = false);
   ~EtcdCluster();
 
   std::string endpoints() const;  // "127.0.0.1:p,127.0.0.1:q,…" for --etcd_endpoints
@@ -35,6 +37,8 @@ class EtcdCluster {
   // Polls until all running members agree on a leader and a quorum read succeeds.
   absl::Status WaitHealthy(absl::Duration timeout);
   std::string Output(int index);
+  // The files a client needs (empty when the cluster runs without TLS).
+  const GrpcTlsFiles& client_tls() const { return client_tls_; }
 
  private:
   struct Member {
@@ -51,6 +55,9 @@ class EtcdCluster {
   std::string dir_;
   std::string initial_cluster_;
   std::string token_;
+  bool tls_ = false;
+  GrpcTlsFiles client_tls_;
+  GrpcTlsFiles server_tls_;
   std::vector<Member> members_;
   std::unique_ptr<controlplane::etcd::EtcdClient> cluster_client_;
 };

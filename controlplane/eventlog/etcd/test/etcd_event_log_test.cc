@@ -311,5 +311,48 @@ TEST_F(EtcdEventLogTest, QuorumLossFailsAppendsWithinTheDeadline) {
   EXPECT_NE(v.status().message().find("/t-1/loadbalancer"), absl::string_view::npos) << v.status();
 }
 
+TEST(EtcdEventLogTlsTest, MutualTlsWorksAndClientsWithoutACertificateAreRefused) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  std::string tmpl = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/er-etcd-tls-XXXXXX");
+  const std::string dir = mkdtemp(tmpl.data());
+  auto cluster = EtcdCluster::Start(dir, 3, /*tls=*/true);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  auto open = [&](GrpcTlsFiles tls) {
+    EtcdEventLogOptions options;
+    options.client.endpoints = (*cluster)->endpoint_list();
+    options.client.tls = std::move(tls);
+    options.client.call_timeout = absl::Seconds(2);
+    return EtcdEventLog::Open(options);
+  };
+  auto log = open((*cluster)->client_tls());
+  ASSERT_TRUE(log.ok()) << log.status();
+  const std::string s = "/t-1/loadbalancer";
+  ASSERT_TRUE((*log)->Append(s, {MakeEvent("tls")}, 0).ok());
+  Recorder rec;
+  auto handle = (*log)->Watch(s, 0, rec.Callback());
+  ASSERT_TRUE(handle.ok()) << handle.status();
+  ASSERT_TRUE((*log)->Append(s, {MakeEvent("tls2")}, 1).ok());
+  ASSERT_TRUE(rec.WaitFor(2, absl::Seconds(10)));
+  handle->reset();
+
+  GrpcTlsFiles no_cert = (*cluster)->client_tls();
+  no_cert.cert.clear();
+  no_cert.key.clear();
+  auto anonymous = open(no_cert);
+  ASSERT_TRUE(anonymous.ok());
+  EXPECT_FALSE((*anonymous)->Append(s, {MakeEvent("anon")}, std::nullopt).ok());
+  auto plaintext = open(GrpcTlsFiles());
+  ASSERT_TRUE(plaintext.ok());
+  auto refused = (*plaintext)->Append(s, {MakeEvent("plain")}, std::nullopt);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_EQ((*log)->Head(s), 2u);
+
+  GrpcTlsFiles half = (*cluster)->client_tls();
+  half.key.clear();
+  EXPECT_EQ(open(half).status().message(), "--etcd_tls_cert and --etcd_tls_key go together");
+  cluster->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace edgerouter::controlplane::etcd
