@@ -23,13 +23,22 @@
 #include "controlplane/docker/docker_source.h"
 #include "controlplane/docker/engine_client.h"
 #include "controlplane/discovery_server.h"
-#include "controlplane/file_event_log.h"
+#include "controlplane/eventlog/open_event_log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 
 ABSL_FLAG(std::string, data_dir, "./edgerouter-data", "event log directory");
 ABSL_FLAG(std::string, replica_id, "",
           "this replica's name in cluster status (default: <hostname>:<grpc port>, or <hostname>-<pid> for port 0)");
+ABSL_FLAG(std::string, event_log, "file",
+          "where the event streams live: file (--data_dir), etcd (--etcd_*) or eventhorizon");
+ABSL_FLAG(std::string, data_dir, "./edgerouter-data", "event log directory (--event_log=file)");
+ABSL_FLAG(std::string, etcd_endpoints, "127.0.0.1:2379",
+          "etcd v3 client endpoints host:port,host:port,… (--event_log=etcd)");
+ABSL_FLAG(std::string, etcd_tls_cert, "", "PEM client certificate for etcd (with --etcd_tls_key)");
+ABSL_FLAG(std::string, etcd_tls_key, "", "PEM private key of --etcd_tls_cert");
+ABSL_FLAG(std::string, etcd_tls_ca, "", "PEM CA that signed the etcd servers' certificates (enables TLS)");
+ABSL_FLAG(std::string, etcd_prefix, "/edgerouter", "key prefix of everything this control plane keeps in etcd");
 ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:18000", "gRPC address (discovery, admin, reflection)");
 ABSL_FLAG(std::string, grpc_tls_cert, "", "PEM certificate chain of the gRPC server (enables TLS)");
 ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
@@ -145,12 +154,24 @@ int Run() {
   }
 
   std::vector<std::string> notes;
-  auto log = FileEventLog::Open(absl::GetFlag(FLAGS_data_dir), &notes);
+  EventLogOptions log_options;
+  log_options.kind = absl::GetFlag(FLAGS_event_log);
+  log_options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  log_options.etcd_endpoints = absl::GetFlag(FLAGS_etcd_endpoints);
+  log_options.etcd_tls = {absl::GetFlag(FLAGS_etcd_tls_cert), absl::GetFlag(FLAGS_etcd_tls_key),
+                          absl::GetFlag(FLAGS_etcd_tls_ca)};
+  log_options.etcd_prefix = absl::GetFlag(FLAGS_etcd_prefix);
+  auto log = OpenEventLog(log_options, &notes);
   if (!log.ok()) {
     std::fprintf(stderr, "controlplane: event log: %s\n", std::string(log.status().message()).c_str());
     return 1;
   }
   for (const std::string& note : notes) std::fprintf(stderr, "level=WARN msg=\"event log repaired\" detail=\"%s\"\n", note.c_str());
+  if (log_options.kind == "etcd") {
+    std::fprintf(stderr, "level=INFO msg=\"event log on etcd\" endpoints=%s prefix=%s tls=%s\n",
+                 log_options.etcd_endpoints.c_str(), log_options.etcd_prefix.c_str(),
+                 log_options.etcd_tls.enabled() ? "on" : "off");
+  }
 
   MetricsRegistry registry;
   PrometheusDiscoveryStats stats(&registry);
@@ -213,7 +234,7 @@ int Run() {
   }
 
   AdminService admin(log->get(), &hub, &discovery);
-  admin.set_replica_info({replica_id, "file"});
+  admin.set_replica_info({replica_id, log_options.kind});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
@@ -254,10 +275,10 @@ int Run() {
   const std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));
   const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
   std::fprintf(stderr,
-               "level=INFO msg=\"control plane ready\" grpc=%s:%d grpc_tls=%s http=%s:%d data_dir=%s tenant=%s\n",
+               "level=INFO msg=\"control plane ready\" grpc=%s:%d grpc_tls=%s http=%s:%d event_log=%s data_dir=%s tenant=%s\n",
                grpc_host.c_str(), bound_port,
                tls_files.ca.empty() ? (tls_files.enabled() ? "server" : "off") : "mutual", http_listen.substr(0, http_listen.rfind(':')).c_str(),
-               http.port(), absl::GetFlag(FLAGS_data_dir).c_str(), options.tenant.c_str());
+               http.port(), log_options.kind.c_str(), log_options.data_dir.c_str(), options.tenant.c_str());
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -10,7 +10,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
   # tests, benchmarks and tools
   iproute2 util-linux curl ca-certificates openssl procps wrk nginx-light haproxy python3-websockets python3-botocore docker.io busybox-static
-  openssh-client python3-cryptography nghttp2-client python3-h2 pebble
+  openssh-client python3-cryptography nghttp2-client python3-h2 pebble etcd-server etcd-client
   # fuzzing (libFuzzer, sanitizers)
   clang-14 libclang-rt-14-dev
 )

@@ -1,0 +1,42 @@
+#include "controlplane/eventlog/open_event_log.h"
+
+#include "absl/strings/str_cat.h"
+#include "controlplane/eventlog/etcd/etcd_event_log.h"
+#include "controlplane/eventlog/etcd/etcd_lease.h"
+#include "controlplane/file_event_log.h"
+
+namespace edgerouter::controlplane {
+
+absl::StatusOr<std::unique_ptr<EventLog>> OpenEventLog(const EventLogOptions& options,
+                                                       std::vector<std::string>* notes) {
+  if (options.kind == "file") {
+    auto log = FileEventLog::Open(options.data_dir, notes);
+    if (!log.ok()) return log.status();
+    return std::unique_ptr<EventLog>(*std::move(log));
+  }
+  if (options.kind == "etcd") {
+    absl::StatusOr<std::vector<std::string>> endpoints = etcd::ParseEtcdEndpoints(options.etcd_endpoints);
+    if (!endpoints.ok()) return endpoints.status();
+    etcd::EtcdEventLogOptions etcd_options;
+    etcd_options.client.endpoints = *endpoints;
+    etcd_options.client.tls = options.etcd_tls;
+    etcd_options.prefix = options.etcd_prefix;
+    auto log = etcd::EtcdEventLog::Open(std::move(etcd_options));
+    if (!log.ok()) return log.status();
+    return std::unique_ptr<EventLog>(*std::move(log));
+  }
+  if (options.kind == "eventhorizon") {
+    return absl::UnimplementedError("--event_log=eventhorizon is not built yet");
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--event_log=", options.kind, ": want file, etcd or eventhorizon"));
+}
+
+std::unique_ptr<Lease> OpenLease(EventLog* log, const std::string& name, const std::string& holder) {
+  if (auto* etcd_log = dynamic_cast<etcd::EtcdEventLog*>(log)) {
+    return std::make_unique<etcd::EtcdLease>(etcd_log->client(), etcd_log->prefix(), name, holder);
+  }
+  return std::make_unique<AlwaysHeldLease>(holder);
+}
+
+}  // namespace edgerouter::controlplane
