@@ -27,7 +27,6 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 
-ABSL_FLAG(std::string, data_dir, "./edgerouter-data", "event log directory");
 ABSL_FLAG(std::string, replica_id, "",
           "this replica's name in cluster status (default: <hostname>:<grpc port>, or <hostname>-<pid> for port 0)");
 ABSL_FLAG(std::string, event_log, "file",
