@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -22,11 +23,16 @@
 #include "controlplane/docker/docker_source.h"
 #include "controlplane/docker/engine_client.h"
 #include "controlplane/discovery_server.h"
+#include "controlplane/eventlog/eventhorizon/eventhorizon_event_log.h"
 #include "controlplane/file_event_log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 
 ABSL_FLAG(std::string, data_dir, "./edgerouter-data", "event log directory");
+ABSL_FLAG(std::string, event_log, "file",
+          "where the event streams live: file (--data_dir) or eventhorizon (DynamoDB, configured by env "
+          "EVENTHORIZON=<prod|dev>:<tenant>:<keyId>:<secret>:<region>; the tenant comes from there)");
+ABSL_FLAG(int, eventhorizon_poll_ms, 1000, "--event_log=eventhorizon: poll the streams this often");
 ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:18000", "gRPC address (discovery, admin, reflection)");
 ABSL_FLAG(std::string, grpc_tls_cert, "", "PEM certificate chain of the gRPC server (enables TLS)");
 ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
@@ -133,24 +139,53 @@ int Run() {
     return 2;
   }
 
-  std::vector<std::string> notes;
-  auto log = FileEventLog::Open(absl::GetFlag(FLAGS_data_dir), &notes);
-  if (!log.ok()) {
-    std::fprintf(stderr, "controlplane: event log: %s\n", std::string(log.status().message()).c_str());
-    return 1;
+  std::string tenant = absl::GetFlag(FLAGS_tenant);
+  std::unique_ptr<EventLog> log;
+  eventhorizon::EventHorizonEventLog* eventhorizon_log = nullptr;
+  const std::string event_log_kind = absl::GetFlag(FLAGS_event_log);
+  if (event_log_kind == "file") {
+    std::vector<std::string> notes;
+    auto file_log = FileEventLog::Open(absl::GetFlag(FLAGS_data_dir), &notes);
+    if (!file_log.ok()) {
+      std::fprintf(stderr, "controlplane: event log: %s\n", std::string(file_log.status().message()).c_str());
+      return 1;
+    }
+    for (const std::string& note : notes) std::fprintf(stderr, "level=WARN msg=\"event log repaired\" detail=\"%s\"\n", note.c_str());
+    log = *std::move(file_log);
+  } else if (event_log_kind == "eventhorizon") {
+    absl::StatusOr<eventhorizon::Config> config = eventhorizon::ConfigFromEnvironment();
+    if (!config.ok()) {
+      std::fprintf(stderr, "controlplane: --event_log=eventhorizon: %s\n", std::string(config.status().message()).c_str());
+      return 2;
+    }
+    if (tenant != "1" && tenant != config->tenant) {
+      std::fprintf(stderr, "controlplane: --tenant=%s contradicts EVENTHORIZON's tenant %s\n", tenant.c_str(),
+                   config->tenant.c_str());
+      return 2;
+    }
+    tenant = config->tenant;
+    eventhorizon::EventLogOptions eh_options;
+    eh_options.poll_interval = absl::Milliseconds(std::max(10, absl::GetFlag(FLAGS_eventhorizon_poll_ms)));
+    auto eh = eventhorizon::EventHorizonEventLog::Create(*config, eh_options);
+    eventhorizon_log = eh.get();
+    log = std::move(eh);
+    std::fprintf(stderr, "level=INFO msg=\"event log: eventhorizon\" %s poll_ms=%d\n", config->Describe().c_str(),
+                 absl::GetFlag(FLAGS_eventhorizon_poll_ms));
+  } else {
+    std::fprintf(stderr, "controlplane: --event_log=%s: want file or eventhorizon\n", event_log_kind.c_str());
+    return 2;
   }
-  for (const std::string& note : notes) std::fprintf(stderr, "level=WARN msg=\"event log repaired\" detail=\"%s\"\n", note.c_str());
 
   MetricsRegistry registry;
   PrometheusDiscoveryStats stats(&registry);
   DiscoveryServer discovery(&stats);
 
   HubOptions options;
-  options.tenant = absl::GetFlag(FLAGS_tenant);
+  options.tenant = tenant;
   options.apps_file = absl::GetFlag(FLAGS_apps_file);
   options.quiet_window = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_quiet_ms));
   options.max_delay = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_max_ms));
-  ConfigHub hub(log->get(), options);
+  ConfigHub hub(log.get(), options);
   hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { discovery.OnSnapshot(std::move(s)); });
   CertExpiryReporter cert_expiry(&registry);
   hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { cert_expiry.OnSnapshot(*s); });
@@ -170,9 +205,37 @@ int Run() {
     return s ? static_cast<double>(s->resources.size()) : 0.0;
   });
 
+  if (eventhorizon_log != nullptr) {
+    registry.AddCallbackGauge("er_cp_event_log_stale",
+                              "1 while event log reads fail (throttling, 5xx, unreachable): the last good state is served.",
+                              [eventhorizon_log] { return eventhorizon_log->status().stale ? 1.0 : 0.0; });
+    registry.AddCallbackGauge("er_cp_event_log_read_failures", "Failed event log read rounds since start.",
+                              [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().read_failures); });
+    registry.AddCallbackGauge("er_cp_event_log_throttled", "Event log reads refused by DynamoDB throttling since start.",
+                              [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().throttled); });
+    registry.AddCallbackGauge("er_cp_event_log_skipped_items", "Malformed event log items skipped.",
+                              [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().skipped_items); });
+  }
+
   if (absl::Status s = hub.Start(); !s.ok()) {
     std::fprintf(stderr, "controlplane: %s\n", std::string(s.message()).c_str());
     return 1;
+  }
+  // EventHorizon unreachable at start: serve nothing until the streams were read once, so data
+  // planes keep the snapshot they hold instead of receiving an empty one as if it were fresh.
+  if (eventhorizon_log != nullptr && !eventhorizon_log->status().caught_up) {
+    std::fprintf(stderr, "level=WARN msg=\"event log not readable yet; waiting before serving\" error=\"%s\"\n",
+                 eventhorizon_log->status().last_error.c_str());
+    const timespec tick{0, 100 * 1000 * 1000};
+    while (!eventhorizon_log->status().caught_up) {
+      if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+        hub.Stop();
+        return 0;
+      }
+    }
+    hub.WaitForStreamVersion(log->Head(hub.loadbalancer_stream()), absl::Seconds(30));
+    hub.WaitForCertbusVersion(log->Head(hub.certbus_stream()), absl::Seconds(30));
+    std::fprintf(stderr, "level=INFO msg=\"event log read\"\n");
   }
 
   std::unique_ptr<docker::EngineClient> docker_client;
@@ -200,7 +263,7 @@ int Run() {
                  docker_options.network.c_str());
   }
 
-  AdminService admin(log->get(), &hub, &discovery);
+  AdminService admin(log.get(), &hub, &discovery);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
@@ -231,6 +294,11 @@ int Run() {
     HttpAdminResponse r;
     r.body = hub.Current() ? "ok\n" : "starting\n";
     if (!hub.Current()) r.status = 503;
+    // Nothing read from EventHorizon yet (unreachable at start): not ready, never empty-as-fresh.
+    if (eventhorizon_log != nullptr && !eventhorizon_log->status().caught_up) {
+      r.status = 503;
+      r.body = "event log not read yet: " + eventhorizon_log->status().last_error + "\n";
+    }
     return r;
   });
   if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen)); !s.ok()) {
@@ -241,10 +309,10 @@ int Run() {
   const std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));
   const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
   std::fprintf(stderr,
-               "level=INFO msg=\"control plane ready\" grpc=%s:%d grpc_tls=%s http=%s:%d data_dir=%s tenant=%s\n",
+               "level=INFO msg=\"control plane ready\" grpc=%s:%d grpc_tls=%s http=%s:%d event_log=%s data_dir=%s tenant=%s\n",
                grpc_host.c_str(), bound_port,
                tls_files.ca.empty() ? (tls_files.enabled() ? "server" : "off") : "mutual", http_listen.substr(0, http_listen.rfind(':')).c_str(),
-               http.port(), absl::GetFlag(FLAGS_data_dir).c_str(), options.tenant.c_str());
+               http.port(), event_log_kind.c_str(), absl::GetFlag(FLAGS_data_dir).c_str(), options.tenant.c_str());
 
   int sig = 0;
   sigwait(&signals, &sig);
