@@ -218,6 +218,10 @@ absl::StatusOr<uint64_t> EventHorizonEventLog::Append(absl::string_view stream, 
     absl::StatusOr<std::optional<int64_t>> head = store_.Head(stream);
     if (!head.ok()) return head.status();
     if (!head->has_value()) {
+      if (expected_version.has_value() && *expected_version != 0) {
+        return absl::AbortedError(absl::StrCat("version conflict on ", stream, ": expected version ",
+                                               *expected_version, ", stream does not exist (version 0)"));
+      }
       // As EventHorizon's stream-create would: StreamStarted at v0 plus the parent's link.
       if (absl::Status s = store_.EnsureStream(stream); !s.ok()) {
         return absl::Status(s.code(), absl::StrCat("eventhorizon append ", stream, ": ", s.message()));
