@@ -315,7 +315,10 @@ std::vector<std::string> EventHorizonEventLog::Streams() {
     if (!r.ok()) break;
     if (r.value.contains("Items") && r.value["Items"].is_array()) {
       for (const json& item : r.value["Items"]) {
-        if (item.contains("s") && item["s"].contains("S")) names.push_back(item["s"]["S"].get<std::string>());
+        // Lease items ("_lease/…") share the table but are not streams.
+        if (item.contains("s") && item["s"].contains("S") && item["s"]["S"].get<std::string>().rfind('/', 0) == 0) {
+          names.push_back(item["s"]["S"].get<std::string>());
+        }
       }
     }
     if (!r.value.contains("LastEvaluatedKey") || r.value["LastEvaluatedKey"].empty()) break;

@@ -69,7 +69,7 @@ class EventHorizonEventLog : public controlplane::EventLog {
   absl::StatusOr<std::unique_ptr<controlplane::WatchHandle>> Watch(absl::string_view stream,
                                                                    uint64_t after_version,
                                                                    EntryCallback on_entry) override;
-  // Streams with a v0 item (a Scan; meant for tools, not hot paths).
+  // Streams with a v0 item (a Scan; meant for tools, not hot paths). Empty on errors.
   std::vector<std::string> Streams() override;
 
   LogStatus status() const;

@@ -4,6 +4,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <thread>
@@ -199,6 +200,10 @@ TEST_F(EventHorizonLogTest, AppendsAreReadBackByBotocoreInEventHorizonFormat) {
   EXPECT_TRUE(absl::StrContains(Py({"children", "/"}).output, "/_sub"));
   EXPECT_TRUE(absl::StrContains(Py({"children", "/t-app"}).output, "/t-app/loadbalancer"));
   EXPECT_FALSE(log->store()->transactions_supported());  // dynalite: the fallback was used
+  const std::vector<std::string> streams = log->Streams();
+  for (const char* s : {"/", "/_sub", "/t-app", "/t-app/loadbalancer"}) {
+    EXPECT_NE(std::find(streams.begin(), streams.end(), s), streams.end()) << s;
+  }
 }
 
 TEST_F(EventHorizonLogTest, ConcurrentAppendsAtTheSameVersionExactlyOneWins) {
