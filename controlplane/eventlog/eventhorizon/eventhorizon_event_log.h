@@ -39,7 +39,7 @@ struct EventLogOptions {
   absl::Duration max_backoff = absl::Seconds(30);
   absl::Duration request_timeout = absl::Seconds(10);
   // Appends without an expected version retry at the new head this often on conflicts.
-  int conflict_attempts = 10;
+  int conflict_attempts = 20;
 };
 
 struct LogStatus {
