@@ -1,7 +1,8 @@
 // End to end on a real dynalite: `edgerouterctl eventhorizon …` creates and writes EventHorizon
 // streams, and the real controlplane binary with --event_log=eventhorizon serves apps that an
 // independent botocore writer put there, writes PutApp's AppUpdated in EventHorizon's format,
-// and waits (serving nothing) while DynamoDB throttles it at start.
+// and waits (serving nothing) while DynamoDB throttles it at start; a real data plane serves the
+// botocore-written apps.
 #include <stdlib.h>
 #include <sys/wait.h>
 
@@ -68,7 +69,8 @@ class EventHorizonE2eTest : public ::testing::Test {
   }
   static std::string AppUpdatedLine(const std::string& id) {
     json app = {{"id", id},
-                {"frontends", {{{"kind", "hostname"}, {"hostname", id}, {"path_prefix", "/"}}}},
+                {"frontends",
+                 {{{"kind", "hostname"}, {"hostname", id}, {"path_prefix", "/"}, {"allow_insecure_http", true}}}},
                 {"backend", {{"kind", "redirect"}, {"redirect_opts", {{"to", "https://example.com/" + id}}}}}};
     return "2026-03-05T10:00:00.000Z AppUpdated    " + json{{"Application", app}}.dump();
   }
@@ -120,9 +122,28 @@ TEST_F(EventHorizonE2eTest, CliAndControlPlaneOnEventHorizon) {
   EXPECT_TRUE(absl::StrContains(r.output, "botocore.example")) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "cli.example")) << r.output;
 
-  // Written by botocore while the control plane runs: picked up by polling.
+  // Served through a real data plane.
+  auto dp = Subprocess::Start({RunfilePath("dataplane/dataplane"), "--controlplane=" + cp->grpc_address,
+                               "--http_listen=127.0.0.1:0", "--https_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+                               "--workers=1", "--node_id=dp-eh", "--state_dir=" + dir_ + "/dp-state"},
+                              dir_ + "/dp.log");
+  ASSERT_TRUE(dp.ok());
+  absl::StatusOr<std::string> dp_ready = (*dp)->WaitForLine("data plane ready", absl::Seconds(20));
+  ASSERT_TRUE(dp_ready.ok()) << (*dp)->Output();
+  const std::string dp_http = LogField(*dp_ready, "http");
+  auto via_dataplane = [&](const std::string& host) {
+    return Exec({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", "Host: " + host,
+                 "http://" + dp_http + "/"});
+  };
+  EXPECT_TRUE(WaitForOutput([&] { return via_dataplane("botocore.example"); }, "302 https://example.com/botocore.example",
+                            absl::Seconds(10)))
+      << via_dataplane("botocore.example").output;
+
+  // Written by botocore while the control plane runs: picked up by polling, served.
   ASSERT_EQ(Py({"write", "/t-1/loadbalancer", AppUpdatedLine("live.example")}).exit_code, 0);
   EXPECT_TRUE(WaitForOutput(app_ls, "live.example", absl::Seconds(10)));
+  EXPECT_TRUE(WaitForOutput([&] { return via_dataplane("live.example"); }, "302 https://example.com/live.example",
+                            absl::Seconds(10)));
 
   // Written through the Admin API: lands in DynamoDB in EventHorizon's format.
   {
@@ -141,6 +162,7 @@ TEST_F(EventHorizonE2eTest, CliAndControlPlaneOnEventHorizon) {
 
   CmdResult metrics = Exec({"/usr/bin/curl", "-s", "http://" + cp->http_address + "/metrics"});
   EXPECT_TRUE(absl::StrContains(metrics.output, "er_cp_event_log_stale 0")) << metrics.output;
+  (*dp)->Signal(SIGTERM);
   cp->process->Signal(SIGTERM);
 }
 
