@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -23,6 +24,8 @@
 #include "controlplane/docker/docker_source.h"
 #include "controlplane/docker/engine_client.h"
 #include "controlplane/discovery_server.h"
+#include "controlplane/eventlog/eventhorizon/config.h"
+#include "controlplane/eventlog/eventhorizon/eventhorizon_event_log.h"
 #include "controlplane/eventlog/open_event_log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -30,7 +33,8 @@
 ABSL_FLAG(std::string, replica_id, "",
           "this replica's name in cluster status (default: <hostname>:<grpc port>, or <hostname>-<pid> for port 0)");
 ABSL_FLAG(std::string, event_log, "file",
-          "where the event streams live: file (--data_dir), etcd (--etcd_*) or eventhorizon");
+          "where the event streams live: file (--data_dir), etcd (--etcd_*) or eventhorizon (DynamoDB, "
+          "configured by env EVENTHORIZON=<prod|dev>:<tenant>:<keyId>:<secret>:<region>; the tenant comes from there)");
 ABSL_FLAG(std::string, data_dir, "./edgerouter-data", "event log directory (--event_log=file)");
 ABSL_FLAG(std::string, etcd_endpoints, "127.0.0.1:2379",
           "etcd v3 client endpoints host:port,host:port,… (--event_log=etcd)");
@@ -38,6 +42,7 @@ ABSL_FLAG(std::string, etcd_tls_cert, "", "PEM client certificate for etcd (with
 ABSL_FLAG(std::string, etcd_tls_key, "", "PEM private key of --etcd_tls_cert");
 ABSL_FLAG(std::string, etcd_tls_ca, "", "PEM CA that signed the etcd servers' certificates (enables TLS)");
 ABSL_FLAG(std::string, etcd_prefix, "/edgerouter", "key prefix of everything this control plane keeps in etcd");
+ABSL_FLAG(int, eventhorizon_poll_ms, 1000, "--event_log=eventhorizon: poll the streams this often");
 ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:18000", "gRPC address (discovery, admin, reflection)");
 ABSL_FLAG(std::string, grpc_tls_cert, "", "PEM certificate chain of the gRPC server (enables TLS)");
 ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
@@ -152,6 +157,7 @@ int Run() {
     return 2;
   }
 
+  std::string tenant = absl::GetFlag(FLAGS_tenant);
   std::vector<std::string> notes;
   EventLogOptions log_options;
   log_options.kind = absl::GetFlag(FLAGS_event_log);
@@ -160,11 +166,30 @@ int Run() {
   log_options.etcd_tls = {absl::GetFlag(FLAGS_etcd_tls_cert), absl::GetFlag(FLAGS_etcd_tls_key),
                           absl::GetFlag(FLAGS_etcd_tls_ca)};
   log_options.etcd_prefix = absl::GetFlag(FLAGS_etcd_prefix);
-  auto log = OpenEventLog(log_options, &notes);
-  if (!log.ok()) {
-    std::fprintf(stderr, "controlplane: event log: %s\n", std::string(log.status().message()).c_str());
+  log_options.eventhorizon_poll = absl::Milliseconds(std::max(10, absl::GetFlag(FLAGS_eventhorizon_poll_ms)));
+  if (log_options.kind == "eventhorizon") {
+    // EventHorizon names the tenant itself (EVENTHORIZON=<env>:<tenant>:…), as edgerouter does.
+    absl::StatusOr<eventhorizon::Config> config = eventhorizon::ConfigFromEnvironment();
+    if (!config.ok()) {
+      std::fprintf(stderr, "controlplane: --event_log=eventhorizon: %s\n", std::string(config.status().message()).c_str());
+      return 2;
+    }
+    if (tenant != "1" && tenant != config->tenant) {
+      std::fprintf(stderr, "controlplane: --tenant=%s contradicts EVENTHORIZON's tenant %s\n", tenant.c_str(),
+                   config->tenant.c_str());
+      return 2;
+    }
+    tenant = config->tenant;
+    std::fprintf(stderr, "level=INFO msg=\"event log: eventhorizon\" %s poll_ms=%d\n", config->Describe().c_str(),
+                 absl::GetFlag(FLAGS_eventhorizon_poll_ms));
+  }
+  absl::StatusOr<std::unique_ptr<EventLog>> opened = OpenEventLog(log_options, &notes);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "controlplane: event log: %s\n", std::string(opened.status().message()).c_str());
     return 1;
   }
+  std::unique_ptr<EventLog> log = *std::move(opened);
+  auto* eventhorizon_log = dynamic_cast<eventhorizon::EventHorizonEventLog*>(log.get());
   for (const std::string& note : notes) std::fprintf(stderr, "level=WARN msg=\"event log repaired\" detail=\"%s\"\n", note.c_str());
   if (log_options.kind == "etcd") {
     std::fprintf(stderr, "level=INFO msg=\"event log on etcd\" endpoints=%s prefix=%s tls=%s\n",
@@ -178,11 +203,11 @@ int Run() {
   DiscoveryServer discovery(&stats, replica_id);
 
   HubOptions options;
-  options.tenant = absl::GetFlag(FLAGS_tenant);
+  options.tenant = tenant;
   options.apps_file = absl::GetFlag(FLAGS_apps_file);
   options.quiet_window = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_quiet_ms));
   options.max_delay = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_max_ms));
-  ConfigHub hub(log->get(), options);
+  ConfigHub hub(log.get(), options);
   hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { discovery.OnSnapshot(std::move(s)); });
   CertExpiryReporter cert_expiry(&registry);
   hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { cert_expiry.OnSnapshot(*s); });
@@ -202,9 +227,37 @@ int Run() {
     return s ? static_cast<double>(s->resources.size()) : 0.0;
   });
 
+  if (eventhorizon_log != nullptr) {
+    registry.AddCallbackGauge("er_cp_event_log_stale",
+                              "1 while event log reads fail (throttling, 5xx, unreachable): the last good state is served.",
+                              [eventhorizon_log] { return eventhorizon_log->status().stale ? 1.0 : 0.0; });
+    registry.AddCallbackGauge("er_cp_event_log_read_failures", "Failed event log read rounds since start.",
+                              [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().read_failures); });
+    registry.AddCallbackGauge("er_cp_event_log_throttled", "Event log reads refused by DynamoDB throttling since start.",
+                              [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().throttled); });
+    registry.AddCallbackGauge("er_cp_event_log_skipped_items", "Malformed event log items skipped.",
+                              [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().skipped_items); });
+  }
+
   if (absl::Status s = hub.Start(); !s.ok()) {
     std::fprintf(stderr, "controlplane: %s\n", std::string(s.message()).c_str());
     return 1;
+  }
+  // EventHorizon unreachable at start: serve nothing until the streams were read once, so data
+  // planes keep the snapshot they hold instead of receiving an empty one as if it were fresh.
+  if (eventhorizon_log != nullptr && !eventhorizon_log->status().caught_up) {
+    std::fprintf(stderr, "level=WARN msg=\"event log not readable yet; waiting before serving\" error=\"%s\"\n",
+                 eventhorizon_log->status().last_error.c_str());
+    const timespec tick{0, 100 * 1000 * 1000};
+    while (!eventhorizon_log->status().caught_up) {
+      if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+        hub.Stop();
+        return 0;
+      }
+    }
+    hub.WaitForStreamVersion(log->Head(hub.loadbalancer_stream()), absl::Seconds(30));
+    hub.WaitForCertbusVersion(log->Head(hub.certbus_stream()), absl::Seconds(30));
+    std::fprintf(stderr, "level=INFO msg=\"event log read\"\n");
   }
 
   std::unique_ptr<docker::EngineClient> docker_client;
@@ -232,7 +285,7 @@ int Run() {
                  docker_options.network.c_str());
   }
 
-  AdminService admin(log->get(), &hub, &discovery);
+  AdminService admin(log.get(), &hub, &discovery);
   admin.set_replica_info({replica_id, log_options.kind});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -264,6 +317,11 @@ int Run() {
     HttpAdminResponse r;
     r.body = hub.Current() ? "ok\n" : "starting\n";
     if (!hub.Current()) r.status = 503;
+    // Nothing read from EventHorizon yet (unreachable at start): not ready, never empty-as-fresh.
+    if (eventhorizon_log != nullptr && !eventhorizon_log->status().caught_up) {
+      r.status = 503;
+      r.body = "event log not read yet: " + eventhorizon_log->status().last_error + "\n";
+    }
     return r;
   });
   if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen)); !s.ok()) {

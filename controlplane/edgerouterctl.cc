@@ -7,10 +7,13 @@
 
 #include "controlplane/ctl_args.h"
 #include "controlplane/ctl_commands.h"
+#include "controlplane/eventlog/eventhorizon/eventhorizon_cli.h"
 
 int main(int argc, char** argv) {
   using edgerouter::ctl::Invocation;
   std::vector<std::string> args(argv + 1, argv + argc);
+  // EventHorizon's own commands talk to DynamoDB directly, not to the control plane.
+  if (!args.empty() && args[0] == "eventhorizon") return edgerouter::eventhorizon::RunCli({args.begin() + 1, args.end()}, std::cout, std::cerr);
   Invocation inv;
   std::string error;
   if (!edgerouter::ctl::ParseArgs(args, std::getenv(edgerouter::ctl::kControlPlaneEnv), &inv,

@@ -34,6 +34,8 @@ if command -v npm >/dev/null; then
   # Not fatal: the tests' harness runs it again and reports the npm error where it matters.
   "$(dirname "$0")/../testenv/aws/install.sh" >/dev/null ||
     echo "setup: could not install the AWS emulators (npm); the S3/Lambda tests will fail" >&2
+  "$(dirname "$0")/../testenv/dynamodb/install.sh" >/dev/null ||
+    echo "setup: could not install dynalite (npm); the EventHorizon tests will fail" >&2
 else
   echo "setup: npm not found: the S3/Lambda emulator tests will fail" >&2
 fi

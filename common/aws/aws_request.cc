@@ -40,6 +40,7 @@ Endpoints Endpoints::FromEnvironment() {
   const std::string common = Env("AWS_ENDPOINT_URL");
   e.s3 = TrimSlash(Env("AWS_ENDPOINT_URL_S3").empty() ? common : Env("AWS_ENDPOINT_URL_S3"));
   e.lambda = TrimSlash(Env("AWS_ENDPOINT_URL_LAMBDA").empty() ? common : Env("AWS_ENDPOINT_URL_LAMBDA"));
+  e.dynamodb = TrimSlash(Env("AWS_ENDPOINT_URL_DYNAMODB").empty() ? common : Env("AWS_ENDPOINT_URL_DYNAMODB"));
   return e;
 }
 
@@ -119,14 +120,29 @@ Target LambdaInvokeTarget(const Endpoints& endpoints, absl::string_view region,
   return t;
 }
 
+Target DynamoDbTarget(const Endpoints& endpoints, absl::string_view region) {
+  Target t;
+  std::string prefix;
+  if (!endpoints.dynamodb.empty()) {
+    SplitUrl(endpoints.dynamodb, &t.base, &t.authority, &prefix);
+  } else {
+    t.authority = absl::StrCat("dynamodb.", region, ".amazonaws.com");
+    t.base = absl::StrCat("https://", t.authority);
+  }
+  t.path = absl::StrCat(prefix, "/");
+  return t;
+}
+
 SignedRequest SignAwsRequest(Service service, absl::string_view region, absl::string_view method,
                              const Target& target, const NameValues& extra_headers,
-                             std::string payload_hash, const Credentials& credentials, absl::Time now) {
+                             std::string payload_hash, const Credentials& credentials, absl::Time now,
+                             const NameValues& signed_headers) {
   SigningRequest req;
   req.method = std::string(method);
   req.path = target.path;
   req.query = target.query;
   req.headers = {{"Host", target.authority}};
+  req.headers.insert(req.headers.end(), signed_headers.begin(), signed_headers.end());
   req.payload_hash = std::move(payload_hash);
   SigningConfig config;
   config.region = std::string(region);
@@ -137,15 +153,16 @@ SignedRequest SignAwsRequest(Service service, absl::string_view region, absl::st
     config.double_encode_path = false;
     config.add_content_sha256_header = true;
   } else {
-    config.service = "lambda";
+    config.service = service == Service::kLambda ? "lambda" : "dynamodb";
   }
   HeaderSignature sig = SignHeaders(req, credentials, config);
   SignedRequest out;
   out.method = req.method;
   out.url = absl::StrCat(target.base, target.path);
   if (!target.query.empty()) absl::StrAppend(&out.url, "?", CanonicalQuery(target.query));
-  out.header_lines.reserve(2 + sig.headers_to_add.size() + extra_headers.size());
+  out.header_lines.reserve(2 + sig.headers_to_add.size() + extra_headers.size() + signed_headers.size());
   out.header_lines.push_back(absl::StrCat("Host: ", target.authority));
+  for (const auto& [name, value] : signed_headers) out.header_lines.push_back(absl::StrCat(name, ": ", value));
   for (const auto& [name, value] : sig.headers_to_add) out.header_lines.push_back(absl::StrCat(name, ": ", value));
   for (const auto& [name, value] : extra_headers) out.header_lines.push_back(absl::StrCat(name, ": ", value));
   return out;

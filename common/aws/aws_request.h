@@ -15,12 +15,13 @@
 
 namespace edgerouter::aws {
 
-// Endpoint overrides as the AWS SDKs read them: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_LAMBDA,
-// else AWS_ENDPOINT_URL, else the public AWS endpoints. An S3 override implies path-style
+// Endpoint overrides as the AWS SDKs read them: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_LAMBDA /
+// AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL, else the public AWS endpoints. An S3 override implies path-style
 // addressing (emulators and most S3-compatible stores need it).
 struct Endpoints {
   std::string s3;      // "" = https://<bucket>.s3.<region>.amazonaws.com (virtual-hosted)
   std::string lambda;  // "" = https://lambda.<region>.amazonaws.com
+  std::string dynamodb;  // "" = https://dynamodb.<region>.amazonaws.com
   static Endpoints FromEnvironment();
 };
 
@@ -45,19 +46,24 @@ Target S3Target(const Endpoints& endpoints, absl::string_view bucket, absl::stri
 Target LambdaInvokeTarget(const Endpoints& endpoints, absl::string_view region,
                           absl::string_view function_name);
 
+// POST target of the DynamoDB JSON API (every operation is `POST /` with X-Amz-Target).
+Target DynamoDbTarget(const Endpoints& endpoints, absl::string_view region);
+
 struct SignedRequest {
   std::string method;
   std::string url;                        // base + path + "?" + encoded query
   std::vector<std::string> header_lines;  // "Name: value", Host included
 };
 
-enum class Service { kS3, kLambda };
+enum class Service { kS3, kLambda, kDynamoDb };
 
 // Signs `method target` with a body whose SHA-256 hex is `payload_hash` ("" = empty body).
-// `extra_headers` are sent unsigned (Range, If-None-Match, Content-Type, ...).
+// `extra_headers` are sent unsigned (Range, If-None-Match, Content-Type, ...); `signed_headers`
+// are sent and covered by the signature (DynamoDB's X-Amz-Target, as the SDKs do).
 SignedRequest SignAwsRequest(Service service, absl::string_view region, absl::string_view method,
                              const Target& target, const NameValues& extra_headers,
-                             std::string payload_hash, const Credentials& credentials, absl::Time now);
+                             std::string payload_hash, const Credentials& credentials, absl::Time now,
+                             const NameValues& signed_headers = {});
 
 // Fixed extension -> media type table (lower-case extension without the dot); text types
 // carry "; charset=utf-8". Unknown: application/octet-stream.

@@ -68,6 +68,31 @@ TEST(AwsRequest, SignedS3RequestCarriesHostDateHashAndAuthorization) {
   EXPECT_EQ(r.header_lines.back(), "Range: bytes=0-1");
 }
 
+TEST(AwsRequest, DynamoDbTargetSignsTheTargetHeader) {
+  Endpoints aws;
+  Target t = DynamoDbTarget(aws, "eu-central-1");
+  EXPECT_EQ(t.base, "https://dynamodb.eu-central-1.amazonaws.com");
+  EXPECT_EQ(t.path, "/");
+  Endpoints local;
+  local.dynamodb = "http://127.0.0.1:8000";
+  t = DynamoDbTarget(local, "eu-central-1");
+  EXPECT_EQ(t.authority, "127.0.0.1:8000");
+  SignedRequest r = SignAwsRequest(Service::kDynamoDb, "eu-central-1", "POST", t, {}, Sha256Hex("{}"),
+                                   Credentials{"AK", "SK", ""}, absl::FromUnixSeconds(1700000000),
+                                   {{"X-Amz-Target", "DynamoDB_20120810.Query"}});
+  EXPECT_EQ(r.url, "http://127.0.0.1:8000/");
+  bool auth = false, target = false;
+  for (const std::string& h : r.header_lines) {
+    auth |= absl::StrContains(h, "/eu-central-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target,");
+    target |= h == "X-Amz-Target: DynamoDB_20120810.Query";
+  }
+  EXPECT_TRUE(auth);
+  EXPECT_TRUE(target);
+  setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:3/", 1);
+  EXPECT_EQ(Endpoints::FromEnvironment().dynamodb, "http://127.0.0.1:3");
+  unsetenv("AWS_ENDPOINT_URL_DYNAMODB");
+}
+
 TEST(AwsRequest, ContentTypes) {
   EXPECT_EQ(ContentTypeForPath("/a/index.HTML"), "text/html; charset=utf-8");
   EXPECT_EQ(ContentTypeForPath("app.js"), "text/javascript; charset=utf-8");

@@ -3,6 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "controlplane/eventlog/etcd/etcd_event_log.h"
 #include "controlplane/eventlog/etcd/etcd_lease.h"
+#include "controlplane/eventlog/eventhorizon/config.h"
+#include "controlplane/eventlog/eventhorizon/eventhorizon_event_log.h"
 #include "controlplane/file_event_log.h"
 
 namespace edgerouter::controlplane {
@@ -26,7 +28,11 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenEventLog(const EventLogOptions& op
     return std::unique_ptr<EventLog>(*std::move(log));
   }
   if (options.kind == "eventhorizon") {
-    return absl::UnimplementedError("--event_log=eventhorizon is not built yet");
+    absl::StatusOr<eventhorizon::Config> config = eventhorizon::ConfigFromEnvironment();
+    if (!config.ok()) return config.status();
+    eventhorizon::EventLogOptions eh_options;
+    eh_options.poll_interval = options.eventhorizon_poll;
+    return std::unique_ptr<EventLog>(eventhorizon::EventHorizonEventLog::Create(*config, eh_options));
   }
   return absl::InvalidArgumentError(
       absl::StrCat("--event_log=", options.kind, ": want file, etcd or eventhorizon"));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/grpc_tls.h"
 #include "controlplane/event_log.h"
 #include "controlplane/eventlog/lease.h"
@@ -22,6 +23,8 @@ struct EventLogOptions {
   std::string etcd_endpoints;  // "host:port,host:port,…"
   GrpcTlsFiles etcd_tls;
   std::string etcd_prefix = "/edgerouter";
+  // eventhorizon: configured by the EVENTHORIZON environment variable, as edgerouter
+  absl::Duration eventhorizon_poll = absl::Seconds(1);
 };
 
 // `notes` receives one line per repair the log made while opening (file log: torn tails).
