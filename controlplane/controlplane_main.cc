@@ -26,6 +26,7 @@
 #include "controlplane/discovery_server.h"
 #include "controlplane/eventlog/eventhorizon/config.h"
 #include "controlplane/eventlog/eventhorizon/eventhorizon_event_log.h"
+#include "controlplane/eventlog/lease_keeper.h"
 #include "controlplane/eventlog/open_event_log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -286,7 +287,16 @@ int Run() {
   }
 
   AdminService admin(log.get(), &hub, &discovery);
-  admin.set_replica_info({replica_id, log_options.kind});
+  // Duties that must run on one replica at a time (the ACME issuer) run while this is held.
+  LeaseKeeper duties("duties", OpenLease(log.get(), "duties", replica_id));
+  duties.Start();
+  admin.set_replica_info({replica_id, log_options.kind, absl::Now(), [&duties] {
+                            admin::LeaseStatus lease;
+                            lease.set_name(duties.name());
+                            lease.set_held_here(duties.held());
+                            lease.set_holder(duties.holder());
+                            return std::vector<admin::LeaseStatus>{lease};
+                          }});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;

@@ -158,5 +158,48 @@ TEST_F(Cluster, ReplicaKillUnderLoadMovesTheNodeWithoutAFullStateResend) {
   EXPECT_EQ(Series(Metrics(), "er_dp_controlplane_failovers_total"), "1");
 }
 
+// The run-once lease on etcd: every replica names the same holder, exactly one holds it, and
+// when the holder dies another replica takes it over.
+TEST_F(Cluster, OneReplicaHoldsTheDutiesLeaseAndAnotherTakesOver) {
+  auto statuses = [&] {
+    std::vector<admin::ReplicaStatus> out;
+    for (const auto& r : replicas_) {
+      if (r.process == nullptr) continue;
+      auto stub = admin::Admin::NewStub(grpc::CreateChannel(r.grpc_address, grpc::InsecureChannelCredentials()));
+      grpc::ClientContext ctx;
+      admin::ReplicaStatus status;
+      if (stub->GetReplicaStatus(&ctx, admin::GetReplicaStatusRequest(), &status).ok()) out.push_back(status);
+    }
+    return out;
+  };
+  // Every answering replica agrees on one holder, which is one of them and says it holds it.
+  auto agreed_holder = [&]() -> std::string {
+    std::vector<admin::ReplicaStatus> all = statuses();
+    std::string holder;
+    int holding = 0;
+    for (const auto& s : all) {
+      if (s.leases_size() != 1 || s.leases(0).name() != "duties" || s.leases(0).holder().empty()) return "";
+      if (!holder.empty() && s.leases(0).holder() != holder) return "";
+      holder = s.leases(0).holder();
+      holding += s.leases(0).held_here();
+    }
+    return holding == 1 ? holder : "";
+  };
+  std::string holder;
+  for (absl::Time until = absl::Now() + absl::Seconds(20); (holder = agreed_holder()).empty();) {
+    ASSERT_LT(absl::Now(), until) << "replicas never agreed on one lease holder";
+  }
+  const int index = holder.back() - '0';
+  replicas_[index].process->Signal(SIGKILL);
+  replicas_[index].process.reset();
+  const absl::Time killed = absl::Now();
+  std::string next;
+  while ((next = agreed_holder()).empty() || next == holder) {
+    ASSERT_LT(absl::Now() - killed, absl::Seconds(20)) << "nobody took the lease over";
+  }
+  std::printf("lease holder %s killed → %s holds it after %.0f ms\n", holder.c_str(), next.c_str(),
+              absl::ToDoubleMilliseconds(absl::Now() - killed));
+}
+
 }  // namespace
 }  // namespace edgerouter::testing
