@@ -100,7 +100,7 @@ stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& worker
   absl::BlockingCounter done(static_cast<int>(workers.size()));
   for (auto& w : workers) {
     proxy::Worker* worker = w.get();
-    worker->loop().Post([&, worker] {
+    worker->loop().RunOnLoop([&, worker] {
       stats::Counters mine;
       worker->stats().MergeInto(&mine);
       mine.ejected_origins = worker->pools().EjectedCount(worker->loop().now_ms());
@@ -125,7 +125,7 @@ std::string AwsMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers) {
   absl::BlockingCounter done(static_cast<int>(workers.size()));
   for (auto& w : workers) {
     proxy::Worker* worker = w.get();
-    worker->loop().Post([&, worker] {
+    worker->loop().RunOnLoop([&, worker] {
       if (const aws::AwsWorkerContext* ctx = worker->aws_if_created()) {
         absl::MutexLock lock(&mu);
         const aws::AwsClient& c = ctx->client();

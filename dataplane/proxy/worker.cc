@@ -155,6 +155,7 @@ void Worker::Start() {
   thread_ = std::thread([this] {
     RefreshConfig();
     loop_.Run();
+    std::fprintf(stderr, "level=INFO msg=\"worker stopped\" worker=%d\n", index_);
   });
 }
 
