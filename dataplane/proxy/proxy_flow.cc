@@ -396,7 +396,7 @@ void DownstreamConnection::ReleaseUpstream(bool reusable) {
 
 void DownstreamConnection::UpstreamFailed(int status, absl::string_view reason, bool connect_failure) {
   if (connect_failure && origins_ != nullptr && origin_index_ >= 0) {
-    origins_->ReportFailure(origin_index_, worker_->loop().now_ms());
+    origins_->ReportFailure(origin_index_, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
   }
   ReleaseUpstream(false);
   const bool can_retry = connect_failure && attempts_ < 2 && backend_ != nullptr &&

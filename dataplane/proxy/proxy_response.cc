@@ -39,7 +39,7 @@ void DownstreamConnection::HandleResponseHead() {
     status_ = status;
     if (status >= 500) {
       worker_->stats().origin(upstream_label_).status_5xx++;
-      origins_->ReportFailure(origin_index_, worker_->loop().now_ms());
+      origins_->ReportFailure(origin_index_, worker_->loop().now_ms(), OriginSet::Failure::kStatus5xx);
     } else {
       origins_->ReportSuccess(origin_index_);
     }

@@ -254,14 +254,22 @@ void OriginSet::ReportSuccess(int i) {
   o.backoff_ms = 0;
 }
 
-void OriginSet::ReportFailure(int i, int64_t now_ms) {
+void OriginSet::ReportFailure(int i, int64_t now_ms, Failure kind) {
   OriginState& o = origins_[i];
-  if (++o.consecutive_failures < kEjectAfter) return;
-  o.backoff_ms = o.backoff_ms == 0 ? 1000 : std::min<int64_t>(o.backoff_ms * 2, 30000);
-  const bool was_ejected = o.ejected_until_ms > now_ms;
+  // Ejected already: this request was under way before (or is the fallback when every origin
+  // is out); it tells nothing new, and must not push the origin's return further away.
+  if (o.ejected_until_ms > now_ms) return;
+  const int64_t* range = kind == Failure::kConnect ? kConnectBackoffMs : kStatusBackoffMs;
+  if (o.backoff_ms > 0) {
+    // No success since the last ejection ended: this was the probe, and it failed.
+    o.backoff_ms = std::clamp(o.backoff_ms * 2, range[0], range[1]);
+  } else {
+    if (++o.consecutive_failures < kEjectAfter) return;
+    o.backoff_ms = range[0];
+  }
   o.ejected_until_ms = now_ms + o.backoff_ms;
   o.consecutive_failures = 0;
-  if (!was_ejected) stats_->origin(config_->origins[i].url).ejections++;
+  stats_->origin(config_->origins[i].url).ejections++;
 }
 
 UpstreamConnection* OriginSet::Acquire(int i, std::string* error, bool fresh) {

@@ -3,9 +3,13 @@
 //
 // Load balancing: power of two choices on outstanding requests (per worker), which needs no
 // shared state and avoids herding on one origin. Passive health: `kEjectAfter` consecutive
-// connect failures or 5xx responses eject an origin for a backoff that doubles on every
-// ejection (1 s … 30 s) and resets after a success; when every origin is ejected the one whose
-// ejection ends first is still tried, so a backend is never fully blackholed.
+// connect failures or 5xx responses eject an origin. Once the ejection ends, the next request
+// is the probe: its failure ejects again for twice as long; a success resets. Failures reported
+// while the origin is ejected (requests that were already under way) change nothing, so an
+// outage under load does not pile up backoff. Backoff: connect failures 250 ms … 1 s (the
+// request is retried on another origin, and a restarted origin is back within a second); 5xx
+// answers 1 s … 30 s (the probe's client sees the error). When every origin is ejected the one
+// whose ejection ends first is still tried, so a backend is never fully blackholed.
 #ifndef EDGEROUTER_DATAPLANE_PROXY_UPSTREAM_H_
 #define EDGEROUTER_DATAPLANE_PROXY_UPSTREAM_H_
 
@@ -100,13 +104,16 @@ struct OriginState {
   int outstanding = 0;
   int consecutive_failures = 0;
   int64_t ejected_until_ms = 0;
-  int64_t backoff_ms = 0;
+  int64_t backoff_ms = 0;  // of the last ejection; 0 once a request succeeded after it
   std::vector<UpstreamConnection*> idle;  // most recently used last
 };
 
 class OriginSet {
  public:
   static constexpr int kEjectAfter = 3;
+  enum class Failure { kConnect, kStatus5xx };
+  static constexpr int64_t kConnectBackoffMs[2] = {250, 1000};  // first, cap
+  static constexpr int64_t kStatusBackoffMs[2] = {1000, 30000};
   OriginSet(const BackendConfig& config, net::EventLoop* loop, stats::WorkerStats* stats,
             net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete);
   ~OriginSet();
@@ -121,7 +128,7 @@ class OriginSet {
   // Index of the origin for the next attempt, never `exclude` unless it is the only one.
   int Pick(int64_t now_ms, int exclude);
   void ReportSuccess(int i);
-  void ReportFailure(int i, int64_t now_ms);
+  void ReportFailure(int i, int64_t now_ms, Failure kind);
 
   // A pooled connection to origin `i`, or a new one (connecting). Null with `error` set when a
   // socket cannot even be created.
