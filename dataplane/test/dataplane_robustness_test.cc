@@ -143,5 +143,38 @@ TEST_F(Robustness, RestartedOriginGetsTrafficBackWithinTwoSeconds) {
   EXPECT_LE(ms, 2000);
 }
 
+// kill -9 of one of two origins under load: GETs under way on its connections (pooled or new,
+// no response byte yet) go to the other origin instead of ending in 502 (14 of them did).
+TEST_F(Robustness, OriginKilledUnderLoadFailsNoIdempotentRequest) {
+  WaitForApplied(1);
+  // Requests that origin b holds without answering when it dies (origin a answers /hold at
+  // once after /release): the retry must not depend on the connection being a pooled one.
+  ASSERT_EQ(Get(origin_a_, "origin", "/release").status, 200);
+  std::vector<std::unique_ptr<TestConnection>> held;
+  for (int i = 0; i < 16; ++i) {
+    held.push_back(std::make_unique<TestConnection>(http_port_, 10000));
+    held.back()->Send("GET /hold HTTP/1.1\r\nHost: both.test\r\n\r\n");
+  }
+  ASSERT_TRUE(b_->WaitForNthLine("request GET /hold", 2, absl::Seconds(5)).ok()) << b_->Output();
+  BothLoad load(http_port_, 16);
+  ASSERT_GE(load.MsUntilBAfter(Clock::now(), absl::Seconds(5)), 0);
+  b_->Signal(SIGKILL);
+  for (auto& conn : held) {
+    HttpResponse r = conn->Read();
+    EXPECT_EQ(r.status, 200) << r.head << r.body;
+    EXPECT_EQ(r.headers["x-origin"], "a");
+  }
+  const int before = load.requests();
+  // Load goes on until plenty of requests met the dead origin's connections and ejections.
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
+  while (load.requests() < before + 3000 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  load.Stop();
+  const std::vector<std::string> failures = load.failures();
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  EXPECT_GE(load.requests(), before + 3000);
+}
+
 }  // namespace
 }  // namespace edgerouter::testing
