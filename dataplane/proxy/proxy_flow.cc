@@ -128,6 +128,7 @@ void DownstreamConnection::ConnectAttempt(bool fresh) {
   up_out_.Append(upstream_line_);
   up_out_.Append(upstream_headers_);
   up_in_.Clear();
+  response_progress_.Reset();
   response_head_done_ = false;
   response_done_ = false;
   upstream_eof_ = false;
