@@ -459,7 +459,11 @@ void DownstreamConnection::FinishRequest() {
 void DownstreamConnection::OnTimer(int kind) {
   if (state_ == State::kClosed) return;
   if (state_ == State::kH2) {
-    h2_->OnIdleTimer();
+    if (kind == kHeaderTimer) {
+      h2_->OnHeaderTimer();
+    } else {
+      h2_->OnIdleTimer();
+    }
     return;
   }
   if (state_ == State::kHandshake) {

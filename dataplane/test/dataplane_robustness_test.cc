@@ -239,5 +239,39 @@ TEST_F(SlowHead, CostGrowsLinearlyWithTheHeadSize) {
   EXPECT_LT(ratio, 3.4);
 }
 
+class H2Hold : public DataplaneE2E {
+ protected:
+  std::vector<std::string> DataplaneFlags() override { return {"--h2c", "--header_timeout_ms=1000"}; }
+  // Runs the holding client; its verdict line.
+  std::string Hold(const std::string& mode) {
+    auto client = Subprocess::Start({"/usr/bin/python3", RunfilePath("dataplane/test/h2_header_hold_client.py"),
+                                     absl::StrCat(http_port_), "8", mode});
+    EXPECT_TRUE(client.ok());
+    EXPECT_TRUE((*client)->Wait(absl::Seconds(20)).ok());
+    return std::string(absl::StripAsciiWhitespace((*client)->Output()));
+  }
+};
+
+// HEADERS without END_HEADERS, then silence: the connection used to stay open for ever (200
+// such connections were still held after 135 s). The header timeout now applies to a header
+// block as to an HTTP/1.1 head.
+TEST_F(H2Hold, IncompleteHeaderBlockEndsAtTheHeaderTimeout) {
+  WaitForApplied(1);
+  for (const std::string mode : {"headers", "continuation"}) {
+    const std::string verdict = Hold(mode);
+    std::printf("%s hold: %s\n", mode.c_str(), verdict.c_str());
+    ASSERT_TRUE(absl::StartsWith(verdict, "GOAWAY") || absl::StartsWith(verdict, "CLOSED")) << mode << ": " << verdict;
+    const int ms = std::stoi(verdict.substr(verdict.rfind(' ') + 1));
+    EXPECT_GE(ms, 900) << mode;   // not before the timeout
+    EXPECT_LT(ms, 4000) << mode;  // 1 s timeout, timer lists checked every loop turn
+  }
+  // Complete requests on h2c are unaffected.
+  auto ok = Subprocess::Start({"/usr/bin/curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}",
+                               "-H", "Host: site.test", absl::StrCat("http://127.0.0.1:", http_port_, "/echo")});
+  ASSERT_TRUE(ok.ok());
+  ASSERT_TRUE((*ok)->Wait(absl::Seconds(10)).ok());
+  EXPECT_EQ((*ok)->Output(), "200");
+}
+
 }  // namespace
 }  // namespace edgerouter::testing
