@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/proxy/runtime_config.h"
@@ -99,6 +100,9 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
 
 // Extra trust anchors (PEM file) for verifying https origins, in addition to the system store.
 void SetUpstreamTrustFile(const std::string& path);
+// The client TLS context for https origins (verifying or not): built with its trust store on
+// the first call, from the config compile (files are read there, never on a worker).
+absl::StatusOr<SSL_CTX*> UpstreamTlsContext(bool verify);
 
 struct OriginState {
   int outstanding = 0;
@@ -140,7 +144,8 @@ class OriginSet {
   void Forget(UpstreamConnection* conn);  // a pooled connection closed by itself
   void DeferDelete(std::function<void()> fn) { defer_delete_(std::move(fn)); }
   net::TimerList* idle_timers() { return idle_timers_; }
-  // Client TLS context for this backend's https origins (verification per tls_config).
+  // Client TLS context for this backend's https origins (verification per tls_config), made
+  // by the config compile.
   SSL_CTX* tls_context(std::string* error);
   stats::WorkerStats* stats() { return stats_; }
   int64_t last_used_ms = 0;
@@ -154,7 +159,6 @@ class OriginSet {
   std::function<void(std::function<void()>)> defer_delete_;
   std::vector<OriginState> origins_;
   uint64_t rng_;
-  SSL_CTX* tls_ctx_ = nullptr;
 };
 
 // Origin sets by backend pool_key: pools and health survive snapshots that leave a backend
