@@ -209,24 +209,36 @@ std::string BigHead(size_t size) {
   return head + "\r\n";
 }
 
+// User CPU time of process `pid`, in clock ticks: parsing is user time, while the per-read
+// wake-ups and syscalls (linear in the head size either way) are mostly system time.
+long UserTicks(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  const std::string all((std::istreambuf_iterator<char>(in)), {});
+  std::istringstream rest(all.substr(all.rfind(')') + 2));
+  std::string field;
+  for (int i = 0; i < 12 && rest >> field; ++i) {
+  }
+  return std::stol(field);  // field 14 of the line
+}
+
 // Sends `head` one byte per segment, paced so that the data plane reads about one byte per
-// read, and returns the data plane's CPU ticks for the exchange (response status checked).
+// read, and returns the data plane's user CPU ticks for the exchange (status checked).
 long SlowHeadCpuTicks(pid_t dp, int port, const std::string& head) {
   TestConnection conn(port, 30000);
-  const long before = CpuTicks(dp);
+  const long before = UserTicks(dp);
   for (char c : head) {
     if (send(conn.fd(), &c, 1, MSG_NOSIGNAL) != 1) break;
     timespec pause{0, 20000};
     nanosleep(&pause, nullptr);
   }
   EXPECT_EQ(conn.Read().status, 200);
-  return CpuTicks(dp) - before;
+  return UserTicks(dp) - before;
 }
 
 // The defect: every read re-parsed the head from byte 0, so the cost of a head sent in small
-// segments grew with the square of its size. Measured as a ratio on the same machine in the
-// same run: a head three times as large costs about three times as much now (linear: the
-// per-read syscalls), not 3 + 6p times (p: the parse share at the small size).
+// segments grew with the square of its size. Measured as a ratio of user CPU on the same
+// machine in the same run: a head three times as large costs about three times as much now
+// (2.7-3.5 measured), where it cost 7 times as much before the fix.
 class SlowHead : public DataplaneE2E {
  protected:
   std::vector<std::string> DataplaneFlags() override { return {"--header_timeout_ms=60000"}; }
@@ -240,7 +252,7 @@ TEST_F(SlowHead, CostGrowsLinearlyWithTheHeadSize) {
   const long large_ticks = SlowHeadCpuTicks(dp_->pid(), http_port_, large);
   const double ratio = static_cast<double>(large_ticks) / std::max(1L, small_ticks);
   std::printf("slow head CPU: 20 KB %ld ticks, 60 KB %ld ticks, ratio %.2f\n", small_ticks, large_ticks, ratio);
-  EXPECT_LT(ratio, 3.4);
+  EXPECT_LT(ratio, 5.0);  // linear: ~3; quadratic: up to 9
 }
 
 class H2Hold : public DataplaneE2E {
