@@ -54,6 +54,8 @@ ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9901", "admin listener: /metrics
 ABSL_FLAG(int, workers, 0, "worker threads (0 = number of cores)");
 ABSL_FLAG(std::string, state_dir, "./edgerouter-dp-state", "holds the last accepted snapshot");
 ABSL_FLAG(std::string, access_log, "off", "off | stdout | PATH: one JSON line per request");
+ABSL_FLAG(int64_t, access_log_buffer_bytes, 4 << 20,
+          "access-log bytes queued for the writer thread at most; beyond, lines are dropped and counted");
 ABSL_FLAG(int, drain_timeout_ms, 10000, "on SIGTERM, how long in-flight requests may finish");
 ABSL_FLAG(int, header_timeout_ms, 60000, "a request head must arrive within this");
 ABSL_FLAG(int, idle_timeout_ms, 60000, "idle keep-alive client connections are closed after this");
@@ -101,7 +103,7 @@ stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& worker
   absl::BlockingCounter done(static_cast<int>(workers.size()));
   for (auto& w : workers) {
     proxy::Worker* worker = w.get();
-    worker->loop().Post([&, worker] {
+    worker->loop().RunOnLoop([&, worker] {
       stats::Counters mine;
       worker->stats().MergeInto(&mine);
       mine.ejected_origins = worker->pools().EjectedCount(worker->loop().now_ms());
@@ -126,7 +128,7 @@ std::string AwsMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers) {
   absl::BlockingCounter done(static_cast<int>(workers.size()));
   for (auto& w : workers) {
     proxy::Worker* worker = w.get();
-    worker->loop().Post([&, worker] {
+    worker->loop().RunOnLoop([&, worker] {
       if (const aws::AwsWorkerContext* ctx = worker->aws_if_created()) {
         absl::MutexLock lock(&mu);
         const aws::AwsClient& c = ctx->client();
@@ -250,6 +252,19 @@ int Run() {
   options.limits.max_header_bytes = absl::GetFlag(FLAGS_max_header_bytes);
   options.max_connections_per_worker = absl::GetFlag(FLAGS_max_connections_per_worker);
   options.access_log = absl::GetFlag(FLAGS_access_log);
+  // Declared before the workers: they hand it their last lines when they are destroyed.
+  std::unique_ptr<proxy::AccessLogWriter> access_log;
+  if (options.access_log != "off" && !options.access_log.empty()) {
+    absl::StatusOr<std::unique_ptr<proxy::AccessLogWriter>> writer = proxy::AccessLogWriter::Open(
+        options.access_log, static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_access_log_buffer_bytes))));
+    if (writer.ok()) {
+      access_log = *std::move(writer);
+      options.access_log_writer = access_log.get();
+    } else {  // serving matters more than the log
+      std::fprintf(stderr, "level=ERROR msg=\"no access log\" error=\"%s\"\n",
+                   std::string(writer.status().message()).c_str());
+    }
+  }
   options.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   options.h2c = absl::GetFlag(FLAGS_h2c);
   options.max_request_body_bytes = absl::GetFlag(FLAGS_max_request_body_bytes);
@@ -383,11 +398,13 @@ int Run() {
   for (auto& w : workers) w->Start();
   xds.Start();
 
+  auto access_log_metrics = [&access_log] { return proxy::AccessLogMetrics(access_log.get()); };
   admin::HttpAdminServer http;
   http.Handle("/metrics", [&](const admin::HttpAdminRequest&) {
     admin::HttpAdminResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers));
+    r.body = stats::RenderPrometheus(MergeWorkers(workers),
+                                     DataplaneGauges(xds, configs) + AwsMetrics(workers) + access_log_metrics());
     return r;
   });
   http.Handle("/ready", [&](const admin::HttpAdminRequest&) {
@@ -417,7 +434,8 @@ int Run() {
       std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
       if (config != nullptr && config->has_prom_metrics) {
         metrics_text.store(std::make_shared<const std::string>(
-            stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers))));
+            stats::RenderPrometheus(MergeWorkers(workers),
+                                    DataplaneGauges(xds, configs) + AwsMetrics(workers) + access_log_metrics())));
       }
     } while (!stopped.WaitForNotificationWithTimeout(absl::Seconds(1)));
   });

@@ -13,8 +13,19 @@ namespace edgerouter::h2 {
 struct SessionCallbacks {
   static Session* Self(void* user_data) { return static_cast<Session*>(user_data); }
 
+  // Any frame but CONTINUATION means no header block is open any more (the block completed,
+  // or nghttp2 ignored it without a frame-received call).
+  static int OnBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* user_data) {
+    if (hd->type != NGHTTP2_CONTINUATION) Self(user_data)->header_block_stream_ = 0;
+    return 0;
+  }
+
   static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     Session* self = Self(user_data);
+    if (frame->hd.type == NGHTTP2_HEADERS) {  // requests and trailers: timed until complete
+      self->header_block_stream_ = frame->hd.stream_id;
+      ++self->header_blocks_;
+    }
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     std::unique_ptr<Stream> stream;
     if (self->free_streams_.empty()) {
@@ -59,6 +70,7 @@ struct SessionCallbacks {
     const bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS: {
+        self->header_block_stream_ = 0;  // the block is complete
         Stream* s = self->Find(frame->hd.stream_id);
         if (s == nullptr) return 0;
         if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
@@ -145,6 +157,7 @@ struct SessionCallbacks {
 
   static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user_data) {
     Session* self = Self(user_data);
+    if (stream_id == self->header_block_stream_) self->header_block_stream_ = 0;
     auto it = self->streams_.find(stream_id);
     if (it == self->streams_.end()) return 0;
     std::unique_ptr<Stream> stream = std::move(it->second);
@@ -223,6 +236,7 @@ void Stream::Reset() {
 Session::Session(Handler* handler, Limits limits) : handler_(handler), limits_(limits) {
   nghttp2_session_callbacks* cb;
   nghttp2_session_callbacks_new(&cb);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, &SessionCallbacks::OnBeginFrame);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &SessionCallbacks::OnBeginHeaders);
   nghttp2_session_callbacks_set_on_header_callback(cb, &SessionCallbacks::OnHeader);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &SessionCallbacks::OnFrameRecv);

@@ -111,6 +111,10 @@ class Session {
   // Nothing left to read or write: the connection can close.
   bool Finished() const { return !WantsRead() && !WantsWrite(); }
   size_t active_streams() const { return streams_.size(); }
+  // The header block being received (HEADERS without END_HEADERS yet, or a HEADERS frame
+  // still arriving), numbered from 1 per connection; 0 when none. Header blocks cannot
+  // interleave (RFC 9113 §4.3), so there is at most one.
+  uint64_t open_header_block() const { return header_block_stream_ != 0 ? header_blocks_ : 0; }
   const std::string& abuse() const { return abuse_; }
 
   // Responses. Headers are lower-case names without hop-by-hop fields.
@@ -144,6 +148,8 @@ class Session {
   std::vector<nghttp2_nv> nva_;    // SubmitResponse's field array, reused
   std::string abuse_;
   bool terminated_ = false;  // GOAWAY(ENHANCE_YOUR_CALM) queued by Send()
+  int32_t header_block_stream_ = 0;  // stream of the open header block, 0: none
+  uint64_t header_blocks_ = 0;       // header blocks begun on this connection
   int64_t window_start_ns_ = 0;
   uint32_t resets_in_window_ = 0;
   uint32_t control_in_window_ = 0;

@@ -276,6 +276,21 @@ TEST(DesyncCorpus, AmbiguousAndSevereAreRejectedOrSafe) {
         ASSERT_EQ(pe.status, error.status) << "prefix " << n << ": " << pe.reason;
       }
     }
+    // Fed one byte per read through HeadProgress, as the data plane reads a slow head: the
+    // same verdict as the whole head at once.
+    HeadProgress progress;
+    ParseStatus fed = ParseStatus::kIncomplete;
+    ParseError fed_error;
+    for (size_t n = 1; n <= raw.size() && fed == ParseStatus::kIncomplete; ++n) {
+      const absl::string_view prefix = absl::string_view(raw).substr(0, n);
+      if (progress.ShouldParse(prefix, ParserLimits())) fed = ParseRequestHead(prefix, ParserLimits(), &head, &fed_error);
+    }
+    ASSERT_EQ(fed, st);
+    if (st == ParseStatus::kError) {
+      ASSERT_EQ(fed_error.status, error.status) << fed_error.reason;
+    } else {
+      ASSERT_EQ(head.head_size, raw.size());
+    }
   }
   EXPECT_EQ(compliant_rejected_seen.size(), ExpectedCompliantRejections().size());
 

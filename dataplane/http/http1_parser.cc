@@ -444,6 +444,19 @@ void ResponseHead::Clear() {
 const Header* RequestHead::Find(absl::string_view name) const { return FindIn(headers, name); }
 const Header* ResponseHead::Find(absl::string_view name) const { return FindIn(headers, name); }
 
+bool HeadProgress::ShouldParse(absl::string_view buffer, const ParserLimits& limits) {
+  const size_t seen = scanned_ <= buffer.size() ? scanned_ : 0;
+  scanned_ = buffer.size();
+  if (seen == 0) return true;
+  if (std::memchr(buffer.data() + seen, '\n', buffer.size() - seen) != nullptr) return true;
+  // No line ended: only a limit can turn "incomplete" into an answer (414 or 431).
+  // (max() guards the + 2 against overflow, as StartLineCap does.)
+  const size_t line_cap =
+      std::min(limits.max_header_bytes, std::max(limits.max_request_line, limits.max_request_line + 2));
+  auto crossed = [&](size_t limit) { return seen <= limit && buffer.size() > limit; };
+  return crossed(line_cap) || crossed(limits.max_header_bytes);
+}
+
 ParseStatus ParseRequestHead(absl::string_view buffer, const ParserLimits& limits, RequestHead* out,
                              ParseError* error) {
   out->Clear();

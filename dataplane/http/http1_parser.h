@@ -121,6 +121,24 @@ ParseStatus ParseRequestHead(absl::string_view buffer, const ParserLimits& limit
 ParseStatus ParseResponseHead(absl::string_view buffer, absl::string_view request_method,
                               const ParserLimits& limits, ResponseHead* out, ParseError* error);
 
+// Keeps a head that arrives in many small reads from being parsed from byte 0 on every read
+// (a 64 KiB head sent one byte per segment cost ~10^9 byte scans). Each new byte is looked at
+// once, for a line end; a full parse runs only for the first bytes (garbage, e.g. TLS on the
+// plain port, is still answered at once), when a line has ended since the last parse, or when
+// the size limits are crossed. The parser reaches its answer within max_headers + 2 complete
+// lines, so a head costs O(lines × size), never O(reads × size). Verdicts are unchanged; an
+// error inside a line that is still arriving is reported when the line ends (or at a limit).
+class HeadProgress {
+ public:
+  // Whether `buffer` (what the previous call saw, plus new bytes at the end) is worth parsing.
+  bool ShouldParse(absl::string_view buffer, const ParserLimits& limits);
+  // The head was parsed (or the buffer replaced): the next head starts from scratch.
+  void Reset() { scanned_ = 0; }
+
+ private:
+  size_t scanned_ = 0;  // bytes of the current head already searched for a line end
+};
+
 // Incremental chunked-body framing (RFC 9112 §7.1), strict: chunk-size is 1*HEXDIG without
 // leading/trailing whitespace and must fit in 62 bits; chunk extensions must be
 // `;token[=token|quoted-string]`; every line ends in CRLF; trailers are parsed like headers and

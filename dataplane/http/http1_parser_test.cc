@@ -466,4 +466,73 @@ TEST(ResponseParser, Rejections) {
 }
 
 }  // namespace
+// Feeds `raw` one byte per "read" the way the data plane does (HeadProgress decides when to
+// parse); returns the verdict and counts the full parses.
+struct Fed {
+  ParseStatus status = ParseStatus::kIncomplete;
+  ParseError error;
+  size_t head_size = 0;
+  int parses = 0;
+  size_t at = 0;  // bytes fed when the verdict came
+};
+Fed FeedByteByByte(absl::string_view raw, const ParserLimits& limits = ParserLimits()) {
+  Fed fed;
+  HeadProgress progress;
+  RequestHead head;
+  for (size_t n = 1; n <= raw.size() && fed.status == ParseStatus::kIncomplete; ++n) {
+    if (!progress.ShouldParse(raw.substr(0, n), limits)) continue;
+    ++fed.parses;
+    fed.status = ParseRequestHead(raw.substr(0, n), limits, &head, &fed.error);
+    fed.head_size = head.head_size;
+    fed.at = n;
+  }
+  return fed;
+}
+
+// The defect: every read parsed the head from byte 0, so a 60 KB head sent one byte per
+// segment meant ~60,000 parses of up to 60 KB each. Now one per line.
+TEST(HeadProgress, SlowHeadIsParsedOncePerLine) {
+  std::string raw = "GET /slow HTTP/1.1\r\nHost: a.test\r\n";
+  int lines = 2;
+  while (raw.size() < 60000) {
+    absl::StrAppend(&raw, "X-Fill-", lines, ": ", std::string(600, 'v'), "\r\n");
+    ++lines;
+  }
+  raw += "\r\n";
+  const Fed fed = FeedByteByByte(raw);
+  ASSERT_EQ(fed.status, ParseStatus::kDone) << fed.error.reason;
+  EXPECT_EQ(fed.head_size, raw.size());
+  // One per line end (blank line included), the first byte, the request-line limit: ~100
+  // parses, where every byte used to be one (60,000).
+  EXPECT_LE(fed.parses, lines + 3);
+}
+
+TEST(HeadProgress, GarbageIsRejectedOnItsFirstBytes) {
+  const Fed fed = FeedByteByByte(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));
+  EXPECT_EQ(fed.status, ParseStatus::kError);
+  EXPECT_EQ(fed.at, 1u);
+}
+
+TEST(HeadProgress, LimitsAnswerWithoutALineEnd) {
+  ParserLimits limits;
+  limits.max_request_line = 100;
+  limits.max_header_bytes = 1000;
+  const Fed line = FeedByteByByte("GET /" + std::string(200, 'a'), limits);
+  EXPECT_EQ(line.status, ParseStatus::kError);
+  EXPECT_EQ(line.error.status, 414);
+  EXPECT_LE(line.at, 103u);
+  const Fed head = FeedByteByByte("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(2000, 'b'), limits);
+  EXPECT_EQ(head.status, ParseStatus::kError);
+  EXPECT_EQ(head.error.status, 431);
+  EXPECT_EQ(head.at, 1001u);
+}
+
+TEST(HeadProgress, AnErrorInsideALineIsReportedWhenTheLineEnds) {
+  const std::string raw = "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n";
+  const Fed fed = FeedByteByByte(raw);
+  EXPECT_EQ(fed.status, ParseStatus::kError);
+  EXPECT_EQ(fed.error.status, 400);
+  EXPECT_EQ(fed.at, raw.size());
+}
+
 }  // namespace edgerouter::http

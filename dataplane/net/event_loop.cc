@@ -85,13 +85,31 @@ void EventLoop::Modify(int fd, uint32_t events, IoHandler* handler) {
 
 void EventLoop::Remove(int fd) { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
 
-void EventLoop::Post(std::function<void()> fn) {
+bool EventLoop::Post(std::function<void()> fn) {
   {
     absl::MutexLock lock(&post_mu_);
+    if (ended_) return false;
     posted_.push_back(std::move(fn));
   }
   uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof(one));
+  return true;
+}
+
+void EventLoop::RunOnLoop(std::function<void()> fn) {
+  {
+    absl::MutexLock lock(&post_mu_);
+    if (!ended_) {
+      posted_.push_back(std::move(fn));
+      fn = nullptr;
+    }
+  }
+  if (fn == nullptr) {
+    uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+    return;
+  }
+  fn();  // ended_ was set under post_mu_ after the loop's last touch: this read sees it all
 }
 
 void EventLoop::Stop() {
@@ -141,6 +159,20 @@ void EventLoop::Run() {
     for (auto& hook : hooks_) {
       if (hook) hook();
     }
+  }
+  // Tasks posted before the end still run (someone may be waiting for them); later ones are
+  // refused, so no poster waits for a loop that is gone.
+  for (;;) {
+    std::vector<std::function<void()>> batch;
+    {
+      absl::MutexLock lock(&post_mu_);
+      if (posted_.empty()) {
+        ended_ = true;
+        break;
+      }
+      batch.swap(posted_);
+    }
+    for (auto& fn : batch) fn();
   }
 }
 

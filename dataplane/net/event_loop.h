@@ -71,8 +71,13 @@ class EventLoop {
   // Timer lists are owned by the caller and checked every iteration.
   void AddTimerList(TimerList* list) { timer_lists_.push_back(list); }
 
-  // Thread-safe: runs `fn` on the loop thread soon.
-  void Post(std::function<void()> fn);
+  // Thread-safe: runs `fn` on the loop thread soon. Once Run() has returned nothing runs there
+  // any more: tasks queued before that ran on the way out, later ones are refused (false).
+  bool Post(std::function<void()> fn);
+  // Post, or, when the loop has ended, `fn` right here on the caller's thread: the loop's state
+  // is no longer touched by its own thread then (for readers such as a metrics scrape during
+  // shutdown, which would otherwise wait for ever).
+  void RunOnLoop(std::function<void()> fn);
   // Runs `fn` at the end of every iteration (e.g. flushing buffered access-log lines).
   // Returns a handle for RemoveIterationHook (an object that dies before the loop must remove it).
   size_t AddIterationHook(std::function<void()> fn) {
@@ -100,6 +105,7 @@ class EventLoop {
   absl::Mutex post_mu_;
   std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(post_mu_);
   bool stop_requested_ ABSL_GUARDED_BY(post_mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(post_mu_) = false;  // Run() returned: Post refuses
 };
 
 }  // namespace edgerouter::net

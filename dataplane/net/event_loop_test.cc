@@ -48,5 +48,25 @@ TEST(EventLoop, PostFromAnotherThreadRunsOnTheLoopAndStopEndsIt) {
   EXPECT_NE(ran_on, std::this_thread::get_id());
 }
 
+// A task posted to a loop that has ended would wait for ever (a metrics scrape during
+// shutdown did): tasks queued before the end run on the way out, later ones are refused, and
+// RunOnLoop runs them on the caller's thread instead.
+TEST(EventLoop, TasksPostedAroundTheEndRunOrAreRefused) {
+  EventLoop loop;
+  std::thread runner([&] { loop.Run(); });
+  bool queued_ran = false;
+  loop.Post([&] {
+    loop.Stop();
+    // Queued while the loop is stopping: still runs, on the loop thread.
+    loop.Post([&] { queued_ran = true; });
+  });
+  runner.join();
+  EXPECT_TRUE(queued_ran);
+  EXPECT_FALSE(loop.Post([] {}));
+  std::thread::id ran_on;
+  loop.RunOnLoop([&] { ran_on = std::this_thread::get_id(); });
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
 }  // namespace
 }  // namespace edgerouter::net

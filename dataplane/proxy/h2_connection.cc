@@ -171,8 +171,39 @@ void H2Connection::Start(absl::string_view initial) {
 }
 
 void H2Connection::ArmIdleTimer() {
+  if (session_->open_header_block() != 0) {  // the header timer has precedence
+    UpdateTimer();
+    return;
+  }
+  timed_header_block_ = 0;
   owner_->timer_.kind = DownstreamConnection::kIdleTimer;
   owner_->worker_->idle_timers().Arm(&owner_->timer_, owner_->worker_->loop().now_ms());
+}
+
+void H2Connection::UpdateTimer() {
+  const uint64_t block = session_->open_header_block();
+  if (block == timed_header_block_) return;  // none, or still the one being timed
+  if (block == 0) {
+    ArmIdleTimer();
+    return;
+  }
+  // A new block: it must be complete within the header timeout from now (its first bytes).
+  timed_header_block_ = block;
+  owner_->timer_.kind = DownstreamConnection::kHeaderTimer;
+  owner_->worker_->header_timers().Arm(&owner_->timer_, owner_->worker_->loop().now_ms());
+}
+
+void H2Connection::OnHeaderTimer() {
+  if (finishing_) return;
+  if (timed_header_block_ == 0 || session_->open_header_block() != timed_header_block_) {
+    UpdateTimer();
+    return;
+  }
+  std::fprintf(stderr, "level=WARN msg=\"h2: connection ended\" client=%s reason=\"header block timeout\"\n",
+               owner_->peer_ip_.c_str());
+  session_->Terminate(NGHTTP2_NO_ERROR);  // GOAWAY; nothing more is read
+  Flush();
+  if (!finishing_) owner_->Close();  // GOAWAY not written yet: the client is not reading either
 }
 
 void H2Connection::OnIo(uint32_t events) {
@@ -212,7 +243,10 @@ void H2Connection::OnIo(uint32_t events) {
     }
   }
   Flush();
-  if (!finishing_) UpdateInterest();
+  if (!finishing_) {
+    UpdateInterest();
+    UpdateTimer();
+  }
 }
 
 void H2Connection::ReportAbuse() {

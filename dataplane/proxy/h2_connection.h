@@ -32,6 +32,9 @@ class H2Connection : public h2::Handler {
   void OnIo(uint32_t events);
   void Drain();        // GOAWAY; in-flight streams finish
   void OnIdleTimer();  // no stream for the idle timeout: GOAWAY and close
+  // A header block still incomplete after the header timeout (HEADERS without END_HEADERS,
+  // then silence): GOAWAY and close, as for an HTTP/1.1 head.
+  void OnHeaderTimer();
 
   // h2::Handler
   void OnRequestHeaders(h2::Stream& stream) override;
@@ -56,6 +59,8 @@ class H2Connection : public h2::Handler {
   void Service();
   void Forget(Exchange* exchange);
   void ArmIdleTimer();
+  // After input: the header timer runs while a header block is open, the idle timer otherwise.
+  void UpdateTimer();
   void ReportAbuse();  // once per connection: metric and log line
 
   DownstreamConnection* const owner_;
@@ -68,6 +73,7 @@ class H2Connection : public h2::Handler {
   bool service_scheduled_ = false;
   bool idle_goaway_sent_ = false;
   bool abuse_reported_ = false;
+  uint64_t timed_header_block_ = 0;  // the header block the header timer runs for (0: none)
   absl::flat_hash_set<Exchange*> exchanges_;
   std::vector<Exchange*> wanting_input_;
   std::vector<Exchange*> free_exchanges_;  // finished exchanges kept for reuse

@@ -74,6 +74,8 @@ void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& 
   in_.Clear();
   out_.Clear();
   head_.Clear();
+  head_progress_.Reset();
+  response_progress_.Reset();
   method_.clear();
   host_.clear();
   raw_target_.clear();
@@ -343,6 +345,11 @@ void DownstreamConnection::ProcessInput() {
       state_ = State::kReadingHead;
       timer_.kind = kHeaderTimer;
       worker_->header_timers().Arm(&timer_, worker_->loop().now_ms());
+      head_progress_.Reset();
+    }
+    if (!head_progress_.ShouldParse(in_.view(), worker_->options().limits)) {
+      UpdateClientInterest();  // nothing the parser could answer yet: no line ended
+      return;
     }
     http::ParseStatus st = http::ParseRequestHead(in_.view(), worker_->options().limits, &head_, &parse_error_);
     if (st == http::ParseStatus::kIncomplete) {
@@ -452,7 +459,11 @@ void DownstreamConnection::FinishRequest() {
 void DownstreamConnection::OnTimer(int kind) {
   if (state_ == State::kClosed) return;
   if (state_ == State::kH2) {
-    h2_->OnIdleTimer();
+    if (kind == kHeaderTimer) {
+      h2_->OnHeaderTimer();
+    } else {
+      h2_->OnIdleTimer();
+    }
     return;
   }
   if (state_ == State::kHandshake) {

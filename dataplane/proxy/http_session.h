@@ -158,6 +158,7 @@ class DownstreamConnection : public net::IoHandler,
   IoBuffer out_;  // to the client
   http::RequestHead head_;
   http::ParseError parse_error_;
+  http::HeadProgress head_progress_;  // of the request head being read (kReadingHead)
 
   // Per-request state (strings keep their capacity across requests).
   std::string method_, host_, raw_target_, app_id_;
@@ -192,6 +193,7 @@ class DownstreamConnection : public net::IoHandler,
   IoBuffer up_out_;
   IoBuffer up_in_;
   http::ResponseHead response_head_;
+  http::HeadProgress response_progress_;  // of the response head being read
   bool response_head_done_ = false;
   http::BodyFraming response_framing_ = http::BodyFraming::kNone;
   uint64_t response_remaining_ = 0;

@@ -104,7 +104,9 @@ void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::s
 
 void DownstreamConnection::ConnectAttempt(bool fresh) {
   const int64_t now = worker_->loop().now_ms();
+  const int previous = origin_index_;
   origin_index_ = origins_->Pick(now, origin_index_);
+  fresh = fresh && origin_index_ == previous;  // another origin's pool is not suspect
   ++attempts_;
   const Origin& origin = backend_->origins[origin_index_];
   upstream_label_ = origin.url;
@@ -126,6 +128,7 @@ void DownstreamConnection::ConnectAttempt(bool fresh) {
   up_out_.Append(upstream_line_);
   up_out_.Append(upstream_headers_);
   up_in_.Clear();
+  response_progress_.Reset();
   response_head_done_ = false;
   response_done_ = false;
   upstream_eof_ = false;
@@ -256,8 +259,9 @@ bool DownstreamConnection::FlushToUpstream() {
     upstream_write_failed_ = true;
     up_out_.Clear();
     closing_after_response_ = true;
-    OnUpstreamReadable();
-    if (state_ == State::kProxying && upstream_ != nullptr && !response_head_done_) {
+    UpstreamConnection* const failed = upstream_;
+    OnUpstreamReadable();  // may also retry on another origin (then upstream_ changed)
+    if (state_ == State::kProxying && upstream_ == failed && !response_head_done_) {
       UpstreamFailed(502, error, false);
     }
     return false;
@@ -345,12 +349,18 @@ void DownstreamConnection::OnUpstreamReadable() {
   if (state_ != State::kProxying || upstream_ == nullptr) return;
   if (upstream_eof_ && !response_done_) {
     if (!response_head_done_) {
-      const bool retry_fresh = upstream_->reused && up_in_.empty() && IsIdempotent(method_) &&
-                               !request_sent_any_body_ && attempts_ < 3;
-      if (retry_fresh) {
-        // A pooled connection the origin had already closed: not the origin's fault. The
-        // retry opens a new one: idle siblings were likely closed at the same time.
+      // Not one response byte: an idempotent request without a body can go again, to another
+      // origin when there is one (ConnectAttempt's Pick avoids the one just tried). On a
+      // pooled connection the origin had likely just closed it (not its fault); on a new one
+      // it died or dropped the request (a kill -9 under load), which counts for its health.
+      const bool retry = up_in_.empty() && IsIdempotent(method_) && !request_sent_any_body_ && attempts_ < 3;
+      if (retry) {
+        if (!upstream_->reused) {
+          worker_->stats().origin(upstream_label_).protocol_errors++;
+          origins_->ReportFailure(origin_index_, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
+        }
         ReleaseUpstream(false);
+        // A new connection if it is the same origin: idle siblings were likely closed too.
         ConnectAttempt(/*fresh=*/true);
         return;
       }
@@ -396,7 +406,7 @@ void DownstreamConnection::ReleaseUpstream(bool reusable) {
 
 void DownstreamConnection::UpstreamFailed(int status, absl::string_view reason, bool connect_failure) {
   if (connect_failure && origins_ != nullptr && origin_index_ >= 0) {
-    origins_->ReportFailure(origin_index_, worker_->loop().now_ms());
+    origins_->ReportFailure(origin_index_, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
   }
   ReleaseUpstream(false);
   const bool can_retry = connect_failure && attempts_ < 2 && backend_ != nullptr &&

@@ -10,10 +10,12 @@ namespace edgerouter::proxy {
 
 void DownstreamConnection::HandleResponseHead() {
   while (!response_head_done_) {
+    if (!response_progress_.ShouldParse(up_in_.view(), worker_->options().limits)) return;
     http::ParseError error;
     http::ParseStatus st =
         http::ParseResponseHead(up_in_.view(), method_, worker_->options().limits, &response_head_, &error);
     if (st == http::ParseStatus::kIncomplete) return;
+    response_progress_.Reset();  // the next head (after a 1xx) starts at the front again
     if (st == http::ParseStatus::kError) {
       worker_->stats().origin(upstream_label_).protocol_errors++;
       UpstreamFailed(502, absl::StrCat("invalid response from upstream: ", error.reason), false);
@@ -39,7 +41,7 @@ void DownstreamConnection::HandleResponseHead() {
     status_ = status;
     if (status >= 500) {
       worker_->stats().origin(upstream_label_).status_5xx++;
-      origins_->ReportFailure(origin_index_, worker_->loop().now_ms());
+      origins_->ReportFailure(origin_index_, worker_->loop().now_ms(), OriginSet::Failure::kStatus5xx);
     } else {
       origins_->ReportSuccess(origin_index_);
     }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/hash/hash.h"
@@ -13,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "common/app_config.h"
 #include "common/json_codec.h"
+#include "dataplane/proxy/upstream.h"
 
 namespace edgerouter::proxy {
 namespace {
@@ -94,6 +96,15 @@ void CompileBackend(const std::string& app_id, const config::Backend& b, Backend
     out->headers_to_origin = std::move(headers);
     out->tls_insecure_skip_verify = o.tls_config().insecure_skip_verify();
     out->tls_server_name = o.tls_config().server_name();
+    // Trust stores are files: read here on the compile thread, not by a worker mid-request.
+    if (std::any_of(out->origins.begin(), out->origins.end(), [](const Origin& origin) { return origin.tls; })) {
+      absl::StatusOr<SSL_CTX*> ctx = UpstreamTlsContext(!out->tls_insecure_skip_verify);
+      if (ctx.ok()) {
+        out->client_tls = *ctx;
+      } else {
+        out->client_tls_error = std::string(ctx.status().message());
+      }
+    }
   } else if (b.kind() == "redirect") {
     out->kind = BackendKind::kRedirect;
     out->redirect_to = b.redirect_opts().to();

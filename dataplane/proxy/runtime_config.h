@@ -20,6 +20,8 @@
 #include "dataplane/tls/cert_store.h"
 #include "proto/snapshot.pb.h"
 
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace edgerouter::proxy {
 
 struct Origin {
@@ -55,6 +57,8 @@ struct BackendConfig {
   std::vector<std::pair<std::string, std::string>> headers_to_origin;
   bool tls_insecure_skip_verify = false;
   std::string tls_server_name;
+  SSL_CTX* client_tls = nullptr;  // https origins: from UpstreamTlsContext (process lifetime)
+  std::string client_tls_error;   // why client_tls is null (requests get 502 with it)
   // Stable identity of the backend's content: workers keep connection pools and health state
   // across snapshots while it is unchanged (edgerouter keeps backend instances the same way).
   std::string pool_key;

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "dataplane/stats/request_stats.h"
 
 namespace edgerouter::proxy {
@@ -190,23 +191,38 @@ OriginSet::OriginSet(const BackendConfig& config, net::EventLoop* loop, stats::W
       origins_(config.origins.size()),
       rng_(reinterpret_cast<uintptr_t>(this) | 1) {}
 
-SSL_CTX* OriginSet::tls_context(std::string* error) {
-  if (tls_ctx_ != nullptr) return tls_ctx_;
+absl::StatusOr<SSL_CTX*> UpstreamTlsContext(bool verify) {
+  // Built once per process, on the first compile that needs it (never on a worker); shared
+  // by every backend and worker (SSL_CTX is safe to use from many threads once set up).
+  static absl::Mutex mu(absl::kConstInit);
+  static SSL_CTX* contexts[2] ABSL_GUARDED_BY(mu) = {nullptr, nullptr};
+  absl::MutexLock lock(&mu);
+  SSL_CTX*& slot = contexts[verify ? 1 : 0];
+  if (slot != nullptr) return slot;
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  if (config_->tls_insecure_skip_verify) {
+  if (!verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    // The system store is read now, not lazily: X509_STORE_load_file reads the bundle at once.
     SSL_CTX_set_default_verify_paths(ctx);
     if (!TrustFile().empty() && SSL_CTX_load_verify_locations(ctx, TrustFile().c_str(), nullptr) != 1) {
-      *error = absl::StrCat("cannot load ", TrustFile(), ": ", OpenSslError());
+      const std::string error = absl::StrCat("cannot load ", TrustFile(), ": ", OpenSslError());
       SSL_CTX_free(ctx);
-      return nullptr;
+      return absl::FailedPreconditionError(error);  // not cached: the next compile tries again
     }
   }
-  tls_ctx_ = ctx;
-  return tls_ctx_;
+  slot = ctx;
+  return slot;
+}
+
+SSL_CTX* OriginSet::tls_context(std::string* error) {
+  if (config_->client_tls == nullptr) {
+    *error = config_->client_tls_error.empty() ? "no TLS client context" : config_->client_tls_error;
+    return nullptr;
+  }
+  return config_->client_tls;
 }
 
 OriginSet::~OriginSet() {
@@ -216,7 +232,6 @@ OriginSet::~OriginSet() {
       c->Close();
     }
   }
-  if (tls_ctx_ != nullptr) SSL_CTX_free(tls_ctx_);
 }
 
 int OriginSet::Pick(int64_t now_ms, int exclude) {
@@ -254,14 +269,22 @@ void OriginSet::ReportSuccess(int i) {
   o.backoff_ms = 0;
 }
 
-void OriginSet::ReportFailure(int i, int64_t now_ms) {
+void OriginSet::ReportFailure(int i, int64_t now_ms, Failure kind) {
   OriginState& o = origins_[i];
-  if (++o.consecutive_failures < kEjectAfter) return;
-  o.backoff_ms = o.backoff_ms == 0 ? 1000 : std::min<int64_t>(o.backoff_ms * 2, 30000);
-  const bool was_ejected = o.ejected_until_ms > now_ms;
+  // Ejected already: this request was under way before (or is the fallback when every origin
+  // is out); it tells nothing new, and must not push the origin's return further away.
+  if (o.ejected_until_ms > now_ms) return;
+  const int64_t* range = kind == Failure::kConnect ? kConnectBackoffMs : kStatusBackoffMs;
+  if (o.backoff_ms > 0) {
+    // No success since the last ejection ended: this was the probe, and it failed.
+    o.backoff_ms = std::clamp(o.backoff_ms * 2, range[0], range[1]);
+  } else {
+    if (++o.consecutive_failures < kEjectAfter) return;
+    o.backoff_ms = range[0];
+  }
   o.ejected_until_ms = now_ms + o.backoff_ms;
   o.consecutive_failures = 0;
-  if (!was_ejected) stats_->origin(config_->origins[i].url).ejections++;
+  stats_->origin(config_->origins[i].url).ejections++;
 }
 
 UpstreamConnection* OriginSet::Acquire(int i, std::string* error, bool fresh) {

@@ -3,9 +3,13 @@
 //
 // Load balancing: power of two choices on outstanding requests (per worker), which needs no
 // shared state and avoids herding on one origin. Passive health: `kEjectAfter` consecutive
-// connect failures or 5xx responses eject an origin for a backoff that doubles on every
-// ejection (1 s … 30 s) and resets after a success; when every origin is ejected the one whose
-// ejection ends first is still tried, so a backend is never fully blackholed.
+// connect failures or 5xx responses eject an origin. Once the ejection ends, the next request
+// is the probe: its failure ejects again for twice as long; a success resets. Failures reported
+// while the origin is ejected (requests that were already under way) change nothing, so an
+// outage under load does not pile up backoff. Backoff: connect failures 250 ms … 1 s (the
+// request is retried on another origin, and a restarted origin is back within a second); 5xx
+// answers 1 s … 30 s (the probe's client sees the error). When every origin is ejected the one
+// whose ejection ends first is still tried, so a backend is never fully blackholed.
 #ifndef EDGEROUTER_DATAPLANE_PROXY_UPSTREAM_H_
 #define EDGEROUTER_DATAPLANE_PROXY_UPSTREAM_H_
 
@@ -15,6 +19,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/proxy/runtime_config.h"
@@ -95,18 +100,24 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
 
 // Extra trust anchors (PEM file) for verifying https origins, in addition to the system store.
 void SetUpstreamTrustFile(const std::string& path);
+// The client TLS context for https origins (verifying or not): built with its trust store on
+// the first call, from the config compile (files are read there, never on a worker).
+absl::StatusOr<SSL_CTX*> UpstreamTlsContext(bool verify);
 
 struct OriginState {
   int outstanding = 0;
   int consecutive_failures = 0;
   int64_t ejected_until_ms = 0;
-  int64_t backoff_ms = 0;
+  int64_t backoff_ms = 0;  // of the last ejection; 0 once a request succeeded after it
   std::vector<UpstreamConnection*> idle;  // most recently used last
 };
 
 class OriginSet {
  public:
   static constexpr int kEjectAfter = 3;
+  enum class Failure { kConnect, kStatus5xx };
+  static constexpr int64_t kConnectBackoffMs[2] = {250, 1000};  // first, cap
+  static constexpr int64_t kStatusBackoffMs[2] = {1000, 30000};
   OriginSet(const BackendConfig& config, net::EventLoop* loop, stats::WorkerStats* stats,
             net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete);
   ~OriginSet();
@@ -121,7 +132,7 @@ class OriginSet {
   // Index of the origin for the next attempt, never `exclude` unless it is the only one.
   int Pick(int64_t now_ms, int exclude);
   void ReportSuccess(int i);
-  void ReportFailure(int i, int64_t now_ms);
+  void ReportFailure(int i, int64_t now_ms, Failure kind);
 
   // A pooled connection to origin `i`, or a new one (connecting). Null with `error` set when a
   // socket cannot even be created.
@@ -133,7 +144,8 @@ class OriginSet {
   void Forget(UpstreamConnection* conn);  // a pooled connection closed by itself
   void DeferDelete(std::function<void()> fn) { defer_delete_(std::move(fn)); }
   net::TimerList* idle_timers() { return idle_timers_; }
-  // Client TLS context for this backend's https origins (verification per tls_config).
+  // Client TLS context for this backend's https origins (verification per tls_config), made
+  // by the config compile.
   SSL_CTX* tls_context(std::string* error);
   stats::WorkerStats* stats() { return stats_; }
   int64_t last_used_ms = 0;
@@ -147,7 +159,6 @@ class OriginSet {
   std::function<void(std::function<void()>)> defer_delete_;
   std::vector<OriginState> origins_;
   uint64_t rng_;
-  SSL_CTX* tls_ctx_ = nullptr;
 };
 
 // Origin sets by backend pool_key: pools and health survive snapshots that leave a backend

@@ -95,11 +95,6 @@ Worker::Worker(int index, const ProxyOptions& options, ConfigSource* configs)
     loop_.AddTimerList(l);
   }
   loop_.AddIterationHook([this] { EndOfIteration(); });
-  if (options_.access_log == "stdout") {
-    access_log_fd_ = 1;
-  } else if (options_.access_log != "off" && !options_.access_log.empty()) {
-    access_log_fd_ = open(options_.access_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  }
 }
 
 Worker::~Worker() {
@@ -113,7 +108,7 @@ Worker::~Worker() {
   }
   if (listen_fd_ >= 0) close(listen_fd_);
   if (https_fd_ >= 0) close(https_fd_);
-  if (access_log_fd_ > 2) close(access_log_fd_);
+  FlushAccessLog();
 }
 
 absl::Status Worker::Listen() {
@@ -155,6 +150,7 @@ void Worker::Start() {
   thread_ = std::thread([this] {
     RefreshConfig();
     loop_.Run();
+    std::fprintf(stderr, "level=INFO msg=\"worker stopped\" worker=%d\n", index_);
   });
 }
 
@@ -298,17 +294,18 @@ void Worker::RecycleStreamConnection(DownstreamConnection* conn) {
 
 void Worker::AppendAccessLog(absl::string_view line) {
   access_log_buffer_.append(line.data(), line.size());
-  // Only the write: callers are deep inside connection code, where running deferred work
+  ++access_log_lines_;
+  // Only the hand-over: callers are deep inside connection code, where running deferred work
   // (deletes, HTTP/2 flushes) would pull objects out from under them.
   if (access_log_buffer_.size() > 64 * 1024) FlushAccessLog();
 }
 
 void Worker::FlushAccessLog() {
-  if (!access_log_buffer_.empty() && access_log_fd_ >= 0) {
-    // One write per batch keeps lines whole (O_APPEND) and syscalls few.
-    (void)!write(access_log_fd_, access_log_buffer_.data(), access_log_buffer_.size());
+  if (options_.access_log_writer != nullptr) {
+    options_.access_log_writer->Submit(&access_log_buffer_, access_log_lines_);
   }
   access_log_buffer_.clear();
+  access_log_lines_ = 0;
 }
 
 aws::AwsWorkerContext& Worker::aws() {

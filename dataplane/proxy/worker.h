@@ -16,6 +16,7 @@
 #include "dataplane/aws/aws_context.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
+#include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"
 #include "dataplane/stats/request_stats.h"
@@ -35,6 +36,7 @@ struct ProxyOptions {
   int64_t upstream_idle_timeout_ms = 30000;      // pooled idle upstream connections
   http::ParserLimits limits;
   std::string access_log = "off";  // off | stdout | PATH
+  AccessLogWriter* access_log_writer = nullptr;  // where workers hand their lines (main owns it)
   std::string node_id;
   bool plain_is_https = false;     // behind a TLS terminator: don't redirect to https
   bool h2c = false;                // prior-knowledge HTTP/2 on the plain listener
@@ -157,8 +159,8 @@ class Worker : public net::IoHandler {
   UpstreamPools pools_;
   std::unique_ptr<aws::AwsWorkerContext> aws_;
   stats::WorkerStats stats_;
-  std::string access_log_buffer_;
-  int access_log_fd_ = -1;
+  std::string access_log_buffer_;  // this loop turn's lines, handed to the writer at its end
+  uint64_t access_log_lines_ = 0;
   std::vector<std::function<void()>> deferred_;
   std::vector<std::function<void()>> soon_;
   uint64_t connection_serial_ = 0;

@@ -109,5 +109,17 @@ TEST_F(TlsOrigin, ReusesPooledTlsConnections) {
   EXPECT_EQ(r.body, "tls ok origin.test #20\n");
 }
 
+// Trust stores are read when the config is compiled, not by a worker on the first https
+// request of an origin set (a blocking file read on the event loop). Seen from outside: the CA
+// file removed after the config was applied no longer matters (before, that first request
+// read it then and failed: 502 "cannot load").
+TEST_F(TlsOrigin, TrustStoreIsReadWithTheConfigNotOnTheFirstRequest) {
+  WaitForApplied(1);
+  ASSERT_TRUE(std::filesystem::remove(dir_ + "/ca.pem"));
+  HttpResponse r = Get(http_port_, "good.test", "/");
+  EXPECT_EQ(r.status, 200) << r.body << dp_->Output();
+  EXPECT_TRUE(absl::StartsWith(r.body, "tls ok origin.test #")) << r.body;
+}
+
 }  // namespace
 }  // namespace edgerouter::testing
