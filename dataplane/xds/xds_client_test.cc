@@ -56,7 +56,7 @@ bool Same(const snapshot::Snapshot& a, const snapshot::Snapshot& b) {
 class Recorder {
  public:
   XdsClient::ApplyFn fn() {
-    return [this](const snapshot::Snapshot& s) { return Apply(s); };
+    return [this](const SnapshotView& v) { return Apply(v.ToSnapshot()); };
   }
 
   void set_reject(std::string error) {
