@@ -374,6 +374,7 @@ int Run() {
       return absl::ResourceExhaustedError(
           absl::StrCat("snapshot has ", apps, " apps, more than --max_apps=", max_apps));
     }
+    const absl::Time started = absl::Now();
     proxy::CompileOptions compile;
     compile.certs = cert_options;
     compile.certs.previous = previous != nullptr ? previous->certs.get() : nullptr;
@@ -384,8 +385,11 @@ int Run() {
     if (!compiled.ok()) return compiled.status();
     configs.Publish(*std::move(compiled));
     app_count = apps;
-    std::fprintf(stderr, "level=INFO msg=\"config published\" version=%s resources=%zu changed=%zu removed=%zu\n",
-                 update.version.c_str(), update.resources->size(), update.changed.size(), update.removed.size());
+    std::fprintf(stderr,
+                 "level=INFO msg=\"config published\" version=%s resources=%zu changed=%zu removed=%zu "
+                 "compile_ms=%.3f\n",
+                 update.version.c_str(), update.resources->size(), update.changed.size(), update.removed.size(),
+                 absl::ToDoubleMilliseconds(absl::Now() - started));
     return absl::OkStatus();
   });
   if (absl::Status s = xds.LoadPersisted(); !s.ok() && !absl::IsNotFound(s)) {

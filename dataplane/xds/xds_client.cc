@@ -327,6 +327,7 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
   resources_ = std::move(next);
   applied_version_ = view.version;
   // The config is live whatever happens to the file: a failed write costs only a cold restart.
+  const absl::Time persist_start = absl::Now();
   if (store_ != nullptr) {
     if (absl::Status persisted = store_->Record(response, applied_version_, resources_); !persisted.ok()) {
       std::fprintf(stderr, "level=WARN msg=\"snapshot not persisted\" version=%s error=\"%s\"\n",
@@ -335,9 +336,10 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
   }
   std::fprintf(stderr,
                "level=INFO msg=\"snapshot applied\" version=%s full_state=%d resources=%zu "
-               "changed=%d removed=%d\n",
+               "changed=%d removed=%d persist_ms=%.3f\n",
                applied_version_.c_str(), response.full_state(), resources_.size(),
-               response.resources_size(), response.removed_resources_size());
+               response.resources_size(), response.removed_resources_size(),
+               absl::ToDoubleMilliseconds(absl::Now() - persist_start));
   absl::MutexLock lock(&mu_);
   status_.responses++;
   status_.last_full_state = response.full_state();
