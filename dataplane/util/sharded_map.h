@@ -25,7 +25,7 @@ template <typename V>
 class ShardedMap {
  public:
   using Shard = absl::flat_hash_map<std::string, V>;
-  static constexpr size_t kShards = 256;
+  static constexpr size_t kShards = 1024;
 
   ShardedMap() : shards_(kShards), owned_(kShards, false) {}
   // Shares every shard; neither side's later writes show in the other (both clone first).
