@@ -366,7 +366,8 @@ int Run() {
     } else {
       apps = app_count;
       for (const std::string& name : update.changed) {
-        apps += (*update.resources->Find(name))->has_app() && previous->apps.Find(name) == nullptr;
+        const auto* now = update.resources->Find(name);  // null if the same delta removed it again
+        apps += now != nullptr && (*now)->has_app() && previous->apps.Find(name) == nullptr;
       }
       for (const std::string& name : update.removed) apps -= previous->apps.Find(name) != nullptr;
     }

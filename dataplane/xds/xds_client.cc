@@ -307,6 +307,10 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
       if (next.Erase(name) && !view.full_state) view.removed.push_back(name);
     }
   }
+  for (std::vector<std::string>* names : {&view.changed, &view.removed}) {  // a name listed twice counts once
+    std::sort(names->begin(), names->end());
+    names->erase(std::unique(names->begin(), names->end()), names->end());
+  }
   view.resources = &next;
   if (result.ok()) result = WithText(apply_(view));
   if (!result.ok()) {
