@@ -70,7 +70,7 @@ int Run() {
   options.controlplane = absl::StrJoin(addrs, ",");
   options.node_id = "failover-bench";
   options.initial_backoff = absl::Milliseconds(50);
-  xds::XdsClient client(options, [](const snapshot::Snapshot&) { return absl::OkStatus(); });
+  xds::XdsClient client(options, [](const xds::SnapshotView&) { return absl::OkStatus(); });
   client.Start();
   if (!client.AwaitStatus([](const xds::XdsStatus& s) { return s.connected && s.applies == 1; },
                           absl::Seconds(30))) {

@@ -371,24 +371,41 @@ int Run() {
   }
   xds_options.credentials = *std::move(channel_credentials);
   const int max_apps = absl::GetFlag(FLAGS_max_apps);
-  xds::XdsClient xds(xds_options, [&](const snapshot::Snapshot& snapshot) -> absl::Status {
-    int apps = 0;
-    for (const auto& r : snapshot.resources()) apps += r.has_app();
-    if (apps > max_apps) {
+  // Counted incrementally: a delta does not recount 100k apps.
+  size_t app_count = 0;
+  xds::XdsClient xds(xds_options, [&](const xds::SnapshotView& update) -> absl::Status {
+    std::shared_ptr<const proxy::RuntimeConfig> previous = configs.Load();  // keeps its store alive
+    size_t apps = 0;
+    if (update.full_state || previous == nullptr) {
+      update.resources->ForEach([&](const std::string&, const auto& r) { apps += r->has_app(); });
+    } else {
+      apps = app_count;
+      for (const std::string& name : update.changed) {
+        const auto* now = update.resources->Find(name);  // null if the same delta removed it again
+        apps += now != nullptr && (*now)->has_app() && previous->apps.Find(name) == nullptr;
+      }
+      for (const std::string& name : update.removed) apps -= previous->apps.Find(name) != nullptr;
+    }
+    if (apps > static_cast<size_t>(max_apps)) {
       return absl::ResourceExhaustedError(
           absl::StrCat("snapshot has ", apps, " apps, more than --max_apps=", max_apps));
     }
-    std::shared_ptr<const proxy::RuntimeConfig> previous = configs.Load();  // keeps its store alive
+    const absl::Time started = absl::Now();
     proxy::CompileOptions compile;
     compile.certs = cert_options;
     compile.certs.previous = previous != nullptr ? previous->certs.get() : nullptr;
     compile.certs.now = absl::Now();
     compile.workers = worker_count;
-    absl::StatusOr<std::shared_ptr<const proxy::RuntimeConfig>> compiled = proxy::CompileSnapshot(snapshot, compile);
+    absl::StatusOr<std::shared_ptr<const proxy::RuntimeConfig>> compiled =
+        proxy::CompileUpdate(update, previous.get(), compile);
     if (!compiled.ok()) return compiled.status();
     configs.Publish(*std::move(compiled));
-    std::fprintf(stderr, "level=INFO msg=\"config published\" version=%s resources=%d\n",
-                 snapshot.version().c_str(), snapshot.resources_size());
+    app_count = apps;
+    std::fprintf(stderr,
+                 "level=INFO msg=\"config published\" version=%s resources=%zu changed=%zu removed=%zu "
+                 "compile_ms=%.3f\n",
+                 update.version.c_str(), update.resources->size(), update.changed.size(), update.removed.size(),
+                 absl::ToDoubleMilliseconds(absl::Now() - started));
     return absl::OkStatus();
   });
   if (absl::Status s = xds.LoadPersisted(); !s.ok() && !absl::IsNotFound(s)) {
@@ -418,7 +435,7 @@ int Run() {
     admin::HttpAdminResponse r;
     std::shared_ptr<const proxy::RuntimeConfig> config = configs.Load();
     r.content_type = "application/json";
-    r.body = config ? config->config_dump_json + "\n" : "{}\n";
+    r.body = config ? proxy::RenderConfigDump(*config) + "\n" : "{}\n";
     return r;
   });
   if (absl::Status s = http.Start(absl::GetFlag(FLAGS_admin_listen)); !s.ok()) {

@@ -177,7 +177,7 @@ void DownstreamConnection::HandleRequest() {
   }
   const std::string backend_path =
       mount->strip_path_prefix ? routing::StripPrefix(mount->prefix, *path) : *path;
-  HandleBackend(config_->apps[mount->app_index].backend, backend_path);
+  HandleBackend(static_cast<const AppRuntime&>(*mount->target).backend, backend_path);
   if (state_ == State::kProxying && upstream_ != nullptr && upstream_->connected) {
     PumpRequestBody();
     if (FlushToUpstream()) UpdateUpstreamInterest();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
@@ -131,50 +132,162 @@ void CompileBackend(const std::string& app_id, const config::Backend& b, Backend
   }
 }
 
+// The served kind behind any auth_v0 wrappers.
+bool Serves(const BackendConfig& backend, BackendKind kind) {
+  const BackendConfig* served = &backend;
+  while (served->kind == BackendKind::kAuthV0) served = served->inner.get();
+  return served->kind == kind;
+}
+
+absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_ptr<const snapshot::Resource>& r) {
+  // The control plane validates, but a data plane must not trust its input blindly.
+  std::vector<std::string> problems = config::ValidateApplication(r->app());
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("app ", r->app().id(), ": ", problems[0]));
+  }
+  auto app = std::make_shared<AppRuntime>();
+  app->id = r->app().id();
+  app->version = r->version();
+  app->source = r;
+  CompileBackend(app->id, r->app().backend(), &app->backend);
+  app->serves_metrics = Serves(app->backend, BackendKind::kPromMetrics);
+  app->serves_admin = Serves(app->backend, BackendKind::kEdgerouterAdmin);
+  return std::shared_ptr<const AppRuntime>(std::move(app));
+}
+
+bool IsCertificate(const xds::ResourceMap& resources, const std::string& name) {
+  const std::shared_ptr<const snapshot::Resource>* r = resources.Find(name);
+  return r != nullptr && (*r)->has_certificate();
+}
+
+std::string RenderAdminPage(const xds::ResourceMap& resources, const std::string& version, absl::Time applied_at) {
+  std::string describe;
+  for (const auto& [name, r] : resources.Sorted()) {
+    if ((*r)->has_app()) absl::StrAppend(&describe, config::DescribeApplication((*r)->app()), "\n\n");
+  }
+  return absl::StrCat(
+      "<!doctype html>\n<html><head><title>edgerouter admin</title></head><body>\n<pre>", HtmlEscape(describe),
+      "Version: ", HtmlEscape(version), "\nLastUpdated: ",
+      absl::FormatTime(absl::RFC3339_sec, applied_at, absl::UTCTimeZone()), "\n</pre>\n</body></html>\n");
+}
+
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::SnapshotView& update,
+                                                                   const RuntimeConfig* previous,
+                                                                   const CompileOptions& options) {
+  auto rc = std::make_shared<RuntimeConfig>();
+  rc->version = update.version;
+  rc->resources = *update.resources;  // shares every shard
+  rc->resource_count = update.resources->size();
+  if (previous != nullptr) {
+    rc->apps = previous->apps;
+    rc->metrics_apps = previous->metrics_apps;
+    rc->admin_apps = previous->admin_apps;
+  }
+
+  // The names to look at: a delta's, or (full state) every name either side has.
+  const bool full = update.full_state || previous == nullptr;
+  std::vector<std::string> all_names;
+  if (full) {
+    update.resources->ForEach([&](const std::string& name, const auto&) { all_names.push_back(name); });
+    if (previous != nullptr) {
+      previous->apps.ForEach([&](const std::string& name, const auto&) {
+        if (update.resources->Find(name) == nullptr) all_names.push_back(name);
+      });
+    }
+  }
+  bool certs_changed = full || previous == nullptr || previous->cert_names == nullptr;
+  std::vector<routing::RouteTable::AppRoutes> unrouted, routed;
+  auto visit = [&](const std::string& name) -> absl::Status {
+    const std::shared_ptr<const AppRuntime>* found = rc->apps.Find(name);
+    const std::shared_ptr<const AppRuntime> old = found != nullptr ? *found : nullptr;
+    const std::shared_ptr<const snapshot::Resource>* now = update.resources->Find(name);
+    if (!certs_changed) {
+      certs_changed = IsCertificate(*update.resources, name) || IsCertificate(previous->resources, name);
+    }
+    if (now != nullptr && (*now)->has_app()) {
+      if (old != nullptr && !old->version.empty() && old->version == (*now)->version()) return absl::OkStatus();
+      absl::StatusOr<std::shared_ptr<const AppRuntime>> app = CompileApp(*now);
+      if (!app.ok()) return app.status();
+      routed.push_back({&(*app)->source->app(), *app});
+      rc->metrics_apps += (*app)->serves_metrics;
+      rc->admin_apps += (*app)->serves_admin;
+      rc->apps.Set(name, *std::move(app));
+    } else if (old != nullptr) {
+      rc->apps.Erase(name);
+    }
+    if (old != nullptr) {
+      unrouted.push_back({&old->source->app(), old});
+      rc->metrics_apps -= old->serves_metrics;
+      rc->admin_apps -= old->serves_admin;
+    }
+    return absl::OkStatus();
+  };
+  for (const std::vector<std::string>* names : {&std::as_const(all_names), &update.changed, &update.removed}) {
+    for (const std::string& name : *names) {
+      if (absl::Status s = visit(name); !s.ok()) return s;
+    }
+  }
+  absl::StatusOr<std::unique_ptr<routing::RouteTable>> routes = routing::RouteTable::Update(
+      previous != nullptr ? previous->routes.get() : nullptr, unrouted, routed, options.workers);
+  if (!routes.ok()) return routes.status();
+  rc->routes = *std::move(routes);
+  rc->has_prom_metrics = rc->metrics_apps > 0;
+
+  // Certificates: rebuilt only when a certificate resource changed (unchanged ones keep their
+  // contexts through options.certs.previous).
+  if (certs_changed) {
+    auto names = std::make_shared<std::vector<std::string>>();
+    if (full) {
+      for (const std::string& name : all_names) {
+        if (IsCertificate(*update.resources, name)) names->push_back(name);
+      }
+    } else {
+      for (const std::string& name : *previous->cert_names) {
+        if (IsCertificate(*update.resources, name)) names->push_back(name);
+      }
+      for (const std::string& name : update.changed) {
+        if (IsCertificate(*update.resources, name)) names->push_back(name);
+      }
+    }
+    std::sort(names->begin(), names->end());
+    names->erase(std::unique(names->begin(), names->end()), names->end());
+    snapshot::Snapshot certs;
+    certs.set_version(update.version);
+    for (const std::string& name : *names) *certs.add_resources() = **update.resources->Find(name);
+    rc->certs = tls::BuildCertStore(certs, options.certs);
+    rc->cert_names = std::move(names);
+  } else {
+    rc->certs = previous->certs;
+    rc->cert_names = previous->cert_names;
+  }
+
+  rc->applied_at = absl::Now();
+  if (rc->admin_apps > 0) rc->admin_page = RenderAdminPage(rc->resources, rc->version, rc->applied_at);
+  return std::shared_ptr<const RuntimeConfig>(std::move(rc));
+}
 
 absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::Snapshot& snapshot,
                                                                      const CompileOptions& options) {
-  auto rc = std::make_shared<RuntimeConfig>();
-  rc->version = snapshot.version();
-  rc->resource_count = snapshot.resources_size();
-  std::vector<const config::Application*> apps;
+  xds::ResourceMap resources;
   for (const snapshot::Resource& r : snapshot.resources()) {
-    if (!r.has_app()) continue;
-    // The control plane validates, but a data plane must not trust its input blindly.
-    std::vector<std::string> problems = config::ValidateApplication(r.app());
-    if (!problems.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("app ", r.app().id(), ": ", problems[0]));
-    }
-    apps.push_back(&r.app());
-    AppRuntime& app = rc->apps.emplace_back();
-    app.id = r.app().id();
-    CompileBackend(app.id, r.app().backend(), &app.backend);
-    const BackendConfig* served = &app.backend;
-    while (served->kind == BackendKind::kAuthV0) served = served->inner.get();
-    rc->has_prom_metrics |= served->kind == BackendKind::kPromMetrics;
+    resources.Set(r.name(), std::make_shared<const snapshot::Resource>(r));
   }
-  absl::StatusOr<std::unique_ptr<routing::RouteTable>> routes = routing::RouteTable::Build(apps, options.workers);
-  if (!routes.ok()) return routes.status();
-  rc->routes = *std::move(routes);
-  rc->certs = tls::BuildCertStore(snapshot, options.certs);
+  xds::SnapshotView view;
+  view.version = snapshot.version();
+  view.resources = &resources;
+  view.full_state = true;
+  return CompileUpdate(view, nullptr, options);
+}
 
-  std::string describe;
-  for (const config::Application* app : apps) {
-    absl::StrAppend(&describe, config::DescribeApplication(*app), "\n\n");
-  }
-  rc->applied_at = absl::Now();
-  rc->admin_page = absl::StrCat(
-      "<!doctype html>\n<html><head><title>edgerouter admin</title></head><body>\n<pre>", HtmlEscape(describe),
-      "Version: ", HtmlEscape(snapshot.version()), "\nLastUpdated: ",
-      absl::FormatTime(absl::RFC3339_sec, rc->applied_at, absl::UTCTimeZone()), "\n</pre>\n</body></html>\n");
+std::string RenderConfigDump(const RuntimeConfig& config) {
   // Private keys never appear in the dump (they are encrypted anyway, but keep dumps small).
-  snapshot::Snapshot redacted = snapshot;
+  snapshot::Snapshot redacted = xds::ToSnapshot(config.version, config.resources);
   for (snapshot::Resource& r : *redacted.mutable_resources()) {
     if (r.has_certificate()) r.mutable_certificate()->clear_private_key_ciphertext();
   }
-  rc->config_dump_json = ToIndentedJson(redacted);
-  return std::shared_ptr<const RuntimeConfig>(std::move(rc));
+  return ToIndentedJson(redacted);
 }
 
 }  // namespace edgerouter::proxy

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -92,85 +93,159 @@ absl::Status AppError(const config::Application& app, int frontend_index,
 
 absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
     const std::vector<const config::Application*>& apps, int copies) {
+  std::vector<AppRoutes> added;
+  added.reserve(apps.size());
+  for (const config::Application* app : apps) added.push_back({app, nullptr});
+  return Edit(nullptr, {}, added, copies, /*index_apps=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Update(const RouteTable* previous,
+                                                               const std::vector<AppRoutes>& removed,
+                                                               const std::vector<AppRoutes>& added, int copies) {
+  return Edit(previous, removed, added, copies, /*index_apps=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Edit(const RouteTable* previous,
+                                                             const std::vector<AppRoutes>& removed,
+                                                             const std::vector<AppRoutes>& added, int copies,
+                                                             bool index_apps) {
   copies = std::max(copies, 1);
   auto table = std::make_unique<RouteTable>();
-  for (size_t i = 0; i < apps.size(); ++i) {
-    const config::Application& app = *apps[i];
+  if (previous != nullptr) table->hosts_ = previous->hosts_;
+  // Working copies of what the edit touches; the rest stays shared with `previous`.
+  std::optional<PrefixList> global;
+  std::optional<RegexpList> regexps;
+  absl::flat_hash_map<std::string, PrefixList> hosts;
+  auto global_list = [&]() -> PrefixList& {
+    if (!global) global = previous != nullptr ? *previous->global_ : PrefixList();
+    return *global;
+  };
+  auto regexp_list = [&]() -> RegexpList& {
+    if (!regexps) regexps = previous != nullptr ? *previous->regexps_ : RegexpList();
+    return *regexps;
+  };
+  auto host_list = [&](const std::string& host) -> PrefixList& {
+    auto [it, inserted] = hosts.try_emplace(host);
+    if (inserted) {
+      if (const std::shared_ptr<const PrefixList>* old = table->hosts_.Find(host)) it->second = **old;
+    }
+    return it->second;
+  };
+
+  for (const AppRoutes& r : removed) {
+    auto mine = [&](const Mount& m) { return m.target == r.target && m.app_id == r.app->id(); };
+    for (const config::Frontend& f : r.app->frontends()) {
+      if (f.kind() == "path_prefix") {
+        std::erase_if(global_list(), mine);
+      } else if (f.kind() == "hostname") {
+        std::string host = f.hostname();
+        CanonicaliseHost(&host);
+        std::erase_if(host_list(host), mine);
+      } else if (f.kind() == "hostname_regexp") {
+        std::erase_if(regexp_list(), [&](const std::shared_ptr<const RegexpMount>& m) { return mine(m->mount); });
+      }
+    }
+  }
+  for (size_t i = 0; i < added.size(); ++i) {
+    const config::Application& app = *added[i].app;
     for (int j = 0; j < app.frontends_size(); ++j) {
       const config::Frontend& f = app.frontends(j);
       Mount mount;
       mount.app_id = app.id();
-      mount.app_index = static_cast<int>(i);
+      mount.app_index = index_apps ? static_cast<int>(i) : 0;
       mount.frontend_index = j;
       mount.prefix = f.path_prefix();
       mount.strip_path_prefix = f.strip_path_prefix();
       mount.allow_insecure_http = f.allow_insecure_http();
+      mount.target = added[i].target;
       if (f.kind() == "path_prefix") {
-        table->global_.mounts.push_back(std::move(mount));
+        global_list().push_back(std::move(mount));
       } else if (f.kind() == "hostname") {
         // No port stripping here: edgerouter compares against the port-less request host, so a
         // configured "host:port" never matches, and "::1" must stay usable for "[::1]".
         std::string host = f.hostname();
         CanonicaliseHost(&host);
-        table->hosts_[host].mounts.push_back(std::move(mount));
+        host_list(host).push_back(std::move(mount));
       } else if (f.kind() == "hostname_regexp") {
         RE2::Options options;
         options.set_case_sensitive(false);
         options.set_log_errors(false);
         const std::string pattern = config::HostnameRegexpToRe2(f.hostname_regexp());
-        RegexpMount regexp_mount{{}, std::move(mount)};
+        auto regexp_mount = std::make_shared<RegexpMount>();
+        regexp_mount->mount = std::move(mount);
         for (int c = 0; c < copies; ++c) {
           auto re = std::make_unique<RE2>(pattern, options);
           if (!re->ok()) {
             return AppError(app, j, absl::StrCat(".hostname_regexp: invalid regexp \"",
                                                  f.hostname_regexp(), "\": ", re->error()));
           }
-          regexp_mount.copies.push_back(std::move(re));
+          regexp_mount->copies.push_back(std::move(re));
         }
-        table->regexps_.push_back(std::move(regexp_mount));
+        regexp_list().push_back(std::move(regexp_mount));
       } else {
         // The control plane validates kinds; an unknown one here means a newer snapshot schema.
         return AppError(app, j, absl::StrCat(".kind: unknown frontend kind: ", f.kind()));
       }
     }
   }
-  std::stable_sort(table->global_.mounts.begin(), table->global_.mounts.end(), PrefixBefore);
-  for (auto& [host, list] : table->hosts_) {
-    std::stable_sort(list.mounts.begin(), list.mounts.end(), PrefixBefore);
+
+  if (global) {
+    std::stable_sort(global->begin(), global->end(), PrefixBefore);
+    table->global_ = std::make_shared<const PrefixList>(*std::move(global));
+  } else {
+    table->global_ = previous != nullptr ? previous->global_ : std::make_shared<const PrefixList>();
   }
-  std::stable_sort(table->regexps_.begin(), table->regexps_.end(),
-                   [](const RegexpMount& a, const RegexpMount& b) {
-                     return SnapshotBefore(a.mount, b.mount);
-                   });
+  for (auto& [host, list] : hosts) {
+    if (list.empty()) {
+      table->hosts_.Erase(host);
+      continue;
+    }
+    std::stable_sort(list.begin(), list.end(), PrefixBefore);
+    table->hosts_.Set(host, std::make_shared<const PrefixList>(std::move(list)));
+  }
+  if (regexps) {
+    std::stable_sort(regexps->begin(), regexps->end(),
+                     [](const std::shared_ptr<const RegexpMount>& a, const std::shared_ptr<const RegexpMount>& b) {
+                       return SnapshotBefore(a->mount, b->mount);
+                     });
+    table->regexps_ = std::make_shared<const RegexpList>(*std::move(regexps));
+  } else {
+    table->regexps_ = previous != nullptr ? previous->regexps_ : std::make_shared<const RegexpList>();
+  }
   return table;
 }
 
 const Mount* RouteTable::Match(absl::string_view host, absl::string_view path, size_t copy) const {
-  for (const Mount& m : global_.mounts) {
+  for (const Mount& m : *global_) {
     if (PathMatches(m.prefix, path)) return &m;
   }
   // Heterogeneous lookup: no std::string is built for the key.
-  auto it = hosts_.find(host);
-  if (it != hosts_.end()) {
-    for (const Mount& m : it->second.mounts) {
+  if (const std::shared_ptr<const PrefixList>* list = hosts_.Find(host)) {
+    for (const Mount& m : **list) {
       if (PathMatches(m.prefix, path)) return &m;
     }
   }
   // The path test is the cheap one, so it goes first; both must hold either way.
   const re2::StringPiece host_piece(host.data(), host.size());
-  for (const RegexpMount& r : regexps_) {
-    if (PathMatches(r.mount.prefix, path) &&
-        RE2::PartialMatch(host_piece, *r.copies[copy % r.copies.size()])) {
-      return &r.mount;
+  for (const std::shared_ptr<const RegexpMount>& r : *regexps_) {
+    if (PathMatches(r->mount.prefix, path) &&
+        RE2::PartialMatch(host_piece, *r->copies[copy % r->copies.size()])) {
+      return &r->mount;
     }
   }
   return nullptr;
 }
 
 size_t RouteTable::mount_count() const {
-  size_t n = global_.mounts.size() + regexps_.size();
-  for (const auto& [host, list] : hosts_) n += list.mounts.size();
+  size_t n = global_->size() + regexps_->size();
+  hosts_.ForEach([&n](const std::string&, const std::shared_ptr<const PrefixList>& list) { n += list->size(); });
   return n;
+}
+
+bool RouteTable::SharesHostWith(const RouteTable& other, absl::string_view host) const {
+  const std::shared_ptr<const PrefixList>* mine = hosts_.Find(host);
+  const std::shared_ptr<const PrefixList>* theirs = other.hosts_.Find(host);
+  return mine != nullptr && theirs != nullptr && *mine == *theirs;
 }
 
 bool NormalizeHost(absl::string_view host_header, std::string* out) {

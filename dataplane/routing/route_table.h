@@ -22,18 +22,26 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "dataplane/util/sharded_map.h"
 #include "proto/config.pb.h"
 #include "re2/re2.h"
 
 namespace edgerouter::routing {
 
+// What a mount routes to (the data plane's compiled app derives from it): held by the mount,
+// so a table keeps alive what it routes to, and an app can come and go without indexes.
+struct RouteTarget {
+  virtual ~RouteTarget() = default;
+};
+
 struct Mount {
   std::string app_id;
-  int app_index = 0;       // index into the `apps` vector given to Build (the backend to use)
+  int app_index = 0;       // position among the apps given to Build (0 from Update): ties only
   int frontend_index = 0;
   std::string prefix;      // raw frontend.path_prefix
   bool strip_path_prefix = false;
   bool allow_insecure_http = false;
+  std::shared_ptr<const RouteTarget> target;  // null from Build
 };
 
 class RouteTable {
@@ -47,6 +55,18 @@ class RouteTable {
   static absl::StatusOr<std::unique_ptr<RouteTable>> Build(
       const std::vector<const config::Application*>& apps, int copies = 1);
 
+  struct AppRoutes {
+    const config::Application* app = nullptr;
+    std::shared_ptr<const RouteTarget> target;
+  };
+  // The table `previous` (null: empty) without the mounts of `removed` (identified by app id
+  // and target) and with those of `added`: O(what they touch). Host lists no app of either
+  // touches and compiled regexps of unchanged apps are shared with `previous`, which stays
+  // valid and unchanged. The path_prefix and regexp lists are short and copied when touched.
+  static absl::StatusOr<std::unique_ptr<RouteTable>> Update(const RouteTable* previous,
+                                                            const std::vector<AppRoutes>& removed,
+                                                            const std::vector<AppRoutes>& added, int copies = 1);
+
   // `host`: the request's host, already normalised with NormalizeHost. `path`: the normalised
   // path (NormalizePath). Returns nullptr when nothing matches (404 "no website for hostname").
   // `copy`: the caller's index below Build's `copies` (its worker), so hostname regexps are
@@ -57,19 +77,29 @@ class RouteTable {
 
   size_t mount_count() const;
   // The RE2 object Match uses for regexp mount `i` and caller `copy` (for tests).
-  const RE2* regexp_for(size_t i, size_t copy) const { return regexps_[i].copies[copy % regexps_[i].copies.size()].get(); }
+  const RE2* regexp_for(size_t i, size_t copy) const {
+    return (*regexps_)[i]->copies[copy % (*regexps_)[i]->copies.size()].get();
+  }
+  // Whether `host`'s mount list is the same object in both tables (for tests of the sharing).
+  bool SharesHostWith(const RouteTable& other, absl::string_view host) const;
 
  private:
-  struct PrefixList {
-    std::vector<Mount> mounts;  // sorted: longest prefix first, then app id, then frontend index
-  };
+  // Sorted: longest prefix first, then app id, then frontend index.
+  using PrefixList = std::vector<Mount>;
   struct RegexpMount {
     std::vector<std::unique_ptr<RE2>> copies;  // the same pattern, one per calling thread
     Mount mount;
   };
-  PrefixList global_;
-  absl::flat_hash_map<std::string, PrefixList> hosts_;  // key: normalised host
-  std::vector<RegexpMount> regexps_;
+  using RegexpList = std::vector<std::shared_ptr<const RegexpMount>>;  // in snapshot order
+
+  static absl::StatusOr<std::unique_ptr<RouteTable>> Edit(const RouteTable* previous,
+                                                          const std::vector<AppRoutes>& removed,
+                                                          const std::vector<AppRoutes>& added, int copies,
+                                                          bool index_apps);
+
+  std::shared_ptr<const PrefixList> global_;
+  util::ShardedMap<std::shared_ptr<const PrefixList>> hosts_;  // key: normalised host
+  std::shared_ptr<const RegexpList> regexps_;
 };
 
 // Host header value -> lower-case host without port and without a trailing dot.

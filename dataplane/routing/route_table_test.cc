@@ -262,6 +262,65 @@ TEST(RouteTable, UnknownFrontendKindIsAnError) {
       << table.status();
 }
 
+// Incremental updates: what a change does not touch is shared with the previous table, which
+// keeps routing as before; the result routes like a table built from scratch.
+struct Target : RouteTarget {
+  explicit Target(std::string n) : name(std::move(n)) {}
+  std::string name;
+};
+
+TEST(RouteTable, UpdateSharesUntouchedHostsAndRegexpsAndLeavesThePreviousTableAlone) {
+  std::vector<config::Application> apps;
+  for (int i = 0; i < 200; ++i) apps.push_back(App(absl::StrCat("app", i), {Host(absl::StrCat("h", i, ".example"), "/")}));
+  apps.push_back(App("wild", {HostRegexp("{[a-z]+}.wild.example", "/")}));
+  apps.push_back(App("acme", {Global("/.well-known/acme-challenge/")}));
+  std::vector<RouteTable::AppRoutes> added;
+  std::vector<std::shared_ptr<const Target>> targets;
+  for (const config::Application& app : apps) {
+    targets.push_back(std::make_shared<const Target>(app.id()));
+    added.push_back({&app, targets.back()});
+  }
+  absl::StatusOr<std::unique_ptr<RouteTable>> first = RouteTable::Update(nullptr, {}, added, 2);
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  // app7 moves to another host and gets a second frontend on an existing host.
+  config::Application moved = App("app7", {Host("moved.example", "/"), Host("h8.example", "/only")});
+  auto moved_target = std::make_shared<const Target>("app7-v2");
+  absl::StatusOr<std::unique_ptr<RouteTable>> second =
+      RouteTable::Update(first->get(), {{&apps[7], targets[7]}}, {{&moved, moved_target}}, 2);
+  ASSERT_TRUE(second.ok()) << second.status();
+  const RouteTable& before = **first;
+  const RouteTable& after = **second;
+  EXPECT_TRUE(after.SharesHostWith(before, "h1.example"));
+  EXPECT_TRUE(after.SharesHostWith(before, "h150.example"));
+  EXPECT_FALSE(after.SharesHostWith(before, "h8.example"));  // touched
+  EXPECT_EQ(after.regexp_for(0, 1), before.regexp_for(0, 1));  // the same compiled RE2
+  EXPECT_EQ(after.Match("h7.example", "/"), nullptr);
+  EXPECT_EQ(after.Match("moved.example", "/x")->target, moved_target);
+  EXPECT_EQ(after.Match("h8.example", "/only/x")->target, moved_target);
+  EXPECT_EQ(after.Match("h8.example", "/other")->app_id, "app8");
+  EXPECT_EQ(after.Match("a.wild.example", "/", 1)->app_id, "wild");
+  EXPECT_EQ(after.mount_count(), before.mount_count() + 1);
+  // The previous table is unchanged.
+  EXPECT_EQ(before.Match("h7.example", "/")->target, targets[7]);
+  EXPECT_EQ(before.Match("moved.example", "/"), nullptr);
+  EXPECT_EQ(before.Match("h8.example", "/only/x")->app_id, "app8");
+
+  // Removing the regexp app and the global one.
+  absl::StatusOr<std::unique_ptr<RouteTable>> third = RouteTable::Update(
+      second->get(), {{&apps[200], targets[200]}, {&apps[201], targets[201]}}, {}, 2);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ((*third)->Match("a.wild.example", "/"), nullptr);
+  EXPECT_EQ((*third)->Match("h1.example", "/.well-known/acme-challenge/x")->app_id, "app1");
+  EXPECT_EQ(after.Match("h1.example", "/.well-known/acme-challenge/x")->app_id, "acme");
+  EXPECT_TRUE((*third)->SharesHostWith(after, "h8.example"));
+
+  // A bad regexp in an update fails it without touching the table it started from.
+  config::Application bad = App("bad", {HostRegexp("{(}.example.com", "/")});
+  EXPECT_FALSE(RouteTable::Update(third->get(), {}, {{&bad, nullptr}}, 2).ok());
+  EXPECT_EQ((*third)->Match("h8.example", "/")->app_id, "app8");
+}
+
 TEST(StripPrefix, Cases) {
   struct Case {
     const char* prefix;

@@ -28,58 +28,6 @@ namespace {
 using discovery::DiscoveryRequest;
 using discovery::DiscoveryResponse;
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-absl::Status WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("write", path);
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadAll(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no persisted snapshot at ", path));
-    return ErrnoError("open", path);
-  }
-  std::string out;
-  char buf[64 * 1024];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      absl::Status error = ErrnoError("read", path);
-      close(fd);
-      return error;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
-
-// Damaged protobuf bytes can still parse, so a loaded snapshot must also look like one we wrote;
-// the same check guards what a response assembles into.
-absl::Status Validate(const snapshot::Snapshot& s) {
-  if (s.version().empty()) return absl::InvalidArgumentError("snapshot has no version");
-  for (int i = 0; i < s.resources_size(); ++i) {
-    const std::string& name = s.resources(i).name();
-    if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("resource ", i, " has no name"));
-    if (i > 0 && s.resources(i - 1).name() >= name) {
-      return absl::InvalidArgumentError(absl::StrCat("resources not sorted by name at ", name));
-    }
-  }
-  return absl::OkStatus();
-}
-
 // An apply error with no text would make an indistinguishable NACK.
 absl::Status WithText(const absl::Status& s) {
   if (s.ok() || !s.message().empty()) return s;
@@ -89,7 +37,11 @@ absl::Status WithText(const absl::Status& s) {
 }  // namespace
 
 XdsClient::XdsClient(XdsClientOptions options, ApplyFn apply)
-    : options_(std::move(options)), apply_(std::move(apply)) {}
+    : options_(std::move(options)), apply_(std::move(apply)) {
+  if (!options_.state_dir.empty()) {
+    store_ = std::make_unique<SnapshotStore>(options_.state_dir, options_.journal_min_compact_bytes);
+  }
+}
 
 XdsClient::~XdsClient() { Stop(); }
 
@@ -103,24 +55,16 @@ absl::Status XdsClient::LoadPersisted() {
     return absl::FailedPreconditionError("LoadPersisted must be called before Start");
   }
   const std::string path = persisted_path();
-  absl::StatusOr<std::string> bytes = ReadAll(path);
-  if (!bytes.ok()) return bytes.status();
-  snapshot::Snapshot snap;
-  if (!snap.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat(path, ": not a valid snapshot (", bytes->size(), " bytes)"));
-  }
-  if (absl::Status valid = Validate(snap); !valid.ok()) {
-    return absl::DataLossError(absl::StrCat(path, ": ", valid.message()));
-  }
-  if (absl::Status applied = WithText(apply_(snap)); !applied.ok()) {
+  SnapshotView view;
+  ResourceMap loaded;
+  if (absl::Status s = store_->Load(&view.version, &loaded); !s.ok()) return s;
+  view.resources = &loaded;
+  view.full_state = true;
+  if (absl::Status applied = WithText(apply_(view)); !applied.ok()) {
     return absl::Status(applied.code(), absl::StrCat(path, ": rejected: ", applied.message()));
   }
-  resources_.clear();
-  for (snapshot::Resource& r : *snap.mutable_resources()) {
-    std::string name = r.name();
-    resources_.emplace(std::move(name), std::move(r));
-  }
-  applied_version_ = snap.version();
+  resources_ = std::move(loaded);
+  applied_version_ = view.version;
   std::fprintf(stderr, "level=INFO msg=\"persisted snapshot applied\" path=%s version=%s resources=%zu\n",
                path.c_str(), applied_version_.c_str(), resources_.size());
   absl::MutexLock lock(&mu_);
@@ -285,7 +229,9 @@ grpc::Status XdsClient::RunStream(const Target& target, bool* served) {
   first.set_node_id(options_.node_id);
   first.set_version_info(applied_version_);
   auto& known = *first.mutable_initial_resource_versions();
-  for (const auto& [name, resource] : resources_) known[name] = resource.version();
+  resources_.ForEach([&](const std::string& name, const std::shared_ptr<const snapshot::Resource>& r) {
+    known[name] = r->version();
+  });
 
   bool broken = !stream->Write(first);
   if (!broken) {
@@ -339,22 +285,34 @@ grpc::Status XdsClient::RunStream(const Target& target, bool* served) {
 }
 
 absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
-  // The next state as pointers, so resources_ stays as it was if the snapshot is rejected.
-  std::map<std::string, const snapshot::Resource*> next;
-  if (!response.full_state()) {
-    for (const auto& [name, resource] : resources_) next.emplace(name, &resource);
+  // The next state shares all untouched shards of resources_, which stays as it was if the
+  // response is rejected.
+  ResourceMap next = response.full_state() ? ResourceMap() : resources_;
+  SnapshotView view;
+  view.version = response.version_info();
+  view.full_state = response.full_state() || applied_version_.empty();
+  absl::Status result;
+  if (view.version.empty()) result = absl::InvalidArgumentError("snapshot has no version");
+  for (int i = 0; i < response.resources_size() && result.ok(); ++i) {
+    const snapshot::Resource& r = response.resources(i);
+    if (r.name().empty()) {
+      result = absl::InvalidArgumentError(absl::StrCat("resource ", i, " has no name"));
+      break;
+    }
+    next.Set(r.name(), std::make_shared<const snapshot::Resource>(r));
+    if (!view.full_state) view.changed.push_back(r.name());
   }
-  for (const snapshot::Resource& r : response.resources()) next[r.name()] = &r;
-  for (const std::string& name : response.removed_resources()) next.erase(name);
-
-  snapshot::Snapshot snap;
-  snap.set_version(response.version_info());
-  snap.mutable_resources()->Reserve(static_cast<int>(next.size()));
-  for (const auto& [name, resource] : next) *snap.add_resources() = *resource;
-  next.clear();
-
-  absl::Status result = Validate(snap);
-  if (result.ok()) result = WithText(apply_(snap));
+  if (!response.full_state()) {
+    for (const std::string& name : response.removed_resources()) {
+      if (next.Erase(name) && !view.full_state) view.removed.push_back(name);
+    }
+  }
+  for (std::vector<std::string>* names : {&view.changed, &view.removed}) {  // a name listed twice counts once
+    std::sort(names->begin(), names->end());
+    names->erase(std::unique(names->begin(), names->end()), names->end());
+  }
+  view.resources = &next;
+  if (result.ok()) result = WithText(apply_(view));
   if (!result.ok()) {
     std::fprintf(stderr,
                  "level=WARN msg=\"snapshot rejected\" version=%s applied=%s full_state=%d "
@@ -370,22 +328,22 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
     return result;
   }
 
+  resources_ = std::move(next);
+  applied_version_ = view.version;
   // The config is live whatever happens to the file: a failed write costs only a cold restart.
-  if (absl::Status persisted = Persist(snap); !persisted.ok()) {
-    std::fprintf(stderr, "level=WARN msg=\"snapshot not persisted\" version=%s error=\"%s\"\n",
-                 snap.version().c_str(), absl::CEscape(persisted.message()).c_str());
+  const absl::Time persist_start = absl::Now();
+  if (store_ != nullptr) {
+    if (absl::Status persisted = store_->Record(response, applied_version_, resources_); !persisted.ok()) {
+      std::fprintf(stderr, "level=WARN msg=\"snapshot not persisted\" version=%s error=\"%s\"\n",
+                   applied_version_.c_str(), absl::CEscape(persisted.message()).c_str());
+    }
   }
-  resources_.clear();
-  for (snapshot::Resource& r : *snap.mutable_resources()) {
-    std::string name = r.name();
-    resources_.emplace(std::move(name), std::move(r));
-  }
-  applied_version_ = snap.version();
   std::fprintf(stderr,
                "level=INFO msg=\"snapshot applied\" version=%s full_state=%d resources=%zu "
-               "changed=%d removed=%d\n",
+               "changed=%d removed=%d persist_ms=%.3f\n",
                applied_version_.c_str(), response.full_state(), resources_.size(),
-               response.resources_size(), response.removed_resources_size());
+               response.resources_size(), response.removed_resources_size(),
+               absl::ToDoubleMilliseconds(absl::Now() - persist_start));
   absl::MutexLock lock(&mu_);
   status_.responses++;
   status_.last_full_state = response.full_state();
@@ -394,35 +352,6 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
   status_.last_apply = absl::Now();
   status_.applies++;
   return absl::OkStatus();
-}
-
-absl::Status XdsClient::Persist(const snapshot::Snapshot& snap) {
-  if (options_.state_dir.empty()) return absl::OkStatus();
-  std::error_code ec;
-  std::filesystem::create_directories(options_.state_dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("create ", options_.state_dir, ": ", ec.message()));
-  std::string bytes;
-  if (!snap.SerializeToString(&bytes)) return absl::InternalError("cannot serialize snapshot");
-
-  // Write aside, make it durable, then rename: a crash leaves the old file or the new one.
-  const std::string path = persisted_path();
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("open", tmp);
-  absl::Status written = WriteAll(fd, bytes, tmp);
-  if (written.ok() && fsync(fd) != 0) written = ErrnoError("fsync", tmp);
-  if (close(fd) != 0 && written.ok()) written = ErrnoError("close", tmp);
-  if (!written.ok()) return written;
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("rename ", tmp, " to ", path, ": ", std::strerror(errno)));
-  }
-
-  // The rename itself lives in the directory entry.
-  int dir = open(options_.state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return ErrnoError("open", options_.state_dir);
-  absl::Status synced = fsync(dir) == 0 ? absl::OkStatus() : ErrnoError("fsync", options_.state_dir);
-  close(dir);
-  return synced;
 }
 
 }  // namespace edgerouter::xds

@@ -1,8 +1,9 @@
 // The data plane's side of the discovery protocol (see docs/controlplane.md): one gRPC stream
 // to the control plane on its own thread, applying each response to a local resource map and
-// handing the resulting full snapshot to `apply`; ACK on success, NACK with the error text
-// otherwise (the previous config keeps serving). The last accepted snapshot is persisted
-// atomically in --state_dir so a restart with the control plane away serves at once.
+// handing the resulting state (the full resource map plus what changed) to `apply`; ACK on
+// success, NACK with the error text otherwise (the previous config keeps serving). The last
+// accepted state is persisted in --state_dir (snapshot_store.h: a base plus a journal of
+// deltas) so a restart with the control plane away serves at once.
 #ifndef EDGEROUTER_DATAPLANE_XDS_XDS_CLIENT_H_
 #define EDGEROUTER_DATAPLANE_XDS_XDS_CLIENT_H_
 
@@ -18,6 +19,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "dataplane/xds/resource_map.h"
+#include "dataplane/xds/snapshot_store.h"
 #include "proto/discovery.grpc.pb.h"
 #include "proto/snapshot.pb.h"
 
@@ -36,6 +39,8 @@ struct XdsClientOptions {
   absl::Duration max_backoff = absl::Seconds(5);
   // Bound on one connection attempt, so a black-holed replica costs this long, not gRPC's 20 s.
   absl::Duration connect_timeout = absl::Seconds(2);
+  // The journal of deltas is folded into a new base once it is larger than the base and this.
+  uint64_t journal_min_compact_bytes = 1 << 20;
 };
 
 struct XdsStatus {
@@ -56,15 +61,17 @@ struct XdsStatus {
 
 class XdsClient {
  public:
-  // Compiles and publishes a full snapshot; an error rejects it (NACK) and must leave the
-  // previously published config in place. Called on the client's thread only.
-  using ApplyFn = std::function<absl::Status(const snapshot::Snapshot& snapshot)>;
+  // Compiles and publishes the new state; an error rejects it (NACK) and must leave the
+  // previously published config in place. Called on the client's thread only; the view's
+  // resource map may be copied (copies share it), not kept by reference.
+  using ApplyFn = std::function<absl::Status(const SnapshotView& view)>;
 
   XdsClient(XdsClientOptions options, ApplyFn apply);
   ~XdsClient();  // Stop()
 
-  // Loads <state_dir>/snapshot.pb if present and applies it (no network). Returns NotFound if
-  // there is none; a corrupt or rejected file is an error and nothing is applied.
+  // Loads <state_dir>/snapshot.pb (plus its journal) if present and applies it (no network).
+  // Returns NotFound if there is none; a corrupt or rejected base is an error and nothing is
+  // applied.
   // Call before Start().
   absl::Status LoadPersisted();
 
@@ -98,7 +105,6 @@ class XdsClient {
   grpc::Status RunStream(const Target& target, bool* served);
   // Applies one response to the resource map: OK = ACK, an error = NACK with its text.
   absl::Status Handle(const discovery::DiscoveryResponse& response);
-  absl::Status Persist(const snapshot::Snapshot& snapshot);
 
   const XdsClientOptions options_;
   const ApplyFn apply_;
@@ -111,8 +117,9 @@ class XdsClient {
   absl::CondVar stop_cv_;
 
   // Only the client thread (or LoadPersisted, before Start) touches these.
-  std::map<std::string, snapshot::Resource> resources_;  // what is applied, by name
+  ResourceMap resources_;  // what is applied, by name
   std::string applied_version_;
+  std::unique_ptr<SnapshotStore> store_;  // null without a state_dir
 };
 
 }  // namespace edgerouter::xds

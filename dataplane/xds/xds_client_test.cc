@@ -56,7 +56,23 @@ bool Same(const snapshot::Snapshot& a, const snapshot::Snapshot& b) {
 class Recorder {
  public:
   XdsClient::ApplyFn fn() {
-    return [this](const snapshot::Snapshot& s) { return Apply(s); };
+    return [this](const SnapshotView& v) {
+      {
+        absl::MutexLock lock(&mu_);
+        views_.push_back({v.full_state, v.changed, v.removed});
+      }
+      return Apply(v.ToSnapshot());
+    };
+  }
+
+  // What the n-th apply call (1-based) was told had changed.
+  struct Delta {
+    bool full_state = false;
+    std::vector<std::string> changed, removed;
+  };
+  Delta view(size_t n) {
+    absl::MutexLock lock(&mu_);
+    return n <= views_.size() ? views_[n - 1] : Delta{};
   }
 
   void set_reject(std::string error) {
@@ -106,6 +122,7 @@ class Recorder {
   }
 
   absl::Mutex mu_;
+  std::vector<Delta> views_ ABSL_GUARDED_BY(mu_);
   std::vector<snapshot::Snapshot> applied_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> rejected_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
@@ -238,6 +255,13 @@ TEST_F(XdsClientTest, DeltasAreAssembledIntoFullSnapshots) {
   snapshot::Snapshot swapped = rec.WaitForApplied(3);
   EXPECT_EQ(Names(swapped), (std::vector<std::string>{"app/file-a", "app/file-b", "app/stream-d"}));
   EXPECT_TRUE(Same(swapped, ServerSnapshot())) << swapped.DebugString();
+  // apply is told what each delta changed, so it can work in O(change).
+  EXPECT_TRUE(rec.view(1).full_state);
+  EXPECT_FALSE(rec.view(2).full_state);
+  EXPECT_EQ(rec.view(2).changed, (std::vector<std::string>{"app/stream-c"}));
+  EXPECT_TRUE(rec.view(2).removed.empty());
+  EXPECT_EQ(rec.view(3).changed, (std::vector<std::string>{"app/stream-d"}));
+  EXPECT_EQ(rec.view(3).removed, (std::vector<std::string>{"app/stream-c"}));
   ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.applies == 3; }, kWait));
   EXPECT_FALSE(client.status().last_full_state);
   EXPECT_EQ(client.status().applied_version, swapped.version());
