@@ -201,6 +201,11 @@ TEST_F(AcmeIssuerPebbleTest, WantedNameGetsAnEncryptedCertificateAndIsRenewedAtT
   const events::CertificateObtained second = sink_.For("renew.example.test")[1];
   ExpectUsable(second, "renew.example.test");
   EXPECT_EQ(second.reason(), "renew");
+  // Ordered no earlier than the renewal time (pebble's notBefore is the issuance second).
+  absl::StatusOr<KnownCertificate> second_known = KnownCertificateFromPem(second.cert_pem_bundle());
+  ASSERT_TRUE(second_known.ok());
+  EXPECT_GE(second_known->not_before, RenewalTime(*known) - absl::Seconds(1));
+  EXPECT_LT(second_known->not_before, known->not_after);  // and before the first one expired
   EXPECT_NE(second.cert_pem_bundle(), first.cert_pem_bundle());
   EXPECT_GT(certbus::ParseRfc3339(second.expires()).value(), certbus::ParseRfc3339(first.expires()).value());
   issuer->Stop();
