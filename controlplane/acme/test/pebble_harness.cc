@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -42,7 +45,7 @@ bool Connects(int port) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PebbleHarness>> PebbleHarness::Start(const std::string& work_dir,
-                                                                    int http01_port) {
+                                                                    int http01_port, absl::Duration validity) {
   std::unique_ptr<PebbleHarness> h(new PebbleHarness());
   h->ca_file_ = work_dir + "/api-ca.pem";
   // The API certificate: a throwaway CA and a leaf for IP 127.0.0.1 (what clients dial).
@@ -90,6 +93,9 @@ absl::StatusOr<std::unique_ptr<PebbleHarness>> PebbleHarness::Start(const std::s
                              {"tlsPort", http01_port},
                              {"ocspResponderURL", ""},
                              {"externalAccountBindingRequired", false}}}};
+  if (validity > absl::ZeroDuration()) {
+    config["pebble"]["certificateValidityPeriod"] = absl::ToInt64Seconds(validity);
+  }
   const std::string config_path = work_dir + "/pebble-config.json";
   std::ofstream(config_path) << config.dump(2);
   absl::StatusOr<std::unique_ptr<Subprocess>> pebble = Subprocess::Start(
@@ -122,6 +128,37 @@ absl::StatusOr<std::string> PebbleHarness::FetchRootPem() const {
   if (!r.ok()) return r.status();
   if (r->status != 200) return absl::InternalError(absl::StrCat(url, ": HTTP ", r->status));
   return r->body;
+}
+
+absl::Status PebbleHarness::VerifyChain(const std::string& chain_pem, const std::string& root_pem) {
+  auto read_all = [](const std::string& pem) {
+    STACK_OF(X509)* out = sk_X509_new_null();
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) sk_X509_push(out, x);
+    BIO_free(bio);
+    return out;
+  };
+  STACK_OF(X509)* chain = read_all(chain_pem);
+  STACK_OF(X509)* roots = read_all(root_pem);
+  absl::Status result = absl::OkStatus();
+  if (sk_X509_num(chain) < 1 || sk_X509_num(roots) < 1) {
+    result = absl::InvalidArgumentError("no certificate in the chain or the root");
+  } else {
+    X509_STORE* store = X509_STORE_new();
+    for (int i = 0; i < sk_X509_num(roots); ++i) X509_STORE_add_cert(store, sk_X509_value(roots, i));
+    X509* leaf = sk_X509_shift(chain);  // the rest are the intermediates
+    X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, store, leaf, chain);
+    if (X509_verify_cert(ctx) != 1) {
+      result = absl::FailedPreconditionError(X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+    }
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    X509_free(leaf);
+  }
+  sk_X509_pop_free(chain, X509_free);
+  sk_X509_pop_free(roots, X509_free);
+  return result;
 }
 
 }  // namespace edgerouter::acme::testing

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/subprocess.h"
 
 namespace edgerouter::acme::testing {
@@ -17,7 +18,10 @@ class PebbleHarness {
  public:
   // `work_dir` (existing) receives the certificates, the config and the logs. `http01_port` is
   // the port pebble's validator connects to (on 127.0.0.1) for HTTP-01.
-  static absl::StatusOr<std::unique_ptr<PebbleHarness>> Start(const std::string& work_dir, int http01_port);
+  // `validity`: the lifetime of the certificates pebble issues (its certificateValidityPeriod,
+  // whole seconds); zero keeps pebble's default (years).
+  static absl::StatusOr<std::unique_ptr<PebbleHarness>> Start(const std::string& work_dir, int http01_port,
+                                                              absl::Duration validity = absl::ZeroDuration());
   ~PebbleHarness() = default;  // the Subprocess members SIGKILL their child by PID
 
   std::string directory_url() const;
@@ -26,6 +30,9 @@ class PebbleHarness {
   // The root pebble issues under (it changes on every start), from the management port.
   absl::StatusOr<std::string> FetchRootPem() const;
   std::string PebbleOutput() const { return pebble_->Output(); }
+
+  // OK when the PEM chain (leaf first) verifies up to `root_pem`; else OpenSSL's reason.
+  static absl::Status VerifyChain(const std::string& chain_pem, const std::string& root_pem);
 
  private:
   PebbleHarness() = default;

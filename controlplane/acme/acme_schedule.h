@@ -1,0 +1,129 @@
+// The issuer's bookkeeping, without threads or I/O: which wanted names need an order now, when
+// to look again, per-name backoff and the state shown by `cert ls`. Times are passed in, so the
+// decisions are tested with a fake clock.
+#ifndef EDGEROUTER_CONTROLPLANE_ACME_ACME_SCHEDULE_H_
+#define EDGEROUTER_CONTROLPLANE_ACME_ACME_SCHEDULE_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace edgerouter::acme {
+
+// One name someone wants a certificate for. `source` says who (e.g. "app:blog",
+// "certresolver:le"); a name wanted by several sources is ordered once. `regexp`: the name is a
+// host regexp of a frontend, which HTTP-01 cannot validate (skipped and reported).
+struct NameRequest {
+  std::string name;
+  std::string source;
+  bool regexp = false;
+};
+
+// A certificate already served (from the certbus stream, CertBus or earlier ACME).
+// `not_before` InfinitePast when unknown: the lifetime is then taken as 90 days.
+struct KnownCertificate {
+  std::vector<std::string> domains;  // exact names or "*.example.com"
+  absl::Time not_before = absl::InfinitePast();
+  absl::Time not_after = absl::InfinitePast();
+};
+
+// Reads domains, notBefore and notAfter from the leaf of a PEM bundle.
+absl::StatusOr<KnownCertificate> KnownCertificateFromPem(absl::string_view cert_pem_bundle);
+
+// When a certificate is renewed: two thirds into its lifetime.
+absl::Time RenewalTime(const KnownCertificate& cert);
+
+enum class NameState {
+  kQueued,    // needs a certificate (new or renewal due), not ordered yet
+  kPending,   // an order is in progress
+  kIssued,    // a valid certificate covers it until its renewal time
+  kFailing,   // the last order failed (detail: the CA's error); retried at retry_at
+  kExcluded,  // matches an exclude pattern
+  kSkipped,   // cannot be issued over HTTP-01 (regexp, wildcard, IP address, not a host name)
+};
+absl::string_view NameStateName(NameState state);  // "queued", "pending", ...
+
+struct NameStatus {
+  std::string name;
+  std::vector<std::string> sources;  // sorted
+  NameState state = NameState::kQueued;
+  std::string detail;                              // failing: the CA's error; excluded/skipped: why
+  absl::Time not_after = absl::InfinitePast();     // the covering certificate's expiry, if any
+  absl::Time renew_at = absl::InfinitePast();      // when that certificate gets renewed
+  absl::Time retry_at = absl::InfinitePast();      // failing: the next attempt
+  int failures = 0;                                // consecutive failed orders
+};
+
+struct SchedulePolicy {
+  absl::Duration backoff_initial = absl::Minutes(5);  // after the first failure; doubles
+  absl::Duration backoff_max = absl::Hours(24);
+  // A rateLimited answer without Retry-After waits at least this long.
+  absl::Duration rate_limited_min = absl::Hours(1);
+};
+
+// The wait after the `failures`-th consecutive failure with `status`: exponential (capped at
+// backoff_max), at least rate_limited_min for rateLimited, at least the CA's Retry-After.
+absl::Duration BackoffDelay(const SchedulePolicy& policy, int failures, const absl::Status& status);
+
+// Exclude patterns are globs on the lowercased name: `*` matches any run of characters
+// (dots included), `?` one character. "*.internal.example.com", "staging-*".
+bool MatchesExclude(const std::vector<std::string>& patterns, absl::string_view name);
+
+// Not thread-safe: the issuer guards it with its mutex.
+class NameTracker {
+ public:
+  NameTracker(SchedulePolicy policy, std::vector<std::string> exclude);
+
+  // Replaces the wanted set (names are lowercased; duplicates merge their sources).
+  void SetWanted(const std::vector<NameRequest>& requests);
+  // Replaces the set of certificates already served.
+  void SetCertificates(std::vector<KnownCertificate> certs);
+
+  // The next name to order at `now`, if any: names without a certificate first (sorted), then
+  // due renewals (earliest first). Never a name whose order is in progress.
+  std::optional<std::string> NextOrder(absl::Time now) const;
+  // When NextOrder may next return something: `now` if it does already, the earliest renewal
+  // or retry time otherwise, InfiniteFuture when nothing is scheduled.
+  absl::Time NextWakeup(absl::Time now) const;
+
+  void OnOrderStarted(const std::string& name);
+  // The order for `name` produced `cert` (remembered until the stream brings it back).
+  void OnIssued(const std::string& name, const KnownCertificate& cert);
+  void OnFailed(const std::string& name, const absl::Status& status, absl::Time now);
+
+  // Every wanted name, sorted.
+  std::vector<NameStatus> States(absl::Time now) const;
+
+ private:
+  struct Record {
+    std::set<std::string> sources;
+    bool regexp = false;
+  };
+  struct History {  // kept while a name is unwanted, so re-adding it keeps its backoff
+    bool in_flight = false;
+    int failures = 0;
+    absl::Time retry_at = absl::InfinitePast();
+    std::string last_error;
+    std::optional<KnownCertificate> issued;  // by this issuer
+  };
+  // The covering certificate with the latest renewal time, if any.
+  std::optional<KnownCertificate> BestCover(const std::string& name) const;
+  NameStatus StatusOf(const std::string& name, const Record& record, absl::Time now) const;
+
+  SchedulePolicy policy_;
+  std::vector<std::string> exclude_;
+  std::map<std::string, Record> wanted_;
+  std::map<std::string, History> history_;
+  std::vector<KnownCertificate> certs_;
+};
+
+}  // namespace edgerouter::acme
+
+#endif  // EDGEROUTER_CONTROLPLANE_ACME_ACME_SCHEDULE_H_

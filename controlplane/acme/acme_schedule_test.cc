@@ -1,0 +1,158 @@
+#include "controlplane/acme/acme_schedule.h"
+
+#include "absl/status/status.h"
+#include "controlplane/acme/acme_problem.h"
+#include "gtest/gtest.h"
+
+namespace edgerouter::acme {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
+
+NameStatus Find(const NameTracker& t, const std::string& name, absl::Time now) {
+  for (NameStatus& s : t.States(now)) {
+    if (s.name == name) return s;
+  }
+  ADD_FAILURE() << name << " not in States()";
+  return {};
+}
+
+KnownCertificate Cert(std::vector<std::string> domains, absl::Time from, absl::Duration life) {
+  return {.domains = std::move(domains), .not_before = from, .not_after = from + life};
+}
+
+TEST(AcmeScheduleTest, OrdersWantedNamesWithoutCertificateOnceAndMergesSources) {
+  NameTracker t({}, {});
+  t.SetWanted({{"B.example.com", "app:b"}, {"a.example.com", "app:a"}, {"a.example.com", "certresolver:le"}});
+  ASSERT_EQ(t.NextOrder(kT0), "a.example.com");
+  EXPECT_EQ(t.NextWakeup(kT0), kT0);
+  EXPECT_EQ(Find(t, "a.example.com", kT0).sources, (std::vector<std::string>{"app:a", "certresolver:le"}));
+  EXPECT_EQ(Find(t, "b.example.com", kT0).state, NameState::kQueued);  // lowercased
+  t.OnOrderStarted("a.example.com");
+  EXPECT_EQ(Find(t, "a.example.com", kT0).state, NameState::kPending);
+  EXPECT_EQ(t.NextOrder(kT0), "b.example.com");  // never the in-flight name again
+  t.OnOrderStarted("b.example.com");
+  EXPECT_EQ(t.NextOrder(kT0), std::nullopt);
+  EXPECT_EQ(t.NextWakeup(kT0), absl::InfiniteFuture());
+}
+
+TEST(AcmeScheduleTest, ValidCertificateCoversUntilTwoThirdsOfItsLifetime) {
+  NameTracker t({}, {});
+  t.SetWanted({{"a.example.com", "app:a"}, {"x.wild.example.com", "app:w"}, {"b.example.com", "app:b"}});
+  t.SetCertificates({Cert({"a.example.com"}, kT0, absl::Hours(90 * 24)),
+                     Cert({"*.wild.example.com"}, kT0, absl::Hours(30 * 24)),
+                     // expires soon: due at once
+                     Cert({"b.example.com"}, kT0 - absl::Hours(80 * 24), absl::Hours(90 * 24))});
+  EXPECT_EQ(Find(t, "a.example.com", kT0).state, NameState::kIssued);
+  EXPECT_EQ(Find(t, "a.example.com", kT0).renew_at, kT0 + absl::Hours(60 * 24));
+  EXPECT_EQ(Find(t, "x.wild.example.com", kT0).state, NameState::kIssued);
+  EXPECT_EQ(t.NextOrder(kT0), "b.example.com");
+  t.OnOrderStarted("b.example.com");
+  EXPECT_EQ(t.NextOrder(kT0), std::nullopt);
+  EXPECT_EQ(t.NextWakeup(kT0), kT0 + absl::Hours(20 * 24));  // the wildcard's renewal
+  t.OnIssued("b.example.com", Cert({"b.example.com"}, kT0, absl::Hours(90 * 24)));
+  EXPECT_EQ(Find(t, "b.example.com", kT0).state, NameState::kIssued);
+  // Renewal: just before two thirds nothing, at two thirds the name is ordered again.
+  const absl::Time renew = kT0 + absl::Hours(60 * 24);
+  t.SetCertificates({});  // the stream may lag; the issuer's own record still covers it
+  EXPECT_EQ(Find(t, "b.example.com", renew - absl::Seconds(1)).state, NameState::kIssued);
+  t.SetWanted({{"b.example.com", "app:b"}});
+  EXPECT_EQ(t.NextOrder(renew - absl::Seconds(1)), std::nullopt);
+  EXPECT_EQ(t.NextWakeup(renew - absl::Seconds(1)), renew);
+  EXPECT_EQ(t.NextOrder(renew), "b.example.com");
+  EXPECT_EQ(Find(t, "b.example.com", renew).not_after, kT0 + absl::Hours(90 * 24));
+}
+
+TEST(AcmeScheduleTest, NewNamesBeforeRenewals) {
+  NameTracker t({}, {});
+  t.SetWanted({{"a.example.com", "s"}, {"z.example.com", "s"}});
+  t.SetCertificates({Cert({"a.example.com"}, kT0 - absl::Hours(24 * 89), absl::Hours(90 * 24))});
+  EXPECT_EQ(t.NextOrder(kT0), "z.example.com");
+}
+
+TEST(AcmeScheduleTest, UnknownNotBeforeAssumesNinetyDays) {
+  EXPECT_EQ(RenewalTime({.domains = {"a"}, .not_after = kT0}), kT0 - absl::Hours(30 * 24));
+}
+
+TEST(AcmeScheduleTest, FailuresBackOffExponentiallyPerName) {
+  NameTracker t({.backoff_initial = absl::Minutes(1), .backoff_max = absl::Minutes(5)}, {});
+  t.SetWanted({{"bad.example.com", "app:bad"}, {"good.example.com", "app:good"}});
+  absl::Time now = kT0;
+  const absl::Status refused = absl::FailedPreconditionError("urn:ietf:params:acme:error:unauthorized: 404");
+  const absl::Duration expected[] = {absl::Minutes(1), absl::Minutes(2), absl::Minutes(4), absl::Minutes(5),
+                                     absl::Minutes(5)};
+  for (absl::Duration d : expected) {
+    ASSERT_EQ(t.NextOrder(now), "bad.example.com");
+    t.OnOrderStarted("bad.example.com");
+    t.OnFailed("bad.example.com", refused, now);
+    NameStatus s = Find(t, "bad.example.com", now);
+    EXPECT_EQ(s.state, NameState::kFailing);
+    EXPECT_EQ(s.detail, refused.message());
+    EXPECT_EQ(s.retry_at, now + d);
+    // The other name is unaffected and next.
+    EXPECT_EQ(t.NextOrder(now), "good.example.com");
+    EXPECT_EQ(t.NextOrder(now + d - absl::Seconds(1)), "good.example.com");
+    now += d;
+  }
+  EXPECT_EQ(Find(t, "bad.example.com", now).failures, 5);
+  // Success resets the count.
+  t.OnIssued("bad.example.com", Cert({"bad.example.com"}, now, absl::Hours(24)));
+  EXPECT_EQ(Find(t, "bad.example.com", now).failures, 0);
+  EXPECT_EQ(Find(t, "bad.example.com", now).state, NameState::kIssued);
+}
+
+TEST(AcmeScheduleTest, RateLimitedAndRetryAfterWin) {
+  const SchedulePolicy p{.backoff_initial = absl::Minutes(1), .rate_limited_min = absl::Hours(1)};
+  const absl::Status limited = ProblemStatus(
+      "newOrder", {.type = "urn:ietf:params:acme:error:rateLimited", .detail = "too many"}, 429, std::nullopt);
+  ASSERT_TRUE(IsRateLimited(limited));
+  EXPECT_EQ(BackoffDelay(p, 1, limited), absl::Hours(1));
+  EXPECT_EQ(BackoffDelay(p, 1, WithRetryAfter(limited, absl::Hours(3))), absl::Hours(3));
+  EXPECT_EQ(BackoffDelay(p, 1, WithRetryAfter(absl::UnavailableError("x"), absl::Minutes(7))), absl::Minutes(7));
+  EXPECT_EQ(BackoffDelay(p, 2, absl::UnavailableError("x")), absl::Minutes(2));
+  EXPECT_EQ(BackoffDelay(p, 200, absl::UnavailableError("x")), p.backoff_max);  // no overflow
+
+  NameTracker t(p, {});
+  t.SetWanted({{"a.example.com", "s"}});
+  t.OnFailed("a.example.com", WithRetryAfter(limited, absl::Hours(3)), kT0);
+  EXPECT_EQ(t.NextOrder(kT0 + absl::Hours(2)), std::nullopt);
+  EXPECT_EQ(t.NextWakeup(kT0 + absl::Hours(2)), kT0 + absl::Hours(3));
+  EXPECT_EQ(t.NextOrder(kT0 + absl::Hours(3)), "a.example.com");
+}
+
+TEST(AcmeScheduleTest, ExcludedAndUnissuableNamesAreReportedNotOrdered) {
+  NameTracker t({}, {"*.internal.example.com", "staging-*"});
+  t.SetWanted({{"db.internal.example.com", "app:db"},
+               {"Staging-Web.example.com", "app:s"},
+               {"^api\\d+\\.example\\.com$", "app:re", /*regexp=*/true},
+               {"*.example.com", "app:wild"},
+               {"10.0.0.1", "app:ip"},
+               {"localhost", "app:local"},
+               {"bad_name.example.com", "app:bad"}});
+  EXPECT_EQ(t.NextOrder(kT0), std::nullopt);
+  EXPECT_EQ(t.NextWakeup(kT0), absl::InfiniteFuture());
+  EXPECT_EQ(Find(t, "db.internal.example.com", kT0).state, NameState::kExcluded);
+  EXPECT_EQ(Find(t, "staging-web.example.com", kT0).state, NameState::kExcluded);
+  NameStatus re = Find(t, "^api\\d+\\.example\\.com$", kT0);
+  EXPECT_EQ(re.state, NameState::kSkipped);
+  EXPECT_NE(re.detail.find("regexp"), std::string::npos) << re.detail;
+  EXPECT_NE(Find(t, "*.example.com", kT0).detail.find("DNS-01"), std::string::npos);
+  EXPECT_EQ(Find(t, "10.0.0.1", kT0).state, NameState::kSkipped);
+  EXPECT_EQ(Find(t, "localhost", kT0).state, NameState::kSkipped);
+  EXPECT_EQ(Find(t, "bad_name.example.com", kT0).state, NameState::kSkipped);
+  EXPECT_FALSE(MatchesExclude({"*.internal.example.com"}, "internal.example.com"));
+}
+
+TEST(AcmeScheduleTest, UnwantedNameDisappearsButKeepsItsBackoff) {
+  NameTracker t({.backoff_initial = absl::Minutes(10)}, {});
+  t.SetWanted({{"a.example.com", "s"}});
+  t.OnFailed("a.example.com", absl::UnavailableError("down"), kT0);
+  t.SetWanted({});
+  EXPECT_TRUE(t.States(kT0).empty());
+  t.SetWanted({{"a.example.com", "s"}});
+  EXPECT_EQ(t.NextOrder(kT0 + absl::Minutes(1)), std::nullopt);
+  EXPECT_EQ(Find(t, "a.example.com", kT0).detail, "down");
+}
+
+}  // namespace
+}  // namespace edgerouter::acme

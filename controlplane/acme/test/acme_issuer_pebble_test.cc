@@ -1,0 +1,258 @@
+// The issuer end to end against a real pebble issuing short-lived certificates. The test's HTTP
+// server on pebble's validation port plays the data planes (ChallengePublisher); the sink
+// collects the CertificateObtained events, whose keys are decrypted with a KEK made by openssl.
+#include <atomic>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/certbus/cert_info.h"
+#include "common/certbus/certbus.h"
+#include "common/http_admin_server.h"
+#include "common/test_util.h"
+#include "controlplane/acme/acme_issuer.h"
+#include "controlplane/acme/test/pebble_harness.h"
+#include "gtest/gtest.h"
+
+namespace edgerouter::acme {
+namespace {
+
+using admin::HttpAdminRequest;
+using admin::HttpAdminResponse;
+
+// pebble's certificates live this long here, so a renewal (at two thirds) comes within seconds.
+constexpr absl::Duration kValidity = absl::Seconds(12);
+
+// Serves the published answers on pebble's validation port, except for names in `refused`.
+class TestPublisher : public ChallengePublisher {
+ public:
+  explicit TestPublisher(admin::HttpAdminServer* server, std::set<std::string> refused = {})
+      : server_(server), refused_(std::move(refused)) {}
+  absl::Status Publish(const std::vector<Http01Challenge>& challenges) override {
+    for (const Http01Challenge& c : challenges) {
+      if (refused_.contains(c.dns_name)) continue;
+      server_->Handle(absl::StrCat("/.well-known/acme-challenge/", c.token),
+                      [this, answer = c.key_authorization](const HttpAdminRequest&) {
+                        ++validation_gets;
+                        return HttpAdminResponse{.content_type = "application/octet-stream", .body = answer};
+                      });
+    }
+    return absl::OkStatus();
+  }
+  void Withdraw(const std::vector<Http01Challenge>& challenges) override {
+    for (const Http01Challenge& c : challenges) {
+      server_->Handle(absl::StrCat("/.well-known/acme-challenge/", c.token),
+                      [](const HttpAdminRequest&) { return HttpAdminResponse{.status = 404}; });
+    }
+  }
+  std::atomic<int> validation_gets{0};
+
+ private:
+  admin::HttpAdminServer* server_;
+  std::set<std::string> refused_;
+};
+
+class TestSink : public CertificateSink {
+ public:
+  absl::Status Publish(const events::CertificateObtained& event) override {
+    absl::MutexLock lock(&mu_);
+    events_.push_back(event);
+    return absl::OkStatus();
+  }
+  std::vector<events::CertificateObtained> For(const std::string& name) const {
+    absl::MutexLock lock(&mu_);
+    std::vector<events::CertificateObtained> out;
+    for (const auto& e : events_) {
+      if (e.domains_size() == 1 && e.domains(0) == name) out.push_back(e);
+    }
+    return out;
+  }
+  size_t size() const {
+    absl::MutexLock lock(&mu_);
+    return events_.size();
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<events::CertificateObtained> events_;
+};
+
+class ToggleLease : public Lease {
+ public:
+  bool Held() const override { return held.load(); }
+  std::atomic<bool> held{true};
+};
+
+bool Eventually(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(60)) {
+  for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return condition();
+}
+
+NameStatus StateOf(const Issuer& issuer, const std::string& name) {
+  for (NameStatus& s : issuer.States()) {
+    if (s.name == name) return s;
+  }
+  return {.name = "(missing)"};
+}
+
+class AcmeIssuerPebbleTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    dir_ = new std::string(absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/issuer-pebble"));
+    ASSERT_EQ(system(absl::StrCat("mkdir -p ", *dir_).c_str()), 0);
+    ASSERT_EQ(system(absl::StrCat("openssl genrsa -traditional -out ", *dir_, "/kek.pem 2048 2>/dev/null").c_str()), 0);
+    http01_ = new admin::HttpAdminServer();
+    const int port = edgerouter::testing::PickFreeLoopbackPort();
+    ASSERT_TRUE(http01_->Start(absl::StrCat("127.0.0.1:", port)).ok());
+    absl::StatusOr<std::unique_ptr<testing::PebbleHarness>> pebble =
+        testing::PebbleHarness::Start(*dir_, port, kValidity);
+    ASSERT_TRUE(pebble.ok()) << pebble.status();
+    pebble_ = pebble->release();
+  }
+  static void TearDownTestSuite() {
+    delete pebble_;
+    delete http01_;
+    delete dir_;
+  }
+
+  static certbus::Kek Kek() {
+    absl::StatusOr<certbus::Kek> kek = certbus::LoadKekFromPemFile(*dir_ + "/kek.pem");
+    EXPECT_TRUE(kek.ok()) << kek.status();
+    return *std::move(kek);
+  }
+
+  std::unique_ptr<Issuer> MakeIssuer(ChallengePublisher* publisher, const Lease* lease,
+                                     absl::Duration backoff = absl::Minutes(5)) {
+    IssuerOptions options{.client = {.directory_url = pebble_->directory_url(),
+                                     .ca_file = pebble_->ca_file(),
+                                     .poll_interval = absl::Milliseconds(100),
+                                     .poll_max_interval = absl::Seconds(1)},
+                          .emails = {"ops@example.test"},
+                          .policy = {.backoff_initial = backoff},
+                          .order_timeout = absl::Seconds(60),
+                          .lease_poll = absl::Milliseconds(200)};
+    return std::make_unique<Issuer>(options, Kek().public_key(), &keys_, publisher, &sink_, lease);
+  }
+
+  // The event's key decrypts with the KEK and belongs to its certificate, whose chain verifies
+  // up to pebble's root.
+  static void ExpectUsable(const events::CertificateObtained& e, const std::string& name) {
+    certbus::Kek kek = Kek();
+    EXPECT_EQ(e.id(), name);
+    EXPECT_EQ(e.challenge_type(), "http-01");
+    EXPECT_EQ(e.private_key_dek_fingerprint(), kek.fingerprint());
+    EXPECT_FALSE(absl::StrContains(e.private_key_ciphertext(), "PRIVATE KEY"));
+    absl::StatusOr<std::string> key =
+        certbus::DecryptPrivateKey(kek, e.private_key_dek_fingerprint(), e.private_key_ciphertext());
+    ASSERT_TRUE(key.ok()) << key.status();
+    EXPECT_TRUE(certbus::VerifyKeyMatchesCertificate(e.cert_pem_bundle(), *key).ok());
+    absl::StatusOr<std::string> root = pebble_->FetchRootPem();
+    ASSERT_TRUE(root.ok()) << root.status();
+    absl::Status verified = testing::PebbleHarness::VerifyChain(e.cert_pem_bundle(), *root);
+    EXPECT_TRUE(verified.ok()) << verified;
+    absl::StatusOr<certbus::CertificateInfo> info = certbus::ReadCertificateInfo(e.cert_pem_bundle());
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->domains, std::vector<std::string>{name});
+    EXPECT_EQ(e.expires(), certbus::FormatRfc3339(info->not_after));
+  }
+
+  static inline std::string* dir_ = nullptr;
+  static inline admin::HttpAdminServer* http01_ = nullptr;
+  static inline testing::PebbleHarness* pebble_ = nullptr;
+  MemoryAccountKeyStore keys_;
+  TestSink sink_;
+};
+
+TEST_F(AcmeIssuerPebbleTest, WantedNameGetsAnEncryptedCertificateAndIsRenewedAtTwoThirds) {
+  TestPublisher publisher(http01_);
+  AlwaysHeldLease lease;
+  std::unique_ptr<Issuer> issuer = MakeIssuer(&publisher, &lease);
+  issuer->SetWantedNames({{"renew.example.test", "app:renew"}});
+  issuer->Start();
+  ASSERT_TRUE(Eventually([&] { return sink_.For("renew.example.test").size() >= 1; })) << pebble_->PebbleOutput();
+  const events::CertificateObtained first = sink_.For("renew.example.test")[0];
+  ExpectUsable(first, "renew.example.test");
+  EXPECT_EQ(first.reason(), "new");
+  EXPECT_GE(publisher.validation_gets, 1);  // pebble validated against our answer
+  NameStatus s = StateOf(*issuer, "renew.example.test");
+  EXPECT_EQ(s.state, NameState::kIssued);
+  EXPECT_EQ(s.sources, std::vector<std::string>{"app:renew"});
+  EXPECT_EQ(certbus::FormatRfc3339(s.not_after), first.expires());
+  absl::StatusOr<KnownCertificate> known = KnownCertificateFromPem(first.cert_pem_bundle());
+  ASSERT_TRUE(known.ok());
+  EXPECT_EQ(s.renew_at, RenewalTime(*known));
+  // Nothing more until the renewal time: then exactly one renewal, a new certificate.
+  ASSERT_TRUE(Eventually([&] { return sink_.For("renew.example.test").size() >= 2; }))
+      << "first: " << known->not_before << " to " << known->not_after << "; state "
+      << NameStateName(StateOf(*issuer, "renew.example.test").state) << " "
+      << StateOf(*issuer, "renew.example.test").detail;
+  const absl::Time renewed_at = absl::Now();
+  EXPECT_GE(renewed_at, RenewalTime(*known));
+  const events::CertificateObtained second = sink_.For("renew.example.test")[1];
+  ExpectUsable(second, "renew.example.test");
+  EXPECT_EQ(second.reason(), "renew");
+  // Ordered no earlier than the renewal time (pebble's notBefore is the issuance second).
+  absl::StatusOr<KnownCertificate> second_known = KnownCertificateFromPem(second.cert_pem_bundle());
+  ASSERT_TRUE(second_known.ok());
+  EXPECT_GE(second_known->not_before, RenewalTime(*known) - absl::Seconds(1));
+  EXPECT_LT(second_known->not_before, known->not_after);  // and before the first one expired
+  EXPECT_NE(second.cert_pem_bundle(), first.cert_pem_bundle());
+  EXPECT_GT(certbus::ParseRfc3339(second.expires()).value(), certbus::ParseRfc3339(first.expires()).value());
+  issuer->Stop();
+  EXPECT_GE(issuer->stats().acme_requests, 10);
+  EXPECT_FALSE(issuer->stats().account_url.empty());
+}
+
+TEST_F(AcmeIssuerPebbleTest, RefusedNameFailsAloneWithPebblesReasonAndIsRetried) {
+  TestPublisher publisher(http01_, {"refused.example.test"});
+  AlwaysHeldLease lease;
+  std::unique_ptr<Issuer> issuer = MakeIssuer(&publisher, &lease, /*backoff=*/absl::Seconds(1));
+  issuer->SetWantedNames({{"refused.example.test", "app:r"}, {"good.example.test", "app:g"}});
+  issuer->Start();
+  ASSERT_TRUE(Eventually([&] { return StateOf(*issuer, "refused.example.test").failures >= 1; }));
+  NameStatus failing = StateOf(*issuer, "refused.example.test");
+  EXPECT_EQ(failing.state, NameState::kFailing);
+  EXPECT_NE(failing.detail.find("urn:ietf:params:acme:error:unauthorized"), std::string::npos) << failing.detail;
+  EXPECT_NE(failing.detail.find("refused.example.test"), std::string::npos) << failing.detail;
+  // Retried after the backoff (1 s, then 2 s), while the other name is issued regardless.
+  ASSERT_TRUE(Eventually([&] { return StateOf(*issuer, "refused.example.test").failures >= 2; }));
+  ASSERT_TRUE(Eventually([&] { return sink_.For("good.example.test").size() >= 1; }));
+  ExpectUsable(sink_.For("good.example.test")[0], "good.example.test");
+  EXPECT_TRUE(sink_.For("refused.example.test").empty());
+  issuer->Stop();
+}
+
+TEST_F(AcmeIssuerPebbleTest, NothingIsOrderedWithoutTheLease) {
+  TestPublisher publisher(http01_);
+  ToggleLease lease;
+  lease.held = false;
+  std::unique_ptr<Issuer> issuer = MakeIssuer(&publisher, &lease);
+  issuer->SetWantedNames({{"leased.example.test", "app:l"}});
+  issuer->Start();
+  // Several rounds (lease_poll 200 ms) without the lease: no request to pebble, no account.
+  ASSERT_TRUE(Eventually([&] { return issuer->stats().wakeups >= 4; }));
+  EXPECT_EQ(issuer->stats().orders_started, 0);
+  EXPECT_EQ(issuer->stats().acme_requests, 0);
+  EXPECT_FALSE(keys_.pem().has_value());
+  EXPECT_EQ(StateOf(*issuer, "leased.example.test").state, NameState::kQueued);
+  EXPECT_EQ(sink_.size(), 0u);
+  // Taking the lease starts the work.
+  lease.held = true;
+  issuer->Wake();
+  ASSERT_TRUE(Eventually([&] { return sink_.For("leased.example.test").size() == 1; }));
+  ExpectUsable(sink_.For("leased.example.test")[0], "leased.example.test");
+  issuer->Stop();
+}
+
+}  // namespace
+}  // namespace edgerouter::acme
