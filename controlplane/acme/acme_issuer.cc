@@ -42,7 +42,7 @@ std::optional<std::string> MemoryAccountKeyStore::pem() const {
 }
 
 Issuer::Issuer(IssuerOptions options, certbus::KekPublicKey kek, AccountKeyStore* account_keys,
-               ChallengePublisher* challenges, CertificateSink* sink, const Lease* lease, const Clock* clock)
+               ChallengePublisher* challenges, CertificateSink* sink, controlplane::Lease* lease, const Clock* clock)
     : options_(std::move(options)),
       kek_(std::move(kek)),
       account_keys_(account_keys),
@@ -105,7 +105,7 @@ void Issuer::Run() {
     ++stats_.wakeups;
     woken_ = false;
     const absl::Time now = clock_->Now();
-    stats_.lease_held = lease_->Held();
+    stats_.lease_held = lease_->IsHeld();
     std::optional<std::string> name;
     if (stats_.lease_held) name = tracker_.NextOrder(now);
     if (name) {

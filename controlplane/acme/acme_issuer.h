@@ -28,7 +28,7 @@
 #include "common/certbus/certbus.h"
 #include "controlplane/acme/acme_client.h"
 #include "controlplane/acme/acme_schedule.h"
-#include "controlplane/acme/lease.h"
+#include "controlplane/eventlog/lease.h"
 #include "proto/events.pb.h"
 
 namespace edgerouter::acme {
@@ -102,7 +102,7 @@ struct IssuerOptions {
   std::vector<std::string> exclude;     // glob patterns (MatchesExclude)
   SchedulePolicy policy;
   absl::Duration order_timeout = absl::Minutes(5);  // one order, CA polling included
-  // How often Lease::Held() is re-read while idle (Wake() also re-reads it at once).
+  // How often Lease::IsHeld() is re-read while idle (Wake() also re-reads it at once).
   absl::Duration lease_poll = absl::Seconds(5);
 };
 
@@ -122,7 +122,7 @@ class Issuer {
   // The pointers must outlive the Issuer. `clock` null: the real clock. Waits are real-time
   // (at most lease_poll), so a test moving a fake clock calls Wake().
   Issuer(IssuerOptions options, certbus::KekPublicKey kek, AccountKeyStore* account_keys,
-         ChallengePublisher* challenges, CertificateSink* sink, const Lease* lease, const Clock* clock = nullptr);
+         ChallengePublisher* challenges, CertificateSink* sink, controlplane::Lease* lease, const Clock* clock = nullptr);
   ~Issuer();  // Stop()
 
   void Start();
@@ -149,7 +149,7 @@ class Issuer {
   AccountKeyStore* const account_keys_;
   ChallengePublisher* const challenges_;
   CertificateSink* const sink_;
-  const Lease* const lease_;
+  controlplane::Lease* const lease_;  // the cluster lease (kept by a LeaseKeeper), or always held
   RealClock real_clock_;
   const Clock* const clock_;
 

@@ -33,10 +33,12 @@ class FakeClock : public Clock {
   absl::Time now_ = kT0;
 };
 
-class FakeLease : public Lease {
+class FakeLease : public controlplane::Lease {
  public:
-  bool Held() const override { return held.load(); }
   std::atomic<bool> held{false};
+  absl::StatusOr<bool> TryAcquire() override { return held.load(); }
+  bool IsHeld() override { return held.load(); }
+  absl::StatusOr<std::string> Holder() override { return held.load() ? "test" : ""; }
 };
 
 class CountingPublisher : public ChallengePublisher, public CertificateSink {

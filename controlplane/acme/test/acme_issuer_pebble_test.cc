@@ -83,10 +83,12 @@ class TestSink : public CertificateSink {
   std::vector<events::CertificateObtained> events_;
 };
 
-class ToggleLease : public Lease {
+class ToggleLease : public controlplane::Lease {
  public:
-  bool Held() const override { return held.load(); }
-  std::atomic<bool> held{true};
+  std::atomic<bool> held{false};
+  absl::StatusOr<bool> TryAcquire() override { return held.load(); }
+  bool IsHeld() override { return held.load(); }
+  absl::StatusOr<std::string> Holder() override { return held.load() ? "test" : ""; }
 };
 
 bool Eventually(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(60)) {
@@ -131,7 +133,7 @@ class AcmeIssuerPebbleTest : public ::testing::Test {
     return *std::move(kek);
   }
 
-  std::unique_ptr<Issuer> MakeIssuer(ChallengePublisher* publisher, const Lease* lease,
+  std::unique_ptr<Issuer> MakeIssuer(ChallengePublisher* publisher, controlplane::Lease* lease,
                                      absl::Duration backoff = absl::Minutes(5)) {
     IssuerOptions options{.client = {.directory_url = pebble_->directory_url(),
                                      .ca_file = pebble_->ca_file(),
@@ -175,7 +177,7 @@ class AcmeIssuerPebbleTest : public ::testing::Test {
 
 TEST_F(AcmeIssuerPebbleTest, WantedNameGetsAnEncryptedCertificateAndIsRenewedAtTwoThirds) {
   TestPublisher publisher(http01_);
-  AlwaysHeldLease lease;
+  controlplane::AlwaysHeldLease lease("test");
   std::unique_ptr<Issuer> issuer = MakeIssuer(&publisher, &lease);
   issuer->SetWantedNames({{"renew.example.test", "app:renew"}});
   issuer->Start();
@@ -215,7 +217,7 @@ TEST_F(AcmeIssuerPebbleTest, WantedNameGetsAnEncryptedCertificateAndIsRenewedAtT
 
 TEST_F(AcmeIssuerPebbleTest, RefusedNameFailsAloneWithPebblesReasonAndIsRetried) {
   TestPublisher publisher(http01_, {"refused.example.test"});
-  AlwaysHeldLease lease;
+  controlplane::AlwaysHeldLease lease("test");
   std::unique_ptr<Issuer> issuer = MakeIssuer(&publisher, &lease, /*backoff=*/absl::Seconds(1));
   issuer->SetWantedNames({{"refused.example.test", "app:r"}, {"good.example.test", "app:g"}});
   issuer->Start();
