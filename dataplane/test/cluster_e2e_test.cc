@@ -18,35 +18,6 @@
 namespace edgerouter::testing {
 namespace {
 
-std::string RedirectApp(const std::string& id, const std::string& host) {
-  return absl::StrCat(R"({"id":")", id, R"(","frontends":[{"kind":"hostname","hostname":")", host,
-                      R"(","path_prefix":"/","allow_insecure_http":true}],"backend":{"kind":"redirect","redirect_opts":{"to":"https://x/"}}})");
-}
-
-// wrk in the background against site.test; its summary once it ends.
-class Load {
- public:
-  Load(int port, int seconds) {
-    auto p = Subprocess::Start({"/usr/bin/wrk", "-t1", "-c16", absl::StrCat("-d", seconds, "s"), "-H",
-                                "Host: site.test", absl::StrCat("http://127.0.0.1:", port, "/echo")});
-    EXPECT_TRUE(p.ok());
-    wrk_ = *std::move(p);
-  }
-  std::string Finish() {
-    EXPECT_TRUE(wrk_->Wait(absl::Seconds(60)).ok());
-    return wrk_->Output();
-  }
-
- private:
-  std::unique_ptr<Subprocess> wrk_;
-};
-
-void ExpectNoFailures(const std::string& wrk_output) {
-  EXPECT_FALSE(absl::StrContains(wrk_output, "Non-2xx")) << wrk_output;
-  EXPECT_FALSE(absl::StrContains(wrk_output, "Socket errors")) << wrk_output;
-  EXPECT_TRUE(absl::StrContains(wrk_output, "requests in")) << wrk_output;
-}
-
 // The value of an unlabelled series in Prometheus text.
 std::string Series(const std::string& metrics, const std::string& name) {
   const size_t at = metrics.find("\n" + name + " ");
@@ -102,7 +73,7 @@ class Cluster : public DataplaneE2E {
 
 TEST_F(Cluster, EtcdLeaderKillUnderLoadLosesNoRequestAndWritesResumeWithin2s) {
   WaitForApplied(1);
-  Load load(http_port_, 6);
+  WrkLoad load(http_port_, 6);
   absl::StatusOr<int> leader = etcd_->Leader(absl::Seconds(10));
   ASSERT_TRUE(leader.ok()) << leader.status();
   const absl::Time killed = absl::Now();
@@ -134,7 +105,7 @@ TEST_F(Cluster, ReplicaKillUnderLoadMovesTheNodeWithoutAFullStateResend) {
        Series(Metrics(), "er_dp_controlplane_full_states_total") != "1" && absl::Now() < until;) {
   }
   ASSERT_EQ(Series(Metrics(), "er_dp_controlplane_full_states_total"), "1");
-  Load load(http_port_, 4);
+  WrkLoad load(http_port_, 4);
   const int index = on.back() - '0';
   const absl::Time killed = absl::Now();
   replicas_[index].process->Signal(SIGKILL);

@@ -26,48 +26,6 @@ using edgerouter::testing::RunfilePath;
 
 using Resilience = DataplaneE2E;
 
-std::string RedirectApp(const std::string& id, const std::string& host) {
-  return absl::StrCat(R"({"id":")", id, R"(","frontends":[{"kind":"hostname","hostname":")", host,
-                      R"(","path_prefix":"/","allow_insecure_http":true}],"backend":{"kind":"redirect","redirect_opts":{"to":"https://x/"}}})");
-}
-
-// wrk in the background against site.test; returns its summary once it ends.
-class Load {
- public:
-  Load(int port, int seconds) {
-    auto p = Subprocess::Start({"/usr/bin/wrk", "-t1", "-c16", absl::StrCat("-d", seconds, "s"), "-H",
-                                "Host: site.test", absl::StrCat("http://127.0.0.1:", port, "/echo")});
-    EXPECT_TRUE(p.ok());
-    wrk_ = *std::move(p);
-  }
-  std::string Finish() {
-    EXPECT_TRUE(wrk_->Wait(absl::Seconds(60)).ok());
-    return wrk_->Output();
-  }
-
- private:
-  std::unique_ptr<Subprocess> wrk_;
-};
-
-void ExpectNoFailures(const std::string& wrk_output) {
-  EXPECT_FALSE(absl::StrContains(wrk_output, "Non-2xx")) << wrk_output;
-  EXPECT_FALSE(absl::StrContains(wrk_output, "Socket errors")) << wrk_output;
-  EXPECT_TRUE(absl::StrContains(wrk_output, "requests in")) << wrk_output;
-}
-
-// utime + stime of process `pid`, in clock ticks.
-long CpuTicks(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  const std::string all((std::istreambuf_iterator<char>(in)), {});
-  std::istringstream rest(all.substr(all.rfind(')') + 2));
-  std::string field;
-  long ticks = 0;
-  for (int i = 0; i < 13 && rest >> field; ++i) {
-    if (i >= 11) ticks += std::stol(field);  // fields 14 and 15 of the line
-  }
-  return ticks;
-}
-
 // An origin that sends a big body and closes, to a client that reads nothing: the proxy holds
 // back (64 KB queued) with a hung-up origin socket that epoll reports again and again if the
 // proxy keeps asking for hang-ups it cannot act on yet. The worker must not spin.
@@ -139,7 +97,7 @@ TEST_F(Resilience, OriginAnswerBeforeTheBodyIsNotReplacedBy502) {
 
 TEST_F(Resilience, ConfigChangesUnderLoadFailNoRequest) {
   WaitForApplied(1);
-  Load load(http_port_, 3);
+  WrkLoad load(http_port_, 3);
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(AppendApp(RedirectApp(absl::StrCat("churn-", i), absl::StrCat("churn", i, ".test"))).ok());
     WaitForApplied(2 + i);
@@ -150,7 +108,7 @@ TEST_F(Resilience, ConfigChangesUnderLoadFailNoRequest) {
 
 TEST_F(Resilience, ControlPlaneKilledUnderLoadFailsNoRequest) {
   WaitForApplied(1);
-  Load load(http_port_, 3);
+  WrkLoad load(http_port_, 3);
   cp_->Signal(SIGKILL);
   ExpectNoFailures(load.Finish());
   EXPECT_TRUE(absl::StrContains(Metrics(), "er_dp_controlplane_connected 0\n"));

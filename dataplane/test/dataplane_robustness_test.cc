@@ -186,19 +186,6 @@ TEST_F(Robustness, OriginKilledUnderLoadFailsNoIdempotentRequest) {
   EXPECT_GE(load.requests(), before + 3000);
 }
 
-// utime + stime of process `pid`, in clock ticks.
-long CpuTicks(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  const std::string all((std::istreambuf_iterator<char>(in)), {});
-  std::istringstream rest(all.substr(all.rfind(')') + 2));
-  std::string field;
-  long ticks = 0;
-  for (int i = 0; i < 13 && rest >> field; ++i) {
-    if (i >= 11) ticks += std::stol(field);  // fields 14 and 15 of the line
-  }
-  return ticks;
-}
-
 // A request head of about `size` bytes: header lines of ~700 bytes (at most 100 fields) (long names: the parser's
 // byte-at-a-time part), as many as fit.
 std::string BigHead(size_t size) {

@@ -9,7 +9,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -24,6 +26,41 @@ int PortField(const std::string& line, const std::string& key) {
   return std::stoi(value.substr(value.rfind(':') + 1));
 }
 }  // namespace
+
+std::string RedirectApp(const std::string& id, const std::string& host) {
+  return absl::StrCat(R"({"id":")", id, R"(","frontends":[{"kind":"hostname","hostname":")", host,
+                      R"(","path_prefix":"/","allow_insecure_http":true}],"backend":{"kind":"redirect","redirect_opts":{"to":"https://x/"}}})");
+}
+
+WrkLoad::WrkLoad(int port, int seconds) {
+  auto p = Subprocess::Start({"/usr/bin/wrk", "-t1", "-c16", absl::StrCat("-d", seconds, "s"), "-H", "Host: site.test",
+                              absl::StrCat("http://127.0.0.1:", port, "/echo")});
+  EXPECT_TRUE(p.ok());
+  wrk_ = *std::move(p);
+}
+
+std::string WrkLoad::Finish() {
+  EXPECT_TRUE(wrk_->Wait(absl::Seconds(60)).ok());
+  return wrk_->Output();
+}
+
+void ExpectNoFailures(const std::string& wrk_output) {
+  EXPECT_FALSE(absl::StrContains(wrk_output, "Non-2xx")) << wrk_output;
+  EXPECT_FALSE(absl::StrContains(wrk_output, "Socket errors")) << wrk_output;
+  EXPECT_TRUE(absl::StrContains(wrk_output, "requests in")) << wrk_output;
+}
+
+long CpuTicks(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  const std::string all((std::istreambuf_iterator<char>(in)), {});
+  std::istringstream rest(all.substr(all.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 0; i < 13 && rest >> field; ++i) {
+    if (i >= 11) ticks += std::stol(field);  // fields 14 and 15 of the line
+  }
+  return ticks;
+}
 
 void DataplaneE2E::SetUp() {
   char tmpl[] = "/tmp/er-dp-e2e-XXXXXX";

@@ -16,6 +16,25 @@
 
 namespace edgerouter::testing {
 
+// A redirect app on `host`, in edgerouter JSON (for AppendApp).
+std::string RedirectApp(const std::string& id, const std::string& host);
+
+// wrk in the background against site.test's /echo; Finish() returns its summary once it ends.
+class WrkLoad {
+ public:
+  WrkLoad(int port, int seconds);
+  std::string Finish();
+
+ private:
+  std::unique_ptr<Subprocess> wrk_;
+};
+
+// No non-2xx answer and no socket error in a wrk summary that shows requests.
+void ExpectNoFailures(const std::string& wrk_output);
+
+// utime + stime of process `pid`, in clock ticks.
+long CpuTicks(pid_t pid);
+
 class DataplaneE2E : public ::testing::Test {
  protected:
   void SetUp() override;
