@@ -332,6 +332,14 @@ absl::StatusOr<OrderedJson> ParseJsonText(absl::string_view text) {
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
     return absl::InvalidArgumentError(
         absl::StrCat("invalid JSON at line ", line, ", column ", column, ": ", detail));
+  } catch (const nlohmann::json::exception& e) {
+    // Not a syntax error: e.g. a number too large for a double (out_of_range.406), which
+    // carries no position. Found by app_config_fuzz: it used to escape as an exception and
+    // end the process.
+    std::string what = e.what();
+    const size_t bracket = what.find("] ");
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON: ", bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
   return absl::InvalidArgumentError("invalid JSON");
 }

@@ -68,3 +68,22 @@ TEST(JsonCodec, SyntaxErrorsGiveLineAndColumn) {
 
 }  // namespace
 }  // namespace edgerouter
+
+namespace edgerouter {
+namespace {
+
+// Found by app_config_fuzz: a number too large for a double made nlohmann throw out_of_range
+// from the error-reporting parse, which ended the process (an event payload could crash the
+// control plane).
+TEST(JsonCodecRegression, NumberOutOfRangeIsAnErrorNotAnException) {
+  for (const char* text : {"{\"a\":1e999}", "22222222222222222222222222222202222222222222222222222222222222e2222222222qa",
+                           "[-1e400]"}) {
+    absl::StatusOr<OrderedJson> parsed = ParseJsonText(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find("invalid JSON"), std::string::npos) << parsed.status();
+  }
+}
+
+}  // namespace
+}  // namespace edgerouter
