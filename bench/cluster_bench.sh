@@ -31,7 +31,7 @@ done
 for _ in $(seq 1 100); do ETCDCTL_API=3 etcdctl --endpoints "$endpoints" endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
 
 flags="--event_log=etcd --etcd_endpoints=$endpoints"
-for nodes in 100 1000; do
+for nodes in ${NODES:-100 1000}; do
   echo "### $APPS apps, $nodes nodes, 3 replicas on etcd"
   "$BIN/bench/controlplane_bench" --controlplane_binary="$BIN/controlplane/controlplane" --apps="$APPS" \
     --nodes="$nodes" --changes="$CHANGES" --replicas=3 \
