@@ -107,6 +107,7 @@ class DownstreamConnection : public net::IoHandler,
   void SendLocal(int status, absl::string_view content_type, absl::string_view body,
                  absl::string_view extra_headers = "");
   void SendHttpsRedirect(absl::string_view host);
+  void SendRedirect(int status, absl::string_view target);  // 3xx with Location and a link body
   bool HandleBackend(const BackendConfig& backend, const std::string& path);
   bool CheckAuthV0(const BackendConfig& backend);
   void SendRedirectBackend(const BackendConfig& backend);

@@ -13,24 +13,10 @@
 #include "absl/strings/strip.h"
 #include "common/app_config.h"
 #include "common/json_codec.h"
+#include "dataplane/http/escaping.h"
 
 namespace edgerouter::proxy {
 namespace {
-
-std::string HtmlEscape(absl::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // Parses http(s)://authority[/path] (validated by the control plane) and resolves the host.
 Origin ParseOrigin(const std::string& url) {
@@ -154,8 +140,8 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snaps
   }
   rc->applied_at = absl::Now();
   rc->admin_page = absl::StrCat(
-      "<!doctype html>\n<html><head><title>edgerouter admin</title></head><body>\n<pre>", HtmlEscape(describe),
-      "Version: ", HtmlEscape(snapshot.version()), "\nLastUpdated: ",
+      "<!doctype html>\n<html><head><title>edgerouter admin</title></head><body>\n<pre>", http::HtmlEscape(describe),
+      "Version: ", http::HtmlEscape(snapshot.version()), "\nLastUpdated: ",
       absl::FormatTime(absl::RFC3339_sec, rc->applied_at, absl::UTCTimeZone()), "\n</pre>\n</body></html>\n");
   // Private keys never appear in the dump (they are encrypted anyway, but keep dumps small).
   snapshot::Snapshot redacted = snapshot;
