@@ -149,6 +149,12 @@ void DownstreamConnection::HandleRequest() {
   app_id_.clear();
   upstream_label_.clear();
 
+  if (h.method == "TRACE") {
+    // As nginx: TRACE echoes the request (cookies, credentials) back to whoever can script it.
+    host_.assign(h.host.data(), h.host.size());
+    SendLocal(405, "text/plain; charset=utf-8", "method TRACE is not allowed\n");
+    return;
+  }
   config_ = worker_->current_config();
   if (config_ == nullptr) {
     host_.assign(h.host.data(), h.host.size());
