@@ -14,6 +14,7 @@
 #include "absl/types/span.h"
 #include "dataplane/aws/lambda_backend.h"
 #include "dataplane/aws/s3_site.h"
+#include "dataplane/http/forwarding.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/proxy/io_buffer.h"
@@ -177,6 +178,7 @@ class DownstreamConnection : public net::IoHandler,
   uint64_t request_chunked_bytes_ = 0;  // decoded body bytes of a chunked request so far
   bool request_body_done_ = true;
   bool strip_authorization_ = false;  // auth_v0 accepted the token: don't forward it
+  http::ClientAddress client_;        // who the client is (X-Forwarded-For, access log)
 
   // Upstream state for the current request.
   const BackendConfig* backend_ = nullptr;
