@@ -8,18 +8,24 @@
 #include "absl/strings/string_view.h"
 #include "dataplane/http/field_names.h"
 #include "dataplane/http/http1_parser.h"
+#include "dataplane/net/ip_prefix.h"
 
 namespace edgerouter::http {
 
-// Who the client is, as backends and the access log are told.
+// Who the client is, as backends, the access log and metrics are told.
 struct ClientAddress {
-  std::string ip;             // the client's address
+  std::string ip;             // the client's address (X-Real-IP)
   std::string forwarded_for;  // the X-Forwarded-For value backends get
+  bool peer_trusted = false;  // the peer is a trusted proxy: its client-address claims stand
 };
 
-// Fills `out` (keeping its capacity) for a request from `peer_ip`: the X-Forwarded-For values
-// the request carries, with the peer appended.
-void ResolveClientAddress(absl::string_view peer_ip, const RequestHead& head, ClientAddress* out);
+// Fills `out` (keeping its capacity) for a request from `peer_ip`. From an untrusted peer the
+// client is the peer, and X-Forwarded-For is just the peer. From a trusted one (`trusted`
+// holds it: --trusted_proxies), X-Forwarded-For keeps the valid addresses of the request's
+// chain (garbage entries dropped) with the peer appended, and the client is the right-most
+// address in it that is not a trusted proxy (the left-most one if all are).
+void ResolveClientAddress(absl::string_view peer_ip, bool peer_trusted, const net::CidrSet& trusted,
+                          const RequestHead& head, ClientAddress* out);
 
 // Per-request facts the rule depends on.
 struct ForwardingContext {
@@ -38,18 +44,21 @@ class ForwardedFields {
 
   // Whether the client field `name` reaches the backend as sent. Never: hop-by-hop fields and
   // those a Connection field nominates, Expect: 100-continue (answered here), credentials
-  // auth_v0 consumed, and the X-Forwarded-* fields (set by the proxy, see ForEach).
+  // auth_v0 consumed, X-Forwarded-* and X-Real-IP (set by the proxy, see ForEach), and other
+  // client-address claims (Forwarded, True-Client-IP, CF-Connecting-IP) unless the peer is a
+  // trusted proxy.
   bool Forwards(absl::string_view name) const;
   // The first forwarded client field named `name`, or nullptr.
   const Header* Find(absl::string_view name) const;
   // emit(name, value) for every forwarded client field in order, then for the fields the proxy
-  // sets: X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host.
+  // sets: X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host.
   template <typename Emit>
   void ForEach(Emit&& emit) const {
     for (const Header& h : head_.headers) {
       if (Forwards(h.name)) emit(h.name, h.value);
     }
     emit("X-Forwarded-For", absl::string_view(ctx_.client->forwarded_for));
+    emit("X-Real-IP", absl::string_view(ctx_.client->ip));
     emit("X-Forwarded-Proto", ctx_.secure ? absl::string_view("https") : absl::string_view("http"));
     emit("X-Forwarded-Host", head_.host);
   }

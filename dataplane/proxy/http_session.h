@@ -142,6 +142,7 @@ class DownstreamConnection : public net::IoHandler,
   Worker* const worker_;
   int fd_;
   std::string peer_ip_;
+  bool peer_trusted_ = false;  // the peer is one of --trusted_proxies
   tls::Transport transport_;
   SSL_CTX* tls_base_;
   bool secure_;  // https: TLS here, or --plain_is_https (X-Forwarded-Proto, no 307)

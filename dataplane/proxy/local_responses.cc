@@ -148,7 +148,7 @@ void DownstreamConnection::HandleRequest() {
   strip_authorization_ = false;
   app_id_.clear();
   upstream_label_.clear();
-  http::ResolveClientAddress(peer_ip_, h, &client_);
+  http::ResolveClientAddress(peer_ip_, peer_trusted_, worker_->options().trusted_proxies, h, &client_);
 
   if (h.method == "TRACE") {
     // As nginx: TRACE echoes the request (cookies, credentials) back to whoever can script it.

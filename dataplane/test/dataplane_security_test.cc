@@ -1,11 +1,19 @@
 // End to end through the real binaries: what a hostile client sends must not come back as
 // markup, reach origins as trusted facts, or leak secrets through the dumps.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/test_util.h"
 #include "dataplane/test/e2e_fixture.h"
 #include "dataplane/test/tls_test_util.h"
@@ -24,7 +32,52 @@ class DataplaneSecurity : public DataplaneE2E {
     json.replace(json.rfind("\n]}"), 3, extra);
     return json;
   }
-  std::vector<std::string> DataplaneFlags() override { return {"--h2c"}; }
+  // 127.0.0.2 stands for a load balancer in front of the data plane; 127.0.0.1 for any client.
+  // The access log is written at the end of a loop turn: poll for the line.
+  bool WaitForAccessLog(const std::string& needle) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      std::ifstream in(dir_ + "/access.log");
+      std::stringstream all;
+      all << in.rdbuf();
+      if (absl::StrContains(all.str(), needle)) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }
+
+  std::vector<std::string> DataplaneFlags() override {
+    return {"--h2c", "--trusted_proxies=127.0.0.2/32, 10.0.0.0/8,2001:db8:ffff::/48"};
+  }
+
+  // One request from the loopback address `source`, read until the data plane closes.
+  HttpResponse SendFrom(const std::string& source, const std::string& request) {
+    HttpResponse r;
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    inet_pton(AF_INET, source.c_str(), &addr.sin_addr);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << source;
+    addr.sin_port = htons(static_cast<uint16_t>(http_port_));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+      close(fd);
+      return r;
+    }
+    std::string raw;
+    char buf[16384];
+    for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) raw.append(buf, n);
+    close(fd);
+    const size_t end = raw.find("\r\n\r\n");
+    if (!absl::StartsWith(raw, "HTTP/1.1 ") || end == std::string::npos) return r;
+    r.status = std::stoi(raw.substr(9, 3));
+    r.head = raw.substr(0, end);
+    r.body = raw.substr(end + 4);
+    return r;
+  }
 
   // One request over prior-knowledge HTTP/2 (h2_request.py): ":status: N", fields, "body: …".
   std::string H2Request(const std::string& method, const std::string& authority, const std::string& path,
@@ -82,6 +135,55 @@ TEST_F(DataplaneSecurity, TraceAndBackslashPathsAreRefused) {
   ASSERT_TRUE(a_->WaitForLine("request GET /marker-h2", absl::Seconds(5)).ok()) << a_->Output();
   EXPECT_FALSE(absl::StrContains(a_->Output(), "trace-h")) << a_->Output();
   EXPECT_FALSE(absl::StrContains(a_->Output(), "slash-h")) << a_->Output();
+}
+
+// A client's own word about addresses never reaches an origin; a trusted proxy's does, and
+// names the client (right-most untrusted X-Forwarded-For entry) for origins and the access log.
+TEST_F(DataplaneSecurity, ClientAddressComesFromThePeerOrATrustedProxy) {
+  WaitForApplied(1);
+  const std::string claims =
+      "X-Forwarded-For: 198.51.100.1, garbage, 203.0.113.7:80\r\nX-Real-IP: 6.6.6.1\r\n"
+      "Forwarded: for=6.6.6.2\r\nTrue-Client-IP: 6.6.6.3\r\nCF-Connecting-IP: 6.6.6.4\r\n";
+  HttpResponse r = SendFrom("127.0.0.1", "GET /echo-untrusted HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n" +
+                                             claims + "\r\n");
+  ASSERT_EQ(r.status, 200) << r.head;
+  EXPECT_TRUE(absl::StrContains(r.body, "\r\nX-Forwarded-For: 127.0.0.1\r\n")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "\r\nX-Real-IP: 127.0.0.1\r\n")) << r.body;
+  for (const char* gone : {"6.6.6.", "198.51.100.1", "garbage", "Forwarded:", "True-Client-IP", "CF-Connecting-IP"}) {
+    EXPECT_FALSE(absl::StrContains(r.body, gone)) << gone << " in " << r.body;
+  }
+  // From the trusted proxy: valid entries kept, the proxy appended, the client found.
+  r = SendFrom("127.0.0.2",
+               "GET /echo-trusted HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\nX-Real-IP: 6.6.6.1\r\n"
+               "CF-Connecting-IP: 203.0.113.7\r\nX-Forwarded-For: 6.6.6.6, junk, 2001:db8::7\r\n"
+               "X-Forwarded-For: 10.1.2.3, 2001:db8:ffff::1\r\n\r\n");
+  ASSERT_EQ(r.status, 200) << r.head;
+  EXPECT_TRUE(absl::StrContains(
+      r.body, "\r\nX-Forwarded-For: 6.6.6.6, 2001:db8::7, 10.1.2.3, 2001:db8:ffff::1, 127.0.0.2\r\n")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "\r\nX-Real-IP: 2001:db8::7\r\n")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "\r\nCF-Connecting-IP: 203.0.113.7\r\n")) << r.body;
+  EXPECT_FALSE(absl::StrContains(r.body, "6.6.6.1")) << r.body;
+  // The access log names the client and the peer it came through.
+  ASSERT_TRUE(WaitForAccessLog("/echo-trusted"));
+  const std::string log = ReadFileOrDie(dir_ + "/access.log");
+  EXPECT_TRUE(absl::StrContains(log, "\"path\":\"/echo-untrusted\"")) << log;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (absl::StrContains(line, "/echo-untrusted")) {
+      EXPECT_TRUE(absl::StrContains(line, "\"client\":\"127.0.0.1\",\"peer\":\"127.0.0.1\"")) << line;
+    }
+    if (absl::StrContains(line, "/echo-trusted")) {
+      EXPECT_TRUE(absl::StrContains(line, "\"client\":\"2001:db8::7\",\"peer\":\"127.0.0.2\"")) << line;
+    }
+  }
+  // A bad entry stops the start, naming it.
+  auto bad = Subprocess::Start({RunfilePath("dataplane/dataplane"), "--trusted_proxies=127.0.0.2,10.0.0.1/8",
+                                "--http_listen=127.0.0.1:0", "--https_listen=", "--admin_listen=127.0.0.1:0",
+                                "--state_dir=" + dir_ + "/bad-state"});
+  ASSERT_TRUE(bad.ok());
+  absl::StatusOr<int> status = (*bad)->Wait(absl::Seconds(10));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << *status;
+  EXPECT_TRUE(absl::StrContains((*bad)->Output(), "\"10.0.0.1/8\"")) << (*bad)->Output();
 }
 
 }  // namespace
