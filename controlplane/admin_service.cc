@@ -6,6 +6,7 @@
 #include "common/app_config.h"
 #include "common/event_line.h"
 #include "common/json_codec.h"
+#include "common/redact.h"
 
 namespace edgerouter::controlplane {
 
@@ -122,11 +123,12 @@ grpc::Status AdminService::ListApps(grpc::ServerContext*, const admin::ListAppsR
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::GetSnapshotRequest*,
+grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::GetSnapshotRequest* request,
                                        admin::GetSnapshotResponse* response) {
   std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
   if (snap == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no snapshot built yet");
   *response->mutable_snapshot() = snap->ToProto();
+  if (!request->include_secrets()) RedactSecrets(response->mutable_snapshot());
   for (const auto& r : snap->rejected) *response->add_rejected() = r;
   response->set_built_unix_ms(absl::ToUnixMillis(snap->built_at));
   return grpc::Status::OK;

@@ -152,10 +152,10 @@ int StreamAppend(const Invocation& inv, admin::Admin::StubInterface* stub, std::
 
 int SnapshotShow(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
                  std::ostream& err) {
+  admin::GetSnapshotRequest request;
+  request.set_include_secrets(inv.include_secrets);
   admin::GetSnapshotResponse response;
-  if (!Call(inv, err, [&](grpc::ClientContext* c) {
-        return stub->GetSnapshot(c, admin::GetSnapshotRequest(), &response);
-      })) {
+  if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->GetSnapshot(c, request, &response); })) {
     return 1;
   }
   if (!inv.json) {

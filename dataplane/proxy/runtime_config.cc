@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "common/app_config.h"
 #include "common/json_codec.h"
+#include "common/redact.h"
 #include "dataplane/http/escaping.h"
 
 namespace edgerouter::proxy {
@@ -143,11 +144,9 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snaps
       "<!doctype html>\n<html><head><title>edgerouter admin</title></head><body>\n<pre>", http::HtmlEscape(describe),
       "Version: ", http::HtmlEscape(snapshot.version()), "\nLastUpdated: ",
       absl::FormatTime(absl::RFC3339_sec, rc->applied_at, absl::UTCTimeZone()), "\n</pre>\n</body></html>\n");
-  // Private keys never appear in the dump (they are encrypted anyway, but keep dumps small).
+  // Secrets never appear in the dump: auth_v0 tokens, key ciphertexts (common/redact).
   snapshot::Snapshot redacted = snapshot;
-  for (snapshot::Resource& r : *redacted.mutable_resources()) {
-    if (r.has_certificate()) r.mutable_certificate()->clear_private_key_ciphertext();
-  }
+  RedactSecrets(&redacted);
   rc->config_dump_json = ToIndentedJson(redacted);
   return std::shared_ptr<const RuntimeConfig>(std::move(rc));
 }

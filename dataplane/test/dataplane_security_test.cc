@@ -186,5 +186,45 @@ TEST_F(DataplaneSecurity, ClientAddressComesFromThePeerOrATrustedProxy) {
   EXPECT_TRUE(absl::StrContains((*bad)->Output(), "\"10.0.0.1/8\"")) << (*bad)->Output();
 }
 
+// Dumps are for looking at, not for credentials: auth_v0 tokens (and every other field the
+// schema marks secret) are redacted in the data plane's /config_dump and in the control plane's
+// snapshot unless asked for explicitly.
+TEST_F(DataplaneSecurity, DumpsRedactSecrets) {
+  WaitForApplied(1);
+  TestConnection dump(admin_port_);
+  dump.Send("GET /config_dump HTTP/1.1\r\nHost: x\r\n\r\n");
+  HttpResponse d = dump.Read();
+  ASSERT_EQ(d.status, 200);
+  EXPECT_TRUE(absl::StrContains(d.body, "\"name\": \"app/token\"")) << d.body;
+  EXPECT_FALSE(absl::StrContains(d.body, "s3cret")) << d.body;
+  EXPECT_TRUE(absl::StrContains(d.body, "\"bearer_token\": \"[redacted]\"")) << d.body;
+  // The token still works: only the dump is redacted.
+  EXPECT_EQ(Get(http_port_, "token.test", "/", "Authorization: Bearer s3cret\r\n").status, 200);
+
+  // Control plane: GetSnapshot redacts unless include_secrets is set.
+  for (const bool include : {false, true}) {
+    grpc::ClientContext ctx;
+    admin::GetSnapshotRequest req;
+    req.set_include_secrets(include);
+    admin::GetSnapshotResponse resp;
+    ASSERT_TRUE(admin_->GetSnapshot(&ctx, req, &resp).ok());
+    EXPECT_EQ(absl::StrContains(resp.snapshot().DebugString(), "s3cret"), include) << resp.snapshot().DebugString();
+  }
+  auto ctl = [this](std::vector<std::string> args) {
+    args.insert(args.begin(), {RunfilePath("controlplane/edgerouterctl"),
+                               absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_)});
+    auto p = Subprocess::Start(args);
+    EXPECT_TRUE(p.ok());
+    absl::StatusOr<int> status = (*p)->Wait(absl::Seconds(10));
+    EXPECT_TRUE(status.ok() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << (*p)->Output();
+    return (*p)->Output();
+  };
+  std::string out = ctl({"snapshot", "show", "--json"});
+  EXPECT_TRUE(absl::StrContains(out, "app/token")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "s3cret")) << out;
+  out = ctl({"snapshot", "show", "--json", "--include-secrets"});
+  EXPECT_TRUE(absl::StrContains(out, "s3cret")) << out;
+}
+
 }  // namespace
 }  // namespace edgerouter::testing
