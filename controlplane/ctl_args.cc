@@ -10,7 +10,7 @@ namespace {
 
 // Which per-command flags a command accepts.
 enum FlagBit : unsigned {
-  kNew = 1, kJson = 2, kVersions = 4, kAfter = 8, kCert = 16, kStripPath = 32, kIncludeSecrets = 64
+  kNew = 1, kJson = 2, kVersions = 4, kAfter = 8, kCert = 16, kStripPath = 32, kIncludeSecrets = 64, kForce = 128
 };
 
 struct CommandSpec {
@@ -33,8 +33,8 @@ constexpr CommandSpec kCommands[] = {
     {Command::kAppRm, "app rm", 1, 1, 0, "ID", "delete an app"},
     {Command::kStreamRead, "stream read", 1, 1, kAfter | kVersions,
      "STREAM [--after V] [--versions]", "print the event lines after version V"},
-    {Command::kStreamAppend, "stream append", 2, 2, 0, "STREAM LINE",
-     "append one event line, print the new version"},
+    {Command::kStreamAppend, "stream append", 2, 2, kForce, "[--force] STREAM LINE",
+     "append one event line (checked unless --force), print the new version"},
     {Command::kSnapshotShow, "snapshot show", 0, 0, kJson | kIncludeSecrets, "[--json] [--include-secrets]",
      "summary (or JSON) of the snapshot served to data planes (secrets redacted unless asked for)"},
     {Command::kNodes, "nodes", 0, 0, 0, "", "data-plane nodes and what they acknowledged"},
@@ -133,6 +133,8 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
       seen |= kStripPath;
     } else if (name == "--include-secrets" && !has_value) {
       seen |= kIncludeSecrets;
+    } else if (name == "--force" && !has_value) {
+      seen |= kForce;
     } else if ((name == "--new" || name == "--json" || name == "--versions") && !has_value) {
       seen |= name == "--new" ? kNew : name == "--json" ? kJson : kVersions;
     } else {
@@ -177,6 +179,7 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
                        : extra & kAfter    ? "--after"
                        : extra & kStripPath ? "--strip-path"
                        : extra & kIncludeSecrets ? "--include-secrets"
+                       : extra & kForce ? "--force"
                                             : "--cert/--key/--kek-public/--id";
     *error = absl::StrCat(spec->name, " does not take ", flag);
     return false;
@@ -195,6 +198,7 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
   out->versions = seen & kVersions;
   out->strip_path = seen & kStripPath;
   out->include_secrets = seen & kIncludeSecrets;
+  out->force = seen & kForce;
   if (!controlplane.empty()) {
     out->controlplane = controlplane;
   } else if (env_controlplane != nullptr && *env_controlplane != '\0') {

@@ -142,6 +142,7 @@ int StreamAppend(const Invocation& inv, admin::Admin::StubInterface* stub, std::
   admin::AppendStreamRequest request;
   request.set_stream(inv.args[0]);
   request.add_lines(inv.args[1]);
+  request.set_force(inv.force);
   admin::AppendStreamResponse response;
   if (!Call(inv, err,
             [&](grpc::ClientContext* c) { return stub->AppendStream(c, request, &response); }))
