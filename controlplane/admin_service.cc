@@ -8,6 +8,8 @@
 #include "common/app_config.h"
 #include "common/event_line.h"
 #include "common/json_codec.h"
+#include "common/redact.h"
+#include "controlplane/stream_state.h"
 
 namespace edgerouter::controlplane {
 
@@ -124,11 +126,12 @@ grpc::Status AdminService::ListApps(grpc::ServerContext*, const admin::ListAppsR
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::GetSnapshotRequest*,
+grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::GetSnapshotRequest* request,
                                        admin::GetSnapshotResponse* response) {
   std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
   if (snap == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no snapshot built yet");
   *response->mutable_snapshot() = snap->ToProto();
+  if (!request->include_secrets()) RedactSecrets(response->mutable_snapshot());
   for (const auto& r : snap->rejected) *response->add_rejected() = r;
   response->set_built_unix_ms(absl::ToUnixMillis(snap->built_at));
   return grpc::Status::OK;
@@ -197,6 +200,12 @@ grpc::Status AdminService::AppendStream(grpc::ServerContext*,
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           absl::StrCat("line ", i + 1, ": ", event.status().message()));
     }
+    // A payload no reducer can use would be skipped (and warned about) on every start, forever.
+    if (absl::Status s = ValidateEventForAppend(*event); !s.ok() && !request->force()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("line ", i + 1, ": ", event->type(), ": ", s.message(),
+                                       " (force stores it anyway)"));
+    }
     batch.push_back(*std::move(event));
   }
   std::optional<uint64_t> expected;
@@ -216,26 +225,7 @@ grpc::Status AdminService::PutCertificate(grpc::ServerContext*,
                                           const admin::PutCertificateRequest* request,
                                           admin::PutCertificateResponse* response) {
   const events::CertificateObtained& cert = request->certificate();
-  std::string problem;
-  absl::Time unused;
-  std::string error;
-  if (cert.id().empty()) {
-    problem = "Id is required";
-  } else if (cert.domains().empty()) {
-    problem = "Domains is empty";
-  } else if (!absl::StrContains(cert.cert_pem_bundle(), "-----BEGIN CERTIFICATE-----")) {
-    problem = "CertPemBundle holds no PEM certificate";
-  } else if (!absl::StartsWith(cert.private_key_dek_fingerprint(), "SHA256:")) {
-    problem = "PrivateKeyDekFingerprint must be an SSH SHA256 fingerprint";
-  } else if (cert.private_key_ciphertext().empty()) {
-    problem = "PrivateKeyCiphertext is empty";
-  } else if (absl::StrContains(cert.private_key_ciphertext(), "PRIVATE KEY")) {
-    // Private keys never travel in plaintext outside the edge nodes.
-    problem = "PrivateKeyCiphertext looks like a plaintext PEM key; encrypt it for the KEK";
-  } else if (!absl::ParseTime(absl::RFC3339_full, cert.expires(), &unused, &error)) {
-    problem = absl::StrCat("Expires \"", cert.expires(), "\" is not RFC 3339");
-  }
-  if (!problem.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, problem);
+  if (absl::Status s = ValidateCertificate(cert); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<uint64_t> version = log_->Append(
       hub_->certbus_stream(), {MakeSystemEvent("CertificateObtained", ToCompactJson(cert))},
       std::nullopt);

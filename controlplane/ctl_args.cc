@@ -9,7 +9,9 @@ namespace edgerouter::ctl {
 namespace {
 
 // Which per-command flags a command accepts.
-enum FlagBit : unsigned { kNew = 1, kJson = 2, kVersions = 4, kAfter = 8, kCert = 16, kStripPath = 32 };
+enum FlagBit : unsigned {
+  kNew = 1, kJson = 2, kVersions = 4, kAfter = 8, kCert = 16, kStripPath = 32, kIncludeSecrets = 64, kForce = 128
+};
 
 struct CommandSpec {
   Command command;
@@ -31,10 +33,10 @@ constexpr CommandSpec kCommands[] = {
     {Command::kAppRm, "app rm", 1, 1, 0, "ID", "delete an app"},
     {Command::kStreamRead, "stream read", 1, 1, kAfter | kVersions,
      "STREAM [--after V] [--versions]", "print the event lines after version V"},
-    {Command::kStreamAppend, "stream append", 2, 2, 0, "STREAM LINE",
-     "append one event line, print the new version"},
-    {Command::kSnapshotShow, "snapshot show", 0, 0, kJson, "[--json]",
-     "summary (or JSON) of the snapshot served to data planes"},
+    {Command::kStreamAppend, "stream append", 2, 2, kForce, "[--force] STREAM LINE",
+     "append one event line (checked unless --force), print the new version"},
+    {Command::kSnapshotShow, "snapshot show", 0, 0, kJson | kIncludeSecrets, "[--json] [--include-secrets]",
+     "summary (or JSON) of the snapshot served to data planes (secrets redacted unless asked for)"},
     {Command::kNodes, "nodes", 0, 0, 0, "", "data-plane nodes and what they acknowledged"},
     {Command::kDiscoveryErrors, "discovery errors", 0, 0, 0, "",
      "what a source offered but is not routed, and why (bad labels, no address, stale engine)"},
@@ -132,6 +134,10 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
       seen |= kCert;
     } else if ((name == "--strip-path" || name == "-s") && !has_value) {
       seen |= kStripPath;
+    } else if (name == "--include-secrets" && !has_value) {
+      seen |= kIncludeSecrets;
+    } else if (name == "--force" && !has_value) {
+      seen |= kForce;
     } else if ((name == "--new" || name == "--json" || name == "--versions") && !has_value) {
       seen |= name == "--new" ? kNew : name == "--json" ? kJson : kVersions;
     } else {
@@ -175,6 +181,8 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
                        : extra & kVersions ? "--versions"
                        : extra & kAfter    ? "--after"
                        : extra & kStripPath ? "--strip-path"
+                       : extra & kIncludeSecrets ? "--include-secrets"
+                       : extra & kForce ? "--force"
                                             : "--cert/--key/--kek-public/--id";
     *error = absl::StrCat(spec->name, " does not take ", flag);
     return false;
@@ -192,6 +200,8 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
   out->json = seen & kJson;
   out->versions = seen & kVersions;
   out->strip_path = seen & kStripPath;
+  out->include_secrets = seen & kIncludeSecrets;
+  out->force = seen & kForce;
   if (!controlplane.empty()) {
     out->controlplane = controlplane;
   } else if (env_controlplane != nullptr && *env_controlplane != '\0') {

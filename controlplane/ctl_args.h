@@ -42,6 +42,8 @@ struct Invocation {
   bool help = false;               // --help / -h: print usage, nothing else
   bool new_app = false;            // app put --new
   bool json = false;               // snapshot show --json
+  bool include_secrets = false;    // snapshot show --include-secrets
+  bool force = false;              // stream append --force
   bool versions = false;           // stream read --versions
   uint64_t after = 0;              // stream read --after
   // cert import --cert FULLCHAIN.pem --key KEY.pem --kek-public KEK.pub [--id ID]

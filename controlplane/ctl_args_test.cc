@@ -49,6 +49,15 @@ TEST(ParseArgsTest, CommandFlagsAnywhere) {
   p = Parse({"snapshot", "show", "--json"});
   ASSERT_TRUE(p.ok) << p.error;
   EXPECT_TRUE(p.inv.json);
+  EXPECT_FALSE(p.inv.include_secrets);
+  p = Parse({"snapshot", "show", "--include-secrets"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_TRUE(p.inv.include_secrets);
+  EXPECT_EQ(Parse({"app", "ls", "--include-secrets"}).error, "app ls does not take --include-secrets");
+  p = Parse({"stream", "append", "--force", "/s", "line"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_TRUE(p.inv.force);
+  EXPECT_EQ(Parse({"app", "put", "--force"}).error, "app put does not take --force");
 }
 
 TEST(ParseArgsTest, DoubleDashEndsFlags) {

@@ -143,6 +143,7 @@ int StreamAppend(const Invocation& inv, admin::Admin::StubInterface* stub, std::
   admin::AppendStreamRequest request;
   request.set_stream(inv.args[0]);
   request.add_lines(inv.args[1]);
+  request.set_force(inv.force);
   admin::AppendStreamResponse response;
   if (!Call(inv, err,
             [&](grpc::ClientContext* c) { return stub->AppendStream(c, request, &response); }))
@@ -153,10 +154,10 @@ int StreamAppend(const Invocation& inv, admin::Admin::StubInterface* stub, std::
 
 int SnapshotShow(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
                  std::ostream& err) {
+  admin::GetSnapshotRequest request;
+  request.set_include_secrets(inv.include_secrets);
   admin::GetSnapshotResponse response;
-  if (!Call(inv, err, [&](grpc::ClientContext* c) {
-        return stub->GetSnapshot(c, admin::GetSnapshotRequest(), &response);
-      })) {
+  if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->GetSnapshot(c, request, &response); })) {
     return 1;
   }
   if (!inv.json) {

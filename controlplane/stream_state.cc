@@ -2,10 +2,98 @@
 
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "common/app_config.h"
 
 namespace edgerouter::controlplane {
+namespace {
+
+template <typename Payload>
+absl::StatusOr<Payload> Decode(const events::Event& event) {
+  Payload payload;
+  absl::Status s = config::DecodeEventPayload(event.payload_json(), config::InputMode::kTolerant, &payload);
+  if (!s.ok()) return s;
+  return payload;
+}
+
+}  // namespace
+
+absl::StatusOr<events::AppUpdated> DecodeAppUpdated(const events::Event& event) {
+  absl::StatusOr<events::AppUpdated> updated = Decode<events::AppUpdated>(event);
+  if (updated.ok() && (!updated->has_application() || updated->application().id().empty())) {
+    return absl::InvalidArgumentError("Application.id is required");
+  }
+  return updated;
+}
+
+absl::StatusOr<events::AppDeleted> DecodeAppDeleted(const events::Event& event) {
+  return Decode<events::AppDeleted>(event);
+}
+
+absl::StatusOr<events::CertificateObtained> DecodeCertificateObtained(const events::Event& event) {
+  absl::StatusOr<events::CertificateObtained> obtained = Decode<events::CertificateObtained>(event);
+  if (obtained.ok() && obtained->id().empty()) return absl::InvalidArgumentError("Id is required");
+  return obtained;
+}
+
+absl::StatusOr<events::CertificateRemoved> DecodeCertificateRemoved(const events::Event& event) {
+  return Decode<events::CertificateRemoved>(event);
+}
+
+absl::Status ValidateCertificate(const events::CertificateObtained& cert) {
+  absl::Time unused;
+  std::string error;
+  if (cert.id().empty()) return absl::InvalidArgumentError("Id is required");
+  if (cert.domains().empty()) return absl::InvalidArgumentError("Domains is empty");
+  if (!absl::StrContains(cert.cert_pem_bundle(), "-----BEGIN CERTIFICATE-----")) {
+    return absl::InvalidArgumentError("CertPemBundle holds no PEM certificate");
+  }
+  if (!absl::StartsWith(cert.private_key_dek_fingerprint(), "SHA256:")) {
+    return absl::InvalidArgumentError("PrivateKeyDekFingerprint must be an SSH SHA256 fingerprint");
+  }
+  if (cert.private_key_ciphertext().empty()) return absl::InvalidArgumentError("PrivateKeyCiphertext is empty");
+  if (absl::StrContains(cert.private_key_ciphertext(), "PRIVATE KEY")) {
+    // Private keys never travel in plaintext outside the edge nodes.
+    return absl::InvalidArgumentError("PrivateKeyCiphertext looks like a plaintext PEM key; encrypt it for the KEK");
+  }
+  if (!absl::ParseTime(absl::RFC3339_full, cert.expires(), &unused, &error)) {
+    return absl::InvalidArgumentError(absl::StrCat("Expires \"", cert.expires(), "\" is not RFC 3339"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEventForAppend(const events::Event& event) {
+  const std::string& type = event.type();
+  if (type == "AppUpdated") {
+    absl::StatusOr<events::AppUpdated> updated = DecodeAppUpdated(event);
+    if (!updated.ok()) return updated.status();
+    // What PutApp accepts: an app the snapshot builder would not reject.
+    std::vector<std::string> problems = config::ValidateApplication(updated->application());
+    if (!problems.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("app ", updated->application().id(), ": ", absl::StrJoin(problems, "; ")));
+    }
+    return absl::OkStatus();
+  }
+  if (type == "AppDeleted") {
+    absl::StatusOr<events::AppDeleted> deleted = DecodeAppDeleted(event);
+    if (!deleted.ok()) return deleted.status();
+    return deleted->id().empty() ? absl::InvalidArgumentError("Id is required") : absl::OkStatus();
+  }
+  if (type == "CertificateObtained") {
+    absl::StatusOr<events::CertificateObtained> obtained = DecodeCertificateObtained(event);
+    return obtained.ok() ? ValidateCertificate(*obtained) : obtained.status();
+  }
+  if (type == "CertificateRemoved") {
+    absl::StatusOr<events::CertificateRemoved> removed = DecodeCertificateRemoved(event);
+    if (!removed.ok()) return removed.status();
+    return removed->id().empty() ? absl::InvalidArgumentError("Id is required") : absl::OkStatus();
+  }
+  return absl::OkStatus();  // a type no reducer reads: stored as given
+}
 
 void SkippedEvents::Add(SkippedEvent e) {
   ++total_;
@@ -20,26 +108,20 @@ void LoadBalancerState::Apply(const LogEntry& entry) {
   const std::string where = absl::StrCat(stream_, "@", entry.version);
   for (const events::Event& event : entry.events) {
     if (event.type() == "AppUpdated") {
-      events::AppUpdated updated;
-      absl::Status s = config::DecodeEventPayload(event.payload_json(), config::InputMode::kTolerant,
-                                                  &updated);
-      if (!s.ok()) {
-        skipped_.Add({where, event.type(), std::string(s.message())});
-      } else if (!updated.has_application() || updated.application().id().empty()) {
-        skipped_.Add({where, event.type(), "Application.id is required"});
+      absl::StatusOr<events::AppUpdated> updated = DecodeAppUpdated(event);
+      if (!updated.ok()) {
+        skipped_.Add({where, event.type(), std::string(updated.status().message())});
       } else {
-        const std::string id = updated.application().id();
+        const std::string id = updated->application().id();
         apps_[id] = std::make_shared<const PreparedApp>(
-            PrepareApp(std::move(*updated.mutable_application()), where));
+            PrepareApp(std::move(*updated->mutable_application()), where));
       }
     } else if (event.type() == "AppDeleted") {
-      events::AppDeleted deleted;
-      absl::Status s = config::DecodeEventPayload(event.payload_json(), config::InputMode::kTolerant,
-                                                  &deleted);
-      if (!s.ok()) {
-        skipped_.Add({where, event.type(), std::string(s.message())});
+      absl::StatusOr<events::AppDeleted> deleted = DecodeAppDeleted(event);
+      if (!deleted.ok()) {
+        skipped_.Add({where, event.type(), std::string(deleted.status().message())});
       } else {
-        apps_.erase(deleted.id());  // deleting an absent app is a no-op, as in edgerouter
+        apps_.erase(deleted->id());  // deleting an absent app is a no-op, as in edgerouter
       }
     } else {
       skipped_.Add({where, event.type(), "unknown event type"});
@@ -52,27 +134,21 @@ void CertBusState::Apply(const LogEntry& entry) {
   const std::string where = absl::StrCat(stream_, "@", entry.version);
   for (const events::Event& event : entry.events) {
     if (event.type() == "CertificateObtained") {
-      events::CertificateObtained obtained;
-      absl::Status s = config::DecodeEventPayload(event.payload_json(), config::InputMode::kTolerant,
-                                                  &obtained);
-      if (!s.ok()) {
-        skipped_.Add({where, event.type(), std::string(s.message())});
-      } else if (obtained.id().empty()) {
-        skipped_.Add({where, event.type(), "Id is required"});
+      absl::StatusOr<events::CertificateObtained> obtained = DecodeCertificateObtained(event);
+      if (!obtained.ok()) {
+        skipped_.Add({where, event.type(), std::string(obtained.status().message())});
       } else {
-        const std::string id = obtained.id();
-        resources_[id] = PrepareCertificate(obtained);
-        certs_[id] = std::move(obtained);
+        const std::string id = obtained->id();
+        resources_[id] = PrepareCertificate(*obtained);
+        certs_[id] = *std::move(obtained);
       }
     } else if (event.type() == "CertificateRemoved") {
-      events::CertificateRemoved removed;
-      absl::Status s = config::DecodeEventPayload(event.payload_json(), config::InputMode::kTolerant,
-                                                  &removed);
-      if (!s.ok()) {
-        skipped_.Add({where, event.type(), std::string(s.message())});
+      absl::StatusOr<events::CertificateRemoved> removed = DecodeCertificateRemoved(event);
+      if (!removed.ok()) {
+        skipped_.Add({where, event.type(), std::string(removed.status().message())});
       } else {
-        certs_.erase(removed.id());
-        resources_.erase(removed.id());
+        certs_.erase(removed->id());
+        resources_.erase(removed->id());
       }
     } else if (event.type() == "ConfigUpdated") {
       // Manager configuration: stored by CertBus, not used by the load balancer.

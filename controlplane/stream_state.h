@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "controlplane/event_log.h"
 #include "controlplane/snapshot_builder.h"
 #include "proto/config.pb.h"
@@ -18,6 +19,23 @@
 #include "proto/snapshot.pb.h"
 
 namespace edgerouter::controlplane {
+
+// The payloads of the event types the reducers read, decoded as they read them (tolerant of
+// unknown fields). AppUpdated needs Application.id, CertificateObtained an Id.
+absl::StatusOr<events::AppUpdated> DecodeAppUpdated(const events::Event& event);
+absl::StatusOr<events::AppDeleted> DecodeAppDeleted(const events::Event& event);
+absl::StatusOr<events::CertificateObtained> DecodeCertificateObtained(const events::Event& event);
+absl::StatusOr<events::CertificateRemoved> DecodeCertificateRemoved(const events::Event& event);
+
+// What a CertificateObtained must hold to be served (PutCertificate's checks): Id, Domains, a
+// PEM certificate, the KEK's SHA256 fingerprint, a key ciphertext that is not a plaintext key,
+// an RFC 3339 expiry.
+absl::Status ValidateCertificate(const events::CertificateObtained& cert);
+
+// The check before an append: an event of a type the reducers read must decode as they decode
+// it and hold what the typed writes accept (an app as PutApp validates it, a certificate as
+// PutCertificate does, an Id to delete). Other types are stored as given.
+absl::Status ValidateEventForAppend(const events::Event& event);
 
 // A skipped event: `where` is "stream@version", `reason` says why.
 struct SkippedEvent {

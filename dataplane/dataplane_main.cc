@@ -23,6 +23,7 @@
 #include "common/grpc_tls.h"
 #include "common/http_admin_server.h"
 #include "common/metrics.h"
+#include "dataplane/net/ip_prefix.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/worker.h"
 #include "dataplane/stats/request_stats.h"
@@ -76,6 +77,9 @@ ABSL_FLAG(bool, h2c, false,
 ABSL_FLAG(bool, plain_is_https, false,
           "the HTTP listener sits behind a TLS terminator: serve every mount (no 307 to https) and "
           "send X-Forwarded-Proto: https");
+ABSL_FLAG(std::string, trusted_proxies, "",
+          "CIDR,... of proxies in front of the data plane: only their X-Forwarded-For (right-most "
+          "untrusted address = client) and other client-IP fields are believed (default: none)");
 ABSL_FLAG(std::string, aws_credentials_file, "",
           "AWS credentials (INI, [default] profile); default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / "
           "AWS_SESSION_TOKEN. Endpoints: AWS_ENDPOINT_URL(_S3|_LAMBDA)");
@@ -267,6 +271,12 @@ int Run() {
   }
   options.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   options.h2c = absl::GetFlag(FLAGS_h2c);
+  if (absl::StatusOr<net::CidrSet> trusted = net::CidrSet::Parse(absl::GetFlag(FLAGS_trusted_proxies)); trusted.ok()) {
+    options.trusted_proxies = *std::move(trusted);
+  } else {
+    std::fprintf(stderr, "dataplane: --trusted_proxies: %s\n", std::string(trusted.status().message()).c_str());
+    return 1;
+  }
   options.max_request_body_bytes = absl::GetFlag(FLAGS_max_request_body_bytes);
   options.read_budget_bytes = static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_read_budget_bytes)));
   tls::SetOfferH2(absl::GetFlag(FLAGS_http2));

@@ -82,8 +82,10 @@ class CertE2eTest : public ::testing::Test {
         grpc::CreateChannel(cp_.grpc_address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    admin::GetSnapshotRequest request;
+    request.set_include_secrets(true);  // the key ciphertext is checked below
     admin::GetSnapshotResponse response;
-    grpc::Status s = stub->GetSnapshot(&context, admin::GetSnapshotRequest(), &response);
+    grpc::Status s = stub->GetSnapshot(&context, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response;
   }

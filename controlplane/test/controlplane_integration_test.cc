@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -93,11 +94,12 @@ class ControlPlaneTest : public ::testing::Test {
   }
 
   grpc::Status Append(const std::vector<std::string>& lines, uint64_t* version = nullptr,
-                      std::optional<uint64_t> expected = std::nullopt) {
+                      std::optional<uint64_t> expected = std::nullopt, bool force = false) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     admin::AppendStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
+    req.set_force(force);
     for (const auto& l : lines) req.add_lines(l);
     if (expected) {
       req.set_has_expected_version(true);
@@ -309,8 +311,16 @@ TEST_F(ControlPlaneTest, StaleExpectedVersionIsRefusedNamingBothVersions) {
 
 TEST_F(ControlPlaneTest, BadEventsAndBadAppsAreSkippedWhileEverythingElseServes) {
   ASSERT_TRUE(Append({"2026-03-05T10:00:00.000Z FromTheFuture    {}"}).ok());
-  ASSERT_TRUE(Append({"2026-03-05T10:00:00.000Z AppUpdated    {broken json"}).ok());
-  ASSERT_TRUE(Append({R"(2026-03-05T10:00:00.000Z AppUpdated    {"Application":{"id":"no-origins","frontends":[{"kind":"hostname","hostname":"n"}],"backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":[]}}}})"}).ok());
+  // Logs written by other writers (or forced) may hold such events: they are skipped or
+  // rejected alone. AppendStream itself refuses them unless forced.
+  const std::string broken_json = "2026-03-05T10:00:00.000Z AppUpdated    {broken json";
+  const std::string no_origins =
+      R"(2026-03-05T10:00:00.000Z AppUpdated    {"Application":{"id":"no-origins","frontends":[{"kind":"hostname","hostname":"n"}],"backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":[]}}}})";
+  grpc::Status refused = Append({AppUpdatedLine("ok-first"), broken_json});
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(refused.error_message(), "line 2: AppUpdated: ")) << refused.error_message();
+  ASSERT_TRUE(Append({broken_json}, nullptr, std::nullopt, /*force=*/true).ok());
+  ASSERT_TRUE(Append({no_origins}, nullptr, std::nullopt, /*force=*/true).ok());
   ASSERT_TRUE(Append({AppUpdatedLine("after")}).ok());
   admin::ListAppsResponse apps = ListApps();
   std::vector<std::string> ids;

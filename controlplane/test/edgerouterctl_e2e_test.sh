@@ -254,8 +254,34 @@ ctl app rm hello
 check "rm of a file app: FAILED_PRECONDITION naming the file" bash -c \
   "test $rc -eq 1 && grep -q 'FAILED_PRECONDITION: app hello is defined by file:.*applications.json; change it there' '$tmp/err'"
 
-ctl stream append "$LB" '2026-03-05T10:00:00.000Z AppUpdated    {"application":{"id":"broken","frontends":[{"kind":"hostname","hostname":"broken.localhost","path_prefix":"/"}],"backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":[]}}}}'
-check "appending an invalid app is accepted by the log" test $rc -eq 0
+# Events of the types the reducers read are checked as they would be read (and apps as PutApp
+# checks them) before they are stored; --force stores them as given.
+broken_line='2026-03-05T10:00:00.000Z AppUpdated    {"application":{"id":"broken","frontends":[{"kind":"hostname","hostname":"broken.localhost","path_prefix":"/"}],"backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":[]}}}}'
+head_before=$(stream_head)
+ctl stream append "$LB" "$broken_line"
+check "appending an invalid app exits 1" test $rc -eq 1
+check "invalid app: exact error naming the line, the type and the problem" test "$(cat "$tmp/err")" = \
+  'edgerouterctl: stream append: INVALID_ARGUMENT: line 1: AppUpdated: app broken: backend.reverse_proxy_opts.origins is required (force stores it anyway)'
+ctl stream append "$LB" '2026-03-05T10:00:00.000Z AppUpdated    {"Application":"nope"}'
+check "undecodable AppUpdated payload: INVALID_ARGUMENT" bash -c \
+  "test $rc -eq 1 && grep -q 'INVALID_ARGUMENT: line 1: AppUpdated: ' '$tmp/err'"
+ctl stream append "$LB" '2026-03-05T10:00:00.000Z AppUpdated    {"Application":{"frontends":[]}}'
+check "AppUpdated without an id: INVALID_ARGUMENT" bash -c \
+  "test $rc -eq 1 && grep -q 'line 1: AppUpdated: Application.id is required' '$tmp/err'"
+ctl stream append "$LB" '2026-03-05T10:00:00.000Z AppDeleted    {}'
+check "AppDeleted without an id: INVALID_ARGUMENT" bash -c \
+  "test $rc -eq 1 && grep -q 'line 1: AppDeleted: Id is required' '$tmp/err'"
+ctl stream append /t-1/certbus '2026-03-05T10:00:00.000Z CertificateObtained    {"Id":"c1"}'
+check "incomplete CertificateObtained: INVALID_ARGUMENT" bash -c \
+  "test $rc -eq 1 && grep -q 'line 1: CertificateObtained: Domains is empty' '$tmp/err'"
+ctl stream append /t-1/certbus '2026-03-05T10:00:00.000Z CertificateRemoved    {"Id":7}'
+check "undecodable CertificateRemoved: INVALID_ARGUMENT" bash -c \
+  "test $rc -eq 1 && grep -q 'line 1: CertificateRemoved: ' '$tmp/err'"
+check "refused events appended nothing" test "$(stream_head)" -eq "$head_before"
+check "refused events were never read (no skip warnings)" bash -c \
+  "! grep -Eq 'msg=\"event skipped\" .* type=(AppUpdated|AppDeleted|CertificateObtained|CertificateRemoved)' '$tmp/cp.log'"
+ctl stream append --force "$LB" "$broken_line"
+check "appending an invalid app with --force is accepted by the log" test $rc -eq 0
 ctl app ls
 check "app ls still lists the others" test "$(ls_ids | tr '\n' ' ')" = "acme-validations appended appended2 hello "
 rejected_section >"$tmp/rejected"

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "dataplane/http/escaping.h"
 
 namespace edgerouter::aws {
 namespace {
@@ -196,7 +197,9 @@ void S3Exchange::OnAwsCallDone(AwsCall* call) {
     case Phase::kDirProbe:
       if (status == 200) {
         Cancel();
-        response_.headers = absl::StrCat("Location: ", original_path_, "/", query_.empty() ? "" : "?", query_,
+        response_.headers = absl::StrCat("Location: ",
+                                         http::PercentEncodeUriReference(absl::StrCat(
+                                             original_path_, "/", query_.empty() ? "" : "?", query_)),
                                          "\r\nContent-Type: text/html; charset=utf-8\r\n");
         response_.status = 301;
         response_.send_length = true;

@@ -17,17 +17,22 @@ FieldName ClassifyFieldName(absl::string_view name) {
       return is("expect") ? FieldName::kExpect : FieldName::kOther;
     case 7:
       return is("trailer") || is("upgrade") ? FieldName::kHopByHop : FieldName::kOther;
+    case 9:
+      if (is("x-real-ip")) return FieldName::kXRealIp;
+      return is("forwarded") ? FieldName::kClientIp : FieldName::kOther;
     case 10:
       return is("connection") || is("keep-alive") ? FieldName::kHopByHop : FieldName::kOther;
     case 13:
       return is("authorization") ? FieldName::kAuthorization : FieldName::kOther;
     case 14:
-      return is("content-length") ? FieldName::kContentLength : FieldName::kOther;
+      if (is("content-length")) return FieldName::kContentLength;
+      return is("true-client-ip") ? FieldName::kClientIp : FieldName::kOther;
     case 15:
       return is("x-forwarded-for") ? FieldName::kXForwardedFor : FieldName::kOther;
     case 16:
       if (is("proxy-connection")) return FieldName::kHopByHop;
       if (is("x-forwarded-host")) return FieldName::kXForwardedHost;
+      if (is("cf-connecting-ip")) return FieldName::kClientIp;
       return FieldName::kOther;
     case 17:
       if (is("transfer-encoding")) return FieldName::kHopByHop;

@@ -20,6 +20,8 @@ enum class FieldName {
   kXForwardedFor,
   kXForwardedProto,
   kXForwardedHost,
+  kXRealIp,
+  kClientIp,  // other client-address claims: Forwarded, True-Client-IP, CF-Connecting-IP
 };
 
 FieldName ClassifyFieldName(absl::string_view name);

@@ -20,6 +20,10 @@ TEST(ClassifyFieldName, KnowsTheFieldsTheProxySetsOrFilters) {
   EXPECT_EQ(ClassifyFieldName("X-Forwarded-For"), FieldName::kXForwardedFor);
   EXPECT_EQ(ClassifyFieldName("x-forwarded-proto"), FieldName::kXForwardedProto);
   EXPECT_EQ(ClassifyFieldName("X-Forwarded-Host"), FieldName::kXForwardedHost);
+  EXPECT_EQ(ClassifyFieldName("X-Real-IP"), FieldName::kXRealIp);
+  EXPECT_EQ(ClassifyFieldName("forwarded"), FieldName::kClientIp);
+  EXPECT_EQ(ClassifyFieldName("True-Client-IP"), FieldName::kClientIp);
+  EXPECT_EQ(ClassifyFieldName("CF-Connecting-IP"), FieldName::kClientIp);
 }
 
 TEST(ClassifyFieldName, LeavesLookalikesAlone) {

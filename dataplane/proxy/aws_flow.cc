@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "dataplane/http/field_names.h"
+#include "dataplane/http/forwarding.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
 
@@ -28,8 +28,11 @@ void DownstreamConnection::StartS3(const BackendConfig& backend, const std::stri
   lambda_config_ = nullptr;  // S3 reads no request body
   if (s3_ == nullptr) s3_ = std::make_unique<aws::S3Exchange>();
   const http::RequestHead& h = head_;
-  auto value = [&h](absl::string_view name) {
-    const http::Header* header = h.Find(name);
+  // S3 gets no fields, but reads the conditionals only where any backend would get them.
+  const http::ForwardingContext ctx{&client_, secure_, strip_authorization_, /*keep_message_fields=*/false};
+  const http::ForwardedFields fields(h, ctx);
+  auto value = [&fields](absl::string_view name) {
+    const http::Header* header = fields.Find(name);
     return header != nullptr ? header->value : absl::string_view();
   };
   aws::S3RequestInfo info;
@@ -58,26 +61,14 @@ void DownstreamConnection::StartLambda(const BackendConfig& backend, const std::
   r.path = path;
   r.query.assign(h.query.data(), h.query.size());
   r.headers.clear();
-  std::string forwarded_for;
-  for (const http::Header& header : h.headers) {
-    using http::FieldName;
-    const FieldName kind = http::ClassifyFieldName(header.name);
-    if (kind == FieldName::kHopByHop || kind == FieldName::kExpect || kind == FieldName::kXForwardedProto ||
-        (kind == FieldName::kAuthorization && strip_authorization_)) {
-      continue;
-    }
-    if (kind == FieldName::kXForwardedFor) {
-      absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", header.value);
-      continue;
-    }
-    r.headers.emplace_back(std::string(header.name), std::string(header.value));
-  }
-  // As API Gateway does: the client address appended to what earlier proxies said, and the
-  // scheme set by us (a client cannot spoof it).
-  r.headers.emplace_back("X-Forwarded-For", absl::StrCat(forwarded_for, forwarded_for.empty() ? "" : ", ", peer_ip_));
-  r.headers.emplace_back("X-Forwarded-Proto", secure_ ? "https" : "http");
+  // An event carries the whole message: Host and Content-Length as the client sent them (as
+  // API Gateway does).
+  const http::ForwardingContext ctx{&client_, secure_, strip_authorization_, /*keep_message_fields=*/true};
+  http::ForwardedFields(h, ctx).ForEach([&r](absl::string_view name, absl::string_view value) {
+    r.headers.emplace_back(std::string(name), std::string(value));
+  });
   r.host = host_;
-  r.source_ip = peer_ip_;
+  r.source_ip = client_.ip;
   r.protocol = version_minor_ == 0 ? "HTTP/1.0" : "HTTP/1.1";
   NewRequestId(&r.request_id);
   r.time = absl::Now();

@@ -43,6 +43,7 @@ DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockadd
     : worker_(worker),
       fd_(fd),
       peer_ip_(PeerIp(peer)),
+      peer_trusted_(worker->options().trusted_proxies.Contains(peer_ip_)),
       tls_base_(tls_base),
       secure_(tls_base != nullptr || worker->options().plain_is_https),
       serial_(worker->NextConnectionSerial()) {
@@ -53,6 +54,7 @@ DownstreamConnection::DownstreamConnection(Worker* worker, StreamPort* port, con
     : worker_(worker),
       fd_(-1),
       peer_ip_(parent.peer_ip_),
+      peer_trusted_(parent.peer_trusted_),
       tls_base_(nullptr),
       secure_(parent.secure_),
       port_(port),
@@ -65,6 +67,7 @@ DownstreamConnection::~DownstreamConnection() { net::TimerList::Disarm(&timer_);
 void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& parent) {
   // Everything a new stream connection starts with; buffers and strings keep their capacity.
   peer_ip_ = parent.peer_ip_;
+  peer_trusted_ = parent.peer_trusted_;
   secure_ = parent.secure_;
   stream_over_tls_ = parent.transport_.tls();
   port_ = port;
@@ -361,6 +364,7 @@ void DownstreamConnection::ProcessInput() {
     worker_->stats().requests_in_flight++;
     if (st == http::ParseStatus::kError) {
       worker_->stats().parse_errors++;
+      client_.ip = peer_ip_;  // no head to take a forwarded address from
       method_.clear();
       raw_target_.clear();
       host_.clear();
@@ -422,7 +426,8 @@ void DownstreamConnection::RecordRequest() {
                     "\",\"method\":\"", JsonEscape(method_), "\",\"host\":\"", JsonEscape(host_),
                     "\",\"path\":\"", JsonEscape(raw_target_), "\",\"status\":", status_,
                     ",\"bytes\":", response_bytes_, ",\"duration_ms\":", seconds * 1000.0,
-                    ",\"upstream\":\"", JsonEscape(upstream_label_), "\",\"client\":\"", peer_ip_,
+                    ",\"upstream\":\"", JsonEscape(upstream_label_), "\",\"client\":\"", client_.ip,
+                    "\",\"peer\":\"", peer_ip_,
                     "\",\"proto\":\"", port_ != nullptr ? "h2" : "http/1.1",
                     "\",\"tls\":", (port_ != nullptr ? stream_over_tls_ : transport_.tls()) ? "true" : "false", ",\"worker\":", worker_->index(), "}\n");
     worker_->AppendAccessLog(line);
@@ -475,6 +480,7 @@ void DownstreamConnection::OnTimer(int kind) {
     // 408 with the request counted like any other (app unknown at this point).
     start_ns_ = MonotonicNs();
     worker_->stats().requests_in_flight++;
+    client_.ip = peer_ip_;
     method_.clear();
     host_.clear();
     raw_target_.clear();

@@ -14,6 +14,7 @@
 #include "absl/types/span.h"
 #include "dataplane/aws/lambda_backend.h"
 #include "dataplane/aws/s3_site.h"
+#include "dataplane/http/forwarding.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/proxy/io_buffer.h"
@@ -107,6 +108,7 @@ class DownstreamConnection : public net::IoHandler,
   void SendLocal(int status, absl::string_view content_type, absl::string_view body,
                  absl::string_view extra_headers = "");
   void SendHttpsRedirect(absl::string_view host);
+  void SendRedirect(int status, absl::string_view target);  // 3xx with Location and a link body
   bool HandleBackend(const BackendConfig& backend, const std::string& path);
   bool CheckAuthV0(const BackendConfig& backend);
   void SendRedirectBackend(const BackendConfig& backend);
@@ -140,6 +142,7 @@ class DownstreamConnection : public net::IoHandler,
   Worker* const worker_;
   int fd_;
   std::string peer_ip_;
+  bool peer_trusted_ = false;  // the peer is one of --trusted_proxies
   tls::Transport transport_;
   SSL_CTX* tls_base_;
   bool secure_;  // https: TLS here, or --plain_is_https (X-Forwarded-Proto, no 307)
@@ -177,6 +180,7 @@ class DownstreamConnection : public net::IoHandler,
   uint64_t request_chunked_bytes_ = 0;  // decoded body bytes of a chunked request so far
   bool request_body_done_ = true;
   bool strip_authorization_ = false;  // auth_v0 accepted the token: don't forward it
+  http::ClientAddress client_;        // who the client is (X-Forwarded-For, access log)
 
   // Upstream state for the current request.
   const BackendConfig* backend_ = nullptr;

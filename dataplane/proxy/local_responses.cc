@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "dataplane/http/escaping.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
 #include "dataplane/routing/route_table.h"
@@ -112,12 +113,18 @@ void DownstreamConnection::SendLocal(int status, absl::string_view content_type,
 void DownstreamConnection::SendHttpsRedirect(absl::string_view host) {
   // Keeps the raw (still-encoded) target, so %2F and friends keep their meaning; the port of a
   // plain-HTTP Host header does not belong in an https:// URL.
-  const std::string location = absl::StrCat("https://", host, raw_target_);
+  SendRedirect(307, absl::StrCat("https://", host, raw_target_));
+}
+
+void DownstreamConnection::SendRedirect(int status, absl::string_view target) {
+  // As Go's http.Redirect, with the target made a valid URI reference first: bytes a URI
+  // cannot hold are percent-encoded, and the body's link is HTML-escaped (it is text/html).
+  const std::string location = http::PercentEncodeUriReference(target);
   std::string body;
   if (method_ == "GET" || method_ == "HEAD") {
-    body = absl::StrCat("<a href=\"", JsonEscape(location), "\">Temporary Redirect</a>.\n\n");
+    body = absl::StrCat("<a href=\"", http::HtmlEscape(location), "\">", Reason(status), "</a>.\n\n");
   }
-  SendLocal(307, "text/html; charset=utf-8", body, absl::StrCat("Location: ", location, "\r\n"));
+  SendLocal(status, "text/html; charset=utf-8", body, absl::StrCat("Location: ", location, "\r\n"));
 }
 
 void DownstreamConnection::HandleRequest() {
@@ -141,7 +148,14 @@ void DownstreamConnection::HandleRequest() {
   strip_authorization_ = false;
   app_id_.clear();
   upstream_label_.clear();
+  http::ResolveClientAddress(peer_ip_, peer_trusted_, worker_->options().trusted_proxies, h, &client_);
 
+  if (h.method == "TRACE") {
+    // As nginx: TRACE echoes the request (cookies, credentials) back to whoever can script it.
+    host_.assign(h.host.data(), h.host.size());
+    SendLocal(405, "text/plain; charset=utf-8", "method TRACE is not allowed\n");
+    return;
+  }
   config_ = worker_->current_config();
   if (config_ == nullptr) {
     host_.assign(h.host.data(), h.host.size());
@@ -217,11 +231,7 @@ void DownstreamConnection::SendRedirectBackend(const BackendConfig& backend) {
     absl::string_view path = head_.path;
     location = absl::StrCat(path.substr(0, path.rfind('/') + 1), location);
   }
-  std::string body;
-  if (method_ == "GET" || method_ == "HEAD") {
-    body = absl::StrCat("<a href=\"", JsonEscape(location), "\">Found</a>.\n\n");
-  }
-  SendLocal(302, "text/html; charset=utf-8", body, absl::StrCat("Location: ", location, "\r\n"));
+  SendRedirect(302, location);
 }
 
 bool DownstreamConnection::HandleBackend(const BackendConfig& backend, const std::string& path) {

@@ -11,7 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "dataplane/http/field_names.h"
+#include "dataplane/http/forwarding.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
 
@@ -55,36 +55,14 @@ void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::s
 
   std::string& out = upstream_headers_;
   out.clear();
-  const auto nominated = http::ConnectionOptions::Of(h.headers);
-  std::string forwarded_for;
-  for (const http::Header& header : h.headers) {
-    using http::FieldName;
-    const absl::string_view name = header.name;
-    const FieldName kind = http::ClassifyFieldName(name);
-    // Hop-by-hop fields end here; Host, Content-Length and X-Forwarded-Proto/Host are set below.
-    if (kind == FieldName::kHopByHop || kind == FieldName::kHost || kind == FieldName::kContentLength ||
-        kind == FieldName::kXForwardedProto || kind == FieldName::kXForwardedHost ||
-        (kind == FieldName::kExpect && expect_continue_) ||
-        (kind == FieldName::kAuthorization && strip_authorization_)) {
-      continue;
+  // Host and Content-Length are written here: the Host per attempt, the length as framed.
+  const http::ForwardingContext ctx{&client_, secure_, strip_authorization_, /*keep_message_fields=*/false};
+  http::ForwardedFields(h, ctx).ForEach([&](absl::string_view name, absl::string_view value) {
+    for (const auto& [forced_name, forced_value] : backend.headers_to_origin) {
+      if (absl::EqualsIgnoreCase(name, forced_name)) return;  // the app's value wins
     }
-    if (nominated.Nominates(name)) continue;
-    if (kind == FieldName::kXForwardedFor) {
-      absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", header.value);
-      continue;
-    }
-    bool forced = false;
-    for (const auto& [forced_name, value] : backend.headers_to_origin) {
-      forced |= absl::EqualsIgnoreCase(name, forced_name);
-    }
-    if (forced) continue;
-    absl::StrAppend(&out, name, ": ", header.value, "\r\n");
-  }
-  // The client address is appended to what earlier proxies said (as Go's ReverseProxy does);
-  // proto and host are set, not passed through, so clients cannot spoof them.
-  absl::StrAppend(&out, "X-Forwarded-For: ", forwarded_for, forwarded_for.empty() ? "" : ", ", peer_ip_,
-                  "\r\nX-Forwarded-Proto: ", secure_ ? "https" : "http",
-                  "\r\nX-Forwarded-Host: ", h.host, "\r\n");
+    absl::StrAppend(&out, name, ": ", value, "\r\n");
+  });
   for (const auto& [name, value] : backend.headers_to_origin) absl::StrAppend(&out, name, ": ", value, "\r\n");
   if (h.framing == http::BodyFraming::kContentLength) {
     absl::StrAppend(&out, "Content-Length: ", h.content_length, "\r\n");

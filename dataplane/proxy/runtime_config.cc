@@ -16,24 +16,11 @@
 #include "common/app_config.h"
 #include "common/json_codec.h"
 #include "dataplane/proxy/upstream.h"
+#include "common/redact.h"
+#include "dataplane/http/escaping.h"
 
 namespace edgerouter::proxy {
 namespace {
-
-std::string HtmlEscape(absl::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // Parses http(s)://authority[/path] (validated by the control plane) and resolves the host.
 Origin ParseOrigin(const std::string& url) {
@@ -166,8 +153,8 @@ std::string RenderAdminPage(const xds::ResourceMap& resources, const std::string
     if ((*r)->has_app()) absl::StrAppend(&describe, config::DescribeApplication((*r)->app()), "\n\n");
   }
   return absl::StrCat(
-      "<!doctype html>\n<html><head><title>edgerouter admin</title></head><body>\n<pre>", HtmlEscape(describe),
-      "Version: ", HtmlEscape(version), "\nLastUpdated: ",
+      "<!doctype html>\n<html><head><title>edgerouter admin</title></head><body>\n<pre>", http::HtmlEscape(describe),
+      "Version: ", http::HtmlEscape(version), "\nLastUpdated: ",
       absl::FormatTime(absl::RFC3339_sec, applied_at, absl::UTCTimeZone()), "\n</pre>\n</body></html>\n");
 }
 
@@ -282,11 +269,9 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snaps
 }
 
 std::string RenderConfigDump(const RuntimeConfig& config) {
-  // Private keys never appear in the dump (they are encrypted anyway, but keep dumps small).
+  // Secrets never appear in the dump: auth_v0 tokens, key ciphertexts (common/redact).
   snapshot::Snapshot redacted = xds::ToSnapshot(config.version, config.resources);
-  for (snapshot::Resource& r : *redacted.mutable_resources()) {
-    if (r.has_certificate()) r.mutable_certificate()->clear_private_key_ciphertext();
-  }
+  RedactSecrets(&redacted);
   return ToIndentedJson(redacted);
 }
 

@@ -16,6 +16,7 @@
 #include "dataplane/aws/aws_context.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
+#include "dataplane/net/ip_prefix.h"
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"
@@ -39,6 +40,7 @@ struct ProxyOptions {
   AccessLogWriter* access_log_writer = nullptr;  // where workers hand their lines (main owns it)
   std::string node_id;
   bool plain_is_https = false;     // behind a TLS terminator: don't redirect to https
+  net::CidrSet trusted_proxies;    // peers whose X-Forwarded-For (and other client-IP fields) count
   bool h2c = false;                // prior-knowledge HTTP/2 on the plain listener
   uint64_t max_request_body_bytes = 0;  // 0 = unlimited; over: 413 (HTTP/1.1 and HTTP/2 alike)
   size_t read_budget_bytes = 64 * 1024;  // read from one client connection per loop turn

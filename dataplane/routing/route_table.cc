@@ -311,6 +311,9 @@ absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path) {
   s.reserve(raw_path.size());
   for (size_t i = 0; i < raw_path.size(); ++i) {
     const char c = raw_path[i];
+    // Some origins (Windows servers, some frameworks) read a backslash as '/': "/static\..\admin"
+    // would climb out of the mount it matched. A raw backslash is a bad request.
+    if (c == '\\') return absl::InvalidArgumentError("backslash in path");
     if (c != '%') {
       s.push_back(c);
       continue;

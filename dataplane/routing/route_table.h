@@ -126,8 +126,8 @@ std::string StripPrefix(absl::string_view prefix, absl::string_view path);
 // (upper-cased hex; "%2F" stays encoded so it never acts as a separator), dot-segments ("." and
 // "..", also when percent-encoded) are removed per RFC 3986 §5.2.4, and "//" is kept.
 // A ".." that would climb above the root is clamped at the root (not an error).
-// Errors (-> 400, InvalidArgument): invalid percent-encoding, "%00", a path not starting
-// with '/'.
+// Errors (-> 400, InvalidArgument): invalid percent-encoding, "%00", a raw '\\', a path not
+// starting with '/'.
 absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path);
 
 }  // namespace edgerouter::routing

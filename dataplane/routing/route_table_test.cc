@@ -430,6 +430,9 @@ TEST(NormalizePath, Table) {
       {"/%", nullptr},
       {"/a%", nullptr},
       {"/%00", nullptr},
+      {"/a\\b", nullptr},
+      {"/static\\..\\admin", nullptr},
+      {"/a%5Cb", "/a%5Cb"},  // encoded, it is data
       {"", nullptr},
       {"a/b", nullptr},
       {"*", nullptr},

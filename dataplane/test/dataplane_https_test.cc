@@ -233,6 +233,7 @@ TEST_F(Https, SnapshotCertificatesWithoutKekAreSkippedAndReported) {
   grpc::ClientContext ctx;
   admin::AppendStreamRequest req;
   req.set_stream("/t-1/certbus");
+  req.set_force(true);  // no PEM in it: the control plane would refuse it, the data plane must cope
   req.add_lines(
       R"(2026-03-05T10:00:00.000Z CertificateObtained    {"Id":"c1","Reason":"new","Domains":["secure.test"],"Expires":"2030-01-01T00:00:00Z","CertPemBundle":"x","PrivateKeyDekFingerprint":"SHA256:x","PrivateKeyCiphertext":"AAE=","ChallengeType":"dns-01"})");
   admin::AppendStreamResponse resp;

@@ -151,6 +151,24 @@ TEST_F(LambdaE2E, PayloadV2RoundTripWithBinaryBodyAndCookies) {
   EXPECT_EQ(e["body"], "AAEC//6A");
 }
 
+// The rule every backend shares: fields a Connection field nominates are hop-by-hop and stay
+// behind, and the X-Forwarded-* fields are the proxy's, not the client's.
+TEST_F(LambdaE2E, HopByHopAndSpoofedForwardingFieldsStayBehind) {
+  WaitForApplied(1);
+  HttpResponse r = Send(
+      "GET /h HTTP/1.1\r\nHost: v1.test\r\nConnection: keep-alive, X-Secret\r\nX-Secret: hush\r\n"
+      "X-Kept: yes\r\nX-Forwarded-Host: evil.test\r\nX-Forwarded-Proto: http\r\nKeep-Alive: timeout=5\r\n\r\n");
+  ASSERT_EQ(r.status, 200) << r.head << r.body;
+  json e = json::parse(r.body);
+  EXPECT_FALSE(e["headers"].contains("X-Secret")) << e["headers"].dump();
+  EXPECT_FALSE(e["headers"].contains("Connection")) << e["headers"].dump();
+  EXPECT_FALSE(e["headers"].contains("Keep-Alive")) << e["headers"].dump();
+  EXPECT_EQ(e["headers"]["X-Kept"], "yes");
+  EXPECT_EQ(e["headers"]["X-Forwarded-Host"], "v1.test");
+  EXPECT_EQ(e["headers"]["X-Forwarded-Proto"], "https");  // --plain_is_https
+  EXPECT_EQ(e["headers"]["Host"], "v1.test");
+}
+
 TEST_F(LambdaE2E, ExpectContinueIsAnsweredBeforeTheBodyIsRead) {
   WaitForApplied(1);
   TestConnection conn(http_port_);

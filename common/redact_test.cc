@@ -1,0 +1,60 @@
+#include "common/redact.h"
+
+#include "gtest/gtest.h"
+#include "proto/events.pb.h"
+#include "proto/snapshot.pb.h"
+
+namespace edgerouter {
+namespace {
+
+// Every field of the schema marked secret, and the marks themselves: a new credential field
+// without its mark would leak through every dump.
+TEST(RedactSecrets, KnowsEverySecretFieldOfTheSchema) {
+  auto secret = [](const google::protobuf::Descriptor* d, const char* name) {
+    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(name);
+    return f != nullptr && f->options().GetExtension(edgerouter::secret);
+  };
+  EXPECT_TRUE(secret(config::AuthV0Opts::descriptor(), "bearer_token"));
+  EXPECT_TRUE(secret(snapshot::Certificate::descriptor(), "private_key_ciphertext"));
+  EXPECT_TRUE(secret(events::CertificateObtained::descriptor(), "private_key_ciphertext"));
+  EXPECT_FALSE(secret(config::AuthSsoOpts::descriptor(), "audience"));
+}
+
+TEST(RedactSecrets, RedactsNestedAuthAndCertificates) {
+  snapshot::Snapshot s;
+  s.set_version("v1");
+  config::Application* app = s.add_resources()->mutable_app();
+  app->set_id("a");
+  config::AuthV0Opts* outer = app->mutable_backend()->mutable_auth_v0_opts();
+  outer->set_bearer_token("outer-token");
+  config::AuthV0Opts* inner = outer->mutable_authorized_backend()->mutable_auth_v0_opts();
+  inner->set_bearer_token("inner-token");
+  inner->mutable_authorized_backend()->set_kind("prom_metrics");
+  snapshot::Certificate* cert = s.add_resources()->mutable_certificate();
+  cert->set_id("c");
+  cert->set_private_key_ciphertext("ciphertext");
+  cert->set_cert_pem_bundle("-----BEGIN CERTIFICATE-----");
+
+  EXPECT_EQ(RedactSecrets(&s), 3);
+  const std::string dump = s.DebugString();
+  for (const char* gone : {"outer-token", "inner-token", "ciphertext\""}) {
+    EXPECT_EQ(dump.find(gone), std::string::npos) << gone << " in " << dump;
+  }
+  EXPECT_EQ(outer->bearer_token(), kRedacted);
+  EXPECT_EQ(inner->bearer_token(), kRedacted);
+  EXPECT_TRUE(cert->private_key_ciphertext().empty());
+  EXPECT_EQ(cert->cert_pem_bundle(), "-----BEGIN CERTIFICATE-----");  // public parts stay
+  EXPECT_EQ(app->id(), "a");
+}
+
+TEST(RedactSecrets, LeavesMessagesWithoutSecretsAlone) {
+  config::Application app;
+  app.set_id("x");
+  app.mutable_backend()->mutable_auth_v0_opts();  // set, but the token is empty: nothing to hide
+  const std::string before = app.SerializeAsString();
+  EXPECT_EQ(RedactSecrets(&app), 0);
+  EXPECT_EQ(app.SerializeAsString(), before);
+}
+
+}  // namespace
+}  // namespace edgerouter

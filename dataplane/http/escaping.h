@@ -1,0 +1,22 @@
+// Escaping for what the data plane writes itself: HTML text and attribute values (admin page,
+// redirect bodies) and URI references (Location). One escaper per job, used everywhere.
+#ifndef EDGEROUTER_DATAPLANE_HTTP_ESCAPING_H_
+#define EDGEROUTER_DATAPLANE_HTTP_ESCAPING_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace edgerouter::http {
+
+// Escapes & < > " ' (as Go's html.EscapeString), safe in text and in quoted attributes.
+std::string HtmlEscape(absl::string_view in);
+
+// Percent-encodes every byte that may not appear in a URI reference (RFC 3986: controls, space,
+// " < > \ ^ ` { | } and non-ASCII). Existing %XX escapes and reserved characters are kept, so
+// a valid reference comes back unchanged and the result is safe in a header field value.
+std::string PercentEncodeUriReference(absl::string_view in);
+
+}  // namespace edgerouter::http
+
+#endif  // EDGEROUTER_DATAPLANE_HTTP_ESCAPING_H_
