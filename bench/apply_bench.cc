@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "bench/bench_util.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/match.h"
@@ -60,21 +61,6 @@ std::string RedirectApp(int i, const std::string& marker) {
 
 std::string Line(const std::string& app_json) {
   return absl::StrCat("2026-03-05T10:00:00.000Z AppUpdated    {\"Application\":", app_json, "}");
-}
-
-long RssKb(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  size_t idx = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
-  return v[idx];
 }
 
 class Bench {

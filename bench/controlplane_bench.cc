@@ -17,6 +17,7 @@
 #include <fstream>
 #include <thread>
 
+#include "bench/bench_util.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -47,21 +48,6 @@ std::string AppLine(int i, int generation) {
       "\"reverse_proxy\",\"reverse_proxy_opts\":{\"origins\":[\"http://127.0.0.1:%d\",\"http://127.0.0.1:%d\"],"
       "\"pass_host_header\":true,\"headers_to_origin\":{\"X-Gen\":\"%d\"}}}}}",
       i, i, 20000 + i % 1000, 21000 + i % 1000, generation);
-}
-
-long RssKb(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  size_t idx = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
-  return v[idx];
 }
 
 // Receipt times of each snapshot version across all nodes.

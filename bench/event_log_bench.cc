@@ -13,6 +13,7 @@
 #include <numeric>
 #include <thread>
 
+#include "bench/bench_util.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,8 @@ ABSL_FLAG(int, payload_bytes, 400, "size of each event's JSON payload (a typical
 namespace edgerouter::controlplane {
 namespace {
 
+using bench::Percentile;
+
 events::Event MakeEvent(int i) {
   events::Event e;
   e.set_type("AppUpdated");
@@ -36,11 +39,6 @@ events::Event MakeEvent(int i) {
   payload += "\"}}";
   e.set_payload_json(payload);
   return e;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
 }
 
 void Measure(const char* name, EventLog* log) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "bench/bench_util.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -24,11 +25,6 @@ namespace edgerouter::bench {
 namespace {
 
 using eventhorizon::EventHorizonEventLog;
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
-}
 
 std::vector<events::Event> OneEvent(int i) {
   return {MakeSystemEvent("AppDeleted", absl::StrCat("{\"Id\":\"app-", i, "\"}"))};

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "bench/bench_util.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -29,11 +30,6 @@ ABSL_FLAG(std::string, controlplane_flags, "", "extra flags for every replica, s
 
 namespace edgerouter::bench {
 namespace {
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
-}
 
 int Run() {
   char tmpl[] = "/tmp/er-failover-bench-XXXXXX";
