@@ -13,6 +13,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_tls.h"
@@ -24,6 +25,7 @@
 #include "controlplane/docker/docker_source.h"
 #include "controlplane/docker/engine_client.h"
 #include "controlplane/discovery_server.h"
+#include "controlplane/eventlog/etcd/etcd_event_log.h"
 #include "controlplane/eventlog/eventhorizon/config.h"
 #include "controlplane/eventlog/eventhorizon/eventhorizon_event_log.h"
 #include "controlplane/eventlog/lease_keeper.h"
@@ -240,6 +242,23 @@ int Run() {
                               [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().skipped_items); });
   }
 
+  // etcd unreachable at start: wait (and say so) rather than exit or serve an empty snapshot as
+  // if it were current; data planes keep what they hold meanwhile. SIGTERM still ends the wait.
+  if (auto* etcd_log = dynamic_cast<etcd::EtcdEventLog*>(log.get())) {
+    bool waited = false;
+    for (;;) {
+      absl::StatusOr<uint64_t> head = etcd_log->HeadOrError(hub.loadbalancer_stream());
+      if (head.ok()) break;
+      if (!waited) {
+        std::fprintf(stderr, "level=WARN msg=\"event log not reachable yet; waiting before serving\" error=\"%s\"\n",
+                     absl::CEscape(head.status().message()).c_str());
+        waited = true;
+      }
+      const timespec pause{0, 500 * 1000 * 1000};
+      if (sigtimedwait(&signals, nullptr, &pause) > 0) return 0;
+    }
+    if (waited) std::fprintf(stderr, "level=INFO msg=\"event log reachable\"\n");
+  }
   if (absl::Status s = hub.Start(); !s.ok()) {
     std::fprintf(stderr, "controlplane: %s\n", std::string(s.message()).c_str());
     return 1;

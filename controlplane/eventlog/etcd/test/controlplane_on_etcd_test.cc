@@ -8,6 +8,8 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/subprocess.h"
+#include "common/test_util.h"
 #include "controlplane/eventlog/etcd/test/etcd_cluster.h"
 #include "controlplane/test/test_controlplane.h"
 #include "grpcpp/grpcpp.h"
@@ -143,6 +145,24 @@ TEST_F(ControlPlaneOnEtcdTest, TwoReplicasShareAppsAndSurviveALeaderKill) {
   EXPECT_FALSE(version.empty());
   EXPECT_EQ(b.SnapshotVersion(), version);
   EXPECT_EQ(c.SnapshotVersion(), version);
+}
+
+// etcd down when the control plane starts: it says so and serves nothing (no gRPC, so no data
+// plane gets an empty snapshot as if it were current), then becomes ready once etcd is back.
+TEST_F(ControlPlaneOnEtcdTest, StartsWithEtcdDownWaitsAndServesOnceItIsBack) {
+  for (int i = 0; i < cluster_->size(); ++i) cluster_->Kill(i);
+  auto cp = Subprocess::Start({testing::RunfilePath("controlplane/controlplane"), "--grpc_listen=127.0.0.1:0",
+                               "--http_listen=127.0.0.1:0", "--event_log=etcd",
+                               "--etcd_endpoints=" + cluster_->endpoints(), "--etcd_prefix=/er-down",
+                               "--data_dir=" + dir_ + "/unused"},
+                              dir_ + "/controlplane-down.log");
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  ASSERT_TRUE((*cp)->WaitForLine("waiting before serving", absl::Seconds(30)).ok()) << (*cp)->Output();
+  EXPECT_EQ((*cp)->LineCount("control plane ready"), 0);
+  for (int i = 0; i < cluster_->size(); ++i) ASSERT_TRUE(cluster_->Restart(i).ok());
+  ASSERT_TRUE(cluster_->WaitHealthy(absl::Seconds(30)).ok());
+  ASSERT_TRUE((*cp)->WaitForLine("control plane ready", absl::Seconds(30)).ok()) << (*cp)->Output();
+  EXPECT_GE((*cp)->LineCount("event log reachable"), 1);
 }
 
 TEST_F(ControlPlaneOnEtcdTest, QuorumLossFailsWritesClearlyWhileReadsKeepServing) {
