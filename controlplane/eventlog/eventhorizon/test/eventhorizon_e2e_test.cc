@@ -162,6 +162,21 @@ TEST_F(EventHorizonE2eTest, CliAndControlPlaneOnEventHorizon) {
 
   CmdResult metrics = Exec({"/usr/bin/curl", "-s", "http://" + cp->http_address + "/metrics"});
   EXPECT_TRUE(absl::StrContains(metrics.output, "er_cp_event_log_stale 0")) << metrics.output;
+
+  // The run-once lease is the DynamoDB lock item: this replica takes it (the keeper tries once a
+  // second) and cluster status names it as the holder.
+  CmdResult status;
+  for (absl::Time until = absl::Now() + absl::Seconds(20); absl::Now() < until;) {
+    status = Ctl({"--controlplane=" + cp->grpc_address, "cluster", "status"});
+    if (status.exit_code == 0 && absl::StrContains(status.output, "duties") &&
+        !absl::StrContains(status.output, "(nobody)")) {
+      break;
+    }
+  }
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_TRUE(absl::StrContains(status.output, "eventhorizon")) << status.output;
+  EXPECT_TRUE(absl::StrContains(status.output, "duties")) << status.output;
+  EXPECT_FALSE(absl::StrContains(status.output, "(nobody)")) << status.output;
   (*dp)->Signal(SIGTERM);
   cp->process->Signal(SIGTERM);
 }
