@@ -242,6 +242,29 @@ int Run() {
                               [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().skipped_items); });
   }
 
+  // Up before the event log is read: while the log is unreachable, /healthz says so (503).
+  HttpAdminServer http;
+  http.Handle("/metrics", [&](const HttpAdminRequest&) {
+    HttpAdminResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = registry.Render();
+    return r;
+  });
+  http.Handle("/healthz", [&](const HttpAdminRequest&) {
+    HttpAdminResponse r;
+    r.body = hub.Current() ? "ok\n" : "starting\n";
+    if (!hub.Current()) r.status = 503;
+    // Nothing read from EventHorizon yet (unreachable at start): not ready, never empty-as-fresh.
+    if (eventhorizon_log != nullptr && !eventhorizon_log->status().caught_up) {
+      r.status = 503;
+      r.body = "event log not read yet: " + eventhorizon_log->status().last_error + "\n";
+    }
+    return r;
+  });
+  if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen)); !s.ok()) {
+    std::fprintf(stderr, "controlplane: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   // etcd unreachable at start: wait (and say so) rather than exit or serve an empty snapshot as
   // if it were current; data planes keep what they hold meanwhile. SIGTERM still ends the wait.
   if (auto* etcd_log = dynamic_cast<etcd::EtcdEventLog*>(log.get())) {
@@ -335,28 +358,6 @@ int Run() {
     return 1;
   }
 
-  HttpAdminServer http;
-  http.Handle("/metrics", [&](const HttpAdminRequest&) {
-    HttpAdminResponse r;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = registry.Render();
-    return r;
-  });
-  http.Handle("/healthz", [&](const HttpAdminRequest&) {
-    HttpAdminResponse r;
-    r.body = hub.Current() ? "ok\n" : "starting\n";
-    if (!hub.Current()) r.status = 503;
-    // Nothing read from EventHorizon yet (unreachable at start): not ready, never empty-as-fresh.
-    if (eventhorizon_log != nullptr && !eventhorizon_log->status().caught_up) {
-      r.status = 503;
-      r.body = "event log not read yet: " + eventhorizon_log->status().last_error + "\n";
-    }
-    return r;
-  });
-  if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen)); !s.ok()) {
-    std::fprintf(stderr, "controlplane: %s\n", std::string(s.message()).c_str());
-    return 1;
-  }
   // Actual ports (a :0 flag picks a free one), so scripts and tests can read them from here.
   const std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));
   const std::string http_listen = absl::GetFlag(FLAGS_http_listen);

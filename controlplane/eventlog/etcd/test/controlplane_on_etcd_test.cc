@@ -151,14 +151,21 @@ TEST_F(ControlPlaneOnEtcdTest, TwoReplicasShareAppsAndSurviveALeaderKill) {
 // plane gets an empty snapshot as if it were current), then becomes ready once etcd is back.
 TEST_F(ControlPlaneOnEtcdTest, StartsWithEtcdDownWaitsAndServesOnceItIsBack) {
   for (int i = 0; i < cluster_->size(); ++i) cluster_->Kill(i);
+  const int http_port = testing::PickFreeLoopbackPort();
   auto cp = Subprocess::Start({testing::RunfilePath("controlplane/controlplane"), "--grpc_listen=127.0.0.1:0",
-                               "--http_listen=127.0.0.1:0", "--event_log=etcd",
+                               absl::StrCat("--http_listen=127.0.0.1:", http_port), "--event_log=etcd",
                                "--etcd_endpoints=" + cluster_->endpoints(), "--etcd_prefix=/er-down",
                                "--data_dir=" + dir_ + "/unused"},
                               dir_ + "/controlplane-down.log");
   ASSERT_TRUE(cp.ok()) << cp.status();
   ASSERT_TRUE((*cp)->WaitForLine("waiting before serving", absl::Seconds(30)).ok()) << (*cp)->Output();
   EXPECT_EQ((*cp)->LineCount("control plane ready"), 0);
+  // Health checks see it is not ready (and why nothing is served).
+  auto health = Subprocess::Start({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                   absl::StrCat("http://127.0.0.1:", http_port, "/healthz")});
+  ASSERT_TRUE(health.ok());
+  ASSERT_TRUE((*health)->Wait(absl::Seconds(10)).ok());
+  EXPECT_EQ((*health)->Output(), "503");
   for (int i = 0; i < cluster_->size(); ++i) ASSERT_TRUE(cluster_->Restart(i).ok());
   ASSERT_TRUE(cluster_->WaitHealthy(absl::Seconds(30)).ok());
   ASSERT_TRUE((*cp)->WaitForLine("control plane ready", absl::Seconds(30)).ok()) << (*cp)->Output();
