@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -23,6 +24,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/test_util.h"
 #include "dataplane/test/e2e_fixture.h"
 #include "dataplane/test/http_test_client.h"
@@ -48,14 +50,17 @@ class BothLoad {
           }
           HttpResponse r = conn->Read();
           const Clock::time_point now = Clock::now();
-          std::lock_guard<std::mutex> lock(mu_);
-          if (r.status != 200) {
-            failures_.push_back(absl::StrCat(r.status, " ", r.body));
-            conn = std::make_unique<TestConnection>(port, 5000);
-          } else if (r.headers["x-origin"] == "b") {
-            last_b_ = now;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (r.status != 200) {
+              failures_.push_back(absl::StrCat(r.status, " ", r.body));
+              conn = std::make_unique<TestConnection>(port, 5000);
+            } else if (r.headers["x-origin"] == "b") {
+              last_b_ = now;
+            }
+            ++requests_;
           }
-          ++requests_;
+          answered_.notify_all();
         }
       });
     }
@@ -69,15 +74,14 @@ class BothLoad {
   }
   // Waits until origin b answers a request that ended after `after`; the time it took, or -1.
   int64_t MsUntilBAfter(Clock::time_point after, absl::Duration timeout) {
-    const Clock::time_point deadline = Clock::now() + absl::ToChronoMilliseconds(timeout);
-    while (Clock::now() < deadline) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (last_b_ > after) return std::chrono::duration_cast<std::chrono::milliseconds>(last_b_ - after).count();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition
-    }
-    return -1;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!answered_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] { return last_b_ > after; })) return -1;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(last_b_ - after).count();
+  }
+  // Waits until `n` requests have been answered in all (or `timeout` passes).
+  void AwaitRequests(int n, absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    answered_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] { return requests_ >= n; });
   }
   std::vector<std::string> failures() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -92,6 +96,7 @@ class BothLoad {
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
   std::mutex mu_;
+  std::condition_variable answered_;  // after every answer
   Clock::time_point last_b_{};
   std::vector<std::string> failures_;
   int requests_ = 0;
@@ -140,7 +145,20 @@ TEST_F(Robustness, RestartedOriginGetsTrafficBackWithinTwoSeconds) {
   BothLoad load(http_port_);
   ASSERT_GE(load.MsUntilBAfter(Clock::now(), absl::Seconds(5)), 0);
   b_->Signal(SIGKILL);
-  absl::SleepFor(absl::Seconds(4));  // the outage: ejections and failed probes under load
+  // The outage lasts until b was ejected and its probes failed again (10 ejections over both
+  // workers: about 3 s), under load:
+  // that is what used to grow its backoff to seconds.
+  const std::string ejections = absl::StrCat("er_dp_origin_ejections_total{origin=\"http://127.0.0.1:", origin_b_, "\"} ");
+  auto ejected = [&] {
+    long total = 0;
+    for (absl::string_view line : absl::StrSplit(Metrics(), '\n')) {
+      if (absl::ConsumePrefix(&line, ejections)) total += std::stol(std::string(line));
+    }
+    return total;
+  };
+  for (const Clock::time_point until = Clock::now() + std::chrono::seconds(20); ejected() < 10;) {
+    ASSERT_LT(Clock::now(), until) << "origin b was not ejected and re-ejected:\n" << Metrics();
+  }
   auto p = Subprocess::Start({RunfilePath("dataplane/test_origin"), "--name=b", absl::StrCat("--port=", origin_b_)});
   ASSERT_TRUE(p.ok());
   b_ = *std::move(p);
@@ -176,10 +194,7 @@ TEST_F(Robustness, OriginKilledUnderLoadFailsNoIdempotentRequest) {
   }
   const int before = load.requests();
   // Load goes on until plenty of requests met the dead origin's connections and ejections.
-  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
-  while (load.requests() < before + 3000 && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  load.AwaitRequests(before + 3000, absl::Seconds(10));
   load.Stop();
   const std::vector<std::string> failures = load.failures();
   EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
