@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/net/host_port.h"
 #include "grpcpp/grpcpp.h"
 
 namespace edgerouter::ctl {
@@ -104,10 +105,13 @@ std::string FormatClusterStatus(const std::vector<ReplicaAnswer>& answers) {
 
 int RunClusterStatus(const Invocation& inv, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
                      std::ostream& out, std::ostream& err) {
-  std::vector<ReplicaAnswer> answers;
-  for (absl::string_view address : absl::StrSplit(inv.controlplane, ',', absl::SkipWhitespace())) {
-    answers.push_back({std::string(absl::StripAsciiWhitespace(address)), "", {}});
+  absl::StatusOr<std::vector<net::HostPort>> replicas = net::SplitHostPortList(inv.controlplane);
+  if (!replicas.ok()) {
+    err << "edgerouterctl: " << inv.name << ": --controlplane: " << replicas.status().message() << "\n";
+    return 2;
   }
+  std::vector<ReplicaAnswer> answers;
+  for (const net::HostPort& replica : *replicas) answers.push_back({replica.ToString(), "", {}});
   // All replicas at once, so a dead one costs one deadline, not one per replica.
   std::vector<std::thread> calls;
   for (ReplicaAnswer& a : answers) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/net/host_port.h"
 #include "grpcpp/grpcpp.h"
 
 namespace edgerouter::controlplane::etcd {
@@ -41,14 +42,11 @@ absl::StatusOr<std::vector<std::string>> ParseEtcdEndpoints(absl::string_view li
     item = absl::StripAsciiWhitespace(item);
     if (!absl::ConsumePrefix(&item, "http://")) absl::ConsumePrefix(&item, "https://");
     absl::ConsumeSuffix(&item, "/");
-    const size_t colon = item.rfind(':');
-    int port = 0;
-    if (colon == absl::string_view::npos || colon == 0 ||
-        !absl::SimpleAtoi(item.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("etcd endpoint \"", item, "\": want host:port"));
+    absl::StatusOr<net::HostPort> endpoint = net::SplitHostPort(item);
+    if (!endpoint.ok() || endpoint->port == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("etcd endpoint \"", item, "\": want host:port"));
     }
-    out.emplace_back(item);
+    out.push_back(endpoint->ToString());
   }
   if (out.empty()) return absl::InvalidArgumentError("no etcd endpoints given");
   return out;
