@@ -22,9 +22,9 @@ void NewRequestId(std::string* out) {
 
 }  // namespace
 
-void DownstreamConnection::StartS3(const BackendConfig& backend, const std::string& path) {
+void DownstreamConnection::StartS3(const aws::S3SiteConfig& site, const std::string& path) {
   state_ = State::kAwsWaiting;
-  upstream_label_ = absl::StrCat("s3://", backend.s3.bucket);
+  upstream_label_ = absl::StrCat("s3://", site.bucket);
   lambda_config_ = nullptr;  // S3 reads no request body
   if (s3_ == nullptr) s3_ = std::make_unique<aws::S3Exchange>();
   const http::RequestHead& h = head_;
@@ -45,15 +45,15 @@ void DownstreamConnection::StartS3(const BackendConfig& backend, const std::stri
   info.range = value("Range");
   info.if_range = value("If-Range");
   aws_sync_ = true;
-  s3_->Start(&worker_->aws(), backend.s3, info, this);
+  s3_->Start(&worker_->aws(), site, info, this);
   aws_sync_ = false;
 }
 
-void DownstreamConnection::StartLambda(const BackendConfig& backend, const std::string& path) {
+void DownstreamConnection::StartLambda(const aws::LambdaConfig& function, const std::string& path) {
   state_ = State::kAwsWaiting;
-  upstream_label_ = absl::StrCat("lambda:", backend.lambda.function_name);
+  upstream_label_ = absl::StrCat("lambda:", function.function_name);
   if (lambda_ == nullptr) lambda_ = std::make_unique<aws::LambdaExchange>();
-  lambda_config_ = &backend.lambda;
+  lambda_config_ = &function;
   // Everything the event needs is copied now: reading the body moves the head's buffer.
   const http::RequestHead& h = head_;
   aws::LambdaRequest& r = lambda_->request();

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/types/span.h"
@@ -17,6 +18,7 @@
 #include "dataplane/http/forwarding.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
+#include "dataplane/pipeline/exchange.h"
 #include "dataplane/proxy/io_buffer.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"
@@ -54,10 +56,11 @@ class StreamPort {
 std::string JsonEscape(absl::string_view in);
 const char* StatusReason(int status);
 
-class DownstreamConnection : public net::IoHandler,
-                             public net::TimerTarget,
-                             public UpstreamOwner,
-                             public aws::AwsResponder {
+class DownstreamConnection final : public net::IoHandler,
+                                   public net::TimerTarget,
+                                   public UpstreamOwner,
+                                   public aws::AwsResponder,
+                                   public pipeline::Exchange {
  public:
   // `tls_base`: the worker's TLS context for an HTTPS listener socket, null for plain HTTP.
   DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer, SSL_CTX* tls_base);
@@ -106,16 +109,19 @@ class DownstreamConnection : public net::IoHandler,
 
   // --- local responses (local_responses.cc) ---
   void SendLocal(int status, absl::string_view content_type, absl::string_view body,
-                 absl::string_view extra_headers = "");
+                 absl::string_view extra_headers = "") override;
   void SendHttpsRedirect(absl::string_view host);
-  void SendRedirect(int status, absl::string_view target);  // 3xx with Location and a link body
-  bool HandleBackend(const BackendConfig& backend, const std::string& path);
-  bool CheckAuthV0(const BackendConfig& backend);
-  void SendRedirectBackend(const BackendConfig& backend);
+  void SendRedirect(int status, absl::string_view target) override;  // 3xx with Location and a link body
+  // The rest of pipeline::Exchange: what the app's chain (AppRuntime::chain) reads and asks for.
+  absl::string_view raw_path() const override;
+  std::optional<absl::string_view> request_header(absl::string_view name) const override;
+  void StripAuthorization() override;
+  std::shared_ptr<const std::string> MetricsText() override;
+  const std::string& AdminPage() override;
 
   // --- AWS backends (aws_flow.cc) ---
-  void StartS3(const BackendConfig& backend, const std::string& path);
-  void StartLambda(const BackendConfig& backend, const std::string& path);
+  void StartS3(const aws::S3SiteConfig& site, const std::string& path) override;
+  void StartLambda(const aws::LambdaConfig& function, const std::string& path) override;
   void PumpAwsBody();  // buffers the request body for Lambda, invokes once complete
   bool AwsWantsBody() const {
     return state_ == State::kAwsWaiting && lambda_config_ != nullptr && !request_body_done_;
@@ -123,7 +129,7 @@ class DownstreamConnection : public net::IoHandler,
   void CancelAws();
 
   // --- proxying ---
-  void StartProxy(const BackendConfig& backend, const std::string& path);
+  void StartProxy(const backends::ProxyTarget& backend, const std::string& path) override;
   void ConnectAttempt(bool fresh = false);  // fresh: not from the idle pool
   void StepTls();  // drives the origin TLS handshake
   void BuildUpstreamRequest(const std::string& path);
@@ -183,7 +189,7 @@ class DownstreamConnection : public net::IoHandler,
   http::ClientAddress client_;        // who the client is (X-Forwarded-For, access log)
 
   // Upstream state for the current request.
-  const BackendConfig* backend_ = nullptr;
+  const backends::ProxyTarget* backend_ = nullptr;
   OriginSet* origins_ = nullptr;
   UpstreamConnection* upstream_ = nullptr;
   int origin_index_ = -1;

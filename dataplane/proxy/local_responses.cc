@@ -1,13 +1,7 @@
-// Request dispatch and the responses the data plane writes itself: errors, the HTTPS
-// redirect, the redirect backend, auth_v0, the admin page and the metrics endpoint.
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
+// Request dispatch and the responses the data plane writes itself: errors and the HTTPS
+// redirect; a routed request goes through its app's chain (dataplane/pipeline), which sees
+// this connection as a pipeline::Exchange (the glue is at the end of this file).
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "dataplane/http/escaping.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
@@ -53,14 +47,6 @@ const char* Reason(int status) {
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
-}
-
-// Constant-time token comparison: hashing first hides the length as well.
-bool TokenEquals(absl::string_view a, absl::string_view b) {
-  unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), da);
-  SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), db);
-  return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
 }
 
 }  // namespace
@@ -191,85 +177,25 @@ void DownstreamConnection::HandleRequest() {
   }
   const std::string backend_path =
       mount->strip_path_prefix ? routing::StripPrefix(mount->prefix, *path) : *path;
-  HandleBackend(static_cast<const AppRuntime&>(*mount->target).backend, backend_path);
+  static_cast<const AppRuntime&>(*mount->target).chain.Run(*this, backend_path);
   if (state_ == State::kProxying && upstream_ != nullptr && upstream_->connected) {
     PumpRequestBody();
     if (FlushToUpstream()) UpdateUpstreamInterest();
   }
 }
 
-bool DownstreamConnection::CheckAuthV0(const BackendConfig& backend) {
-  const http::Header* auth = head_.Find("Authorization");
-  bool ok = false;
-  if (auth != nullptr) {
-    absl::string_view value = auth->value;
-    if (absl::ConsumePrefix(&value, "Bearer ")) {
-      ok = TokenEquals(value, backend.bearer_token);
-    } else if (absl::ConsumePrefix(&value, "Basic ")) {
-      std::string decoded;
-      if (absl::Base64Unescape(value, &decoded)) {
-        const size_t colon = decoded.find(':');
-        if (colon != std::string::npos) {
-          absl::string_view user = absl::string_view(decoded).substr(0, colon);
-          absl::string_view password = absl::string_view(decoded).substr(colon + 1);
-          ok = (user.empty() || user == "x") && TokenEquals(password, backend.bearer_token);
-        }
-      }
-    }
-  }
-  if (!ok) {
-    SendLocal(401, "text/plain; charset=utf-8", "Unauthorized\n",
-              "WWW-Authenticate: Basic realm=\"Use Authorization: Bearer or provide it as password\"\r\n");
-  }
-  return ok;
+absl::string_view DownstreamConnection::raw_path() const { return head_.path; }
+
+std::optional<absl::string_view> DownstreamConnection::request_header(absl::string_view name) const {
+  const http::Header* header = head_.Find(name);
+  if (header == nullptr) return std::nullopt;
+  return header->value;
 }
 
-void DownstreamConnection::SendRedirectBackend(const BackendConfig& backend) {
-  std::string location = backend.redirect_to;
-  // As Go's http.Redirect: a relative target is resolved against the request path.
-  if (!absl::StrContains(location, "://") && !absl::StartsWith(location, "/")) {
-    absl::string_view path = head_.path;
-    location = absl::StrCat(path.substr(0, path.rfind('/') + 1), location);
-  }
-  SendRedirect(302, location);
-}
+void DownstreamConnection::StripAuthorization() { strip_authorization_ = true; }
 
-bool DownstreamConnection::HandleBackend(const BackendConfig& backend, const std::string& path) {
-  switch (backend.kind) {
-    case BackendKind::kAuthV0:
-      if (!CheckAuthV0(backend)) return false;
-      strip_authorization_ = true;  // the token is ours, not the origin's
-      return HandleBackend(*backend.inner, path);
-    case BackendKind::kReverseProxy:
-      StartProxy(backend, path);
-      return true;
-    case BackendKind::kRedirect:
-      SendRedirectBackend(backend);
-      return true;
-    case BackendKind::kPromMetrics: {
-      std::shared_ptr<const std::string> text = worker_->metrics_text();
-      SendLocal(200, "text/plain; version=0.0.4; charset=utf-8", text ? *text : std::string());
-      return true;
-    }
-    case BackendKind::kS3StaticWebsite:
-      StartS3(backend, path);
-      return true;
-    case BackendKind::kAwsLambda:
-      StartLambda(backend, path);
-      return true;
-    case BackendKind::kEdgerouterAdmin:
-      if (path == "/") {
-        SendLocal(200, "text/html; charset=utf-8", config_->admin_page);
-      } else {
-        SendLocal(404, "text/plain; charset=utf-8", "404 page not found\n");
-      }
-      return true;
-    case BackendKind::kUnsupported:
-      SendLocal(502, "text/plain; charset=utf-8",
-                absl::StrCat("backend kind ", backend.kind_name, " is not supported by this data plane yet\n"));
-      return true;
-  }
-  return false;
-}
+std::shared_ptr<const std::string> DownstreamConnection::MetricsText() { return worker_->metrics_text(); }
+
+const std::string& DownstreamConnection::AdminPage() { return config_->admin_page; }
 
 }  // namespace edgerouter::proxy

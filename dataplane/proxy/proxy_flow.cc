@@ -33,7 +33,7 @@ ssize_t ReadUpstream(UpstreamConnection* conn, IoBuffer* buffer) {
 
 }  // namespace
 
-void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::string& path) {
+void DownstreamConnection::StartProxy(const backends::ProxyTarget& backend, const std::string& path) {
   state_ = State::kProxying;
   backend_ = &backend;
   if (backend.origins.empty()) {

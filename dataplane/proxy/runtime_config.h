@@ -1,13 +1,10 @@
-// The immutable runtime config a snapshot compiles into: route table, per-app backends with
-// resolved origins, and the admin page. Built on the xDS thread (blocking work such as name
+// The immutable runtime config a snapshot compiles into: route table, per-app request chains
+// (dataplane/pipeline; each backend kind's parts from dataplane/backends), and the admin page. Built on the xDS thread (blocking work such as name
 // resolution happens there), published to workers with one atomic pointer swap. A delta is
 // compiled against the previous config: unchanged apps (same resource version) are the same
 // objects, so an apply costs O(change), not O(apps).
 #ifndef EDGEROUTER_DATAPLANE_PROXY_RUNTIME_CONFIG_H_
 #define EDGEROUTER_DATAPLANE_PROXY_RUNTIME_CONFIG_H_
-
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <memory>
 #include <string>
@@ -16,67 +13,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "dataplane/aws/lambda_backend.h"
-#include "dataplane/aws/s3_site.h"
+#include "dataplane/pipeline/chain.h"
 #include "dataplane/routing/route_table.h"
 #include "dataplane/tls/cert_store.h"
 #include "dataplane/util/sharded_map.h"
 #include "dataplane/xds/resource_map.h"
 #include "proto/snapshot.pb.h"
 
-typedef struct ssl_ctx_st SSL_CTX;
-
 namespace edgerouter::proxy {
-
-struct Origin {
-  std::string url;        // as configured
-  bool tls = false;       // https://
-  std::string authority;  // host[:port] as in the URL: the Host header when not passing it
-  std::string host;       // host without brackets/port (SNI, resolution)
-  std::string path_prefix;  // URL path without a trailing '/' ("" for none)
-  sockaddr_storage addr{};
-  socklen_t addr_len = 0;
-  std::string resolve_error;  // non-empty: unusable (502 with this reason)
-};
-
-enum class BackendKind {
-  kReverseProxy,
-  kRedirect,
-  kAuthV0,
-  kPromMetrics,
-  kEdgerouterAdmin,
-  kS3StaticWebsite,
-  kAwsLambda,
-  kUnsupported,  // turbocharger, auth_sso: later issues
-};
-
-struct BackendConfig {
-  BackendKind kind = BackendKind::kUnsupported;
-  std::string kind_name;
-  // reverse_proxy
-  std::vector<Origin> origins;
-  bool pass_host_header = false;
-  std::string index_document;
-  bool remove_query_string = false;
-  std::vector<std::pair<std::string, std::string>> headers_to_origin;
-  bool tls_insecure_skip_verify = false;
-  std::string tls_server_name;
-  SSL_CTX* client_tls = nullptr;  // https origins: from UpstreamTlsContext (process lifetime)
-  std::string client_tls_error;   // why client_tls is null (requests get 502 with it)
-  // Stable identity of the backend's content: workers keep connection pools and health state
-  // across snapshots while it is unchanged (edgerouter keeps backend instances the same way).
-  std::string pool_key;
-  uint64_t pool_id = 0;  // hash of pool_key: the per-request lookup key
-  // redirect
-  std::string redirect_to;
-  // s3_static_website
-  aws::S3SiteConfig s3;
-  // aws_lambda
-  aws::LambdaConfig lambda;
-  // auth_v0
-  std::string bearer_token;
-  std::unique_ptr<BackendConfig> inner;
-};
 
 // One compiled app, immutable and shared by every config while its resource is unchanged; the
 // route table's mounts point at it.
@@ -84,9 +28,11 @@ struct AppRuntime : routing::RouteTarget {
   std::string id;
   std::string version;  // the resource's version (content hash): same version, same object
   std::shared_ptr<const snapshot::Resource> source;  // frontends (to unroute it), admin page
-  BackendConfig backend;
-  bool serves_metrics = false;  // prom_metrics (directly or behind auth_v0)
-  bool serves_admin = false;    // edgerouter_admin (directly or behind auth_v0)
+  pipeline::Chain chain;  // what a request routed to the app goes through
+  bool serves_metrics = false;  // the terminal needs the metrics text (prom_metrics)
+  bool serves_admin = false;    // the terminal needs the admin page (edgerouter_admin)
+
+  explicit AppRuntime(pipeline::Chain c) : chain(std::move(c)) {}
 };
 
 struct RuntimeConfig {

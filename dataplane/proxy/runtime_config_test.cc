@@ -8,6 +8,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/pipeline/fake_exchange.h"
 #include "gtest/gtest.h"
 
 namespace edgerouter::proxy {
@@ -89,8 +90,9 @@ const AppRuntime* App(const RuntimeConfig& rc, const std::string& id) {
 std::string Route(const RuntimeConfig& rc, const std::string& host, const std::string& path, size_t worker = 0) {
   const routing::Mount* m = rc.routes->Match(host, path, worker);
   if (m == nullptr) return "404";
-  return absl::StrCat(m->app_id, "#", m->frontend_index, " -> ",
-                      static_cast<const AppRuntime&>(*m->target).backend.redirect_to);
+  pipeline::FakeExchange exchange;
+  static_cast<const AppRuntime&>(*m->target).chain.Run(exchange, path);
+  return absl::StrCat(m->app_id, "#", m->frontend_index, " -> ", exchange.location);
 }
 
 TEST(IncrementalCompile, ReusesUnchangedAppsRecompilesChangedOnesAndUnroutesRemovedOnes) {

@@ -90,7 +90,7 @@ ssize_t UpstreamConnection::Write(const char* src, size_t len) {
 bool UpstreamConnection::has_buffered_input() const { return ssl_ != nullptr && SSL_pending(ssl_) > 0; }
 
 UpstreamConnection::Handshake UpstreamConnection::ContinueHandshake(SSL_CTX* ctx, const Origin& origin,
-                                                                   const BackendConfig& backend,
+                                                                   const ProxyTarget& backend,
                                                                    std::string* error) {
   if (ssl_ == nullptr) {
     ssl_ = SSL_new(ctx);
@@ -180,7 +180,7 @@ void UpstreamConnection::Close() {
   set_->DeferDelete([self] { delete self; });
 }
 
-OriginSet::OriginSet(const BackendConfig& config, net::EventLoop* loop, stats::WorkerStats* stats,
+OriginSet::OriginSet(const ProxyTarget& config, net::EventLoop* loop, stats::WorkerStats* stats,
                      net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete)
     : config_(&config),
       pool_key_(config.pool_key),
@@ -342,7 +342,7 @@ void OriginSet::Forget(UpstreamConnection* conn) {
   conn->pooled = false;
 }
 
-OriginSet* UpstreamPools::Get(const BackendConfig& config, net::EventLoop* loop,
+OriginSet* UpstreamPools::Get(const ProxyTarget& config, net::EventLoop* loop,
                               stats::WorkerStats* stats, net::TimerList* idle_timers,
                               std::function<void(std::function<void()>)> defer_delete, int64_t now_ms) {
   auto it = sets_.find(config.pool_id);

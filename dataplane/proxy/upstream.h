@@ -14,15 +14,16 @@
 #define EDGEROUTER_DATAPLANE_PROXY_UPSTREAM_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "dataplane/backends/reverse_proxy/proxy_target.h"
 #include "dataplane/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
-#include "dataplane/proxy/runtime_config.h"
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -32,6 +33,9 @@ class WorkerStats;
 }
 
 namespace edgerouter::proxy {
+
+using backends::Origin;
+using backends::ProxyTarget;
 
 class UpstreamConnection;
 class OriginSet;
@@ -65,7 +69,7 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
 
   // TLS client handshake (non-blocking). Starts it on the first call.
   enum class Handshake { kDone, kWantRead, kWantWrite, kFailed };
-  Handshake ContinueHandshake(SSL_CTX* ctx, const Origin& origin, const BackendConfig& backend,
+  Handshake ContinueHandshake(SSL_CTX* ctx, const Origin& origin, const ProxyTarget& backend,
                               std::string* error);
   bool tls() const { return ssl_ != nullptr; }
   bool reused = false;       // came from the pool (a failure before any response may be retried)
@@ -118,14 +122,14 @@ class OriginSet {
   enum class Failure { kConnect, kStatus5xx };
   static constexpr int64_t kConnectBackoffMs[2] = {250, 1000};  // first, cap
   static constexpr int64_t kStatusBackoffMs[2] = {1000, 30000};
-  OriginSet(const BackendConfig& config, net::EventLoop* loop, stats::WorkerStats* stats,
+  OriginSet(const ProxyTarget& config, net::EventLoop* loop, stats::WorkerStats* stats,
             net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete);
   ~OriginSet();
 
   // Valid only while a request that uses this set is in flight (configs come and go).
-  const BackendConfig& config() const { return *config_; }
+  const ProxyTarget& config() const { return *config_; }
   const std::string& pool_key() const { return pool_key_; }
-  void set_config(const BackendConfig& config) { config_ = &config; }
+  void set_config(const ProxyTarget& config) { config_ = &config; }
   size_t size() const { return origins_.size(); }
   OriginState& state(int i) { return origins_[i]; }
 
@@ -151,7 +155,7 @@ class OriginSet {
   int64_t last_used_ms = 0;
 
  private:
-  const BackendConfig* config_;
+  const ProxyTarget* config_;
   const std::string pool_key_;
   net::EventLoop* loop_;
   stats::WorkerStats* stats_;
@@ -165,7 +169,7 @@ class OriginSet {
 // unchanged.
 class UpstreamPools {
  public:
-  OriginSet* Get(const BackendConfig& config, net::EventLoop* loop, stats::WorkerStats* stats,
+  OriginSet* Get(const ProxyTarget& config, net::EventLoop* loop, stats::WorkerStats* stats,
                  net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete,
                  int64_t now_ms);
   int EjectedCount(int64_t now_ms);
@@ -175,7 +179,7 @@ class UpstreamPools {
   void Clear() { sets_.clear(); }
 
  private:
-  // Keyed by BackendConfig::pool_id; the full pool_key is compared on a hit.
+  // Keyed by ProxyTarget::pool_id; the full pool_key is compared on a hit.
   absl::flat_hash_map<uint64_t, std::unique_ptr<OriginSet>> sets_;
 };
 

@@ -13,7 +13,6 @@ using Failure = OriginSet::Failure;
 class OriginHealth : public ::testing::Test {
  protected:
   OriginHealth() {
-    config_.kind = BackendKind::kReverseProxy;
     config_.origins.resize(2);
     config_.origins[0].url = "http://a";
     config_.origins[1].url = "http://b";
@@ -31,7 +30,7 @@ class OriginHealth : public ::testing::Test {
     return false;
   }
 
-  BackendConfig config_;
+  ProxyTarget config_;
   net::EventLoop loop_;
   stats::WorkerStats stats_;
   net::TimerList idle_{30000};

@@ -1,0 +1,32 @@
+#include "dataplane/backends/builtin.h"
+
+#include "dataplane/backends/auth_v0/auth_v0.h"
+#include "dataplane/backends/aws_lambda/aws_lambda.h"
+#include "dataplane/backends/edgerouter_admin/edgerouter_admin.h"
+#include "dataplane/backends/prom_metrics/prom_metrics.h"
+#include "dataplane/backends/redirect/redirect.h"
+#include "dataplane/backends/reverse_proxy/reverse_proxy.h"
+#include "dataplane/backends/s3_static_website/s3_static_website.h"
+#include "dataplane/backends/unsupported/unsupported.h"
+
+namespace edgerouter::backends {
+
+// An explicit list rather than static self-registration: nothing depends on link order or
+// alwayslink, and what the data plane serves is readable in one place. Kinds not listed
+// (turbocharger, auth_sso until they are written) get the unsupported terminal: 502.
+const pipeline::BackendRegistry& BuiltinBackends() {
+  static const pipeline::BackendRegistry* registry = [] {
+    auto* r = new pipeline::BackendRegistry(CompileUnsupported);
+    r->Register("reverse_proxy", CompileReverseProxy);
+    r->Register("redirect", CompileRedirect);
+    r->Register("auth_v0", CompileAuthV0);
+    r->Register("prom_metrics", CompilePromMetrics);
+    r->Register("edgerouter_admin", CompileEdgerouterAdmin);
+    r->Register("s3_static_website", CompileS3StaticWebsite);
+    r->Register("aws_lambda", CompileAwsLambda);
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace edgerouter::backends

@@ -1,0 +1,15 @@
+// The data plane's backend kinds: the one list of registrations (builtin.cc). To add a kind,
+// write dataplane/backends/<kind>/ with its factory and add one Register line there.
+#ifndef EDGEROUTER_DATAPLANE_BACKENDS_BUILTIN_H_
+#define EDGEROUTER_DATAPLANE_BACKENDS_BUILTIN_H_
+
+#include "dataplane/pipeline/registry.h"
+
+namespace edgerouter::backends {
+
+// Built on first use, immutable afterwards (safe to use from any thread).
+const pipeline::BackendRegistry& BuiltinBackends();
+
+}  // namespace edgerouter::backends
+
+#endif  // EDGEROUTER_DATAPLANE_BACKENDS_BUILTIN_H_

@@ -1,0 +1,59 @@
+// The one request a chain works on, as stages and terminal handlers see it: a narrow view of
+// the client connection (DownstreamConnection implements it for HTTP/1.1 and HTTP/2 streams).
+// Handlers answer or hand the request to the connection's heavy machinery (origin proxying,
+// the S3/Lambda exchanges) through it; they never see sockets, buffers or codec state.
+#ifndef EDGEROUTER_DATAPLANE_PIPELINE_EXCHANGE_H_
+#define EDGEROUTER_DATAPLANE_PIPELINE_EXCHANGE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace edgerouter::aws {
+struct S3SiteConfig;
+struct LambdaConfig;
+}  // namespace edgerouter::aws
+
+namespace edgerouter::backends {
+struct ProxyTarget;
+}  // namespace edgerouter::backends
+
+namespace edgerouter::pipeline {
+
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+
+  // --- the request (valid for the duration of the call that was given the exchange) ---
+  // The path as the client sent it: still percent-encoded, without the query.
+  virtual absl::string_view raw_path() const = 0;
+  // The first request field named `name` (case-insensitive).
+  virtual std::optional<absl::string_view> request_header(absl::string_view name) const = 0;
+
+  // --- request state for the stages after this one and the terminal ---
+  // The Authorization field was ours (an access stage consumed it): no backend gets it.
+  virtual void StripAuthorization() = 0;
+
+  // --- answers written by the data plane itself ---
+  // `extra_headers`: complete "Name: value\r\n" lines.
+  virtual void SendLocal(int status, absl::string_view content_type, absl::string_view body,
+                         absl::string_view extra_headers = "") = 0;
+  // 3xx with Location (percent-encoded) and, for GET/HEAD, an HTML-escaped link body.
+  virtual void SendRedirect(int status, absl::string_view target) = 0;
+  // The Prometheus text of the whole data plane (null before the first scrape is rendered).
+  virtual std::shared_ptr<const std::string> MetricsText() = 0;
+  // The edgerouter_admin HTML of the config this request was routed with.
+  virtual const std::string& AdminPage() = 0;
+
+  // --- hand-offs to the connection; `path` is what the backend sees (prefix stripped) ---
+  // `target` outlives the request (it belongs to the app's compiled chain).
+  virtual void StartProxy(const backends::ProxyTarget& target, const std::string& path) = 0;
+  virtual void StartS3(const aws::S3SiteConfig& site, const std::string& path) = 0;
+  virtual void StartLambda(const aws::LambdaConfig& function, const std::string& path) = 0;
+};
+
+}  // namespace edgerouter::pipeline
+
+#endif  // EDGEROUTER_DATAPLANE_PIPELINE_EXCHANGE_H_

@@ -1,0 +1,72 @@
+// Test double of the connection side of a chain: records what the stages and the terminal
+// asked for, so factories and chains are tested without sockets.
+#ifndef EDGEROUTER_DATAPLANE_PIPELINE_FAKE_EXCHANGE_H_
+#define EDGEROUTER_DATAPLANE_PIPELINE_FAKE_EXCHANGE_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "dataplane/pipeline/exchange.h"
+
+namespace edgerouter::pipeline {
+
+class FakeExchange : public Exchange {
+ public:
+  // The request.
+  std::string path = "/";
+  std::map<std::string, std::string> headers;  // lower-case names
+
+  // What happened.
+  bool strip_authorization = false;
+  int status = 0;  // of a local answer or redirect
+  std::string content_type, body, extra_headers, location;
+  std::string started;  // "proxy", "s3" or "lambda"
+  std::string started_path;
+  const backends::ProxyTarget* proxy_target = nullptr;
+  const aws::S3SiteConfig* s3_site = nullptr;
+  const aws::LambdaConfig* lambda_function = nullptr;
+  std::shared_ptr<const std::string> metrics_text;
+  std::string admin_page;
+
+  absl::string_view raw_path() const override { return path; }
+  std::optional<absl::string_view> request_header(absl::string_view name) const override {
+    auto it = headers.find(absl::AsciiStrToLower(name));
+    if (it == headers.end()) return std::nullopt;
+    return absl::string_view(it->second);
+  }
+  void StripAuthorization() override { strip_authorization = true; }
+  void SendLocal(int s, absl::string_view type, absl::string_view b, absl::string_view extra = "") override {
+    status = s;
+    content_type = std::string(type);
+    body = std::string(b);
+    extra_headers = std::string(extra);
+  }
+  void SendRedirect(int s, absl::string_view target) override {
+    status = s;
+    location = std::string(target);
+  }
+  std::shared_ptr<const std::string> MetricsText() override { return metrics_text; }
+  const std::string& AdminPage() override { return admin_page; }
+  void StartProxy(const backends::ProxyTarget& target, const std::string& p) override {
+    started = "proxy";
+    started_path = p;
+    proxy_target = &target;
+  }
+  void StartS3(const aws::S3SiteConfig& site, const std::string& p) override {
+    started = "s3";
+    started_path = p;
+    s3_site = &site;
+  }
+  void StartLambda(const aws::LambdaConfig& function, const std::string& p) override {
+    started = "lambda";
+    started_path = p;
+    lambda_function = &function;
+  }
+};
+
+}  // namespace edgerouter::pipeline
+
+#endif  // EDGEROUTER_DATAPLANE_PIPELINE_FAKE_EXCHANGE_H_

@@ -1,0 +1,70 @@
+// The parts of an app's chain (chain.h). Every part is built once per compiled app from the
+// snapshot, is immutable afterwards and is shared by all workers: per-request state lives in
+// the Exchange, per-worker state (origin pools, caches) in the worker.
+#ifndef EDGEROUTER_DATAPLANE_PIPELINE_STAGE_H_
+#define EDGEROUTER_DATAPLANE_PIPELINE_STAGE_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "dataplane/pipeline/exchange.h"
+
+namespace edgerouter::pipeline {
+
+enum class Verdict {
+  kContinue,  // the next stage (or the terminal) takes the request
+  kAnswered,  // the stage wrote the response: the chain stops here
+};
+
+// Decides whether the request may reach the app at all (auth_v0; IP rules and auth_sso next).
+// May answer locally (401, 403) and may mark request state (StripAuthorization).
+class AccessStage {
+ public:
+  virtual ~AccessStage() = default;
+  virtual absl::string_view name() const = 0;
+  virtual Verdict Check(Exchange& exchange) const = 0;
+};
+
+// Request policies that run after access and before the terminal (header rewrites, rate
+// limits). No implementation yet: the interface is where the policies work plugs in.
+class RequestStage {
+ public:
+  virtual ~RequestStage() = default;
+  virtual absl::string_view name() const = 0;
+  virtual Verdict OnRequest(Exchange& exchange) const = 0;
+};
+
+// Edits a response head before it goes to the client. Fields as "Name", "value" pairs.
+struct ResponseHeadEdit {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> add;
+  std::vector<std::string> remove;
+};
+
+// Response policies (headers, compression). No implementation yet, and the connection does
+// not call them yet: the policies work wires them where response heads are relayed.
+class ResponseStage {
+ public:
+  virtual ~ResponseStage() = default;
+  virtual absl::string_view name() const = 0;
+  virtual void OnResponseHead(Exchange& exchange, ResponseHeadEdit* edit) const = 0;
+};
+
+// Produces the response: exactly one per app, chosen by the backend kind.
+class Terminal {
+ public:
+  virtual ~Terminal() = default;
+  virtual absl::string_view kind() const = 0;
+  // `path` is the request path as the backend sees it (normalised, mount prefix stripped).
+  virtual void Handle(Exchange& exchange, const std::string& path) const = 0;
+  // Config-wide products that are made only while some app needs them (the metrics text is
+  // rendered, the admin page built, only then).
+  virtual bool needs_metrics_text() const { return false; }
+  virtual bool needs_admin_page() const { return false; }
+};
+
+}  // namespace edgerouter::pipeline
+
+#endif  // EDGEROUTER_DATAPLANE_PIPELINE_STAGE_H_
