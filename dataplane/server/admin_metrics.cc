@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
+#include "common/log/log.h"
 #include "common/metrics.h"
 #include "dataplane/stats/request_stats.h"
 #include "dataplane/tls/cert_store.h"
@@ -114,12 +115,25 @@ std::string DataplaneGauges(xds::XdsClient& xds, const proxy::ConfigSource& conf
   return out;
 }
 
+// The process log's own losses: lines its writer dropped (stderr not keeping up) and lines the
+// rate-limited form held back.
+std::string LogMetrics() {
+  const log::Logger& logger = log::Default();
+  return absl::StrCat(
+      "# HELP er_dp_log_dropped_lines_total Log lines dropped because stderr could not keep up.\n"
+      "# TYPE er_dp_log_dropped_lines_total counter\ner_dp_log_dropped_lines_total ",
+      logger.dropped_lines(),
+      "\n# HELP er_dp_log_suppressed_lines_total Log lines held back by the per-key rate limit.\n"
+      "# TYPE er_dp_log_suppressed_lines_total counter\ner_dp_log_suppressed_lines_total ",
+      logger.suppressed_lines(), "\n");
+}
+
 }  // namespace
 
 std::string RenderMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers, xds::XdsClient& xds,
                           const proxy::ConfigSource& configs, const proxy::AccessLogWriter* access_log) {
   return stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers) +
-                                                            proxy::AccessLogMetrics(access_log));
+                                                            proxy::AccessLogMetrics(access_log) + LogMetrics());
 }
 
 }  // namespace edgerouter::dataplane
