@@ -4,22 +4,21 @@
 #include <cassert>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 
 namespace edgerouter::metrics {
 namespace {
 
 // Registration errors come from constant names, so they are fatal (see metrics.h).
 [[noreturn]] void DieRegistering(absl::string_view name, absl::string_view why) {
-  std::fprintf(stderr, "metrics: cannot register \"%.*s\": %.*s\n",
-               static_cast<int>(name.size()), name.data(), static_cast<int>(why.size()),
-               why.data());
+  log::Error("metric not registered").Kv("name", name).Kv("error", why);
+  log::Flush();  // the line must be out before the abort
   std::abort();
 }
 

@@ -1,9 +1,9 @@
 #include "controlplane/cert_expiry.h"
 
-#include <cstdio>
 
 #include "absl/strings/str_join.h"
 #include "common/certbus/cert_info.h"
+#include "common/log/log.h"
 
 namespace edgerouter::controlplane {
 
@@ -47,9 +47,7 @@ void CertExpiryReporter::OnSnapshot(const BuiltSnapshot& snapshot, absl::Time no
     const snapshot::Resource* r = snapshot.Find("cert/" + c.id);
     const std::string domains = r ? absl::StrJoin(r->certificate().domains(), ",") : "";
     if (!c.parsed) {
-      std::fprintf(stderr,
-                   "level=WARN msg=\"certificate expiry unreadable\" id=%s expires=\"%s\" domains=%s\n",
-                   c.id.c_str(), c.expires.c_str(), domains.c_str());
+      log::Warn("certificate expiry unreadable").Kv("id", c.id).Kv("expires", c.expires).Kv("domains", domains);
       expiry_->Remove({c.id});
       continue;
     }
@@ -57,9 +55,7 @@ void CertExpiryReporter::OnSnapshot(const BuiltSnapshot& snapshot, absl::Time no
     expiry_->Set({c.id}, static_cast<double>(absl::ToUnixSeconds(c.expiry)));
     if (c.expiry <= now) {
       // Kept in the snapshot: reported, not dropped.
-      std::fprintf(stderr,
-                   "level=WARN msg=\"certificate expired\" id=%s expires=%s domains=%s\n",
-                   c.id.c_str(), c.expires.c_str(), domains.c_str());
+      log::Warn("certificate expired").Kv("id", c.id).Kv("expires", c.expires).Kv("domains", domains);
     }
   }
   absl::MutexLock lock(&mu_);

@@ -5,13 +5,14 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/app_config.h"
+#include "common/log/log.h"
 
 namespace edgerouter::controlplane {
 
@@ -164,12 +165,13 @@ void ConfigHub::BuildAndPublish() {
     stats_.rejected_items = built->rejected.size();
   }
   if (!changed) return;
-  std::fprintf(stderr, "level=INFO msg=\"snapshot built\" version=%s resources=%d rejected=%zu seconds=%.4f\n",
-               built->version.c_str(), static_cast<int>(built->resources.size()),
-               built->rejected.size(), seconds);
+  log::Info("snapshot built")
+      .Kv("version", built->version)
+      .Kv("resources", built->resources.size())
+      .Kv("rejected", built->rejected.size())
+      .Kv("seconds", absl::StrFormat("%.4f", seconds));
   for (const auto& r : built->rejected) {
-    std::fprintf(stderr, "level=WARN msg=\"app rejected\" source=%s id=%s reason=\"%s\"\n",
-                 r.source().c_str(), r.id().c_str(), r.reason().c_str());
+    log::Warn("app rejected").Kv("source", r.source()).Kv("id", r.id()).Kv("reason", r.reason());
   }
   for (const Listener& listener : listeners_) listener(built);
 }

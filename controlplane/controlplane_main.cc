@@ -16,8 +16,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/grpc_tls.h"
 #include "common/http_admin_server.h"
+#include "common/log/log.h"
+#include "common/log/log_flags.h"
 #include "common/metrics.h"
 #include "controlplane/admin_service.h"
 #include "controlplane/cert_expiry.h"
@@ -147,16 +150,16 @@ int Run() {
   // Off loopback, only mutual TLS: snapshots carry app secrets (auth_v0 tokens) and the Admin
   // API writes the event streams.
   if (!IsLoopbackListen(grpc_listen) && tls_files.ca.empty()) {
-    std::fprintf(stderr,
-                 "controlplane: refusing %s gRPC on non-loopback address %s "
-                 "(listen on 127.0.0.1 or [::1], or give --grpc_tls_cert, --grpc_tls_key and --grpc_tls_ca "
-                 "for TLS with client certificates)\n",
-                 tls_files.enabled() ? "TLS without client certificates for" : "plaintext", grpc_listen.c_str());
+    log::Error("not started")
+        .Kv("error", absl::StrCat("refusing ", tls_files.enabled() ? "TLS without client certificates for" : "plaintext",
+                                  " gRPC on non-loopback address ", grpc_listen,
+                                  " (listen on 127.0.0.1 or [::1], or give --grpc_tls_cert, --grpc_tls_key and "
+                                  "--grpc_tls_ca for TLS with client certificates)"));
     return 2;
   }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_credentials = GrpcServerCredentials(tls_files);
   if (!server_credentials.ok()) {
-    std::fprintf(stderr, "controlplane: %s\n", std::string(server_credentials.status().message()).c_str());
+    log::Error("not started").Kv("error", server_credentials.status().message());
     return 2;
   }
 
@@ -174,30 +177,30 @@ int Run() {
     // EventHorizon names the tenant itself (EVENTHORIZON=<env>:<tenant>:…), as edgerouter does.
     absl::StatusOr<eventhorizon::Config> config = eventhorizon::ConfigFromEnvironment();
     if (!config.ok()) {
-      std::fprintf(stderr, "controlplane: --event_log=eventhorizon: %s\n", std::string(config.status().message()).c_str());
+      log::Error("not started").Kv("error", absl::StrCat("--event_log=eventhorizon: ", config.status().message()));
       return 2;
     }
     if (tenant != "1" && tenant != config->tenant) {
-      std::fprintf(stderr, "controlplane: --tenant=%s contradicts EVENTHORIZON's tenant %s\n", tenant.c_str(),
-                   config->tenant.c_str());
+      log::Error("not started")
+          .Kv("error", absl::StrCat("--tenant=", tenant, " contradicts EVENTHORIZON's tenant ", config->tenant));
       return 2;
     }
     tenant = config->tenant;
-    std::fprintf(stderr, "level=INFO msg=\"event log: eventhorizon\" %s poll_ms=%d\n", config->Describe().c_str(),
-                 absl::GetFlag(FLAGS_eventhorizon_poll_ms));
+    log::Info("event log: eventhorizon").Kv("config", config->Describe()).Kv("poll_ms", absl::GetFlag(FLAGS_eventhorizon_poll_ms));
   }
   absl::StatusOr<std::unique_ptr<EventLog>> opened = OpenEventLog(log_options, &notes);
   if (!opened.ok()) {
-    std::fprintf(stderr, "controlplane: event log: %s\n", std::string(opened.status().message()).c_str());
+    log::Error("not started").Kv("error", absl::StrCat("event log: ", opened.status().message()));
     return 1;
   }
   std::unique_ptr<EventLog> log = *std::move(opened);
   auto* eventhorizon_log = dynamic_cast<eventhorizon::EventHorizonEventLog*>(log.get());
-  for (const std::string& note : notes) std::fprintf(stderr, "level=WARN msg=\"event log repaired\" detail=\"%s\"\n", note.c_str());
+  for (const std::string& note : notes) log::Warn("event log repaired").Kv("detail", note);
   if (log_options.kind == "etcd") {
-    std::fprintf(stderr, "level=INFO msg=\"event log on etcd\" endpoints=%s prefix=%s tls=%s\n",
-                 log_options.etcd_endpoints.c_str(), log_options.etcd_prefix.c_str(),
-                 log_options.etcd_tls.enabled() ? "on" : "off");
+    log::Info("event log on etcd")
+        .Kv("endpoints", log_options.etcd_endpoints)
+        .Kv("prefix", log_options.etcd_prefix)
+        .Kv("tls", log_options.etcd_tls.enabled() ? "on" : "off");
   }
 
   MetricsRegistry registry;
@@ -262,7 +265,7 @@ int Run() {
     return r;
   });
   if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen)); !s.ok()) {
-    std::fprintf(stderr, "controlplane: %s\n", std::string(s.message()).c_str());
+    log::Error("not started").Kv("error", s.message());
     return 1;
   }
   // etcd unreachable at start: wait (and say so) rather than exit or serve an empty snapshot as
@@ -273,24 +276,22 @@ int Run() {
       absl::StatusOr<uint64_t> head = etcd_log->HeadOrError(hub.loadbalancer_stream());
       if (head.ok()) break;
       if (!waited) {
-        std::fprintf(stderr, "level=WARN msg=\"event log not reachable yet; waiting before serving\" error=\"%s\"\n",
-                     absl::CEscape(head.status().message()).c_str());
+        log::Warn("event log not reachable yet; waiting before serving").Kv("error", head.status().message());
         waited = true;
       }
       const timespec pause{0, 500 * 1000 * 1000};
       if (sigtimedwait(&signals, nullptr, &pause) > 0) return 0;
     }
-    if (waited) std::fprintf(stderr, "level=INFO msg=\"event log reachable\"\n");
+    if (waited) log::Info("event log reachable");
   }
   if (absl::Status s = hub.Start(); !s.ok()) {
-    std::fprintf(stderr, "controlplane: %s\n", std::string(s.message()).c_str());
+    log::Error("not started").Kv("error", s.message());
     return 1;
   }
   // EventHorizon unreachable at start: serve nothing until the streams were read once, so data
   // planes keep the snapshot they hold instead of receiving an empty one as if it were fresh.
   if (eventhorizon_log != nullptr && !eventhorizon_log->status().caught_up) {
-    std::fprintf(stderr, "level=WARN msg=\"event log not readable yet; waiting before serving\" error=\"%s\"\n",
-                 eventhorizon_log->status().last_error.c_str());
+    log::Warn("event log not readable yet; waiting before serving").Kv("error", eventhorizon_log->status().last_error);
     const timespec tick{0, 100 * 1000 * 1000};
     while (!eventhorizon_log->status().caught_up) {
       if (sigtimedwait(&signals, nullptr, &tick) > 0) {
@@ -300,7 +301,7 @@ int Run() {
     }
     hub.WaitForStreamVersion(log->Head(hub.loadbalancer_stream()), absl::Seconds(30));
     hub.WaitForCertbusVersion(log->Head(hub.certbus_stream()), absl::Seconds(30));
-    std::fprintf(stderr, "level=INFO msg=\"event log read\"\n");
+    log::Info("event log read");
   }
 
   std::unique_ptr<docker::EngineClient> docker_client;
@@ -312,7 +313,7 @@ int Run() {
     engine.client_key_pem = EnvOr("DOCKER_CLIENTCERT_KEY", "");
     auto client = docker::EngineClient::Create(std::move(engine));
     if (!client.ok()) {
-      std::fprintf(stderr, "controlplane: docker: %s\n", std::string(client.status().message()).c_str());
+      log::Error("not started").Kv("error", absl::StrCat("docker: ", client.status().message()));
       return 1;
     }
     docker_client = *std::move(client);
@@ -324,8 +325,7 @@ int Run() {
     docker_source = std::make_unique<docker::DockerSource>(
         docker_client.get(), docker_options, [&hub](AppSource s) { hub.SetDockerSource(std::move(s)); });
     docker_source->Start();
-    std::fprintf(stderr, "level=INFO msg=\"docker discovery on\" url=%s network=%s\n", url.c_str(),
-                 docker_options.network.c_str());
+    log::Info("docker discovery on").Kv("url", url).Kv("network", docker_options.network);
   }
 
   AdminService admin(log.get(), &hub, &discovery);
@@ -354,30 +354,31 @@ int Run() {
   builder.SetMaxSendMessageSize(256 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
-    std::fprintf(stderr, "controlplane: cannot listen on %s\n", grpc_listen.c_str());
+    log::Error("not started").Kv("error", absl::StrCat("cannot listen on ", grpc_listen));
     return 1;
   }
 
   // Actual ports (a :0 flag picks a free one), so scripts and tests can read them from here.
   const std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));
   const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
-  std::fprintf(stderr,
-               "level=INFO msg=\"control plane ready\" grpc=%s:%d grpc_tls=%s http=%s:%d event_log=%s data_dir=%s tenant=%s\n",
-               grpc_host.c_str(), bound_port,
-               tls_files.ca.empty() ? (tls_files.enabled() ? "server" : "off") : "mutual", http_listen.substr(0, http_listen.rfind(':')).c_str(),
-               http.port(), log_options.kind.c_str(), log_options.data_dir.c_str(), options.tenant.c_str());
+  log::Info("control plane ready")
+      .Kv("grpc", absl::StrCat(grpc_host, ":", bound_port))
+      .Kv("grpc_tls", tls_files.ca.empty() ? (tls_files.enabled() ? "server" : "off") : "mutual")
+      .Kv("http", absl::StrCat(http_listen.substr(0, http_listen.rfind(':')), ":", http.port()))
+      .Kv("event_log", log_options.kind)
+      .Kv("data_dir", log_options.data_dir)
+      .Kv("tenant", options.tenant);
 
   int sig = 0;
   sigwait(&signals, &sig);
-  std::fprintf(stderr, "level=INFO msg=\"shutting down\" signal=%d\n", sig);
+  log::Info("shutting down").Kv("signal", sig);
   const absl::Time stop_start = absl::Now();
   http.Stop();
   discovery.CloseAllStreams();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (docker_source) docker_source->Stop();  // before the hub it feeds
   hub.Stop();
-  std::fprintf(stderr, "level=INFO msg=\"stopped\" seconds=%.3f\n",
-               absl::ToDoubleSeconds(absl::Now() - stop_start));
+  log::Info("stopped").Kv("seconds", absl::StrFormat("%.3f", absl::ToDoubleSeconds(absl::Now() - stop_start)));
   return 0;
 }
 
@@ -386,5 +387,9 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (absl::Status s = edgerouter::log::InitFromFlags(); !s.ok()) {
+    edgerouter::log::Error("not started").Kv("error", s.message());
+    return 2;
+  }
   return edgerouter::controlplane::Run();
 }

@@ -1,9 +1,9 @@
 #include "controlplane/discovery_server.h"
 
-#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log/log.h"
 
 namespace edgerouter::controlplane {
 
@@ -148,8 +148,7 @@ class DiscoveryServer::NodeStream
             s->clear_pending_version();
           });
           // Logged after the status is recorded: the line means "visible in ListNodes".
-          std::fprintf(stderr, "level=WARN msg=\"snapshot NACKed\" node=%s version=%s error=\"%s\"\n",
-                       node_id_.c_str(), parked_version_.c_str(), message.c_str());
+          log::Warn("snapshot NACKed").Kv("node", node_id_).Kv("version", parked_version_).Kv("error", message);
         } else {
           acked_ = answered;
           initial_known_.clear();

@@ -1,12 +1,12 @@
 #include "controlplane/stream_state.h"
 
-#include <cstdio>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/app_config.h"
+#include "common/log/log.h"
 
 namespace edgerouter::controlplane {
 namespace {
@@ -97,8 +97,7 @@ absl::Status ValidateEventForAppend(const events::Event& event) {
 
 void SkippedEvents::Add(SkippedEvent e) {
   ++total_;
-  std::fprintf(stderr, "level=WARN msg=\"event skipped\" at=%s type=%s reason=\"%s\"\n",
-               e.where.c_str(), e.type.c_str(), e.reason.c_str());
+  log::Warn("event skipped").Kv("at", e.where).Kv("type", e.type).Kv("reason", e.reason);
   recent_.push_back(std::move(e));
   if (recent_.size() > kKeep) recent_.pop_front();
 }

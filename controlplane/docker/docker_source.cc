@@ -1,11 +1,11 @@
 #include "controlplane/docker/docker_source.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "controlplane/docker/addresses.h"
 
 namespace edgerouter::controlplane::docker {
@@ -124,10 +124,9 @@ void DockerSource::StreamLoop() {
     if (opened) backoff = options_.min_backoff;
     // A resync now fails fast when the engine is gone, which reports the apps as stale.
     RequestResync();
-    std::fprintf(stderr,
-                 "level=WARN msg=\"docker events stream lost; last known docker apps kept (stale) "
-                 "until resync\" error=\"%s\" retry_in=%s\n",
-                 std::string(s.message()).c_str(), absl::FormatDuration(backoff).c_str());
+    log::Warn("docker events stream lost; last known docker apps kept (stale) until resync")
+        .Kv("error", s.message())
+        .Kv("retry_in", absl::FormatDuration(backoff));
     absl::MutexLock lock(&mu_);
     const absl::Time deadline = absl::Now() + backoff;
     while (!stop_ && !cv_.WaitWithDeadline(&mu_, deadline)) {
@@ -166,7 +165,7 @@ void DockerSource::ResyncLoop() {
     if (stale_) {
       stale_ = false;
       have_result_ = false;  // hand on the fresh result even if unchanged: it clears "stale"
-      std::fprintf(stderr, "level=INFO msg=\"docker engine reachable again; resynced\"\n");
+      log::Info("docker engine reachable again; resynced");
     }
     {
       absl::MutexLock lock(&mu_);
@@ -181,11 +180,9 @@ void DockerSource::ResyncLoop() {
     if (have_result_ && signature == last_signature_) continue;
     have_result_ = true;
     last_signature_ = std::move(signature);
-    std::fprintf(stderr, "level=INFO msg=\"docker apps updated\" apps=%zu problems=%zu\n",
-                 source->apps.size(), source->rejected.size());
+    log::Info("docker apps updated").Kv("apps", source->apps.size()).Kv("problems", source->rejected.size());
     for (const auto& r : source->rejected) {
-      std::fprintf(stderr, "level=WARN msg=\"docker: not routed\" subject=\"%s\" error=\"%s\"\n",
-                   r.id().c_str(), r.reason().c_str());
+      log::Warn("docker: not routed").Kv("subject", r.id()).Kv("error", r.reason());
     }
     last_result_ = *source;
     callback_(*std::move(source));
@@ -197,8 +194,7 @@ void DockerSource::ReportStale(const absl::Status& error) {
     metrics_.resyncs->Inc({"error"});
     metrics_.stale->Set({}, 1);
   }
-  std::fprintf(stderr, "level=WARN msg=\"docker resync failed; last known docker apps kept (stale)\" error=\"%s\"\n",
-               std::string(error.message()).c_str());
+  log::Warn("docker resync failed; last known docker apps kept (stale)").Kv("error", error.message());
   // The last apps stay routed (a flapping engine must not unroute everything); the problem
   // list says they are stale, so `edgerouterctl discovery errors` and the logs show it.
   if (stale_ || !have_result_) {

@@ -1,7 +1,8 @@
 #include "controlplane/eventlog/lease_keeper.h"
 
-#include <cstdio>
 #include <utility>
+
+#include "common/log/log.h"
 
 namespace edgerouter::controlplane {
 
@@ -43,7 +44,7 @@ void LeaseKeeper::Run() {
     absl::StatusOr<std::string> holder = lease_->Holder();
     const bool now_held = acquired.ok() && *acquired;
     if (now_held != was_held) {
-      std::fprintf(stderr, "level=INFO msg=\"lease %s\" lease=%s\n", now_held ? "acquired" : "lost", name_.c_str());
+      log::Info(now_held ? "lease acquired" : "lease lost").Kv("lease", name_);
       was_held = now_held;
     }
     absl::MutexLock lock(&mu_);

@@ -1,8 +1,8 @@
 #include "dataplane/aws/lambda_backend.h"
 
-#include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "nlohmann/json.hpp"
 
 namespace edgerouter::aws {
@@ -82,8 +82,12 @@ void LambdaExchange::OnAwsCallDone(AwsCall* call) {
 }
 
 void LambdaExchange::Fail(int status, absl::string_view reason) {
-  std::fprintf(stderr, "level=ERROR msg=\"aws_lambda backend failed\" app=%s function=%s status=%d error=\"%s\"\n",
-               config_->app_id.c_str(), config_->function_name.c_str(), status, std::string(reason).c_str());
+  // Requests trigger it: rate-limited per app.
+  log::Every(log::Level::kError, "lambda failed " + config_->app_id, "aws_lambda backend failed")
+      .Kv("app", config_->app_id)
+      .Kv("function", config_->function_name)
+      .Kv("status", status)
+      .Kv("error", reason);
   response_.status = status;
   response_.headers = "Content-Type: text/plain; charset=utf-8\r\n";
   response_.send_length = true;

@@ -1,7 +1,6 @@
 #include "dataplane/aws/s3_site.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -10,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/log/log.h"
 #include "dataplane/http/escaping.h"
 
 namespace edgerouter::aws {
@@ -344,8 +344,12 @@ void S3Exchange::NotFound() {
 }
 
 void S3Exchange::Fail(int status, absl::string_view reason) {
-  std::fprintf(stderr, "level=ERROR msg=\"s3_static_website backend failed\" app=%s bucket=%s status=%d error=\"%s\"\n",
-               site_->app_id.c_str(), site_->bucket.c_str(), status, std::string(reason).c_str());
+  // Requests trigger it: rate-limited per app.
+  log::Every(log::Level::kError, "s3 failed " + site_->app_id, "s3_static_website backend failed")
+      .Kv("app", site_->app_id)
+      .Kv("bucket", site_->bucket)
+      .Kv("status", status)
+      .Kv("error", reason);
   Respond(status, absl::StrCat(status == 504 ? "Gateway Timeout" : "Bad Gateway", ": ", reason, "\n"));
 }
 

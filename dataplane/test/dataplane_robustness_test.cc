@@ -325,7 +325,9 @@ TEST_F(Robustness, AccessLogGetsEveryLineUnderLoad) {
     if (lines < 2000) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the file
   }
   EXPECT_EQ(lines, 2000);
-  EXPECT_TRUE(absl::StrContains(Metrics(), "er_dp_access_log_dropped_lines_total 0\n"));
+  const std::string metrics = Metrics();
+  EXPECT_TRUE(absl::StrContains(metrics, "er_dp_access_log_dropped_lines_total 0\n"));
+  EXPECT_TRUE(absl::StrContains(metrics, "er_dp_log_dropped_lines_total 0\n")) << metrics;  // stderr keeps up
 }
 
 // The access log is a FIFO nobody reads: the pipe fills and the writer blocks. Before, the

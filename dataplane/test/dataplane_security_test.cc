@@ -183,7 +183,7 @@ TEST_F(DataplaneSecurity, ClientAddressComesFromThePeerOrATrustedProxy) {
   absl::StatusOr<int> status = (*bad)->Wait(absl::Seconds(10));
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << *status;
-  EXPECT_TRUE(absl::StrContains((*bad)->Output(), "\"10.0.0.1/8\"")) << (*bad)->Output();
+  EXPECT_TRUE(absl::StrContains((*bad)->Output(), "\\\"10.0.0.1/8\\\"")) << (*bad)->Output();
 }
 
 // Dumps are for looking at, not for credentials: auth_v0 tokens (and every other field the

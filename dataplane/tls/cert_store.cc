@@ -4,12 +4,12 @@
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
 
-#include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/log/log.h"
 
 namespace edgerouter::tls {
 namespace {
@@ -50,10 +50,10 @@ int OnClientHello(SSL* ssl, int* alert, void* arg) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-void LogCert(const char* level, const char* msg, const CertEntry& e, absl::string_view detail) {
-  std::fprintf(stderr, "level=%s msg=\"%s\" cert_id=%s domains=%s%s%s%s\n", level, msg,
-               absl::CEscape(e.id).c_str(), absl::StrJoin(e.domains, ",").c_str(),
-               detail.empty() ? "" : " error=\"", absl::CEscape(detail).c_str(), detail.empty() ? "" : "\"");
+void LogCert(log::Level level, const char* msg, const CertEntry& e, absl::string_view detail) {
+  log::Line line = log::At(level, msg);
+  line.Kv("cert_id", e.id).Kv("domains", absl::StrJoin(e.domains, ","));
+  if (!detail.empty()) line.Kv("error", detail);
 }
 
 }  // namespace
@@ -171,12 +171,12 @@ std::shared_ptr<const CertStore> BuildCertStore(const snapshot::Snapshot& snapsh
       }
     }
     if (entry->ctx == nullptr) {
-      LogCert("ERROR", "certificate skipped", *entry, entry->error);
+      LogCert(log::Level::kError, "certificate skipped", *entry, entry->error);
     } else if (entry->not_after < options.now) {
-      LogCert("WARN", "certificate expired (still served)", *entry,
+      LogCert(log::Level::kWarn, "certificate expired (still served)", *entry,
               absl::StrCat("expired ", absl::FormatTime(absl::RFC3339_sec, entry->not_after, absl::UTCTimeZone())));
     } else {
-      LogCert("INFO", "certificate loaded", *entry, "");
+      LogCert(log::Level::kInfo, "certificate loaded", *entry, "");
     }
     const bool expired = entry->not_after < options.now;
     store->AddEntry(std::move(entry), expired);

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -20,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log/log.h"
 #include "common/net/host_port.h"
 
 namespace edgerouter::xds {
@@ -65,8 +65,7 @@ absl::Status XdsClient::LoadPersisted() {
   }
   resources_ = std::move(loaded);
   applied_version_ = view.version;
-  std::fprintf(stderr, "level=INFO msg=\"persisted snapshot applied\" path=%s version=%s resources=%zu\n",
-               path.c_str(), applied_version_.c_str(), resources_.size());
+  log::Info("persisted snapshot applied").Kv("path", path).Kv("version", applied_version_).Kv("resources", resources_.size());
   absl::MutexLock lock(&mu_);
   status_.applied_version = applied_version_;
   status_.last_apply = absl::Now();
@@ -107,8 +106,7 @@ std::vector<XdsClient::Target> XdsClient::ResolveTargets() {
   std::vector<Target> targets;
   absl::StatusOr<std::vector<net::HostPort>> replicas = net::SplitHostPortList(options_.controlplane);
   if (!replicas.ok()) {
-    std::fprintf(stderr, "level=ERROR msg=\"bad --controlplane\" error=\"%s\"\n",
-                 absl::CEscape(replicas.status().message()).c_str());
+    log::Error("bad --controlplane").Kv("error", replicas.status().message());
     return targets;
   }
   for (const net::HostPort& replica : *replicas) {
@@ -121,8 +119,7 @@ std::vector<XdsClient::Target> XdsClient::ResolveTargets() {
     addrinfo* found = nullptr;
     const int rc = getaddrinfo(replica.host.c_str(), nullptr, &hints, &found);
     if (rc != 0) {
-      std::fprintf(stderr, "level=WARN msg=\"control plane name not resolved\" controlplane=%s error=\"%s\"\n",
-                   replica.ToString().c_str(), gai_strerror(rc));
+      log::Warn("control plane name not resolved").Kv("controlplane", replica.ToString()).Kv("error", gai_strerror(rc));
       continue;
     }
     std::vector<std::string> seen;
@@ -183,12 +180,11 @@ void XdsClient::Run() {
     absl::MutexLock lock(&mu_);
     if (stopping_) break;
     status_.reconnects++;
-    std::fprintf(stderr,
-                 "level=WARN msg=\"discovery stream ended\" controlplane=%s code=%d error=\"%s\" "
-                 "retry_ms=%lld\n",
-                 dialled.c_str(), static_cast<int>(ended.error_code()),
-                 absl::CEscape(ended.error_message()).c_str(),
-                 static_cast<long long>(absl::ToInt64Milliseconds(wait)));
+    log::Warn("discovery stream ended")
+        .Kv("controlplane", dialled)
+        .Kv("code", static_cast<int>(ended.error_code()))
+        .Kv("error", ended.error_message())
+        .Kv("retry_ms", absl::ToInt64Milliseconds(wait));
     const absl::Time deadline = absl::Now() + wait;
     while (!stopping_ && wait > absl::ZeroDuration()) {
       if (stop_cv_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
@@ -250,11 +246,12 @@ grpc::Status XdsClient::RunStream(const Target& target, bool* served) {
         status_.controlplane = target.address;
         status_.replica_id = replica_id;
       }
-      std::fprintf(stderr,
-                   "level=INFO msg=\"discovery stream open\" controlplane=%s replica=%s node=%s version=%s "
-                   "resources=%zu\n",
-                   target.address.c_str(), replica_id.c_str(), options_.node_id.c_str(), applied_version_.c_str(),
-                   resources_.size());
+      log::Info("discovery stream open")
+          .Kv("controlplane", target.address)
+          .Kv("replica", replica_id)
+          .Kv("node", options_.node_id)
+          .Kv("version", applied_version_)
+          .Kv("resources", resources_.size());
     };
     if (!replica_id.empty()) opened();
     DiscoveryResponse response;
@@ -314,11 +311,11 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
   view.resources = &next;
   if (result.ok()) result = WithText(apply_(view));
   if (!result.ok()) {
-    std::fprintf(stderr,
-                 "level=WARN msg=\"snapshot rejected\" version=%s applied=%s full_state=%d "
-                 "error=\"%s\"\n",
-                 response.version_info().c_str(), applied_version_.c_str(), response.full_state(),
-                 absl::CEscape(result.message()).c_str());
+    log::Warn("snapshot rejected")
+        .Kv("version", response.version_info())
+        .Kv("applied", applied_version_)
+        .Kv("full_state", static_cast<int>(response.full_state()))
+        .Kv("error", result.message());
     absl::MutexLock lock(&mu_);
     status_.responses++;
     status_.last_full_state = response.full_state();
@@ -334,16 +331,16 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
   const absl::Time persist_start = absl::Now();
   if (store_ != nullptr) {
     if (absl::Status persisted = store_->Record(response, applied_version_, resources_); !persisted.ok()) {
-      std::fprintf(stderr, "level=WARN msg=\"snapshot not persisted\" version=%s error=\"%s\"\n",
-                   applied_version_.c_str(), absl::CEscape(persisted.message()).c_str());
+      log::Warn("snapshot not persisted").Kv("version", applied_version_).Kv("error", persisted.message());
     }
   }
-  std::fprintf(stderr,
-               "level=INFO msg=\"snapshot applied\" version=%s full_state=%d resources=%zu "
-               "changed=%d removed=%d persist_ms=%.3f\n",
-               applied_version_.c_str(), response.full_state(), resources_.size(),
-               response.resources_size(), response.removed_resources_size(),
-               absl::ToDoubleMilliseconds(absl::Now() - persist_start));
+  log::Info("snapshot applied")
+      .Kv("version", applied_version_)
+      .Kv("full_state", static_cast<int>(response.full_state()))
+      .Kv("resources", resources_.size())
+      .Kv("changed", response.resources_size())
+      .Kv("removed", response.removed_resources_size())
+      .Ms("persist_ms", absl::Now() - persist_start);
   absl::MutexLock lock(&mu_);
   status_.responses++;
   status_.last_full_state = response.full_state();

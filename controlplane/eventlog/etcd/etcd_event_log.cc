@@ -1,6 +1,5 @@
 #include "controlplane/eventlog/etcd/etcd_event_log.h"
 
-#include <cstdio>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -8,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "common/log/log.h"
 
 namespace edgerouter::controlplane::etcd {
 namespace {
@@ -63,8 +63,7 @@ std::optional<LogEntry> EtcdEventLog::DecodeEntry(absl::string_view stream,
   uint64_t version = 0;
   if (!absl::ConsumePrefix(&key, StreamKeyPrefix(stream)) || key.size() != 20 ||
       !absl::SimpleAtoi(key, &version) || version == 0) {
-    std::fprintf(stderr, "level=WARN msg=\"etcd: foreign key under a stream ignored\" stream=%s key=\"%s\"\n",
-                 std::string(stream).c_str(), absl::CHexEscape(kv.key()).c_str());
+    log::Warn("etcd: foreign key under a stream ignored").Kv("stream", stream).Kv("key", kv.key());
     return std::nullopt;
   }
   LogEntry entry;
@@ -73,8 +72,9 @@ std::optional<LogEntry> EtcdEventLog::DecodeEntry(absl::string_view stream,
   if (!record.ParseFromString(kv.value()) || record.version() != version || record.stream() != stream) {
     // Skipped alone: the version still counts, so the stream keeps moving past it.
     stats_.skipped_records.fetch_add(1);
-    std::fprintf(stderr, "level=WARN msg=\"etcd: malformed record skipped\" record=%s@%llu bytes=%zu\n",
-                 std::string(stream).c_str(), static_cast<unsigned long long>(version), kv.value().size());
+    log::Warn("etcd: malformed record skipped")
+        .Kv("record", absl::StrCat(stream, "@", version))
+        .Kv("bytes", kv.value().size());
     return entry;
   }
   for (events::Event& e : *record.mutable_events()) entry.events.push_back(std::move(e));
@@ -126,8 +126,7 @@ absl::StatusOr<uint64_t> EtcdEventLog::HeadOrError(absl::string_view stream) {
 uint64_t EtcdEventLog::Head(absl::string_view stream) {
   absl::StatusOr<uint64_t> head = HeadOrError(stream);
   if (head.ok()) return *head;
-  std::fprintf(stderr, "level=WARN msg=\"etcd: head unknown, using the last one seen\" error=\"%s\"\n",
-               std::string(head.status().message()).c_str());
+  log::Warn("etcd: head unknown, using the last one seen").Kv("error", head.status().message());
   absl::MutexLock lock(&mu_);
   auto it = known_heads_.find(stream);
   return it == known_heads_.end() ? 0 : it->second;
@@ -237,8 +236,7 @@ std::vector<std::string> EtcdEventLog::Streams() {
   request.set_keys_only(true);
   absl::StatusOr<etcdserverpb::RangeResponse> response = client_->Range(request, "etcd list streams");
   if (!response.ok()) {
-    std::fprintf(stderr, "level=WARN msg=\"etcd: cannot list streams\" error=\"%s\"\n",
-                 std::string(response.status().message()).c_str());
+    log::Warn("etcd: cannot list streams").Kv("error", response.status().message());
     return names;
   }
   for (const mvccpb::KeyValue& kv : response->kvs()) {

@@ -1,8 +1,8 @@
 #include "controlplane/eventlog/etcd/etcd_lease.h"
 
-#include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "grpcpp/grpcpp.h"
 
 namespace edgerouter::controlplane::etcd {
@@ -127,7 +127,7 @@ void EtcdLease::KeepAliveLoop() {
     if (id == 0) continue;
     mu_.Unlock();
     absl::Status s = KeepAliveOnce(id);
-    if (!s.ok()) std::fprintf(stderr, "level=WARN msg=\"etcd lease keepalive failed\" error=\"%s\"\n", std::string(s.message()).c_str());
+    if (!s.ok()) log::Warn("etcd lease keepalive failed").Kv("error", s.message());
     mu_.Lock();
   }
 }

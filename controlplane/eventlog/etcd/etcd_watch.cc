@@ -2,10 +2,10 @@
 // follows an etcd Watch stream. Every path back from trouble (compaction, a broken stream, a
 // member without a leader, a gap) goes through CatchUp(), which re-reads by range from the last
 // delivered version; versions at or below it are dropped, so delivery is exactly once, in order.
-#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "controlplane/eventlog/etcd/etcd_event_log.h"
 #include "grpcpp/grpcpp.h"
 
@@ -49,9 +49,10 @@ class EtcdEventLog::Watcher : public WatchHandle {
 
   void Deliver(const LogEntry& entry) {
     if (entry.version != delivered_ + 1) {
-      std::fprintf(stderr, "level=WARN msg=\"etcd: versions missing from stream\" stream=%s from=%llu to=%llu\n",
-                   stream_.c_str(), static_cast<unsigned long long>(delivered_ + 1),
-                   static_cast<unsigned long long>(entry.version - 1));
+      log::Warn("etcd: versions missing from stream")
+          .Kv("stream", stream_)
+          .Kv("from", delivered_ + 1)
+          .Kv("to", entry.version - 1);
     }
     on_entry_(entry);
     delivered_ = entry.version;
@@ -84,12 +85,10 @@ class EtcdEventLog::Watcher : public WatchHandle {
       if (established) backoff = first_backoff;
       if (end == End::kCompacted) {
         log_->stats_.compactions.fetch_add(1);
-        std::fprintf(stderr, "level=INFO msg=\"etcd: watch compacted, re-reading\" stream=%s after=%llu detail=\"%s\"\n",
-                     stream_.c_str(), static_cast<unsigned long long>(delivered_), why.c_str());
+        log::Info("etcd: watch compacted, re-reading").Kv("stream", stream_).Kv("after", delivered_).Kv("detail", why);
       } else if (end == End::kBroken) {
         log_->stats_.reconnects.fetch_add(1);
-        std::fprintf(stderr, "level=WARN msg=\"etcd: watch broken, reconnecting\" stream=%s after=%llu error=\"%s\"\n",
-                     stream_.c_str(), static_cast<unsigned long long>(delivered_), why.c_str());
+        log::Warn("etcd: watch broken, reconnecting").Kv("stream", stream_).Kv("after", delivered_).Kv("error", why);
         if (!SleepUnlessStopped(backoff)) return;
         backoff = std::min(backoff * 2, log_->options_.max_watch_backoff);
       }
@@ -100,8 +99,7 @@ class EtcdEventLog::Watcher : public WatchHandle {
           revision = *caught_up;
           break;
         }
-        std::fprintf(stderr, "level=WARN msg=\"etcd: watch cannot re-read\" stream=%s error=\"%s\"\n",
-                     stream_.c_str(), std::string(caught_up.status().message()).c_str());
+        log::Warn("etcd: watch cannot re-read").Kv("stream", stream_).Kv("error", caught_up.status().message());
         if (!SleepUnlessStopped(backoff)) return;
         backoff = std::min(backoff * 2, log_->options_.max_watch_backoff);
       }

@@ -1,10 +1,10 @@
 #include "controlplane/eventlog/eventhorizon/eventhorizon_event_log.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log/log.h"
 #include "controlplane/eventlog/eventhorizon/items.h"
 
 namespace edgerouter::eventhorizon {
@@ -77,8 +77,7 @@ LogEntry EventHorizonEventLog::ToEntry(const std::string& stream, const json& ra
     if (s.compare(0, where.size() + 1, where + ":") == 0) return entry;
   }
   const std::string note = absl::StrCat(where, ": ", item.status().message());
-  std::fprintf(stderr, "level=WARN msg=\"eventhorizon item skipped\" where=%s reason=\"%s\"\n", where.c_str(),
-               std::string(item.status().message()).c_str());
+  log::Warn("eventhorizon item skipped").Kv("where", where).Kv("reason", item.status().message());
   skipped_.push_back(note);
   if (skipped_.size() > kSkippedKept) skipped_.pop_front();
   ++status_.skipped_items;
@@ -119,8 +118,8 @@ DynamoError EventHorizonEventLog::CatchUp(Watcher* w, bool registered) {
 void EventHorizonEventLog::RecordFailure(const DynamoError& error, absl::string_view context) {
   absl::MutexLock lock(&mu_);
   if (!status_.stale) {
-    std::fprintf(stderr, "level=WARN msg=\"eventhorizon read failing; serving the last good state\" error=\"%s: %s\"\n",
-                 std::string(context).c_str(), error.Describe().c_str());
+    log::Warn("eventhorizon read failing; serving the last good state")
+        .Kv("error", absl::StrCat(context, ": ", error.Describe()));
   }
   status_.stale = true;
   ++status_.consecutive_failures;
@@ -156,8 +155,7 @@ void EventHorizonEventLog::PollLoop() {
       continue;
     }
     if (status_.stale) {
-      std::fprintf(stderr, "level=INFO msg=\"eventhorizon read recovered\" failures=%d\n",
-                   status_.consecutive_failures);
+      log::Info("eventhorizon read recovered").Kv("failures", status_.consecutive_failures);
     }
     status_.stale = false;
     status_.consecutive_failures = 0;
