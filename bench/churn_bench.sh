@@ -1,0 +1,52 @@
+#!/bin/bash
+# Latency under config churn: our data plane (1 worker, core 0) proxying to the nginx backend at a
+# fixed offered rate (open loop, bench/fixed_rate_load.cc, core 1), first idle, then while the
+# control plane takes 20 app changes per second (new apps put through edgerouterctl, core 1).
+# Same rate, same connections: the p99 ratio is the cost of applying configs under traffic.
+#
+#   bench/churn_bench.sh [DURATION_SECONDS] [RATE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+RATE=${2:-5000}
+source bench/lib.sh
+bench_init churn
+bazel build --config=opt //bench:fixed_rate_load >/dev/null 2>&1
+BACKEND=$(free_port); OURS=$(free_port); CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
+start_backend_and_controlplane ',"allow_insecure_http":true'
+taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
+  --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --access_log=off \
+  --state_dir="$TMP/dp" 2>"$TMP/dp.log" & PIDS+=($!)
+wait_port $OURS
+for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+
+load() {
+  taskset -c 1 "$BIN/bench/fixed_rate_load" --target=127.0.0.1:$OURS --host=bench.local --rate="$RATE" \
+    --connections=32 --duration_s="$DURATION" --warmup_s=2
+}
+# churn N: N app puts paced at 20/s.
+churn() {
+  local start; start=$(date +%s.%N)
+  for i in $(seq 1 "$1"); do
+    echo "{\"id\":\"churn-$i\",\"frontends\":[{\"kind\":\"hostname\",\"hostname\":\"churn$i.local\",\"path_prefix\":\"/\"}],\"backend\":{\"kind\":\"redirect\",\"redirect_opts\":{\"to\":\"https://x/$i\"}}}" |
+      taskset -c 1 "$BIN/controlplane/edgerouterctl" --controlplane=127.0.0.1:$CP_GRPC app put --new - >/dev/null
+    local due; due=$(awk -v s="$start" -v i="$i" 'BEGIN {print s + i * 0.05}')
+    local left; left=$(awk -v d="$due" -v n="$(date +%s.%N)" 'BEGIN {x = d - n; print (x > 0 ? x : 0)}')
+    sleep "$left"
+  done
+}
+field() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1==k {print $2}'; }
+
+idle=$(load)
+published_before=$(grep -c 'config published' "$TMP/dp.log" || true)
+churn $(( (DURATION + 2) * 20 )) & CHURN=$!
+busy=$(load)
+wait $CHURN
+published=$(( $(grep -c 'config published' "$TMP/dp.log" || true) - published_before ))
+echo "| data plane, 1 worker, $RATE req/s offered | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |"
+echo "|---|---|---|---|---|---|---|"
+for row in "idle:$idle" "20 changes/s ($published configs applied):$busy"; do
+  name=${row%%:*}; r=${row#*:}
+  echo "| $name | $(field "$r" p50_ms) | $(field "$r" p90_ms) | $(field "$r" p99_ms) | $(field "$r" p999_ms) | $(field "$r" max_ms) | $(field "$r" errors) |"
+done
+awk -v a="$(field "$busy" p99_ms)" -v b="$(field "$idle" p99_ms)" 'BEGIN {printf "p99 under churn / idle: %.2fx\n", a / b}'
