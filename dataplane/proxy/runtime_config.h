@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "dataplane/aws/lambda_backend.h"
+#include "dataplane/acme/challenge_responder.h"
 #include "dataplane/aws/s3_site.h"
 #include "dataplane/routing/route_table.h"
 #include "dataplane/tls/cert_store.h"
@@ -104,6 +105,7 @@ struct RuntimeConfig {
   bool has_prom_metrics = false;  // some app serves metrics (directly or behind auth_v0)
   std::shared_ptr<const tls::CertStore> certs;  // SNI → certificate context
   std::shared_ptr<const std::vector<std::string>> cert_names;  // certificate resources, sorted
+  std::shared_ptr<const dpacme::ChallengeTokens> acme_challenges;  // ACME HTTP-01 tokens (null: none)
 };
 
 struct CompileOptions {
