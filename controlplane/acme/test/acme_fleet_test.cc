@@ -1,0 +1,266 @@
+// ACME in the product, end to end with real processes on loopback: pebble (and its fake DNS), a
+// control plane with --acme_directory, two data planes with the KEK. Apps appear → pebble
+// validates HTTP-01 on whichever data plane its DNS names (a.example.test → 127.0.0.1, the
+// first; b.example.test → 127.0.0.2, the second), both on plain HTTP although the apps redirect
+// to HTTPS → certificates on the certbus stream → both data planes serve both over TLS (SNI),
+// the chain verified up to pebble's root, without a restart. cert ls states, metrics, a regexp
+// frontend skipped, an unknown token routed as usual.
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/subprocess.h"
+#include "common/test_util.h"
+#include "controlplane/acme/test/pebble_harness.h"
+#include "controlplane/test/test_controlplane.h"
+#include "dataplane/test/http_test_client.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/admin.grpc.pb.h"
+
+namespace edgerouter::testing {
+namespace {
+
+std::string Sh(const std::string& command) {
+  auto p = Subprocess::Start({"/bin/sh", "-c", command + "; echo EXIT=$?"});
+  if (!p.ok()) return p.status().ToString();
+  (void)(*p)->Wait(absl::Seconds(60));
+  return (*p)->Output();
+}
+
+std::string LogField(const std::string& line, const std::string& key) {
+  const size_t at = line.find(" " + key + "=");
+  if (at == std::string::npos) return "";
+  const size_t start = at + key.size() + 2;
+  return line.substr(start, line.find(' ', start) - start);
+}
+
+int PortOf(const std::string& line, const std::string& key) {
+  const std::string v = LogField(line, key);
+  return v.empty() ? 0 : std::stoi(v.substr(v.rfind(':') + 1));
+}
+
+std::string App(const std::string& id, const std::string& frontend) {
+  return absl::StrCat(R"({"id":")", id, R"(","frontends":[)", frontend,
+                      R"(],"backend":{"kind":"redirect","redirect_opts":{"to":"https://elsewhere.test/"}}})");
+}
+
+struct Dataplane {
+  std::unique_ptr<Subprocess> process;
+  int https_port = 0;
+  std::string access_log;
+};
+
+class AcmeFleet : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/er-acme-fleet-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    const std::string keys = Sh(absl::StrCat("cd ", dir_, " && openssl genrsa -traditional -out kek.pem 2048 2>&1",
+                                             " && openssl rsa -in kek.pem -pubout -out kek.pub 2>&1"));
+    ASSERT_TRUE(absl::StrContains(keys, "EXIT=0")) << keys;
+    http_port_ = PickFreeLoopbackPort();  // both data planes' plain HTTP port, on .1 and .2
+    auto pebble = acme::testing::PebbleHarness::Start(dir_, http_port_);
+    ASSERT_TRUE(pebble.ok()) << pebble.status();
+    pebble_ = *std::move(pebble);
+    // b.example.test → the second data plane.
+    TestConnection cts(pebble_->challtestsrv_management_port());
+    const std::string body = R"({"host":"b.example.test.","addresses":["127.0.0.2"]})";
+    ASSERT_TRUE(cts.Send(absl::StrCat("POST /add-a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ", body.size(),
+                                      "\r\nConnection: close\r\n\r\n", body)));
+    ASSERT_EQ(cts.Read().status, 200);
+
+    // No app yet: the names appear once both data planes are up.
+    std::ofstream(dir_ + "/applications.json") << R"({"apps":[]})";
+    auto cp = StartTestControlPlane(
+        "127.0.0.1:0", dir_ + "/cp",
+        {"--apps_file=" + dir_ + "/applications.json", "--acme_directory=" + pebble_->directory_url(),
+         "--acme_ca_file=" + pebble_->ca_file(), "--acme_kek_public=" + dir_ + "/kek.pub",
+         "--acme_email=ops@example.test", "--acme_poll_ms=100", "--acme_backoff_s=1", "--tenant=1"},
+        dir_ + "/cp.log");
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    cp_ = *std::move(cp);
+    admin_ = admin::Admin::NewStub(grpc::CreateChannel(cp_.grpc_address, grpc::InsecureChannelCredentials()));
+    StartDataplane(0, "127.0.0.1");
+    StartDataplane(1, "127.0.0.2");
+    for (Dataplane& dp : dps_) ASSERT_TRUE(dp.process->WaitForLine("config published", absl::Seconds(20)).ok());
+  }
+
+  void TearDown() override {
+    for (Dataplane& dp : dps_) dp.process.reset();
+    cp_.process.reset();
+    pebble_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartDataplane(int index, const std::string& http_host) {
+    Dataplane dp;
+    dp.access_log = absl::StrCat(dir_, "/access-", index, ".log");
+    auto p = Subprocess::Start(
+        {RunfilePath("dataplane/dataplane"), "--controlplane=" + cp_.grpc_address,
+         absl::StrCat("--http_listen=", http_host, ":", http_port_), "--https_listen=127.0.0.1:0",
+         "--admin_listen=127.0.0.1:0", "--workers=2", absl::StrCat("--node_id=dp-", index),
+         absl::StrCat("--state_dir=", dir_, "/dp-state-", index), "--access_log=" + dp.access_log,
+         "--certbus_private_key=" + dir_ + "/kek.pem"},
+        absl::StrCat(dir_, "/dataplane-", index, ".log"));
+    ASSERT_TRUE(p.ok()) << p.status();
+    dp.process = *std::move(p);
+    auto ready = dp.process->WaitForLine("data plane ready", absl::Seconds(20));
+    ASSERT_TRUE(ready.ok()) << ready.status() << dp.process->Output();
+    dp.https_port = PortOf(*ready, "https");
+    dps_.push_back(std::move(dp));
+  }
+
+  admin::ListAcmeNamesResponse AcmeNames() {
+    admin::ListAcmeNamesResponse r;
+    grpc::ClientContext context;
+    EXPECT_TRUE(admin_->ListAcmeNames(&context, admin::ListAcmeNamesRequest(), &r).ok());
+    return r;
+  }
+
+  std::string StateOf(const admin::ListAcmeNamesResponse& r, const std::string& name) {
+    for (const auto& n : r.names()) {
+      if (n.name() == name) return n.state();
+    }
+    return "";
+  }
+
+  // Waits until `name` is issued per the control plane; the states seen on timeout otherwise.
+  void AwaitIssued(const std::string& name) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    admin::ListAcmeNamesResponse r;
+    while (absl::Now() < deadline) {
+      r = AcmeNames();
+      if (StateOf(r, name) == "issued") return;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    FAIL() << name << " not issued: " << r.DebugString() << "\ncontrol plane:\n" << cp_.process->Output()
+           << "\npebble:\n" << pebble_->PebbleOutput();
+  }
+
+  // openssl s_client with SNI `name` against data plane `dp`, verifying up to pebble's root.
+  // Polls: the data plane picks the certificate up from its next snapshot.
+  std::string AwaitServed(const Dataplane& dp, const std::string& name, const std::string& root_file) {
+    std::string out;
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      out = Sh(absl::StrCat("openssl s_client -connect 127.0.0.1:", dp.https_port, " -servername ", name,
+                            " -CAfile ", root_file, " -verify_return_error -verify_hostname ", name,
+                            " </dev/null 2>&1"));
+      if (absl::StrContains(out, "Verify return code: 0 (ok)")) return out;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    ADD_FAILURE() << name << " on " << dp.https_port << ":\n" << out;
+    return out;
+  }
+
+  std::string dir_;
+  int http_port_ = 0;
+  std::unique_ptr<acme::testing::PebbleHarness> pebble_;
+  TestControlPlane cp_;
+  std::unique_ptr<admin::Admin::Stub> admin_;
+  std::vector<Dataplane> dps_;
+};
+
+TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhicheverPebbleReaches) {
+  ASSERT_EQ(dps_.size(), 2u);
+  // An app appears in applications.json (replaced atomically, as editors and deploys do).
+  std::ofstream(dir_ + "/apps.tmp") << R"({"apps":[)"
+                                    << App("a", R"({"kind":"hostname","hostname":"a.example.test","path_prefix":"/"})") << "]}";
+  std::filesystem::rename(dir_ + "/apps.tmp", dir_ + "/applications.json");
+  AwaitIssued("a.example.test");
+  // A second app appears (through the Admin API this time) with a name on the other node, and
+  // a regexp frontend that HTTP-01 cannot serve.
+  {
+    admin::PutAppRequest put;
+    put.set_application_json(App("b", R"({"kind":"hostname","hostname":"b.example.test","path_prefix":"/"},)"
+                                      R"({"kind":"hostname_regexp","hostname_regexp":"{sub:[a-z]+}.wild.test","path_prefix":"/"})"));
+    admin::PutAppResponse response;
+    grpc::ClientContext context;
+    grpc::Status s = admin_->PutApp(&context, put, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  AwaitIssued("b.example.test");
+
+  const absl::StatusOr<std::string> root = pebble_->FetchRootPem();
+  ASSERT_TRUE(root.ok()) << root.status();
+  std::ofstream(dir_ + "/root.pem") << *root;
+  for (const Dataplane& dp : dps_) {
+    for (const std::string name : {"a.example.test", "b.example.test"}) {
+      const std::string out = AwaitServed(dp, name, dir_ + "/root.pem");
+      EXPECT_TRUE(absl::StrContains(out, "CN = " + name) || absl::StrContains(out, "CN=" + name) ||
+                  absl::StrContains(out, "Verification: OK"))
+          << out;
+    }
+  }
+  // pebble validated a on the first data plane and b on the second, over plain HTTP, although
+  // both apps redirect plain HTTP to HTTPS.
+  auto validations = [&](int index) {
+    const std::string log = ReadFileOrDie(dps_[index].access_log);
+    int n = 0;
+    for (size_t at = log.find("/.well-known/acme-challenge/"); at != std::string::npos;
+         at = log.find("/.well-known/acme-challenge/", at + 1)) {
+      const size_t line_start = log.rfind('\n', at) + 1;
+      const std::string line = log.substr(line_start, log.find('\n', at) - line_start);
+      if (absl::StrContains(line, "\"status\":200") && absl::StrContains(line, "\"tls\":false")) ++n;
+    }
+    return n;
+  };
+  EXPECT_GE(validations(0), 1) << ReadFileOrDie(dps_[0].access_log);
+  EXPECT_GE(validations(1), 1) << ReadFileOrDie(dps_[1].access_log);
+  EXPECT_TRUE(absl::StrContains(ReadFileOrDie(dps_[0].access_log), "a.example.test"));
+  EXPECT_TRUE(absl::StrContains(ReadFileOrDie(dps_[1].access_log), "b.example.test"));
+
+  // Tokens are withdrawn once validated; an unknown token is routed as any other request (the
+  // app redirects it to HTTPS).
+  HttpResponse unknown = Get(http_port_, "a.example.test", "/.well-known/acme-challenge/not-a-token");
+  EXPECT_EQ(unknown.status, 307) << unknown.head;
+
+  const admin::ListAcmeNamesResponse r = AcmeNames();
+  EXPECT_TRUE(r.enabled());
+  EXPECT_TRUE(r.issuer_here());
+  EXPECT_EQ(r.certificates_issued(), 2);
+  EXPECT_EQ(r.orders_failed(), 0) << cp_.process->Output();
+  EXPECT_EQ(StateOf(r, "{sub:[a-z]+}.wild.test"), "skipped") << r.DebugString();
+  for (const auto& n : r.names()) {
+    if (n.state() == "issued") {
+      EXPECT_GT(n.not_after_unix(), absl::ToUnixSeconds(absl::Now()));
+    }
+  }
+  // No challenge is left in the snapshot once the orders are done.
+  {
+    admin::GetSnapshotResponse snap;
+    grpc::ClientContext context;
+    ASSERT_TRUE(admin_->GetSnapshot(&context, admin::GetSnapshotRequest(), &snap).ok());
+    int certs = 0;
+    for (const auto& res : snap.snapshot().resources()) {
+      EXPECT_FALSE(res.has_acme_challenge()) << res.name();
+      certs += res.has_certificate();
+    }
+    EXPECT_EQ(certs, 2);
+  }
+  // Metrics.
+  const std::string port = cp_.http_address.substr(cp_.http_address.rfind(':') + 1);
+  HttpResponse metrics = Get(std::stoi(port), "127.0.0.1", "/metrics");
+  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_certificates_issued 2")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_names_issued 2")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_names_skipped 1")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_issuer_active 1")) << metrics.body;
+  // The account key was made once and kept in the acme stream, never in a snapshot.
+  {
+    admin::ReadStreamRequest read;
+    read.set_stream("/t-1/acme");
+    admin::ReadStreamResponse stream;
+    grpc::ClientContext context;
+    ASSERT_TRUE(admin_->ReadStream(&context, read, &stream).ok());
+    int keys = 0;
+    for (const auto& e : stream.entries()) {
+      for (const std::string& line : e.lines()) keys += absl::StrContains(line, " AcmeAccountKeyCreated ");
+    }
+    EXPECT_EQ(keys, 1);
+  }
+}
+
+}  // namespace
+}  // namespace edgerouter::testing
