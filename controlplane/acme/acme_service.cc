@@ -34,6 +34,7 @@ std::vector<NameRequest> WantedNamesOf(const controlplane::BuiltSnapshot& snapsh
         out.push_back({f.hostname_regexp(), absl::StrCat("app:", app->id), true});
       }
     }
+    for (const auto& r : app->cert_resolvers) out.push_back({r.host, absl::StrCat("certresolver:", r.resolver), r.regexp});
   }
   return out;
 }

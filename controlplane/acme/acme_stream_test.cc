@@ -1,5 +1,7 @@
 #include "controlplane/acme/acme_stream.h"
 
+#include "controlplane/acme/acme_service.h"
+
 #include "gtest/gtest.h"
 
 namespace edgerouter::acme {
@@ -75,6 +77,42 @@ TEST(AcmeStreamState, FirstAccountKeyWinsAndOrdersOpenAndClose) {
   ended.set_outcome("issued");
   state.Apply(Entry(4, {MakeAcmeEvent("AcmeOrderEnded", ended)}));
   EXPECT_TRUE(state.open_orders().empty());
+}
+
+TEST(WantedNames, HostnameFrontendsRegexpsAndCertResolvers) {
+  config::Application app;
+  app.set_id("blog");
+  auto* f1 = app.add_frontends();
+  f1->set_kind("hostname");
+  f1->set_hostname("blog.example.test");
+  auto* f2 = app.add_frontends();
+  f2->set_kind("hostname_regexp");
+  f2->set_hostname_regexp("{x:[a-z]+}.example.test");
+  auto* f3 = app.add_frontends();
+  f3->set_kind("path_prefix");
+  f3->set_path_prefix("/.well-known/");
+  auto prepared = std::make_shared<controlplane::PreparedApp>();
+  prepared->id = "blog";
+  auto resource = std::make_shared<snapshot::Resource>();
+  *resource->mutable_app() = app;
+  prepared->resource = resource;
+  prepared->cert_resolvers.push_back({"blog.example.test", "le", false});
+  controlplane::BuiltSnapshot built;
+  built.apps.push_back(prepared);
+  std::vector<NameRequest> names = WantedNamesOf(built);
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[0].name, "blog.example.test");
+  EXPECT_EQ(names[0].source, "app:blog");
+  EXPECT_TRUE(names[1].regexp);
+  EXPECT_EQ(names[2].source, "certresolver:le");
+  // The tracker merges the two sources of blog.example.test and skips the regexp.
+  NameTracker tracker({}, {});
+  tracker.SetWanted(names);
+  std::vector<NameStatus> states = tracker.States(absl::Now());
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[0].name, "blog.example.test");
+  EXPECT_EQ(states[0].sources, (std::vector<std::string>{"app:blog", "certresolver:le"}));
+  EXPECT_EQ(states[1].state, NameState::kSkipped);
 }
 
 }  // namespace
