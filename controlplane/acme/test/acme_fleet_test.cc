@@ -64,12 +64,14 @@ class AcmeFleet : public ::testing::Test {
     auto pebble = acme::testing::PebbleHarness::Start(dir_, http_port_);
     ASSERT_TRUE(pebble.ok()) << pebble.status();
     pebble_ = *std::move(pebble);
-    // b.example.test → the second data plane.
-    TestConnection cts(pebble_->challtestsrv_management_port());
-    const std::string body = R"({"host":"b.example.test.","addresses":["127.0.0.2"]})";
-    ASSERT_TRUE(cts.Send(absl::StrCat("POST /add-a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ", body.size(),
-                                      "\r\nConnection: close\r\n\r\n", body)));
-    ASSERT_EQ(cts.Read().status, 200);
+    // b.example.test → the second data plane; c.example.test → an address nobody listens on.
+    for (const auto& [host, ip] : {std::pair{"b.example.test.", "127.0.0.2"}, std::pair{"c.example.test.", "127.0.0.3"}}) {
+      TestConnection cts(pebble_->challtestsrv_management_port());
+      const std::string body = absl::StrCat(R"({"host":")", host, R"(","addresses":[")", ip, R"("]})");
+      ASSERT_TRUE(cts.Send(absl::StrCat("POST /add-a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ", body.size(),
+                                        "\r\nConnection: close\r\n\r\n", body)));
+      ASSERT_EQ(cts.Read().status, 200);
+    }
 
     // No app yet: the names appear once both data planes are up.
     std::ofstream(dir_ + "/applications.json") << R"({"apps":[]})";
@@ -77,7 +79,8 @@ class AcmeFleet : public ::testing::Test {
         "127.0.0.1:0", dir_ + "/cp",
         {"--apps_file=" + dir_ + "/applications.json", "--acme_directory=" + pebble_->directory_url(),
          "--acme_ca_file=" + pebble_->ca_file(), "--acme_kek_public=" + dir_ + "/kek.pub",
-         "--acme_email=ops@example.test", "--acme_poll_ms=100", "--acme_backoff_s=1", "--tenant=1"},
+         "--acme_email=ops@example.test", "--acme_poll_ms=100", "--acme_backoff_s=1", "--tenant=1",
+         "--acme_exclude=*.internal.test"},
         dir_ + "/cp.log");
     ASSERT_TRUE(cp.ok()) << cp.status();
     cp_ = *std::move(cp);
@@ -167,7 +170,10 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
   ASSERT_EQ(dps_.size(), 2u);
   // An app appears in applications.json (replaced atomically, as editors and deploys do).
   std::ofstream(dir_ + "/apps.tmp") << R"({"apps":[)"
-                                    << App("a", R"({"kind":"hostname","hostname":"a.example.test","path_prefix":"/"})") << "]}";
+                                    << App("a", R"({"kind":"hostname","hostname":"a.example.test","path_prefix":"/"})") << ","
+                                    << App("c", R"({"kind":"hostname","hostname":"c.example.test","path_prefix":"/"},)"
+                                                R"({"kind":"hostname","hostname":"x.internal.test","path_prefix":"/"})")
+                                    << "]}";
   std::filesystem::rename(dir_ + "/apps.tmp", dir_ + "/applications.json");
   AwaitIssued("a.example.test");
   // A second app appears (through the Admin API this time) with a name on the other node, and
@@ -217,15 +223,31 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
   HttpResponse unknown = Get(http_port_, "a.example.test", "/.well-known/acme-challenge/not-a-token");
   EXPECT_EQ(unknown.status, 307) << unknown.head;
 
-  const admin::ListAcmeNamesResponse r = AcmeNames();
+  // c.example.test fails with pebble's reason, retried with backoff; the others were unaffected.
+  admin::ListAcmeNamesResponse r;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(30); absl::Now() < deadline;) {
+    r = AcmeNames();
+    bool retried = false;
+    for (const auto& n : r.names()) retried |= n.name() == "c.example.test" && n.failures() >= 2;
+    if (retried) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   EXPECT_TRUE(r.enabled());
   EXPECT_TRUE(r.issuer_here());
   EXPECT_EQ(r.certificates_issued(), 2);
-  EXPECT_EQ(r.orders_failed(), 0) << cp_.process->Output();
   EXPECT_EQ(StateOf(r, "{sub:[a-z]+}.wild.test"), "skipped") << r.DebugString();
+  EXPECT_EQ(StateOf(r, "x.internal.test"), "excluded") << r.DebugString();
   for (const auto& n : r.names()) {
     if (n.state() == "issued") {
       EXPECT_GT(n.not_after_unix(), absl::ToUnixSeconds(absl::Now()));
+      EXPECT_EQ(n.failures(), 0) << n.DebugString();
+    }
+    if (n.name() == "c.example.test") {
+      EXPECT_EQ(n.state(), "failing");
+      EXPECT_GE(n.failures(), 2) << n.DebugString();
+      EXPECT_TRUE(absl::StrContains(n.detail(), "urn:ietf:params:acme:error:connection")) << n.detail();
+      EXPECT_TRUE(absl::StrContains(n.detail(), "127.0.0.3")) << n.detail();
+      EXPECT_GT(n.retry_at_unix(), 0);
     }
   }
   // No challenge is left in the snapshot once the orders are done.
@@ -246,6 +268,8 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
   EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_certificates_issued 2")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_names_issued 2")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_names_skipped 1")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_names_excluded 1")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_names_failing 1")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_issuer_active 1")) << metrics.body;
   // The account key was made once and kept in the acme stream, never in a snapshot.
   {
