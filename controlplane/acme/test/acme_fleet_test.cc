@@ -5,6 +5,8 @@
 // to HTTPS → certificates on the certbus stream → both data planes serve both over TLS (SNI),
 // the chain verified up to pebble's root, without a restart. cert ls states, metrics, a regexp
 // frontend skipped, an unknown token routed as usual.
+#include <signal.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -13,6 +15,7 @@
 #include "common/subprocess.h"
 #include "common/test_util.h"
 #include "controlplane/acme/test/pebble_harness.h"
+#include "controlplane/eventlog/etcd/test/etcd_cluster.h"
 #include "controlplane/test/test_controlplane.h"
 #include "dataplane/test/http_test_client.h"
 #include "grpcpp/grpcpp.h"
@@ -55,6 +58,25 @@ struct Dataplane {
 class AcmeFleet : public ::testing::Test {
  protected:
   void SetUp() override {
+    StartPebble();
+    if (HasFatalFailure()) return;
+    auto cp = StartTestControlPlane("127.0.0.1:0", dir_ + "/cp", AcmeFlags(), dir_ + "/cp.log");
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    cp_ = *std::move(cp);
+    admin_ = admin::Admin::NewStub(grpc::CreateChannel(cp_.grpc_address, grpc::InsecureChannelCredentials()));
+    StartDataplane(0, "127.0.0.1");
+    StartDataplane(1, "127.0.0.2");
+    for (Dataplane& dp : dps_) ASSERT_TRUE(dp.process->WaitForLine("config published", absl::Seconds(20)).ok());
+  }
+
+  std::vector<std::string> AcmeFlags() {
+    return {"--apps_file=" + dir_ + "/applications.json", "--acme_directory=" + pebble_->directory_url(),
+            "--acme_ca_file=" + pebble_->ca_file(), "--acme_kek_public=" + dir_ + "/kek.pub",
+            "--acme_email=ops@example.test", "--acme_poll_ms=100", "--acme_backoff_s=1", "--tenant=1",
+            "--acme_exclude=*.internal.test"};
+  }
+
+  void StartPebble() {
     char tmpl[] = "/tmp/er-acme-fleet-XXXXXX";
     dir_ = mkdtemp(tmpl);
     const std::string keys = Sh(absl::StrCat("cd ", dir_, " && openssl genrsa -traditional -out kek.pem 2048 2>&1",
@@ -73,35 +95,25 @@ class AcmeFleet : public ::testing::Test {
       ASSERT_EQ(cts.Read().status, 200);
     }
 
-    // No app yet: the names appear once both data planes are up.
+    // No app yet: the names appear once the data planes are up.
     std::ofstream(dir_ + "/applications.json") << R"({"apps":[]})";
-    auto cp = StartTestControlPlane(
-        "127.0.0.1:0", dir_ + "/cp",
-        {"--apps_file=" + dir_ + "/applications.json", "--acme_directory=" + pebble_->directory_url(),
-         "--acme_ca_file=" + pebble_->ca_file(), "--acme_kek_public=" + dir_ + "/kek.pub",
-         "--acme_email=ops@example.test", "--acme_poll_ms=100", "--acme_backoff_s=1", "--tenant=1",
-         "--acme_exclude=*.internal.test"},
-        dir_ + "/cp.log");
-    ASSERT_TRUE(cp.ok()) << cp.status();
-    cp_ = *std::move(cp);
-    admin_ = admin::Admin::NewStub(grpc::CreateChannel(cp_.grpc_address, grpc::InsecureChannelCredentials()));
-    StartDataplane(0, "127.0.0.1");
-    StartDataplane(1, "127.0.0.2");
-    for (Dataplane& dp : dps_) ASSERT_TRUE(dp.process->WaitForLine("config published", absl::Seconds(20)).ok());
   }
 
   void TearDown() override {
     for (Dataplane& dp : dps_) dp.process.reset();
     cp_.process.reset();
+    for (auto& r : replicas_) r.process.reset();
+    etcd_.reset();
     pebble_.reset();
     std::filesystem::remove_all(dir_);
   }
 
-  void StartDataplane(int index, const std::string& http_host) {
+  void StartDataplane(int index, const std::string& http_host) { StartDataplaneOn(index, http_host, cp_.grpc_address); }
+  void StartDataplaneOn(int index, const std::string& http_host, const std::string& controlplane) {
     Dataplane dp;
     dp.access_log = absl::StrCat(dir_, "/access-", index, ".log");
     auto p = Subprocess::Start(
-        {RunfilePath("dataplane/dataplane"), "--controlplane=" + cp_.grpc_address,
+        {RunfilePath("dataplane/dataplane"), "--controlplane=" + controlplane,
          absl::StrCat("--http_listen=", http_host, ":", http_port_), "--https_listen=127.0.0.1:0",
          "--admin_listen=127.0.0.1:0", "--workers=2", absl::StrCat("--node_id=dp-", index),
          absl::StrCat("--state_dir=", dir_, "/dp-state-", index), "--access_log=" + dp.access_log,
@@ -164,6 +176,8 @@ class AcmeFleet : public ::testing::Test {
   TestControlPlane cp_;
   std::unique_ptr<admin::Admin::Stub> admin_;
   std::vector<Dataplane> dps_;
+  std::unique_ptr<EtcdCluster> etcd_;
+  std::vector<TestControlPlane> replicas_;
 };
 
 TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhicheverPebbleReaches) {
@@ -284,6 +298,112 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
     }
     EXPECT_EQ(keys, 1);
   }
+}
+
+// Two replicas on etcd, each with one data plane of its own. Whichever replica holds the duties
+// lease issues; the challenge for b reaches the data plane on the other replica through the
+// acme stream, so both names are validated. Both replicas build the same snapshot. Then the
+// holder stops; the other replica takes the issuer over and issues a new name.
+class AcmeCluster : public AcmeFleet {
+ protected:
+  void SetUp() override {
+    StartPebble();
+    if (HasFatalFailure()) return;
+    auto etcd = EtcdCluster::Start(dir_ + "/etcd", 1);
+    ASSERT_TRUE(etcd.ok()) << etcd.status();
+    etcd_ = *std::move(etcd);
+    for (int r = 0; r < 2; ++r) {
+      std::vector<std::string> flags = AcmeFlags();
+      flags.insert(flags.end(), {"--event_log=etcd", "--etcd_endpoints=" + etcd_->endpoints(),
+                                 absl::StrCat("--replica_id=cp-", r)});
+      auto cp = StartTestControlPlane("127.0.0.1:0", absl::StrCat(dir_, "/cp", r), flags,
+                                      absl::StrCat(dir_, "/cp", r, ".log"));
+      ASSERT_TRUE(cp.ok()) << cp.status();
+      replicas_.push_back(*std::move(cp));
+    }
+    StartDataplaneOn(0, "127.0.0.1", replicas_[0].grpc_address);
+    StartDataplaneOn(1, "127.0.0.2", replicas_[1].grpc_address);
+    for (Dataplane& dp : dps_) ASSERT_TRUE(dp.process->WaitForLine("config published", absl::Seconds(20)).ok());
+  }
+
+  std::unique_ptr<admin::Admin::Stub> Stub(int r) {
+    return admin::Admin::NewStub(grpc::CreateChannel(replicas_[r].grpc_address, grpc::InsecureChannelCredentials()));
+  }
+  std::string SnapshotVersion(int r) {
+    admin::GetSnapshotResponse snap;
+    grpc::ClientContext context;
+    if (!Stub(r)->GetSnapshot(&context, admin::GetSnapshotRequest(), &snap).ok()) return "";
+    return snap.snapshot().version();
+  }
+};
+
+TEST_F(AcmeCluster, ChallengesReachDataPlanesOnEveryReplicaAndTheIssuerMovesOnTakeover) {
+  ASSERT_EQ(dps_.size(), 2u);
+  std::ofstream(dir_ + "/apps.tmp") << R"({"apps":[)"
+                                    << App("a", R"({"kind":"hostname","hostname":"a.example.test","path_prefix":"/"})") << ","
+                                    << App("b", R"({"kind":"hostname","hostname":"b.example.test","path_prefix":"/"})")
+                                    << "]}";
+  std::filesystem::rename(dir_ + "/apps.tmp", dir_ + "/applications.json");
+  // Which replica issues.
+  int holder = -1;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(20); holder < 0 && absl::Now() < deadline;) {
+    for (int r = 0; r < 2; ++r) {
+      admin_ = Stub(r);
+      if (AcmeNames().issuer_here()) holder = r;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_GE(holder, 0);
+  admin_ = Stub(holder);
+  AwaitIssued("a.example.test");
+  AwaitIssued("b.example.test");
+  EXPECT_EQ(AcmeNames().orders_failed(), 0);
+  // Each name was validated on its own data plane: one of them is on the replica that does not issue.
+  EXPECT_TRUE(absl::StrContains(ReadFileOrDie(dps_[0].access_log), "/.well-known/acme-challenge/"));
+  EXPECT_TRUE(absl::StrContains(ReadFileOrDie(dps_[1].access_log), "/.well-known/acme-challenge/"));
+  // Equal inputs, equal snapshots on both replicas.
+  std::string v0, v1;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10); absl::Now() < deadline;) {
+    v0 = SnapshotVersion(0);
+    v1 = SnapshotVersion(1);
+    if (!v0.empty() && v0 == v1) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(v0, v1);
+
+  // The holder stops (its lease is given up); the other replica issues the next name, validated
+  // on its own data plane (dp-<other>: a name on 127.0.0.1 for dp-0, on 127.0.0.2 for dp-1).
+  const int other = 1 - holder;
+  replicas_[holder].process->Signal(SIGTERM);
+  ASSERT_TRUE(replicas_[holder].process->Wait(absl::Seconds(20)).ok());
+  const std::string next = other == 0 ? "d.example.test" : "b2.example.test";
+  if (other == 1) {
+    TestConnection cts(pebble_->challtestsrv_management_port());
+    const std::string body = R"({"host":"b2.example.test.","addresses":["127.0.0.2"]})";
+    ASSERT_TRUE(cts.Send(absl::StrCat("POST /add-a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ", body.size(),
+                                      "\r\nConnection: close\r\n\r\n", body)));
+    ASSERT_EQ(cts.Read().status, 200);
+  }
+  admin_ = Stub(other);
+  {
+    admin::PutAppRequest put;
+    put.set_application_json(App("next", absl::StrCat(R"({"kind":"hostname","hostname":")", next, R"(","path_prefix":"/"})")));
+    admin::PutAppResponse response;
+    grpc::ClientContext context;
+    grpc::Status s = admin_->PutApp(&context, put, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  AwaitIssued(next);
+  const admin::ListAcmeNamesResponse r = AcmeNames();
+  EXPECT_TRUE(r.issuer_here());
+  EXPECT_EQ(r.certificates_issued(), 1);  // only the new name: a and b were not ordered again
+  EXPECT_EQ(StateOf(r, "a.example.test"), "issued");
+  EXPECT_EQ(StateOf(r, "b.example.test"), "issued");
+  const absl::StatusOr<std::string> root = pebble_->FetchRootPem();
+  ASSERT_TRUE(root.ok()) << root.status();
+  std::ofstream(dir_ + "/root.pem") << *root;
+  AwaitServed(dps_[other], next, dir_ + "/root.pem");
+  AwaitServed(dps_[other], "a.example.test", dir_ + "/root.pem");
 }
 
 }  // namespace
