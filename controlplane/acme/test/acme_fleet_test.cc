@@ -7,10 +7,22 @@
 // frontend skipped, an unknown token routed as usual.
 #include <signal.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "common/subprocess.h"
 #include "common/test_util.h"
@@ -49,6 +61,44 @@ std::string App(const std::string& id, const std::string& frontend) {
                       R"(],"backend":{"kind":"redirect","redirect_opts":{"to":"https://elsewhere.test/"}}})");
 }
 
+// One TLS handshake to 127.0.0.1:`port` with SNI `sni`, verifying the chain up to `ctx`'s
+// trust: the leaf's SHA-256 (hex), or why it failed.
+absl::StatusOr<std::string> VerifiedLeaf(SSL_CTX* ctx, int port, const std::string& sni) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return absl::UnavailableError("connect");
+  }
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  SSL_set_tlsext_host_name(ssl, sni.c_str());
+  SSL_set1_host(ssl, sni.c_str());
+  absl::StatusOr<std::string> result = absl::InternalError("handshake failed");
+  if (SSL_connect(ssl) == 1 && SSL_get_verify_result(ssl) == X509_V_OK) {
+    X509* leaf = SSL_get1_peer_certificate(ssl);
+    unsigned char md[32];
+    unsigned int n = 0;
+    X509_digest(leaf, EVP_sha256(), md, &n);
+    X509_free(leaf);
+    result = absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), n));
+    SSL_shutdown(ssl);
+  } else {
+    char buf[256];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+    result = absl::InternalError(absl::StrCat(buf, " verify=", SSL_get_verify_result(ssl)));
+  }
+  ERR_clear_error();
+  SSL_free(ssl);
+  close(fd);
+  return result;
+}
+
 struct Dataplane {
   std::unique_ptr<Subprocess> process;
   int https_port = 0;
@@ -83,7 +133,7 @@ class AcmeFleet : public ::testing::Test {
                                              " && openssl rsa -in kek.pem -pubout -out kek.pub 2>&1"));
     ASSERT_TRUE(absl::StrContains(keys, "EXIT=0")) << keys;
     http_port_ = PickFreeLoopbackPort();  // both data planes' plain HTTP port, on .1 and .2
-    auto pebble = acme::testing::PebbleHarness::Start(dir_, http_port_);
+    auto pebble = acme::testing::PebbleHarness::Start(dir_, http_port_, validity_);
     ASSERT_TRUE(pebble.ok()) << pebble.status();
     pebble_ = *std::move(pebble);
     // b.example.test → the second data plane; c.example.test → an address nobody listens on.
@@ -171,6 +221,7 @@ class AcmeFleet : public ::testing::Test {
   }
 
   std::string dir_;
+  absl::Duration validity_ = absl::ZeroDuration();  // pebble's default (years)
   int http_port_ = 0;
   std::unique_ptr<acme::testing::PebbleHarness> pebble_;
   TestControlPlane cp_;
@@ -404,6 +455,75 @@ TEST_F(AcmeCluster, ChallengesReachDataPlanesOnEveryReplicaAndTheIssuerMovesOnTa
   std::ofstream(dir_ + "/root.pem") << *root;
   AwaitServed(dps_[other], next, dir_ + "/root.pem");
   AwaitServed(dps_[other], "a.example.test", dir_ + "/root.pem");
+}
+
+// pebble issues 15-second certificates: the issuer renews at two thirds (~10 s) and both data
+// planes switch to the new certificate while handshakes run against them without pause; not one
+// handshake fails or sees an unverifiable chain.
+class AcmeRenewal : public AcmeFleet {
+ protected:
+  void SetUp() override {
+    validity_ = absl::Seconds(15);
+    AcmeFleet::SetUp();
+  }
+};
+
+TEST_F(AcmeRenewal, RenewedUnderHandshakeLoadWithZeroFailures) {
+  std::ofstream(dir_ + "/apps.tmp") << R"({"apps":[)"
+                                    << App("a", R"({"kind":"hostname","hostname":"a.example.test","path_prefix":"/"})") << "]}";
+  std::filesystem::rename(dir_ + "/apps.tmp", dir_ + "/applications.json");
+  AwaitIssued("a.example.test");
+  const absl::StatusOr<std::string> root = pebble_->FetchRootPem();
+  ASSERT_TRUE(root.ok()) << root.status();
+  std::ofstream(dir_ + "/root.pem") << *root;
+  for (const Dataplane& dp : dps_) AwaitServed(dp, "a.example.test", dir_ + "/root.pem");
+
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  ASSERT_EQ(SSL_CTX_load_verify_locations(ctx, (dir_ + "/root.pem").c_str(), nullptr), 1);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  std::atomic<bool> stop{false};
+  absl::Mutex mu;
+  int ok = 0;
+  std::vector<std::string> failures;
+  std::vector<std::set<std::string>> leaves(dps_.size());
+  std::vector<std::thread> load;
+  for (size_t i = 0; i < dps_.size(); ++i) {
+    load.emplace_back([&, i] {
+      while (!stop) {
+        absl::StatusOr<std::string> leaf = VerifiedLeaf(ctx, dps_[i].https_port, "a.example.test");
+        absl::MutexLock lock(&mu);
+        if (leaf.ok()) {
+          ++ok;
+          leaves[i].insert(*leaf);
+        } else {
+          failures.push_back(std::string(leaf.status().message()));
+        }
+      }
+    });
+  }
+  // Until both data planes served a renewed certificate (or a minute has passed).
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    {
+      absl::MutexLock lock(&mu);
+      if (leaves[0].size() >= 2 && leaves[1].size() >= 2) break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  stop = true;
+  for (std::thread& t : load) t.join();
+  SSL_CTX_free(ctx);
+  absl::MutexLock lock(&mu);
+  EXPECT_GE(leaves[0].size(), 2u) << cp_.process->Output();
+  EXPECT_GE(leaves[1].size(), 2u);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed handshakes, first: " << failures[0];
+  EXPECT_GT(ok, 100);
+  std::printf("renewal under load: %d verified handshakes, %zu failed, leaves %zu/%zu\n", ok, failures.size(),
+              leaves[0].size(), leaves[1].size());
+  const admin::ListAcmeNamesResponse r = AcmeNames();
+  EXPECT_GE(r.certificates_issued(), 2);
+  EXPECT_EQ(r.orders_failed(), 0);
 }
 
 }  // namespace
