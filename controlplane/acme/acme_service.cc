@@ -172,7 +172,21 @@ absl::Status AcmeService::Publish(const std::vector<Http01Challenge>& challenges
     out->set_token(c.token);
     out->set_key_authorization(c.key_authorization);
   }
-  absl::StatusOr<uint64_t> v = log_->Append(stream_, {MakeAcmeEvent("AcmeChallengesPublished", published)}, std::nullopt);
+  // One order runs fleet-wide at a time, so tokens of any other order are stale (a holder died
+  // before withdrawing them): they leave the snapshots in the same version.
+  events::AcmeChallengesWithdrawn stale;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [token, c] : state_.challenges()) {
+      bool current = false;
+      for (const Http01Challenge& n : challenges) current |= n.token == token;
+      if (!current) stale.add_tokens(token);
+    }
+  }
+  std::vector<events::Event> batch;
+  if (stale.tokens_size() > 0) batch.push_back(MakeAcmeEvent("AcmeChallengesWithdrawn", stale));
+  batch.push_back(MakeAcmeEvent("AcmeChallengesPublished", published));
+  absl::StatusOr<uint64_t> v = log_->Append(stream_, std::move(batch), std::nullopt);
   if (!v.ok()) return absl::Status(v.status().code(), absl::StrCat("publishing challenges on ", stream_, ": ", v.status().message()));
   // The CA validates right after this returns: wait until the data planes hold the tokens.
   const absl::Time deadline = absl::Now() + options_.ack_timeout;
