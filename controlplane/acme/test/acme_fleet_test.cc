@@ -327,6 +327,16 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
     }
     EXPECT_EQ(certs, 2);
   }
+  // edgerouterctl cert ls: the two certificates, then the ACME table with every state.
+  const std::string ls = Sh(absl::StrCat(RunfilePath("controlplane/edgerouterctl"), " --controlplane=", cp_.grpc_address,
+                                         " cert ls 2>&1"));
+  EXPECT_TRUE(absl::StrContains(ls, "EXIT=0")) << ls;
+  EXPECT_TRUE(absl::StrContains(ls, "ACME " + pebble_->directory_url())) << ls;
+  for (const std::string want : {"a.example.test", "b.example.test", "issued", "failing", "excluded", "skipped",
+                                 "urn:ietf:params:acme:error:connection", "app:c"}) {
+    EXPECT_TRUE(absl::StrContains(ls, want)) << want << " missing in:\n" << ls;
+  }
+  std::printf("%s", ls.c_str());
   // Metrics.
   const std::string port = cp_.http_address.substr(cp_.http_address.rfind(':') + 1);
   HttpResponse metrics = Get(std::stoi(port), "127.0.0.1", "/metrics");
