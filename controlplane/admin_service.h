@@ -48,7 +48,15 @@ class AdminService final : public admin::Admin::Service {
   grpc::Status GetReplicaStatus(grpc::ServerContext*, const admin::GetReplicaStatusRequest*,
                                 admin::ReplicaStatus*) override;
 
+  grpc::Status ListAcmeNames(grpc::ServerContext*, const admin::ListAcmeNamesRequest*,
+                             admin::ListAcmeNamesResponse* response) override {
+    if (acme_status_) *response = acme_status_();  // else enabled = false
+    return grpc::Status::OK;
+  }
+
   void set_replica_info(ReplicaInfo info) { replica_ = std::move(info); }
+  // The ACME issuer's status (controlplane/acme); unset: ACME is off.
+  void set_acme_status(std::function<admin::ListAcmeNamesResponse()> f) { acme_status_ = std::move(f); }
 
  private:
   // Appends one event to the loadbalancer stream after `check` accepts the current state,
@@ -62,6 +70,7 @@ class AdminService final : public admin::Admin::Service {
   ConfigHub* hub_;
   DiscoveryServer* discovery_;
   ReplicaInfo replica_;
+  std::function<admin::ListAcmeNamesResponse()> acme_status_;
 };
 
 grpc::Status ToGrpcStatus(const absl::Status& status);

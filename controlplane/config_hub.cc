@@ -146,6 +146,7 @@ void ConfigHub::BuildAndPublish() {
     file_source = file_source_;
     docker_source = docker_source_;
     for (const auto& [id, cert] : certs_.resources()) certs.push_back(cert);
+    certs.insert(certs.end(), acme_challenges_.begin(), acme_challenges_.end());  // sorted by the build
     lb_version = lb_.version();
     cert_version = certs_.version();
   }
@@ -238,6 +239,12 @@ void ConfigHub::SetDockerSource(AppSource source) {
   absl::MutexLock lock(&mu_);
   docker_source_ = std::move(source);
   docker_source_.name = "docker";
+  MarkDirty();
+}
+
+void ConfigHub::SetAcmeChallenges(std::vector<ResourcePtr> challenges) {
+  absl::MutexLock lock(&mu_);
+  acme_challenges_ = std::move(challenges);
   MarkDirty();
 }
 

@@ -58,6 +58,9 @@ class ConfigHub {
   std::vector<SkippedEvent> RecentSkippedEvents();
   // Replaces the Docker discovery apps (lowest precedence). Thread-safe; marks the hub dirty.
   void SetDockerSource(AppSource source);
+  // Replaces the pending ACME HTTP-01 challenges ("acme/<token>" resources, built by
+  // controlplane/acme from the /t-<tenant>/acme stream). Thread-safe; marks the hub dirty.
+  void SetAcmeChallenges(std::vector<ResourcePtr> challenges);
 
  private:
   void MarkDirty();
@@ -76,6 +79,7 @@ class ConfigHub {
   CertBusState certs_ ABSL_GUARDED_BY(mu_);
   AppSource file_source_ ABSL_GUARDED_BY(mu_);
   AppSource docker_source_ ABSL_GUARDED_BY(mu_);
+  std::vector<ResourcePtr> acme_challenges_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time first_dirty_ ABSL_GUARDED_BY(mu_);
   absl::Time last_dirty_ ABSL_GUARDED_BY(mu_);

@@ -22,6 +22,7 @@
 #include "common/log/log.h"
 #include "common/log/log_flags.h"
 #include "common/metrics.h"
+#include "controlplane/acme/acme_flags.h"
 #include "controlplane/admin_service.h"
 #include "controlplane/cert_expiry.h"
 #include "controlplane/config_hub.h"
@@ -217,6 +218,20 @@ int Run() {
   hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { discovery.OnSnapshot(std::move(s)); });
   CertExpiryReporter cert_expiry(&registry);
   hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { cert_expiry.OnSnapshot(*s); });
+  // ACME (--acme_directory, docs/acme.md): names from every snapshot; started under "duties" below.
+  std::unique_ptr<acme::AcmeService> acme_service;
+  if (absl::StatusOr<std::optional<acme::AcmeServiceOptions>> acme_options = acme::AcmeOptionsFromFlags(tenant);
+      !acme_options.ok() || *acme_options) {
+    auto created = acme_options.ok() ? acme::AcmeService::Create(**std::move(acme_options), log.get(), &hub, &discovery)
+                                     : absl::StatusOr<std::unique_ptr<acme::AcmeService>>(acme_options.status());
+    if (!created.ok()) {
+      std::fprintf(stderr, "controlplane: %s\n", std::string(created.status().message()).c_str());
+      return 2;
+    }
+    acme_service = *std::move(created);
+    acme_service->RegisterMetrics(&registry);
+    hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { acme_service->OnSnapshot(*s); });
+  }
 
   registry.AddCallbackGauge("er_cp_connected_nodes", "Data planes with an open discovery stream.",
                             [&] { return static_cast<double>(discovery.connected_nodes()); });
@@ -332,6 +347,24 @@ int Run() {
   // Duties that must run on one replica at a time (the ACME issuer) run while this is held.
   LeaseKeeper duties("duties", OpenLease(log.get(), "duties", replica_id));
   duties.Start();
+  // The issuer reads `duties`: stop it before `duties` goes, on every way out of Run.
+  struct StopAcme {
+    std::unique_ptr<acme::AcmeService>* service;
+    ~StopAcme() {
+      if (*service) (*service)->Stop();
+    }
+  } stop_acme{&acme_service};
+  if (acme_service != nullptr) {
+    if (absl::Status s = acme_service->Start(&duties); !s.ok()) {
+      std::fprintf(stderr, "controlplane: acme: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    admin.set_acme_status([&] {
+      admin::ListAcmeNamesResponse r = acme_service->Status();
+      r.set_replica_id(replica_id);
+      return r;
+    });
+  }
   admin.set_replica_info({replica_id, log_options.kind, absl::Now(), [&duties] {
                             admin::LeaseStatus lease;
                             lease.set_name(duties.name());
@@ -376,6 +409,7 @@ int Run() {
   http.Stop();
   discovery.CloseAllStreams();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (acme_service) acme_service->Stop();  // an order in progress is finished first
   if (docker_source) docker_source->Stop();  // before the hub it feeds
   hub.Stop();
   log::Info("stopped").Kv("seconds", absl::StrFormat("%.3f", absl::ToDoubleSeconds(absl::Now() - stop_start)));

@@ -88,6 +88,13 @@ int CertLs(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostrea
     return 1;
   }
   out << FormatCertList(response, absl::Now());
+  admin::ListAcmeNamesResponse acme;
+  grpc::ClientContext acme_context;
+  acme_context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  // An older control plane has no ListAcmeNames (UNIMPLEMENTED): the certificates are all it has.
+  if (stub->ListAcmeNames(&acme_context, admin::ListAcmeNamesRequest(), &acme).ok()) {
+    out << FormatAcmeList(acme);
+  }
   return 0;
 }
 
@@ -137,6 +144,31 @@ std::string FormatCertList(const admin::GetSnapshotResponse& response, absl::Tim
                     expiry.ok() ? ExpiryStatus(*expiry, now) : "unknown expiry"});
   }
   return FormatTable(rows);
+}
+
+std::string FormatAcmeList(const admin::ListAcmeNamesResponse& response) {
+  if (!response.enabled()) return "";
+  std::string out = absl::StrCat("\nACME ", response.directory_url(), " (issuer: ",
+                                 response.issuer_here() ? response.replica_id() + ", answering"
+                                 : response.issuer_holder().empty() ? std::string("nobody holds the duties lease")
+                                                                    : response.issuer_holder() +
+                                                                          "; states as " + response.replica_id() + " sees them",
+                                 ")\n");
+  auto unix_time = [](int64_t t) {
+    return t == 0 ? std::string("-") : absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t), absl::UTCTimeZone());
+  };
+  std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "SOURCES", "EXPIRES", "DETAIL"}};
+  for (const admin::AcmeNameStatus& n : response.names()) {
+    std::string detail = n.detail();
+    if (n.state() == "failing") {
+      detail = absl::StrCat(n.failures(), " failure(s), next attempt ", unix_time(n.retry_at_unix()), ": ", n.detail());
+    } else if (n.state() == "issued" && n.renew_at_unix() != 0) {
+      detail = absl::StrCat("renews ", unix_time(n.renew_at_unix()));
+    }
+    rows.push_back({n.name(), n.state(), absl::StrJoin(n.sources(), ","), unix_time(n.not_after_unix()),
+                    detail.empty() ? "-" : detail});
+  }
+  return out + FormatTable(rows);
 }
 
 int RunCertCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,

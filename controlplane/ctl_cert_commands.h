@@ -36,6 +36,10 @@ std::string ExpiryStatus(absl::Time expiry, absl::Time now);
 // `cert ls`: table ID / DOMAINS / EXPIRES / STATUS of the snapshot's certificates.
 std::string FormatCertList(const admin::GetSnapshotResponse& response, absl::Time now);
 
+// `cert ls`, second table when the control plane runs ACME: NAME / STATE / SOURCES / EXPIRES /
+// DETAIL (failing: the CA's error and the next attempt; excluded / skipped: why). "" when off.
+std::string FormatAcmeList(const admin::ListAcmeNamesResponse& response);
+
 }  // namespace edgerouter::ctl
 
 #endif  // EDGEROUTER_CONTROLPLANE_CTL_CERT_COMMANDS_H_

@@ -130,5 +130,41 @@ TEST(CertCommandsTest, ImportArguments) {
   EXPECT_EQ(inv.command, Command::kCertLs);
 }
 
+TEST(CertCommandsTest, AcmeTableShowsStatesAndTheCasError) {
+  admin::ListAcmeNamesResponse off;
+  EXPECT_EQ(FormatAcmeList(off), "");
+  admin::ListAcmeNamesResponse r;
+  r.set_enabled(true);
+  r.set_directory_url("https://127.0.0.1:14000/dir");
+  r.set_replica_id("cp-1");
+  r.set_issuer_here(true);
+  auto add = [&](const std::string& name, const std::string& state, const std::string& detail) {
+    admin::AcmeNameStatus* n = r.add_names();
+    n->set_name(name);
+    n->set_state(state);
+    n->set_detail(detail);
+    n->add_sources("app:" + name);
+    return n;
+  };
+  admin::AcmeNameStatus* issued = add("a.test", "issued", "");
+  issued->set_not_after_unix(1700000000);
+  issued->set_renew_at_unix(1690000000);
+  admin::AcmeNameStatus* failing = add("b.test", "failing", "urn:ietf:params:acme:error:unauthorized: 404");
+  failing->set_failures(2);
+  failing->set_retry_at_unix(1700000600);
+  add("{x}.test", "skipped", "host regexp: HTTP-01 validates exact names only");
+  const std::string table = FormatAcmeList(r);
+  EXPECT_TRUE(absl::StrContains(table, "ACME https://127.0.0.1:14000/dir (issuer: cp-1, answering)")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "2023-11-14T22:13:20Z")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "renews 2023-07-22")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "2 failure(s), next attempt 2023-11-14T22:23:20Z: urn:ietf:params:acme:error:unauthorized: 404"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "skipped")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "app:b.test")) << table;
+  r.set_issuer_here(false);
+  r.set_issuer_holder("cp-2");
+  EXPECT_TRUE(absl::StrContains(FormatAcmeList(r), "issuer: cp-2; states as cp-1 sees them")) << FormatAcmeList(r);
+}
+
 }  // namespace
 }  // namespace edgerouter::ctl

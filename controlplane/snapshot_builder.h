@@ -28,6 +28,13 @@ struct PreparedApp {
   std::string origin;                 // e.g. "/t-1/loadbalancer@17", "file:applications.json"
   ResourcePtr resource;               // null when `problems` is non-empty
   std::vector<std::string> problems;  // validation details
+  // Hosts a Docker router asks a certificate for (Traefik `tls.certresolver`): for the ACME issuer.
+  struct CertResolver {
+    std::string host;
+    std::string resolver;
+    bool regexp = false;
+  };
+  std::vector<CertResolver> cert_resolvers;
 };
 
 PreparedApp PrepareApp(config::Application app, std::string origin);

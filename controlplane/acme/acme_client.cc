@@ -416,8 +416,31 @@ absl::StatusOr<std::string> AcmeClient::DownloadCertificate(const std::string& u
 absl::StatusOr<IssuedCertificate> AcmeClient::ObtainCertificate(const std::vector<std::string>& dns_names,
                                                                 const Http01Responder& responder,
                                                                 absl::Time deadline) {
-  absl::StatusOr<AcmeOrder> order = NewOrder(dns_names);
-  if (!order.ok()) return order.status();
+  return ObtainCertificate(dns_names, responder, deadline, "", nullptr, nullptr);
+}
+
+absl::StatusOr<IssuedCertificate> AcmeClient::ObtainCertificate(
+    const std::vector<std::string>& dns_names, const Http01Responder& responder, absl::Time deadline,
+    const std::string& resume_order_url, const std::function<void(const AcmeOrder&)>& on_new_order,
+    bool* resumed) {
+  absl::StatusOr<AcmeOrder> order = absl::NotFoundError("no order to resume");
+  if (!resume_order_url.empty()) {
+    // A processing or valid order was finalized with a key that died with its replica: only
+    // pending and ready orders can be continued.
+    order = FetchOrder(resume_order_url);
+    std::vector<std::string> want = dns_names, have = order.ok() ? order->dns_names : std::vector<std::string>();
+    std::sort(want.begin(), want.end());
+    std::sort(have.begin(), have.end());
+    if (order.ok() && (want != have || (order->status != "pending" && order->status != "ready"))) {
+      order = absl::FailedPreconditionError("not resumable");
+    }
+  }
+  if (resumed != nullptr) *resumed = order.ok();
+  if (!order.ok()) {
+    order = NewOrder(dns_names);
+    if (!order.ok()) return order.status();
+    if (on_new_order) on_new_order(*order);
+  }
   if (order->status == "invalid") return OrderFailed(*order);
   if (order->status == "pending") {
     if (absl::Status s = AuthorizeHttp01(*order, responder, deadline); !s.ok()) return s;

@@ -149,6 +149,15 @@ class AcmeClient {
   // P-256 key and CSR, finalize, download.
   absl::StatusOr<IssuedCertificate> ObtainCertificate(const std::vector<std::string>& dns_names,
                                                       const Http01Responder& responder, absl::Time deadline);
+  // The same, first trying to continue the order at `resume_order_url` (one another replica
+  // started): used when it is still pending or ready for exactly `dns_names`, else a new order is
+  // made. `on_new_order` (optional) sees each new order's URL before its challenges are
+  // presented, so it can be recorded for whoever takes over. `*resumed` (optional) tells which.
+  absl::StatusOr<IssuedCertificate> ObtainCertificate(const std::vector<std::string>& dns_names,
+                                                      const Http01Responder& responder, absl::Time deadline,
+                                                      const std::string& resume_order_url,
+                                                      const std::function<void(const AcmeOrder&)>& on_new_order,
+                                                      bool* resumed);
 
   // Replaces the cached nonce (tests: a stale nonce must be recovered from via badNonce).
   void SetNonceForTest(std::string nonce) { nonce_ = std::move(nonce); }

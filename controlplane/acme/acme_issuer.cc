@@ -116,8 +116,10 @@ void Issuer::Run() {
       tracker_.OnOrderStarted(*name);
       ++stats_.orders_started;
       mu_.Unlock();
-      absl::StatusOr<KnownCertificate> cert = Order(*name, renewal);
+      bool resumed = false;
+      absl::StatusOr<KnownCertificate> cert = Order(*name, renewal, &resumed);
       mu_.Lock();
+      if (resumed) ++stats_.orders_resumed;
       if (client_ != nullptr) {
         stats_.acme_requests = retired_client_stats_.requests + client_->stats().requests;
         stats_.bad_nonce_retries = retired_client_stats_.bad_nonce_retries + client_->stats().bad_nonce_retries;
@@ -165,16 +167,32 @@ absl::Status Issuer::EnsureClient() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<KnownCertificate> Issuer::Order(const std::string& name, bool renewal) {
+absl::StatusOr<KnownCertificate> Issuer::Order(const std::string& name, bool renewal, bool* resumed) {
   if (absl::Status s = EnsureClient(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("ACME account at ", options_.client.directory_url, ": ", s.message()));
   }
+  absl::StatusOr<KnownCertificate> result = OrderWithClient(name, renewal, resumed);
+  if (journal_ != nullptr && order_recorded_) {
+    journal_->OrderEnded(name, result.ok() ? "issued" : std::string(result.status().message()));
+  }
+  return result;
+}
+
+absl::StatusOr<KnownCertificate> Issuer::OrderWithClient(const std::string& name, bool renewal, bool* resumed) {
   Http01Responder responder{
       .present = [this](const std::vector<Http01Challenge>& c) { return challenges_->Publish(c); },
       .cleanup = [this](const std::vector<Http01Challenge>& c) { challenges_->Withdraw(c); }};
+  const std::string resume_url = journal_ != nullptr ? journal_->OpenOrder(name) : "";
+  order_recorded_ = !resume_url.empty();
   // Network deadlines are real time, whatever clock schedules the orders.
-  absl::StatusOr<IssuedCertificate> issued =
-      client_->ObtainCertificate({name}, responder, absl::Now() + options_.order_timeout);
+  absl::StatusOr<IssuedCertificate> issued = client_->ObtainCertificate(
+      {name}, responder, absl::Now() + options_.order_timeout, resume_url,
+      [&](const AcmeOrder& order) {
+        if (journal_ == nullptr) return;
+        journal_->OrderStarted(name, order.url);
+        order_recorded_ = true;
+      },
+      resumed);
   if (!issued.ok()) {
     if (issued.status().code() == absl::StatusCode::kUnavailable && ProblemType(issued.status()).empty()) {
       // Transport trouble: start over with a fresh connection and directory next time.

@@ -95,6 +95,18 @@ class MemoryAccountKeyStore : public AccountKeyStore {
   std::optional<std::string> pem_ ABSL_GUARDED_BY(mu_);
 };
 
+// Where open orders are recorded, so a replica taking the issuer over continues an order the
+// previous holder started (its challenges may already be validated) instead of making a second
+// one. OpenOrder: the URL of an order for `name` started and not ended, "" if none.
+class OrderJournal {
+ public:
+  virtual ~OrderJournal() = default;
+  virtual std::string OpenOrder(const std::string& name) = 0;
+  virtual void OrderStarted(const std::string& name, const std::string& order_url) = 0;
+  // `outcome`: "issued" or the error text.
+  virtual void OrderEnded(const std::string& name, const std::string& outcome) = 0;
+};
+
 struct IssuerOptions {
   AcmeClientOptions client;
   std::vector<std::string> emails;     // account contacts (mailto:)
@@ -111,6 +123,7 @@ struct IssuerStats {
   int64_t orders_started = 0;
   int64_t certificates_issued = 0;  // published to the sink
   int64_t orders_failed = 0;
+  int64_t orders_resumed = 0;       // continued from an OrderJournal's open order
   int64_t acme_requests = 0;        // HTTP requests to the CA (all clients so far)
   int64_t bad_nonce_retries = 0;
   bool lease_held = false;          // at the latest round
@@ -125,6 +138,8 @@ class Issuer {
          ChallengePublisher* challenges, CertificateSink* sink, controlplane::Lease* lease, const Clock* clock = nullptr);
   ~Issuer();  // Stop()
 
+  // Optional, before Start: open orders are recorded there and resumed from it.
+  void SetOrderJournal(OrderJournal* journal) { journal_ = journal; }
   void Start();
   // Returns once the thread has ended: at once when idle; an order in progress is finished
   // first (the ACME client cannot be interrupted; bounded by order_timeout).
@@ -141,7 +156,8 @@ class Issuer {
  private:
   void Run();
   // One order for `name` and the event to the sink; the certificate for the tracker.
-  absl::StatusOr<KnownCertificate> Order(const std::string& name, bool renewal);
+  absl::StatusOr<KnownCertificate> Order(const std::string& name, bool renewal, bool* resumed);
+  absl::StatusOr<KnownCertificate> OrderWithClient(const std::string& name, bool renewal, bool* resumed);
   absl::Status EnsureClient();
 
   const IssuerOptions options_;
@@ -149,11 +165,13 @@ class Issuer {
   AccountKeyStore* const account_keys_;
   ChallengePublisher* const challenges_;
   CertificateSink* const sink_;
+  OrderJournal* journal_ = nullptr;
   controlplane::Lease* const lease_;  // the cluster lease (kept by a LeaseKeeper), or always held
   RealClock real_clock_;
   const Clock* const clock_;
 
   std::unique_ptr<AcmeClient> client_;  // the issuer thread's only
+  bool order_recorded_ = false;         // the journal has an open order for the current name
   AcmeClientStats retired_client_stats_;
 
   mutable absl::Mutex mu_;

@@ -310,6 +310,7 @@ Built BuildApplications(const Discovered& discovered) {
       out.problems.push_back({s.name, std::string(app.status().message())});
     } else if (app->has_value()) {
       out.apps.push_back(**app);
+      out.cert_resolvers.push_back(CertResolverHosts(s.labels));
     }
   }
   return out;

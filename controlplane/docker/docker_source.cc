@@ -251,9 +251,11 @@ absl::StatusOr<AppSource> DockerSource::Resync(bool* swarm_routed) {
   Built built = BuildApplications(*discovered);
   AppSource source;
   source.name = "docker";
-  for (config::Application& app : built.apps) {
-    std::string origin = "docker:" + app.id();
-    source.apps.push_back(std::make_shared<const PreparedApp>(PrepareApp(std::move(app), std::move(origin))));
+  for (size_t i = 0; i < built.apps.size(); ++i) {
+    std::string origin = "docker:" + built.apps[i].id();
+    PreparedApp prepared = PrepareApp(std::move(built.apps[i]), std::move(origin));
+    for (const CertResolverHost& h : built.cert_resolvers[i]) prepared.cert_resolvers.push_back({h.host, h.resolver, h.regexp});
+    source.apps.push_back(std::make_shared<const PreparedApp>(std::move(prepared)));
   }
   for (const DiscoveryProblem& p : built.problems) {
     snapshot::RejectedItem item;

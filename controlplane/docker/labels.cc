@@ -1,6 +1,8 @@
 #include "controlplane/docker/labels.h"
 
+#include <algorithm>
 #include <memory>
+#include <tuple>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -239,6 +241,24 @@ absl::StatusOr<std::vector<config::Frontend>> ParseV1Rule(absl::string_view rule
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unsupported frontend rule: ", rule));
   }
+  return out;
+}
+
+std::vector<CertResolverHost> CertResolverHosts(const Labels& labels) {
+  std::vector<CertResolverHost> out;
+  for (const auto& [router, rule] : RouterRules(labels)) {
+    const std::string resolver = Get(labels, absl::StrCat(kRouterPrefix, router, ".tls.certresolver"));
+    if (resolver.empty()) continue;
+    absl::StatusOr<std::vector<config::Frontend>> fronts = ParseV2Rule(rule);
+    if (!fronts.ok()) continue;
+    for (const config::Frontend& f : *fronts) {
+      if (f.kind() == "hostname") out.push_back({f.hostname(), resolver, false});
+      if (f.kind() == "hostname_regexp") out.push_back({f.hostname_regexp(), resolver, true});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.host, a.resolver) < std::tie(b.host, b.resolver);
+  });
   return out;
 }
 

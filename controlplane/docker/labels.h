@@ -46,6 +46,17 @@ absl::StatusOr<std::optional<config::Application>> ApplicationFromLabels(
     absl::string_view service_name, const Labels& labels,
     const std::vector<std::string>& addresses, const std::vector<std::string>& instance_ports = {});
 
+// Hosts whose Traefik v2/v3 router asks for a certificate
+// (`traefik.http.routers.<r>.tls.certresolver=<name>`): the router's exact Host() names (host
+// regexps too, kind "hostname_regexp", for the ACME issuer to report as skipped), sorted.
+// Routers without a parseable rule are left out (ApplicationFromLabels reports them).
+struct CertResolverHost {
+  std::string host;
+  std::string resolver;
+  bool regexp = false;
+};
+std::vector<CertResolverHost> CertResolverHosts(const Labels& labels);
+
 // Frontends of a v1 rule (`Host:a,b;PathPrefix:/p`), exposed for tests and `edgerouterctl`.
 absl::StatusOr<std::vector<config::Frontend>> ParseV1Rule(absl::string_view rule);
 

@@ -287,5 +287,26 @@ TEST(LabelsTest, HelperLabels) {
   EXPECT_FALSE(WantsSwarmVip({{"traefik.swarm.lbswarm", "false"}}));
 }
 
+TEST(LabelsTest, CertResolverHostsPerRouter) {
+  const Labels labels = {
+      {"traefik.http.routers.web.rule", "Host(`b.example.com`) || Host(`a.example.com`)"},
+      {"traefik.http.routers.web.tls.certresolver", "le"},
+      {"traefik.http.routers.api.rule", "Host(`api.example.com`) && PathPrefix(`/v1`)"},
+      {"traefik.http.routers.wild.rule", "HostRegexp(`{sub:[a-z]+}.example.com`)"},
+      {"traefik.http.routers.wild.tls.certresolver", "le"},
+      {"traefik.http.routers.bad.rule", "Host(`x.example.com`"},
+      {"traefik.http.routers.bad.tls.certresolver", "le"},
+  };
+  std::vector<CertResolverHost> hosts = CertResolverHosts(labels);
+  ASSERT_EQ(hosts.size(), 2u);
+  EXPECT_EQ(hosts[0].host, "a.example.com");
+  EXPECT_EQ(hosts[0].resolver, "le");
+  EXPECT_FALSE(hosts[0].regexp);
+  EXPECT_EQ(hosts[1].host, "b.example.com");
+  // api.example.com has no resolver; v2 HostRegexp is unsupported and the bad rule unparseable:
+  // both left out (ApplicationFromLabels reports them).
+  EXPECT_TRUE(CertResolverHosts({{"traefik.http.routers.web.rule", "Host(`a.test`)"}}).empty());
+}
+
 }  // namespace
 }  // namespace edgerouter::controlplane::docker

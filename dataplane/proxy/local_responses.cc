@@ -149,6 +149,12 @@ void DownstreamConnection::HandleRequest() {
     return;
   }
   worker_->RefConfig(config_);
+  // ACME HTTP-01 tokens are answered before routing, only for held tokens (dataplane/acme).
+  if (const std::string* answer = dpacme::FindChallengeAnswer(config_->acme_challenges.get(), h.method, h.path)) {
+    host_.assign(h.host.data(), h.host.size());
+    SendLocal(200, "application/octet-stream", *answer);
+    return;
+  }
   if (!routing::NormalizeHost(h.host, &host_)) {
     const std::string value(h.host);
     host_ = value;

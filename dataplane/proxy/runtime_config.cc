@@ -139,6 +139,8 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
     rc->cert_names = previous->cert_names;
   }
 
+  rc->acme_challenges =
+      dpacme::UpdateChallengeTokens(update, previous != nullptr ? previous->acme_challenges : nullptr);
   rc->applied_at = absl::Now();
   if (rc->admin_apps > 0) rc->admin_page = RenderAdminPage(rc->resources, rc->version, rc->applied_at);
   return std::shared_ptr<const RuntimeConfig>(std::move(rc));

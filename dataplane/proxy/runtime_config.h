@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "dataplane/pipeline/chain.h"
+#include "dataplane/acme/challenge_responder.h"
 #include "dataplane/routing/route_table.h"
 #include "dataplane/tls/cert_store.h"
 #include "dataplane/util/sharded_map.h"
@@ -50,6 +51,7 @@ struct RuntimeConfig {
   bool has_prom_metrics = false;  // some app serves metrics (directly or behind auth_v0)
   std::shared_ptr<const tls::CertStore> certs;  // SNI → certificate context
   std::shared_ptr<const std::vector<std::string>> cert_names;  // certificate resources, sorted
+  std::shared_ptr<const dpacme::ChallengeTokens> acme_challenges;  // ACME HTTP-01 tokens (null: none)
 };
 
 struct CompileOptions {

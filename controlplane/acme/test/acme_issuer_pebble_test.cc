@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -254,6 +255,70 @@ TEST_F(AcmeIssuerPebbleTest, NothingIsOrderedWithoutTheLease) {
   ASSERT_TRUE(Eventually([&] { return sink_.For("leased.example.test").size() == 1; }));
   ExpectUsable(sink_.For("leased.example.test")[0], "leased.example.test");
   issuer->Stop();
+}
+
+// Records the journal calls; `open` is what a previous holder left behind.
+class TestJournal : public OrderJournal {
+ public:
+  std::string OpenOrder(const std::string& name) override {
+    absl::MutexLock lock(&mu);
+    auto it = open.find(name);
+    return it == open.end() ? "" : it->second;
+  }
+  void OrderStarted(const std::string& name, const std::string& url) override {
+    absl::MutexLock lock(&mu);
+    started.push_back(name + " " + url);
+    open[name] = url;
+  }
+  void OrderEnded(const std::string& name, const std::string& outcome) override {
+    absl::MutexLock lock(&mu);
+    ended.push_back(name + " " + outcome);
+    open.erase(name);
+  }
+  absl::Mutex mu;
+  std::map<std::string, std::string> open;
+  std::vector<std::string> started, ended;
+};
+
+TEST_F(AcmeIssuerPebbleTest, TakeoverContinuesTheOpenOrderInsteadOfOrderingAgain) {
+  // The previous holder: same account, made the order, died before its challenges were answered.
+  absl::StatusOr<AccountKey> key = AccountKey::Generate();
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(keys_.Save(*key).ok());
+  absl::StatusOr<AccountKey> same = AccountKey::FromPem(*keys_.pem());
+  ASSERT_TRUE(same.ok());
+  auto previous = AcmeClient::Connect({.directory_url = pebble_->directory_url(), .ca_file = pebble_->ca_file()},
+                                      *std::move(same));
+  ASSERT_TRUE(previous.ok()) << previous.status();
+  ASSERT_TRUE((*previous)->RegisterAccount({.terms_of_service_agreed = true}).ok());
+  absl::StatusOr<AcmeOrder> order = (*previous)->NewOrder({"resume.example.test"});
+  ASSERT_TRUE(order.ok()) << order.status();
+  ASSERT_EQ(order->status, "pending");
+
+  TestJournal journal;
+  journal.open["resume.example.test"] = order->url;
+  journal.open["stale.example.test"] = order->url + "-gone";  // unusable: a new order is made
+  TestPublisher publisher(http01_);
+  controlplane::AlwaysHeldLease lease("test");
+  std::unique_ptr<Issuer> issuer = MakeIssuer(&publisher, &lease);
+  issuer->SetOrderJournal(&journal);
+  issuer->SetWantedNames({{"resume.example.test", "app:r"}, {"stale.example.test", "app:s"}});
+  issuer->Start();
+  ASSERT_TRUE(Eventually([&] { return sink_.For("resume.example.test").size() == 1 && sink_.For("stale.example.test").size() == 1; }))
+      << StateOf(*issuer, "resume.example.test").detail << " / " << StateOf(*issuer, "stale.example.test").detail;
+  issuer->Stop();
+  ExpectUsable(sink_.For("resume.example.test")[0], "resume.example.test");
+  EXPECT_EQ(issuer->stats().orders_resumed, 1);
+  absl::MutexLock lock(&journal.mu);
+  // Only the stale name got a new order; both were closed as issued.
+  ASSERT_EQ(journal.started.size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(journal.started[0], "stale.example.test https://")) << journal.started[0];
+  EXPECT_EQ(journal.ended, (std::vector<std::string>{"resume.example.test issued", "stale.example.test issued"}));
+  EXPECT_TRUE(journal.open.empty());
+  // The resumed order is the one the previous holder made, now valid.
+  absl::StatusOr<AcmeOrder> after = (*previous)->FetchOrder(order->url);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->status, "valid");
 }
 
 }  // namespace

@@ -63,6 +63,7 @@ absl::StatusOr<std::unique_ptr<PebbleHarness>> PebbleHarness::Start(const std::s
 
   const int dns_port = edgerouter::testing::PickFreeLoopbackPort();
   const int cts_management_port = edgerouter::testing::PickFreeLoopbackPort();
+  h->cts_management_port_ = cts_management_port;
   absl::StatusOr<std::unique_ptr<Subprocess>> cts =
       Subprocess::Start({"/usr/bin/pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
                          "-dns01", absl::StrCat("127.0.0.1:", dns_port), "-http01", "", "-https01", "",

@@ -30,6 +30,9 @@ class PebbleHarness {
   // The root pebble issues under (it changes on every start), from the management port.
   absl::StatusOr<std::string> FetchRootPem() const;
   std::string PebbleOutput() const { return pebble_->Output(); }
+  // pebble-challtestsrv's management port (plain HTTP on 127.0.0.1), e.g. POST /add-a
+  // {"host":"b.example.test.","addresses":["127.0.0.2"]} to send one name elsewhere.
+  int challtestsrv_management_port() const { return cts_management_port_; }
 
   // OK when the PEM chain (leaf first) verifies up to `root_pem`; else OpenSSL's reason.
   static absl::Status VerifyChain(const std::string& chain_pem, const std::string& root_pem);
@@ -40,6 +43,7 @@ class PebbleHarness {
   std::string ca_file_;
   int api_port_ = 0;
   int management_port_ = 0;
+  int cts_management_port_ = 0;
   std::unique_ptr<Subprocess> challtestsrv_;
   std::unique_ptr<Subprocess> pebble_;
 };

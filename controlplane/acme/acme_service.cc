@@ -1,0 +1,337 @@
+#include "controlplane/acme/acme_service.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/event_line.h"
+#include "common/json_codec.h"
+#include "controlplane/stream_state.h"
+
+namespace edgerouter::acme {
+namespace {
+
+int64_t UnixOrZero(absl::Time t) {
+  return t == absl::InfinitePast() || t == absl::InfiniteFuture() ? 0 : absl::ToUnixSeconds(t);
+}
+
+std::string Names(const std::vector<Http01Challenge>& challenges) {
+  std::vector<std::string> names;
+  for (const Http01Challenge& c : challenges) names.push_back(c.dns_name);
+  return absl::StrJoin(names, ",");
+}
+
+}  // namespace
+
+std::vector<NameRequest> WantedNamesOf(const controlplane::BuiltSnapshot& snapshot) {
+  std::vector<NameRequest> out;
+  for (const auto& app : snapshot.apps) {
+    if (app->resource == nullptr || !app->resource->has_app()) continue;
+    for (const config::Frontend& f : app->resource->app().frontends()) {
+      if (f.kind() == "hostname" && !f.hostname().empty()) {
+        out.push_back({f.hostname(), absl::StrCat("app:", app->id), false});
+      } else if (f.kind() == "hostname_regexp" && !f.hostname_regexp().empty()) {
+        out.push_back({f.hostname_regexp(), absl::StrCat("app:", app->id), true});
+      }
+    }
+    for (const auto& r : app->cert_resolvers) out.push_back({r.host, absl::StrCat("certresolver:", r.resolver), r.regexp});
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<AcmeService>> AcmeService::Create(AcmeServiceOptions options,
+                                                                 controlplane::EventLog* log,
+                                                                 controlplane::ConfigHub* hub,
+                                                                 controlplane::DiscoveryServer* discovery) {
+  if (options.issuer.client.directory_url.empty()) return absl::InvalidArgumentError("--acme_directory is empty");
+  if (options.kek_public_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--acme_kek_public is required with --acme_directory (the edge nodes' KEK public key: keys are wrapped for it)");
+  }
+  absl::StatusOr<certbus::KekPublicKey> kek = certbus::LoadKekPublicKeyFile(options.kek_public_file);
+  if (!kek.ok()) {
+    return absl::Status(kek.status().code(), absl::StrCat("--acme_kek_public=", options.kek_public_file, ": ",
+                                                          kek.status().message()));
+  }
+  return std::unique_ptr<AcmeService>(new AcmeService(std::move(options), *std::move(kek), log, hub, discovery));
+}
+
+AcmeService::AcmeService(AcmeServiceOptions options, certbus::KekPublicKey kek, controlplane::EventLog* log,
+                         controlplane::ConfigHub* hub, controlplane::DiscoveryServer* discovery)
+    : options_(std::move(options)), log_(log), hub_(hub), discovery_(discovery), stream_(AcmeStreamName(options_.tenant)) {
+  AccountKeyStore* keys = this;
+  if (!options_.account_key_file.empty()) {
+    file_keys_ = std::make_unique<FileAccountKeyStore>(options_.account_key_file);
+    keys = file_keys_.get();
+  }
+  issuer_ = std::make_unique<Issuer>(options_.issuer, std::move(kek), keys, this, this, &lease_);
+  issuer_->SetOrderJournal(this);
+}
+
+AcmeService::~AcmeService() { Stop(); }
+
+void AcmeService::OnSnapshot(const controlplane::BuiltSnapshot& snapshot) {
+  std::vector<NameRequest> wanted = WantedNamesOf(snapshot);
+  std::vector<KnownCertificate> certs;
+  bool wanted_changed;
+  {
+    absl::MutexLock lock(&mu_);
+    std::map<std::string, std::pair<std::string, KnownCertificate>> known;
+    for (const controlplane::ResourcePtr& r : snapshot.resources) {
+      if (!r->has_certificate()) continue;
+      auto it = known_.find(r->name());
+      if (it != known_.end() && it->second.first == r->version()) {
+        known.emplace(r->name(), it->second);
+        continue;
+      }
+      absl::StatusOr<KnownCertificate> cert = KnownCertificateFromPem(r->certificate().cert_pem_bundle());
+      if (!cert.ok()) {
+        // Served from its event's fields alone: the name is covered until its expiry is near.
+        KnownCertificate fallback;
+        fallback.domains.assign(r->certificate().domains().begin(), r->certificate().domains().end());
+        absl::Time expires;
+        std::string unused;
+        if (!absl::ParseTime(absl::RFC3339_full, r->certificate().expires(), &expires, &unused)) continue;
+        fallback.not_after = expires;
+        cert = fallback;
+      }
+      known.emplace(r->name(), std::make_pair(r->version(), *cert));
+    }
+    known_ = std::move(known);
+    for (const auto& [name, entry] : known_) certs.push_back(entry.second);
+    wanted_changed = wanted.size() != last_wanted_.size();
+    for (size_t i = 0; !wanted_changed && i < wanted.size(); ++i) {
+      wanted_changed = wanted[i].name != last_wanted_[i].name || wanted[i].source != last_wanted_[i].source ||
+                       wanted[i].regexp != last_wanted_[i].regexp;
+    }
+    if (wanted_changed) last_wanted_ = wanted;
+  }
+  issuer_->SetCertificates(std::move(certs));
+  if (wanted_changed) issuer_->SetWantedNames(wanted);
+}
+
+absl::Status AcmeService::Start(controlplane::LeaseKeeper* duties) {
+  // The backlog is delivered inside Watch: the account key and open orders are known after it.
+  absl::StatusOr<std::unique_ptr<controlplane::WatchHandle>> watch =
+      log_->Watch(stream_, 0, [this](const controlplane::LogEntry& entry) {
+        std::vector<controlplane::ResourcePtr> resources;
+        {
+          absl::MutexLock lock(&mu_);
+          const size_t before = state_.challenges().size();
+          state_.Apply(entry);
+          if (before == 0 && state_.challenges().empty()) return;  // nothing to publish
+          resources = state_.ChallengeResources();
+        }
+        hub_->SetAcmeChallenges(std::move(resources));
+      });
+  if (!watch.ok()) return absl::Status(watch.status().code(), absl::StrCat(stream_, ": ", watch.status().message()));
+  watch_ = *std::move(watch);
+  lease_.keeper.store(duties);
+  issuer_->Start();
+  return absl::OkStatus();
+}
+
+void AcmeService::Stop() {
+  if (issuer_ != nullptr) issuer_->Stop();
+  watch_.reset();
+}
+
+void AcmeService::Append(const events::Event& event, const char* what) {
+  absl::StatusOr<uint64_t> v = log_->Append(stream_, {event}, std::nullopt);
+  if (!v.ok()) {
+    std::fprintf(stderr, "level=WARN msg=\"acme: append failed\" what=%s stream=%s error=\"%s\"\n", what,
+                 stream_.c_str(), std::string(v.status().message()).c_str());
+  }
+}
+
+bool AcmeService::ChallengesServed(const std::vector<Http01Challenge>& challenges, std::string* waiting_for) {
+  std::shared_ptr<const controlplane::BuiltSnapshot> current = hub_->Current();
+  if (current == nullptr) {
+    *waiting_for = "the first snapshot";
+    return false;
+  }
+  for (const Http01Challenge& c : challenges) {
+    if (current->Find(absl::StrCat("acme/", c.token)) == nullptr) {
+      *waiting_for = absl::StrCat("a snapshot with the token for ", c.dns_name);
+      return false;
+    }
+  }
+  std::vector<std::string> behind;
+  for (const admin::NodeStatus& node : discovery_->Nodes()) {
+    if (node.connected() && node.last_acked_version() != current->version) behind.push_back(node.node_id());
+  }
+  *waiting_for = absl::StrCat("data planes ", absl::StrJoin(behind, ","));
+  return behind.empty();
+}
+
+absl::Status AcmeService::Publish(const std::vector<Http01Challenge>& challenges) {
+  events::AcmeChallengesPublished published;
+  for (const Http01Challenge& c : challenges) {
+    events::AcmeHttp01Challenge* out = published.add_challenges();
+    out->set_domain(c.dns_name);
+    out->set_token(c.token);
+    out->set_key_authorization(c.key_authorization);
+  }
+  // One order runs fleet-wide at a time, so tokens of any other order are stale (a holder died
+  // before withdrawing them): they leave the snapshots in the same version.
+  events::AcmeChallengesWithdrawn stale;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [token, c] : state_.challenges()) {
+      bool current = false;
+      for (const Http01Challenge& n : challenges) current |= n.token == token;
+      if (!current) stale.add_tokens(token);
+    }
+  }
+  std::vector<events::Event> batch;
+  if (stale.tokens_size() > 0) batch.push_back(MakeAcmeEvent("AcmeChallengesWithdrawn", stale));
+  batch.push_back(MakeAcmeEvent("AcmeChallengesPublished", published));
+  absl::StatusOr<uint64_t> v = log_->Append(stream_, std::move(batch), std::nullopt);
+  if (!v.ok()) return absl::Status(v.status().code(), absl::StrCat("publishing challenges on ", stream_, ": ", v.status().message()));
+  // The CA validates right after this returns: wait until the data planes hold the tokens.
+  const absl::Time deadline = absl::Now() + options_.ack_timeout;
+  std::string waiting_for;
+  while (!ChallengesServed(challenges, &waiting_for)) {
+    if (absl::Now() >= deadline) {
+      // One stuck data plane must not stop every order: the CA's validation decides.
+      std::fprintf(stderr, "level=WARN msg=\"acme: challenges not acknowledged in time; answering the CA anyway\" names=%s waiting_for=\"%s\"\n",
+                   Names(challenges).c_str(), waiting_for.c_str());
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::SleepFor(options_.challenge_grace);  // data planes on other replicas
+  return absl::OkStatus();
+}
+
+void AcmeService::Withdraw(const std::vector<Http01Challenge>& challenges) {
+  events::AcmeChallengesWithdrawn withdrawn;
+  for (const Http01Challenge& c : challenges) withdrawn.add_tokens(c.token);
+  Append(MakeAcmeEvent("AcmeChallengesWithdrawn", withdrawn), "AcmeChallengesWithdrawn");
+}
+
+absl::Status AcmeService::Publish(const events::CertificateObtained& event) {
+  if (absl::Status s = controlplane::ValidateCertificate(event); !s.ok()) return s;
+  absl::StatusOr<uint64_t> v =
+      log_->Append(hub_->certbus_stream(), {MakeSystemEvent("CertificateObtained", ToCompactJson(event))}, std::nullopt);
+  if (!v.ok()) return v.status();
+  hub_->WaitForCertbusVersion(*v, absl::Seconds(5));
+  std::fprintf(stderr, "level=INFO msg=\"acme: certificate published\" id=%s expires=%s reason=%s stream=%s@%llu\n",
+               event.id().c_str(), event.expires().c_str(), event.reason().c_str(), hub_->certbus_stream().c_str(),
+               static_cast<unsigned long long>(*v));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<AccountKey>> AcmeService::Load() {
+  std::string pem;
+  {
+    absl::MutexLock lock(&mu_);
+    pem = state_.account_key_pem();
+  }
+  if (pem.empty()) return std::optional<AccountKey>();
+  absl::StatusOr<AccountKey> key = AccountKey::FromPem(pem, absl::StrCat("account key in ", stream_));
+  if (!key.ok()) return key.status();
+  return std::optional<AccountKey>(*std::move(key));
+}
+
+absl::Status AcmeService::Save(const AccountKey& key) {
+  absl::StatusOr<std::string> pem = key.ToPem();
+  if (!pem.ok()) return pem.status();
+  events::AcmeAccountKeyCreated created;
+  created.set_key_pem(*pem);
+  uint64_t seen;
+  {
+    absl::MutexLock lock(&mu_);
+    seen = state_.version();
+  }
+  // Only at the version read: a concurrent writer's key wins, and the next Load finds it.
+  absl::StatusOr<uint64_t> v = log_->Append(stream_, {MakeAcmeEvent("AcmeAccountKeyCreated", created)}, seen);
+  if (!v.ok()) return absl::Status(v.status().code(), absl::StrCat(stream_, ": ", v.status().message()));
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < deadline) {  // the watch brings it back (Load reads the state)
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_.version() >= *v) break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return absl::OkStatus();
+}
+
+std::string AcmeService::OpenOrder(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  auto it = state_.open_orders().find(name);
+  return it == state_.open_orders().end() ? "" : it->second;
+}
+
+void AcmeService::OrderStarted(const std::string& name, const std::string& order_url) {
+  events::AcmeOrderStarted started;
+  started.set_domain(name);
+  started.set_order_url(order_url);
+  Append(MakeAcmeEvent("AcmeOrderStarted", started), "AcmeOrderStarted");
+}
+
+void AcmeService::OrderEnded(const std::string& name, const std::string& outcome) {
+  events::AcmeOrderEnded ended;
+  ended.set_domain(name);
+  ended.set_outcome(outcome);
+  Append(MakeAcmeEvent("AcmeOrderEnded", ended), "AcmeOrderEnded");
+}
+
+admin::ListAcmeNamesResponse AcmeService::Status() const {
+  admin::ListAcmeNamesResponse out;
+  out.set_enabled(true);
+  out.set_directory_url(options_.issuer.client.directory_url);
+  controlplane::LeaseKeeper* keeper = lease_.keeper.load();
+  out.set_issuer_here(keeper != nullptr && keeper->held());
+  if (keeper != nullptr) out.set_issuer_holder(keeper->holder());
+  for (const NameStatus& s : issuer_->States()) {
+    admin::AcmeNameStatus* n = out.add_names();
+    n->set_name(s.name);
+    for (const std::string& source : s.sources) n->add_sources(source);
+    n->set_state(std::string(NameStateName(s.state)));
+    n->set_detail(s.detail);
+    n->set_not_after_unix(UnixOrZero(s.not_after));
+    n->set_renew_at_unix(UnixOrZero(s.renew_at));
+    n->set_retry_at_unix(UnixOrZero(s.retry_at));
+    n->set_failures(s.failures);
+  }
+  const IssuerStats stats = issuer_->stats();
+  out.set_account_url(stats.account_url);
+  out.set_orders_started(stats.orders_started);
+  out.set_orders_failed(stats.orders_failed);
+  out.set_certificates_issued(stats.certificates_issued);
+  return out;
+}
+
+void AcmeService::RegisterMetrics(metrics::MetricsRegistry* registry) {
+  registry->AddCallbackGauge("er_cp_acme_orders", "ACME orders started by this replica since start.",
+                             [this] { return static_cast<double>(issuer_->stats().orders_started); });
+  registry->AddCallbackGauge("er_cp_acme_order_failures", "ACME orders that failed on this replica since start.",
+                             [this] { return static_cast<double>(issuer_->stats().orders_failed); });
+  registry->AddCallbackGauge("er_cp_acme_orders_resumed", "ACME orders continued from another replica's open order.",
+                             [this] { return static_cast<double>(issuer_->stats().orders_resumed); });
+  registry->AddCallbackGauge("er_cp_acme_certificates_issued", "Certificates obtained and published by this replica since start.",
+                             [this] { return static_cast<double>(issuer_->stats().certificates_issued); });
+  registry->AddCallbackGauge("er_cp_acme_issuer_active", "1 while this replica holds the duties lease and runs the ACME issuer.",
+                             [this] { return issuer_->stats().lease_held ? 1.0 : 0.0; });
+  for (NameState state : {NameState::kQueued, NameState::kPending, NameState::kIssued, NameState::kFailing,
+                          NameState::kExcluded, NameState::kSkipped}) {
+    registry->AddCallbackGauge(absl::StrCat("er_cp_acme_names_", NameStateName(state)),
+                               absl::StrCat("Wanted names in ACME state ", NameStateName(state), "."), [this, state] {
+                                 double n = 0;
+                                 for (const NameStatus& s : issuer_->States()) n += s.state == state;
+                                 return n;
+                               });
+  }
+  registry->AddCallbackGauge("er_cp_acme_next_renewal_timestamp_seconds",
+                             "Unix time of the earliest renewal of an issued name (0: none).", [this] {
+                               absl::Time next = absl::InfiniteFuture();
+                               for (const NameStatus& s : issuer_->States()) {
+                                 if (s.state == NameState::kIssued && s.renew_at < next) next = s.renew_at;
+                               }
+                               return static_cast<double>(UnixOrZero(next));
+                             });
+}
+
+}  // namespace edgerouter::acme
