@@ -20,7 +20,7 @@ absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_p
     return absl::InvalidArgumentError(absl::StrCat("app ", r->app().id(), ": ", problems[0]));
   }
   // The backend kinds' factories, looked up by kind name (dataplane/backends/builtin.cc).
-  absl::StatusOr<pipeline::Chain> chain = backends::BuiltinBackends().CompileChain(r->app().id(), r->app().backend());
+  absl::StatusOr<pipeline::Chain> chain = backends::CompileAppChain(r->app().id(), r->app().backend());
   if (!chain.ok()) return chain.status();
   auto app = std::make_shared<AppRuntime>(*std::move(chain));
   app->id = r->app().id();
@@ -137,6 +137,19 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
   } else {
     rc->certs = previous->certs;
     rc->cert_names = previous->cert_names;
+  }
+
+  // IP rules: a handful of prefixes, compiled with every config; a bad one rejects the snapshot.
+  if (const std::shared_ptr<const snapshot::Resource>* r = update.resources->Find("iprules");
+      r != nullptr && (*r)->has_ip_rules()) {
+    if (previous != nullptr && previous->ip_rules != nullptr && previous->ip_rules_version == (*r)->version()) {
+      rc->ip_rules = previous->ip_rules;
+    } else {
+      absl::StatusOr<std::shared_ptr<const backends::IpRuleSet>> rules = backends::IpRuleSet::Compile((*r)->ip_rules());
+      if (!rules.ok()) return rules.status();
+      rc->ip_rules = *std::move(rules);
+    }
+    rc->ip_rules_version = (*r)->version();
   }
 
   rc->applied_at = absl::Now();
