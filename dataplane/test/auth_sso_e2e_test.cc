@@ -139,7 +139,8 @@ TEST_F(AuthSso, CookieFlowThroughAuthRedirect) {
 
 TEST_F(AuthSso, KeyRotationIsPickedUpWithoutARestart) {
   WaitForApplied(1);
-  ASSERT_EQ(AwaitStatus(k1_.Token("alice", "app1", 300), 200).status, 200);
+  const std::string k1_token = k1_.Token("alice", "app1", 300);
+  ASSERT_EQ(AwaitStatus(k1_token, 200).status, 200);
   // The ID server rotates to k2: a token naming k2 makes the data plane refetch the JWKS.
   PublishKeys({&k2_});
   HttpResponse rotated = AwaitStatus(k2_.Token("alice", "app1", 300), 200);
@@ -148,6 +149,8 @@ TEST_F(AuthSso, KeyRotationIsPickedUpWithoutARestart) {
   HttpResponse old_key = WithToken(k1_.Token("alice", "app1", 301));
   EXPECT_EQ(old_key.status, 503) << old_key.body;
   EXPECT_TRUE(absl::StrContains(old_key.body, "unknown key id \"k1\"")) << old_key.body;
+  // Nor is one verified before the rotation: the withdrawn key stops working at once.
+  EXPECT_EQ(WithToken(k1_token).status, 503);
 }
 
 }  // namespace

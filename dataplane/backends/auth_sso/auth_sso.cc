@@ -25,6 +25,9 @@ class VerifiedTokens {
   struct Entry {
     std::string sub;
     int64_t exp;
+    // The key set that verified it: after a JWKS change the token is verified again, so a key
+    // the ID server withdrew stops working at once rather than at the token's expiry.
+    std::shared_ptr<const sso::KeySet> keys;
   };
   std::optional<Entry> Find(absl::string_view token) const {
     absl::MutexLock lock(&mu_);
@@ -35,7 +38,7 @@ class VerifiedTokens {
   void Add(absl::string_view token, Entry entry) {
     absl::MutexLock lock(&mu_);
     if (map_.size() >= kCacheEntries) map_.clear();  // bounded; refilled by the live tokens
-    map_.emplace(token, std::move(entry));
+    map_.insert_or_assign(std::string(token), std::move(entry));
   }
 
  private:
@@ -109,13 +112,13 @@ class AuthSso : public pipeline::AccessStage {
 
   Validation Validate(const std::string& token) const {
     const int64_t now = absl::ToUnixSeconds(absl::Now());
-    if (std::optional<VerifiedTokens::Entry> hit = verified_->Find(token)) {
+    std::shared_ptr<const sso::KeySet> keys = keys_();
+    if (std::optional<VerifiedTokens::Entry> hit = verified_->Find(token); hit.has_value() && hit->keys == keys) {
       if (hit->exp <= now) return {Outcome::kExpired, "", "token expired"};
       return {Outcome::kOk, hit->sub, ""};
     }
     absl::StatusOr<sso::Jwt> jwt = sso::ParseJwt(token);
     if (!jwt.ok()) return {Outcome::kInvalid, "", std::string(jwt.status().message())};
-    std::shared_ptr<const sso::KeySet> keys = keys_();
     if (keys == nullptr) return {Outcome::kKeysUnavailable, "", "not fetched yet"};
     EVP_PKEY* key = nullptr;
     if (auto it = keys->find(jwt->kid); it != keys->end()) {
@@ -133,7 +136,7 @@ class AuthSso : public pipeline::AccessStage {
     if (!audience) return {Outcome::kInvalid, "", "token audience mismatch"};
     if (jwt->claims.exp == 0) return {Outcome::kInvalid, "", "token has no exp"};
     if (jwt->claims.exp <= now) return {Outcome::kExpired, "", "token expired"};
-    verified_->Add(token, {jwt->claims.sub, jwt->claims.exp});
+    verified_->Add(token, {jwt->claims.sub, jwt->claims.exp, std::move(keys)});
     return {Outcome::kOk, jwt->claims.sub, ""};
   }
 

@@ -119,6 +119,19 @@ TEST_F(AuthSsoStage, Refusals) {
   EXPECT_EQ(refreshes_, 1);
 }
 
+TEST_F(AuthSsoStage, AVerifiedTokenIsVerifiedAgainAfterTheKeysChange) {
+  const std::string token = signer_.Token("u1", "myapp", 60);
+  FakeExchange first;
+  first.headers["authorization"] = "Bearer " + token;
+  EXPECT_EQ(Run(first), Verdict::kContinue);
+  TestSigner next("k2");
+  keys_ = std::make_shared<sso::KeySet>(*sso::ParseJwks(sso::JwksJson({&next})));  // k1 withdrawn
+  FakeExchange again;
+  again.headers["authorization"] = "Bearer " + token;
+  EXPECT_EQ(Run(again), Verdict::kAnswered);
+  EXPECT_EQ(again.status, 503);
+}
+
 TEST_F(AuthSsoStage, BrowsersAreSentToTheIdServerWithPathAndQuery) {
   FakeExchange ex;
   ex.path = "/assets/view";
