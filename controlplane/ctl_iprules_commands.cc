@@ -7,7 +7,6 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/event_line.h"
 #include "common/json_codec.h"
 #include "controlplane/ctl_format.h"
@@ -19,15 +18,6 @@ namespace edgerouter::ctl {
 namespace {
 
 constexpr std::chrono::seconds kCallTimeout(5);
-
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
 
 bool CallFailed(const Invocation& inv, const grpc::Status& status, std::ostream& err) {
   if (status.ok()) return false;
@@ -84,7 +74,7 @@ int Cat(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& 
   if (CallFailed(inv, stub->GetSnapshot(Context().get(), admin::GetSnapshotRequest(), &response), err)) return 1;
   for (const snapshot::Resource& r : response.snapshot().resources()) {
     if (!r.has_ip_rules()) continue;
-    out << "# from " << r.ip_rules().origin() << "\n" << FormatIpRulesHcl(r.ip_rules());
+    out << "# from " << r.ip_rules().origin() << "\n" << controlplane::FormatIpRulesHcl(r.ip_rules());
     return 0;
   }
   err << "no IP rules: every address is allowed\n";
@@ -92,21 +82,6 @@ int Cat(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& 
 }
 
 }  // namespace
-
-std::string FormatIpRulesHcl(const config::IpRules& rules) {
-  std::string out;
-  for (const config::IpRule& r : rules.rules()) {
-    if (r.apps().empty()) {
-      absl::StrAppend(&out, "allow_all { prefix = ", Quote(r.prefix()), " }\n");
-    } else {
-      std::vector<std::string> apps;
-      for (const std::string& a : r.apps()) apps.push_back(Quote(a));
-      absl::StrAppend(&out, "allow_specified {\n  prefix = ", Quote(r.prefix()), "\n  apps = [",
-                      absl::StrJoin(apps, ", "), "]\n}\n");
-    }
-  }
-  return out;
-}
 
 int RunIpRulesCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
                       std::ostream& out, std::ostream& err) {

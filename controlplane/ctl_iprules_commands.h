@@ -11,9 +11,6 @@
 
 namespace edgerouter::ctl {
 
-// The rules as ip-rules.hcl text (allow_all blocks, then allow_specified).
-std::string FormatIpRulesHcl(const config::IpRules& rules);
-
 // put [FILE|-]: checks the file (line:column errors), appends IpRulesUpdated with its text to
 // /t-$EDGEROUTER_TENANT/loadbalancer (tenant 1 by default); an empty file withdraws the
 // stream's rules. cat: the rules the served snapshot holds, and where they came from.

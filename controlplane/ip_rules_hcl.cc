@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "dataplane/net/ip_prefix.h"
 
 namespace edgerouter::controlplane {
@@ -223,8 +224,40 @@ class Parser {
   Lexer lexer_;
 };
 
+std::string Quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 absl::StatusOr<config::IpRules> ParseIpRulesHcl(absl::string_view text) { return Parser(text).Parse(); }
+
+std::string FormatIpRulesHcl(const config::IpRules& rules) {
+  std::string out;
+  for (const config::IpRule& r : rules.rules()) {
+    if (r.apps().empty()) {
+      absl::StrAppend(&out, "allow_all { prefix = ", Quote(r.prefix()), " }\n");
+    } else {
+      std::vector<std::string> apps;
+      for (const std::string& a : r.apps()) apps.push_back(Quote(a));
+      absl::StrAppend(&out, "allow_specified {\n  prefix = ", Quote(r.prefix()), "\n  apps = [",
+                      absl::StrJoin(apps, ", "), "]\n}\n");
+    }
+  }
+  return out;
+}
 
 }  // namespace edgerouter::controlplane

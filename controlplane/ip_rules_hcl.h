@@ -11,6 +11,8 @@
 #ifndef EDGEROUTER_CONTROLPLANE_IP_RULES_HCL_H_
 #define EDGEROUTER_CONTROLPLANE_IP_RULES_HCL_H_
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "proto/config.pb.h"
@@ -21,6 +23,9 @@ namespace edgerouter::controlplane {
 // CIDR, allow_specified without apps, or a file without rules (as edgerouter, which refuses to
 // start on those). `origin` is not set.
 absl::StatusOr<config::IpRules> ParseIpRulesHcl(absl::string_view text);
+
+// The rules as ip-rules.hcl text that parses back to them (`edgerouterctl iprules cat`).
+std::string FormatIpRulesHcl(const config::IpRules& rules);
 
 }  // namespace edgerouter::controlplane
 

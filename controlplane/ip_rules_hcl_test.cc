@@ -37,6 +37,18 @@ TEST(IpRulesHcl, HclVariants) {
   EXPECT_EQ(rules->rules(0).apps(0), "a");
 }
 
+TEST(IpRulesHcl, FormatParsesBackToTheSameRules) {
+  config::IpRules rules;
+  rules.add_rules()->set_prefix("10.0.0.0/8");
+  config::IpRule* r = rules.add_rules();
+  r->set_prefix("::1/128");
+  r->add_apps("a \"quoted\" \\ app\n");
+  r->add_apps("b");
+  absl::StatusOr<config::IpRules> again = ParseIpRulesHcl(FormatIpRulesHcl(rules));
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << FormatIpRulesHcl(rules);
+  EXPECT_EQ(again->SerializeAsString(), rules.SerializeAsString());
+}
+
 void ExpectError(absl::string_view text, absl::string_view message) {
   absl::StatusOr<config::IpRules> rules = ParseIpRulesHcl(text);
   ASSERT_FALSE(rules.ok()) << text;
