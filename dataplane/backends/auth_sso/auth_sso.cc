@@ -1,5 +1,6 @@
 #include "dataplane/backends/auth_sso/auth_sso.h"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 
@@ -18,7 +19,7 @@ constexpr char kNoCache[] = "Cache-Control: no-store, must-revalidate\r\n";
 constexpr char kText[] = "text/plain; charset=utf-8";
 constexpr size_t kCacheEntries = 10000;
 
-// Tokens whose signature and audience were verified: a token's checks cost one hash lookup
+// Tokens whose signature and audience were checked: a token's checks cost one hash lookup
 // after the first request (expiry and the allowed users are still checked every time).
 class VerifiedTokens {
  public:
@@ -28,6 +29,9 @@ class VerifiedTokens {
     // The key set that verified it: after a JWKS change the token is verified again, so a key
     // the ID server withdrew stops working at once rather than at the token's expiry.
     std::shared_ptr<const sso::KeySet> keys;
+    // Non-empty: the token failed (signature, audience), remembered too so a forged token
+    // replayed in a loop costs a lookup, not an Ed25519 verification each time.
+    std::string error;
   };
   std::optional<Entry> Find(absl::string_view token) const {
     absl::MutexLock lock(&mu_);
@@ -114,6 +118,7 @@ class AuthSso : public pipeline::AccessStage {
     const int64_t now = absl::ToUnixSeconds(absl::Now());
     std::shared_ptr<const sso::KeySet> keys = keys_();
     if (std::optional<VerifiedTokens::Entry> hit = verified_->Find(token); hit.has_value() && hit->keys == keys) {
+      if (!hit->error.empty()) return {Outcome::kInvalid, "", hit->error};
       if (hit->exp <= now) return {Outcome::kExpired, "", "token expired"};
       return {Outcome::kOk, hit->sub, ""};
     }
@@ -130,13 +135,19 @@ class AuthSso : public pipeline::AccessStage {
       request_refresh_();  // rotated keys: the next fetch may know it
       return {Outcome::kKeysUnavailable, "", absl::StrCat("unknown key id \"", jwt->kid, "\"")};
     }
-    if (!sso::VerifySignature(*jwt, key)) return {Outcome::kInvalid, "", "token signature is invalid"};
-    bool audience = false;
-    for (const std::string& aud : jwt->claims.aud) audience |= aud == options_.audience;
-    if (!audience) return {Outcome::kInvalid, "", "token audience mismatch"};
+    std::string error;
+    if (!sso::VerifySignature(*jwt, key)) {
+      error = "token signature is invalid";
+    } else if (std::find(jwt->claims.aud.begin(), jwt->claims.aud.end(), options_.audience) == jwt->claims.aud.end()) {
+      error = "token audience mismatch";
+    }
+    if (!error.empty()) {
+      verified_->Add(token, {"", 0, std::move(keys), error});
+      return {Outcome::kInvalid, "", error};
+    }
     if (jwt->claims.exp == 0) return {Outcome::kInvalid, "", "token has no exp"};
     if (jwt->claims.exp <= now) return {Outcome::kExpired, "", "token expired"};
-    verified_->Add(token, {jwt->claims.sub, jwt->claims.exp, std::move(keys)});
+    verified_->Add(token, {jwt->claims.sub, jwt->claims.exp, std::move(keys), ""});
     return {Outcome::kOk, jwt->claims.sub, ""};
   }
 
