@@ -5,6 +5,8 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -13,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "common/app_config.h"
 #include "common/log/log.h"
+#include "controlplane/ip_rules_hcl.h"
 
 namespace edgerouter::controlplane {
 
@@ -46,23 +49,34 @@ absl::Status ConfigHub::Start() {
   if (!certs.ok()) return certs.status();
   cert_watch_ = *std::move(certs);
 
-  if (!options_.apps_file.empty()) {
-    ReloadFile();
+  if (!options_.apps_file.empty() || !options_.ip_rules_file.empty()) {
     inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    std::string dir = options_.apps_file.substr(0, options_.apps_file.find_last_of('/') + 1);
-    if (dir.empty()) dir = ".";
-    // Watch the directory, not the file: editors and `mv` replace the file's inode.
-    if (inotify_fd_ < 0 || wake_fd_ < 0 ||
-        inotify_add_watch(inotify_fd_, dir.c_str(),
-                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0) {
-      return absl::InternalError(absl::StrCat("watch ", dir, " for ", options_.apps_file, " failed"));
+    if (inotify_fd_ < 0 || wake_fd_ < 0) return absl::InternalError("inotify/eventfd failed");
+    if (!options_.apps_file.empty()) {
+      ReloadFile();
+      if (absl::Status s = WatchFile(options_.apps_file, &ConfigHub::ReloadFile); !s.ok()) return s;
+    }
+    if (!options_.ip_rules_file.empty()) {
+      ReloadIpRulesFile();
+      if (absl::Status s = WatchFile(options_.ip_rules_file, &ConfigHub::ReloadIpRulesFile); !s.ok()) return s;
     }
     file_watcher_ = std::thread([this] { FileWatchLoop(); });
   }
   // The first snapshot is built before Start returns: nothing is served from a half-read state.
   BuildAndPublish();
   builder_ = std::thread([this] { BuilderLoop(); });
+  return absl::OkStatus();
+}
+
+absl::Status ConfigHub::WatchFile(const std::string& path, void (ConfigHub::*reload)()) {
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  if (dir.empty()) dir = ".";
+  // Watch the directory, not the file: editors and `mv` replace the file's inode.
+  const int wd = inotify_add_watch(inotify_fd_, dir.c_str(),
+                                   IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM);
+  if (wd < 0) return absl::InternalError(absl::StrCat("watch ", dir, " for ", path, " failed"));
+  watched_.push_back({wd, path.substr(path.find_last_of('/') + 1), reload});
   return absl::OkStatus();
 }
 
@@ -134,6 +148,7 @@ void ConfigHub::BuilderLoop() {
 void ConfigHub::BuildAndPublish() {
   AppSource stream_source, file_source, docker_source;
   std::vector<ResourcePtr> certs;
+  ResourcePtr ip_rules;
   uint64_t lb_version, cert_version;
   const absl::Time start = absl::Now();
   {
@@ -145,12 +160,15 @@ void ConfigHub::BuildAndPublish() {
     for (const auto& [id, app] : lb_.apps()) stream_source.apps.push_back(app);
     file_source = file_source_;
     docker_source = docker_source_;
+    // Rules from the stream win over the file's; a bad file is reported with the others.
+    ip_rules = lb_.ip_rules() != nullptr ? lb_.ip_rules() : file_ip_rules_;
+    file_source.rejected.insert(file_source.rejected.end(), ip_rules_rejected_.begin(), ip_rules_rejected_.end());
     for (const auto& [id, cert] : certs_.resources()) certs.push_back(cert);
     certs.insert(certs.end(), acme_challenges_.begin(), acme_challenges_.end());  // sorted by the build
     lb_version = lb_.version();
     cert_version = certs_.version();
   }
-  std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot({&stream_source, &file_source, &docker_source}, certs);
+  std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot({&stream_source, &file_source, &docker_source}, certs, ip_rules);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   bool changed;
   {
@@ -217,21 +235,56 @@ void ConfigHub::ReloadFile() {
   MarkDirty();
 }
 
+void ConfigHub::ReloadIpRulesFile() {
+  const std::string& path = options_.ip_rules_file;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    // As edgerouter: no file, no filtering.
+    absl::MutexLock lock(&mu_);
+    file_ip_rules_ = nullptr;
+    ip_rules_rejected_.clear();
+    MarkDirty();
+    return;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  absl::StatusOr<config::IpRules> rules = ParseIpRulesHcl(buffer.str());
+  absl::MutexLock lock(&mu_);
+  ip_rules_rejected_.clear();
+  if (!rules.ok()) {
+    // The rules of the last good read keep applying; the broken file is reported.
+    snapshot::RejectedItem item;
+    item.set_source("file:" + path);
+    item.set_id("iprules");
+    item.set_reason(absl::StrCat(path, ":", rules.status().message()));
+    ip_rules_rejected_.push_back(std::move(item));
+    std::fprintf(stderr, "level=WARN msg=\"ip rules file rejected; previous rules still apply\" error=\"%s:%s\"\n",
+                 path.c_str(), std::string(rules.status().message()).c_str());
+  } else {
+    file_ip_rules_ = PrepareIpRules(*std::move(rules), "file:" + path);
+  }
+  MarkDirty();
+}
+
 void ConfigHub::FileWatchLoop() {
-  const std::string base = options_.apps_file.substr(options_.apps_file.find_last_of('/') + 1);
   alignas(inotify_event) char buf[4096];
   while (true) {
     pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) continue;
     if (fds[1].revents) return;
     ssize_t n = read(inotify_fd_, buf, sizeof(buf));
-    bool relevant = false;
+    std::vector<void (ConfigHub::*)()> reloads;
     for (ssize_t off = 0; off < n;) {
       auto* ev = reinterpret_cast<inotify_event*>(buf + off);
-      if (ev->len > 0 && base == ev->name) relevant = true;
+      for (const WatchedFile& w : watched_) {
+        if (ev->wd == w.wd && ev->len > 0 && w.base == ev->name &&
+            std::find(reloads.begin(), reloads.end(), w.reload) == reloads.end()) {
+          reloads.push_back(w.reload);
+        }
+      }
       off += sizeof(inotify_event) + ev->len;
     }
-    if (relevant) ReloadFile();
+    for (auto reload : reloads) (this->*reload)();
   }
 }
 

@@ -22,6 +22,9 @@ namespace edgerouter::controlplane {
 struct HubOptions {
   std::string tenant = "1";
   std::string apps_file;  // empty: no file source
+  // edgerouter's ip-rules.hcl (empty: none; a missing file: no filtering). IpRulesUpdated
+  // events on the loadbalancer stream take precedence over it.
+  std::string ip_rules_file;
   absl::Duration quiet_window = absl::Milliseconds(20);
   absl::Duration max_delay = absl::Milliseconds(100);
 };
@@ -69,6 +72,8 @@ class ConfigHub {
   void BuildAndPublish();
   void FileWatchLoop();
   void ReloadFile();
+  void ReloadIpRulesFile();
+  absl::Status WatchFile(const std::string& path, void (ConfigHub::*reload)());
 
   EventLog* log_;
   const HubOptions options_;
@@ -80,6 +85,8 @@ class ConfigHub {
   AppSource file_source_ ABSL_GUARDED_BY(mu_);
   AppSource docker_source_ ABSL_GUARDED_BY(mu_);
   std::vector<ResourcePtr> acme_challenges_ ABSL_GUARDED_BY(mu_);
+  ResourcePtr file_ip_rules_ ABSL_GUARDED_BY(mu_);
+  std::vector<snapshot::RejectedItem> ip_rules_rejected_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time first_dirty_ ABSL_GUARDED_BY(mu_);
   absl::Time last_dirty_ ABSL_GUARDED_BY(mu_);
@@ -94,6 +101,12 @@ class ConfigHub {
   std::unique_ptr<WatchHandle> cert_watch_;
   std::thread builder_;
   std::thread file_watcher_;
+  struct WatchedFile {
+    int wd;
+    std::string base;  // the file's name in the watched directory
+    void (ConfigHub::*reload)();
+  };
+  std::vector<WatchedFile> watched_;
   int inotify_fd_ = -1;
   int wake_fd_ = -1;
 };

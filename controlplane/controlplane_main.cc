@@ -59,6 +59,9 @@ ABSL_FLAG(std::string, grpc_tls_ca, "",
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:18001", "HTTP address for /metrics and /healthz");
 ABSL_FLAG(std::string, tenant, "1", "tenant: streams are /t-<tenant>/loadbalancer and /certbus");
 ABSL_FLAG(std::string, apps_file, "", "applications.json to serve (re-read when it changes)");
+ABSL_FLAG(std::string, ip_rules_file, "",
+          "edgerouter's ip-rules.hcl (e.g. /etc/edgerouter/ip-rules.hcl; re-read when it changes; a missing "
+          "file means no filtering; IpRulesUpdated events on the loadbalancer stream take precedence)");
 ABSL_FLAG(int, coalesce_quiet_ms, 20, "rebuild after the sources were quiet this long");
 ABSL_FLAG(int, coalesce_max_ms, 100, "but never later than this after the first change");
 ABSL_FLAG(std::string, docker_url, "auto",
@@ -212,6 +215,7 @@ int Run() {
   HubOptions options;
   options.tenant = tenant;
   options.apps_file = absl::GetFlag(FLAGS_apps_file);
+  options.ip_rules_file = absl::GetFlag(FLAGS_ip_rules_file);
   options.quiet_window = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_quiet_ms));
   options.max_delay = absl::Milliseconds(absl::GetFlag(FLAGS_coalesce_max_ms));
   ConfigHub hub(log.get(), options);

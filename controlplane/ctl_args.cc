@@ -54,6 +54,9 @@ constexpr CommandSpec kCommands[] = {
      "create an aws_lambda app (payload format 2.0)"},
     {Command::kClusterStatus, "cluster status", 0, 0, 0, "",
      "every replica of --controlplane=H:P,H:P,...: log, leases, stream heads, nodes on each"},
+    {Command::kIpRulesPut, "iprules put", 0, 1, 0, "[FILE|-]",
+     "check an ip-rules.hcl and publish it on the loadbalancer stream (empty: withdraw)"},
+    {Command::kIpRulesCat, "iprules cat", 0, 0, 0, "", "print the IP rules the snapshot holds, as HCL"},
 };
 
 // Splits "--name=value" into name and value; `has_value` tells "--x=" from "--x".

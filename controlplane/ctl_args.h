@@ -32,6 +32,8 @@ enum class Command {
   kS3Rollback,
   kLambdaMk,
   kClusterStatus,
+  kIpRulesPut,
+  kIpRulesCat,
 };
 
 struct Invocation {

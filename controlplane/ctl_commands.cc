@@ -15,6 +15,7 @@
 #include "controlplane/ctl_cluster_commands.h"
 #include "controlplane/ctl_aws_commands.h"
 #include "controlplane/ctl_format.h"
+#include "controlplane/ctl_iprules_commands.h"
 #include "controlplane/edgerouterctl_validate.h"
 #include "grpcpp/grpcpp.h"
 
@@ -228,6 +229,9 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
     case Command::kCertImport:
     case Command::kCertLs:
       return RunCertCommand(inv, stub, out, err);
+    case Command::kIpRulesPut:
+    case Command::kIpRulesCat:
+      return RunIpRulesCommand(inv, stub, in, out, err);
     default:
       break;
   }

@@ -74,6 +74,15 @@ ResourcePtr PrepareCertificate(const events::CertificateObtained& cert) {
   return resource;
 }
 
+ResourcePtr PrepareIpRules(config::IpRules rules, std::string origin) {
+  auto resource = std::make_shared<snapshot::Resource>();
+  resource->set_name("iprules");
+  rules.set_origin(std::move(origin));
+  *resource->mutable_ip_rules() = std::move(rules);
+  resource->set_version(ContentVersion(resource->ip_rules()));
+  return resource;
+}
+
 snapshot::Snapshot BuiltSnapshot::ToProto() const {
   snapshot::Snapshot out;
   out.set_version(version);
@@ -94,7 +103,8 @@ std::string BuiltSnapshot::OriginOf(const std::string& app_id) const {
 }
 
 std::shared_ptr<const BuiltSnapshot> BuildSnapshot(const std::vector<const AppSource*>& sources,
-                                                   const std::vector<ResourcePtr>& certificates) {
+                                                   const std::vector<ResourcePtr>& certificates,
+                                                   ResourcePtr ip_rules) {
   auto built = std::make_shared<BuiltSnapshot>();
   // Sources are usually sorted already (maps keyed by id); vectors + one sort keep a rebuild of
   // 10k apps to a few milliseconds.
@@ -123,6 +133,7 @@ std::shared_ptr<const BuiltSnapshot> BuildSnapshot(const std::vector<const AppSo
   built->resources.reserve(built->apps.size() + certificates.size());
   for (const auto& app : built->apps) built->resources.push_back(app->resource);
   for (const ResourcePtr& cert : certificates) built->resources.push_back(cert);
+  if (ip_rules != nullptr) built->resources.push_back(std::move(ip_rules));  // "iprules" sorts last
   auto by_name = [](const ResourcePtr& a, const ResourcePtr& b) { return a->name() < b->name(); };
   if (!std::is_sorted(built->resources.begin(), built->resources.end(), by_name)) {
     std::sort(built->resources.begin(), built->resources.end(), by_name);

@@ -39,6 +39,8 @@ struct PreparedApp {
 
 PreparedApp PrepareApp(config::Application app, std::string origin);
 ResourcePtr PrepareCertificate(const events::CertificateObtained& cert);
+// The "iprules" resource (rules already parsed and checked).
+ResourcePtr PrepareIpRules(config::IpRules rules, std::string origin);
 
 // One source's apps. Sources are passed in precedence order: for a duplicate id the earlier
 // source wins (loadbalancer stream, then file, then Docker) and the later copy is reported.
@@ -61,8 +63,10 @@ struct BuiltSnapshot {
   std::string OriginOf(const std::string& app_id) const;
 };
 
+// `ip_rules`: the "iprules" resource, or null for no filtering.
 std::shared_ptr<const BuiltSnapshot> BuildSnapshot(const std::vector<const AppSource*>& sources,
-                                                   const std::vector<ResourcePtr>& certificates);
+                                                   const std::vector<ResourcePtr>& certificates,
+                                                   ResourcePtr ip_rules = nullptr);
 
 // Hex SHA-256 (first 16 bytes) of the deterministic serialisation.
 std::string ContentVersion(const google::protobuf::Message& message);

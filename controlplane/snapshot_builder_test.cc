@@ -122,5 +122,40 @@ TEST(StreamState, LatestCertificatePerIdWins) {
   EXPECT_EQ(state.skipped().total(), 0u);
 }
 
+TEST(StreamState, IpRulesUpdatedLatestWinsBadOnesAreSkippedEmptyWithdraws) {
+  LoadBalancerState state("/t-1/loadbalancer");
+  state.Apply(Entry(1, {{"IpRulesUpdated", R"({"Hcl":"allow_all { prefix = \"10.0.0.0/8\" }\n"})"}}));
+  ASSERT_NE(state.ip_rules(), nullptr);
+  EXPECT_EQ(state.ip_rules()->name(), "iprules");
+  EXPECT_EQ(state.ip_rules()->ip_rules().rules(0).prefix(), "10.0.0.0/8");
+  EXPECT_EQ(state.ip_rules()->ip_rules().origin(), "/t-1/loadbalancer@1");
+  state.Apply(Entry(2, {{"IpRulesUpdated", R"({"Hcl":"allow_all {\n prefix = \"10.0.0.0/99\" }"})"}}));
+  EXPECT_EQ(state.ip_rules()->ip_rules().origin(), "/t-1/loadbalancer@1");  // the bad one is skipped
+  ASSERT_EQ(state.skipped().total(), 1u);
+  EXPECT_NE(state.skipped().recent()[0].reason.find("Hcl: 2:11: invalid prefix"), std::string::npos)
+      << state.skipped().recent()[0].reason;
+  EXPECT_FALSE(ValidateEventForAppend(MakeSystemEvent("IpRulesUpdated", R"({"Hcl":"deny_all {}"})")).ok());
+  EXPECT_TRUE(ValidateEventForAppend(MakeSystemEvent("IpRulesUpdated", R"({"Hcl":""})")).ok());
+  state.Apply(Entry(3, {{"IpRulesUpdated", R"({"Hcl":""})"}}));
+  EXPECT_EQ(state.ip_rules(), nullptr);
+}
+
+TEST(SnapshotBuilder, IpRulesAreOneResourceIdenticalForEqualInputs) {
+  config::IpRules rules;
+  rules.add_rules()->set_prefix("127.0.0.0/8");
+  auto a = Build({Source("file", {App("a")})});
+  std::vector<const AppSource*> none;
+  auto with_rules = [&] {
+    AppSource s = Source("file", {App("a")});
+    return BuildSnapshot({&s}, {}, PrepareIpRules(rules, "file:/etc/edgerouter/ip-rules.hcl"));
+  };
+  auto b = with_rules(), c = with_rules();
+  EXPECT_EQ(b->ToProto().SerializeAsString(), c->ToProto().SerializeAsString());
+  EXPECT_NE(a->version, b->version);
+  ASSERT_EQ(b->resources.size(), 2u);
+  EXPECT_EQ(b->resources[1]->name(), "iprules");
+  EXPECT_EQ(b->resources[1]->ip_rules().origin(), "file:/etc/edgerouter/ip-rules.hcl");
+}
+
 }  // namespace
 }  // namespace edgerouter::controlplane

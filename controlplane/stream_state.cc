@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "common/app_config.h"
 #include "common/log/log.h"
+#include "controlplane/ip_rules_hcl.h"
 
 namespace edgerouter::controlplane {
 namespace {
@@ -41,6 +42,15 @@ absl::StatusOr<events::CertificateObtained> DecodeCertificateObtained(const even
 
 absl::StatusOr<events::CertificateRemoved> DecodeCertificateRemoved(const events::Event& event) {
   return Decode<events::CertificateRemoved>(event);
+}
+
+absl::StatusOr<config::IpRules> DecodeIpRulesUpdated(const events::Event& event) {
+  absl::StatusOr<events::IpRulesUpdated> updated = Decode<events::IpRulesUpdated>(event);
+  if (!updated.ok()) return updated.status();
+  if (updated->hcl().empty()) return config::IpRules();
+  absl::StatusOr<config::IpRules> rules = ParseIpRulesHcl(updated->hcl());
+  if (!rules.ok()) return absl::InvalidArgumentError(absl::StrCat("Hcl: ", rules.status().message()));
+  return rules;
 }
 
 absl::Status ValidateCertificate(const events::CertificateObtained& cert) {
@@ -83,6 +93,7 @@ absl::Status ValidateEventForAppend(const events::Event& event) {
     if (!deleted.ok()) return deleted.status();
     return deleted->id().empty() ? absl::InvalidArgumentError("Id is required") : absl::OkStatus();
   }
+  if (type == "IpRulesUpdated") return DecodeIpRulesUpdated(event).status();
   if (type == "CertificateObtained") {
     absl::StatusOr<events::CertificateObtained> obtained = DecodeCertificateObtained(event);
     return obtained.ok() ? ValidateCertificate(*obtained) : obtained.status();
@@ -121,6 +132,14 @@ void LoadBalancerState::Apply(const LogEntry& entry) {
         skipped_.Add({where, event.type(), std::string(deleted.status().message())});
       } else {
         apps_.erase(deleted->id());  // deleting an absent app is a no-op, as in edgerouter
+      }
+    } else if (event.type() == "IpRulesUpdated") {
+      // A bad rule set is skipped: the rules before it keep applying.
+      absl::StatusOr<config::IpRules> rules = DecodeIpRulesUpdated(event);
+      if (!rules.ok()) {
+        skipped_.Add({where, event.type(), std::string(rules.status().message())});
+      } else {
+        ip_rules_ = rules->rules().empty() ? nullptr : PrepareIpRules(*std::move(rules), where);
       }
     } else {
       skipped_.Add({where, event.type(), "unknown event type"});

@@ -26,6 +26,8 @@ absl::StatusOr<events::AppUpdated> DecodeAppUpdated(const events::Event& event);
 absl::StatusOr<events::AppDeleted> DecodeAppDeleted(const events::Event& event);
 absl::StatusOr<events::CertificateObtained> DecodeCertificateObtained(const events::Event& event);
 absl::StatusOr<events::CertificateRemoved> DecodeCertificateRemoved(const events::Event& event);
+// IpRulesUpdated's HCL parsed (docs/ip-rules.md); an empty Hcl gives an empty rule list.
+absl::StatusOr<config::IpRules> DecodeIpRulesUpdated(const events::Event& event);
 
 // What a CertificateObtained must hold to be served (PutCertificate's checks): Id, Domains, a
 // PEM certificate, the KEK's SHA256 fingerprint, a key ciphertext that is not a plaintext key,
@@ -67,11 +69,14 @@ class LoadBalancerState {
   // "<stream>@<version that wrote it>".
   const std::map<std::string, std::shared_ptr<const PreparedApp>>& apps() const { return apps_; }
   const SkippedEvents& skipped() const { return skipped_; }
+  // The latest IpRulesUpdated's rules (null: none, or withdrawn by an empty one).
+  const ResourcePtr& ip_rules() const { return ip_rules_; }
 
  private:
   std::string stream_;
   uint64_t version_ = 0;
   std::map<std::string, std::shared_ptr<const PreparedApp>> apps_;
+  ResourcePtr ip_rules_;
   SkippedEvents skipped_;
 };
 

@@ -53,4 +53,53 @@ std::string PercentEncodeUriReference(absl::string_view in) {
   return out;
 }
 
+std::string QueryEscape(absl::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size() * 3);
+  for (unsigned char c : in) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+bool QueryUnescape(absl::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      out->push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size() || !absl::ascii_isxdigit(in[i + 1]) || !absl::ascii_isxdigit(in[i + 2])) return false;
+      auto nibble = [](char h) { return absl::ascii_isdigit(h) ? h - '0' : absl::ascii_tolower(h) - 'a' + 10; };
+      out->push_back(static_cast<char>(nibble(in[i + 1]) * 16 + nibble(in[i + 2])));
+      i += 2;
+    } else {
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+bool QueryParam(absl::string_view query, absl::string_view name, std::string* value) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    absl::string_view pair = query.substr(0, amp);
+    query = amp == absl::string_view::npos ? absl::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    std::string key;
+    if (!QueryUnescape(pair.substr(0, eq), &key) || key != name) continue;
+    return QueryUnescape(eq == absl::string_view::npos ? absl::string_view() : pair.substr(eq + 1), value);
+  }
+  return false;
+}
+
 }  // namespace edgerouter::http

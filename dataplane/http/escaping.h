@@ -17,6 +17,14 @@ std::string HtmlEscape(absl::string_view in);
 // a valid reference comes back unchanged and the result is safe in a header field value.
 std::string PercentEncodeUriReference(absl::string_view in);
 
+// A query parameter value as Go's url.QueryEscape writes it: everything but A-Z a-z 0-9 - _ .
+// ~ percent-encoded, space as '+'.
+std::string QueryEscape(absl::string_view in);
+// The reverse ('+' is a space); false on a malformed %XX.
+bool QueryUnescape(absl::string_view in, std::string* out);
+// The first value of parameter `name` in a raw query string ("a=1&b=2"), decoded.
+bool QueryParam(absl::string_view query, absl::string_view name, std::string* value);
+
 }  // namespace edgerouter::http
 
 #endif  // EDGEROUTER_DATAPLANE_HTTP_ESCAPING_H_

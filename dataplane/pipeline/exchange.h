@@ -18,6 +18,7 @@ struct LambdaConfig;
 
 namespace edgerouter::backends {
 struct ProxyTarget;
+class IpRuleSet;
 }  // namespace edgerouter::backends
 
 namespace edgerouter::pipeline {
@@ -31,6 +32,13 @@ class Exchange {
   virtual absl::string_view raw_path() const = 0;
   // The first request field named `name` (case-insensitive).
   virtual std::optional<absl::string_view> request_header(absl::string_view name) const = 0;
+  // The client's address as --trusted_proxies resolve it (the peer unless a trusted proxy
+  // forwarded the request).
+  virtual absl::string_view client_ip() const = 0;
+  // The query string without its '?' ("" when the target has none).
+  virtual absl::string_view raw_query() const = 0;
+  // The IP allow rules of the config the request was routed with (null: no filtering).
+  virtual const backends::IpRuleSet* ip_rules() const = 0;
 
   // --- request state for the stages after this one and the terminal ---
   // The Authorization field was ours (an access stage consumed it): no backend gets it.

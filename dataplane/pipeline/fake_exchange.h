@@ -18,6 +18,9 @@ class FakeExchange : public Exchange {
   // The request.
   std::string path = "/";
   std::map<std::string, std::string> headers;  // lower-case names
+  std::string query;
+  std::string client = "127.0.0.1";
+  const backends::IpRuleSet* rules = nullptr;
 
   // What happened.
   bool strip_authorization = false;
@@ -37,6 +40,9 @@ class FakeExchange : public Exchange {
     if (it == headers.end()) return std::nullopt;
     return absl::string_view(it->second);
   }
+  absl::string_view client_ip() const override { return client; }
+  absl::string_view raw_query() const override { return query; }
+  const backends::IpRuleSet* ip_rules() const override { return rules; }
   void StripAuthorization() override { strip_authorization = true; }
   void SendLocal(int s, absl::string_view type, absl::string_view b, absl::string_view extra = "") override {
     status = s;

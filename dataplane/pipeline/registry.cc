@@ -26,8 +26,8 @@ absl::Status BackendRegistry::Compile(const CompileContext& context, const confi
   return factory(context, backend, chain);
 }
 
-absl::StatusOr<Chain> BackendRegistry::CompileChain(const std::string& app_id, const config::Backend& backend) const {
-  ChainBuilder builder;
+absl::StatusOr<Chain> BackendRegistry::CompileChain(const std::string& app_id, const config::Backend& backend,
+                                                    ChainBuilder builder) const {
   const CompileContext context{this, app_id, "backend"};
   absl::Status s = Compile(context, backend, &builder);
   absl::StatusOr<Chain> chain = s.ok() ? builder.Build() : s;

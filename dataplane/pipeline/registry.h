@@ -46,7 +46,9 @@ class BackendRegistry {
   // Adds `backend`'s parts to `chain` (context.field names it in errors).
   absl::Status Compile(const CompileContext& context, const config::Backend& backend, ChainBuilder* chain) const;
   // An app's whole chain from its top-level backend.
-  absl::StatusOr<Chain> CompileChain(const std::string& app_id, const config::Backend& backend) const;
+  // `builder` may hold stages that come before the backend's (the data plane's IP rules).
+  absl::StatusOr<Chain> CompileChain(const std::string& app_id, const config::Backend& backend,
+                                     ChainBuilder builder = {}) const;
 
  private:
   absl::flat_hash_map<std::string, BackendFactory> factories_;

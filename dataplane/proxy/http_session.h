@@ -115,6 +115,9 @@ class DownstreamConnection final : public net::IoHandler,
   // The rest of pipeline::Exchange: what the app's chain (AppRuntime::chain) reads and asks for.
   absl::string_view raw_path() const override;
   std::optional<absl::string_view> request_header(absl::string_view name) const override;
+  absl::string_view client_ip() const override;
+  absl::string_view raw_query() const override;
+  const backends::IpRuleSet* ip_rules() const override;
   void StripAuthorization() override;
   std::shared_ptr<const std::string> MetricsText() override;
   const std::string& AdminPage() override;

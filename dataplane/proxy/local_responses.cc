@@ -198,6 +198,14 @@ std::optional<absl::string_view> DownstreamConnection::request_header(absl::stri
   return header->value;
 }
 
+absl::string_view DownstreamConnection::client_ip() const { return client_.ip; }
+
+absl::string_view DownstreamConnection::raw_query() const { return head_.query; }
+
+const backends::IpRuleSet* DownstreamConnection::ip_rules() const {
+  return config_ != nullptr ? config_->ip_rules.get() : nullptr;
+}
+
 void DownstreamConnection::StripAuthorization() { strip_authorization_ = true; }
 
 std::shared_ptr<const std::string> DownstreamConnection::MetricsText() { return worker_->metrics_text(); }

@@ -20,7 +20,7 @@ absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_p
     return absl::InvalidArgumentError(absl::StrCat("app ", r->app().id(), ": ", problems[0]));
   }
   // The backend kinds' factories, looked up by kind name (dataplane/backends/builtin.cc).
-  absl::StatusOr<pipeline::Chain> chain = backends::BuiltinBackends().CompileChain(r->app().id(), r->app().backend());
+  absl::StatusOr<pipeline::Chain> chain = backends::CompileAppChain(r->app().id(), r->app().backend());
   if (!chain.ok()) return chain.status();
   auto app = std::make_shared<AppRuntime>(*std::move(chain));
   app->id = r->app().id();
@@ -141,6 +141,19 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
 
   rc->acme_challenges =
       dpacme::UpdateChallengeTokens(update, previous != nullptr ? previous->acme_challenges : nullptr);
+  // IP rules: a handful of prefixes, compiled with every config; a bad one rejects the snapshot.
+  if (const std::shared_ptr<const snapshot::Resource>* r = update.resources->Find("iprules");
+      r != nullptr && (*r)->has_ip_rules()) {
+    if (previous != nullptr && previous->ip_rules != nullptr && previous->ip_rules_version == (*r)->version()) {
+      rc->ip_rules = previous->ip_rules;
+    } else {
+      absl::StatusOr<std::shared_ptr<const backends::IpRuleSet>> rules = backends::IpRuleSet::Compile((*r)->ip_rules());
+      if (!rules.ok()) return rules.status();
+      rc->ip_rules = *std::move(rules);
+    }
+    rc->ip_rules_version = (*r)->version();
+  }
+
   rc->applied_at = absl::Now();
   if (rc->admin_apps > 0) rc->admin_page = RenderAdminPage(rc->resources, rc->version, rc->applied_at);
   return std::shared_ptr<const RuntimeConfig>(std::move(rc));

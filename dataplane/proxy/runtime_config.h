@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "dataplane/backends/ip_rules/ip_rules.h"
 #include "dataplane/pipeline/chain.h"
 #include "dataplane/acme/challenge_responder.h"
 #include "dataplane/routing/route_table.h"
@@ -52,6 +53,10 @@ struct RuntimeConfig {
   std::shared_ptr<const tls::CertStore> certs;  // SNI → certificate context
   std::shared_ptr<const std::vector<std::string>> cert_names;  // certificate resources, sorted
   std::shared_ptr<const dpacme::ChallengeTokens> acme_challenges;  // ACME HTTP-01 tokens (null: none)
+  // The "iprules" resource compiled (null: no filtering). Every app's chain starts with the
+  // ip_rules access stage, which reads this through the Exchange.
+  std::shared_ptr<const backends::IpRuleSet> ip_rules;
+  std::string ip_rules_version;
 };
 
 struct CompileOptions {

@@ -120,8 +120,10 @@ void DataplaneE2E::StartOrigins() {
 }
 
 void DataplaneE2E::StartControlPlane() {
-  auto cp = StartTestControlPlane(absl::StrCat("127.0.0.1:", cp_grpc_port_), dir_ + "/cp",
-                                  {"--apps_file=" + dir_ + "/applications.json"}, dir_ + "/controlplane.log");
+  std::vector<std::string> flags = {"--apps_file=" + dir_ + "/applications.json"};
+  for (std::string& flag : ControlPlaneFlags()) flags.push_back(std::move(flag));
+  auto cp = StartTestControlPlane(absl::StrCat("127.0.0.1:", cp_grpc_port_), dir_ + "/cp", flags,
+                                  dir_ + "/controlplane.log");
   ASSERT_TRUE(cp.ok()) << cp.status();
   cp_ = std::move(cp->process);
   admin_ = admin::Admin::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", cp_grpc_port_),

@@ -43,6 +43,8 @@ class DataplaneE2E : public ::testing::Test {
   // The apps file the control plane starts with (uses origin_a_/origin_b_ ports).
   virtual std::string AppsJson();
   virtual void StartOrigins();
+  // Flags the control plane starts with (besides its listener and --apps_file).
+  virtual std::vector<std::string> ControlPlaneFlags() { return {}; }
   // Flags the data plane starts with in SetUp.
   virtual std::vector<std::string> DataplaneFlags() { return {}; }
   void StartControlPlane();
