@@ -54,6 +54,12 @@ constexpr CommandSpec kCommands[] = {
      "create an aws_lambda app (payload format 2.0)"},
     {Command::kClusterStatus, "cluster status", 0, 0, 0, "",
      "every replica of --controlplane=H:P,H:P,...: log, leases, stream heads, nodes on each"},
+    {Command::kTurbochargerTarDeploy, "turbocharger tar-deploy-to-store", 1, 1, 0, "PROJECT < SITE.tar",
+     "upload a tar (any compression) to $TURBOCHARGER_STORE, print the manifest id"},
+    {Command::kTurbochargerDownload, "turbocharger download-from-store", 1, 1, 0, "MANIFEST_ID",
+     "write a stored site's files under the current directory"},
+    {Command::kTurbochargerDeploySite, "turbocharger deploy-site-from-store", 2, 2, 0, "APP MANIFEST_ID",
+     "switch a turbocharger app to a stored manifest (deploy or rollback)"},
 };
 
 // Splits "--name=value" into name and value; `has_value` tells "--x=" from "--x".

@@ -32,6 +32,9 @@ enum class Command {
   kS3Rollback,
   kLambdaMk,
   kClusterStatus,
+  kTurbochargerTarDeploy,
+  kTurbochargerDownload,
+  kTurbochargerDeploySite,
 };
 
 struct Invocation {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,6 +31,7 @@
 #include "dataplane/tls/cert_store.h"
 #include "dataplane/tls/server_context.h"
 #include "dataplane/tls/ticket_keys.h"
+#include "dataplane/turbocharger/runtime.h"
 #include "dataplane/xds/xds_client.h"
 
 ABSL_FLAG(std::string, controlplane, "127.0.0.1:18000",
@@ -89,6 +91,10 @@ ABSL_FLAG(int64_t, s3_cache_bytes, 64 << 20, "per-worker in-memory cache of S3 w
 ABSL_FLAG(int64_t, s3_cache_max_object_bytes, 1 << 20, "larger S3 objects are not cached");
 ABSL_FLAG(int64_t, s3_max_object_bytes, 32 << 20,
           "S3 objects are buffered whole; larger ones get 502 unless requested with Range");
+ABSL_FLAG(std::string, turbocharger_cache_dir, "/var/cache/edgerouter/turbocharger",
+          "turbocharger disk cache (gzipped/<id>, uncompressed/<id>); used when TURBOCHARGER_STORE is set");
+ABSL_FLAG(int64_t, turbocharger_cache_bytes, int64_t{1} << 30,
+          "turbocharger disk cache bound: least recently used objects are deleted beyond it (0 = unbounded)");
 ABSL_FLAG(int, max_apps, 100000, "snapshots with more apps are rejected (NACKed): a guard against runaway configs");
 
 namespace edgerouter::dataplane {
@@ -299,6 +305,17 @@ int Run() {
                options.aws.endpoints.s3.empty() ? "aws" : options.aws.endpoints.s3.c_str(),
                options.aws.endpoints.lambda.empty() ? "aws" : options.aws.endpoints.lambda.c_str(),
                options.aws.credentials_error.empty() ? "ok" : "\"none (S3/Lambda apps answer 502)\"");
+
+  if (const char* store = std::getenv("TURBOCHARGER_STORE"); store != nullptr && *store != '\0') {
+    absl::StatusOr<std::unique_ptr<turbocharger::Runtime>> rt = turbocharger::Runtime::Create(
+        store, absl::GetFlag(FLAGS_turbocharger_cache_dir),
+        static_cast<uint64_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_turbocharger_cache_bytes))));
+    if (!rt.ok()) {
+      std::fprintf(stderr, "dataplane: turbocharger: %s\n", std::string(rt.status().message()).c_str());
+      return 1;
+    }
+    turbocharger::Runtime::Install(*std::move(rt));
+  }
 
   proxy::SetUpstreamTrustFile(absl::GetFlag(FLAGS_upstream_ca_file));
 
