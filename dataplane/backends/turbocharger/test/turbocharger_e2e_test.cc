@@ -23,7 +23,7 @@ namespace {
 
 constexpr char kBucket[] = "er-turbo";
 constexpr int kBlob = 4000;            // bytes of each incompressible file
-constexpr int kCacheBound = 3 * kBlob;  // the data plane's --turbocharger_cache_bytes
+constexpr int kCacheBound = 3 * kBlob - 1;  // the data plane's --turbocharger_cache_bytes: not 3 blobs
 
 std::string RandomBytes(int n, unsigned seed) {
   std::mt19937 gen(seed);
@@ -61,7 +61,7 @@ class TurbochargerE2E : public DataplaneE2E {
   }
   std::string AppsJson() override { return R"({"apps":[]})"; }
   std::vector<std::string> DataplaneFlags() override {
-    return {"--workers=1", "--turbocharger_cache_dir=" + tc_dir_ + "/cache",
+    return {"--plain_is_https", "--workers=1", "--turbocharger_cache_dir=" + tc_dir_ + "/cache",
             absl::StrCat("--turbocharger_cache_bytes=", kCacheBound)};
   }
 
@@ -213,7 +213,17 @@ TEST_F(TurbochargerE2E, DeployServeConditionalCodingsNotFoundAndRestart) {
   EXPECT_TRUE(absl::StartsWith(r.body, "turbocharger: file ")) << r.body;
 }
 
-TEST_F(TurbochargerE2E, DiskCacheIsPrunedAtItsBoundLeastRecentlyUsedFirst) {
+// Without the workers' memory cache, every request reads the disk cache (or the store).
+class TurbochargerDiskOnlyE2E : public TurbochargerE2E {
+ protected:
+  std::vector<std::string> DataplaneFlags() override {
+    std::vector<std::string> flags = TurbochargerE2E::DataplaneFlags();
+    flags.push_back("--s3_cache_bytes=0");
+    return flags;
+  }
+};
+
+TEST_F(TurbochargerDiskOnlyE2E, DiskCacheIsPrunedAtItsBoundLeastRecentlyUsedFirst) {
   WaitForApplied(1);
   const std::string v1 = DeploySite("v1");
   MakeApp(v1);
