@@ -64,6 +64,7 @@ bool IfNoneMatchMatches(absl::string_view if_none_match, absl::string_view etag)
   const absl::string_view opaque = absl::StripPrefix(etag, "W/");
   for (absl::string_view member : absl::StrSplit(if_none_match, ',')) {
     member = absl::StripAsciiWhitespace(member);
+    if (member.empty()) continue;
     if (member == "*") return true;
     if (absl::StripPrefix(member, "W/") == opaque) return true;
   }

@@ -17,6 +17,10 @@ std::string HtmlEscape(absl::string_view in);
 // a valid reference comes back unchanged and the result is safe in a header field value.
 std::string PercentEncodeUriReference(absl::string_view in);
 
+// Decodes every valid %XX escape (including %2F); other bytes, and a '%' not followed by two
+// hex digits, are kept. For looking up raw names (object keys, manifest paths) by request path.
+std::string PercentDecode(absl::string_view in);
+
 }  // namespace edgerouter::http
 
 #endif  // EDGEROUTER_DATAPLANE_HTTP_ESCAPING_H_

@@ -9,6 +9,7 @@
 #include "dataplane/aws/aws_context.h"
 #include "dataplane/aws/s3_site.h"
 #include "dataplane/http/content_coding.h"
+#include "dataplane/http/escaping.h"
 #include "dataplane/turbocharger/gzip.h"
 #include "dataplane/turbocharger/runtime.h"
 
@@ -80,7 +81,9 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
       if (manifest_ == nullptr) return Download(turbocharger::ManifestKey(manifest_id_), "manifest " + manifest_id_);
     }
     if (file_id_.empty()) {
-      file_path_ = absl::EndsWith(path_, "/") ? path_ + "index.html" : path_;
+      // Manifest paths are raw names; the backend path keeps its percent-escapes.
+      file_path_ = http::PercentDecode(path_);
+      if (absl::EndsWith(file_path_, "/")) file_path_ += "index.html";
       status_ = 200;
       const std::string* id = manifest_->Find(file_path_);
       if (id == nullptr) {
@@ -105,14 +108,23 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
     bool gzipped = false;
     std::shared_ptr<const aws::S3Object> object = FindObject(&gzipped);
     if (object == nullptr) return Download(turbocharger::FileKey(file_id_), "file " + file_id_);
-    absl::string_view body = object->body;
     if (gzipped && !gzip_ok_) {
-      const size_t max = aws_->settings().s3_max_object_bytes * 16;
-      if (absl::Status s = turbocharger::GzipDecompress(body, max, &scratch_); !s.ok()) {
-        return Fail(500, absl::StrCat("file ", file_id_, ": ", s.message()));
+      // Clients without gzip get an inflated copy, kept in the memory cache beside the gzip one
+      // (inflating on every request would cost more than serving).
+      aws::S3Cache::MakeKey(kCacheTag, "inflated", file_id_, &cache_key_);
+      std::shared_ptr<const aws::S3Object> inflated = aws_->cache().Find(cache_key_);
+      if (inflated == nullptr) {
+        auto fresh = std::make_shared<aws::S3Object>();
+        const size_t max = aws_->settings().s3_max_object_bytes * 16;
+        if (absl::Status s = turbocharger::GzipDecompress(object->body, max, &fresh->body); !s.ok()) {
+          return Fail(500, absl::StrCat("file ", file_id_, ": ", s.message()));
+        }
+        if (fresh->body.size() <= aws_->settings().s3_cache_max_object) aws_->cache().Insert(cache_key_, fresh);
+        inflated = std::move(fresh);
       }
-      body = scratch_;
+      object = std::move(inflated);
     }
+    const absl::string_view body = object->body;
     response_.status = status_;
     response_.headers = Headers(gzipped, gzipped && gzip_ok_);
     response_.body = body;
@@ -168,6 +180,7 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
     net::EventLoop* loop = loop_;
     std::weak_ptr<TurbochargerResponse*> weak = token_;
     auto wake = [loop, weak] {
+      if (weak.expired()) return;  // that request is gone (and its loop may be too, at exit)
       loop->Post([weak] {
         if (auto token = weak.lock()) (*token)->Step();
       });

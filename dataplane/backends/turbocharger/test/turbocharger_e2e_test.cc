@@ -86,6 +86,7 @@ class TurbochargerE2E : public DataplaneE2E {
     std::filesystem::create_directories(root + "/docs");
     std::ofstream(root + "/index.html") << "<h1>home " << version << "</h1>";
     std::ofstream(root + "/docs/index.html") << "docs " << version;
+    std::ofstream(root + "/docs/my page.txt") << "spaced " << version;
     std::ofstream(root + "/404.html") << "<p>not found " << version << "</p>";
     std::ofstream(root + "/app.js") << "console.log('" << version << "');" << std::string(2000, ' ');
     for (int i = 1; i <= 3; ++i) std::ofstream(absl::StrCat(root, "/b", i, ".bin")) << RandomBytes(kBlob, i);
@@ -161,6 +162,9 @@ TEST_F(TurbochargerE2E, DeployServeConditionalCodingsNotFoundAndRestart) {
   }
   r = Get(http_port_, "site.test", "/docs/");
   EXPECT_EQ(r.body, "docs v1");
+  r = Get(http_port_, "site.test", "/docs/my%20page.txt");  // manifest paths are raw names
+  EXPECT_EQ(r.body, "spaced v1");
+  EXPECT_EQ(r.headers["content-type"], "text/plain; charset=utf-8");
 
   // Assets: immutable; incompressible files are stored and served raw, without Vary.
   const std::string b1 = RandomBytes(kBlob, 1);
