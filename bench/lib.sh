@@ -43,12 +43,14 @@ CONF
 
 # wrk_measure PID URL HOST CONNECTIONS: a 2 s warm-up, then DURATION seconds of keep-alive load
 # from core 1 (wrk output in $TMP/run.wrk). Sets RPS, P50, P99, ERRORS ("" when none) and US
-# (CPU µs per request of process PID).
+# (CPU µs per request of process PID). $WRK_HEADER, when set, is one more request field.
 wrk_measure() {
   local pid=$1 url=$2 host=$3 conns=$4
-  taskset -c 1 wrk -t1 -c"$conns" -d2s -H "Host: $host" "$url" >/dev/null
+  local extra=(-H "Host: $host")
+  if [ -n "${WRK_HEADER:-}" ]; then extra+=(-H "$WRK_HEADER"); fi
+  taskset -c 1 wrk -t1 -c"$conns" -d2s "${extra[@]}" "$url" >/dev/null
   local before; before=$(cpu_ticks "$pid")
-  taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency -H "Host: $host" "$url" >"$TMP/run.wrk"
+  taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "${extra[@]}" "$url" >"$TMP/run.wrk"
   local after; after=$(cpu_ticks "$pid")
   local requests; requests=$(awk '/requests in/ {print $1}' "$TMP/run.wrk")
   RPS=$(awk '/Requests\/sec/ {print $2}' "$TMP/run.wrk")

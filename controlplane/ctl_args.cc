@@ -57,6 +57,12 @@ constexpr CommandSpec kCommands[] = {
     {Command::kIpRulesPut, "iprules put", 0, 1, 0, "[FILE|-]",
      "check an ip-rules.hcl and publish it on the loadbalancer stream (empty: withdraw)"},
     {Command::kIpRulesCat, "iprules cat", 0, 0, 0, "", "print the IP rules the snapshot holds, as HCL"},
+    {Command::kTurbochargerTarDeploy, "turbocharger tar-deploy-to-store", 1, 1, 0, "PROJECT < SITE.tar",
+     "upload a tar (any compression) to $TURBOCHARGER_STORE, print the manifest id"},
+    {Command::kTurbochargerDownload, "turbocharger download-from-store", 1, 1, 0, "MANIFEST_ID",
+     "write a stored site's files under the current directory"},
+    {Command::kTurbochargerDeploySite, "turbocharger deploy-site-from-store", 2, 2, 0, "APP MANIFEST_ID",
+     "switch a turbocharger app to a stored manifest (deploy or rollback)"},
 };
 
 // Splits "--name=value" into name and value; `has_value` tells "--x=" from "--x".

@@ -34,6 +34,9 @@ enum class Command {
   kClusterStatus,
   kIpRulesPut,
   kIpRulesCat,
+  kTurbochargerTarDeploy,
+  kTurbochargerDownload,
+  kTurbochargerDeploySite,
 };
 
 struct Invocation {

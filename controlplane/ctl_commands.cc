@@ -14,6 +14,7 @@
 #include "controlplane/ctl_cert_commands.h"
 #include "controlplane/ctl_cluster_commands.h"
 #include "controlplane/ctl_aws_commands.h"
+#include "controlplane/ctl_turbocharger_commands.h"
 #include "controlplane/ctl_format.h"
 #include "controlplane/ctl_iprules_commands.h"
 #include "controlplane/edgerouterctl_validate.h"
@@ -191,6 +192,7 @@ int Nodes(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream
 int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
                 std::ostream& out, std::ostream& err) {
   if (IsAwsCommand(inv.command)) return RunAwsCommand(inv, stub, out, err);
+  if (IsTurbochargerCommand(inv.command)) return RunTurbochargerCommand(inv, stub, in, out, err);
   switch (inv.command) {
     case Command::kAppValidate: {
       absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);

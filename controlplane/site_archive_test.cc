@@ -62,5 +62,19 @@ TEST_F(SiteArchive, RefusesEscapingAndAbsolutePaths) {
   EXPECT_FALSE(ReadSiteArchive("not gzip").ok());
 }
 
+TEST_F(SiteArchive, ReadsEveryCompressionTarWrites) {
+  for (const char* flag : {"-j", "-J", "--no-auto-compress"}) {
+    const std::string out = absl::StrCat(dir_, "/site.tar");
+    const std::string cmd = absl::StrCat("cd ", dir_, " && /bin/tar --format=pax ", flag, " -cf ", out, " -C site .");
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ifstream in(out, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    absl::StatusOr<std::vector<SiteFile>> files = ReadSiteArchive(s.str());
+    ASSERT_TRUE(files.ok()) << flag << ": " << files.status();
+    EXPECT_EQ(files->size(), 4u) << flag;
+  }
+}
+
 }  // namespace
 }  // namespace edgerouter::ctl

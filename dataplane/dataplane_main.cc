@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "common/log/log_flags.h"
 #include "dataplane/net/ip_prefix.h"
 #include "dataplane/server/server.h"
+#include "dataplane/turbocharger/runtime.h"
 #include "dataplane/tls/server_context.h"
 
 ABSL_FLAG(std::string, controlplane, "127.0.0.1:18000",
@@ -75,6 +77,10 @@ ABSL_FLAG(int64_t, s3_cache_bytes, 64 << 20, "per-worker in-memory cache of S3 w
 ABSL_FLAG(int64_t, s3_cache_max_object_bytes, 1 << 20, "larger S3 objects are not cached");
 ABSL_FLAG(int64_t, s3_max_object_bytes, 32 << 20,
           "S3 objects are buffered whole; larger ones get 502 unless requested with Range");
+ABSL_FLAG(std::string, turbocharger_cache_dir, "/var/cache/edgerouter/turbocharger",
+          "turbocharger disk cache (gzipped/<id>, uncompressed/<id>); used when TURBOCHARGER_STORE is set");
+ABSL_FLAG(int64_t, turbocharger_cache_bytes, int64_t{1} << 30,
+          "turbocharger disk cache bound: least recently used objects are deleted beyond it (0 = unbounded)");
 ABSL_FLAG(int, max_apps, 100000, "snapshots with more apps are rejected (NACKed): a guard against runaway configs");
 
 namespace edgerouter::dataplane {
@@ -162,6 +168,17 @@ int Run() {
   if (!options.ok()) {
     log::Error("not started").Kv("error", options.status().message());
     return 1;
+  }
+  // Turbocharger sites: a store and the disk cache every worker shares (docs/turbocharger.md).
+  if (const char* store = std::getenv("TURBOCHARGER_STORE"); store != nullptr && *store != '\0') {
+    absl::StatusOr<std::unique_ptr<turbocharger::Runtime>> rt = turbocharger::Runtime::Create(
+        store, absl::GetFlag(FLAGS_turbocharger_cache_dir),
+        static_cast<uint64_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_turbocharger_cache_bytes))));
+    if (!rt.ok()) {
+      log::Error("not started").Kv("error", absl::StrCat("turbocharger: ", rt.status().message()));
+      return 1;
+    }
+    turbocharger::Runtime::Install(*std::move(rt));
   }
   Server server(*std::move(options));
   if (absl::Status s = server.Start(); !s.ok()) {

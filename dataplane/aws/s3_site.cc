@@ -10,45 +10,13 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/log/log.h"
+#include "dataplane/http/content_coding.h"
 #include "dataplane/http/escaping.h"
 
 namespace edgerouter::aws {
 namespace {
 
 constexpr char kHttpDate[] = "%a, %d %b %Y %H:%M:%S GMT";
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = absl::ascii_tolower(c);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-// The normalised path still carries percent-escapes; S3 keys are raw bytes.
-void DecodePath(absl::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 && HexValue(in[i + 2]) >= 0) {
-      out->push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
-      i += 2;
-    } else {
-      out->push_back(in[i]);
-    }
-  }
-}
-
-absl::string_view StripWeak(absl::string_view etag) {
-  absl::ConsumePrefix(&etag, "W/");
-  return etag;
-}
-
-// RFC 9110 §13.1.2: weak comparison, "*" matches anything.
-bool EtagMatches(absl::string_view if_none_match, absl::string_view etag) {
-  for (absl::string_view candidate : absl::StrSplit(if_none_match, ',')) {
-    candidate = absl::StripAsciiWhitespace(candidate);
-    if (candidate == "*" || (!etag.empty() && StripWeak(candidate) == StripWeak(etag))) return true;
-  }
-  return false;
-}
 
 bool NotModifiedSince(absl::string_view if_modified_since, absl::string_view last_modified) {
   absl::Time ims, lm;
@@ -88,7 +56,8 @@ void S3Exchange::Start(AwsWorkerContext* ctx, const S3SiteConfig& site, const S3
     Fail(502, absl::StrCat("no AWS credentials: ", ctx->settings().credentials_error));
     return;
   }
-  DecodePath(absl::string_view(path_).substr(1), &key_rel_);
+  // The normalised path still carries percent-escapes; S3 keys are raw bytes.
+  key_rel_ = http::PercentDecode(absl::string_view(path_).substr(1));
   // The routing path has no dot segments, but an encoded "%2F.." decodes into one here: such
   // a key could name another app's files, so it is simply not found.
   for (absl::string_view segment : absl::StrSplit(key_rel_, '/')) {
@@ -262,7 +231,7 @@ void S3Exchange::ServeObject(const S3Object& object, bool from_cache, bool parti
   }
   absl::StrAppend(&h, "X-Cache: ", from_cache ? "HIT" : "MISS", "\r\n");
   const bool not_modified = !partial && (!if_none_match_.empty()
-                                                   ? EtagMatches(if_none_match_, object.etag)
+                                                   ? (!object.etag.empty() && http::IfNoneMatchMatches(if_none_match_, object.etag))
                                                    : !if_modified_since_.empty() &&
                                                          NotModifiedSince(if_modified_since_, object.last_modified));
   if (not_modified) {

@@ -44,13 +44,13 @@ config::Backend Kind(const std::string& kind) {
 
 TEST(Backends, EveryKindOfEdgerouterIsRegistered) {
   for (const char* kind : {"reverse_proxy", "redirect", "auth_v0", "prom_metrics", "edgerouter_admin",
-                           "s3_static_website", "aws_lambda", "auth_sso"}) {
+                           "s3_static_website", "aws_lambda", "auth_sso", "turbocharger"}) {
     EXPECT_TRUE(BuiltinBackends().Has(kind)) << kind;
   }
 }
 
 TEST(Backends, KindsNotServedYetAnswer502NamingTheKind) {
-  for (const char* kind : {"turbocharger", "no_such_kind"}) {
+  for (const char* kind : {"no_such_kind"}) {
     absl::StatusOr<Chain> chain = Compile(Kind(kind));
     ASSERT_TRUE(chain.ok()) << chain.status();
     EXPECT_EQ(chain->Describe(), kind);
@@ -272,6 +272,25 @@ TEST(Backends, AwsKindsHandTheirConfigToTheConnection) {
   EXPECT_EQ(call.lambda_function->function_name, "fn");
   EXPECT_EQ(call.lambda_function->region, "us-east-1");
   EXPECT_TRUE(call.lambda_function->v2);
+}
+
+TEST(Backends, TurbochargerChecksTheManifestIdAndAnswersThroughADeferredResponse) {
+  config::Backend b = Kind("turbocharger");
+  EXPECT_FALSE(Compile(b).ok());
+  b.mutable_turbocharger_opts()->set_manifest("short");
+  absl::StatusOr<Chain> bad = Compile(b, "site");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("app site: backend.turbocharger_opts.manifest"), std::string::npos)
+      << bad.status();
+  EXPECT_NE(bad.status().message().find("invalid length for ObjectID; got 5"), std::string::npos);
+  b.mutable_turbocharger_opts()->set_manifest("47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU");
+  absl::StatusOr<Chain> chain = Compile(b, "site");
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  // This process has no TURBOCHARGER_STORE: a clear 502 instead of a store lookup.
+  FakeExchange ex;
+  chain->Run(ex, "/");
+  EXPECT_EQ(ex.status, 502);
+  EXPECT_EQ(ex.body, "turbocharger: this data plane has no TURBOCHARGER_STORE\n");
 }
 
 }  // namespace

@@ -9,13 +9,14 @@
 #include "dataplane/backends/redirect/redirect.h"
 #include "dataplane/backends/reverse_proxy/reverse_proxy.h"
 #include "dataplane/backends/s3_static_website/s3_static_website.h"
+#include "dataplane/backends/turbocharger/turbocharger.h"
 #include "dataplane/backends/unsupported/unsupported.h"
 
 namespace edgerouter::backends {
 
 // An explicit list rather than static self-registration: nothing depends on link order or
 // alwayslink, and what the data plane serves is readable in one place. Kinds not listed
-// (turbocharger until it is written) get the unsupported terminal: 502.
+// (none today) get the unsupported terminal: 502.
 const pipeline::BackendRegistry& BuiltinBackends() {
   static const pipeline::BackendRegistry* registry = [] {
     auto* r = new pipeline::BackendRegistry(CompileUnsupported);
@@ -27,6 +28,7 @@ const pipeline::BackendRegistry& BuiltinBackends() {
     r->Register("edgerouter_admin", CompileEdgerouterAdmin);
     r->Register("s3_static_website", CompileS3StaticWebsite);
     r->Register("aws_lambda", CompileAwsLambda);
+    r->Register("turbocharger", CompileTurbocharger);
     return r;
   }();
   return *registry;

@@ -24,6 +24,9 @@ std::string QueryEscape(absl::string_view in);
 bool QueryUnescape(absl::string_view in, std::string* out);
 // The first value of parameter `name` in a raw query string ("a=1&b=2"), decoded.
 bool QueryParam(absl::string_view query, absl::string_view name, std::string* value);
+// Decodes every valid %XX escape (including %2F); other bytes, and a '%' not followed by two
+// hex digits, are kept. For looking up raw names (object keys, manifest paths) by request path.
+std::string PercentDecode(absl::string_view in);
 
 }  // namespace edgerouter::http
 

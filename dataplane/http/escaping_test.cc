@@ -25,4 +25,11 @@ TEST(PercentEncodeUriReference, EncodesWhatAUriCannotHold) {
 }
 
 }  // namespace
+TEST(PercentDecode, DecodesValidEscapesOnly) {
+  EXPECT_EQ(PercentDecode("/a%20b/%2Fc%e2%82%ac"), "/a b//c\xe2\x82\xac");
+  EXPECT_EQ(PercentDecode("/x%2"), "/x%2");
+  EXPECT_EQ(PercentDecode("/x%zz%41"), "/x%zzA");
+  EXPECT_EQ(PercentDecode("%41"), "A");  // an escape at the very end
+}
+
 }  // namespace edgerouter::http

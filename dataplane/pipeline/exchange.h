@@ -14,7 +14,13 @@
 namespace edgerouter::aws {
 struct S3SiteConfig;
 struct LambdaConfig;
+class AwsWorkerContext;
+class AwsResponder;
 }  // namespace edgerouter::aws
+
+namespace edgerouter::net {
+class EventLoop;
+}  // namespace edgerouter::net
 
 namespace edgerouter::backends {
 struct ProxyTarget;
@@ -22,6 +28,20 @@ class IpRuleSet;
 }  // namespace edgerouter::backends
 
 namespace edgerouter::pipeline {
+
+// A response a handler produces later on the worker's loop (turbocharger's store downloads).
+// The connection waits for it, owns it until its next request or its end, and cancels it when
+// the client goes first.
+class DeferredResponse {
+ public:
+  virtual ~DeferredResponse() = default;
+  // Answers through `responder` exactly once, possibly before returning (a cache hit).
+  virtual void Start(net::EventLoop& loop, aws::AwsWorkerContext& aws, aws::AwsResponder& responder) = 0;
+  // The client is gone: no answer afterwards.
+  virtual void Cancel() = 0;
+  // The access log's upstream field.
+  virtual std::string label() const = 0;
+};
 
 class Exchange {
  public:
@@ -60,6 +80,7 @@ class Exchange {
   virtual void StartProxy(const backends::ProxyTarget& target, const std::string& path) = 0;
   virtual void StartS3(const aws::S3SiteConfig& site, const std::string& path) = 0;
   virtual void StartLambda(const aws::LambdaConfig& function, const std::string& path) = 0;
+  virtual void StartDeferred(std::unique_ptr<DeferredResponse> response) = 0;
 };
 
 }  // namespace edgerouter::pipeline

@@ -31,6 +31,7 @@ class FakeExchange : public Exchange {
   const backends::ProxyTarget* proxy_target = nullptr;
   const aws::S3SiteConfig* s3_site = nullptr;
   const aws::LambdaConfig* lambda_function = nullptr;
+  std::unique_ptr<DeferredResponse> deferred;
   std::shared_ptr<const std::string> metrics_text;
   std::string admin_page;
 
@@ -70,6 +71,10 @@ class FakeExchange : public Exchange {
     started = "lambda";
     started_path = p;
     lambda_function = &function;
+  }
+  void StartDeferred(std::unique_ptr<DeferredResponse> response) override {
+    started = "deferred";
+    deferred = std::move(response);
   }
 };
 

@@ -89,6 +89,16 @@ void DownstreamConnection::StartLambda(const aws::LambdaConfig& function, const 
   aws_sync_ = false;
 }
 
+void DownstreamConnection::StartDeferred(std::unique_ptr<pipeline::DeferredResponse> response) {
+  state_ = State::kAwsWaiting;
+  lambda_config_ = nullptr;  // reads no request body
+  deferred_ = std::move(response);
+  upstream_label_ = deferred_->label();
+  aws_sync_ = true;
+  deferred_->Start(worker_->loop(), worker_->aws(), *this);
+  aws_sync_ = false;
+}
+
 void DownstreamConnection::PumpAwsBody() {
   if (state_ != State::kAwsWaiting || lambda_config_ == nullptr) return;
   std::string& body = lambda_->request().body;
@@ -140,6 +150,7 @@ void DownstreamConnection::PumpAwsBody() {
 void DownstreamConnection::CancelAws() {
   if (s3_ != nullptr) s3_->Cancel();
   if (lambda_ != nullptr) lambda_->Cancel();
+  if (deferred_ != nullptr) deferred_->Cancel();
 }
 
 void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {

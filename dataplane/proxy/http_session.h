@@ -125,6 +125,7 @@ class DownstreamConnection final : public net::IoHandler,
   // --- AWS backends (aws_flow.cc) ---
   void StartS3(const aws::S3SiteConfig& site, const std::string& path) override;
   void StartLambda(const aws::LambdaConfig& function, const std::string& path) override;
+  void StartDeferred(std::unique_ptr<pipeline::DeferredResponse> response) override;
   void PumpAwsBody();  // buffers the request body for Lambda, invokes once complete
   bool AwsWantsBody() const {
     return state_ == State::kAwsWaiting && lambda_config_ != nullptr && !request_body_done_;
@@ -221,6 +222,7 @@ class DownstreamConnection final : public net::IoHandler,
   // AWS backends: the exchange is kept across requests (its buffers too).
   std::unique_ptr<aws::S3Exchange> s3_;
   std::unique_ptr<aws::LambdaExchange> lambda_;
+  std::unique_ptr<pipeline::DeferredResponse> deferred_;  // the last one started (kept until the next)
   const aws::LambdaConfig* lambda_config_ = nullptr;
   bool aws_sync_ = false;  // inside StartS3: the response is written by HandleRequest's caller
 };

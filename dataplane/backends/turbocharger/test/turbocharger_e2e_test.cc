@@ -1,0 +1,256 @@
+// The turbocharger backend end to end with real processes: the S3 emulator as the store,
+// `edgerouterctl turbocharger tar-deploy-to-store | deploy-site-from-store`, a control plane and
+// a data plane with a disk cache that outlives it and is pruned at its bound.
+#include <signal.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "common/turbocharger/manifest.h"
+#include "dataplane/test/e2e_fixture.h"
+#include "dataplane/turbocharger/gzip.h"
+#include "testenv/aws/aws_emulators.h"
+
+namespace edgerouter::testing {
+namespace {
+
+constexpr char kBucket[] = "er-turbo";
+constexpr int kBlob = 4000;            // bytes of each incompressible file
+constexpr int kCacheBound = 3 * kBlob - 1;  // the data plane's --turbocharger_cache_bytes: not 3 blobs
+
+std::string RandomBytes(int n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::string out(n, '\0');
+  for (char& c : out) c = static_cast<char>(gen());
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class TurbochargerE2E : public DataplaneE2E {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/er-tc-e2e-XXXXXX";
+    tc_dir_ = mkdtemp(tmpl);
+    auto s3 = AwsEmulator::StartS3(tc_dir_ + "/data", {kBucket});
+    ASSERT_TRUE(s3.ok()) << s3.status();
+    s3_ = *std::move(s3);
+    setenv("AWS_ENDPOINT_URL_S3", s3_->endpoint().c_str(), 1);
+    setenv("AWS_ACCESS_KEY_ID", kS3rverKey, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", kS3rverSecret, 1);
+    unsetenv("AWS_SESSION_TOKEN");
+    setenv("TURBOCHARGER_STORE", absl::StrCat("s3://us-east-1/", kBucket).c_str(), 1);
+    DataplaneE2E::SetUp();
+  }
+  void TearDown() override {
+    DataplaneE2E::TearDown();
+    s3_.reset();
+    std::filesystem::remove_all(tc_dir_);
+  }
+  std::string AppsJson() override { return R"({"apps":[]})"; }
+  std::vector<std::string> DataplaneFlags() override {
+    return {"--plain_is_https", "--workers=1", "--turbocharger_cache_dir=" + tc_dir_ + "/cache",
+            absl::StrCat("--turbocharger_cache_bytes=", kCacheBound)};
+  }
+
+  int Ctl(const std::vector<std::string>& args, std::string* output = nullptr) {
+    std::vector<std::string> argv = {RunfilePath("controlplane/edgerouterctl"),
+                                     absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto p = Subprocess::Start(argv);
+    EXPECT_TRUE(p.ok());
+    absl::StatusOr<int> status = (*p)->Wait(absl::Seconds(60));
+    EXPECT_TRUE(status.ok());
+    if (output != nullptr) *output = (*p)->Output();
+    const int code = status.ok() && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+    if (code != 0) std::cerr << "edgerouterctl " << absl::StrJoin(args, " ") << ": " << (*p)->Output() << "\n";
+    return code;
+  }
+
+  // Writes a site and deploys it with `tar -cf - NAMES | edgerouterctl turbocharger
+  // tar-deploy-to-store`; returns the manifest id it printed (its only stdout line).
+  std::string DeploySite(const std::string& version) {
+    const std::string root = absl::StrCat(tc_dir_, "/site-", version);
+    std::filesystem::create_directories(root + "/docs");
+    std::ofstream(root + "/index.html") << "<h1>home " << version << "</h1>";
+    std::ofstream(root + "/docs/index.html") << "docs " << version;
+    std::ofstream(root + "/docs/my page.txt") << "spaced " << version;
+    std::ofstream(root + "/404.html") << "<p>not found " << version << "</p>";
+    std::ofstream(root + "/app.js") << "console.log('" << version << "');" << std::string(2000, ' ');
+    for (int i = 1; i <= 3; ++i) std::ofstream(absl::StrCat(root, "/b", i, ".bin")) << RandomBytes(kBlob, i);
+    const std::string out = tc_dir_ + "/deploy.out";
+    const std::string cmd = absl::StrCat("/bin/tar -C ", root, " -cf - index.html docs 404.html app.js b1.bin b2.bin b3.bin | ",
+                                         RunfilePath("controlplane/edgerouterctl"),
+                                         " turbocharger tar-deploy-to-store site >", out);
+    auto p = Subprocess::Start({"/bin/sh", "-c", cmd});
+    EXPECT_TRUE(p.ok());
+    absl::StatusOr<int> status = (*p)->Wait(absl::Seconds(60));
+    EXPECT_TRUE(status.ok() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << (*p)->Output();
+    return std::string(absl::StripSuffix(ReadFile(out), "\n"));
+  }
+
+  void MakeApp(const std::string& manifest_id) {
+    const std::string file = tc_dir_ + "/app.json";
+    std::ofstream(file) << R"({"id":"site","frontends":[{"kind":"hostname","hostname":"site.test","path_prefix":"/"}],)"
+                        << R"("backend":{"kind":"turbocharger","turbocharger_opts":{"manifest":")" << manifest_id
+                        << R"("}}})";
+    ASSERT_EQ(Ctl({"app", "put", "--new", file}), 0);
+  }
+
+  void RestartDataplane() {
+    kill(dp_->pid(), SIGTERM);
+    ASSERT_TRUE(dp_->Wait(absl::Seconds(20)).ok());
+    StartDataplane(DataplaneFlags());
+  }
+
+  uint64_t CacheBytes() {
+    uint64_t total = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(tc_dir_ + "/cache")) {
+      if (e.is_regular_file()) total += e.file_size();
+    }
+    return total;
+  }
+  bool Cached(const std::string& sub, const std::string& content) {
+    return std::filesystem::exists(absl::StrCat(tc_dir_, "/cache/", sub, "/", ObjectIdOf(content)));
+  }
+  static std::string ObjectIdOf(const std::string& content) {
+    return turbocharger::ObjectId::ForContent(content).ToString();
+  }
+
+  std::unique_ptr<AwsEmulator> s3_;
+  std::string tc_dir_;
+};
+
+TEST_F(TurbochargerE2E, DeployServeConditionalCodingsNotFoundAndRestart) {
+  WaitForApplied(1);
+  const std::string v1 = DeploySite("v1");
+  ASSERT_EQ(v1.size(), 43u) << v1;
+  MakeApp(v1);
+  WaitForApplied(2);
+
+  // gzip when accepted: the stored gzip bytes, ETag "<id>-gz", Vary, no-cache for HTML.
+  const std::string home = "<h1>home v1</h1>";
+  HttpResponse r = Get(http_port_, "site.test", "/", "Accept-Encoding: br, gzip;q=0.8\r\n");
+  ASSERT_EQ(r.status, 200) << r.head << r.body;
+  EXPECT_EQ(r.headers["content-encoding"], "gzip");
+  EXPECT_EQ(r.headers["etag"], absl::StrCat("\"", ObjectIdOf(home), "-gz\""));
+  EXPECT_EQ(r.headers["vary"], "Accept-Encoding");
+  EXPECT_EQ(r.headers["cache-control"], "no-cache");
+  EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8");
+  std::string plain;
+  ASSERT_TRUE(turbocharger::GzipDecompress(r.body, 1 << 20, &plain).ok());
+  EXPECT_EQ(plain, home);
+  // Not accepted (absent, or q=0): inflated on the fly, ETag "<id>".
+  for (const std::string& ae : {std::string(), std::string("Accept-Encoding: gzip;q=0, identity\r\n")}) {
+    r = Get(http_port_, "site.test", "/", ae);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, home);
+    EXPECT_EQ(r.headers.count("content-encoding"), 0u);
+    EXPECT_EQ(r.headers["etag"], absl::StrCat("\"", ObjectIdOf(home), "\""));
+  }
+  r = Get(http_port_, "site.test", "/docs/");
+  EXPECT_EQ(r.body, "docs v1");
+  r = Get(http_port_, "site.test", "/docs/my%20page.txt");  // manifest paths are raw names
+  EXPECT_EQ(r.body, "spaced v1");
+  EXPECT_EQ(r.headers["content-type"], "text/plain; charset=utf-8");
+
+  // Assets: immutable; incompressible files are stored and served raw, without Vary.
+  const std::string b1 = RandomBytes(kBlob, 1);
+  r = Get(http_port_, "site.test", "/b1.bin", "Accept-Encoding: gzip\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, b1);
+  EXPECT_EQ(r.headers["cache-control"], "public, max-age=31536000, immutable");
+  EXPECT_EQ(r.headers["content-type"], "application/octet-stream");
+  EXPECT_EQ(r.headers.count("vary"), 0u);
+  EXPECT_TRUE(Cached("uncompressed", b1));
+  EXPECT_TRUE(Cached("gzipped", home));
+  EXPECT_TRUE(std::filesystem::exists(absl::StrCat(tc_dir_, "/cache/uncompressed/", v1)));  // the manifest
+
+  // If-None-Match with either tag (or a list, or W/) -> 304 with the validators.
+  r = Get(http_port_, "site.test", "/b1.bin", absl::StrCat("If-None-Match: \"x\", W/\"", ObjectIdOf(b1), "\"\r\n"));
+  EXPECT_EQ(r.status, 304);
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(r.headers["etag"], absl::StrCat("\"", ObjectIdOf(b1), "\""));
+  r = Get(http_port_, "site.test", "/", absl::StrCat("Accept-Encoding: gzip\r\nIf-None-Match: \"", ObjectIdOf(home), "-gz\"\r\n"));
+  EXPECT_EQ(r.status, 304);
+
+  // Missing paths: /404.html with status 404; exact, case-sensitive lookup.
+  for (const std::string& path : {"/nope", "/INDEX.html", "/docs"}) {
+    r = Get(http_port_, "site.test", path);
+    EXPECT_EQ(r.status, 404) << path;
+    EXPECT_EQ(r.body, "<p>not found v1</p>") << path;
+  }
+
+  // A second deploy and the switch through deploy-site-from-store; a bad id is refused.
+  const std::string v2 = DeploySite("v2");
+  ASSERT_NE(v2, v1);
+  EXPECT_NE(Ctl({"turbocharger", "deploy-site-from-store", "site", "not-an-id"}), 0);
+  ASSERT_EQ(Ctl({"turbocharger", "deploy-site-from-store", "site", v2}), 0);
+  WaitForApplied(3);
+  EXPECT_EQ(Get(http_port_, "site.test", "/").body, "<h1>home v2</h1>");
+
+  // The cache outlives the process: with the store gone, a new data plane still serves.
+  s3_.reset();
+  RestartDataplane();
+  WaitForApplied(1);
+  r = Get(http_port_, "site.test", "/");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "<h1>home v2</h1>");
+  r = Get(http_port_, "site.test", "/b1.bin");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, b1);
+  // What was never downloaded is a clear 502 naming the store's failure.
+  r = Get(http_port_, "site.test", "/b3.bin");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_TRUE(absl::StartsWith(r.body, "turbocharger: file ")) << r.body;
+}
+
+// Without the workers' memory cache, every request reads the disk cache (or the store).
+class TurbochargerDiskOnlyE2E : public TurbochargerE2E {
+ protected:
+  std::vector<std::string> DataplaneFlags() override {
+    std::vector<std::string> flags = TurbochargerE2E::DataplaneFlags();
+    flags.push_back("--s3_cache_bytes=0");
+    return flags;
+  }
+};
+
+TEST_F(TurbochargerDiskOnlyE2E, DiskCacheIsPrunedAtItsBoundLeastRecentlyUsedFirst) {
+  WaitForApplied(1);
+  const std::string v1 = DeploySite("v1");
+  MakeApp(v1);
+  WaitForApplied(2);
+  std::string blobs[4];
+  for (int i = 1; i <= 3; ++i) {
+    blobs[i] = RandomBytes(kBlob, i);
+    HttpResponse r = Get(http_port_, "site.test", absl::StrCat("/b", i, ".bin"));
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, blobs[i]);
+    EXPECT_LE(CacheBytes(), static_cast<uint64_t>(kCacheBound));
+  }
+  // manifest + 3 blobs exceeded the bound: the manifest and then b1 (least recent) went.
+  EXPECT_FALSE(Cached("uncompressed", blobs[1]));
+  EXPECT_TRUE(Cached("uncompressed", blobs[2]));
+  EXPECT_TRUE(Cached("uncompressed", blobs[3]));
+  // b1 comes back from the store (and b2, now the least recent, goes).
+  HttpResponse r = Get(http_port_, "site.test", "/b1.bin");
+  EXPECT_EQ(r.body, blobs[1]);
+  EXPECT_TRUE(Cached("uncompressed", blobs[1]));
+  EXPECT_FALSE(Cached("uncompressed", blobs[2]));
+  EXPECT_LE(CacheBytes(), static_cast<uint64_t>(kCacheBound));
+}
+
+}  // namespace
+}  // namespace edgerouter::testing

@@ -1,0 +1,19 @@
+// The turbocharger backend kind (turbocharger_opts.manifest): serves a site from an immutable
+// manifest in the turbocharger store (docs/turbocharger.md). Manifests and files come from S3
+// once, through the worker's AWS client, into the disk cache (dataplane/turbocharger); hot
+// files are also kept in the worker's memory cache. Exact-path lookup, "/" -> index.html,
+// /404.html with 404, gzip when accepted (q-values) else inflated, ETag "<id>" / "<id>-gz" with
+// If-None-Match -> 304, Cache-Control immutable for assets and no-cache for HTML.
+#ifndef EDGEROUTER_DATAPLANE_BACKENDS_TURBOCHARGER_TURBOCHARGER_H_
+#define EDGEROUTER_DATAPLANE_BACKENDS_TURBOCHARGER_TURBOCHARGER_H_
+
+#include "dataplane/pipeline/registry.h"
+
+namespace edgerouter::backends {
+
+absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const config::Backend& backend,
+                                 pipeline::ChainBuilder* chain);
+
+}  // namespace edgerouter::backends
+
+#endif  // EDGEROUTER_DATAPLANE_BACKENDS_TURBOCHARGER_TURBOCHARGER_H_
