@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/pipeline/fake_exchange.h"
 #include "gtest/gtest.h"
 
 namespace edgerouter::dataplane {
@@ -38,7 +39,9 @@ std::string Served(const proxy::ConfigSource& configs, const std::string& host) 
   if (config == nullptr) return "no config";
   const routing::Mount* m = config->routes->Match(host, "/", 0);
   if (m == nullptr) return "404";
-  return static_cast<const proxy::AppRuntime&>(*m->target).backend.redirect_to;
+  pipeline::FakeExchange exchange;
+  static_cast<const proxy::AppRuntime&>(*m->target).chain.Run(exchange, "/");
+  return exchange.location;
 }
 
 class SnapshotApplierTest : public ::testing::Test {

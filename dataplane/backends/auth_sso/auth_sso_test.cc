@@ -103,8 +103,8 @@ TEST_F(AuthSsoStage, Refusals) {
   Run(bad_sig);
   EXPECT_EQ(bad_sig.status, 403);
   EXPECT_EQ(bad_sig.body, "token signature is invalid\n");
-  FakeExchange bad_sig_again = bad_sig;  // answered from the cache, the same way
-  bad_sig_again.status = 0;
+  FakeExchange bad_sig_again;  // answered from the cache, the same way
+  bad_sig_again.headers = bad_sig.headers;
   Run(bad_sig_again);
   EXPECT_EQ(bad_sig_again.status, 403);
   EXPECT_EQ(bad_sig_again.body, "token signature is invalid\n");
