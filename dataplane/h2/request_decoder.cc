@@ -37,6 +37,11 @@ http::ParseStatus DecodeRequest(const Stream& stream, const http::ParserLimits& 
   out->host = stream.authority;
   out->version_major = 2;
   out->version_minor = 0;
+  // Host first, from :authority, as an HTTP/1.1 request carries it: backends that pass the
+  // message on (Lambda events) see the same fields from both protocols.
+  http::Header& host = out->headers.emplace_back();
+  host.name = "host";
+  host.value = out->host;
   cookies->clear();
   size_t cookie_at = 0;  // index in out->headers of the (first) cookie field
   int cookie_fields = 0;

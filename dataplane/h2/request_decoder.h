@@ -13,8 +13,8 @@ namespace edgerouter::h2 {
 
 // Fills `out` from `stream` (views into the stream's strings and into `cookies`, valid while
 // both live and stay unchanged): :method, :path and :authority (or Host) become method,
-// target and host; version 2.0; cookie fields split per RFC 9113 §8.2.3 are joined with "; "
-// (in `cookies`, which keeps its capacity) at the first one's place; Host, Expect and
+// target and host (and a first field "host" with it, as HTTP/1.1 has); version 2.0; cookie fields split per RFC 9113 §8.2.3 are joined with "; "
+// (in `cookies`, which keeps its capacity) at the first one's place; the client's Host, Expect and
 // connection-specific fields are dropped (the HTTP/2 layer answers for them). Framing:
 // Content-Length when given, none when HEADERS ended the stream, else kUntilStreamEnd.
 //

@@ -521,7 +521,7 @@ ParseStatus CheckSplitRequestHead(const ParserLimits& limits, RequestHead* out, 
   const size_t line = method.size() + target.size() + 10;
   if (line > limits.max_request_line) return Error(error, 414, "request line too long");
   if (out->headers.size() > limits.max_headers) return Error(error, 431, "too many header fields");
-  size_t head_bytes = line + 2 + 6 + out->host.size() + 2 + 2;  // request line, Host, blank line
+  size_t head_bytes = line + 2 + 2;  // request line and blank line
   HeadFacts f;
   f.version_minor = 1;
   for (const Header& h : out->headers) {

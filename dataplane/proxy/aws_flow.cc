@@ -69,7 +69,7 @@ void DownstreamConnection::StartLambda(const BackendConfig& backend, const std::
   });
   r.host = host_;
   r.source_ip = client_.ip;
-  r.protocol = version_minor_ == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  r.protocol = http10_ ? "HTTP/1.0" : "HTTP/1.1";
   NewRequestId(&r.request_id);
   r.time = absl::Now();
   r.body.clear();
@@ -103,6 +103,9 @@ void DownstreamConnection::PumpAwsBody() {
       body.append(available.data(), n);
       request_remaining_ -= n;
       request_body_done_ = request_remaining_ == 0;
+    } else if (request_framing_ == http::BodyFraming::kUntilStreamEnd) {
+      n = available.size();
+      body.append(available.data(), n);
     } else {
       n = request_chunks_.Feed(available, [&body](absl::string_view data) { body.append(data.data(), data.size()); });
       if (request_chunks_.state() == http::ChunkedDecoder::State::kError) {
@@ -133,6 +136,10 @@ void DownstreamConnection::PumpAwsBody() {
     }
     return;
   }
+  if (!request_body_done_ && request_framing_ == http::BodyFraming::kUntilStreamEnd && in_.empty() &&
+      port_ != nullptr && port_->RequestEnded()) {
+    request_body_done_ = true;
+  }
   if (!request_body_done_) return;  // more to come: OnReadable calls again
   lambda_->Invoke(&worker_->aws(), *lambda_config_, this);
 }
@@ -155,7 +162,7 @@ void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
   if (r.send_length) absl::StrAppend(&head, "Content-Length: ", r.body.size(), "\r\n");
   if (closing_after_response_) {
     head += "Connection: close\r\n";
-  } else if (version_minor_ == 0) {
+  } else if (http10_) {
     head += "Connection: keep-alive\r\n";
   }
   head += "\r\n";

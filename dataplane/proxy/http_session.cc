@@ -89,7 +89,7 @@ void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& 
   response_bytes_ = 0;
   head_request_ = expect_continue_ = upgrade_requested_ = false;
   request_keep_alive_ = true;
-  version_minor_ = 1;
+  http10_ = false;
   request_framing_ = http::BodyFraming::kNone;
   request_remaining_ = 0;
   request_chunks_.Reset();
@@ -124,6 +124,7 @@ void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& 
 void DownstreamConnection::Start() {
   if (port_ != nullptr) {  // the HTTP/2 connection owns socket, timeouts and counts
     watched_ = EPOLLIN;
+    ProcessInput();  // the head is there already
     return;
   }
   worker_->stats().connections_active++;
@@ -308,7 +309,8 @@ void DownstreamConnection::OnReadable() {
     Close();
     return;
   }
-  if (n < 0) return;
+  // A stream's body may end without new bytes (END_STREAM on its own): that is news too.
+  if (n < 0 && (port_ == nullptr || !port_->RequestEnded())) return;
   if (state_ == State::kWaitingRequest || state_ == State::kReadingHead) {
     ProcessInput();
   } else if (state_ == State::kProxying) {
@@ -324,40 +326,46 @@ void DownstreamConnection::OnReadable() {
 
 void DownstreamConnection::ProcessInput() {
   while (state_ == State::kWaitingRequest || state_ == State::kReadingHead) {
-    if (in_.empty()) {
-      UpdateClientInterest();
-      return;
-    }
-    if (state_ == State::kWaitingRequest && worker_->options().h2c && port_ == nullptr && !transport_.tls()) {
-      // Prior-knowledge HTTP/2: the connection preface instead of a request line.
-      static constexpr absl::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-      const absl::string_view seen = in_.view().substr(0, kPreface.size());
-      if (kPreface.substr(0, seen.size()) == seen) {
-        if (seen.size() < kPreface.size()) {
-          UpdateClientInterest();
-          return;
-        }
-        const std::string initial(in_.view());
-        in_.Clear();
-        StartH2(initial);
+    http::ParseStatus st;
+    if (port_ != nullptr) {
+      st = port_->ReadRequestHead(&head_, &parse_error_);  // decoded by the HTTP/2 codec
+      if (st == http::ParseStatus::kIncomplete) return;    // the stream is going: Abort follows
+    } else {
+      if (in_.empty()) {
+        UpdateClientInterest();
         return;
       }
-    }
-    if (state_ == State::kWaitingRequest) {
-      // The head must now arrive within the header timeout (Slowloris defence).
-      state_ = State::kReadingHead;
-      timer_.kind = kHeaderTimer;
-      worker_->header_timers().Arm(&timer_, worker_->loop().now_ms());
-      head_progress_.Reset();
-    }
-    if (!head_progress_.ShouldParse(in_.view(), worker_->options().limits)) {
-      UpdateClientInterest();  // nothing the parser could answer yet: no line ended
-      return;
-    }
-    http::ParseStatus st = http::ParseRequestHead(in_.view(), worker_->options().limits, &head_, &parse_error_);
-    if (st == http::ParseStatus::kIncomplete) {
-      UpdateClientInterest();
-      return;
+      if (state_ == State::kWaitingRequest && worker_->options().h2c && !transport_.tls()) {
+        // Prior-knowledge HTTP/2: the connection preface instead of a request line.
+        static constexpr absl::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        const absl::string_view seen = in_.view().substr(0, kPreface.size());
+        if (kPreface.substr(0, seen.size()) == seen) {
+          if (seen.size() < kPreface.size()) {
+            UpdateClientInterest();
+            return;
+          }
+          const std::string initial(in_.view());
+          in_.Clear();
+          StartH2(initial);
+          return;
+        }
+      }
+      if (state_ == State::kWaitingRequest) {
+        // The head must now arrive within the header timeout (Slowloris defence).
+        state_ = State::kReadingHead;
+        timer_.kind = kHeaderTimer;
+        worker_->header_timers().Arm(&timer_, worker_->loop().now_ms());
+        head_progress_.Reset();
+      }
+      if (!head_progress_.ShouldParse(in_.view(), worker_->options().limits)) {
+        UpdateClientInterest();  // nothing the parser could answer yet: no line ended
+        return;
+      }
+      st = http::ParseRequestHead(in_.view(), worker_->options().limits, &head_, &parse_error_);
+      if (st == http::ParseStatus::kIncomplete) {
+        UpdateClientInterest();
+        return;
+      }
     }
     net::TimerList::Disarm(&timer_);
     start_ns_ = MonotonicNs();
@@ -372,7 +380,7 @@ void DownstreamConnection::ProcessInput() {
       request_keep_alive_ = false;
       closing_after_response_ = true;
       head_request_ = false;
-      version_minor_ = 1;
+      http10_ = false;
       in_.Clear();  // never look at anything after a malformed head
       SendLocal(parse_error_.status, "text/plain; charset=utf-8",
                 absl::StrCat(parse_error_.reason, "\n"));

@@ -28,12 +28,19 @@ class Worker;
 class H2Connection;
 
 // The client side of one HTTP/2 stream (h2_connection.h). A DownstreamConnection made with a
-// port serves exactly one request through it, in HTTP/1.1 framing, instead of a socket.
+// port serves exactly one request through it instead of a socket: the request arrives decoded
+// (the same http::RequestHead the HTTP/1.1 parser fills) with its body as the DATA bytes
+// received, and the response leaves as HTTP/1.1 bytes or, for proxied responses, a parsed head.
 class StreamPort {
  public:
   virtual ~StreamPort() = default;
-  // Moves pending request bytes into `in`: >0 moved, -1 none yet.
+  // The decoded request head: kDone, or kError with `error` set (answered as an HTTP/1.1
+  // parse error is). Its views stay valid until ExchangeClosed.
+  virtual http::ParseStatus ReadRequestHead(http::RequestHead* head, http::ParseError* error) = 0;
+  // Moves pending request body bytes into `in`: >0 moved, -1 none yet.
   virtual ssize_t ReadRequest(IoBuffer* in) = 0;
+  // The request body has ended (END_STREAM) and every byte of it was moved.
+  virtual bool RequestEnded() const = 0;
   // Takes what it can of `out` (HTTP/1.1 response bytes); false when the stream is gone.
   virtual bool WriteResponse(IoBuffer* out) = 0;
   // The connection started wanting request bytes again (backpressure released).
@@ -173,7 +180,7 @@ class DownstreamConnection : public net::IoHandler,
   bool request_keep_alive_ = true;
   bool expect_continue_ = false;
   bool upgrade_requested_ = false;
-  int version_minor_ = 1;
+  bool http10_ = false;  // the client speaks HTTP/1.0
   http::BodyFraming request_framing_ = http::BodyFraming::kNone;
   uint64_t request_remaining_ = 0;  // Content-Length bytes still to forward
   http::ChunkedDecoder request_chunks_;

@@ -99,7 +99,7 @@ void DownstreamConnection::SendLocal(int status, absl::string_view content_type,
                                   "\r\nContent-Length: ", body.size(), "\r\n", extra_headers);
   if (closing_after_response_) {
     head += "Connection: close\r\n";
-  } else if (version_minor_ == 0) {
+  } else if (http10_) {
     head += "Connection: keep-alive\r\n";
   }
   head += "\r\n";
@@ -131,7 +131,7 @@ void DownstreamConnection::HandleRequest() {
   const http::RequestHead& h = head_;
   method_.assign(h.method.data(), h.method.size());
   raw_target_.assign(h.target.data(), h.target.size());
-  version_minor_ = h.version_minor;
+  http10_ = h.http10();
   request_keep_alive_ = h.keep_alive;
   // The head's views stay valid until something is appended to in_, which cannot happen while
   // the request is dispatched; consuming now keeps body bytes (only) in in_ for the pump.

@@ -31,6 +31,16 @@ ssize_t ReadUpstream(UpstreamConnection* conn, IoBuffer* buffer) {
   return n;
 }
 
+// One chunk of a chunked body (RFC 9112 §7.1); nothing for no bytes (a zero-size chunk ends it).
+void AppendChunk(absl::string_view data, IoBuffer* out) {
+  if (data.empty()) return;
+  char size[24];
+  const int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+  out->Append(absl::string_view(size, static_cast<size_t>(n)));
+  out->Append(data);
+  out->Append("\r\n");
+}
+
 }  // namespace
 
 void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::string& path) {
@@ -66,7 +76,7 @@ void DownstreamConnection::StartProxy(const BackendConfig& backend, const std::s
   for (const auto& [name, value] : backend.headers_to_origin) absl::StrAppend(&out, name, ": ", value, "\r\n");
   if (h.framing == http::BodyFraming::kContentLength) {
     absl::StrAppend(&out, "Content-Length: ", h.content_length, "\r\n");
-  } else if (h.framing == http::BodyFraming::kChunked) {
+  } else if (h.framing == http::BodyFraming::kChunked || h.framing == http::BodyFraming::kUntilStreamEnd) {
     out += "Transfer-Encoding: chunked\r\n";
   }
   if (upgrade_requested_) {
@@ -164,6 +174,23 @@ void DownstreamConnection::OnUpstreamConnected() {
 
 void DownstreamConnection::PumpRequestBody() {
   if (upstream_ == nullptr || !upstream_->connected || upstream_write_failed_) return;
+  const uint64_t max_body = worker_->options().max_request_body_bytes;
+  // Bodies without a length (chunked, or an HTTP/2 stream's) are counted as they pass.
+  auto over_limit = [&] {
+    if (max_body == 0 || request_chunked_bytes_ <= max_body) return false;
+    // Over the limit mid-stream: a 413 if the origin has not answered yet, else just stop.
+    if (response_head_done_) {
+      Close();
+      return true;
+    }
+    closing_after_response_ = true;
+    ReleaseUpstream(false);
+    in_.Clear();
+    request_body_done_ = true;
+    SendLocal(413, "text/plain; charset=utf-8", "request body too large\n");
+    if (FlushToClient() && out_.empty()) FinishRequest();
+    return true;
+  };
   while (!request_body_done_ && !in_.empty() && up_out_.size() < kMaxPending) {
     absl::string_view available = in_.view().substr(0, kMaxPending - up_out_.size());
     size_t n = 0;
@@ -171,23 +198,15 @@ void DownstreamConnection::PumpRequestBody() {
       n = std::min<uint64_t>(available.size(), request_remaining_);
       request_remaining_ -= n;
       if (request_remaining_ == 0) request_body_done_ = true;
+      up_out_.Append(available.substr(0, n));
+    } else if (request_framing_ == http::BodyFraming::kUntilStreamEnd) {
+      n = available.size();  // DATA payloads as received; the origin gets them chunked
+      request_chunked_bytes_ += n;
+      if (over_limit()) return;
+      AppendChunk(available, &up_out_);
     } else {
       n = request_chunks_.Feed(available, [this](absl::string_view data) { request_chunked_bytes_ += data.size(); });
-      const uint64_t max_body = worker_->options().max_request_body_bytes;
-      if (max_body > 0 && request_chunked_bytes_ > max_body) {
-        // Over the limit mid-stream: a 413 if the origin has not answered yet, else just stop.
-        if (response_head_done_) {
-          Close();
-          return;
-        }
-        closing_after_response_ = true;
-        ReleaseUpstream(false);
-        in_.Clear();
-        request_body_done_ = true;
-        SendLocal(413, "text/plain; charset=utf-8", "request body too large\n");
-        if (FlushToClient() && out_.empty()) FinishRequest();
-        return;
-      }
+      if (over_limit()) return;
       if (request_chunks_.state() == http::ChunkedDecoder::State::kError) {
         worker_->stats().parse_errors++;
         closing_after_response_ = true;
@@ -199,10 +218,15 @@ void DownstreamConnection::PumpRequestBody() {
         return;
       }
       if (request_chunks_.state() == http::ChunkedDecoder::State::kDone) request_body_done_ = true;
+      up_out_.Append(available.substr(0, n));
     }
-    up_out_.Append(available.substr(0, n));
     in_.Consume(n);
     request_sent_any_body_ = true;
+  }
+  if (!request_body_done_ && request_framing_ == http::BodyFraming::kUntilStreamEnd && in_.empty() &&
+      port_ != nullptr && port_->RequestEnded()) {
+    up_out_.Append("0\r\n\r\n");
+    request_body_done_ = true;
   }
 }
 

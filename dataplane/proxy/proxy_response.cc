@@ -49,7 +49,7 @@ void DownstreamConnection::HandleResponseHead() {
     response_remaining_ = response_head_.content_length;
     // HTTP/1.0 clients do not know chunked (RFC 9112 §6.1): they get the body de-chunked,
     // delimited by the end of the connection.
-    dechunk_for_http10_ = response_framing_ == http::BodyFraming::kChunked && version_minor_ == 0;
+    dechunk_for_http10_ = response_framing_ == http::BodyFraming::kChunked && http10_;
     if (response_framing_ == http::BodyFraming::kUntilClose || !request_keep_alive_ || draining_ ||
         dechunk_for_http10_) {
       closing_after_response_ = true;
@@ -88,7 +88,7 @@ void DownstreamConnection::HandleResponseHead() {
     }
     if (closing_after_response_) {
       out_.Append("Connection: close\r\n");
-    } else if (version_minor_ == 0) {
+    } else if (http10_) {
       out_.Append("Connection: keep-alive\r\n");
     }
     out_.Append("\r\n");
