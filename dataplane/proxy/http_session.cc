@@ -38,6 +38,22 @@ std::string PeerIp(const sockaddr_storage& peer) {
 
 }  // namespace
 
+void RequestState::Reset() {
+  RequestState next;
+  for (auto [from, to] : {std::pair{&method, &next.method}, {&host, &next.host}, {&raw_target, &next.raw_target},
+                          {&app_id, &next.app_id}, {&client.ip, &next.client.ip},
+                          {&client.forwarded_for, &next.client.forwarded_for}, {&upstream_path, &next.upstream_path},
+                          {&upstream_headers, &next.upstream_headers}, {&upstream_line, &next.upstream_line},
+                          {&client_host_header, &next.client_host_header}, {&upstream_error, &next.upstream_error},
+                          {&upstream_label, &next.upstream_label}}) {
+    from->clear();
+    to->swap(*from);
+  }
+  forwarded_response_fields.clear();
+  next.forwarded_response_fields.swap(forwarded_response_fields);
+  *this = std::move(next);
+}
+
 DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer,
                                            SSL_CTX* tls_base)
     : worker_(worker),
@@ -79,46 +95,11 @@ void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& 
   head_.Clear();
   head_progress_.Reset();
   response_progress_.Reset();
-  method_.clear();
-  host_.clear();
-  raw_target_.clear();
-  app_id_.clear();
-  config_ = nullptr;
-  start_ns_ = 0;
-  status_ = 0;
-  response_bytes_ = 0;
-  head_request_ = expect_continue_ = upgrade_requested_ = false;
-  request_keep_alive_ = true;
-  http10_ = false;
-  request_framing_ = http::BodyFraming::kNone;
-  request_remaining_ = 0;
-  request_chunks_.Reset();
-  request_chunked_bytes_ = 0;
-  request_body_done_ = true;
-  strip_authorization_ = false;
-  backend_ = nullptr;
-  origins_ = nullptr;
+  req_.Reset();
   upstream_ = nullptr;
-  origin_index_ = -1;
-  attempts_ = 0;
-  request_sent_any_body_ = false;
-  upstream_path_.clear();
-  upstream_headers_.clear();
-  upstream_line_.clear();
-  client_host_header_.clear();
-  upstream_error_.clear();
   up_out_.Clear();
   up_in_.Clear();
   response_head_.Clear();
-  response_head_done_ = false;
-  response_framing_ = http::BodyFraming::kNone;
-  response_remaining_ = 0;
-  response_chunks_.Reset();
-  response_done_ = false;
-  upstream_eof_ = false;
-  upstream_label_.clear();
-  lambda_config_ = nullptr;
-  aws_sync_ = false;
 }
 
 void DownstreamConnection::Start() {
@@ -224,9 +205,9 @@ void DownstreamConnection::UpdateClientInterest() {
     case State::kLocalResponse:
       // Reading stays on while the body flows, and afterwards too: pipelined bytes are simply
       // buffered, which saves two epoll_ctl calls per keep-alive request.
-      if (!request_body_done_) {
+      if (!req_.body_done) {
         if (state_ == State::kProxying && upstream_ != nullptr && upstream_->connected &&
-            !upstream_write_failed_ && up_out_.size() < kMaxPending) {
+            !req_.upstream_write_failed && up_out_.size() < kMaxPending) {
           events |= EPOLLIN;
         }
       } else if (in_.size() < kMaxPending) {
@@ -276,7 +257,7 @@ void DownstreamConnection::OnIo(uint32_t events) {
   if ((events & EPOLLOUT) || ((events & EPOLLIN) && transport_.write_wants_read())) {
     if (!FlushToClient()) return;
     if (out_.empty()) {
-      if (state_ == State::kLocalResponse || (state_ == State::kProxying && response_done_)) {
+      if (state_ == State::kLocalResponse || (state_ == State::kProxying && req_.response_done)) {
         FinishRequest();
         if (state_ == State::kWaitingRequest) ProcessInput();
         return;
@@ -296,7 +277,7 @@ void DownstreamConnection::OnReadable() {
   if (state_ == State::kClosed) return;
   const bool want_bytes = state_ == State::kWaitingRequest || state_ == State::kReadingHead ||
                           state_ == State::kTunnel ||
-                          (state_ == State::kProxying && !request_body_done_) || AwsWantsBody();
+                          (state_ == State::kProxying && !req_.body_done) || AwsWantsBody();
   if (!want_bytes) {
     // Not needed now (pipelined next request): buffer it, and notice a client that went away.
     if (in_.size() >= kMaxPending) return;
@@ -368,19 +349,14 @@ void DownstreamConnection::ProcessInput() {
       }
     }
     net::TimerList::Disarm(&timer_);
-    start_ns_ = MonotonicNs();
+    req_.Reset();
+    req_.start_ns = MonotonicNs();
     worker_->stats().requests_in_flight++;
     if (st == http::ParseStatus::kError) {
       worker_->stats().parse_errors++;
-      client_.ip = peer_ip_;  // no head to take a forwarded address from
-      method_.clear();
-      raw_target_.clear();
-      host_.clear();
-      app_id_.clear();
-      request_keep_alive_ = false;
+      req_.client.ip = peer_ip_;  // no head to take a forwarded address from
+      req_.keep_alive = false;
       closing_after_response_ = true;
-      head_request_ = false;
-      http10_ = false;
       in_.Clear();  // never look at anything after a malformed head
       SendLocal(parse_error_.status, "text/plain; charset=utf-8",
                 absl::StrCat(parse_error_.reason, "\n"));
@@ -421,9 +397,9 @@ bool DownstreamConnection::FlushToClient() {
 
 void DownstreamConnection::RecordRequest() {
   const int64_t end_ns = MonotonicNs();
-  const double seconds = static_cast<double>(end_ns - start_ns_) / 1e9;
-  const absl::string_view app = app_id_.empty() ? absl::string_view("appNotFound") : absl::string_view(app_id_);
-  worker_->stats().RecordRequest(app, status_, method_, seconds);
+  const double seconds = static_cast<double>(end_ns - req_.start_ns) / 1e9;
+  const absl::string_view app = req_.app_id.empty() ? absl::string_view("appNotFound") : absl::string_view(req_.app_id);
+  worker_->stats().RecordRequest(app, req_.status, req_.method, seconds);
   ++(port_ != nullptr ? worker_->stats().requests_h2 : worker_->stats().requests_h1);
   worker_->stats().requests_in_flight--;
   if (worker_->options().access_log != "off") {
@@ -431,28 +407,23 @@ void DownstreamConnection::RecordRequest() {
     line.reserve(256);
     absl::StrAppend(&line, "{\"time\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
                     "\",\"node\":\"", JsonEscape(worker_->options().node_id), "\",\"app\":\"", JsonEscape(app),
-                    "\",\"method\":\"", JsonEscape(method_), "\",\"host\":\"", JsonEscape(host_),
-                    "\",\"path\":\"", JsonEscape(raw_target_), "\",\"status\":", status_,
-                    ",\"bytes\":", response_bytes_, ",\"duration_ms\":", seconds * 1000.0,
-                    ",\"upstream\":\"", JsonEscape(upstream_label_), "\",\"client\":\"", client_.ip,
+                    "\",\"method\":\"", JsonEscape(req_.method), "\",\"host\":\"", JsonEscape(req_.host),
+                    "\",\"path\":\"", JsonEscape(req_.raw_target), "\",\"status\":", req_.status,
+                    ",\"bytes\":", req_.response_bytes, ",\"duration_ms\":", seconds * 1000.0,
+                    ",\"upstream\":\"", JsonEscape(req_.upstream_label), "\",\"client\":\"", req_.client.ip,
                     "\",\"peer\":\"", peer_ip_,
                     "\",\"proto\":\"", port_ != nullptr ? "h2" : "http/1.1",
                     "\",\"tls\":", (port_ != nullptr ? stream_over_tls_ : transport_.tls()) ? "true" : "false", ",\"worker\":", worker_->index(), "}\n");
     worker_->AppendAccessLog(line);
   }
-  if (config_ != nullptr) worker_->UnrefConfig(config_);
-  config_ = nullptr;
-  backend_ = nullptr;
-  origins_ = nullptr;
-  upstream_label_.clear();
-  status_ = 0;
-  response_bytes_ = 0;
+  if (req_.config != nullptr) worker_->UnrefConfig(req_.config);
+  req_.config = nullptr;  // unreferenced: never again, even if Close follows
 }
 
 void DownstreamConnection::FinishRequest() {
   RecordRequest();
   state_ = State::kWaitingRequest;  // nothing in flight any more (Close must not count it again)
-  if (closing_after_response_ || draining_ || !request_keep_alive_ || port_ != nullptr) {
+  if (closing_after_response_ || draining_ || !req_.keep_alive || port_ != nullptr) {
     Close();
     return;
   }
@@ -486,15 +457,11 @@ void DownstreamConnection::OnTimer(int kind) {
   }
   if (kind == kHeaderTimer && state_ == State::kReadingHead && out_.empty()) {
     // 408 with the request counted like any other (app unknown at this point).
-    start_ns_ = MonotonicNs();
+    req_.Reset();
+    req_.start_ns = MonotonicNs();
     worker_->stats().requests_in_flight++;
-    client_.ip = peer_ip_;
-    method_.clear();
-    host_.clear();
-    raw_target_.clear();
-    app_id_.clear();
+    req_.client.ip = peer_ip_;
     closing_after_response_ = true;
-    head_request_ = false;
     SendLocal(408, "text/plain; charset=utf-8", "request head timeout\n");
     if (FlushToClient() && out_.empty()) FinishRequest();
     return;
@@ -510,7 +477,7 @@ void DownstreamConnection::Close() {
   if (upstream_ != nullptr) ReleaseUpstream(false);
   if (state_ == State::kAwsWaiting) CancelAws();
   if (in_flight) {
-    if (status_ == 0) status_ = 499;  // client went away before a response (nginx's convention)
+    if (req_.status == 0) req_.status = 499;  // client went away before a response (nginx's convention)
     RecordRequest();
   }
   state_ = State::kClosed;

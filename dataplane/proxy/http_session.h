@@ -57,6 +57,63 @@ class StreamPort {
   }
 };
 
+// What one request on a connection (an HTTP/1.1 request, or an HTTP/2 stream) has decided and
+// seen so far, from its decoded head to its response: one value, so a new request starts from
+// defaults by assignment (Reset) and nothing leaks from the previous one. The decoded head
+// itself (http::RequestHead, views into the connection's input) is only valid while the
+// request is dispatched; what is needed later is copied here.
+struct RequestState {
+  // Client side.
+  std::string method, host, raw_target, app_id;  // host: normalised; raw_target: as received
+  const RuntimeConfig* config = nullptr;         // referenced while the request runs
+  int64_t start_ns = 0;
+  int status = 0;
+  uint64_t response_bytes = 0;
+  bool head_request = false;
+  bool keep_alive = true;
+  bool expect_continue = false;
+  bool upgrade = false;
+  bool http10 = false;  // the client speaks HTTP/1.0
+  http::BodyFraming body_framing = http::BodyFraming::kNone;
+  uint64_t body_remaining = 0;  // Content-Length bytes still to forward
+  http::ChunkedDecoder body_chunks;
+  uint64_t body_counted = 0;  // body bytes of a chunked or stream-delimited request so far
+  bool body_done = true;
+  bool strip_authorization = false;  // auth_v0 accepted the token: don't forward it
+  http::ClientAddress client;        // who the client is (X-Forwarded-For, access log)
+
+  // Origin side.
+  const BackendConfig* backend = nullptr;
+  OriginSet* origins = nullptr;
+  int origin_index = -1;
+  int attempts = 0;
+  bool sent_any_body = false;
+  std::string upstream_path;     // path?query as the origin sees it (before its own prefix)
+  std::string upstream_headers;  // forwarded header block, built once per request
+  std::string upstream_line;     // request line + Host, per attempt
+  std::string client_host_header;
+  std::string upstream_error;
+  std::string upstream_label;
+  bool response_head_done = false;
+  http::BodyFraming response_framing = http::BodyFraming::kNone;
+  uint64_t response_remaining = 0;
+  http::ChunkedDecoder response_chunks;
+  bool dechunk_for_http10 = false;  // chunked from the origin, the client speaks HTTP/1.0
+  bool response_done = false;
+  bool upstream_eof = false;
+  bool upstream_write_failed = false;  // the origin stopped taking the request: send no more
+  std::vector<http::Header> forwarded_response_fields;  // port mode: the head TakeResponseHead gets
+
+  // AWS backends.
+  const aws::LambdaConfig* lambda_config = nullptr;
+  bool aws_sync = false;  // inside StartS3: the response is written by HandleRequest's caller
+
+  // Back to a new request's defaults by assignment from a fresh value; strings and vectors
+  // are carried over emptied, keeping their capacity (no allocation per keep-alive request
+  // or pooled HTTP/2 stream).
+  void Reset();
+};
+
 // JSON string escaping for access-log fields.
 std::string JsonEscape(absl::string_view in);
 const char* StatusReason(int status);
@@ -125,7 +182,7 @@ class DownstreamConnection : public net::IoHandler,
   void StartLambda(const BackendConfig& backend, const std::string& path);
   void PumpAwsBody();  // buffers the request body for Lambda, invokes once complete
   bool AwsWantsBody() const {
-    return state_ == State::kAwsWaiting && lambda_config_ != nullptr && !request_body_done_;
+    return state_ == State::kAwsWaiting && req_.lambda_config != nullptr && !req_.body_done;
   }
   void CancelAws();
 
@@ -170,57 +227,18 @@ class DownstreamConnection : public net::IoHandler,
   http::ParseError parse_error_;
   http::HeadProgress head_progress_;  // of the request head being read (kReadingHead)
 
-  // Per-request state (strings keep their capacity across requests).
-  std::string method_, host_, raw_target_, app_id_;
-  const RuntimeConfig* config_ = nullptr;
-  int64_t start_ns_ = 0;
-  int status_ = 0;
-  uint64_t response_bytes_ = 0;
-  bool head_request_ = false;
-  bool request_keep_alive_ = true;
-  bool expect_continue_ = false;
-  bool upgrade_requested_ = false;
-  bool http10_ = false;  // the client speaks HTTP/1.0
-  http::BodyFraming request_framing_ = http::BodyFraming::kNone;
-  uint64_t request_remaining_ = 0;  // Content-Length bytes still to forward
-  http::ChunkedDecoder request_chunks_;
-  uint64_t request_chunked_bytes_ = 0;  // decoded body bytes of a chunked request so far
-  bool request_body_done_ = true;
-  bool strip_authorization_ = false;  // auth_v0 accepted the token: don't forward it
-  http::ClientAddress client_;        // who the client is (X-Forwarded-For, access log)
+  RequestState req_;  // the request being served; Reset() when the next one starts
 
-  // Upstream state for the current request.
-  const BackendConfig* backend_ = nullptr;
-  OriginSet* origins_ = nullptr;
+  // Origin side: the connection in use and its buffers (kept across requests).
   UpstreamConnection* upstream_ = nullptr;
-  int origin_index_ = -1;
-  int attempts_ = 0;
-  bool request_sent_any_body_ = false;
-  std::string upstream_path_;      // path?query as the origin sees it (before its own prefix)
-  std::string upstream_headers_;   // forwarded header block, built once per request
-  std::string upstream_line_;      // request line + Host, per attempt
-  std::string client_host_header_;
-  std::string upstream_error_;
   IoBuffer up_out_;
   IoBuffer up_in_;
   http::ResponseHead response_head_;
   http::HeadProgress response_progress_;  // of the response head being read
-  bool response_head_done_ = false;
-  http::BodyFraming response_framing_ = http::BodyFraming::kNone;
-  uint64_t response_remaining_ = 0;
-  http::ChunkedDecoder response_chunks_;
-  bool dechunk_for_http10_ = false;  // chunked from the origin, the client speaks HTTP/1.0
-  bool response_done_ = false;
-  bool upstream_eof_ = false;
-  bool upstream_write_failed_ = false;  // the origin stopped taking the request: send no more
-  std::string upstream_label_;
-  std::vector<http::Header> forwarded_response_fields_;  // port mode: the head TakeResponseHead gets
 
   // AWS backends: the exchange is kept across requests (its buffers too).
   std::unique_ptr<aws::S3Exchange> s3_;
   std::unique_ptr<aws::LambdaExchange> lambda_;
-  const aws::LambdaConfig* lambda_config_ = nullptr;
-  bool aws_sync_ = false;  // inside StartS3: the response is written by HandleRequest's caller
 };
 
 }  // namespace edgerouter::proxy
