@@ -13,6 +13,9 @@
 #    after a warm-up): not disturbed by neighbours, so code changes show up even when they are
 #    smaller than the CPU-time noise. The kernel's share is not in it.
 #
+#  - with BASELINE=/path/to/dataplane, that build of our data plane runs as a fourth proxy
+#    ("baseline") in the same rounds: before/after numbers for a change from one run.
+#
 #   bench/dataplane_h2_bench.sh [SECONDS_PER_RUN] [ROUNDS]   (installs nghttp2-client, nghttp2-proxy, h2o
 #                                                            and, for INSTRUCTIONS=1, valgrind if missing)
 set -euo pipefail
@@ -39,9 +42,10 @@ start_proxy() {
   local name=$1 port=$2; shift 2
   local wrap=("$@"); [ ${#wrap[@]} -eq 0 ] && wrap=(taskset -c 0)
   case $name in
-    ours)
-      local admin; admin=$(free_port)
-      "${wrap[@]}" "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
+    ours|baseline)
+      local admin bin="$BIN/dataplane/dataplane"; admin=$(free_port)
+      [ "$name" = baseline ] && bin=$BASELINE
+      "${wrap[@]}" "$bin" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
         --http_listen=127.0.0.1:$(free_port) --https_listen=127.0.0.1:$port --default_cert="$TMP/bundle.pem" \
         --admin_listen=127.0.0.1:$admin --state_dir="$TMP/dp-$port" 2>"$TMP/dp-$port.log" & PROXY_PID=$!; PROXY_MAIN=$!
       PIDS+=($PROXY_PID); wait_port $port
@@ -96,6 +100,7 @@ measure() {
 }
 
 NAMES=(ours nghttpx h2o)
+[ -n "${BASELINE:-}" ] && NAMES+=(baseline)
 declare -A PORT_OF PID_OF MAIN_OF
 for name in "${NAMES[@]}"; do
   PORT_OF[$name]=$(free_port)
@@ -120,11 +125,14 @@ for name in "${NAMES[@]}"; do
   [ "$name" = ours ] && label="edgerouter dataplane"
   [ "$name" = nghttpx ] && label="nghttpx $(nghttpx --version | awk '{print $2}')"
   [ "$name" = h2o ] && label="h2o $(h2o --version | awk 'NR==1 {print $3}')"
+  [ "$name" = baseline ] && label="edgerouter dataplane, baseline build"
   failed=$(awk -v who="$name" '$2 == who {f += $7} END {print f + 0}' "$TMP/results")
   echo "| $label | **$(median 3 "$name")** | $(spread "$name") | $(median 4 "$name") | $(median 5 "$name") | $(median 6 "$name") | $failed |"
 done
 awk -v o="$(median 3 ours)" -v a="$(median 3 nghttpx)" -v b="$(median 3 h2o)" \
   'BEGIN {best = a < b ? a : b; printf "\nours ÷ better peer (medians): %.2f\n", o / best}'
+[ -n "${BASELINE:-}" ] && awk -v o="$(median 3 ours)" -v b="$(median 3 baseline)" -v ou="$(median 4 ours)" \
+  -v bu="$(median 4 baseline)" 'BEGIN {printf "ours ÷ baseline (medians): CPU %.2f, user %.2f\n", o / b, ou / bu}'
 echo "per-round rows (round proxy µs user sys req/s failed):"; sed 's/^/    /' "$TMP/results"
 
 [ "${INSTRUCTIONS:-0}" = 1 ] || exit 0

@@ -95,7 +95,7 @@ TEST_F(Http2, MegabyteBodiesBothWays) {
   EXPECT_TRUE(absl::StrContains(out, "8000000\n")) << out;
   out = Shell(absl::StrCat("nghttp -H ':authority: secure.test' ", Https("/chunked/3000000"), " | wc -c"));
   EXPECT_TRUE(absl::StrContains(out, "3000000\n")) << out;
-  // 5 MB up (no content-length from nghttp -d: the exchange re-frames it chunked).
+  // 5 MB up (no content-length from nghttp -d: the body ends with the stream; the origin gets it chunked).
   out = Shell(absl::StrCat("cd ", dir_, " && head -c 5000000 /dev/zero | tr '\\0' 'z' > up.bin && ",
                            "nghttp -H ':authority: secure.test' -d up.bin ", Https("/upload")));
   EXPECT_TRUE(absl::StrContains(out, "bytes=5000000 ")) << out;
