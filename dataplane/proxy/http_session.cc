@@ -39,19 +39,14 @@ std::string PeerIp(const sockaddr_storage& peer) {
 }  // namespace
 
 void RequestState::Reset() {
-  RequestState next;
-  for (auto [from, to] : {std::pair{&method, &next.method}, {&host, &next.host}, {&raw_target, &next.raw_target},
-                          {&app_id, &next.app_id}, {&client.ip, &next.client.ip},
-                          {&client.forwarded_for, &next.client.forwarded_for}, {&upstream_path, &next.upstream_path},
-                          {&upstream_headers, &next.upstream_headers}, {&upstream_line, &next.upstream_line},
-                          {&client_host_header, &next.client_host_header}, {&upstream_error, &next.upstream_error},
-                          {&upstream_label, &next.upstream_label}}) {
-    from->clear();
-    to->swap(*from);
+  static_cast<RequestValues&>(*this) = RequestValues();
+  for (std::string* text : {&method, &host, &raw_target, &app_id, &client.ip, &client.forwarded_for,
+                            &upstream_path, &upstream_headers, &upstream_line, &client_host_header,
+                            &upstream_error, &upstream_label}) {
+    text->clear();
   }
+  client.peer_trusted = false;
   forwarded_response_fields.clear();
-  next.forwarded_response_fields.swap(forwarded_response_fields);
-  *this = std::move(next);
 }
 
 DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer,

@@ -59,13 +59,16 @@ class StreamPort {
 
 // What one request on a connection (an HTTP/1.1 request, or an HTTP/2 stream) has decided and
 // seen so far, from its decoded head to its response: one value, so a new request starts from
-// defaults by assignment (Reset) and nothing leaks from the previous one. The decoded head
-// itself (http::RequestHead, views into the connection's input) is only valid while the
-// request is dispatched; what is needed later is copied here.
-struct RequestState {
+// defaults (Reset) and nothing leaks from the previous one. The decoded head itself
+// (http::RequestHead, views into the connection's input) is only valid while the request is
+// dispatched; what is needed later is copied here.
+//
+// The plain values (RequestValues) are reset by assignment; the text buffers are emptied in
+// place, keeping their capacity (no allocation per keep-alive request or pooled HTTP/2 stream,
+// and no string moves: a reset is a few dozen stores).
+struct RequestValues {
   // Client side.
-  std::string method, host, raw_target, app_id;  // host: normalised; raw_target: as received
-  const RuntimeConfig* config = nullptr;         // referenced while the request runs
+  const RuntimeConfig* config = nullptr;  // referenced while the request runs
   int64_t start_ns = 0;
   int status = 0;
   uint64_t response_bytes = 0;
@@ -80,7 +83,6 @@ struct RequestState {
   uint64_t body_counted = 0;  // body bytes of a chunked or stream-delimited request so far
   bool body_done = true;
   bool strip_authorization = false;  // auth_v0 accepted the token: don't forward it
-  http::ClientAddress client;        // who the client is (X-Forwarded-For, access log)
 
   // Origin side.
   const BackendConfig* backend = nullptr;
@@ -88,12 +90,6 @@ struct RequestState {
   int origin_index = -1;
   int attempts = 0;
   bool sent_any_body = false;
-  std::string upstream_path;     // path?query as the origin sees it (before its own prefix)
-  std::string upstream_headers;  // forwarded header block, built once per request
-  std::string upstream_line;     // request line + Host, per attempt
-  std::string client_host_header;
-  std::string upstream_error;
-  std::string upstream_label;
   bool response_head_done = false;
   http::BodyFraming response_framing = http::BodyFraming::kNone;
   uint64_t response_remaining = 0;
@@ -102,15 +98,24 @@ struct RequestState {
   bool response_done = false;
   bool upstream_eof = false;
   bool upstream_write_failed = false;  // the origin stopped taking the request: send no more
-  std::vector<http::Header> forwarded_response_fields;  // port mode: the head TakeResponseHead gets
 
   // AWS backends.
   const aws::LambdaConfig* lambda_config = nullptr;
   bool aws_sync = false;  // inside StartS3: the response is written by HandleRequest's caller
+};
 
-  // Back to a new request's defaults by assignment from a fresh value; strings and vectors
-  // are carried over emptied, keeping their capacity (no allocation per keep-alive request
-  // or pooled HTTP/2 stream).
+struct RequestState : RequestValues {
+  std::string method, host, raw_target, app_id;  // host: normalised; raw_target: as received
+  http::ClientAddress client;                     // who the client is (X-Forwarded-For, access log)
+  std::string upstream_path;     // path?query as the origin sees it (before its own prefix)
+  std::string upstream_headers;  // forwarded header block, built once per request
+  std::string upstream_line;     // request line + Host, per attempt
+  std::string client_host_header;
+  std::string upstream_error;
+  std::string upstream_label;
+  std::vector<http::Header> forwarded_response_fields;  // port mode: the head TakeResponseHead gets
+
+  // Back to a new request's defaults.
   void Reset();
 };
 
