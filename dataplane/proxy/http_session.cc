@@ -90,7 +90,7 @@ void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& 
   head_.Clear();
   head_progress_.Reset();
   response_progress_.Reset();
-  req_.Reset();
+  // req_ is Reset when the stream's request starts (ProcessInput), as for every request.
   upstream_ = nullptr;
   up_out_.Clear();
   up_in_.Clear();
