@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "absl/base/attributes.h"
 #include "dataplane/http/char_class.h"
 
 namespace edgerouter::http {
@@ -57,7 +58,7 @@ absl::string_view TrimOws(absl::string_view s) {
 
 // Calls fn(element) for every comma-separated element, OWS-trimmed (possibly empty).
 template <typename Fn>
-void ForEachListElement(absl::string_view list, Fn&& fn) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void ForEachListElement(absl::string_view list, Fn&& fn) {
   for (;;) {
     const size_t comma = list.find(',');
     fn(TrimOws(list.substr(0, comma)));
@@ -168,7 +169,9 @@ bool AddTransferCoding(absl::string_view e, HeadFacts* f) {
 
 // Applies one header field to `f`; returns false with `error` set if it alone makes the
 // message invalid. Names are dispatched on length first so most fields cost one switch.
-bool ApplyField(absl::string_view name, absl::string_view value, HeadFacts* f, ParseError* error) {
+// Always inlined: it runs for every field of every head, and a call per field is measurable.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ApplyField(absl::string_view name, absl::string_view value, HeadFacts* f,
+                                                   ParseError* error) {
   bool framing_name = false;  // exactly Content-Length or Transfer-Encoding
   switch (name.size()) {
     case 4:
