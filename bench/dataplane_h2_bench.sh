@@ -13,6 +13,11 @@
 #    after a warm-up): not disturbed by neighbours, so code changes show up even when they are
 #    smaller than the CPU-time noise. The kernel's share is not in it.
 #
+#  - PROXIES="ours baseline" runs a subset; KEEP_PROFILES=DIR keeps the callgrind profiles
+#    (callgrind_annotate DIR/ours/out.*) for finding where instructions went.
+#  - with BASELINE=/path/to/dataplane, that build of our data plane runs as a fourth proxy
+#    ("baseline") in the same rounds: before/after numbers for a change from one run.
+#
 #   bench/dataplane_h2_bench.sh [SECONDS_PER_RUN] [ROUNDS]   (installs nghttp2-client, nghttp2-proxy, h2o
 #                                                            and, for INSTRUCTIONS=1, valgrind if missing)
 set -euo pipefail
@@ -39,9 +44,10 @@ start_proxy() {
   local name=$1 port=$2; shift 2
   local wrap=("$@"); [ ${#wrap[@]} -eq 0 ] && wrap=(taskset -c 0)
   case $name in
-    ours)
-      local admin; admin=$(free_port)
-      "${wrap[@]}" "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
+    ours|baseline)
+      local admin bin="$BIN/dataplane/dataplane"; admin=$(free_port)
+      [ "$name" = baseline ] && bin=$BASELINE
+      "${wrap[@]}" "$bin" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
         --http_listen=127.0.0.1:$(free_port) --https_listen=127.0.0.1:$port --default_cert="$TMP/bundle.pem" \
         --admin_listen=127.0.0.1:$admin --state_dir="$TMP/dp-$port" 2>"$TMP/dp-$port.log" & PROXY_PID=$!; PROXY_MAIN=$!
       PIDS+=($PROXY_PID); wait_port $port
@@ -95,7 +101,8 @@ measure() {
     'BEGIN {printf "%.1f %.1f %.1f %s %s\n", (u + s) / hz * 1e6 / n, u / hz * 1e6 / n, s / hz * 1e6 / n, rps, f}'
 }
 
-NAMES=(ours nghttpx h2o)
+read -r -a NAMES <<<"${PROXIES:-ours nghttpx h2o}"  # PROXIES="ours baseline": a subset
+[ -n "${BASELINE:-}" ] && [[ " ${NAMES[*]} " != *" baseline "* ]] && NAMES+=(baseline)
 declare -A PORT_OF PID_OF MAIN_OF
 for name in "${NAMES[@]}"; do
   PORT_OF[$name]=$(free_port)
@@ -103,6 +110,7 @@ for name in "${NAMES[@]}"; do
   PID_OF[$name]=$PROXY_PID
   MAIN_OF[$name]=$PROXY_MAIN
 done
+: >"$TMP/results"
 for round in $(seq 1 "$ROUNDS"); do
   for name in "${NAMES[@]}"; do
     echo "$round $name $(measure "${PID_OF[$name]}" "${PORT_OF[$name]}")" >>"$TMP/results"
@@ -120,11 +128,14 @@ for name in "${NAMES[@]}"; do
   [ "$name" = ours ] && label="edgerouter dataplane"
   [ "$name" = nghttpx ] && label="nghttpx $(nghttpx --version | awk '{print $2}')"
   [ "$name" = h2o ] && label="h2o $(h2o --version | awk 'NR==1 {print $3}')"
+  [ "$name" = baseline ] && label="edgerouter dataplane, baseline build"
   failed=$(awk -v who="$name" '$2 == who {f += $7} END {print f + 0}' "$TMP/results")
   echo "| $label | **$(median 3 "$name")** | $(spread "$name") | $(median 4 "$name") | $(median 5 "$name") | $(median 6 "$name") | $failed |"
 done
 awk -v o="$(median 3 ours)" -v a="$(median 3 nghttpx)" -v b="$(median 3 h2o)" \
-  'BEGIN {best = a < b ? a : b; printf "\nours ÷ better peer (medians): %.2f\n", o / best}'
+  'BEGIN {best = a < b ? a : b; if (best > 0) printf "\nours ÷ better peer (medians): %.2f\n", o / best}'
+[ -n "${BASELINE:-}" ] && awk -v o="$(median 3 ours)" -v b="$(median 3 baseline)" -v ou="$(median 4 ours)" \
+  -v bu="$(median 4 baseline)" 'BEGIN {if (b > 0 && bu > 0) printf "ours ÷ baseline (medians): CPU %.2f, user %.2f\n", o / b, ou / bu}'
 echo "per-round rows (round proxy µs user sys req/s failed):"; sed 's/^/    /' "$TMP/results"
 
 [ "${INSTRUCTIONS:-0}" = 1 ] || exit 0
@@ -149,5 +160,6 @@ for name in "${NAMES[@]}"; do
     total=$((total + t))
   done
   echo "| $name | $((total / done_n)) |"
+  [ -n "${KEEP_PROFILES:-}" ] && mkdir -p "$KEEP_PROFILES/$name" && cp "$TMP/cg-$name"/out.* "$KEEP_PROFILES/$name/"
   kill "$PROXY_MAIN" 2>/dev/null || true; wait "$PROXY_MAIN" 2>/dev/null || true
 done

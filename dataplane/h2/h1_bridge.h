@@ -1,7 +1,7 @@
-// HTTP/2 streams reuse the whole HTTP/1.1 request path (routing, auth, local responses,
-// reverse proxy, every backend, access log) by speaking HTTP/1.1 to it in memory: the request
-// head and DATA become an HTTP/1.1 message, and the HTTP/1.1 response it writes becomes
-// HEADERS + DATA. Both directions are incremental and keep the HTTP/1.1 parser's strictness.
+// The response half of an HTTP/2 stream: the request path writes its response as HTTP/1.1
+// (local responses, Lambda and S3 answers, proxied bodies), and ResponseTranslator turns that
+// into what the HTTP/2 session sends (HEADERS + DATA), incrementally and with the HTTP/1.1
+// parser's strictness. Requests take no such detour: h2/request_decoder.h.
 #ifndef EDGEROUTER_DATAPLANE_H2_H1_BRIDGE_H_
 #define EDGEROUTER_DATAPLANE_H2_H1_BRIDGE_H_
 
@@ -15,14 +15,6 @@
 #include "dataplane/proxy/io_buffer.h"
 
 namespace edgerouter::h2 {
-
-// The HTTP/1.1 request head for `stream`. Without content-length and with a body to come the
-// body is sent chunked (AppendChunk / AppendLastChunk); cookies split across fields (RFC 9113
-// §8.2.3) are joined with "; ".
-void AppendRequestHead(const Stream& stream, bool body_follows, proxy::IoBuffer* out);
-bool RequestBodyIsChunked(const Stream& stream, bool body_follows);
-void AppendChunk(absl::string_view data, proxy::IoBuffer* out);
-void AppendLastChunk(proxy::IoBuffer* out);
 
 // Turns the HTTP/1.1 response written by the request path into what Session needs.
 class ResponseTranslator {

@@ -10,37 +10,6 @@ namespace {
 
 std::string Str(const proxy::IoBuffer& b) { return std::string(b.view()); }
 
-TEST(RequestHead, PseudoHeadersBecomeTheRequestLineAndHostCookiesAreJoined) {
-  Stream s;
-  s.method = "POST";
-  s.path = "/a?b=1";
-  s.authority = "site.test";
-  s.headers = {{"cookie", "a=1"}, {"x-y", "z"}, {"cookie", "b=2"}, {"te", "trailers"}};
-  proxy::IoBuffer out;
-  AppendRequestHead(s, /*body_follows=*/true, &out);
-  EXPECT_EQ(Str(out),
-            "POST /a?b=1 HTTP/1.1\r\nhost: site.test\r\nx-y: z\r\ncookie: a=1; b=2\r\n"
-            "transfer-encoding: chunked\r\n\r\n");
-  EXPECT_TRUE(RequestBodyIsChunked(s, true));
-  AppendChunk("hello", &out);
-  AppendChunk("", &out);  // never ends the body early
-  AppendLastChunk(&out);
-  EXPECT_TRUE(absl::EndsWith(Str(out), "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
-}
-
-TEST(RequestHead, ContentLengthIsKeptAndNoBodyMeansNoFraming) {
-  Stream s;
-  s.method = "GET";
-  s.path = "/";
-  s.authority = "x";
-  proxy::IoBuffer out;
-  AppendRequestHead(s, false, &out);
-  EXPECT_EQ(Str(out), "GET / HTTP/1.1\r\nhost: x\r\n\r\n");
-  s.content_length = 3;
-  s.headers = {{"content-length", "3"}};
-  EXPECT_FALSE(RequestBodyIsChunked(s, true));
-}
-
 struct Collected {
   int status = 0;
   std::vector<Header> headers;

@@ -51,10 +51,11 @@ struct SessionCallbacks {
     absl::string_view n(reinterpret_cast<const char*>(name), namelen);
     absl::string_view v(reinterpret_cast<const char*>(value), valuelen);
     if (!n.empty() && n[0] == ':') {
-      if (n == ":method") s->method = std::string(v);
-      else if (n == ":scheme") s->scheme = std::string(v);
-      else if (n == ":authority") s->authority = std::string(v);
-      else if (n == ":path") s->path = std::string(v);
+      // assign(): a pooled stream's strings keep their capacity.
+      if (n == ":method") s->method.assign(v.data(), v.size());
+      else if (n == ":scheme") s->scheme.assign(v.data(), v.size());
+      else if (n == ":authority") s->authority.assign(v.data(), v.size());
+      else if (n == ":path") s->path.assign(v.data(), v.size());
       return 0;
     }
     if (n == "content-length") {

@@ -2,6 +2,7 @@
 // flow-control backpressure in both directions, limits and floods, graceful GOAWAY.
 #include "dataplane/h2/h2_session.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,11 +25,13 @@ class TestHandler : public Handler {
   std::map<int32_t, Stream*> streams;  // open ones
   std::map<int32_t, size_t> big_left;
   std::vector<int32_t> closed;
+  std::vector<int32_t> heads;  // streams that reached OnRequestHeaders
   int full_count = 0;
   bool hold_consume = false;
 
   void OnRequestHeaders(Stream& s) override {
     streams[s.id] = &s;
+    heads.push_back(s.id);
     if (absl::StartsWith(s.path, "/big/")) {
       size_t n = 0;
       ASSERT_TRUE(absl::SimpleAtoi(s.path.substr(5), &n));
@@ -338,6 +341,36 @@ TEST_F(H2SessionTest, OurOwnResetsDoNotCountAsAbuse) {
   }
   EXPECT_EQ(server_.abuse(), "");
   EXPECT_FALSE(client.goaway);
+}
+
+// The codec's half of the desync defences (RFC 9113 §8.1.1, §8.2): malformed fields never
+// reach the handler, and a body that disagrees with its content-length is never answered.
+TEST_F(H2SessionTest, MalformedRequestsAreStreamErrors) {
+  Client client;
+  std::vector<int32_t> bad_heads;
+  for (const std::vector<Header>& fields : std::vector<std::vector<Header>>{
+           {{"x-a", "b\x01"}}, {{"x-a", "b\x7f"}}, {{"x-a", "a\r\nb"}}, {{"x-a", " lead"}},
+           {{"connection", "close"}}, {{"te", "gzip"}}, {{"transfer-encoding", "chunked"}}, {{"upgrade", "h2c"}},
+           {{"content-length", "5"}, {"content-length", "5"}}, {{"content-length", "-1"}}}) {
+    bad_heads.push_back(client.Request("GET", "/echo", fields));
+  }
+  const std::string long_body(10, 'b'), short_body(3, 'b');
+  const int32_t too_long = client.Request("POST", "/echo", {{"content-length", "5"}}, &long_body);
+  const int32_t too_short = client.Request("POST", "/echo", {{"content-length", "5"}}, &short_body);
+  const int32_t fine = client.Request("POST", "/echo", {{"content-length", "3"}}, &short_body);
+  Pump(client);
+  for (int32_t id : bad_heads) {
+    EXPECT_TRUE(client.responses[id].closed) << id;
+    EXPECT_EQ(client.responses[id].error, static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR)) << id;
+    EXPECT_EQ(std::count(handler_.heads.begin(), handler_.heads.end(), id), 0) << id;
+  }
+  for (int32_t id : {too_long, too_short}) {
+    EXPECT_EQ(client.responses[id].status, 0) << id;
+    EXPECT_EQ(client.responses[id].error, static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR)) << id;
+  }
+  EXPECT_EQ(handler_.bodies[too_long], "");  // refused before any byte reached the handler
+  EXPECT_EQ(client.responses[fine].status, 200);
+  EXPECT_EQ(client.responses[fine].body, short_body);
 }
 
 TEST_F(H2SessionTest, PingFloodEndsTheConnection) {

@@ -40,6 +40,7 @@ enum class BodyFraming {
   kContentLength,  // exactly content_length bytes
   kChunked,        // Transfer-Encoding: chunked (final coding)
   kUntilClose,     // responses only: read until the upstream closes
+  kUntilStreamEnd, // requests over HTTP/2 without Content-Length: the body ends with the stream
 };
 
 struct RequestHead {
@@ -47,6 +48,7 @@ struct RequestHead {
   absl::string_view target;  // raw request-target; for absolute-form, path+query only (see below)
   absl::string_view path;    // target up to '?' (raw, still percent-encoded)
   absl::string_view query;   // after '?', without it ("" if none)
+  int version_major = 1;     // 2: decoded from an HTTP/2 stream (version_minor 0)
   int version_minor = 1;     // HTTP/1.<minor>; only 0 and 1 are accepted
   HeaderList headers;        // all headers in order
   absl::string_view host;    // Host header value, or the authority of an absolute-form target
@@ -55,8 +57,9 @@ struct RequestHead {
   bool keep_alive = true;        // HTTP/1.1 default unless "Connection: close"; 1.0 only with keep-alive
   bool expect_continue = false;  // "Expect: 100-continue"
   bool upgrade = false;          // "Connection: upgrade" + an Upgrade header
-  size_t head_size = 0;          // bytes consumed by the head (through the blank line)
+  size_t head_size = 0;          // bytes consumed by the head (through the blank line); 0 if decoded
 
+  bool http10() const { return version_major == 1 && version_minor == 0; }
   void Clear();  // keeps capacity
   // First header named `name` (case-insensitive), or nullptr.
   const Header* Find(absl::string_view name) const;
@@ -113,6 +116,16 @@ enum class ParseStatus { kDone, kIncomplete, kError };
 // head (the parser reports 414/431 as soon as the partial input proves the limit is exceeded).
 ParseStatus ParseRequestHead(absl::string_view buffer, const ParserLimits& limits, RequestHead* out,
                              ParseError* error);
+
+// The request rules of ParseRequestHead for a head that arrived already split into its parts
+// (HTTP/2: the codec validated field names and values, pseudo-header syntax, connection-specific
+// fields and TE). `out` holds method, target, host and headers as decoded, version set; this
+// checks the method token, the target's bytes and form (CONNECT 501, '*' only with OPTIONS,
+// absolute-form against the host), every field as ParseRequestHead does (Content-Length syntax
+// and duplicates, framing look-alikes; Transfer-Encoding is refused: the carrier frames the
+// body), and the limits as if the head were HTTP/1.1 text (414, 431). Fills path, query and,
+// for a Content-Length, framing and content_length; other framing is the caller's.
+ParseStatus CheckSplitRequestHead(const ParserLimits& limits, RequestHead* out, ParseError* error);
 
 // Parses an upstream response head. `request_method` decides whether a body can follow
 // (HEAD), `status` 1xx/204/304 never have one. Same strictness as requests for line endings,

@@ -24,12 +24,12 @@ void NewRequestId(std::string* out) {
 
 void DownstreamConnection::StartS3(const aws::S3SiteConfig& site, const std::string& path) {
   state_ = State::kAwsWaiting;
-  upstream_label_ = absl::StrCat("s3://", site.bucket);
-  lambda_config_ = nullptr;  // S3 reads no request body
+  req_.upstream_label = absl::StrCat("s3://", site.bucket);
+  req_.lambda_config = nullptr;  // S3 reads no request body
   if (s3_ == nullptr) s3_ = std::make_unique<aws::S3Exchange>();
   const http::RequestHead& h = head_;
   // S3 gets no fields, but reads the conditionals only where any backend would get them.
-  const http::ForwardingContext ctx{&client_, secure_, strip_authorization_, /*keep_message_fields=*/false};
+  const http::ForwardingContext ctx{&req_.client, secure_, req_.strip_authorization, /*keep_message_fields=*/false};
   const http::ForwardedFields fields(h, ctx);
   auto value = [&fields](absl::string_view name) {
     const http::Header* header = fields.Find(name);
@@ -44,16 +44,16 @@ void DownstreamConnection::StartS3(const aws::S3SiteConfig& site, const std::str
   info.if_modified_since = value("If-Modified-Since");
   info.range = value("Range");
   info.if_range = value("If-Range");
-  aws_sync_ = true;
+  req_.aws_sync = true;
   s3_->Start(&worker_->aws(), site, info, this);
-  aws_sync_ = false;
+  req_.aws_sync = false;
 }
 
 void DownstreamConnection::StartLambda(const aws::LambdaConfig& function, const std::string& path) {
   state_ = State::kAwsWaiting;
-  upstream_label_ = absl::StrCat("lambda:", function.function_name);
+  req_.upstream_label = absl::StrCat("lambda:", function.function_name);
   if (lambda_ == nullptr) lambda_ = std::make_unique<aws::LambdaExchange>();
-  lambda_config_ = &function;
+  req_.lambda_config = &function;
   // Everything the event needs is copied now: reading the body moves the head's buffer.
   const http::RequestHead& h = head_;
   aws::LambdaRequest& r = lambda_->request();
@@ -63,65 +63,68 @@ void DownstreamConnection::StartLambda(const aws::LambdaConfig& function, const 
   r.headers.clear();
   // An event carries the whole message: Host and Content-Length as the client sent them (as
   // API Gateway does).
-  const http::ForwardingContext ctx{&client_, secure_, strip_authorization_, /*keep_message_fields=*/true};
+  const http::ForwardingContext ctx{&req_.client, secure_, req_.strip_authorization, /*keep_message_fields=*/true};
   http::ForwardedFields(h, ctx).ForEach([&r](absl::string_view name, absl::string_view value) {
     r.headers.emplace_back(std::string(name), std::string(value));
   });
-  r.host = host_;
-  r.source_ip = client_.ip;
-  r.protocol = version_minor_ == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  r.host = req_.host;
+  r.source_ip = req_.client.ip;
+  r.protocol = req_.http10 ? "HTTP/1.0" : "HTTP/1.1";
   NewRequestId(&r.request_id);
   r.time = absl::Now();
   r.body.clear();
   const size_t max = worker_->aws().settings().lambda_max_request_bytes;
-  if (request_framing_ == http::BodyFraming::kContentLength && request_remaining_ > max) {
+  if (req_.body_framing == http::BodyFraming::kContentLength && req_.body_remaining > max) {
     closing_after_response_ = true;
     SendLocal(413, "text/plain; charset=utf-8", absl::StrCat("request body larger than ", max, " bytes\n"));
     return;
   }
-  if (expect_continue_ && !request_body_done_) {
+  if (req_.expect_continue && !req_.body_done) {
     out_.Append("HTTP/1.1 100 Continue\r\n\r\n");
-    expect_continue_ = false;
+    req_.expect_continue = false;
     if (!FlushToClient()) return;
   }
-  aws_sync_ = true;
+  req_.aws_sync = true;
   PumpAwsBody();
-  aws_sync_ = false;
+  req_.aws_sync = false;
 }
 
 void DownstreamConnection::StartDeferred(std::unique_ptr<pipeline::DeferredResponse> response) {
   state_ = State::kAwsWaiting;
-  lambda_config_ = nullptr;  // reads no request body
+  req_.lambda_config = nullptr;  // reads no request body
   deferred_ = std::move(response);
-  upstream_label_ = deferred_->label();
-  aws_sync_ = true;
+  req_.upstream_label = deferred_->label();
+  req_.aws_sync = true;
   deferred_->Start(worker_->loop(), worker_->aws(), *this);
-  aws_sync_ = false;
+  req_.aws_sync = false;
 }
 
 void DownstreamConnection::PumpAwsBody() {
-  if (state_ != State::kAwsWaiting || lambda_config_ == nullptr) return;
+  if (state_ != State::kAwsWaiting || req_.lambda_config == nullptr) return;
   std::string& body = lambda_->request().body;
   const size_t max = worker_->aws().settings().lambda_max_request_bytes;
   int error_status = 0;
   std::string error;
-  while (!request_body_done_ && !in_.empty()) {
+  while (!req_.body_done && !in_.empty()) {
     absl::string_view available = in_.view();
     size_t n = 0;
-    if (request_framing_ == http::BodyFraming::kContentLength) {
-      n = std::min<uint64_t>(available.size(), request_remaining_);
+    if (req_.body_framing == http::BodyFraming::kContentLength) {
+      n = std::min<uint64_t>(available.size(), req_.body_remaining);
       body.append(available.data(), n);
-      request_remaining_ -= n;
-      request_body_done_ = request_remaining_ == 0;
+      req_.body_remaining -= n;
+      req_.body_done = req_.body_remaining == 0;
+    } else if (req_.body_framing == http::BodyFraming::kUntilStreamEnd) {
+      n = available.size();
+      body.append(available.data(), n);
     } else {
-      n = request_chunks_.Feed(available, [&body](absl::string_view data) { body.append(data.data(), data.size()); });
-      if (request_chunks_.state() == http::ChunkedDecoder::State::kError) {
+      n = req_.body_chunks.Feed(available, [&body](absl::string_view data) { body.append(data.data(), data.size()); });
+      if (req_.body_chunks.state() == http::ChunkedDecoder::State::kError) {
         worker_->stats().parse_errors++;
         error_status = 400;
-        error = absl::StrCat(request_chunks_.error(), "\n");
+        error = absl::StrCat(req_.body_chunks.error(), "\n");
         break;
       }
-      request_body_done_ = request_chunks_.state() == http::ChunkedDecoder::State::kDone;
+      req_.body_done = req_.body_chunks.state() == http::ChunkedDecoder::State::kDone;
     }
     in_.Consume(n);
     if (body.size() > max) {
@@ -134,7 +137,7 @@ void DownstreamConnection::PumpAwsBody() {
     closing_after_response_ = true;
     in_.Clear();
     SendLocal(error_status, "text/plain; charset=utf-8", error);
-    if (!aws_sync_ && FlushToClient() && state_ != State::kClosed) {
+    if (!req_.aws_sync && FlushToClient() && state_ != State::kClosed) {
       if (out_.empty()) {
         FinishRequest();
       } else {
@@ -143,8 +146,12 @@ void DownstreamConnection::PumpAwsBody() {
     }
     return;
   }
-  if (!request_body_done_) return;  // more to come: OnReadable calls again
-  lambda_->Invoke(&worker_->aws(), *lambda_config_, this);
+  if (!req_.body_done && req_.body_framing == http::BodyFraming::kUntilStreamEnd && in_.empty() &&
+      port_ != nullptr && port_->RequestEnded()) {
+    req_.body_done = true;
+  }
+  if (!req_.body_done) return;  // more to come: OnReadable calls again
+  lambda_->Invoke(&worker_->aws(), *req_.lambda_config, this);
 }
 
 void DownstreamConnection::CancelAws() {
@@ -155,10 +162,10 @@ void DownstreamConnection::CancelAws() {
 
 void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
   state_ = State::kLocalResponse;
-  lambda_config_ = nullptr;
-  status_ = r.status;
+  req_.lambda_config = nullptr;
+  req_.status = r.status;
   // A request body we did not read cannot be skipped on a keep-alive connection.
-  if (!request_body_done_ || !request_keep_alive_ || draining_) closing_after_response_ = true;
+  if (!req_.body_done || !req_.keep_alive || draining_) closing_after_response_ = true;
   // A function may answer any status; one we have no phrase for gets none (RFC 9112 allows it).
   const absl::string_view reason = StatusReason(r.status);
   std::string head =
@@ -166,16 +173,16 @@ void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
   if (r.send_length) absl::StrAppend(&head, "Content-Length: ", r.body.size(), "\r\n");
   if (closing_after_response_) {
     head += "Connection: close\r\n";
-  } else if (version_minor_ == 0) {
+  } else if (req_.http10) {
     head += "Connection: keep-alive\r\n";
   }
   head += "\r\n";
   out_.Append(head);
-  if (!head_request_ && r.send_length) {
+  if (!req_.head_request && r.send_length) {
     out_.Append(r.body);
-    response_bytes_ = r.body.size();
+    req_.response_bytes = r.body.size();
   }
-  if (aws_sync_) return;  // ProcessInput flushes and finishes local responses itself
+  if (req_.aws_sync) return;  // ProcessInput flushes and finishes local responses itself
   // Asynchronous completion: continue the way OnIo does after a local response. An HTTP/2
   // stream may end (and close this exchange) during the write itself.
   if (!FlushToClient() || state_ == State::kClosed) return;

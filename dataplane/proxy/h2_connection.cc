@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
+#include "dataplane/h2/request_decoder.h"
 #include "dataplane/proxy/worker.h"
 
 namespace edgerouter::proxy {
@@ -20,8 +21,15 @@ class H2Connection::Exchange : public StreamPort {
     dc_ = nullptr;
     request_.Clear();
     unacked_ = 0;
-    chunked_ = blocked_ = failed_ = false;
+    ended_ = blocked_ = failed_ = false;
     translator_.Reset(stream->method);
+  }
+
+  // The stream's HEADERS as the decoded request (views into the stream and cookies_, which
+  // live as long as the exchange serves it).
+  http::ParseStatus ReadRequestHead(http::RequestHead* head, http::ParseError* error) override {
+    if (stream_ == nullptr) return http::ParseStatus::kIncomplete;  // gone: Abort follows
+    return h2::DecodeRequest(*stream_, conn_->owner_->worker_->options().limits, head, &cookies_, error);
   }
 
   ssize_t ReadRequest(IoBuffer* in) override {
@@ -38,6 +46,8 @@ class H2Connection::Exchange : public StreamPort {
     unacked_ = 0;
     return static_cast<ssize_t>(n);
   }
+
+  bool RequestEnded() const override { return ended_ && request_.empty(); }
 
   bool WriteResponse(IoBuffer* out) override {
     if (stream_ == nullptr || conn_->finishing_ || failed_) return false;
@@ -95,7 +105,7 @@ class H2Connection::Exchange : public StreamPort {
   }
 
   void InputWanted() override {
-    if (!request_.empty()) conn_->ScheduleService(this);
+    if (HasInput()) conn_->ScheduleService(this);
   }
 
   void ExchangeClosed() override {
@@ -106,6 +116,7 @@ class H2Connection::Exchange : public StreamPort {
       if (unacked_ > 0) conn_->session_->ConsumeRequestData(*stream_, unacked_);
       unacked_ = 0;
       request_.Clear();
+      ended_ = true;
       if (!translator_.done()) {
         // A body delimited by the end of the exchange ends here; anything else was cut short.
         if (translator_.CloseEndsMessage()) {
@@ -120,17 +131,20 @@ class H2Connection::Exchange : public StreamPort {
     if (stream_ == nullptr) conn_->Forget(this);
   }
 
-  // Hands buffered request bytes over if the exchange wants them now.
+  // Body bytes, or the end of the body, the request path has not seen yet.
+  bool HasInput() const { return !request_.empty() || ended_; }
+  // Hands them over if the exchange wants them now.
   void Deliver() {
-    if (dc_ != nullptr && dc_->wants_input() && !request_.empty()) dc_->OnIo(EPOLLIN);
+    if (dc_ != nullptr && dc_->wants_input() && HasInput()) dc_->OnIo(EPOLLIN);
   }
 
   H2Connection* const conn_;
   h2::Stream* stream_;  // null once the stream closed
   DownstreamConnection* dc_ = nullptr;
-  IoBuffer request_;    // HTTP/1.1 bytes the exchange has not taken yet
-  size_t unacked_ = 0;  // DATA bytes among them, acknowledged when taken
-  bool chunked_ = false;
+  std::string cookies_;  // the joined cookie field of the decoded head
+  IoBuffer request_;     // DATA payloads the exchange has not taken yet
+  size_t unacked_ = 0;   // their size, acknowledged when taken
+  bool ended_ = false;   // END_STREAM: no more request body
   h2::ResponseTranslator translator_;
   std::string lower_names_;             // TakeResponseHead's lower-cased field names
   std::vector<h2::HeaderRef> fields_;   // and its field list, both reused per stream
@@ -350,12 +364,9 @@ void H2Connection::OnRequestHeaders(h2::Stream& stream) {
   }
   stream.user = ex;
   exchanges_.insert(ex);
-  const bool body_follows = !stream.request_ended;
-  ex->chunked_ = h2::RequestBodyIsChunked(stream, body_follows);
-  h2::AppendRequestHead(stream, body_follows, &ex->request_);
+  ex->ended_ = stream.request_ended;
   ex->dc_ = owner_->worker_->AcquireStreamConnection(ex, *owner_);
-  ex->dc_->Start();
-  ex->Deliver();
+  ex->dc_->Start();  // takes the decoded head (ReadRequestHead) and dispatches it
 }
 
 void H2Connection::OnRequestData(h2::Stream& stream, absl::string_view data) {
@@ -366,21 +377,16 @@ void H2Connection::OnRequestData(h2::Stream& stream, absl::string_view data) {
     FlushSoon();
     return;
   }
-  if (ex->chunked_) {
-    h2::AppendChunk(data, &ex->request_);
-  } else {
-    ex->request_.Append(data);
-  }
+  ex->request_.Append(data);
   ex->unacked_ += data.size();
   ex->Deliver();
 }
 
 void H2Connection::OnRequestEnd(h2::Stream& stream) {
   auto* ex = static_cast<Exchange*>(stream.user);
-  if (ex != nullptr && ex->chunked_) {
-    h2::AppendLastChunk(&ex->request_);
-    ex->Deliver();
-  }
+  if (ex == nullptr || ex->ended_) return;  // ended with its HEADERS: the head said so
+  ex->ended_ = true;
+  ex->Deliver();
 }
 
 void H2Connection::OnStreamClosed(h2::Stream& stream, uint32_t) {

@@ -1,8 +1,10 @@
 // HTTP/2 on a client socket (TLS with ALPN h2, or prior-knowledge h2c when enabled). The
 // DownstreamConnection that owns the socket hands it over; every stream then becomes an
-// exchange served by its own port-mode DownstreamConnection, which speaks HTTP/1.1 in memory
-// (h2/h1_bridge.h) — so routing, auth, local responses, every backend, metrics and the access
-// log are the same code for both protocols.
+// exchange served by its own port-mode DownstreamConnection: it gets the stream's request
+// decoded (h2/request_decoder.h: the same http::RequestHead the HTTP/1.1 parser produces) and
+// its DATA as received, so routing, auth, local responses, every backend, metrics and the access
+// log are the same code for both protocols. Responses come back as a parsed head
+// (TakeResponseHead) or as HTTP/1.1 bytes (h2/h1_bridge.h).
 //
 // Backpressure: request DATA is acknowledged to the client only when the exchange has taken it
 // (which it does only while its upstream keeps up); response bytes are taken from the exchange

@@ -38,6 +38,25 @@ std::string PeerIp(const sockaddr_storage& peer) {
 
 }  // namespace
 
+void RequestState::Reset() {
+  static_cast<RequestValues&>(*this) = RequestValues();
+  // One clear() each (not a loop over a list of them): this runs for every request.
+  method.clear();
+  host.clear();
+  raw_target.clear();
+  app_id.clear();
+  client.ip.clear();
+  client.forwarded_for.clear();
+  client.peer_trusted = false;
+  upstream_path.clear();
+  upstream_headers.clear();
+  upstream_line.clear();
+  client_host_header.clear();
+  upstream_error.clear();
+  upstream_label.clear();
+  forwarded_response_fields.clear();
+}
+
 DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer,
                                            SSL_CTX* tls_base)
     : worker_(worker),
@@ -79,51 +98,17 @@ void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& 
   head_.Clear();
   head_progress_.Reset();
   response_progress_.Reset();
-  method_.clear();
-  host_.clear();
-  raw_target_.clear();
-  app_id_.clear();
-  config_ = nullptr;
-  start_ns_ = 0;
-  status_ = 0;
-  response_bytes_ = 0;
-  head_request_ = expect_continue_ = upgrade_requested_ = false;
-  request_keep_alive_ = true;
-  version_minor_ = 1;
-  request_framing_ = http::BodyFraming::kNone;
-  request_remaining_ = 0;
-  request_chunks_.Reset();
-  request_chunked_bytes_ = 0;
-  request_body_done_ = true;
-  strip_authorization_ = false;
-  backend_ = nullptr;
-  origins_ = nullptr;
+  // req_ is Reset when the stream's request starts (ProcessInput), as for every request.
   upstream_ = nullptr;
-  origin_index_ = -1;
-  attempts_ = 0;
-  request_sent_any_body_ = false;
-  upstream_path_.clear();
-  upstream_headers_.clear();
-  upstream_line_.clear();
-  client_host_header_.clear();
-  upstream_error_.clear();
   up_out_.Clear();
   up_in_.Clear();
   response_head_.Clear();
-  response_head_done_ = false;
-  response_framing_ = http::BodyFraming::kNone;
-  response_remaining_ = 0;
-  response_chunks_.Reset();
-  response_done_ = false;
-  upstream_eof_ = false;
-  upstream_label_.clear();
-  lambda_config_ = nullptr;
-  aws_sync_ = false;
 }
 
 void DownstreamConnection::Start() {
   if (port_ != nullptr) {  // the HTTP/2 connection owns socket, timeouts and counts
     watched_ = EPOLLIN;
+    ProcessInput();  // the head is there already
     return;
   }
   worker_->stats().connections_active++;
@@ -223,9 +208,9 @@ void DownstreamConnection::UpdateClientInterest() {
     case State::kLocalResponse:
       // Reading stays on while the body flows, and afterwards too: pipelined bytes are simply
       // buffered, which saves two epoll_ctl calls per keep-alive request.
-      if (!request_body_done_) {
+      if (!req_.body_done) {
         if (state_ == State::kProxying && upstream_ != nullptr && upstream_->connected &&
-            !upstream_write_failed_ && up_out_.size() < kMaxPending) {
+            !req_.upstream_write_failed && up_out_.size() < kMaxPending) {
           events |= EPOLLIN;
         }
       } else if (in_.size() < kMaxPending) {
@@ -275,7 +260,7 @@ void DownstreamConnection::OnIo(uint32_t events) {
   if ((events & EPOLLOUT) || ((events & EPOLLIN) && transport_.write_wants_read())) {
     if (!FlushToClient()) return;
     if (out_.empty()) {
-      if (state_ == State::kLocalResponse || (state_ == State::kProxying && response_done_)) {
+      if (state_ == State::kLocalResponse || (state_ == State::kProxying && req_.response_done)) {
         FinishRequest();
         if (state_ == State::kWaitingRequest) ProcessInput();
         return;
@@ -295,7 +280,7 @@ void DownstreamConnection::OnReadable() {
   if (state_ == State::kClosed) return;
   const bool want_bytes = state_ == State::kWaitingRequest || state_ == State::kReadingHead ||
                           state_ == State::kTunnel ||
-                          (state_ == State::kProxying && !request_body_done_) || AwsWantsBody();
+                          (state_ == State::kProxying && !req_.body_done) || AwsWantsBody();
   if (!want_bytes) {
     // Not needed now (pipelined next request): buffer it, and notice a client that went away.
     if (in_.size() >= kMaxPending) return;
@@ -308,7 +293,8 @@ void DownstreamConnection::OnReadable() {
     Close();
     return;
   }
-  if (n < 0) return;
+  // A stream's body may end without new bytes (END_STREAM on its own): that is news too.
+  if (n < 0 && (port_ == nullptr || !port_->RequestEnded())) return;
   if (state_ == State::kWaitingRequest || state_ == State::kReadingHead) {
     ProcessInput();
   } else if (state_ == State::kProxying) {
@@ -324,55 +310,56 @@ void DownstreamConnection::OnReadable() {
 
 void DownstreamConnection::ProcessInput() {
   while (state_ == State::kWaitingRequest || state_ == State::kReadingHead) {
-    if (in_.empty()) {
-      UpdateClientInterest();
-      return;
-    }
-    if (state_ == State::kWaitingRequest && worker_->options().h2c && port_ == nullptr && !transport_.tls()) {
-      // Prior-knowledge HTTP/2: the connection preface instead of a request line.
-      static constexpr absl::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-      const absl::string_view seen = in_.view().substr(0, kPreface.size());
-      if (kPreface.substr(0, seen.size()) == seen) {
-        if (seen.size() < kPreface.size()) {
-          UpdateClientInterest();
+    http::ParseStatus st;
+    if (port_ != nullptr) {
+      st = port_->ReadRequestHead(&head_, &parse_error_);  // decoded by the HTTP/2 codec
+      if (st == http::ParseStatus::kIncomplete) return;    // the stream is going: Abort follows
+    } else {
+      if (in_.empty()) {
+        UpdateClientInterest();
+        return;
+      }
+      if (state_ == State::kWaitingRequest && worker_->options().h2c && !transport_.tls()) {
+        // Prior-knowledge HTTP/2: the connection preface instead of a request line.
+        static constexpr absl::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        const absl::string_view seen = in_.view().substr(0, kPreface.size());
+        if (kPreface.substr(0, seen.size()) == seen) {
+          if (seen.size() < kPreface.size()) {
+            UpdateClientInterest();
+            return;
+          }
+          const std::string initial(in_.view());
+          in_.Clear();
+          StartH2(initial);
           return;
         }
-        const std::string initial(in_.view());
-        in_.Clear();
-        StartH2(initial);
+      }
+      if (state_ == State::kWaitingRequest) {
+        // The head must now arrive within the header timeout (Slowloris defence).
+        state_ = State::kReadingHead;
+        timer_.kind = kHeaderTimer;
+        worker_->header_timers().Arm(&timer_, worker_->loop().now_ms());
+        head_progress_.Reset();
+      }
+      if (!head_progress_.ShouldParse(in_.view(), worker_->options().limits)) {
+        UpdateClientInterest();  // nothing the parser could answer yet: no line ended
+        return;
+      }
+      st = http::ParseRequestHead(in_.view(), worker_->options().limits, &head_, &parse_error_);
+      if (st == http::ParseStatus::kIncomplete) {
+        UpdateClientInterest();
         return;
       }
     }
-    if (state_ == State::kWaitingRequest) {
-      // The head must now arrive within the header timeout (Slowloris defence).
-      state_ = State::kReadingHead;
-      timer_.kind = kHeaderTimer;
-      worker_->header_timers().Arm(&timer_, worker_->loop().now_ms());
-      head_progress_.Reset();
-    }
-    if (!head_progress_.ShouldParse(in_.view(), worker_->options().limits)) {
-      UpdateClientInterest();  // nothing the parser could answer yet: no line ended
-      return;
-    }
-    http::ParseStatus st = http::ParseRequestHead(in_.view(), worker_->options().limits, &head_, &parse_error_);
-    if (st == http::ParseStatus::kIncomplete) {
-      UpdateClientInterest();
-      return;
-    }
     net::TimerList::Disarm(&timer_);
-    start_ns_ = MonotonicNs();
+    req_.Reset();
+    req_.start_ns = MonotonicNs();
     worker_->stats().requests_in_flight++;
     if (st == http::ParseStatus::kError) {
       worker_->stats().parse_errors++;
-      client_.ip = peer_ip_;  // no head to take a forwarded address from
-      method_.clear();
-      raw_target_.clear();
-      host_.clear();
-      app_id_.clear();
-      request_keep_alive_ = false;
+      req_.client.ip = peer_ip_;  // no head to take a forwarded address from
+      req_.keep_alive = false;
       closing_after_response_ = true;
-      head_request_ = false;
-      version_minor_ = 1;
       in_.Clear();  // never look at anything after a malformed head
       SendLocal(parse_error_.status, "text/plain; charset=utf-8",
                 absl::StrCat(parse_error_.reason, "\n"));
@@ -413,9 +400,9 @@ bool DownstreamConnection::FlushToClient() {
 
 void DownstreamConnection::RecordRequest() {
   const int64_t end_ns = MonotonicNs();
-  const double seconds = static_cast<double>(end_ns - start_ns_) / 1e9;
-  const absl::string_view app = app_id_.empty() ? absl::string_view("appNotFound") : absl::string_view(app_id_);
-  worker_->stats().RecordRequest(app, status_, method_, seconds);
+  const double seconds = static_cast<double>(end_ns - req_.start_ns) / 1e9;
+  const absl::string_view app = req_.app_id.empty() ? absl::string_view("appNotFound") : absl::string_view(req_.app_id);
+  worker_->stats().RecordRequest(app, req_.status, req_.method, seconds);
   ++(port_ != nullptr ? worker_->stats().requests_h2 : worker_->stats().requests_h1);
   worker_->stats().requests_in_flight--;
   if (worker_->options().access_log != "off") {
@@ -423,28 +410,23 @@ void DownstreamConnection::RecordRequest() {
     line.reserve(256);
     absl::StrAppend(&line, "{\"time\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
                     "\",\"node\":\"", JsonEscape(worker_->options().node_id), "\",\"app\":\"", JsonEscape(app),
-                    "\",\"method\":\"", JsonEscape(method_), "\",\"host\":\"", JsonEscape(host_),
-                    "\",\"path\":\"", JsonEscape(raw_target_), "\",\"status\":", status_,
-                    ",\"bytes\":", response_bytes_, ",\"duration_ms\":", seconds * 1000.0,
-                    ",\"upstream\":\"", JsonEscape(upstream_label_), "\",\"client\":\"", client_.ip,
+                    "\",\"method\":\"", JsonEscape(req_.method), "\",\"host\":\"", JsonEscape(req_.host),
+                    "\",\"path\":\"", JsonEscape(req_.raw_target), "\",\"status\":", req_.status,
+                    ",\"bytes\":", req_.response_bytes, ",\"duration_ms\":", seconds * 1000.0,
+                    ",\"upstream\":\"", JsonEscape(req_.upstream_label), "\",\"client\":\"", req_.client.ip,
                     "\",\"peer\":\"", peer_ip_,
                     "\",\"proto\":\"", port_ != nullptr ? "h2" : "http/1.1",
                     "\",\"tls\":", (port_ != nullptr ? stream_over_tls_ : transport_.tls()) ? "true" : "false", ",\"worker\":", worker_->index(), "}\n");
     worker_->AppendAccessLog(line);
   }
-  if (config_ != nullptr) worker_->UnrefConfig(config_);
-  config_ = nullptr;
-  backend_ = nullptr;
-  origins_ = nullptr;
-  upstream_label_.clear();
-  status_ = 0;
-  response_bytes_ = 0;
+  if (req_.config != nullptr) worker_->UnrefConfig(req_.config);
+  req_.config = nullptr;  // unreferenced: never again, even if Close follows
 }
 
 void DownstreamConnection::FinishRequest() {
   RecordRequest();
   state_ = State::kWaitingRequest;  // nothing in flight any more (Close must not count it again)
-  if (closing_after_response_ || draining_ || !request_keep_alive_ || port_ != nullptr) {
+  if (closing_after_response_ || draining_ || !req_.keep_alive || port_ != nullptr) {
     Close();
     return;
   }
@@ -478,15 +460,11 @@ void DownstreamConnection::OnTimer(int kind) {
   }
   if (kind == kHeaderTimer && state_ == State::kReadingHead && out_.empty()) {
     // 408 with the request counted like any other (app unknown at this point).
-    start_ns_ = MonotonicNs();
+    req_.Reset();
+    req_.start_ns = MonotonicNs();
     worker_->stats().requests_in_flight++;
-    client_.ip = peer_ip_;
-    method_.clear();
-    host_.clear();
-    raw_target_.clear();
-    app_id_.clear();
+    req_.client.ip = peer_ip_;
     closing_after_response_ = true;
-    head_request_ = false;
     SendLocal(408, "text/plain; charset=utf-8", "request head timeout\n");
     if (FlushToClient() && out_.empty()) FinishRequest();
     return;
@@ -502,7 +480,7 @@ void DownstreamConnection::Close() {
   if (upstream_ != nullptr) ReleaseUpstream(false);
   if (state_ == State::kAwsWaiting) CancelAws();
   if (in_flight) {
-    if (status_ == 0) status_ = 499;  // client went away before a response (nginx's convention)
+    if (req_.status == 0) req_.status = 499;  // client went away before a response (nginx's convention)
     RecordRequest();
   }
   state_ = State::kClosed;

@@ -30,12 +30,19 @@ class Worker;
 class H2Connection;
 
 // The client side of one HTTP/2 stream (h2_connection.h). A DownstreamConnection made with a
-// port serves exactly one request through it, in HTTP/1.1 framing, instead of a socket.
+// port serves exactly one request through it instead of a socket: the request arrives decoded
+// (the same http::RequestHead the HTTP/1.1 parser fills) with its body as the DATA bytes
+// received, and the response leaves as HTTP/1.1 bytes or, for proxied responses, a parsed head.
 class StreamPort {
  public:
   virtual ~StreamPort() = default;
-  // Moves pending request bytes into `in`: >0 moved, -1 none yet.
+  // The decoded request head: kDone, or kError with `error` set (answered as an HTTP/1.1
+  // parse error is). Its views stay valid until ExchangeClosed.
+  virtual http::ParseStatus ReadRequestHead(http::RequestHead* head, http::ParseError* error) = 0;
+  // Moves pending request body bytes into `in`: >0 moved, -1 none yet.
   virtual ssize_t ReadRequest(IoBuffer* in) = 0;
+  // The request body has ended (END_STREAM) and every byte of it was moved.
+  virtual bool RequestEnded() const = 0;
   // Takes what it can of `out` (HTTP/1.1 response bytes); false when the stream is gone.
   virtual bool WriteResponse(IoBuffer* out) = 0;
   // The connection started wanting request bytes again (backpressure released).
@@ -50,6 +57,68 @@ class StreamPort {
                                 uint64_t content_length) {
     return false;
   }
+};
+
+// What one request on a connection (an HTTP/1.1 request, or an HTTP/2 stream) has decided and
+// seen so far, from its decoded head to its response: one value, so a new request starts from
+// defaults (Reset) and nothing leaks from the previous one. The decoded head itself
+// (http::RequestHead, views into the connection's input) is only valid while the request is
+// dispatched; what is needed later is copied here.
+//
+// The plain values (RequestValues) are reset by assignment; the text buffers are emptied in
+// place, keeping their capacity (no allocation per keep-alive request or pooled HTTP/2 stream,
+// and no string moves: a reset is a few dozen stores).
+struct RequestValues {
+  // Client side.
+  const RuntimeConfig* config = nullptr;  // referenced while the request runs
+  int64_t start_ns = 0;
+  int status = 0;
+  uint64_t response_bytes = 0;
+  bool head_request = false;
+  bool keep_alive = true;
+  bool expect_continue = false;
+  bool upgrade = false;
+  bool http10 = false;  // the client speaks HTTP/1.0
+  http::BodyFraming body_framing = http::BodyFraming::kNone;
+  uint64_t body_remaining = 0;  // Content-Length bytes still to forward
+  http::ChunkedDecoder body_chunks;
+  uint64_t body_counted = 0;  // body bytes of a chunked or stream-delimited request so far
+  bool body_done = true;
+  bool strip_authorization = false;  // auth_v0 accepted the token: don't forward it
+
+  // Origin side.
+  const backends::ProxyTarget* backend = nullptr;
+  OriginSet* origins = nullptr;
+  int origin_index = -1;
+  int attempts = 0;
+  bool sent_any_body = false;
+  bool response_head_done = false;
+  http::BodyFraming response_framing = http::BodyFraming::kNone;
+  uint64_t response_remaining = 0;
+  http::ChunkedDecoder response_chunks;
+  bool dechunk_for_http10 = false;  // chunked from the origin, the client speaks HTTP/1.0
+  bool response_done = false;
+  bool upstream_eof = false;
+  bool upstream_write_failed = false;  // the origin stopped taking the request: send no more
+
+  // AWS backends.
+  const aws::LambdaConfig* lambda_config = nullptr;
+  bool aws_sync = false;  // inside StartS3: the response is written by HandleRequest's caller
+};
+
+struct RequestState : RequestValues {
+  std::string method, host, raw_target, app_id;  // host: normalised; raw_target: as received
+  http::ClientAddress client;                     // who the client is (X-Forwarded-For, access log)
+  std::string upstream_path;     // path?query as the origin sees it (before its own prefix)
+  std::string upstream_headers;  // forwarded header block, built once per request
+  std::string upstream_line;     // request line + Host, per attempt
+  std::string client_host_header;
+  std::string upstream_error;
+  std::string upstream_label;
+  std::vector<http::Header> forwarded_response_fields;  // port mode: the head TakeResponseHead gets
+
+  // Back to a new request's defaults.
+  void Reset();
 };
 
 // JSON string escaping for access-log fields.
@@ -128,7 +197,7 @@ class DownstreamConnection final : public net::IoHandler,
   void StartDeferred(std::unique_ptr<pipeline::DeferredResponse> response) override;
   void PumpAwsBody();  // buffers the request body for Lambda, invokes once complete
   bool AwsWantsBody() const {
-    return state_ == State::kAwsWaiting && lambda_config_ != nullptr && !request_body_done_;
+    return state_ == State::kAwsWaiting && req_.lambda_config != nullptr && !req_.body_done;
   }
   void CancelAws();
 
@@ -173,58 +242,19 @@ class DownstreamConnection final : public net::IoHandler,
   http::ParseError parse_error_;
   http::HeadProgress head_progress_;  // of the request head being read (kReadingHead)
 
-  // Per-request state (strings keep their capacity across requests).
-  std::string method_, host_, raw_target_, app_id_;
-  const RuntimeConfig* config_ = nullptr;
-  int64_t start_ns_ = 0;
-  int status_ = 0;
-  uint64_t response_bytes_ = 0;
-  bool head_request_ = false;
-  bool request_keep_alive_ = true;
-  bool expect_continue_ = false;
-  bool upgrade_requested_ = false;
-  int version_minor_ = 1;
-  http::BodyFraming request_framing_ = http::BodyFraming::kNone;
-  uint64_t request_remaining_ = 0;  // Content-Length bytes still to forward
-  http::ChunkedDecoder request_chunks_;
-  uint64_t request_chunked_bytes_ = 0;  // decoded body bytes of a chunked request so far
-  bool request_body_done_ = true;
-  bool strip_authorization_ = false;  // auth_v0 accepted the token: don't forward it
-  http::ClientAddress client_;        // who the client is (X-Forwarded-For, access log)
+  RequestState req_;  // the request being served; Reset() when the next one starts
 
-  // Upstream state for the current request.
-  const backends::ProxyTarget* backend_ = nullptr;
-  OriginSet* origins_ = nullptr;
+  // Origin side: the connection in use and its buffers (kept across requests).
   UpstreamConnection* upstream_ = nullptr;
-  int origin_index_ = -1;
-  int attempts_ = 0;
-  bool request_sent_any_body_ = false;
-  std::string upstream_path_;      // path?query as the origin sees it (before its own prefix)
-  std::string upstream_headers_;   // forwarded header block, built once per request
-  std::string upstream_line_;      // request line + Host, per attempt
-  std::string client_host_header_;
-  std::string upstream_error_;
   IoBuffer up_out_;
   IoBuffer up_in_;
   http::ResponseHead response_head_;
   http::HeadProgress response_progress_;  // of the response head being read
-  bool response_head_done_ = false;
-  http::BodyFraming response_framing_ = http::BodyFraming::kNone;
-  uint64_t response_remaining_ = 0;
-  http::ChunkedDecoder response_chunks_;
-  bool dechunk_for_http10_ = false;  // chunked from the origin, the client speaks HTTP/1.0
-  bool response_done_ = false;
-  bool upstream_eof_ = false;
-  bool upstream_write_failed_ = false;  // the origin stopped taking the request: send no more
-  std::string upstream_label_;
-  std::vector<http::Header> forwarded_response_fields_;  // port mode: the head TakeResponseHead gets
 
   // AWS backends: the exchange is kept across requests (its buffers too).
   std::unique_ptr<aws::S3Exchange> s3_;
   std::unique_ptr<aws::LambdaExchange> lambda_;
   std::unique_ptr<pipeline::DeferredResponse> deferred_;  // the last one started (kept until the next)
-  const aws::LambdaConfig* lambda_config_ = nullptr;
-  bool aws_sync_ = false;  // inside StartS3: the response is written by HandleRequest's caller
 };
 
 }  // namespace edgerouter::proxy

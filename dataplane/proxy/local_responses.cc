@@ -77,29 +77,29 @@ std::string JsonEscape(absl::string_view in) {
 void DownstreamConnection::SendLocal(int status, absl::string_view content_type, absl::string_view body,
                                      absl::string_view extra_headers) {
   state_ = State::kLocalResponse;
-  status_ = status;
+  req_.status = status;
   // An unread request body cannot be skipped safely on a keep-alive connection.
-  if (!request_body_done_) closing_after_response_ = true;
-  if (!request_keep_alive_ || draining_) closing_after_response_ = true;
+  if (!req_.body_done) closing_after_response_ = true;
+  if (!req_.keep_alive || draining_) closing_after_response_ = true;
   std::string head = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status), "\r\nContent-Type: ", content_type,
                                   "\r\nContent-Length: ", body.size(), "\r\n", extra_headers);
   if (closing_after_response_) {
     head += "Connection: close\r\n";
-  } else if (version_minor_ == 0) {
+  } else if (req_.http10) {
     head += "Connection: keep-alive\r\n";
   }
   head += "\r\n";
   out_.Append(head);
-  if (!head_request_) {
+  if (!req_.head_request) {
     out_.Append(body);
-    response_bytes_ = body.size();
+    req_.response_bytes = body.size();
   }
 }
 
 void DownstreamConnection::SendHttpsRedirect(absl::string_view host) {
   // Keeps the raw (still-encoded) target, so %2F and friends keep their meaning; the port of a
   // plain-HTTP Host header does not belong in an https:// URL.
-  SendRedirect(307, absl::StrCat("https://", host, raw_target_));
+  SendRedirect(307, absl::StrCat("https://", host, req_.raw_target));
 }
 
 void DownstreamConnection::SendRedirect(int status, absl::string_view target) {
@@ -107,57 +107,54 @@ void DownstreamConnection::SendRedirect(int status, absl::string_view target) {
   // cannot hold are percent-encoded, and the body's link is HTML-escaped (it is text/html).
   const std::string location = http::PercentEncodeUriReference(target);
   std::string body;
-  if (method_ == "GET" || method_ == "HEAD") {
+  if (req_.method == "GET" || req_.method == "HEAD") {
     body = absl::StrCat("<a href=\"", http::HtmlEscape(location), "\">", Reason(status), "</a>.\n\n");
   }
   SendLocal(status, "text/html; charset=utf-8", body, absl::StrCat("Location: ", location, "\r\n"));
 }
 
+// Both codecs end here: head_ is the decoded request (from HTTP/1.1 bytes or an HTTP/2
+// stream's HEADERS) and req_ was just Reset.
 void DownstreamConnection::HandleRequest() {
   const http::RequestHead& h = head_;
-  method_.assign(h.method.data(), h.method.size());
-  raw_target_.assign(h.target.data(), h.target.size());
-  version_minor_ = h.version_minor;
-  request_keep_alive_ = h.keep_alive;
+  req_.method.assign(h.method.data(), h.method.size());
+  req_.raw_target.assign(h.target.data(), h.target.size());
+  req_.http10 = h.http10();
+  req_.keep_alive = h.keep_alive;
   // The head's views stay valid until something is appended to in_, which cannot happen while
   // the request is dispatched; consuming now keeps body bytes (only) in in_ for the pump.
   in_.Consume(h.head_size);
-  head_request_ = h.method == "HEAD";
-  expect_continue_ = h.expect_continue;
-  upgrade_requested_ = h.upgrade;
-  request_framing_ = h.framing;
-  request_remaining_ = h.content_length;
-  request_body_done_ = h.framing == http::BodyFraming::kNone ||
-                       (h.framing == http::BodyFraming::kContentLength && h.content_length == 0);
-  request_chunks_.Reset();
-  request_chunked_bytes_ = 0;
-  strip_authorization_ = false;
-  app_id_.clear();
-  upstream_label_.clear();
-  http::ResolveClientAddress(peer_ip_, peer_trusted_, worker_->options().trusted_proxies, h, &client_);
+  req_.head_request = h.method == "HEAD";
+  req_.expect_continue = h.expect_continue;
+  req_.upgrade = h.upgrade;
+  req_.body_framing = h.framing;
+  req_.body_remaining = h.content_length;
+  req_.body_done = h.framing == http::BodyFraming::kNone ||
+                   (h.framing == http::BodyFraming::kContentLength && h.content_length == 0);
+  http::ResolveClientAddress(peer_ip_, peer_trusted_, worker_->options().trusted_proxies, h, &req_.client);
 
   if (h.method == "TRACE") {
     // As nginx: TRACE echoes the request (cookies, credentials) back to whoever can script it.
-    host_.assign(h.host.data(), h.host.size());
+    req_.host.assign(h.host.data(), h.host.size());
     SendLocal(405, "text/plain; charset=utf-8", "method TRACE is not allowed\n");
     return;
   }
-  config_ = worker_->current_config();
-  if (config_ == nullptr) {
-    host_.assign(h.host.data(), h.host.size());
+  req_.config = worker_->current_config();
+  if (req_.config == nullptr) {
+    req_.host.assign(h.host.data(), h.host.size());
     SendLocal(503, "text/plain; charset=utf-8", "no configuration loaded yet\n");
     return;
   }
-  worker_->RefConfig(config_);
+  worker_->RefConfig(req_.config);
   // ACME HTTP-01 tokens are answered before routing, only for held tokens (dataplane/acme).
-  if (const std::string* answer = dpacme::FindChallengeAnswer(config_->acme_challenges.get(), h.method, h.path)) {
-    host_.assign(h.host.data(), h.host.size());
+  if (const std::string* answer = dpacme::FindChallengeAnswer(req_.config->acme_challenges.get(), h.method, h.path)) {
+    req_.host.assign(h.host.data(), h.host.size());
     SendLocal(200, "application/octet-stream", *answer);
     return;
   }
-  if (!routing::NormalizeHost(h.host, &host_)) {
+  if (!routing::NormalizeHost(h.host, &req_.host)) {
     const std::string value(h.host);
-    host_ = value;
+    req_.host = value;
     SendLocal(400, "text/plain; charset=utf-8", absl::StrCat("failed to parse hostname header: ", value, "\n"));
     return;
   }
@@ -166,19 +163,19 @@ void DownstreamConnection::HandleRequest() {
     SendLocal(400, "text/plain; charset=utf-8", absl::StrCat("invalid request path: ", path.status().message(), "\n"));
     return;
   }
-  const routing::Mount* mount = config_->routes->Match(host_, *path, static_cast<size_t>(worker_->index()));
+  const routing::Mount* mount = req_.config->routes->Match(req_.host, *path, static_cast<size_t>(worker_->index()));
   if (mount == nullptr) {
-    SendLocal(404, "text/plain; charset=utf-8", absl::StrCat("no website for hostname: ", host_, "\n"));
+    SendLocal(404, "text/plain; charset=utf-8", absl::StrCat("no website for hostname: ", req_.host, "\n"));
     return;
   }
-  app_id_ = mount->app_id;
+  req_.app_id = mount->app_id;
   const uint64_t max_body = worker_->options().max_request_body_bytes;
   if (max_body > 0 && h.framing == http::BodyFraming::kContentLength && h.content_length > max_body) {
     SendLocal(413, "text/plain; charset=utf-8", "request body too large\n");  // body unread: closes
     return;
   }
   if (!mount->allow_insecure_http && !secure_) {
-    SendHttpsRedirect(host_);
+    SendHttpsRedirect(req_.host);
     return;
   }
   const std::string backend_path =
@@ -198,18 +195,18 @@ std::optional<absl::string_view> DownstreamConnection::request_header(absl::stri
   return header->value;
 }
 
-absl::string_view DownstreamConnection::client_ip() const { return client_.ip; }
+absl::string_view DownstreamConnection::client_ip() const { return req_.client.ip; }
 
 absl::string_view DownstreamConnection::raw_query() const { return head_.query; }
 
 const backends::IpRuleSet* DownstreamConnection::ip_rules() const {
-  return config_ != nullptr ? config_->ip_rules.get() : nullptr;
+  return req_.config != nullptr ? req_.config->ip_rules.get() : nullptr;
 }
 
-void DownstreamConnection::StripAuthorization() { strip_authorization_ = true; }
+void DownstreamConnection::StripAuthorization() { req_.strip_authorization = true; }
 
 std::shared_ptr<const std::string> DownstreamConnection::MetricsText() { return worker_->metrics_text(); }
 
-const std::string& DownstreamConnection::AdminPage() { return config_->admin_page; }
+const std::string& DownstreamConnection::AdminPage() { return req_.config->admin_page; }
 
 }  // namespace edgerouter::proxy

@@ -31,32 +31,42 @@ ssize_t ReadUpstream(UpstreamConnection* conn, IoBuffer* buffer) {
   return n;
 }
 
+// One chunk of a chunked body (RFC 9112 §7.1); nothing for no bytes (a zero-size chunk ends it).
+void AppendChunk(absl::string_view data, IoBuffer* out) {
+  if (data.empty()) return;
+  char size[24];
+  const int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+  out->Append(absl::string_view(size, static_cast<size_t>(n)));
+  out->Append(data);
+  out->Append("\r\n");
+}
+
 }  // namespace
 
 void DownstreamConnection::StartProxy(const backends::ProxyTarget& backend, const std::string& path) {
   state_ = State::kProxying;
-  backend_ = &backend;
+  req_.backend = &backend;
   if (backend.origins.empty()) {
     SendLocal(502, "text/plain; charset=utf-8", "no origins\n");
     return;
   }
-  origins_ = worker_->pools().Get(backend, &worker_->loop(), &worker_->stats(),
+  req_.origins = worker_->pools().Get(backend, &worker_->loop(), &worker_->stats(),
                                   &worker_->upstream_idle_timers(),
                                   [w = worker_](std::function<void()> fn) { w->DeferDelete(std::move(fn)); },
                                   worker_->loop().now_ms());
   const http::RequestHead& h = head_;
   // Origin-independent parts, built once; the request line and Host are added per attempt.
-  upstream_path_ = path;
-  if (!backend.index_document.empty() && !upstream_path_.empty() && upstream_path_.back() == '/') {
-    upstream_path_ += backend.index_document;
+  req_.upstream_path = path;
+  if (!backend.index_document.empty() && !req_.upstream_path.empty() && req_.upstream_path.back() == '/') {
+    req_.upstream_path += backend.index_document;
   }
-  if (!backend.remove_query_string && !h.query.empty()) absl::StrAppend(&upstream_path_, "?", h.query);
-  client_host_header_.assign(h.host.data(), h.host.size());
+  if (!backend.remove_query_string && !h.query.empty()) absl::StrAppend(&req_.upstream_path, "?", h.query);
+  req_.client_host_header.assign(h.host.data(), h.host.size());
 
-  std::string& out = upstream_headers_;
+  std::string& out = req_.upstream_headers;
   out.clear();
   // Host and Content-Length are written here: the Host per attempt, the length as framed.
-  const http::ForwardingContext ctx{&client_, secure_, strip_authorization_, /*keep_message_fields=*/false};
+  const http::ForwardingContext ctx{&req_.client, secure_, req_.strip_authorization, /*keep_message_fields=*/false};
   http::ForwardedFields(h, ctx).ForEach([&](absl::string_view name, absl::string_view value) {
     for (const auto& [forced_name, forced_value] : backend.headers_to_origin) {
       if (absl::EqualsIgnoreCase(name, forced_name)) return;  // the app's value wins
@@ -66,51 +76,51 @@ void DownstreamConnection::StartProxy(const backends::ProxyTarget& backend, cons
   for (const auto& [name, value] : backend.headers_to_origin) absl::StrAppend(&out, name, ": ", value, "\r\n");
   if (h.framing == http::BodyFraming::kContentLength) {
     absl::StrAppend(&out, "Content-Length: ", h.content_length, "\r\n");
-  } else if (h.framing == http::BodyFraming::kChunked) {
+  } else if (h.framing == http::BodyFraming::kChunked || h.framing == http::BodyFraming::kUntilStreamEnd) {
     out += "Transfer-Encoding: chunked\r\n";
   }
-  if (upgrade_requested_) {
+  if (req_.upgrade) {
     const http::Header* upgrade = h.Find("Upgrade");
     absl::StrAppend(&out, "Connection: upgrade\r\nUpgrade: ", upgrade ? upgrade->value : "", "\r\n");
   }
   out += "\r\n";
-  attempts_ = 0;
-  origin_index_ = -1;
-  request_sent_any_body_ = false;
+  req_.attempts = 0;
+  req_.origin_index = -1;
+  req_.sent_any_body = false;
   ConnectAttempt();
 }
 
 void DownstreamConnection::ConnectAttempt(bool fresh) {
   const int64_t now = worker_->loop().now_ms();
-  const int previous = origin_index_;
-  origin_index_ = origins_->Pick(now, origin_index_);
-  fresh = fresh && origin_index_ == previous;  // another origin's pool is not suspect
-  ++attempts_;
-  const Origin& origin = backend_->origins[origin_index_];
-  upstream_label_ = origin.url;
+  const int previous = req_.origin_index;
+  req_.origin_index = req_.origins->Pick(now, req_.origin_index);
+  fresh = fresh && req_.origin_index == previous;  // another origin's pool is not suspect
+  ++req_.attempts;
+  const Origin& origin = req_.backend->origins[req_.origin_index];
+  req_.upstream_label = origin.url;
   std::string error;
-  upstream_ = origins_->Acquire(origin_index_, &error, fresh);
+  upstream_ = req_.origins->Acquire(req_.origin_index, &error, fresh);
   if (upstream_ == nullptr) {
     worker_->stats().origin(origin.url).connect_errors++;
     UpstreamFailed(502, error, true);
     return;
   }
-  origins_->state(origin_index_).outstanding++;
+  req_.origins->state(req_.origin_index).outstanding++;
   upstream_->SetOwner(this);
   up_out_.Clear();
-  upstream_write_failed_ = false;
-  upstream_line_.clear();
-  absl::StrAppend(&upstream_line_, method_, " ", origin.path_prefix, upstream_path_, " HTTP/1.1\r\nHost: ",
-                  backend_->pass_host_header ? absl::string_view(client_host_header_) : absl::string_view(origin.authority),
+  req_.upstream_write_failed = false;
+  req_.upstream_line.clear();
+  absl::StrAppend(&req_.upstream_line, req_.method, " ", origin.path_prefix, req_.upstream_path, " HTTP/1.1\r\nHost: ",
+                  req_.backend->pass_host_header ? absl::string_view(req_.client_host_header) : absl::string_view(origin.authority),
                   "\r\n");
-  up_out_.Append(upstream_line_);
-  up_out_.Append(upstream_headers_);
+  up_out_.Append(req_.upstream_line);
+  up_out_.Append(req_.upstream_headers);
   up_in_.Clear();
   response_progress_.Reset();
-  response_head_done_ = false;
-  response_done_ = false;
-  upstream_eof_ = false;
-  response_chunks_.Reset();
+  req_.response_head_done = false;
+  req_.response_done = false;
+  req_.upstream_eof = false;
+  req_.response_chunks.Reset();
   if (!upstream_->connected) {
     upstream_->timer.kind = kConnectTimer;  // covers the TLS handshake too
     worker_->connect_timers().Arm(&upstream_->timer, now);
@@ -126,10 +136,10 @@ void DownstreamConnection::ConnectAttempt(bool fresh) {
 
 void DownstreamConnection::StepTls() {
   std::string error;
-  SSL_CTX* ctx = origins_->tls_context(&error);
+  SSL_CTX* ctx = req_.origins->tls_context(&error);
   UpstreamConnection::Handshake step =
       ctx == nullptr ? UpstreamConnection::Handshake::kFailed
-                     : upstream_->ContinueHandshake(ctx, backend_->origins[origin_index_], *backend_, &error);
+                     : upstream_->ContinueHandshake(ctx, req_.backend->origins[req_.origin_index], *req_.backend, &error);
   switch (step) {
     case UpstreamConnection::Handshake::kDone:
       OnUpstreamConnected();
@@ -141,8 +151,8 @@ void DownstreamConnection::StepTls() {
       upstream_->WatchEvents(EPOLLOUT | EPOLLRDHUP);
       return;
     case UpstreamConnection::Handshake::kFailed:
-      worker_->stats().origin(upstream_label_).connect_errors++;
-      UpstreamFailed(502, absl::StrCat("TLS handshake with ", upstream_label_, ": ", error), true);
+      worker_->stats().origin(req_.upstream_label).connect_errors++;
+      UpstreamFailed(502, absl::StrCat("TLS handshake with ", req_.upstream_label, ": ", error), true);
       return;
   }
 }
@@ -151,9 +161,9 @@ void DownstreamConnection::OnUpstreamConnected() {
   upstream_->connected = true;
   upstream_->timer.kind = kResponseTimer;
   worker_->response_timers().Arm(&upstream_->timer, worker_->loop().now_ms());
-  if (expect_continue_ && !request_body_done_) {
+  if (req_.expect_continue && !req_.body_done) {
     out_.Append("HTTP/1.1 100 Continue\r\n\r\n");
-    expect_continue_ = false;
+    req_.expect_continue = false;
     if (!FlushToClient()) return;
   }
   PumpRequestBody();
@@ -163,46 +173,60 @@ void DownstreamConnection::OnUpstreamConnected() {
 }
 
 void DownstreamConnection::PumpRequestBody() {
-  if (upstream_ == nullptr || !upstream_->connected || upstream_write_failed_) return;
-  while (!request_body_done_ && !in_.empty() && up_out_.size() < kMaxPending) {
+  if (upstream_ == nullptr || !upstream_->connected || req_.upstream_write_failed) return;
+  const uint64_t max_body = worker_->options().max_request_body_bytes;
+  // Bodies without a length (chunked, or an HTTP/2 stream's) are counted as they pass.
+  auto over_limit = [&] {
+    if (max_body == 0 || req_.body_counted <= max_body) return false;
+    // Over the limit mid-stream: a 413 if the origin has not answered yet, else just stop.
+    if (req_.response_head_done) {
+      Close();
+      return true;
+    }
+    closing_after_response_ = true;
+    ReleaseUpstream(false);
+    in_.Clear();
+    req_.body_done = true;
+    SendLocal(413, "text/plain; charset=utf-8", "request body too large\n");
+    if (FlushToClient() && out_.empty()) FinishRequest();
+    return true;
+  };
+  while (!req_.body_done && !in_.empty() && up_out_.size() < kMaxPending) {
     absl::string_view available = in_.view().substr(0, kMaxPending - up_out_.size());
     size_t n = 0;
-    if (request_framing_ == http::BodyFraming::kContentLength) {
-      n = std::min<uint64_t>(available.size(), request_remaining_);
-      request_remaining_ -= n;
-      if (request_remaining_ == 0) request_body_done_ = true;
+    if (req_.body_framing == http::BodyFraming::kContentLength) {
+      n = std::min<uint64_t>(available.size(), req_.body_remaining);
+      req_.body_remaining -= n;
+      if (req_.body_remaining == 0) req_.body_done = true;
+      up_out_.Append(available.substr(0, n));
+    } else if (req_.body_framing == http::BodyFraming::kUntilStreamEnd) {
+      n = available.size();  // DATA payloads as received; the origin gets them chunked
+      req_.body_counted += n;
+      if (over_limit()) return;
+      AppendChunk(available, &up_out_);
     } else {
-      n = request_chunks_.Feed(available, [this](absl::string_view data) { request_chunked_bytes_ += data.size(); });
-      const uint64_t max_body = worker_->options().max_request_body_bytes;
-      if (max_body > 0 && request_chunked_bytes_ > max_body) {
-        // Over the limit mid-stream: a 413 if the origin has not answered yet, else just stop.
-        if (response_head_done_) {
-          Close();
-          return;
-        }
-        closing_after_response_ = true;
-        ReleaseUpstream(false);
-        in_.Clear();
-        request_body_done_ = true;
-        SendLocal(413, "text/plain; charset=utf-8", "request body too large\n");
-        if (FlushToClient() && out_.empty()) FinishRequest();
-        return;
-      }
-      if (request_chunks_.state() == http::ChunkedDecoder::State::kError) {
+      n = req_.body_chunks.Feed(available, [this](absl::string_view data) { req_.body_counted += data.size(); });
+      if (over_limit()) return;
+      if (req_.body_chunks.state() == http::ChunkedDecoder::State::kError) {
         worker_->stats().parse_errors++;
         closing_after_response_ = true;
         ReleaseUpstream(false);
         in_.Clear();
-        request_body_done_ = true;
-        SendLocal(400, "text/plain; charset=utf-8", absl::StrCat(request_chunks_.error(), "\n"));
+        req_.body_done = true;
+        SendLocal(400, "text/plain; charset=utf-8", absl::StrCat(req_.body_chunks.error(), "\n"));
         if (FlushToClient() && out_.empty()) FinishRequest();
         return;
       }
-      if (request_chunks_.state() == http::ChunkedDecoder::State::kDone) request_body_done_ = true;
+      if (req_.body_chunks.state() == http::ChunkedDecoder::State::kDone) req_.body_done = true;
+      up_out_.Append(available.substr(0, n));
     }
-    up_out_.Append(available.substr(0, n));
     in_.Consume(n);
-    request_sent_any_body_ = true;
+    req_.sent_any_body = true;
+  }
+  if (!req_.body_done && req_.body_framing == http::BodyFraming::kUntilStreamEnd && in_.empty() &&
+      port_ != nullptr && port_->RequestEnded()) {
+    up_out_.Append("0\r\n\r\n");
+    req_.body_done = true;
   }
 }
 
@@ -219,14 +243,14 @@ bool DownstreamConnection::FlushToUpstream() {
       Close();
       return false;
     }
-    if (!response_head_done_ && up_in_.empty() && upstream_->reused && IsIdempotent(method_) &&
-        !request_sent_any_body_ && attempts_ < 3) {
+    if (!req_.response_head_done && up_in_.empty() && upstream_->reused && IsIdempotent(req_.method) &&
+        !req_.sent_any_body && req_.attempts < 3) {
       // A pooled connection the origin had closed (reset on our write): retry on a new one.
       ReleaseUpstream(false);
       ConnectAttempt(/*fresh=*/true);
       return false;
     }
-    if (response_head_done_) {
+    if (req_.response_head_done) {
       Close();
       return false;
     }
@@ -234,12 +258,12 @@ bool DownstreamConnection::FlushToUpstream() {
     // reading the body, then a close that resets our write): read what it said before
     // deciding on a 502. Nothing more is sent, and the connection ends after this response.
     const std::string error = absl::StrCat("write to upstream: ", std::strerror(errno));
-    upstream_write_failed_ = true;
+    req_.upstream_write_failed = true;
     up_out_.Clear();
     closing_after_response_ = true;
     UpstreamConnection* const failed = upstream_;
     OnUpstreamReadable();  // may also retry on another origin (then upstream_ changed)
-    if (state_ == State::kProxying && upstream_ == failed && !response_head_done_) {
+    if (state_ == State::kProxying && upstream_ == failed && !req_.response_head_done) {
       UpstreamFailed(502, error, false);
     }
     return false;
@@ -254,7 +278,7 @@ void DownstreamConnection::UpdateUpstreamInterest() {
   // level-triggered EPOLLRDHUP we cannot act on (slow client) would fire in a loop.
   uint32_t events = 0;
   if (!upstream_->connected || !up_out_.empty()) events |= EPOLLOUT;
-  if (upstream_->connected && !response_done_ && out_.size() < kMaxPending) events |= EPOLLIN | EPOLLRDHUP;
+  if (upstream_->connected && !req_.response_done && out_.size() < kMaxPending) events |= EPOLLIN | EPOLLRDHUP;
   upstream_->WatchEvents(events);
 }
 
@@ -266,13 +290,13 @@ void DownstreamConnection::OnUpstreamIo(UpstreamConnection* conn, uint32_t event
       socklen_t len = sizeof(err);
       getsockopt(upstream_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0 || (events & EPOLLERR)) {
-        worker_->stats().origin(upstream_label_).connect_errors++;
-        UpstreamFailed(502, absl::StrCat("connect ", upstream_label_, ": ", std::strerror(err ? err : ECONNREFUSED)), true);
+        worker_->stats().origin(req_.upstream_label).connect_errors++;
+        UpstreamFailed(502, absl::StrCat("connect ", req_.upstream_label, ": ", std::strerror(err ? err : ECONNREFUSED)), true);
         return;
       }
       if (!(events & EPOLLOUT)) return;
       upstream_->tcp_connected = true;
-      if (!backend_->origins[origin_index_].tls) {
+      if (!req_.backend->origins[req_.origin_index].tls) {
         OnUpstreamConnected();
         return;
       }
@@ -320,44 +344,44 @@ void DownstreamConnection::OnUpstreamReadable() {
   }
   if (n == -1) return;
   if (n > 0) worker_->response_timers().Arm(&upstream_->timer, worker_->loop().now_ms());
-  if (n == 0 || n == -2) upstream_eof_ = true;
-  if (!response_head_done_) HandleResponseHead();
+  if (n == 0 || n == -2) req_.upstream_eof = true;
+  if (!req_.response_head_done) HandleResponseHead();
   if (state_ != State::kProxying || upstream_ == nullptr) return;
-  if (response_head_done_) PumpResponseBody();
+  if (req_.response_head_done) PumpResponseBody();
   if (state_ != State::kProxying || upstream_ == nullptr) return;
-  if (upstream_eof_ && !response_done_) {
-    if (!response_head_done_) {
+  if (req_.upstream_eof && !req_.response_done) {
+    if (!req_.response_head_done) {
       // Not one response byte: an idempotent request without a body can go again, to another
       // origin when there is one (ConnectAttempt's Pick avoids the one just tried). On a
       // pooled connection the origin had likely just closed it (not its fault); on a new one
       // it died or dropped the request (a kill -9 under load), which counts for its health.
-      const bool retry = up_in_.empty() && IsIdempotent(method_) && !request_sent_any_body_ && attempts_ < 3;
+      const bool retry = up_in_.empty() && IsIdempotent(req_.method) && !req_.sent_any_body && req_.attempts < 3;
       if (retry) {
         if (!upstream_->reused) {
-          worker_->stats().origin(upstream_label_).protocol_errors++;
-          origins_->ReportFailure(origin_index_, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
+          worker_->stats().origin(req_.upstream_label).protocol_errors++;
+          req_.origins->ReportFailure(req_.origin_index, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
         }
         ReleaseUpstream(false);
         // A new connection if it is the same origin: idle siblings were likely closed too.
         ConnectAttempt(/*fresh=*/true);
         return;
       }
-      worker_->stats().origin(upstream_label_).protocol_errors++;
+      worker_->stats().origin(req_.upstream_label).protocol_errors++;
       UpstreamFailed(502, "upstream closed the connection before responding", false);
       return;
     }
-    if (response_framing_ == http::BodyFraming::kUntilClose) {
-      response_done_ = true;
+    if (req_.response_framing == http::BodyFraming::kUntilClose) {
+      req_.response_done = true;
     } else {
       // Truncated body: the client must not take it for a complete response.
-      worker_->stats().origin(upstream_label_).protocol_errors++;
+      worker_->stats().origin(req_.upstream_label).protocol_errors++;
       Close();
       return;
     }
   }
-  if (response_done_) {
-    ReleaseUpstream(response_head_.keep_alive && request_body_done_ && up_in_.empty() && !upstream_eof_);
-    if (!request_body_done_) closing_after_response_ = true;
+  if (req_.response_done) {
+    ReleaseUpstream(response_head_.keep_alive && req_.body_done && up_in_.empty() && !req_.upstream_eof);
+    if (!req_.body_done) closing_after_response_ = true;
     if (!FlushToClient()) return;
     if (out_.empty()) {
       FinishRequest();
@@ -370,37 +394,37 @@ void DownstreamConnection::ReleaseUpstream(bool reusable) {
   if (upstream_ == nullptr) return;
   UpstreamConnection* conn = upstream_;
   // A connection that refused a write or reported a hang-up is dead, whatever its response said.
-  reusable = reusable && !upstream_write_failed_ && !conn->hung_up;
+  reusable = reusable && !req_.upstream_write_failed && !conn->hung_up;
   upstream_ = nullptr;
   net::TimerList::Disarm(&conn->timer);
-  if (origins_ != nullptr) {
-    origins_->state(conn->origin_index()).outstanding--;
+  if (req_.origins != nullptr) {
+    req_.origins->state(conn->origin_index()).outstanding--;
     conn->requests++;
-    origins_->Release(conn, reusable);
+    req_.origins->Release(conn, reusable);
   } else {
     conn->Close();
   }
 }
 
 void DownstreamConnection::UpstreamFailed(int status, absl::string_view reason, bool connect_failure) {
-  if (connect_failure && origins_ != nullptr && origin_index_ >= 0) {
-    origins_->ReportFailure(origin_index_, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
+  if (connect_failure && req_.origins != nullptr && req_.origin_index >= 0) {
+    req_.origins->ReportFailure(req_.origin_index, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
   }
   ReleaseUpstream(false);
-  const bool can_retry = connect_failure && attempts_ < 2 && backend_ != nullptr &&
-                         backend_->origins.size() > 1 && IsIdempotent(method_) && !request_sent_any_body_;
+  const bool can_retry = connect_failure && req_.attempts < 2 && req_.backend != nullptr &&
+                         req_.backend->origins.size() > 1 && IsIdempotent(req_.method) && !req_.sent_any_body;
   if (can_retry) {
     ConnectAttempt();
     return;
   }
-  upstream_error_.assign(reason.data(), reason.size());
+  req_.upstream_error.assign(reason.data(), reason.size());
   std::fprintf(stderr, "level=WARN msg=\"upstream error\" app=%s origin=%s status=%d reason=\"%s\"\n",
-               app_id_.c_str(), upstream_label_.c_str(), status, upstream_error_.c_str());
-  if (response_head_done_) {
+               req_.app_id.c_str(), req_.upstream_label.c_str(), status, req_.upstream_error.c_str());
+  if (req_.response_head_done) {
     Close();
     return;
   }
-  if (!request_body_done_) closing_after_response_ = true;
+  if (!req_.body_done) closing_after_response_ = true;
   SendLocal(status, "text/plain; charset=utf-8", status == 504 ? "Gateway Timeout\n" : "Bad Gateway\n");
   if (!FlushToClient()) return;
   if (out_.empty()) {
@@ -414,12 +438,12 @@ void DownstreamConnection::UpstreamFailed(int status, absl::string_view reason, 
 void DownstreamConnection::OnUpstreamTimer(UpstreamConnection* conn, int kind) {
   if (conn != upstream_ || state_ == State::kClosed) return;
   if (kind == kConnectTimer) {
-    worker_->stats().origin(upstream_label_).connect_errors++;
-    UpstreamFailed(502, absl::StrCat("connect ", upstream_label_, ": timeout"), true);
+    worker_->stats().origin(req_.upstream_label).connect_errors++;
+    UpstreamFailed(502, absl::StrCat("connect ", req_.upstream_label, ": timeout"), true);
     return;
   }
-  worker_->stats().origin(upstream_label_).timeouts++;
-  if (!response_head_done_) {
+  worker_->stats().origin(req_.upstream_label).timeouts++;
+  if (!req_.response_head_done) {
     UpstreamFailed(504, "upstream response timeout", false);
   } else {
     Close();

@@ -9,26 +9,26 @@
 namespace edgerouter::proxy {
 
 void DownstreamConnection::HandleResponseHead() {
-  while (!response_head_done_) {
+  while (!req_.response_head_done) {
     if (!response_progress_.ShouldParse(up_in_.view(), worker_->options().limits)) return;
     http::ParseError error;
     http::ParseStatus st =
-        http::ParseResponseHead(up_in_.view(), method_, worker_->options().limits, &response_head_, &error);
+        http::ParseResponseHead(up_in_.view(), req_.method, worker_->options().limits, &response_head_, &error);
     if (st == http::ParseStatus::kIncomplete) return;
     response_progress_.Reset();  // the next head (after a 1xx) starts at the front again
     if (st == http::ParseStatus::kError) {
-      worker_->stats().origin(upstream_label_).protocol_errors++;
+      worker_->stats().origin(req_.upstream_label).protocol_errors++;
       UpstreamFailed(502, absl::StrCat("invalid response from upstream: ", error.reason), false);
       return;
     }
     const int status = response_head_.status;
-    if (status == 101 && upgrade_requested_) {
+    if (status == 101 && req_.upgrade) {
       std::string head = absl::StrCat("HTTP/1.1 101 ", StatusReason(101), "\r\n");
       for (const http::Header& h : response_head_.headers) absl::StrAppend(&head, h.name, ": ", h.value, "\r\n");
       head += "\r\n";
       out_.Append(head);
       up_in_.Consume(response_head_.head_size);
-      status_ = 101;
+      req_.status = 101;
       state_ = State::kTunnel;
       net::TimerList::Disarm(&upstream_->timer);  // tunnels may idle for long
       PumpTunnel();
@@ -38,33 +38,33 @@ void DownstreamConnection::HandleResponseHead() {
       up_in_.Consume(response_head_.head_size);
       continue;
     }
-    status_ = status;
+    req_.status = status;
     if (status >= 500) {
-      worker_->stats().origin(upstream_label_).status_5xx++;
-      origins_->ReportFailure(origin_index_, worker_->loop().now_ms(), OriginSet::Failure::kStatus5xx);
+      worker_->stats().origin(req_.upstream_label).status_5xx++;
+      req_.origins->ReportFailure(req_.origin_index, worker_->loop().now_ms(), OriginSet::Failure::kStatus5xx);
     } else {
-      origins_->ReportSuccess(origin_index_);
+      req_.origins->ReportSuccess(req_.origin_index);
     }
-    response_framing_ = response_head_.framing;
-    response_remaining_ = response_head_.content_length;
+    req_.response_framing = response_head_.framing;
+    req_.response_remaining = response_head_.content_length;
     // HTTP/1.0 clients do not know chunked (RFC 9112 §6.1): they get the body de-chunked,
     // delimited by the end of the connection.
-    dechunk_for_http10_ = response_framing_ == http::BodyFraming::kChunked && version_minor_ == 0;
-    if (response_framing_ == http::BodyFraming::kUntilClose || !request_keep_alive_ || draining_ ||
-        dechunk_for_http10_) {
+    req_.dechunk_for_http10 = req_.response_framing == http::BodyFraming::kChunked && req_.http10;
+    if (req_.response_framing == http::BodyFraming::kUntilClose || !req_.keep_alive || draining_ ||
+        req_.dechunk_for_http10) {
       closing_after_response_ = true;
     }
     const auto nominated = http::ConnectionOptions::Of(response_head_.headers);
     if (port_ != nullptr) {
-      forwarded_response_fields_.clear();
+      req_.forwarded_response_fields.clear();
       for (const http::Header& h : response_head_.headers) {
         if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
-        forwarded_response_fields_.push_back(h);
+        req_.forwarded_response_fields.push_back(h);
       }
-      if (port_->TakeResponseHead(status, forwarded_response_fields_, response_framing_, response_remaining_)) {
+      if (port_->TakeResponseHead(status, req_.forwarded_response_fields, req_.response_framing, req_.response_remaining)) {
         up_in_.Consume(response_head_.head_size);
-        response_head_done_ = true;
-        response_done_ = ResponseBodyless();
+        req_.response_head_done = true;
+        req_.response_done = ResponseBodyless();
         continue;
       }
     }
@@ -83,69 +83,69 @@ void DownstreamConnection::HandleResponseHead() {
       out_.Append(h.value);
       out_.Append("\r\n");
     }
-    if (response_framing_ == http::BodyFraming::kChunked && !dechunk_for_http10_) {
+    if (req_.response_framing == http::BodyFraming::kChunked && !req_.dechunk_for_http10) {
       out_.Append("Transfer-Encoding: chunked\r\n");
     }
     if (closing_after_response_) {
       out_.Append("Connection: close\r\n");
-    } else if (version_minor_ == 0) {
+    } else if (req_.http10) {
       out_.Append("Connection: keep-alive\r\n");
     }
     out_.Append("\r\n");
     up_in_.Consume(response_head_.head_size);
-    response_head_done_ = true;
-    response_done_ = ResponseBodyless();
+    req_.response_head_done = true;
+    req_.response_done = ResponseBodyless();
   }
 }
 
 // Complete at its head: no body by status/method, or "Content-Length: 0" (no body byte will
 // ever come to finish it).
 bool DownstreamConnection::ResponseBodyless() const {
-  return response_framing_ == http::BodyFraming::kNone ||
-         (response_framing_ == http::BodyFraming::kContentLength && response_remaining_ == 0);
+  return req_.response_framing == http::BodyFraming::kNone ||
+         (req_.response_framing == http::BodyFraming::kContentLength && req_.response_remaining == 0);
 }
 
 void DownstreamConnection::PumpResponseBody() {
-  while (!response_done_ && !up_in_.empty() && out_.size() < kMaxPending) {
+  while (!req_.response_done && !up_in_.empty() && out_.size() < kMaxPending) {
     absl::string_view available = up_in_.view().substr(0, kMaxPending - out_.size());
     size_t n = available.size();
-    if (response_framing_ == http::BodyFraming::kContentLength) {
-      n = std::min<uint64_t>(n, response_remaining_);
-      response_remaining_ -= n;
-      if (response_remaining_ == 0) response_done_ = true;
-    } else if (response_framing_ == http::BodyFraming::kChunked) {
-      if (dechunk_for_http10_) {
-        n = response_chunks_.Feed(available, [this](absl::string_view data) {
-          if (head_request_) return;
+    if (req_.response_framing == http::BodyFraming::kContentLength) {
+      n = std::min<uint64_t>(n, req_.response_remaining);
+      req_.response_remaining -= n;
+      if (req_.response_remaining == 0) req_.response_done = true;
+    } else if (req_.response_framing == http::BodyFraming::kChunked) {
+      if (req_.dechunk_for_http10) {
+        n = req_.response_chunks.Feed(available, [this](absl::string_view data) {
+          if (req_.head_request) return;
           out_.Append(data);
-          response_bytes_ += data.size();
+          req_.response_bytes += data.size();
         });
       } else {
-        n = response_chunks_.Feed(available);
+        n = req_.response_chunks.Feed(available);
       }
-      if (response_chunks_.state() == http::ChunkedDecoder::State::kError) {
-        worker_->stats().origin(upstream_label_).protocol_errors++;
+      if (req_.response_chunks.state() == http::ChunkedDecoder::State::kError) {
+        worker_->stats().origin(req_.upstream_label).protocol_errors++;
         Close();
         return;
       }
-      if (response_chunks_.state() == http::ChunkedDecoder::State::kDone) response_done_ = true;
-      if (dechunk_for_http10_) {
+      if (req_.response_chunks.state() == http::ChunkedDecoder::State::kDone) req_.response_done = true;
+      if (req_.dechunk_for_http10) {
         up_in_.Consume(n);
         continue;
       }
     }
-    if (!head_request_) {
+    if (!req_.head_request) {
       out_.Append(available.substr(0, n));
-      response_bytes_ += n;
+      req_.response_bytes += n;
     }
     up_in_.Consume(n);
   }
-  if (response_done_ && upstream_ != nullptr && !upstream_eof_) {
-    ReleaseUpstream(response_head_.keep_alive && request_body_done_ && up_in_.empty());
-    if (!request_body_done_) closing_after_response_ = true;
+  if (req_.response_done && upstream_ != nullptr && !req_.upstream_eof) {
+    ReleaseUpstream(response_head_.keep_alive && req_.body_done && up_in_.empty());
+    if (!req_.body_done) closing_after_response_ = true;
   }
   if (!FlushToClient()) return;
-  if (response_done_ && out_.empty() && state_ == State::kProxying && upstream_ == nullptr) {
+  if (req_.response_done && out_.empty() && state_ == State::kProxying && upstream_ == nullptr) {
     FinishRequest();
     if (state_ == State::kWaitingRequest) ProcessInput();
   }
@@ -164,7 +164,7 @@ void DownstreamConnection::PumpTunnel() {
   if (!FlushToUpstream()) return;
   // origin -> client
   if (!up_in_.empty() && out_.size() < kMaxPending) {
-    response_bytes_ += up_in_.size();
+    req_.response_bytes += up_in_.size();
     out_.Append(up_in_.view());
     up_in_.Clear();
   }

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "common/test_util.h"
 #include "dataplane/test/e2e_fixture.h"
+#include "dataplane/test/http_test_client.h"
 #include "dataplane/test/tls_test_util.h"
 
 namespace edgerouter::testing {
@@ -30,6 +31,23 @@ class Http2 : public DataplaneE2E {
   }
 
   std::string Https(const std::string& path) { return absl::StrCat("https://127.0.0.1:", https_port_, path); }
+
+  // One request over prior-knowledge h2c with exactly `fields` ("name=value", "--data=BODY"),
+  // which nghttp would normalise or refuse (h2_request.py).
+  std::string H2c(const std::string& method, const std::string& authority, const std::string& path,
+                  const std::vector<std::string>& fields = {}) {
+    std::string cmd = absl::StrCat("/usr/bin/python3 ", RunfilePath("dataplane/test/h2_request.py"), " ",
+                                   http_port_, " ", method, " ", authority, " '", path, "'");
+    for (const std::string& f : fields) absl::StrAppend(&cmd, " '", f, "'");
+    return Shell(cmd);
+  }
+  // The response body h2_request.py printed.
+  static std::string H2cBody(const std::string& out) {
+    const size_t start = out.find("body: ");
+    const size_t end = out.rfind("\nEXIT=");
+    if (start == std::string::npos || end == std::string::npos || end < start) return "";
+    return out.substr(start + 6, end - start - 6);
+  }
 
   uint64_t MetricValue(const std::string& series) {
     for (absl::string_view line : absl::StrSplit(Metrics(), '\n')) {
@@ -77,7 +95,7 @@ TEST_F(Http2, MegabyteBodiesBothWays) {
   EXPECT_TRUE(absl::StrContains(out, "8000000\n")) << out;
   out = Shell(absl::StrCat("nghttp -H ':authority: secure.test' ", Https("/chunked/3000000"), " | wc -c"));
   EXPECT_TRUE(absl::StrContains(out, "3000000\n")) << out;
-  // 5 MB up (no content-length from nghttp -d: the exchange re-frames it chunked).
+  // 5 MB up (no content-length from nghttp -d: the body ends with the stream; the origin gets it chunked).
   out = Shell(absl::StrCat("cd ", dir_, " && head -c 5000000 /dev/zero | tr '\\0' 'z' > up.bin && ",
                            "nghttp -H ':authority: secure.test' -d up.bin ", Https("/upload")));
   EXPECT_TRUE(absl::StrContains(out, "bytes=5000000 ")) << out;
@@ -252,6 +270,56 @@ TEST_F(Http2, PriorKnowledgeH2cOnThePlainPortWhenEnabled) {
   EXPECT_TRUE(absl::StrContains(out, "Host: site.test")) << out;
   // HTTP/1.1 on the same port still works.
   EXPECT_EQ(Get(http_port_, "site.test", "/echo").status, 200);
+}
+
+// A stream's request is decoded from its HEADERS, not re-parsed from HTTP/1.1 text: what the
+// origin receives must be the same request an HTTP/1.1 client's gets, field for field, with
+// split cookie fields joined (RFC 9113 §8.2.3).
+TEST_F(Http2, DecodedRequestReachesTheOriginAsTheSameRequestOverHttp11) {
+  WaitForApplied(1);
+  const std::string h2 =
+      H2c("GET", "site.test", "/echo?q=1&r=%20", {"x-a=1", "cookie=a=1", "accept=*/*", "cookie=b=2", "cookie=c=3"});
+  ASSERT_TRUE(absl::StrContains(h2, ":status: 200")) << h2;
+  const std::string via_h2 = H2cBody(h2);
+  EXPECT_TRUE(absl::StrContains(via_h2, "\r\ncookie: a=1; b=2; c=3\r\n")) << via_h2;
+  TestConnection h1(http_port_);
+  ASSERT_TRUE(h1.Send("GET /echo?q=1&r=%20 HTTP/1.1\r\nhost: site.test\r\nx-a: 1\r\n"
+                      "cookie: a=1; b=2; c=3\r\naccept: */*\r\n\r\n"));
+  const HttpResponse r = h1.Read();
+  ASSERT_EQ(r.status, 200) << r.head;
+  EXPECT_EQ(via_h2, r.body);
+  // A body without content-length (it ends with the stream) arrives whole, as a chunked one
+  // from an HTTP/1.1 client does.
+  const std::string up = H2c("POST", "site.test", "/upload", {"--data=hello, origin"});
+  EXPECT_TRUE(absl::StrContains(up, ":status: 200")) << up;
+  ASSERT_TRUE(h1.Send("POST /upload HTTP/1.1\r\nhost: site.test\r\ntransfer-encoding: chunked\r\n\r\n"
+                      "d\r\nhello, origin\r\n0\r\n\r\n"));
+  const HttpResponse chunked = h1.Read();
+  EXPECT_TRUE(absl::StartsWith(chunked.body, "bytes=13 ")) << chunked.body;
+  EXPECT_EQ(H2cBody(up), chunked.body);
+}
+
+// RFC 9113 §8.1.1: DATA that does not add up to the stream's content-length makes the request
+// malformed: a stream error, never a request with a body of another length at the origin.
+TEST_F(Http2, BodyDisagreeingWithContentLengthIsAStreamError) {
+  WaitForApplied(1);
+  std::string out = H2c("POST", "site.test", "/upload", {"content-length=5", "--data=0123456789"});
+  EXPECT_TRUE(absl::StrContains(out, "reset: 1\n")) << out;  // PROTOCOL_ERROR
+  EXPECT_FALSE(absl::StrContains(out, ":status:")) << out;
+  out = H2c("POST", "site.test", "/upload", {"content-length=10", "--data=01234"});
+  EXPECT_TRUE(absl::StrContains(out, "reset: 1\n")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "bytes=")) << out;
+  out = H2c("POST", "site.test", "/upload", {"content-length=10", "--data=0123456789"});
+  EXPECT_TRUE(absl::StrContains(out, ":status: 200")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "body: bytes=10 ")) << out;
+  // Fields HTTP/2 forbids in requests, or that an HTTP/1.1 parser would refuse, never pass.
+  for (const std::string& field :
+       {"connection=close", "transfer-encoding=chunked", "te=gzip", "upgrade=h2c", "Content-Length=5"}) {
+    out = H2c("GET", "site.test", "/echo", {field});
+    EXPECT_TRUE(absl::StrContains(out, "reset: 1\n")) << field << ": " << out;
+  }
+  out = H2c("GET", "site.test", "/echo", {"transfer_encoding=chunked"});
+  EXPECT_TRUE(absl::StrContains(out, ":status: 400")) << out;
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 validation, so tests can send what nghttp would refuse). Prints ":status: N", each response
 field as "name: value", then "body: <body>"; "reset: <code>" if the stream was reset.
 
-usage: h2_request.py PORT METHOD AUTHORITY PATH [name=value ...]
+usage: h2_request.py PORT METHOD AUTHORITY PATH [name=value ...] [--data=BODY]
+--data sends BODY as DATA after the HEADERS, whatever content-length says.
 """
 import socket
 import sys
@@ -15,7 +16,13 @@ import h2.events
 
 def main():
     port, method, authority, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-    extra = [tuple(arg.split("=", 1)) for arg in sys.argv[5:]]
+    data = None
+    extra = []
+    for arg in sys.argv[5:]:
+        if arg.startswith("--data="):
+            data = arg[len("--data="):].encode()
+        else:
+            extra.append(tuple(arg.split("=", 1)))
     config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
                                        validate_outbound_headers=False,
                                        normalize_outbound_headers=False)
@@ -23,7 +30,9 @@ def main():
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     conn.initiate_connection()
     headers = [(":method", method), (":scheme", "http"), (":authority", authority), (":path", path)] + extra
-    conn.send_headers(1, headers, end_stream=True)
+    conn.send_headers(1, headers, end_stream=data is None)
+    if data is not None:
+        conn.send_data(1, data, end_stream=True)
     sock.sendall(conn.data_to_send())
     body = b""
     done = False
