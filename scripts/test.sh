@@ -61,7 +61,7 @@ while IFS= read -r line; do
     "PASS fuzz "*) passed=$((passed + 1)) ;;
     "FAIL fuzz "*) failed=$((failed + 1)) ;;
   esac
-done < <(./scripts/fuzz.sh "${EDGEROUTER_FUZZ_SECONDS:-15}" 2>&1)
+done < <(./scripts/fuzz.sh "${EDGEROUTER_FUZZ_SECONDS:-12}" 2>&1)
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,1 @@
+allow_specified { prefix = "::1/128" apps = [] }
