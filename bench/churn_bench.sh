@@ -29,7 +29,7 @@ churn() {
   local start; start=$(date +%s.%N)
   for i in $(seq 1 "$1"); do
     echo "{\"id\":\"churn-$i\",\"frontends\":[{\"kind\":\"hostname\",\"hostname\":\"churn$i.local\",\"path_prefix\":\"/\"}],\"backend\":{\"kind\":\"redirect\",\"redirect_opts\":{\"to\":\"https://x/$i\"}}}" |
-      taskset -c 1 "$BIN/controlplane/edgerouterctl" --controlplane=127.0.0.1:$CP_GRPC app put --new - >/dev/null
+      taskset -c 1 "$BIN/cli/edgerouterctl" --controlplane=127.0.0.1:$CP_GRPC app put --new - >/dev/null
     local due; due=$(awk -v s="$start" -v i="$i" 'BEGIN {printf "%.3f", s + i * 0.05}')
     local left; left=$(awk -v d="$due" -v n="$(date +%s.%N)" 'BEGIN {x = d - n; printf "%.3f", (x > 0 ? x : 0)}')
     sleep "$left"

@@ -4,7 +4,7 @@
 #
 #   source bench/lib.sh; bench_init NAME      → BIN, TMP, PIDS, TICK
 bench_init() {
-  bazel build --config=opt //dataplane:dataplane //controlplane:controlplane //controlplane:edgerouterctl >/dev/null 2>&1
+  bazel build --config=opt //dataplane:dataplane //controlplane:controlplane //cli:edgerouterctl >/dev/null 2>&1
   BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
   TMP=$(mktemp -d "/tmp/er-$1-bench.XXXXXX")
   PIDS=()

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 source bench/lib.sh  # free_port, wait_port, cpu_ticks, wrk_measure
 TICK=$(getconf CLK_TCK)
-bazel build --config=opt //dataplane:dataplane //controlplane:controlplane //controlplane:edgerouterctl >/dev/null 2>&1
+bazel build --config=opt //dataplane:dataplane //controlplane:controlplane //cli:edgerouterctl >/dev/null 2>&1
 BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
 NODE_DIR=$(testenv/aws/install.sh)
 TMP=$(mktemp -d /tmp/er-tc-bench.XXXXXX)
@@ -40,7 +40,7 @@ setsid env NODE_PATH="$NODE_DIR/node_modules" taskset -c 1 node -e \
 wait_port $S3
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3 AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 export TURBOCHARGER_STORE=s3://us-east-1/bench
-MANIFEST=$(tar -C "$TMP/www" -cf - index.html style.css blob.bin | "$BIN/controlplane/edgerouterctl" turbocharger tar-deploy-to-store bench 2>/dev/null)
+MANIFEST=$(tar -C "$TMP/www" -cf - index.html style.css blob.bin | "$BIN/cli/edgerouterctl" turbocharger tar-deploy-to-store bench 2>/dev/null)
 
 cat >"$TMP/apps.json" <<CONF
 {"apps":[

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-bazel build //controlplane:controlplane //controlplane:edgerouterctl //dataplane:dataplane
+bazel build //controlplane:controlplane //cli:edgerouterctl //dataplane:dataplane
 bazel shutdown
 ./.build/bin/controlplane/controlplane --apps_file=testdata/apps/demo-applications.json &
 CP=$!
@@ -30,8 +30,8 @@ cat >&2 <<'HINT'
 try:  curl -si -H 'Host: hello.localhost' http://127.0.0.1/          (302 from the redirect app)
       curl -ski --resolve hello.localhost:443:127.0.0.1 https://hello.localhost/   (the same over HTTPS, dev cert)
       curl -s -u x:demo -H 'Host: admin.localhost' http://127.0.0.1/  (admin page, auth_v0)
-      .build/bin/controlplane/edgerouterctl app ls
-      .build/bin/controlplane/edgerouterctl nodes
+      .build/bin/cli/edgerouterctl app ls
+      .build/bin/cli/edgerouterctl nodes
       curl -s 127.0.0.1:9901/metrics
 HINT
 wait -n $CP $DP

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "controlplane/ctl_cert_commands.h"
+#include "cli/ctl_cert_commands.h"
 
 namespace edgerouter::acme {
 

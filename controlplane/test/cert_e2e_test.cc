@@ -72,7 +72,7 @@ class CertE2eTest : public ::testing::Test {
   }
 
   Result Ctl(std::vector<std::string> args) {
-    args.insert(args.begin(), {RunfilePath("controlplane/edgerouterctl"),
+    args.insert(args.begin(), {RunfilePath("cli/edgerouterctl"),
                                "--controlplane=" + cp_.grpc_address});
     return RunCommand(std::move(args));
   }

@@ -79,7 +79,7 @@ TEST(ClusterStatus, ListsEveryReplicaWithItsNodesAndMarksDeadOnes) {
   Node on_b(replicas[1].grpc_address, "edge-2");
   const std::string dead = absl::StrCat("127.0.0.1:", testing::PickFreeLoopbackPort());
 
-  auto ctl = Subprocess::Start({testing::RunfilePath("controlplane/edgerouterctl"),
+  auto ctl = Subprocess::Start({testing::RunfilePath("cli/edgerouterctl"),
                                 absl::StrCat("--controlplane=", replicas[0].grpc_address, ",", replicas[1].grpc_address,
                                              ",", dead),
                                 "cluster", "status"});

@@ -63,7 +63,7 @@ TEST_F(Dataplane, AppAddedWithEdgerouterctlIsServed) {
   std::ofstream(file) << absl::StrCat(
       R"({"id":"ctl-app","frontends":[{"kind":"hostname","hostname":"ctl.test","path_prefix":"/","allow_insecure_http":true}],)",
       R"("backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:)", origin_b_, R"("]}}})");
-  auto ctl = Subprocess::Start({RunfilePath("controlplane/edgerouterctl"),
+  auto ctl = Subprocess::Start({RunfilePath("cli/edgerouterctl"),
                                 absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_), "app", "put", "--new", file});
   ASSERT_TRUE(ctl.ok());
   absl::StatusOr<int> status = (*ctl)->Wait(absl::Seconds(10));

@@ -316,7 +316,7 @@ class CertbusHttps : public Https {
 
   // `edgerouterctl cert import`: returns once the control plane has a snapshot with it.
   void Import(const std::string& name, const std::string& id, const std::string& kek = "kek") {
-    const std::string out = Shell(absl::StrCat(RunfilePath("controlplane/edgerouterctl"), " --controlplane=127.0.0.1:",
+    const std::string out = Shell(absl::StrCat(RunfilePath("cli/edgerouterctl"), " --controlplane=127.0.0.1:",
                                                cp_grpc_port_, " cert import --cert ", dir_, "/", name, ".crt --key ",
                                                dir_, "/", name, ".key --kek-public ", dir_, "/", kek, ".pub --id ", id));
     ASSERT_TRUE(absl::StrContains(out, "EXIT=0")) << out;

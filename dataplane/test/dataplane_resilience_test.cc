@@ -177,7 +177,7 @@ TEST_F(Resilience, NackedSnapshotKeepsTheOldConfigAndIsVisible) {
   EXPECT_EQ(nodes.nodes(0).last_nack_message(), "snapshot has 10 apps, more than --max_apps=9");
   EXPECT_TRUE(absl::StrContains(Metrics(), "er_dp_snapshot_nacks_total 1\n"));
   // What an operator sees.
-  auto ctl = Subprocess::Start({RunfilePath("controlplane/edgerouterctl"),
+  auto ctl = Subprocess::Start({RunfilePath("cli/edgerouterctl"),
                                 absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_), "nodes"});
   ASSERT_TRUE(ctl.ok());
   ASSERT_TRUE((*ctl)->Wait(absl::Seconds(10)).ok());

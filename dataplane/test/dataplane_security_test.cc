@@ -211,7 +211,7 @@ TEST_F(DataplaneSecurity, DumpsRedactSecrets) {
     EXPECT_EQ(absl::StrContains(resp.snapshot().DebugString(), "s3cret"), include) << resp.snapshot().DebugString();
   }
   auto ctl = [this](std::vector<std::string> args) {
-    args.insert(args.begin(), {RunfilePath("controlplane/edgerouterctl"),
+    args.insert(args.begin(), {RunfilePath("cli/edgerouterctl"),
                                absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_)});
     auto p = Subprocess::Start(args);
     EXPECT_TRUE(p.ok());

@@ -124,7 +124,7 @@ TEST_F(GrpcMtls, OnlyDataPlanesWithACertificateFromTheCaGetSnapshots) {
   EXPECT_FALSE(ListNodes({"", "", dir_ + "/ca.pem"}).ok());
   EXPECT_FALSE(ListNodes({}).ok());  // plaintext
   // edgerouterctl takes its client certificate from the environment.
-  const std::string ctl = absl::StrCat(RunfilePath("controlplane/edgerouterctl"), " --controlplane=", cp_address_, " nodes");
+  const std::string ctl = absl::StrCat(RunfilePath("cli/edgerouterctl"), " --controlplane=", cp_address_, " nodes");
   std::string out = Shell(absl::StrCat("EDGEROUTER_GRPC_TLS_CERT=", dir_, "/dp-good.crt EDGEROUTER_GRPC_TLS_KEY=", dir_,
                                        "/dp-good.key EDGEROUTER_GRPC_TLS_CA=", dir_, "/ca.pem ", ctl));
   EXPECT_TRUE(absl::StrContains(out, "dp-good")) << out;

@@ -105,7 +105,7 @@ allow_all { prefix = "::1/128" }
   }
 
   int Ctl(const std::vector<std::string>& args, std::string* output = nullptr) {
-    std::vector<std::string> argv = {RunfilePath("controlplane/edgerouterctl"),
+    std::vector<std::string> argv = {RunfilePath("cli/edgerouterctl"),
                                      absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_)};
     argv.insert(argv.end(), args.begin(), args.end());
     auto ctl = Subprocess::Start(argv);

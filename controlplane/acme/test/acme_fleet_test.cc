@@ -107,7 +107,7 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
     EXPECT_EQ(certs, 2);
   }
   // edgerouterctl cert ls: the two certificates, then the ACME table with every state.
-  const std::string ls = Sh(absl::StrCat(RunfilePath("controlplane/edgerouterctl"), " --controlplane=", cp_.grpc_address,
+  const std::string ls = Sh(absl::StrCat(RunfilePath("cli/edgerouterctl"), " --controlplane=", cp_.grpc_address,
                                          " cert ls 2>&1"));
   EXPECT_TRUE(absl::StrContains(ls, "EXIT=0")) << ls;
   EXPECT_TRUE(absl::StrContains(ls, "ACME " + pebble_->directory_url())) << ls;

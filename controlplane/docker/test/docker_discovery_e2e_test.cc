@@ -64,7 +64,7 @@ TEST_F(DockerDiscoveryE2E, BadLabelDoesNotAffectGoodContainer) {
   EXPECT_TRUE(bad_rejected) << apps.DebugString();
 
   // The operator's view of the same problem.
-  auto ctl = Subprocess::Start({RunfilePath("controlplane/edgerouterctl"), "--controlplane=" + grpc_address_,
+  auto ctl = Subprocess::Start({RunfilePath("cli/edgerouterctl"), "--controlplane=" + grpc_address_,
                                 "discovery", "errors"});
   ASSERT_TRUE(ctl.ok()) << ctl.status();
   ASSERT_TRUE((*ctl)->Wait(absl::Seconds(20)).ok());

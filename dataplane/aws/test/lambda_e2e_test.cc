@@ -73,7 +73,7 @@ class LambdaE2E : public DataplaneE2E {
                         app("api", "overlay.test", "/api", "ertest-dev-echo", "1.0"), "]}");
   }
   int Ctl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {RunfilePath("controlplane/edgerouterctl"),
+    std::vector<std::string> argv = {RunfilePath("cli/edgerouterctl"),
                                      absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_)};
     argv.insert(argv.end(), args.begin(), args.end());
     auto p = Subprocess::Start(argv);

@@ -46,7 +46,7 @@ class S3WebsiteE2E : public DataplaneE2E {
 
   // Runs edgerouterctl; returns its exit status, output in *output.
   int Ctl(const std::vector<std::string>& args, std::string* output = nullptr) {
-    std::vector<std::string> argv = {RunfilePath("controlplane/edgerouterctl"),
+    std::vector<std::string> argv = {RunfilePath("cli/edgerouterctl"),
                                      absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_)};
     argv.insert(argv.end(), args.begin(), args.end());
     auto p = Subprocess::Start(argv);

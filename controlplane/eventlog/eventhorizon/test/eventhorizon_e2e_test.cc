@@ -56,7 +56,7 @@ class EventHorizonE2eTest : public ::testing::Test {
   }
 
   CmdResult Ctl(std::vector<std::string> args) {
-    args.insert(args.begin(), RunfilePath("controlplane/edgerouterctl"));
+    args.insert(args.begin(), RunfilePath("cli/edgerouterctl"));
     return Exec(std::move(args));
   }
   CmdResult Py(std::vector<std::string> args, const std::string& endpoint = "") {

@@ -66,7 +66,7 @@ class TurbochargerE2E : public DataplaneE2E {
   }
 
   int Ctl(const std::vector<std::string>& args, std::string* output = nullptr) {
-    std::vector<std::string> argv = {RunfilePath("controlplane/edgerouterctl"),
+    std::vector<std::string> argv = {RunfilePath("cli/edgerouterctl"),
                                      absl::StrCat("--controlplane=127.0.0.1:", cp_grpc_port_)};
     argv.insert(argv.end(), args.begin(), args.end());
     auto p = Subprocess::Start(argv);
@@ -92,7 +92,7 @@ class TurbochargerE2E : public DataplaneE2E {
     for (int i = 1; i <= 3; ++i) std::ofstream(absl::StrCat(root, "/b", i, ".bin")) << RandomBytes(kBlob, i);
     const std::string out = tc_dir_ + "/deploy.out";
     const std::string cmd = absl::StrCat("/bin/tar -C ", root, " -cf - index.html docs 404.html app.js b1.bin b2.bin b3.bin | ",
-                                         RunfilePath("controlplane/edgerouterctl"),
+                                         RunfilePath("cli/edgerouterctl"),
                                          " turbocharger tar-deploy-to-store site >", out);
     auto p = Subprocess::Start({"/bin/sh", "-c", cmd});
     EXPECT_TRUE(p.ok());

@@ -1,0 +1,52 @@
+#include "cli/archive_reader.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace edgerouter::ctl {
+namespace {
+
+// Archives made by the system's tar, in the formats it writes.
+std::string MakeArchive(const std::string& tar_flags) {
+  std::string tmpl = std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") + "/arXXXXXX";
+  const std::string dir = mkdtemp(tmpl.data());
+  std::filesystem::create_directories(dir + "/root/sub");
+  std::ofstream(dir + "/root/index.html") << "home";
+  std::ofstream(dir + "/root/sub/" + std::string(120, 'n') + ".txt") << "long name";
+  const std::string cmd = "cd " + dir + "/root && /bin/tar " + tar_flags + " -cf " + dir + "/a index.html sub";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(dir + "/a", std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void ExpectSite(const absl::StatusOr<std::vector<ArchiveFile>>& files) {
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[0].name, "index.html");
+  EXPECT_EQ((*files)[0].content, "home");
+  EXPECT_EQ((*files)[1].name, "sub/" + std::string(120, 'n') + ".txt");
+  EXPECT_EQ((*files)[1].content, "long name");
+}
+
+TEST(ArchiveReaderTest, GnuPaxAndCompressions) {
+  ExpectSite(ReadArchive(MakeArchive("--format=gnu")));
+  ExpectSite(ReadArchive(MakeArchive("--format=pax")));
+  ExpectSite(ReadArchive(MakeArchive("--format=pax -z")));
+  ExpectSite(ReadArchive(MakeArchive("--format=gnu -J")));
+}
+
+TEST(ArchiveReaderTest, CorruptInputIsAnError) {
+  EXPECT_FALSE(ReadArchive("definitely not an archive, just text that is long enough").ok());
+  const std::string tar = MakeArchive("--format=pax");
+  EXPECT_FALSE(ReadArchive(tar.substr(0, 700)).ok());
+}
+
+}  // namespace
+}  // namespace edgerouter::ctl

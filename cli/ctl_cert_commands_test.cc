@@ -1,0 +1,170 @@
+#include "cli/ctl_cert_commands.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/certbus/cert_info.h"
+#include "common/subprocess.h"
+#include "gtest/gtest.h"
+
+namespace edgerouter::ctl {
+namespace {
+
+std::string Dir() {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return tmp != nullptr ? tmp : "/tmp";
+}
+
+std::string Read(const std::string& name) {
+  std::ifstream in(Dir() + "/" + name, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void Sh(const std::string& command) {
+  auto p = Subprocess::Start({"/bin/sh", "-c", command});
+  ASSERT_TRUE(p.ok()) << p.status();
+  absl::StatusOr<int> status = (*p)->Wait(absl::Seconds(60));
+  ASSERT_TRUE(status.ok() && *status == 0) << command << "\n" << (*p)->Output();
+}
+
+TEST(CertCommandsTest, ExpiryStatus) {
+  const absl::Time now = absl::FromUnixSeconds(1700000000);
+  EXPECT_EQ(ExpiryStatus(now + absl::Hours(24 * 90), now), "ok");
+  EXPECT_EQ(ExpiryStatus(now + absl::Hours(24 * 14), now), "ok");
+  EXPECT_EQ(ExpiryStatus(now + absl::Hours(24 * 14) - absl::Seconds(1), now), "expires in 14d");
+  EXPECT_EQ(ExpiryStatus(now + absl::Hours(24 * 3), now), "expires in 3d");
+  EXPECT_EQ(ExpiryStatus(now + absl::Minutes(5), now), "expires in 1d");
+  EXPECT_EQ(ExpiryStatus(now, now), "EXPIRED");
+  EXPECT_EQ(ExpiryStatus(now - absl::Hours(1), now), "EXPIRED");
+}
+
+TEST(CertCommandsTest, DefaultIdIsTheFirstSortedDomain) {
+  EXPECT_EQ(DefaultCertId({"example.test", "*.example.test"}), "*.example.test");
+  EXPECT_EQ(DefaultCertId({"b.test", "a.test"}), DefaultCertId({"a.test", "b.test"}));
+  EXPECT_EQ(DefaultCertId({}), "");
+}
+
+TEST(CertCommandsTest, CertLsTable) {
+  admin::GetSnapshotResponse response;
+  auto add = [&](const std::string& id, const std::string& expires) {
+    snapshot::Certificate* c = response.mutable_snapshot()->add_resources()->mutable_certificate();
+    c->set_id(id);
+    c->add_domains(id + ".test");
+    c->add_domains("*." + id + ".test");
+    c->set_expires(expires);
+  };
+  response.mutable_snapshot()->add_resources()->mutable_app()->set_id("not-a-cert");
+  add("a", "2026-01-01T00:00:00Z");
+  add("b", "2026-01-05T12:00:00Z");
+  add("c", "2020-01-01T00:00:00Z");
+  add("d", "");
+  const absl::Time now = absl::FromUnixSeconds(1767225600 - 3600);  // 2025-12-31T23:00:00Z
+  EXPECT_EQ(FormatCertList(response, now),
+            "ID  DOMAINS          EXPIRES               STATUS\n"
+            "a   a.test,*.a.test  2026-01-01T00:00:00Z  expires in 1d\n"
+            "b   b.test,*.b.test  2026-01-05T12:00:00Z  expires in 5d\n"
+            "c   c.test,*.c.test  2020-01-01T00:00:00Z  EXPIRED\n"
+            "d   d.test,*.d.test  -                     unknown expiry\n");
+}
+
+TEST(CertCommandsTest, ImportEventCarriesCiphertextOnly) {
+  const std::string d = Dir();
+  Sh(absl::StrCat("cd ", d, " && openssl genrsa -out kek.pem 2048 2>/dev/null",
+                  " && openssl rsa -in kek.pem -pubout -out kek.pub 2>/dev/null",
+                  " && openssl req -x509 -newkey rsa:2048 -nodes -keyout a.key -out a.pem -days 3",
+                  " -subj /CN=ignored -addext subjectAltName=DNS:www.example.test,DNS:example.test",
+                  " 2>/dev/null && openssl genrsa -out other.key 2048 2>/dev/null"));
+  absl::StatusOr<certbus::KekPublicKey> pub = certbus::LoadKekPublicKeyFile(d + "/kek.pub");
+  ASSERT_TRUE(pub.ok()) << pub.status();
+  const std::string key = Read("a.key");
+  absl::StatusOr<events::CertificateObtained> event =
+      MakeCertificateObtained(Read("a.pem"), key, *pub, "");
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->id(), "example.test");
+  EXPECT_EQ(event->reason(), "new");
+  EXPECT_EQ(event->challenge_type(), "");
+  EXPECT_EQ(std::vector<std::string>(event->domains().begin(), event->domains().end()),
+            (std::vector<std::string>{"www.example.test", "example.test"}));
+  absl::StatusOr<absl::Time> expires = certbus::ParseRfc3339(event->expires());
+  ASSERT_TRUE(expires.ok());
+  EXPECT_LT(absl::AbsDuration(*expires - absl::Now() - absl::Hours(72)), absl::Minutes(5));
+  EXPECT_EQ(event->private_key_dek_fingerprint(), pub->fingerprint());
+  EXPECT_FALSE(absl::StrContains(event->private_key_ciphertext(), "PRIVATE KEY"));
+
+  absl::StatusOr<certbus::Kek> kek = certbus::LoadKekFromPemFile(d + "/kek.pem");
+  ASSERT_TRUE(kek.ok());
+  absl::StatusOr<std::string> back = certbus::DecryptPrivateKey(
+      *kek, event->private_key_dek_fingerprint(), event->private_key_ciphertext());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, key);
+
+  EXPECT_EQ(MakeCertificateObtained(Read("a.pem"), key, *pub, "my-id")->id(), "my-id");
+  absl::Status wrong = MakeCertificateObtained(Read("a.pem"), Read("other.key"), *pub, "").status();
+  EXPECT_TRUE(absl::StrContains(wrong.message(), "--key: private key does not match")) << wrong;
+  EXPECT_TRUE(absl::StartsWith(
+      MakeCertificateObtained("junk", key, *pub, "").status().message(), "--cert: "));
+}
+
+TEST(CertCommandsTest, ImportArguments) {
+  Invocation inv;
+  std::string error;
+  EXPECT_TRUE(ParseArgs({"cert", "import", "--cert", "c.pem", "--key=k.pem", "--kek-public",
+                         "kek.pub", "--id", "x"},
+                        nullptr, &inv, &error))
+      << error;
+  EXPECT_EQ(inv.command, Command::kCertImport);
+  EXPECT_EQ(inv.cert_file, "c.pem");
+  EXPECT_EQ(inv.key_file, "k.pem");
+  EXPECT_EQ(inv.kek_public_file, "kek.pub");
+  EXPECT_EQ(inv.cert_id, "x");
+  EXPECT_FALSE(ParseArgs({"cert", "import", "--cert", "c.pem"}, nullptr, &inv, &error));
+  EXPECT_EQ(error, "cert import needs --cert, --key and --kek-public");
+  EXPECT_FALSE(ParseArgs({"cert", "ls", "--id", "x"}, nullptr, &inv, &error));
+  EXPECT_EQ(error, "cert ls does not take --cert/--key/--kek-public/--id");
+  EXPECT_TRUE(ParseArgs({"cert", "ls"}, nullptr, &inv, &error));
+  EXPECT_EQ(inv.command, Command::kCertLs);
+}
+
+TEST(CertCommandsTest, AcmeTableShowsStatesAndTheCasError) {
+  admin::ListAcmeNamesResponse off;
+  EXPECT_EQ(FormatAcmeList(off), "");
+  admin::ListAcmeNamesResponse r;
+  r.set_enabled(true);
+  r.set_directory_url("https://127.0.0.1:14000/dir");
+  r.set_replica_id("cp-1");
+  r.set_issuer_here(true);
+  auto add = [&](const std::string& name, const std::string& state, const std::string& detail) {
+    admin::AcmeNameStatus* n = r.add_names();
+    n->set_name(name);
+    n->set_state(state);
+    n->set_detail(detail);
+    n->add_sources("app:" + name);
+    return n;
+  };
+  admin::AcmeNameStatus* issued = add("a.test", "issued", "");
+  issued->set_not_after_unix(1700000000);
+  issued->set_renew_at_unix(1690000000);
+  admin::AcmeNameStatus* failing = add("b.test", "failing", "urn:ietf:params:acme:error:unauthorized: 404");
+  failing->set_failures(2);
+  failing->set_retry_at_unix(1700000600);
+  add("{x}.test", "skipped", "host regexp: HTTP-01 validates exact names only");
+  const std::string table = FormatAcmeList(r);
+  EXPECT_TRUE(absl::StrContains(table, "ACME https://127.0.0.1:14000/dir (issuer: cp-1, answering)")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "2023-11-14T22:13:20Z")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "renews 2023-07-22")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "2 failure(s), next attempt 2023-11-14T22:23:20Z: urn:ietf:params:acme:error:unauthorized: 404"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "skipped")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "app:b.test")) << table;
+  r.set_issuer_here(false);
+  r.set_issuer_holder("cp-2");
+  EXPECT_TRUE(absl::StrContains(FormatAcmeList(r), "issuer: cp-2; states as cp-1 sees them")) << FormatAcmeList(r);
+}
+
+}  // namespace
+}  // namespace edgerouter::ctl

@@ -1,0 +1,267 @@
+#include "cli/ctl_commands.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/app_config.h"
+#include "common/grpc_tls.h"
+#include "cli/ctl_cert_commands.h"
+#include "cli/ctl_cluster_commands.h"
+#include "cli/ctl_aws_commands.h"
+#include "cli/ctl_turbocharger_commands.h"
+#include "cli/ctl_format.h"
+#include "cli/ctl_iprules_commands.h"
+#include "cli/edgerouterctl_validate.h"
+#include "grpcpp/grpcpp.h"
+
+namespace edgerouter::ctl {
+namespace {
+
+constexpr std::chrono::seconds kCallTimeout(5);
+
+// `bazel run` starts us in the runfiles tree; relative paths mean the caller's directory.
+std::string ResolvePath(const std::string& path) {
+  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || cwd == nullptr) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+// Whole file, or `in` for "" and "-".
+absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in) {
+  std::stringstream buffer;
+  if (path.empty() || path == "-") {
+    buffer << in.rdbuf();
+  } else {
+    std::ifstream file(ResolvePath(path), std::ios::binary);
+    if (!file) return absl::NotFoundError("cannot read " + path);
+    buffer << file.rdbuf();
+  }
+  return buffer.str();
+}
+
+std::string WithNewline(std::string text) {
+  if (text.empty() || text.back() != '\n') text += '\n';
+  return text;
+}
+
+// One Admin call with the deadline; on failure prints the single error line that scripts
+// can rely on. `rpc` issues the call on the given context.
+template <typename Rpc>
+bool Call(const Invocation& inv, std::ostream& err, Rpc rpc) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  grpc::Status status = rpc(&context);
+  if (status.ok()) return true;
+  // gRPC's codes are numbered exactly like absl's, which already knows their names.
+  err << "edgerouterctl: " << inv.name << ": "
+      << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
+      << OneLine(status.error_message()) << "\n";
+  return false;
+}
+
+int AppLs(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+          std::ostream& err) {
+  admin::ListAppsResponse response;
+  if (!Call(inv, err, [&](grpc::ClientContext* c) {
+        return stub->ListApps(c, admin::ListAppsRequest(), &response);
+      })) {
+    return 1;
+  }
+  out << FormatAppList(response);
+  return 0;
+}
+
+int AppCat(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+           std::ostream& err) {
+  admin::GetAppRequest request;
+  request.set_id(inv.args[0]);
+  admin::GetAppResponse response;
+  if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->GetApp(c, request, &response); }))
+    return 1;
+  out << WithNewline(response.application_json());
+  return 0;
+}
+
+int AppPut(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+           std::ostream& err) {
+  absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
+  if (!text.ok()) {
+    err << "edgerouterctl: " << inv.name << ": " << text.status().message() << "\n";
+    return 1;
+  }
+  // Checked here first so every problem is listed, one per line, without a round trip; the
+  // server parses again (strictly) and stays the authority.
+  absl::StatusOr<config::Application> app =
+      config::ParseApplication(*text, config::InputMode::kStrict);
+  if (!app.ok()) {
+    err << app.status().message() << "\n";
+    return 1;
+  }
+  admin::PutAppRequest request;
+  // The normalised form (legacy peer_set rewritten), i.e. exactly what was validated.
+  request.set_application_json(config::ToEdgerouterJson(*app));
+  request.set_mode(inv.new_app ? admin::CREATE_ONLY : admin::UPDATE_ONLY);
+  admin::PutAppResponse response;
+  if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->PutApp(c, request, &response); }))
+    return 1;
+  err << (inv.new_app ? "created " : "updated ") << app->id() << " (stream version "
+      << response.stream_version() << ")\n";
+  return 0;
+}
+
+int AppRm(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& err) {
+  admin::DeleteAppRequest request;
+  request.set_id(inv.args[0]);
+  admin::DeleteAppResponse response;
+  if (!Call(inv, err,
+            [&](grpc::ClientContext* c) { return stub->DeleteApp(c, request, &response); }))
+    return 1;
+  err << "deleted " << request.id() << " (stream version " << response.stream_version()
+      << ")\n";
+  return 0;
+}
+
+int StreamRead(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+               std::ostream& err) {
+  admin::ReadStreamRequest request;
+  request.set_stream(inv.args[0]);
+  request.set_after_version(inv.after);
+  admin::ReadStreamResponse response;
+  if (!Call(inv, err,
+            [&](grpc::ClientContext* c) { return stub->ReadStream(c, request, &response); }))
+    return 1;
+  out << FormatStreamEntries(response, inv.versions);
+  return 0;
+}
+
+int StreamAppend(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+                 std::ostream& err) {
+  admin::AppendStreamRequest request;
+  request.set_stream(inv.args[0]);
+  request.add_lines(inv.args[1]);
+  request.set_force(inv.force);
+  admin::AppendStreamResponse response;
+  if (!Call(inv, err,
+            [&](grpc::ClientContext* c) { return stub->AppendStream(c, request, &response); }))
+    return 1;
+  out << response.version() << "\n";
+  return 0;
+}
+
+int SnapshotShow(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+                 std::ostream& err) {
+  admin::GetSnapshotRequest request;
+  request.set_include_secrets(inv.include_secrets);
+  admin::GetSnapshotResponse response;
+  if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->GetSnapshot(c, request, &response); })) {
+    return 1;
+  }
+  if (!inv.json) {
+    out << FormatSnapshotSummary(response);
+    return 0;
+  }
+  absl::StatusOr<std::string> json = FormatSnapshotJson(response);
+  if (!json.ok()) {
+    err << "edgerouterctl: " << inv.name << ": " << OneLine(json.status().ToString()) << "\n";
+    return 1;
+  }
+  out << *json;
+  return 0;
+}
+
+int Nodes(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+          std::ostream& err) {
+  admin::ListNodesResponse response;
+  if (!Call(inv, err, [&](grpc::ClientContext* c) {
+        return stub->ListNodes(c, admin::ListNodesRequest(), &response);
+      })) {
+    return 1;
+  }
+  out << FormatNodes(response);
+  return 0;
+}
+
+}  // namespace
+
+int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+                std::ostream& out, std::ostream& err) {
+  if (IsAwsCommand(inv.command)) return RunAwsCommand(inv, stub, out, err);
+  if (IsTurbochargerCommand(inv.command)) return RunTurbochargerCommand(inv, stub, in, out, err);
+  switch (inv.command) {
+    case Command::kAppValidate: {
+      absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
+      if (!text.ok()) {
+        err << "edgerouterctl: " << text.status().message() << "\n";
+        return 1;
+      }
+      return ValidateAppsText(*text, out, err);
+    }
+    case Command::kAppLs:
+      return AppLs(inv, stub, out, err);
+    case Command::kAppCat:
+      return AppCat(inv, stub, out, err);
+    case Command::kAppPut:
+      return AppPut(inv, stub, in, err);
+    case Command::kAppRm:
+      return AppRm(inv, stub, err);
+    case Command::kStreamRead:
+      return StreamRead(inv, stub, out, err);
+    case Command::kStreamAppend:
+      return StreamAppend(inv, stub, out, err);
+    case Command::kSnapshotShow:
+      return SnapshotShow(inv, stub, out, err);
+    case Command::kNodes:
+      return Nodes(inv, stub, out, err);
+    case Command::kDiscoveryErrors: {
+      admin::GetSnapshotResponse response;
+      if (!Call(inv, err, [&](grpc::ClientContext* c) {
+            return stub->GetSnapshot(c, admin::GetSnapshotRequest(), &response);
+          })) {
+        return 1;
+      }
+      out << FormatDiscoveryErrors(response.rejected());
+      return 0;
+    }
+    case Command::kCertImport:
+    case Command::kCertLs:
+      return RunCertCommand(inv, stub, out, err);
+    case Command::kIpRulesPut:
+    case Command::kIpRulesCat:
+      return RunIpRulesCommand(inv, stub, in, out, err);
+    default:
+      break;
+  }
+  return 2;
+}
+
+int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
+                  std::ostream& err) {
+  std::unique_ptr<admin::Admin::Stub> stub;
+  // `app validate` must keep working with no control plane at all, so no channel for it.
+  if (inv.command != Command::kAppValidate) {
+    // A control plane with --grpc_tls_ca wants a client certificate from us too.
+    auto env = [](const char* name) {
+      const char* v = std::getenv(name);
+      return std::string(v != nullptr ? v : "");
+    };
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = GrpcChannelCredentials(
+        {env("EDGEROUTER_GRPC_TLS_CERT"), env("EDGEROUTER_GRPC_TLS_KEY"), env("EDGEROUTER_GRPC_TLS_CA")});
+    if (!creds.ok()) {
+      err << "edgerouterctl: " << creds.status().message() << " (EDGEROUTER_GRPC_TLS_*)\n";
+      return 2;
+    }
+    if (inv.command == Command::kClusterStatus) return RunClusterStatus(inv, *creds, out, err);
+    // Several replicas: any of them serves every other command; take the first.
+    const std::string first = inv.controlplane.substr(0, inv.controlplane.find(','));
+    stub = admin::Admin::NewStub(grpc::CreateChannel(first, *creds));
+  }
+  return RunWithStub(inv, stub.get(), in, out, err);
+}
+
+}  // namespace edgerouter::ctl

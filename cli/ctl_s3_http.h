@@ -1,0 +1,63 @@
+// What edgerouterctl's AWS commands share (s3/lambda, turbocharger): blocking libcurl calls
+// signed with the project's SigV4 signer, the SDKs' endpoint and credential variables, and
+// reading/updating an app through the Admin service.
+#ifndef EDGEROUTER_CONTROLPLANE_CTL_S3_HTTP_H_
+#define EDGEROUTER_CONTROLPLANE_CTL_S3_HTTP_H_
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <iosfwd>
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/aws/aws_request.h"
+#include "cli/ctl_args.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/admin.grpc.pb.h"
+#include "proto/config.pb.h"
+
+namespace edgerouter::ctl {
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::string error;
+};
+
+// One blocking call on `easy` (reused per thread, so its connection is kept alive).
+HttpResult Perform(CURL* easy, const aws::SignedRequest& request, const std::string& body);
+// "HTTP 404 NoSuchKey" or the transport error.
+std::string Describe(const HttpResult& r);
+
+struct AwsEnv {
+  aws::Endpoints endpoints;
+  aws::Credentials credentials;
+};
+absl::StatusOr<AwsEnv> LoadAwsEnv();
+
+// Runs one Admin RPC with a 10 s deadline; prints "edgerouterctl: <cmd>: CODE: message" on failure.
+template <typename Rpc>
+bool Call(const Invocation& inv, std::ostream& err, Rpc rpc) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Status status = rpc(&context);
+  if (status.ok()) return true;
+  err << "edgerouterctl: " << inv.name << ": "
+      << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
+      << status.error_message() << "\n";
+  return false;
+}
+
+// The app as stored, which must be of backend `kind`.
+bool GetAppOfKind(const Invocation& inv, admin::Admin::StubInterface* stub, const std::string& id,
+                  const std::string& kind, config::Application* app, std::ostream& err);
+// AppUpdated (or AppCreated with `create`) through the Admin service.
+bool PutApp(const Invocation& inv, admin::Admin::StubInterface* stub, const config::Application& app, bool create,
+            std::ostream& err);
+
+}  // namespace edgerouter::ctl
+
+#endif  // EDGEROUTER_CONTROLPLANE_CTL_S3_HTTP_H_
