@@ -1,8 +1,8 @@
 // Lines leave the calling thread through one writer thread. Callers append to a bounded queue
 // under a mutex (a copy, no syscall); the writer does the blocking writes. When the target
 // cannot keep up (a full disk, a pipe nobody reads) whole submissions are dropped and counted,
-// and callers never wait. The process log (log.h) writes through it; the data plane's access
-// log has the same shape (dataplane/proxy/access_log.h) and can share it.
+// and callers never wait. The process log (log.h) and the data plane's access log
+// (dataplane/proxy/access_log.h) write through it.
 #ifndef EDGEROUTER_COMMON_LOG_LINE_WRITER_H_
 #define EDGEROUTER_COMMON_LOG_LINE_WRITER_H_
 

@@ -2,9 +2,9 @@
 
 #include <sys/epoll.h>
 
-#include <cstdio>
 
 #include "absl/strings/ascii.h"
+#include "common/log/log.h"
 #include "dataplane/h2/request_decoder.h"
 #include "dataplane/proxy/worker.h"
 
@@ -65,8 +65,8 @@ class H2Connection::Exchange : public StreamPort {
         },
         [&] { session.EndResponse(*stream_); });
     if (!s.ok() || failed_) {
-      std::fprintf(stderr, "level=WARN msg=\"h2: response not translatable; stream reset\" error=\"%s\"\n",
-                   std::string(s.message()).c_str());
+      log::Every(log::Level::kWarn, "h2: response not translatable", "h2: response not translatable; stream reset")
+          .Kv("error", s.message());
       session.ResetStream(*stream_, NGHTTP2_INTERNAL_ERROR);
       conn_->FlushSoon();
       return false;
@@ -93,8 +93,8 @@ class H2Connection::Exchange : public StreamPort {
                           !(framing == http::BodyFraming::kContentLength && content_length == 0);
     h2::Session& session = *conn_->session_;
     if (absl::Status s = session.SubmitResponse(*stream_, status, fields_, !has_body); !s.ok()) {
-      std::fprintf(stderr, "level=WARN msg=\"h2: response head not accepted; stream reset\" error=\"%s\"\n",
-                   std::string(s.message()).c_str());
+      log::Every(log::Level::kWarn, "h2: response head not accepted", "h2: response head not accepted; stream reset")
+          .Kv("error", s.message());
       failed_ = true;  // the next WriteResponse ends the exchange, which resets the stream
       return true;
     }
@@ -213,8 +213,9 @@ void H2Connection::OnHeaderTimer() {
     UpdateTimer();
     return;
   }
-  std::fprintf(stderr, "level=WARN msg=\"h2: connection ended\" client=%s reason=\"header block timeout\"\n",
-               owner_->peer_ip_.c_str());
+  log::Every(log::Level::kWarn, "h2: connection ended", "h2: connection ended")
+      .Kv("client", owner_->peer_ip_)
+      .Kv("reason", "header block timeout");
   session_->Terminate(NGHTTP2_NO_ERROR);  // GOAWAY; nothing more is read
   Flush();
   if (!finishing_) owner_->Close();  // GOAWAY not written yet: the client is not reading either
@@ -267,8 +268,9 @@ void H2Connection::ReportAbuse() {
   if (abuse_reported_ || session_->abuse().empty()) return;
   abuse_reported_ = true;
   owner_->worker_->stats().h2_abuse++;
-  std::fprintf(stderr, "level=WARN msg=\"h2: connection ended\" client=%s reason=\"%s\"\n",
-               owner_->peer_ip_.c_str(), session_->abuse().c_str());
+  log::Every(log::Level::kWarn, "h2: connection ended", "h2: connection ended")
+      .Kv("client", owner_->peer_ip_)
+      .Kv("reason", session_->abuse());
 }
 
 void H2Connection::FlushSoon() {

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_escape.h"
 #include "dataplane/proxy/worker.h"
 #include "dataplane/routing/route_table.h"
 

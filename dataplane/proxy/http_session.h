@@ -121,8 +121,6 @@ struct RequestState : RequestValues {
   void Reset();
 };
 
-// JSON string escaping for access-log fields.
-std::string JsonEscape(absl::string_view in);
 const char* StatusReason(int status);
 
 class DownstreamConnection final : public net::IoHandler,

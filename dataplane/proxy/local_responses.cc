@@ -53,27 +53,6 @@ const char* Reason(int status) {
 
 const char* StatusReason(int status) { return Reason(status); }
 
-std::string JsonEscape(absl::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (unsigned char c : in) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
-}
-
 void DownstreamConnection::SendLocal(int status, absl::string_view content_type, absl::string_view body,
                                      absl::string_view extra_headers) {
   state_ = State::kLocalResponse;

@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "dataplane/http/forwarding.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
@@ -418,8 +419,11 @@ void DownstreamConnection::UpstreamFailed(int status, absl::string_view reason, 
     return;
   }
   req_.upstream_error.assign(reason.data(), reason.size());
-  std::fprintf(stderr, "level=WARN msg=\"upstream error\" app=%s origin=%s status=%d reason=\"%s\"\n",
-               req_.app_id.c_str(), req_.upstream_label.c_str(), status, req_.upstream_error.c_str());
+  log::Every(log::Level::kWarn, "upstream error", "upstream error")
+      .Kv("app", req_.app_id)
+      .Kv("origin", req_.upstream_label)
+      .Kv("status", status)
+      .Kv("reason", req_.upstream_error);
   if (req_.response_head_done) {
     Close();
     return;

@@ -8,12 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "dataplane/proxy/http_session.h"
 
 namespace edgerouter::proxy {
@@ -150,7 +149,7 @@ void Worker::Start() {
   thread_ = std::thread([this] {
     RefreshConfig();
     loop_.Run();
-    std::fprintf(stderr, "level=INFO msg=\"worker stopped\" worker=%d\n", index_);
+    log::Info("worker stopped").Kv("worker", index_);
   });
 }
 
@@ -167,7 +166,7 @@ void Worker::BeginDrain() {
     std::vector<DownstreamConnection*> conns(connections_.begin(), connections_.end());
     for (DownstreamConnection* c : conns) c->Drain();
     // After the fact, so whoever waits for it knows every connection has been told.
-    std::fprintf(stderr, "level=INFO msg=\"worker draining\" worker=%d connections=%zu\n", index_, conns.size());
+    log::Info("worker draining").Kv("worker", index_).Kv("connections", conns.size());
   });
 }
 
@@ -221,20 +220,11 @@ void Worker::NoteHandshakeFailure(tls::HandshakeError error, const char* detail,
   stats_.tls_handshake_errors[static_cast<int>(error)]++;
   // EOFs are ordinary (port scanners, health checks, clients giving up): counted, not logged.
   if (error == tls::HandshakeError::kEof) return;
-  const int64_t now = loop_.now_ms();
-  if (now - last_tls_log_ms_ < 1000) {
-    ++suppressed_tls_logs_;
-    return;
-  }
-  last_tls_log_ms_ = now;
-  const bool sni = error == tls::HandshakeError::kNoCertificate;
-  std::fprintf(stderr,
-               "level=WARN msg=\"tls handshake failed\" reason=%s detail=\"%s\" client=%s%s%s%s "
-               "suppressed_since_last=%llu worker=%d\n",
-               tls::HandshakeErrorName(error), detail, peer_ip.c_str(), sni ? " sni=\"" : "",
-               sni ? absl::CEscape(tls_slot_.last_failed_sni).c_str() : "", sni ? "\"" : "",
-               static_cast<unsigned long long>(suppressed_tls_logs_), index_);
-  suppressed_tls_logs_ = 0;
+  // Rate-limited across workers: a flood of bad handshakes must not flood the log.
+  log::Line line = log::Every(log::Level::kWarn, "tls handshake failed", "tls handshake failed");
+  line.Kv("reason", tls::HandshakeErrorName(error)).Kv("detail", detail).Kv("client", peer_ip);
+  if (error == tls::HandshakeError::kNoCertificate) line.Kv("sni", tls_slot_.last_failed_sni);
+  line.Kv("worker", index_);
 }
 
 void Worker::RefreshConfig() {

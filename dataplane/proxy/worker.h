@@ -143,8 +143,6 @@ class Worker : public net::IoHandler {
   TlsListener tls_listener_;
   tls::SslCtxPtr tls_base_;    // this worker's TLS entry context (ClientHello → cert context)
   tls::WorkerTlsSlot tls_slot_;  // the cert store the ClientHello callback reads
-  int64_t last_tls_log_ms_ = -1000000;
-  uint64_t suppressed_tls_logs_ = 0;
   bool draining_ = false;
   int connection_count_ = 0;
   uint64_t seen_generation_ = 0;

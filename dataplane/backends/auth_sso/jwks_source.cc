@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 
 namespace edgerouter::backends::sso {
 namespace {
@@ -98,8 +99,7 @@ void JwksSource::Loop() {
       } else {
         last_error_ = std::string(set.status().message());
         wait = absl::Seconds(1);  // keep the last good keys, retry soon
-        std::fprintf(stderr, "level=WARN msg=\"auth_sso: JWKS fetch failed\" url=%s error=\"%s\"\n", url_.c_str(),
-                     last_error_.c_str());
+        log::Warn("auth_sso: JWKS fetch failed").Kv("url", url_).Kv("error", last_error_);
       }
       refresh_requested_ = false;
       // Wait for the schedule or a request, but never fetch more than once a second.
