@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/http/http1_parser.h"
 
 namespace edgerouter::admin {
 namespace {
@@ -34,14 +35,6 @@ constexpr auto kWriteTimeout = std::chrono::seconds(5);
 constexpr auto kLingerTimeout = std::chrono::milliseconds(500);
 constexpr size_t kMaxLingerBytes = 64 * 1024;
 
-// RFC 9110 tchar: the characters of a method or header field name.
-bool IsToken(absl::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-           std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-  });
-}
-
 absl::string_view ReasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
@@ -54,8 +47,10 @@ absl::string_view ReasonPhrase(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "";  // the reason phrase may be empty
@@ -103,20 +98,6 @@ bool SendAll(int fd, absl::string_view data, int wake_fd) {
   return true;
 }
 
-// Length of the head (request line + headers, without the blank line) and of head + blank
-// line, or nullopt-like {npos, npos} while incomplete. Accepts CRLF and bare LF line ends.
-std::pair<size_t, size_t> FindHeadEnd(absl::string_view buf) {
-  for (size_t nl = buf.find('\n'); nl != absl::string_view::npos; nl = buf.find('\n', nl + 1)) {
-    size_t next = nl + 1;
-    if (next < buf.size() && buf[next] == '\r') ++next;
-    if (next < buf.size() && buf[next] == '\n') {
-      const size_t head_len = nl > 0 && buf[nl - 1] == '\r' ? nl - 1 : nl;
-      return {head_len, next + 1};
-    }
-  }
-  return {absl::string_view::npos, absl::string_view::npos};
-}
-
 std::string SerializeResponse(const HttpAdminResponse& response, bool head_only) {
   // A handler's content type must not be able to inject header lines.
   std::string content_type = response.content_type;
@@ -135,60 +116,27 @@ std::string SerializeResponse(const HttpAdminResponse& response, bool head_only)
 
 }  // namespace
 
-ParsedRequestHead ParseRequestHead(absl::string_view head) {
+ParsedRequestHead ParseRequestHead(absl::string_view buffer) {
   ParsedRequestHead parsed;
-  auto fail = [&parsed](int status, absl::string_view why) {
-    parsed.error_status = status;
-    parsed.error_body = absl::StrCat(why, "\n");
-    return parsed;
-  };
-  std::vector<absl::string_view> lines = absl::StrSplit(head, '\n');
-  for (absl::string_view& line : lines) absl::ConsumeSuffix(&line, "\r");
-
-  const std::vector<absl::string_view> parts = absl::StrSplit(lines[0], ' ');
-  if (parts.size() != 3 || !IsToken(parts[0]) || parts[1].empty()) {
-    return fail(400, "malformed request line");
+  http::ParserLimits limits;
+  limits.max_request_line = kMaxHeadBytes;
+  limits.max_header_bytes = kMaxHeadBytes;
+  http::RequestHead head;
+  http::ParseError error;
+  switch (http::ParseRequestHead(buffer, limits, &head, &error)) {
+    case http::ParseStatus::kIncomplete:
+      parsed.incomplete = true;
+      return parsed;
+    case http::ParseStatus::kError:
+      parsed.error_status = error.status;
+      parsed.error_body = absl::StrCat(error.reason, "\n");
+      return parsed;
+    case http::ParseStatus::kDone:
+      break;
   }
-  const absl::string_view version = parts[2];
-  if (version.size() != 8 || !absl::StartsWith(version, "HTTP/") ||
-      !absl::ascii_isdigit(version[5]) || version[6] != '.' || !absl::ascii_isdigit(version[7])) {
-    return fail(400, "malformed HTTP version");
-  }
-  if (version[5] != '1') return fail(505, "only HTTP/1.x is supported");
-
-  absl::string_view target = parts[1];
-  if (std::any_of(target.begin(), target.end(),
-                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
-    return fail(400, "malformed request target");
-  }
-  // Absolute form ("http://host/path"), which HTTP/1.1 servers must accept, reduces to its path.
-  const bool absolute =
-      absl::ConsumePrefix(&target, "http://") || absl::ConsumePrefix(&target, "https://");
-  if (absolute) {
-    const size_t path_start = target.find_first_of("/?#");
-    target = path_start == absl::string_view::npos ? "" : target.substr(path_start);
-  }
-  target = target.substr(0, target.find('#'));  // clients should not send one; ignore it
-  const size_t question = target.find('?');
-  parsed.request.path = std::string(target.substr(0, question));
-  if (question != absl::string_view::npos) {
-    parsed.request.query = std::string(target.substr(question + 1));
-  }
-  if (absolute && parsed.request.path.empty()) parsed.request.path = "/";
-  if (parsed.request.path.empty() || parsed.request.path[0] != '/') {
-    return fail(400, "malformed request target");
-  }
-
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const absl::string_view line = lines[i];
-    // Obsolete line folding (a line starting with whitespace) must be rejected (RFC 9112 5.2);
-    // so must whitespace between a field name and its colon.
-    const size_t colon = line.find(':');
-    if (colon == absl::string_view::npos || !IsToken(line.substr(0, colon))) {
-      return fail(400, "malformed header line");
-    }
-  }
-  parsed.request.method = std::string(parts[0]);
+  parsed.request.method = std::string(head.method);
+  parsed.request.path = std::string(head.path);
+  parsed.request.query = std::string(head.query);
   return parsed;
 }
 
@@ -333,9 +281,8 @@ void HttpAdminServer::ServeConnection(int fd) {
     // RFC 9112 2.2: ignore empty lines before the request line.
     const size_t start = buf.find_first_not_of("\r\n");
     buf.erase(0, start == std::string::npos ? buf.size() : start);
-    const auto [head_len, total_len] = FindHeadEnd(buf);
-    if (head_len != absl::string_view::npos) {
-      ParsedRequestHead parsed = ParseRequestHead(absl::string_view(buf).substr(0, head_len));
+    ParsedRequestHead parsed = ParseRequestHead(buf);
+    if (!parsed.incomplete) {
       if (parsed.error_status != 0) {
         response = TextResponse(parsed.error_status, std::move(parsed.error_body));
       } else {

@@ -69,16 +69,19 @@ class HttpAdminServer {
   std::map<std::string, Handler> handlers_ ABSL_GUARDED_BY(mu_);
 };
 
-// Parses a request head: the request line and header lines, without the blank line that ends
-// it (CRLF or bare LF line ends). Exposed for tests. On failure `error_status` is 400
-// (malformed) or 505 (not HTTP/1.x) and `error_body` the plain-text reason; the method is not
-// checked here, so the server can answer 404 before 405.
+// Parses the request head at the start of `buffer` (through its blank line) with the
+// project's HTTP/1 parser (common/http/http1_parser.h: CRLF only, Host required in HTTP/1.1,
+// no obs-fold, ...), heads limited to 8 KiB. Exposed for tests. `incomplete` while the blank
+// line has not arrived; otherwise on failure `error_status` is the parser's (400, 414, 431,
+// 501, 505) and `error_body` the plain-text reason. The method is not checked here, so the
+// server can answer 404 before 405.
 struct ParsedRequestHead {
   HttpAdminRequest request;
-  int error_status = 0;  // 0 when `request` is valid
+  bool incomplete = false;
+  int error_status = 0;  // 0 when `request` is valid (and not incomplete)
   std::string error_body;
 };
-ParsedRequestHead ParseRequestHead(absl::string_view head);
+ParsedRequestHead ParseRequestHead(absl::string_view buffer);
 
 // "127.0.0.1:18001" / "[::1]:0" to family, address and port; InvalidArgument otherwise.
 struct ListenAddress {

@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "dataplane/h2/h2_session.h"
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "dataplane/proxy/io_buffer.h"
 
 namespace edgerouter::h2 {

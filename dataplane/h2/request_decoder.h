@@ -7,7 +7,7 @@
 #include <string>
 
 #include "dataplane/h2/h2_session.h"
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 
 namespace edgerouter::h2 {
 

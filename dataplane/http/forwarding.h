@@ -7,7 +7,7 @@
 
 #include "absl/strings/string_view.h"
 #include "dataplane/http/field_names.h"
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "dataplane/net/ip_prefix.h"
 
 namespace edgerouter::http {

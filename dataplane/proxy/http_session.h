@@ -16,7 +16,7 @@
 #include "dataplane/aws/lambda_backend.h"
 #include "dataplane/aws/s3_site.h"
 #include "dataplane/http/forwarding.h"
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/pipeline/exchange.h"
 #include "dataplane/proxy/io_buffer.h"

@@ -22,7 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "dataplane/backends/reverse_proxy/proxy_target.h"
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 
 typedef struct ssl_st SSL;

@@ -1,7 +1,13 @@
-// Passive health of an origin set, with the clock as a plain number (Pick and the reports take
-// `now_ms`).
+// Origin sets: the pick, passive health and the connection pool. Time is a plain number (Pick,
+// the reports and TimerList::Expire take `now_ms`), so the tests drive it without sleeping.
 #include "dataplane/proxy/upstream.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
 #include "dataplane/stats/request_stats.h"
 #include "gtest/gtest.h"
 
@@ -90,6 +96,138 @@ TEST_F(OriginHealth, WhenEveryOriginIsOutTheOneBackFirstIsTried) {
   Fail(0, 0, OriginSet::kEjectAfter, Failure::kStatus5xx);  // back at 1000
   Fail(1, 0, OriginSet::kEjectAfter);                       // back at 250
   EXPECT_EQ(set_->Pick(100, -1), 1);
+}
+
+TEST_F(OriginHealth, PicksSpreadOverHealthyOriginsAndNeverTheExcludedOne) {
+  int hits[2] = {0, 0};
+  for (int k = 0; k < 1000; ++k) hits[set_->Pick(0, -1)]++;
+  EXPECT_GT(hits[0], 300);
+  EXPECT_GT(hits[1], 300);
+  for (int k = 0; k < 100; ++k) EXPECT_EQ(set_->Pick(0, 0), 1);  // a retry goes elsewhere
+  Fail(1, 0, OriginSet::kEjectAfter);
+  for (int k = 0; k < 100; ++k) EXPECT_EQ(set_->Pick(10, -1), 0);
+}
+
+// Power of two choices: of three origins, the busiest loses every duel (it is picked only when
+// the random walk finds no second candidate, which is rare).
+TEST_F(OriginHealth, TheBusiestOfThreeOriginsIsRarelyPicked) {
+  config_.origins.resize(3);
+  config_.origins[2].url = "http://c";
+  set_ = std::make_unique<OriginSet>(config_, &loop_, &stats_, &idle_, [](std::function<void()> fn) { fn(); });
+  set_->state(0).outstanding = 2;
+  set_->state(1).outstanding = 9;
+  set_->state(2).outstanding = 1;
+  int hits[3] = {0, 0, 0};
+  for (int k = 0; k < 600; ++k) hits[set_->Pick(0, -1)]++;
+  EXPECT_LT(hits[1], 30);
+  EXPECT_GT(hits[0], 100);
+  EXPECT_GT(hits[2], hits[0]);  // the idlest wins every duel it is in
+}
+
+// Defect d in fake time: an origin down for a long outage under steady load (a request every
+// 10 ms, picked normally, failing to connect while it is down) gets traffic again within 2 s
+// of coming back, however long the outage was.
+TEST_F(OriginHealth, AnOriginBackFromALongOutageGetsTrafficWithinTwoSeconds) {
+  for (const int64_t outage_ms : {500, 5000, 60000}) {
+    set_ = std::make_unique<OriginSet>(config_, &loop_, &stats_, &idle_, [](std::function<void()> fn) { fn(); });
+    int64_t back_at = -1;
+    for (int64_t now = 0; now < outage_ms + 5000; now += 10) {
+      const int i = set_->Pick(now, -1);
+      if (i == 1 && now < outage_ms) {
+        // Several requests were under way when it died: their failures land while it is out.
+        for (int k = 0; k < 5; ++k) set_->ReportFailure(1, now, Failure::kConnect);
+      } else {
+        set_->ReportSuccess(i);
+        if (i == 1 && back_at < 0) back_at = now;
+      }
+      EXPECT_LE(set_->state(1).backoff_ms, OriginSet::kConnectBackoffMs[1]);
+    }
+    ASSERT_GE(back_at, outage_ms) << outage_ms;
+    EXPECT_LE(back_at - outage_ms, 2000) << outage_ms;
+  }
+}
+
+TEST_F(OriginHealth, FailuresWhileEjectedAtTheCapDoNotExtendIt) {
+  int64_t now = 0;
+  Fail(0, now, OriginSet::kEjectAfter, Failure::kStatus5xx);
+  while (set_->state(0).backoff_ms < OriginSet::kStatusBackoffMs[1]) {
+    now = set_->state(0).ejected_until_ms;
+    Fail(0, now, 1, Failure::kStatus5xx);
+  }
+  const int64_t until = set_->state(0).ejected_until_ms;
+  EXPECT_EQ(until, now + OriginSet::kStatusBackoffMs[1]);
+  Fail(0, until - 1, 100, Failure::kStatus5xx);
+  Fail(0, now + 1, 100, Failure::kConnect);
+  EXPECT_EQ(set_->state(0).ejected_until_ms, until);
+  EXPECT_EQ(set_->state(0).backoff_ms, OriginSet::kStatusBackoffMs[1]);
+}
+
+// The pool, against a real loopback listener (connections are accepted by the kernel backlog).
+class Pool : public ::testing::Test {
+ protected:
+  Pool() {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(listen(listener_, 16), 0);
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    config_.origins.push_back(backends::ParseOrigin(absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port))));
+    EXPECT_EQ(config_.origins[0].resolve_error, "");
+    set_ = std::make_unique<OriginSet>(config_, &loop_, &stats_, &idle_, [](std::function<void()> fn) { fn(); });
+  }
+  ~Pool() override {
+    set_.reset();
+    close(listener_);
+  }
+  UpstreamConnection* Acquire(bool fresh = false) {
+    std::string error;
+    UpstreamConnection* c = set_->Acquire(0, &error, fresh);
+    EXPECT_NE(c, nullptr) << error;
+    return c;
+  }
+
+  int listener_ = -1;
+  ProxyTarget config_;
+  net::EventLoop loop_;
+  stats::WorkerStats stats_;
+  net::TimerList idle_{30000};
+  std::unique_ptr<OriginSet> set_;
+};
+
+TEST_F(Pool, AReturnedConnectionIsHandedOutAgain) {
+  UpstreamConnection* first = Acquire();
+  EXPECT_FALSE(first->reused);
+  set_->Release(first, true);
+  EXPECT_TRUE(first->pooled);
+  EXPECT_EQ(set_->state(0).idle.size(), 1u);
+  UpstreamConnection* again = Acquire();
+  EXPECT_EQ(again, first);
+  EXPECT_TRUE(again->reused);
+  EXPECT_FALSE(again->pooled);
+  EXPECT_TRUE(set_->state(0).idle.empty());
+  // A retry after a dead pooled connection asks for a fresh one even when others wait.
+  set_->Release(again, true);
+  UpstreamConnection* fresh = Acquire(/*fresh=*/true);
+  EXPECT_NE(fresh, first);
+  EXPECT_FALSE(fresh->reused);
+  EXPECT_EQ(set_->state(0).idle.size(), 1u);
+  set_->Release(fresh, false);  // not reusable: closed, not pooled
+  EXPECT_EQ(set_->state(0).idle.size(), 1u);
+}
+
+TEST_F(Pool, AnIdleConnectionPastItsTimeoutIsClosedAndNotHandedOut) {
+  UpstreamConnection* first = Acquire();
+  set_->Release(first, true);
+  idle_.Expire(loop_.now_ms() + idle_.timeout_ms() - 1);
+  EXPECT_EQ(set_->state(0).idle.size(), 1u);  // not yet
+  idle_.Expire(loop_.now_ms() + idle_.timeout_ms());
+  EXPECT_TRUE(set_->state(0).idle.empty());
+  UpstreamConnection* next = Acquire();
+  EXPECT_FALSE(next->reused);
+  set_->Release(next, false);
 }
 
 }  // namespace

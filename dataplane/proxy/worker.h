@@ -14,7 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "dataplane/aws/aws_context.h"
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/net/ip_prefix.h"
 #include "dataplane/proxy/access_log.h"

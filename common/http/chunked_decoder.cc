@@ -2,8 +2,8 @@
 // lines and a bulk skip over chunk data.
 #include <algorithm>
 
-#include "dataplane/http/char_class.h"
-#include "dataplane/http/http1_parser.h"
+#include "common/http/char_class.h"
+#include "common/http/http1_parser.h"
 
 namespace edgerouter::http {
 

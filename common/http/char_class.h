@@ -1,7 +1,7 @@
 // Byte-classification tables shared by the HTTP/1 head parser and the chunked decoder.
-// Internal to //dataplane/http.
-#ifndef EDGEROUTER_DATAPLANE_HTTP_CHAR_CLASS_H_
-#define EDGEROUTER_DATAPLANE_HTTP_CHAR_CLASS_H_
+// Internal to //common/http.
+#ifndef EDGEROUTER_COMMON_HTTP_CHAR_CLASS_H_
+#define EDGEROUTER_COMMON_HTTP_CHAR_CLASS_H_
 
 #include <array>
 #include <cstdint>
@@ -75,4 +75,4 @@ inline const char* Scan(const char* p, const char* end, uint8_t below, uint8_t c
 
 }  // namespace edgerouter::http::char_class
 
-#endif  // EDGEROUTER_DATAPLANE_HTTP_CHAR_CLASS_H_
+#endif  // EDGEROUTER_COMMON_HTTP_CHAR_CLASS_H_

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using edgerouter::http::ChunkedDecoder;

@@ -6,8 +6,8 @@
 //
 // Strictness (request smuggling / desync defence): anything ambiguous is an error the caller
 // answers with `status` and then closes the connection — see ParseError.
-#ifndef EDGEROUTER_DATAPLANE_HTTP_HTTP1_PARSER_H_
-#define EDGEROUTER_DATAPLANE_HTTP_HTTP1_PARSER_H_
+#ifndef EDGEROUTER_COMMON_HTTP_HTTP1_PARSER_H_
+#define EDGEROUTER_COMMON_HTTP_HTTP1_PARSER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -200,4 +200,4 @@ size_t ChunkedDecoder::Feed(absl::string_view input, OnData&& on_data) {
 
 }  // namespace edgerouter::http
 
-#endif  // EDGEROUTER_DATAPLANE_HTTP_HTTP1_PARSER_H_
+#endif  // EDGEROUTER_COMMON_HTTP_HTTP1_PARSER_H_

@@ -1,4 +1,4 @@
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 
 #include <atomic>
 #include <cstdlib>

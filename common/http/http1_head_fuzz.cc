@@ -13,7 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 
 namespace {
 

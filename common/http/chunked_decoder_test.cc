@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "gtest/gtest.h"
 
 namespace edgerouter::http {

@@ -1,11 +1,11 @@
-#include "dataplane/http/http1_parser.h"
+#include "common/http/http1_parser.h"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
 #include "absl/base/attributes.h"
-#include "dataplane/http/char_class.h"
+#include "common/http/char_class.h"
 
 namespace edgerouter::http {
 namespace {
