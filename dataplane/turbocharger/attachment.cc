@@ -75,8 +75,10 @@ std::optional<Attachment::Match> Attachment::Lookup(absl::string_view path, absl
   match.manifest_id = current_->manifest_id;
   match.path = std::string(path.substr(current_->prefix.size()));
   if (match.path.empty() || match.path[0] != '/') match.path.insert(0, "/");
-  if (now >= valid_until_ && !revalidating_) {
+  // A re-validation that never answered (origin unreachable) is retried after another window.
+  if (now >= valid_until_ && (!revalidating_ || now >= revalidation_started_ + kTrust)) {
     revalidating_ = true;
+    revalidation_started_ = now;
     match.revalidate = true;
   }
   return match;

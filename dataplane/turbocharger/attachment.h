@@ -10,10 +10,13 @@
 #define EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_
 
 #include <optional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace edgerouter::turbocharger {
@@ -61,6 +64,37 @@ class Attachment {
   std::optional<Advertisement> current_;
   absl::Time valid_until_ = absl::InfinitePast();
   bool revalidating_ = false;  // one re-validation in flight at a time
+  absl::Time revalidation_started_ = absl::InfinitePast();
+};
+
+// One backend's attachment shared by every worker (the compiled backend is shared; a new
+// snapshot starts detached and re-attaches on the next advertisement).
+class SharedAttachment {
+ public:
+  std::optional<Attachment::Match> Lookup(absl::string_view path, absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    return attachment_.Lookup(path, now);
+  }
+  // An origin response to a request for `path` (the backend's path, without the query). While
+  // attached, requests under the prefix reach the origin only to re-validate, so their answer
+  // is the re-validation; any other response is an ordinary proxied one.
+  bool OnOriginResponse(absl::string_view path, int status, std::optional<absl::string_view> header,
+                        absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    const auto& current = attachment_.current();
+    if (current.has_value() && absl::StartsWith(path, current->prefix)) {
+      return attachment_.OnRevalidation(status, header, now);
+    }
+    return attachment_.OnProxiedResponse(status, header, now);
+  }
+  std::optional<Advertisement> current() {
+    absl::MutexLock lock(&mu_);
+    return attachment_.current();
+  }
+
+ private:
+  absl::Mutex mu_;
+  Attachment attachment_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace edgerouter::turbocharger

@@ -95,5 +95,23 @@ TEST(Attachment, ProxiedAgreementRenewsTrust) {
   EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(9))->revalidate);
 }
 
+TEST(Attachment, UnansweredRevalidationIsRetried) {
+  Attachment a;
+  ASSERT_TRUE(a.OnProxiedResponse(200, "/static m1", kT0));
+  EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(5))->revalidate);
+  EXPECT_FALSE(a.Lookup("/static/x", kT0 + absl::Seconds(9))->revalidate);
+  EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(10))->revalidate);
+}
+
+TEST(SharedAttachment, ResponsesUnderThePrefixAreTheRevalidation) {
+  SharedAttachment s;
+  EXPECT_TRUE(s.OnOriginResponse("/static/app.js", 200, "/static m1", kT0));  // attaches
+  EXPECT_FALSE(s.OnOriginResponse("/api/x", 200, std::nullopt, kT0));        // other routes: no change
+  ASSERT_TRUE(s.current().has_value());
+  // The origin stopped advertising: the re-validating request under the prefix detaches.
+  EXPECT_TRUE(s.OnOriginResponse("/static/app.js", 200, std::nullopt, kT0 + absl::Seconds(5)));
+  EXPECT_FALSE(s.current().has_value());
+}
+
 }  // namespace
 }  // namespace edgerouter::turbocharger
