@@ -3,6 +3,7 @@
 // framing (de-chunked for HTTP/1.0) under backpressure, and the WebSocket/upgrade tunnel.
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "dataplane/http/field_names.h"
 #include "dataplane/proxy/http_session.h"

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/hash/hash.h"
+#include "absl/time/clock.h"
 #include "common/json_codec.h"
 #include "dataplane/backends/reverse_proxy/proxy_target.h"
 #include "dataplane/backends/turbocharger/turbocharger.h"
