@@ -272,10 +272,10 @@ TEST_F(TurbochargerE2E, MiddlewareAttachesOnAdvertisementAndDetachesWhenItStops)
   EXPECT_EQ(Get(http_port_, "dyn.test", "/static/app.js").body, "origin /static/app.js");
   ASSERT_EQ(Get(origin_a_, "o", "/advertise?m=" + v1).status, 200);
   // The first advertised response comes from the origin (with the header passed on) and attaches.
+  const absl::Time attached = absl::Now();  // no later than the attachment itself
   HttpResponse r = Get(http_port_, "dyn.test", "/static/app.js");
   EXPECT_EQ(r.body, "origin /static/app.js");
   EXPECT_EQ(r.headers["turbocharger"], "/static " + v1);
-  const absl::Time attached = absl::Now();
   r = Get(http_port_, "dyn.test", "/static/app.js");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, app_js);
