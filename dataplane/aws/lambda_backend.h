@@ -7,6 +7,9 @@
 
 #include <string>
 
+#include <memory>
+
+#include "dataplane/turbocharger/attachment.h"
 #include "dataplane/aws/aws_context.h"
 #include "dataplane/aws/lambda_event.h"
 #include "dataplane/aws/s3_site.h"
@@ -18,6 +21,8 @@ struct LambdaConfig {
   std::string function_name;
   std::string region;
   bool v2 = false;  // payload_format_version "2.0"
+  // The turbocharger middleware's state (null without TURBOCHARGER_STORE): see ProxyTarget.
+  std::shared_ptr<turbocharger::SharedAttachment> turbocharger;
 };
 
 // One per client connection, reused across its requests.

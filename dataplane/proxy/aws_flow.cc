@@ -5,6 +5,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
 #include "dataplane/http/forwarding.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
@@ -160,8 +164,30 @@ void DownstreamConnection::CancelAws() {
   if (deferred_ != nullptr) deferred_->Cancel();
 }
 
+// The turbocharger middleware learns from every function response, as from origin responses.
+void DownstreamConnection::ObserveLambdaTurbocharger(const aws::LambdaConfig& function, const aws::AwsResponse& r) {
+  std::optional<absl::string_view> header;
+  for (absl::string_view line : absl::StrSplit(r.headers, "\r\n", absl::SkipEmpty())) {
+    const size_t colon = line.find(':');
+    if (colon != absl::string_view::npos && absl::EqualsIgnoreCase(line.substr(0, colon), "turbocharger")) {
+      header = absl::StripAsciiWhitespace(line.substr(colon + 1));
+      break;
+    }
+  }
+  if (function.turbocharger->OnOriginResponse(lambda_->request().path, r.status, header, absl::Now())) {
+    const std::optional<turbocharger::Advertisement> now = function.turbocharger->current();
+    log::Info(now.has_value() ? "turbocharger attached" : "turbocharger detached")
+        .Kv("app", function.app_id)
+        .Kv("prefix", now.has_value() ? now->prefix : "")
+        .Kv("manifest", now.has_value() ? now->manifest_id : "");
+  }
+}
+
 void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
   state_ = State::kLocalResponse;
+  if (req_.lambda_config != nullptr && req_.lambda_config->turbocharger != nullptr) {
+    ObserveLambdaTurbocharger(*req_.lambda_config, r);
+  }
   req_.lambda_config = nullptr;
   req_.status = r.status;
   // A request body we did not read cannot be skipped on a keep-alive connection.

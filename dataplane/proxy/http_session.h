@@ -201,6 +201,8 @@ class DownstreamConnection final : public net::IoHandler,
 
   // --- proxying ---
   void StartProxy(const backends::ProxyTarget& backend, const std::string& path) override;
+  void ObserveTurbocharger(int status);
+  void ObserveLambdaTurbocharger(const aws::LambdaConfig& function, const aws::AwsResponse& r);
   void ConnectAttempt(bool fresh = false);  // fresh: not from the idle pool
   void StepTls();  // drives the origin TLS handshake
   void BuildUpstreamRequest(const std::string& path);

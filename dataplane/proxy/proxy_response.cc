@@ -1,12 +1,36 @@
 // The proxying half of DownstreamConnection, client side: the origin's response head
 // rewritten for the client (or handed to an HTTP/2 stream as is), the body relayed in its
 // framing (de-chunked for HTTP/1.0) under backpressure, and the WebSocket/upgrade tunnel.
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
 #include "dataplane/http/field_names.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
 
 namespace edgerouter::proxy {
+
+// The turbocharger middleware learns from every final origin response (the header also goes
+// to the client, as edgerouter's does).
+void DownstreamConnection::ObserveTurbocharger(int status) {
+  std::optional<absl::string_view> header;
+  for (const http::Header& h : response_head_.headers) {
+    if (absl::EqualsIgnoreCase(h.name, "turbocharger")) {
+      header = h.value;
+      break;
+    }
+  }
+  absl::string_view path = req_.upstream_path;
+  path = path.substr(0, path.find('?'));
+  if (req_.backend->turbocharger->OnOriginResponse(path, status, header, absl::Now())) {
+    const std::optional<turbocharger::Advertisement> now = req_.backend->turbocharger->current();
+    log::Info(now.has_value() ? "turbocharger attached" : "turbocharger detached")
+        .Kv("app", req_.app_id)
+        .Kv("prefix", now.has_value() ? now->prefix : "")
+        .Kv("manifest", now.has_value() ? now->manifest_id : "");
+  }
+}
 
 void DownstreamConnection::HandleResponseHead() {
   while (!req_.response_head_done) {
@@ -39,6 +63,7 @@ void DownstreamConnection::HandleResponseHead() {
       continue;
     }
     req_.status = status;
+    if (req_.backend != nullptr && req_.backend->turbocharger != nullptr) ObserveTurbocharger(status);
     if (status >= 500) {
       worker_->stats().origin(req_.upstream_label).status_5xx++;
       req_.origins->ReportFailure(req_.origin_index, worker_->loop().now_ms(), OriginSet::Failure::kStatus5xx);

@@ -11,6 +11,9 @@
 //   GET  /release        releases every /hold, now and later; 200 "ok"
 //   GET  /close/N        N bytes, no Content-Length, then closes (read-until-close framing)
 //   GET  /ws             with "Upgrade: websocket": 101, then echoes every byte back
+//   GET  /advertise?m=ID every /static... response advertises "turbocharger: /static ID" from
+//                        now on (an empty ID stops it); 200 "ok"
+//   GET  /static...      200 "origin <target>", with the advertisement when one is set
 // Every response carries "X-Origin: <--name>".
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,12 +26,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 
 namespace {
 
 std::string g_name = "origin";
+
+std::mutex g_advertise_mu;
+std::string g_advertise;  // the turbocharger manifest id /static responses advertise
 
 // /release makes this eventfd readable for good: every /hold waits on it and on its client.
 int g_release_fd = -1;
@@ -194,6 +201,14 @@ void Serve(int fd) {
       const uint64_t one = 1;
       (void)!write(g_release_fd, &one, sizeof(one));
       out = Response(200, "ok\n");
+    } else if (target.rfind("/advertise?m=", 0) == 0) {
+      std::lock_guard<std::mutex> lock(g_advertise_mu);
+      g_advertise = target.substr(13);
+      out = Response(200, "ok\n");
+    } else if (target.rfind("/static", 0) == 0) {
+      std::lock_guard<std::mutex> lock(g_advertise_mu);
+      out = Response(200, "origin " + target,
+                     g_advertise.empty() ? "" : "turbocharger: /static " + g_advertise + "\r\n");
     } else if (target.rfind("/close/", 0) == 0) {
       out = "HTTP/1.1 200 OK\r\nX-Origin: " + g_name + "\r\nConnection: close\r\n\r\n" +
             std::string(std::strtoull(target.c_str() + 7, nullptr, 10), 'z');

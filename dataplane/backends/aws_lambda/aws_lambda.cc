@@ -3,7 +3,10 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "dataplane/aws/lambda_backend.h"
+#include "dataplane/backends/turbocharger/turbocharger.h"
+#include "dataplane/turbocharger/runtime.h"
 
 namespace edgerouter::backends {
 namespace {
@@ -13,6 +16,11 @@ class AwsLambda : public pipeline::Terminal {
   explicit AwsLambda(aws::LambdaConfig function) : function_(std::move(function)) {}
   absl::string_view kind() const override { return "aws_lambda"; }
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
+    // Turbocharger middleware, as on reverse_proxy.
+    if (function_.turbocharger != nullptr) {
+      std::optional<turbocharger::Attachment::Match> match = function_.turbocharger->Lookup(path, absl::Now());
+      if (match.has_value() && !match->revalidate) return ServeFromManifest(exchange, match->manifest_id, match->path);
+    }
     exchange.StartLambda(function_, path);
   }
 
@@ -33,8 +41,11 @@ absl::Status CompileAwsLambda(const pipeline::CompileContext& context, const con
   if (!version.empty() && version != "1.0" && version != "2.0") {
     return opts.Error("payload_format_version", absl::StrCat("unrecognized PayloadFormatVersion: ", version));
   }
-  return chain->SetTerminal(std::make_unique<AwsLambda>(
-      aws::LambdaConfig{context.app_id, o.function_name(), o.region_id(), version == "2.0"}));
+  aws::LambdaConfig function{context.app_id, o.function_name(), o.region_id(), version == "2.0"};
+  if (turbocharger::Runtime::Get() != nullptr) {
+    function.turbocharger = std::make_shared<turbocharger::SharedAttachment>();
+  }
+  return chain->SetTerminal(std::make_unique<AwsLambda>(std::move(function)));
 }
 
 }  // namespace edgerouter::backends

@@ -9,9 +9,12 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "dataplane/turbocharger/attachment.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -46,6 +49,9 @@ struct ProxyTarget {
   // across snapshots while it is unchanged (edgerouter keeps backend instances the same way).
   std::string pool_key;
   uint64_t pool_id = 0;  // hash of pool_key: the per-request lookup key
+  // The turbocharger middleware's state (set when the data plane has TURBOCHARGER_STORE):
+  // origin responses feed it, requests under an attached prefix are served from the store.
+  std::shared_ptr<turbocharger::SharedAttachment> turbocharger;
 };
 
 }  // namespace edgerouter::backends

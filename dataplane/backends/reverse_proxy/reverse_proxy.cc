@@ -4,8 +4,11 @@
 #include <memory>
 
 #include "absl/hash/hash.h"
+#include "absl/time/clock.h"
 #include "common/json_codec.h"
 #include "dataplane/backends/reverse_proxy/proxy_target.h"
+#include "dataplane/backends/turbocharger/turbocharger.h"
+#include "dataplane/turbocharger/runtime.h"
 #include "dataplane/proxy/upstream.h"
 
 namespace edgerouter::backends {
@@ -16,6 +19,12 @@ class ReverseProxy : public pipeline::Terminal {
   explicit ReverseProxy(ProxyTarget target) : target_(std::move(target)) {}
   absl::string_view kind() const override { return "reverse_proxy"; }
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
+    // Turbocharger middleware (edgerouter §9.6): an attached prefix is served from the store,
+    // except the one request per trust window that goes to the origin to re-validate.
+    if (target_.turbocharger != nullptr) {
+      std::optional<turbocharger::Attachment::Match> match = target_.turbocharger->Lookup(path, absl::Now());
+      if (match.has_value() && !match->revalidate) return ServeFromManifest(exchange, match->manifest_id, match->path);
+    }
     exchange.StartProxy(target_, path);
   }
 
@@ -33,6 +42,7 @@ absl::Status CompileReverseProxy(const pipeline::CompileContext& context, const 
   ProxyTarget t;
   t.pool_key = ToCompactJson(backend);
   t.pool_id = absl::Hash<std::string>()(t.pool_key);
+  if (turbocharger::Runtime::Get() != nullptr) t.turbocharger = std::make_shared<turbocharger::SharedAttachment>();
   for (const std::string& url : o.origins()) t.origins.push_back(ParseOrigin(url));
   t.pass_host_header = o.pass_host_header();
   t.index_document = o.index_document();

@@ -256,14 +256,7 @@ class Turbocharger : public pipeline::Terminal {
   explicit Turbocharger(std::string manifest_id) : manifest_id_(std::move(manifest_id)) {}
   absl::string_view kind() const override { return "turbocharger"; }
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
-    Runtime* runtime = Runtime::Get();
-    if (runtime == nullptr) {
-      exchange.SendLocal(502, kText, "turbocharger: this data plane has no TURBOCHARGER_STORE\n");
-      return;
-    }
-    const bool gzip_ok = http::AcceptsCoding(exchange.request_header("Accept-Encoding").value_or(""), "gzip");
-    exchange.StartDeferred(std::make_unique<TurbochargerResponse>(
-        runtime, manifest_id_, path, gzip_ok, std::string(exchange.request_header("If-None-Match").value_or(""))));
+    ServeFromManifest(exchange, manifest_id_, path);
   }
 
  private:
@@ -271,6 +264,17 @@ class Turbocharger : public pipeline::Terminal {
 };
 
 }  // namespace
+
+void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest_id, const std::string& path) {
+  Runtime* runtime = Runtime::Get();
+  if (runtime == nullptr) {
+    exchange.SendLocal(502, kText, "turbocharger: this data plane has no TURBOCHARGER_STORE\n");
+    return;
+  }
+  const bool gzip_ok = http::AcceptsCoding(exchange.request_header("Accept-Encoding").value_or(""), "gzip");
+  exchange.StartDeferred(std::make_unique<TurbochargerResponse>(
+      runtime, manifest_id, path, gzip_ok, std::string(exchange.request_header("If-None-Match").value_or(""))));
+}
 
 absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const config::Backend& backend,
                                  pipeline::ChainBuilder* chain) {

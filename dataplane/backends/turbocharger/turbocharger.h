@@ -14,6 +14,10 @@ namespace edgerouter::backends {
 absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const config::Backend& backend,
                                  pipeline::ChainBuilder* chain);
 
+// Serves `path` from manifest `manifest_id` as the turbocharger backend would (the middleware
+// on reverse_proxy/aws_lambda uses it for requests under an attached prefix).
+void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest_id, const std::string& path);
+
 }  // namespace edgerouter::backends
 
 #endif  // EDGEROUTER_DATAPLANE_BACKENDS_TURBOCHARGER_TURBOCHARGER_H_

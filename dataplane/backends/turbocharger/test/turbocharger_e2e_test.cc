@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/turbocharger/manifest.h"
 #include "dataplane/test/e2e_fixture.h"
 #include "dataplane/turbocharger/gzip.h"
@@ -250,6 +251,60 @@ TEST_F(TurbochargerDiskOnlyE2E, DiskCacheIsPrunedAtItsBoundLeastRecentlyUsedFirs
   EXPECT_TRUE(Cached("uncompressed", blobs[1]));
   EXPECT_FALSE(Cached("uncompressed", blobs[2]));
   EXPECT_LE(CacheBytes(), static_cast<uint64_t>(kCacheBound));
+}
+
+// The middleware on reverse_proxy (edgerouter §9.6): a real origin advertises
+// "turbocharger: /static <manifest>", the data plane then serves /static... from the store; when
+// the origin stops advertising, the re-validation after the 5 s trust detaches it.
+TEST_F(TurbochargerE2E, MiddlewareAttachesOnAdvertisementAndDetachesWhenItStops) {
+  WaitForApplied(1);
+  const std::string v1 = DeploySite("v1");
+  ASSERT_EQ(v1.size(), 43u) << v1;
+  const std::string file = tc_dir_ + "/dyn.json";
+  std::ofstream(file) << R"({"id":"dyn","frontends":[{"kind":"hostname","hostname":"dyn.test","path_prefix":"/"}],)"
+                      << R"("backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:)"
+                      << origin_a_ << R"("]}}})";
+  ASSERT_EQ(Ctl({"app", "put", "--new", file}), 0);
+  WaitForApplied(2);
+  const std::string app_js = "console.log('v1');" + std::string(2000, ' ');
+
+  // Not advertised: the origin answers.
+  EXPECT_EQ(Get(http_port_, "dyn.test", "/static/app.js").body, "origin /static/app.js");
+  ASSERT_EQ(Get(origin_a_, "o", "/advertise?m=" + v1).status, 200);
+  // The first advertised response comes from the origin (with the header passed on) and attaches.
+  const absl::Time attached = absl::Now();  // no later than the attachment itself
+  HttpResponse r = Get(http_port_, "dyn.test", "/static/app.js");
+  EXPECT_EQ(r.body, "origin /static/app.js");
+  EXPECT_EQ(r.headers["turbocharger"], "/static " + v1);
+  r = Get(http_port_, "dyn.test", "/static/app.js");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, app_js);
+  EXPECT_EQ(r.headers["cache-control"], "public, max-age=31536000, immutable");
+  EXPECT_EQ(Get(http_port_, "dyn.test", "/static/").body, "<h1>home v1</h1>");  // prefix stripped
+  r = Get(http_port_, "dyn.test", "/static/nope");  // the manifest answers for the whole prefix
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "<p>not found v1</p>");
+  EXPECT_EQ(Get(http_port_, "dyn.test", "/other").status, 200);  // outside the prefix: the origin
+
+  // The origin stops advertising: within the trust window the store still serves; after it, the
+  // re-validating request reaches the origin, finds no header and detaches.
+  ASSERT_EQ(Get(origin_a_, "o", "/advertise?m=").status, 200);
+  absl::Time detached = absl::InfiniteFuture();
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    r = Get(http_port_, "dyn.test", "/static/app.js");
+    ASSERT_EQ(r.status, 200);
+    if (r.body == "origin /static/app.js") {
+      detached = absl::Now();
+      break;
+    }
+    EXPECT_EQ(r.body, app_js);
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_NE(detached, absl::InfiniteFuture()) << "never detached";
+  EXPECT_GE(detached - attached, absl::Seconds(5));  // trusted for 5 s
+  EXPECT_EQ(Get(http_port_, "dyn.test", "/static/app.js").body, "origin /static/app.js");  // stays detached
+  EXPECT_EQ(r.headers.count("turbocharger"), 0u);
 }
 
 }  // namespace

@@ -1,0 +1,102 @@
+// The turbocharger middleware's attachment state for one app (edgerouter §9.6): an origin
+// (reverse_proxy or aws_lambda) advertises `turbocharger: <prefix> <manifestId>` on its responses;
+// the first advertisement attaches that manifest for the prefix, trusted for 5 s. Requests under
+// the prefix are then served from the manifest instead of the origin. After the trust window the
+// first such request is still served but asks for one re-validation (a HEAD to the origin, or the
+// next proxied response): 200 with a valid header re-attaches; a non-200, a missing or malformed
+// header, or an advertisement that conflicts with the attached one detaches.
+// Not thread-safe: one per app per worker, used on that worker's loop.
+#ifndef EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_
+#define EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_
+
+#include <optional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace edgerouter::turbocharger {
+
+struct Advertisement {
+  std::string prefix;       // raw path prefix, e.g. "/static"
+  std::string manifest_id;  // store id of the manifest
+};
+
+// Parses a `turbocharger` header value "<prefix> <manifestId>" (edgerouter panics on a value
+// without a space; here it is an error naming the value).
+absl::StatusOr<Advertisement> ParseAdvertisement(absl::string_view value);
+
+class Attachment {
+ public:
+  static constexpr absl::Duration kTrust = absl::Seconds(5);
+
+  // What a request under an attached prefix should do.
+  struct Match {
+    std::string manifest_id;
+    std::string path;         // the request path with the prefix stripped ("/" when empty)
+    bool revalidate = false;  // the trust window ran out: start one re-validation now
+  };
+
+  // A proxied response from the origin; `header` is its turbocharger header value when present.
+  // Not attached: a 200 with a valid advertisement attaches. Attached: the same advertisement
+  // renews the trust window, a different one detaches (replicas disagree), a response without
+  // the header changes nothing (only responses under the prefix carry it). Returns true when
+  // the state changed.
+  bool OnProxiedResponse(int status, std::optional<absl::string_view> header, absl::Time now);
+  // The answer to the re-validation HEAD: 200 with a valid header (re-)attaches, possibly to a
+  // new manifest (a deploy); anything else detaches. `status` 0: the origin was unreachable.
+  bool OnRevalidation(int status, std::optional<absl::string_view> header, absl::Time now);
+
+  // The match for `path`, if attached and `path` starts with the prefix (a raw string prefix,
+  // as edgerouter: "/static" also covers "/staticfoo").
+  std::optional<Match> Lookup(absl::string_view path, absl::Time now);
+
+  bool attached() const { return current_.has_value(); }
+  const std::optional<Advertisement>& current() const { return current_; }
+  bool revalidating() const { return revalidating_; }
+
+ private:
+  void Detach();
+  std::optional<Advertisement> current_;
+  absl::Time valid_until_ = absl::InfinitePast();
+  bool revalidating_ = false;  // one re-validation in flight at a time
+  absl::Time revalidation_started_ = absl::InfinitePast();
+};
+
+// One backend's attachment shared by every worker (the compiled backend is shared; a new
+// snapshot starts detached and re-attaches on the next advertisement).
+class SharedAttachment {
+ public:
+  std::optional<Attachment::Match> Lookup(absl::string_view path, absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    return attachment_.Lookup(path, now);
+  }
+  // An origin response to a request for `path` (the backend's path, without the query). While
+  // attached, requests under the prefix reach the origin only to re-validate, so their answer
+  // is the re-validation; any other response is an ordinary proxied one.
+  bool OnOriginResponse(absl::string_view path, int status, std::optional<absl::string_view> header,
+                        absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    const auto& current = attachment_.current();
+    if (current.has_value() && absl::StartsWith(path, current->prefix)) {
+      return attachment_.OnRevalidation(status, header, now);
+    }
+    return attachment_.OnProxiedResponse(status, header, now);
+  }
+  std::optional<Advertisement> current() {
+    absl::MutexLock lock(&mu_);
+    return attachment_.current();
+  }
+
+ private:
+  absl::Mutex mu_;
+  Attachment attachment_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace edgerouter::turbocharger
+
+#endif  // EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_

@@ -1,0 +1,117 @@
+#include "dataplane/turbocharger/attachment.h"
+
+#include "gtest/gtest.h"
+
+namespace edgerouter::turbocharger {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
+
+TEST(ParseAdvertisement, PrefixFirstThenId) {
+  absl::StatusOr<Advertisement> ad = ParseAdvertisement("/static U4P2kMtkWVNyfZaLCDBXLJ4NptZowSmcJOMxHcZA72c");
+  ASSERT_TRUE(ad.ok()) << ad.status();
+  EXPECT_EQ(ad->prefix, "/static");
+  EXPECT_EQ(ad->manifest_id, "U4P2kMtkWVNyfZaLCDBXLJ4NptZowSmcJOMxHcZA72c");
+}
+
+TEST(ParseAdvertisement, RejectsMalformed) {
+  EXPECT_FALSE(ParseAdvertisement("/static").ok());  // edgerouter panics here
+  EXPECT_FALSE(ParseAdvertisement("").ok());
+  EXPECT_FALSE(ParseAdvertisement("static id").ok());
+  EXPECT_FALSE(ParseAdvertisement("/static a b").ok());
+}
+
+TEST(Attachment, AttachesOnAdvertisementAndServesUnderPrefix) {
+  Attachment a;
+  EXPECT_FALSE(a.Lookup("/static/app.js", kT0).has_value());
+  EXPECT_FALSE(a.OnProxiedResponse(404, "/static m1", kT0));  // only a 200 attaches
+  EXPECT_FALSE(a.OnProxiedResponse(200, std::nullopt, kT0));
+  EXPECT_FALSE(a.OnProxiedResponse(200, "garbage", kT0));
+  EXPECT_TRUE(a.OnProxiedResponse(200, "/static m1", kT0));
+  std::optional<Attachment::Match> m = a.Lookup("/static/app.js", kT0 + absl::Seconds(1));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->manifest_id, "m1");
+  EXPECT_EQ(m->path, "/app.js");
+  EXPECT_FALSE(m->revalidate);
+  EXPECT_FALSE(a.Lookup("/api/x", kT0).has_value());
+  // A raw string prefix, as edgerouter.
+  m = a.Lookup("/staticfoo", kT0);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->path, "/foo");
+  EXPECT_EQ(a.Lookup("/static", kT0)->path, "/");
+}
+
+TEST(Attachment, TrustWindowThenOneRevalidation) {
+  Attachment a;
+  ASSERT_TRUE(a.OnProxiedResponse(200, "/static m1", kT0));
+  EXPECT_FALSE(a.Lookup("/static/x", kT0 + absl::Milliseconds(4999))->revalidate);
+  std::optional<Attachment::Match> m = a.Lookup("/static/x", kT0 + absl::Seconds(5));
+  ASSERT_TRUE(m.has_value());  // still served from the old manifest
+  EXPECT_TRUE(m->revalidate);
+  EXPECT_TRUE(a.revalidating());
+  EXPECT_FALSE(a.Lookup("/static/x", kT0 + absl::Seconds(6))->revalidate);  // exactly one at a time
+  // 200 with the same header: trusted for another 5 s, no change reported.
+  EXPECT_FALSE(a.OnRevalidation(200, "/static m1", kT0 + absl::Seconds(6)));
+  EXPECT_FALSE(a.Lookup("/static/x", kT0 + absl::Seconds(10))->revalidate);
+  EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(11))->revalidate);
+  // A new deploy: re-attached to the new manifest.
+  EXPECT_TRUE(a.OnRevalidation(200, "/static m2", kT0 + absl::Seconds(11)));
+  EXPECT_EQ(a.Lookup("/static/x", kT0 + absl::Seconds(12))->manifest_id, "m2");
+}
+
+TEST(Attachment, RevalidationDetachesOnNon200MissingOrBadHeader) {
+  for (auto [status, header] : std::vector<std::pair<int, std::optional<absl::string_view>>>{
+           {500, "/static m1"}, {404, std::nullopt}, {200, std::nullopt}, {200, "/static"}, {0, std::nullopt}}) {
+    Attachment a;
+    ASSERT_TRUE(a.OnProxiedResponse(200, "/static m1", kT0));
+    ASSERT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(5))->revalidate);
+    EXPECT_TRUE(a.OnRevalidation(status, header, kT0 + absl::Seconds(5))) << status;
+    EXPECT_FALSE(a.attached());
+    EXPECT_FALSE(a.Lookup("/static/x", kT0 + absl::Seconds(5)).has_value());
+    // The next advertisement attaches again.
+    EXPECT_TRUE(a.OnProxiedResponse(200, "/static m1", kT0 + absl::Seconds(6)));
+  }
+}
+
+TEST(Attachment, ConflictingAdvertisementDetaches) {
+  Attachment a;
+  ASSERT_TRUE(a.OnProxiedResponse(200, "/static m1", kT0));
+  EXPECT_FALSE(a.OnProxiedResponse(200, std::nullopt, kT0));  // other routes carry no header
+  EXPECT_TRUE(a.attached());
+  EXPECT_FALSE(a.OnProxiedResponse(200, "/static m1", kT0));  // agreement keeps it
+  EXPECT_TRUE(a.OnProxiedResponse(200, "/static m2", kT0));   // a replica on another version
+  EXPECT_FALSE(a.attached());
+  Attachment b;
+  ASSERT_TRUE(b.OnProxiedResponse(200, "/static m1", kT0));
+  EXPECT_TRUE(b.OnProxiedResponse(200, "/assets m1", kT0));
+  EXPECT_FALSE(b.attached());
+}
+
+TEST(Attachment, ProxiedAgreementRenewsTrust) {
+  Attachment a;
+  ASSERT_TRUE(a.OnProxiedResponse(200, "/static m1", kT0));
+  a.OnProxiedResponse(200, "/static m1", kT0 + absl::Seconds(4));
+  EXPECT_FALSE(a.Lookup("/static/x", kT0 + absl::Seconds(8))->revalidate);
+  EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(9))->revalidate);
+}
+
+TEST(Attachment, UnansweredRevalidationIsRetried) {
+  Attachment a;
+  ASSERT_TRUE(a.OnProxiedResponse(200, "/static m1", kT0));
+  EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(5))->revalidate);
+  EXPECT_FALSE(a.Lookup("/static/x", kT0 + absl::Seconds(9))->revalidate);
+  EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(10))->revalidate);
+}
+
+TEST(SharedAttachment, ResponsesUnderThePrefixAreTheRevalidation) {
+  SharedAttachment s;
+  EXPECT_TRUE(s.OnOriginResponse("/static/app.js", 200, "/static m1", kT0));  // attaches
+  EXPECT_FALSE(s.OnOriginResponse("/api/x", 200, std::nullopt, kT0));        // other routes: no change
+  ASSERT_TRUE(s.current().has_value());
+  // The origin stopped advertising: the re-validating request under the prefix detaches.
+  EXPECT_TRUE(s.OnOriginResponse("/static/app.js", 200, std::nullopt, kT0 + absl::Seconds(5)));
+  EXPECT_FALSE(s.current().has_value());
+}
+
+}  // namespace
+}  // namespace edgerouter::turbocharger
