@@ -5,6 +5,14 @@
 namespace edgerouter::http {
 namespace {
 
+// The byte of the "%XX" escape at in[i] (in[i] == '%'), or -1 when two hex digits do not follow.
+int HexByteAt(absl::string_view in, size_t i) {
+  if (i + 2 >= in.size() || !absl::ascii_isxdigit(in[i + 1]) || !absl::ascii_isxdigit(in[i + 2])) return -1;
+  auto nibble = [](char h) { return absl::ascii_isdigit(h) ? h - '0' : absl::ascii_tolower(h) - 'a' + 10; };
+  return nibble(in[i + 1]) * 16 + nibble(in[i + 2]);
+}
+
+
 // RFC 3986 unreserved, gen-delims, sub-delims, plus '%' (escapes already made).
 bool AllowedInUriReference(unsigned char c) {
   if (absl::ascii_isalnum(c)) return true;
@@ -78,9 +86,9 @@ bool QueryUnescape(absl::string_view in, std::string* out) {
     if (c == '+') {
       out->push_back(' ');
     } else if (c == '%') {
-      if (i + 2 >= in.size() || !absl::ascii_isxdigit(in[i + 1]) || !absl::ascii_isxdigit(in[i + 2])) return false;
-      auto nibble = [](char h) { return absl::ascii_isdigit(h) ? h - '0' : absl::ascii_tolower(h) - 'a' + 10; };
-      out->push_back(static_cast<char>(nibble(in[i + 1]) * 16 + nibble(in[i + 2])));
+      const int byte = HexByteAt(in, i);
+      if (byte < 0) return false;
+      out->push_back(static_cast<char>(byte));
       i += 2;
     } else {
       out->push_back(c);
@@ -103,17 +111,12 @@ bool QueryParam(absl::string_view query, absl::string_view name, std::string* va
 }
 
 std::string PercentDecode(absl::string_view in) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+    const int byte = in[i] == '%' ? HexByteAt(in, i) : -1;
+    if (byte >= 0) {
+      out.push_back(static_cast<char>(byte));
       i += 2;
     } else {
       out.push_back(in[i]);
