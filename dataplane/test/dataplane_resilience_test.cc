@@ -122,13 +122,15 @@ TEST_F(Resilience, ConfigChurnAt20PerSecondUnderLoadFailsNoRequest) {
   const double rate = kChanges / absl::ToDoubleSeconds(absl::Now() - start);
   EXPECT_GE(rate, 15.0) << "the appends themselves were too slow to churn at 20/s";
   ExpectNoFailures(load.Finish());
-  // Converged on the last changes: poll each published config until both show.
+  // Converged on the last changes: checked now and again after each config the data plane
+  // publishes (the event), until both show.
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  int published = dp_->LineCount("msg=\"config published\"");
   bool converged = false;
-  while (!converged && absl::Now() < deadline) {
+  while (true) {
     converged = Get(http_port_, absl::StrCat("churn", kChanges - 2, ".test"), "/").status == 302 &&
                 absl::StrContains(Get(http_port_, "site.test", "/echo").body, absl::StrCat("X-Churn: g", kChanges - 1));
-    if (!converged) absl::SleepFor(absl::Milliseconds(20));
+    if (converged || !dp_->WaitForNthLine("msg=\"config published\"", ++published, deadline - absl::Now()).ok()) break;
   }
   EXPECT_TRUE(converged) << dp_->Output();
 }
