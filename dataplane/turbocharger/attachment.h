@@ -9,6 +9,7 @@
 #ifndef EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_
 #define EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_
 
+#include <atomic>
 #include <optional>
 #include <memory>
 #include <string>
@@ -71,21 +72,30 @@ class Attachment {
 // snapshot starts detached and re-attaches on the next advertisement).
 class SharedAttachment {
  public:
+  // Whether a manifest is attached: one atomic load, so the common case (never attached) costs
+  // requests and responses no lock. A stale answer only sends one request to the origin.
+  bool attached() const { return attached_.load(std::memory_order_acquire); }
+
   std::optional<Attachment::Match> Lookup(absl::string_view path, absl::Time now) {
+    if (!attached()) return std::nullopt;
     absl::MutexLock lock(&mu_);
-    return attachment_.Lookup(path, now);
+    std::optional<Attachment::Match> match = attachment_.Lookup(path, now);
+    attached_.store(attachment_.current().has_value(), std::memory_order_release);
+    return match;
   }
   // An origin response to a request for `path` (the backend's path, without the query). While
   // attached, requests under the prefix reach the origin only to re-validate, so their answer
   // is the re-validation; any other response is an ordinary proxied one.
   bool OnOriginResponse(absl::string_view path, int status, std::optional<absl::string_view> header,
                         absl::Time now) {
+    if (!header.has_value() && !attached()) return false;  // nothing to attach, nothing to detach
     absl::MutexLock lock(&mu_);
     const auto& current = attachment_.current();
-    if (current.has_value() && absl::StartsWith(path, current->prefix)) {
-      return attachment_.OnRevalidation(status, header, now);
-    }
-    return attachment_.OnProxiedResponse(status, header, now);
+    const bool changed = current.has_value() && absl::StartsWith(path, current->prefix)
+                             ? attachment_.OnRevalidation(status, header, now)
+                             : attachment_.OnProxiedResponse(status, header, now);
+    attached_.store(attachment_.current().has_value(), std::memory_order_release);
+    return changed;
   }
   std::optional<Advertisement> current() {
     absl::MutexLock lock(&mu_);
@@ -93,6 +103,7 @@ class SharedAttachment {
   }
 
  private:
+  std::atomic<bool> attached_{false};
   absl::Mutex mu_;
   Attachment attachment_ ABSL_GUARDED_BY(mu_);
 };

@@ -105,12 +105,16 @@ TEST(Attachment, UnansweredRevalidationIsRetried) {
 
 TEST(SharedAttachment, ResponsesUnderThePrefixAreTheRevalidation) {
   SharedAttachment s;
+  EXPECT_FALSE(s.attached());
+  EXPECT_FALSE(s.Lookup("/static/app.js", kT0).has_value());  // never attached: no lock, no match
   EXPECT_TRUE(s.OnOriginResponse("/static/app.js", 200, "/static m1", kT0));  // attaches
+  EXPECT_TRUE(s.attached());
   EXPECT_FALSE(s.OnOriginResponse("/api/x", 200, std::nullopt, kT0));        // other routes: no change
   ASSERT_TRUE(s.current().has_value());
   // The origin stopped advertising: the re-validating request under the prefix detaches.
   EXPECT_TRUE(s.OnOriginResponse("/static/app.js", 200, std::nullopt, kT0 + absl::Seconds(5)));
   EXPECT_FALSE(s.current().has_value());
+  EXPECT_FALSE(s.attached());
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ class AwsLambda : public pipeline::Terminal {
   absl::string_view kind() const override { return "aws_lambda"; }
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
     // Turbocharger middleware, as on reverse_proxy.
-    if (function_.turbocharger != nullptr) {
+    if (function_.turbocharger != nullptr && function_.turbocharger->attached()) {
       std::optional<turbocharger::Attachment::Match> match = function_.turbocharger->Lookup(path, absl::Now());
       if (match.has_value() && !match->revalidate) return ServeFromManifest(exchange, match->manifest_id, match->path);
     }

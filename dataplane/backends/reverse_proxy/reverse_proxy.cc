@@ -21,7 +21,7 @@ class ReverseProxy : public pipeline::Terminal {
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
     // Turbocharger middleware (edgerouter §9.6): an attached prefix is served from the store,
     // except the one request per trust window that goes to the origin to re-validate.
-    if (target_.turbocharger != nullptr) {
+    if (target_.turbocharger != nullptr && target_.turbocharger->attached()) {
       std::optional<turbocharger::Attachment::Match> match = target_.turbocharger->Lookup(path, absl::Now());
       if (match.has_value() && !match->revalidate) return ServeFromManifest(exchange, match->manifest_id, match->path);
     }
