@@ -11,6 +11,13 @@
 #include "re2/re2.h"
 
 namespace edgerouter::config {
+
+// The schema types (proto package edgerouter.config.v1) this file validates.
+using v1::Application;
+using v1::Backend;
+using v1::Frontend;
+using v1::ReverseProxyOpts;
+
 namespace {
 
 // Case-insensitive key lookup, as Go's decoder matches keys.
@@ -98,7 +105,7 @@ class Validator {
     details_->push_back(absl::StrCat(path, ": ", what));
   }
 
-  void Frontend(const config::Frontend& f, const std::string& path) {
+  void Frontend(const config::v1::Frontend& f, const std::string& path) {
     const std::string& kind = f.kind();
     if (kind.empty()) {
       Required(JoinPath(path, "kind"));
@@ -127,7 +134,7 @@ class Validator {
     }
   }
 
-  void Backend(const config::Backend& b, const std::string& path) {
+  void Backend(const config::v1::Backend& b, const std::string& path) {
     const std::string& kind = b.kind();
     auto opts_path = [&](absl::string_view name) { return JoinPath(path, name); };
     if (kind.empty()) {

@@ -38,13 +38,13 @@ void NormaliseLegacyBackend(OrderedJson* backend);
 
 // Decodes one app object (already parsed JSON) and validates it.
 AppProblems DecodeApplication(const OrderedJson& json, InputMode mode, absl::string_view label,
-                              Application* app);
+                              v1::Application* app);
 
 // Parses and validates one app from JSON text. The error lists every problem.
-absl::StatusOr<Application> ParseApplication(absl::string_view json_text, InputMode mode);
+absl::StatusOr<v1::Application> ParseApplication(absl::string_view json_text, InputMode mode);
 
 struct ParsedApplications {
-  std::vector<Application> apps;       // the valid ones, in file order
+  std::vector<v1::Application> apps;       // the valid ones, in file order
   std::vector<AppProblems> problems;   // one entry per invalid app
 };
 
@@ -54,15 +54,15 @@ absl::StatusOr<ParsedApplications> ParseApplicationsFile(absl::string_view json_
 
 // Validation alone (reference §1.2–1.4 plus the checks the data plane relies on). Returns the
 // details, empty when the app is valid.
-std::vector<std::string> ValidateApplication(const Application& app);
+std::vector<std::string> ValidateApplication(const v1::Application& app);
 
 // 2-space indented edgerouter JSON (like `edgerouter discovery cat`).
-std::string ToEdgerouterJson(const Application& app);
+std::string ToEdgerouterJson(const v1::Application& app);
 
 // Describe strings of edgerouter (admin UI and `discovery ls`).
-std::string DescribeFrontend(const Frontend& frontend);
-std::string DescribeBackend(const Backend& backend);
-std::string DescribeApplication(const Application& app);
+std::string DescribeFrontend(const v1::Frontend& frontend);
+std::string DescribeBackend(const v1::Backend& backend);
+std::string DescribeApplication(const v1::Application& app);
 
 // Traefik-v1 host pattern (`hellohttp.{[^.]+}.fn61.net`) to an anchored RE2 pattern
 // (`^hellohttp\.[^.]+\.fn61\.net$`), exactly as edgerouter converts it.
