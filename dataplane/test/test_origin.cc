@@ -16,7 +16,8 @@
 //   GET  /static...      200 "origin <target>", with the advertisement when one is set
 //   GET  /healthz        the status /set-health set (200 at start), empty body
 //   GET  /set-health/NNN /healthz answers NNN from now on; 200 "ok"
-//   GET  /hits           200 "hits=N": requests served so far, these three kinds not counted
+//   GET  /hits           200 "hits=N": requests served so far, these kinds not counted
+//   GET  /probes         200 "hits=N": /healthz requests served so far
 // Every response carries "X-Origin: <--name>".
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -39,6 +40,7 @@ namespace {
 std::string g_name = "origin";
 std::atomic<int> g_health{200};
 std::atomic<uint64_t> g_hits{0};
+std::atomic<uint64_t> g_probes{0};
 
 std::mutex g_advertise_mu;
 std::string g_advertise;  // the turbocharger manifest id /static responses advertise
@@ -159,7 +161,7 @@ void Serve(int fd) {
       break;
     }
     if (!ReadBody(fd, head, &buf, &bytes, &sum)) break;
-    if (target != "/hits" && target != "/healthz" && target.rfind("/set-health/", 0) != 0) g_hits++;
+    if (target != "/hits" && target != "/probes" && target != "/healthz" && target.rfind("/set-health/", 0) != 0) g_hits++;
     std::string out;
     bool close_after = false;
     if (target.rfind("/ws", 0) == 0 && !HeaderValue(head, "Upgrade").empty()) {
@@ -200,7 +202,10 @@ void Serve(int fd) {
       out = Response(200, "kac\n");
       close_after = true;
     } else if (target == "/healthz") {
+      g_probes++;
       out = Response(g_health.load(), "");
+    } else if (target == "/probes") {
+      out = Response(200, "hits=" + std::to_string(g_probes.load()));
     } else if (target.rfind("/set-health/", 0) == 0) {
       g_health = std::atoi(target.c_str() + 12);
       out = Response(200, "ok\n");

@@ -79,8 +79,8 @@ class TrafficPolicies : public DataplaneE2E {
     return r.headers.count("x-origin") ? r.headers["x-origin"] : absl::StrCat("status ", r.status);
   }
 
-  uint64_t Hits(int port) {
-    HttpResponse r = Get(port, "x", "/hits");
+  uint64_t Hits(int port, const std::string& what = "/hits") {
+    HttpResponse r = Get(port, "x", what);
     uint64_t n = 0;
     EXPECT_TRUE(absl::SimpleAtoi(r.body.substr(5), &n)) << r.body;
     return n;
@@ -167,6 +167,55 @@ TEST_F(TrafficPolicies, HealthCheckedOriginFlipsUnderLoadWithZeroErrors) {
   ASSERT_TRUE(Eventually([&] { return Hits(origin_a_) > 50; }));  // healthy again: traffic returns
   ExpectNoFailures(wrk->get()->Wait(absl::Seconds(60)).ok() ? (*wrk)->Output() : "wrk did not end");
   EXPECT_EQ(MetricValue(Metrics(), "er_dp_health_fail_open_total"), 0);
+}
+
+// The origin set changes from {a, b} to {a, c}: a's sessions stay, b's move (with a new
+// cookie); b's health checker stops, a's goes on (the same one), c's starts.
+TEST_F(TrafficPolicies, OriginSetChangeMovesOnlyTheRemovedOriginsSessionsAndStopsItsChecks) {
+  WaitForApp("checked.test");
+  TestConnection conn(http_port_);
+  std::string cookie_a, cookie_b, set_cookie;
+  for (int i = 0; i < 100 && (cookie_a.empty() || cookie_b.empty()); ++i) {
+    const std::string o = Origin(&conn, "checked.test", "/echo", "", &set_cookie);
+    (o == "a" ? cookie_a : cookie_b) = set_cookie.substr(0, set_cookie.find(';'));
+  }
+  ASSERT_FALSE(cookie_a.empty() || cookie_b.empty());
+  ASSERT_TRUE(Eventually([&] { return Hits(origin_b_, "/probes") > 2; }));
+  auto c = Subprocess::Start({RunfilePath("dataplane/test_origin"), "--name=c"});
+  ASSERT_TRUE(c.ok());
+  auto ready = (*c)->WaitForLine("test origin ready", absl::Seconds(10));
+  ASSERT_TRUE(ready.ok());
+  const int origin_c = std::stoi(ready->substr(ready->rfind('=') + 1));
+  ASSERT_TRUE(AppendApp(absl::StrCat(
+                  R"({"id":"checked","frontends":[{"kind":"hostname","hostname":"checked.test","path_prefix":"/","allow_insecure_http":true}],)",
+                  R"("backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:)", origin_a_,
+                  R"(","http://127.0.0.1:)", origin_c,
+                  R"("],"sticky":{"cookie_name":"lb"},"health_check":{"path":"/healthz","interval":"50ms","timeout":"500ms","healthy_threshold":1,"unhealthy_threshold":1}}}})"))
+                  .ok());
+  ASSERT_TRUE(Eventually([&] { return Hits(origin_c, "/probes") > 2; }));  // c's checker runs: applied
+  // b's checker stops once no worker holds the old config: a worker moves to a new config at
+  // its next event, so a few requests on new connections (spread over the workers) wake them.
+  uint64_t last = Hits(origin_b_, "/probes");
+  ASSERT_TRUE(Eventually([&] {
+    for (int i = 0; i < 8; ++i) Get(http_port_, "checked.test", "/echo");
+    absl::SleepFor(absl::Milliseconds(300));
+    const uint64_t now = Hits(origin_b_, "/probes");
+    const bool settled = now == last;
+    last = now;
+    return settled;
+  }));
+  const uint64_t a_probes = Hits(origin_a_, "/probes");
+  int moved_to_c = 0;
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(Origin(&conn, "checked.test", "/echo", cookie_a, &set_cookie), "a");
+    EXPECT_EQ(set_cookie, "");
+    const std::string o = Origin(&conn, "checked.test", "/echo", cookie_b, &set_cookie);
+    EXPECT_TRUE(absl::StartsWith(set_cookie, "lb=")) << set_cookie;  // b's session moves
+    EXPECT_NE(set_cookie.substr(0, set_cookie.find(';')), cookie_b);
+    moved_to_c += o == "c";
+  }
+  EXPECT_GT(moved_to_c, 0);
+  EXPECT_TRUE(Eventually([&] { return Hits(origin_a_, "/probes") > a_probes + 2; }));  // a's checks go on
 }
 
 TEST_F(TrafficPolicies, EveryOriginFailingItsChecksFailsOpenAndSaysSo) {
