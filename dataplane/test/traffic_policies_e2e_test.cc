@@ -1,8 +1,9 @@
 // Origin-selection policies end to end: real origins (test_origin processes), the control
 // plane and the data plane binaries. Weighted and sticky distributions over 10k requests, an
 // actively health-checked origin flipping (and dying) under wrk load with zero client errors,
-// fail-open when every origin fails its checks, and retries: on a second origin, and held by
-// the retry budget under an origin that answers only 503s (origin hits counted).
+// fail-open when every origin fails its checks, and retries: on a second origin, per-try
+// timeouts, and held by the retry budget under an origin that answers only 503s (origin hits
+// counted).
 #include <signal.h>
 
 #include <atomic>
@@ -62,6 +63,9 @@ class TrafficPolicies : public DataplaneE2E {
         ",",
         app("retry2", absl::StrCat(R"({"origins":[")", a, R"(/status/503",")", b, R"(/status/200"]})"),
             R"(,"policies":{"retry":{"attempts":2,"initial_interval":"1ms"}})"),
+        ",",
+        app("pertry", absl::StrCat(R"({"origins":[")", a, R"(",")", b, R"("]})"),
+            R"(,"policies":{"retry":{"attempts":2,"per_try_timeout":"300ms","initial_interval":"1ms"}})"),
         ",",
         app("retry503", absl::StrCat(R"({"origins":[")", a, R"(/status/503"]})"),
             R"(,"policies":{"retry":{"attempts":3,"initial_interval":"20ms","budget_percent":20,"min_retry_concurrency":1}})"),
@@ -243,6 +247,21 @@ TEST_F(TrafficPolicies, RetrySucceedsOnASecondOrigin) {
     EXPECT_EQ(status, 200);
   }
   EXPECT_GT(MetricValue(Metrics(), "er_dp_retries_total", "{app=\"retry2\"}"), 0);
+}
+
+// Both origins hold the request: each try ends at the per-try timeout (not the data plane's
+// response timeout), the second try goes out, and the client gets a 504 after the two.
+TEST_F(TrafficPolicies, PerTryTimeoutEndsEachTryAndRetries) {
+  WaitForApp("weighted.test");
+  const absl::Time start = absl::Now();
+  HttpResponse r = Get(http_port_, "pertry.test", "/hold");
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(r.status, 504);
+  EXPECT_GE(took, absl::Milliseconds(600));
+  EXPECT_LT(took, absl::Seconds(5));
+  EXPECT_EQ(MetricValue(Metrics(), "er_dp_retries_total", "{app=\"pertry\"}"), 1);
+  Get(origin_a_, "x", "/release");
+  Get(origin_b_, "x", "/release");
 }
 
 TEST_F(TrafficPolicies, RetryBudgetHoldsUnderAnOriginAnswering503) {
