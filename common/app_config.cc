@@ -99,7 +99,7 @@ class Validator {
     details_->push_back(absl::StrCat(path, ": ", what));
   }
 
-  void Frontend(const config::Frontend& f, const std::string& path) {
+  void Frontend(const config::v1::Frontend& f, const std::string& path) {
     const std::string& kind = f.kind();
     if (kind.empty()) {
       Required(JoinPath(path, "kind"));
@@ -128,7 +128,7 @@ class Validator {
     }
   }
 
-  void Backend(const config::Backend& b, const std::string& path) {
+  void Backend(const config::v1::Backend& b, const std::string& path) {
     const std::string& kind = b.kind();
     auto opts_path = [&](absl::string_view name) { return JoinPath(path, name); };
     if (kind.empty()) {
@@ -242,7 +242,7 @@ class Validator {
     }
   }
 
-  void HealthCheck(const config::HealthCheck& h, const std::string& p) {
+  void HealthCheck(const config::v1::HealthCheck& h, const std::string& p) {
     const std::string path = JoinPath(p, "path");
     if (h.path().empty()) {
       Required(path);
@@ -261,7 +261,7 @@ class Validator {
     }
   }
 
-  void Sticky(const config::Sticky& s, const std::string& p) {
+  void Sticky(const config::v1::Sticky& s, const std::string& p) {
     const std::string& name = s.cookie_name();
     if (!name.empty()) {
       bool token = true;
@@ -279,7 +279,7 @@ class Validator {
   }
 
  public:
-  void Retry(const config::RetryPolicy& r, const std::string& p) {
+  void Retry(const config::v1::RetryPolicy& r, const std::string& p) {
     if (r.attempts() < 1 || r.attempts() > 10) Problem(JoinPath(p, "attempts"), "want 1..10 (total tries)");
     Duration(r.per_try_timeout(), JoinPath(p, "per_try_timeout"));
     Duration(r.initial_interval(), JoinPath(p, "initial_interval"));

@@ -19,15 +19,15 @@ bool BackendRegistry::Register(std::string kind, BackendFactory factory) {
   return factories_.emplace(std::move(kind), std::move(factory)).second;
 }
 
-absl::Status BackendRegistry::Compile(const CompileContext& context, const config::Backend& backend,
+absl::Status BackendRegistry::Compile(const CompileContext& context, const config::v1::Backend& backend,
                                       ChainBuilder* chain) const {
   auto it = factories_.find(backend.kind());
   const BackendFactory& factory = it != factories_.end() ? it->second : fallback_;
   return factory(context, backend, chain);
 }
 
-absl::StatusOr<Chain> BackendRegistry::CompileChain(const std::string& app_id, const config::Backend& backend,
-                                                    ChainBuilder builder, const config::Policies* policies) const {
+absl::StatusOr<Chain> BackendRegistry::CompileChain(const std::string& app_id, const config::v1::Backend& backend,
+                                                    ChainBuilder builder, const config::v1::Policies* policies) const {
   CompileContext context{this, app_id, "backend"};
   if (policies != nullptr) context.policies = policies;
   absl::Status s = Compile(context, backend, &builder);

@@ -25,7 +25,7 @@ struct CompileContext {
   std::string field;  // "backend", "backend.auth_v0_opts.authorized_backend", ...
   // The app's policies (never null; empty when the app has none), for the backends that apply
   // one themselves (reverse_proxy: policies.retry).
-  const config::Policies* policies = &config::Policies::default_instance();
+  const config::v1::Policies* policies = &config::v1::Policies::default_instance();
 
   // The same app, one backend deeper (`field` extended by `subfield`).
   CompileContext Inner(absl::string_view subfield) const;
@@ -36,7 +36,7 @@ struct CompileContext {
 };
 
 using BackendFactory =
-    std::function<absl::Status(const CompileContext& context, const config::Backend& backend, ChainBuilder* chain)>;
+    std::function<absl::Status(const CompileContext& context, const config::v1::Backend& backend, ChainBuilder* chain)>;
 
 class BackendRegistry {
  public:
@@ -47,12 +47,12 @@ class BackendRegistry {
   bool Has(absl::string_view kind) const { return factories_.contains(kind); }
 
   // Adds `backend`'s parts to `chain` (context.field names it in errors).
-  absl::Status Compile(const CompileContext& context, const config::Backend& backend, ChainBuilder* chain) const;
+  absl::Status Compile(const CompileContext& context, const config::v1::Backend& backend, ChainBuilder* chain) const;
   // An app's whole chain from its top-level backend.
   // `builder` may hold stages that come before the backend's (the data plane's IP rules).
-  absl::StatusOr<Chain> CompileChain(const std::string& app_id, const config::Backend& backend,
+  absl::StatusOr<Chain> CompileChain(const std::string& app_id, const config::v1::Backend& backend,
                                      ChainBuilder builder = {},
-                                     const config::Policies* policies = nullptr) const;
+                                     const config::v1::Policies* policies = nullptr) const;
 
  private:
   absl::flat_hash_map<std::string, BackendFactory> factories_;

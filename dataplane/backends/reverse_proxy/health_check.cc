@@ -81,7 +81,7 @@ bool WaitFd(int fd, short events, absl::Time deadline) {
 
 }  // namespace
 
-absl::StatusOr<HealthCheckConfig> CompileHealthCheck(const config::HealthCheck& check) {
+absl::StatusOr<HealthCheckConfig> CompileHealthCheck(const config::v1::HealthCheck& check) {
   HealthCheckConfig c;
   c.path = check.path().empty() ? "/" : check.path();
   absl::StatusOr<int64_t> interval = Millis(check.interval(), "interval", 10000);

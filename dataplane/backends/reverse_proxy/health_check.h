@@ -28,7 +28,7 @@ struct HealthCheckConfig {
   std::string tls_server_name;  // https: the backend's tls_config.server_name ("" = the origin's host)
 };
 
-absl::StatusOr<HealthCheckConfig> CompileHealthCheck(const config::HealthCheck& check);
+absl::StatusOr<HealthCheckConfig> CompileHealthCheck(const config::v1::HealthCheck& check);
 
 // The shared health of `origin` under `check`, starting its checker when none runs. `tls`: the
 // client context for https origins (null: https probes fail).

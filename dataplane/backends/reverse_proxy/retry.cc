@@ -19,7 +19,7 @@ absl::StatusOr<int64_t> Millis(const std::string& value, absl::string_view field
 
 }  // namespace
 
-absl::StatusOr<RetryConfig> CompileRetry(const config::RetryPolicy& policy) {
+absl::StatusOr<RetryConfig> CompileRetry(const config::v1::RetryPolicy& policy) {
   RetryConfig c;
   c.attempts = std::clamp<int>(static_cast<int>(policy.attempts()), 1, 10);
   absl::StatusOr<int64_t> per_try = Millis(policy.per_try_timeout(), "per_try_timeout", 0);

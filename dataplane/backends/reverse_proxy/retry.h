@@ -29,7 +29,7 @@ struct RetryConfig {
   bool retry_non_idempotent = false;
 };
 
-absl::StatusOr<RetryConfig> CompileRetry(const config::RetryPolicy& policy);
+absl::StatusOr<RetryConfig> CompileRetry(const config::v1::RetryPolicy& policy);
 
 enum class AttemptFailure {
   kConnect,           // TCP/TLS connect failed or timed out: nothing reached the origin

@@ -105,7 +105,7 @@ TEST(RetryBackoff, FullJitterUnderAnExponentialCeiling) {
 }
 
 TEST(CompileRetry, DefaultsAndDurations) {
-  config::RetryPolicy p;
+  config::v1::RetryPolicy p;
   p.set_attempts(3);
   p.set_per_try_timeout("1.5s");
   absl::StatusOr<RetryConfig> c = CompileRetry(p);

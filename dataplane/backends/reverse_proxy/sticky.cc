@@ -11,7 +11,7 @@
 
 namespace edgerouter::backends {
 
-StickyConfig CompileSticky(const config::Sticky& sticky) {
+StickyConfig CompileSticky(const config::v1::Sticky& sticky) {
   StickyConfig c;
   c.cookie_name = sticky.cookie_name().empty() ? std::string(kDefaultStickyCookie) : sticky.cookie_name();
   c.attributes = "; Path=/";

@@ -20,7 +20,7 @@ struct StickyConfig {
   std::string attributes;  // "; Path=/; Max-Age=…; Secure; HttpOnly; SameSite=…"
 };
 
-StickyConfig CompileSticky(const config::Sticky& sticky);
+StickyConfig CompileSticky(const config::v1::Sticky& sticky);
 
 // 16 lowercase hex digits (64-bit FNV-1a of the URL): the same on every data plane and release.
 std::string OriginStickyId(absl::string_view origin_url);

@@ -22,7 +22,7 @@ TEST(Sticky, FindsTheNamedCookieOnly) {
 }
 
 TEST(Sticky, SetCookieCarriesTheAttributes) {
-  config::Sticky s;
+  config::v1::Sticky s;
   EXPECT_EQ(StickySetCookie(CompileSticky(s), "ab"), "_edgerouter_sticky=ab; Path=/");
   s.set_cookie_name("lb");
   s.set_secure(true);
