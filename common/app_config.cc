@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
 #include "re2/re2.h"
 
 namespace edgerouter::config {
@@ -216,7 +217,83 @@ class Validator {
       if (!IsValidHeaderName(name)) Problem(hp, "invalid header name");
       if (!IsValidHeaderValue(value)) Problem(hp, "invalid header value (control character)");
     }
+    if (o.has_health_check()) HealthCheck(o.health_check(), JoinPath(p, "health_check"));
+    if (o.has_sticky()) Sticky(o.sticky(), JoinPath(p, "sticky"));
+    std::vector<std::string> weighted;
+    for (const auto& [origin, weight] : o.origin_weights()) weighted.push_back(origin);
+    std::sort(weighted.begin(), weighted.end());
+    bool any_traffic = o.origin_weights().size() < static_cast<size_t>(o.origins_size());
+    for (const std::string& origin : weighted) {
+      if (std::find(o.origins().begin(), o.origins().end(), origin) == o.origins().end()) {
+        Problem(JoinPath(JoinPath(p, "origin_weights"), origin), "not one of origins");
+      }
+      if (o.origin_weights().at(origin) > 1000000) {
+        Problem(JoinPath(JoinPath(p, "origin_weights"), origin), "weight above 1000000");
+      }
+    }
+    for (const std::string& origin : o.origins()) {
+      auto it = o.origin_weights().find(origin);
+      any_traffic |= it != o.origin_weights().end() && it->second > 0;
+    }
+    if (!o.origins().empty() && !any_traffic) Problem(JoinPath(p, "origin_weights"), "every origin has weight 0");
   }
+
+  // A Go-style duration ("500ms", "10s", "1m30s"), positive. Empty passes (the default applies).
+  void Duration(const std::string& value, const std::string& path) {
+    absl::Duration d;
+    if (value.empty()) return;
+    if (!absl::ParseDuration(value, &d)) {
+      Problem(path, absl::StrCat("\"", absl::CHexEscape(value), "\" is not a duration"));
+    } else if (d <= absl::ZeroDuration()) {
+      Problem(path, absl::StrCat("\"", value, "\" must be positive"));
+    }
+  }
+
+  void HealthCheck(const config::v1::HealthCheck& h, const std::string& p) {
+    const std::string path = JoinPath(p, "path");
+    if (h.path().empty()) {
+      Required(path);
+    } else if (h.path()[0] != '/' || !IsValidHeaderValue(h.path()) || h.path().find(' ') != std::string::npos) {
+      Problem(path, "must start with \"/\" and hold no spaces or control characters");
+    }
+    Duration(h.interval(), JoinPath(p, "interval"));
+    Duration(h.timeout(), JoinPath(p, "timeout"));
+    if (h.expected_status() != 0 && (h.expected_status() < 100 || h.expected_status() > 599)) {
+      Problem(JoinPath(p, "expected_status"), "not an HTTP status (100..599)");
+    }
+    if (h.healthy_threshold() > 100) Problem(JoinPath(p, "healthy_threshold"), "above 100");
+    if (h.unhealthy_threshold() > 100) Problem(JoinPath(p, "unhealthy_threshold"), "above 100");
+    if (!h.hostname().empty() && (!IsValidHeaderValue(h.hostname()) || h.hostname().find(' ') != std::string::npos)) {
+      Problem(JoinPath(p, "hostname"), "invalid Host value");
+    }
+  }
+
+  void Sticky(const config::v1::Sticky& s, const std::string& p) {
+    const std::string& name = s.cookie_name();
+    if (!name.empty()) {
+      bool token = true;
+      for (char c : name) token &= IsTokenChar(c);
+      if (!token) Problem(JoinPath(p, "cookie_name"), "invalid cookie name (want an HTTP token)");
+    }
+    const std::string& same_site = s.same_site();
+    if (!same_site.empty() && !absl::EqualsIgnoreCase(same_site, "lax") && !absl::EqualsIgnoreCase(same_site, "strict") &&
+        !absl::EqualsIgnoreCase(same_site, "none")) {
+      Problem(JoinPath(p, "same_site"), absl::StrCat("\"", absl::CHexEscape(same_site), "\" (want lax, strict or none)"));
+    }
+    if (absl::EqualsIgnoreCase(same_site, "none") && !s.secure()) {
+      Problem(JoinPath(p, "same_site"), "\"none\" needs secure: true (browsers drop such cookies otherwise)");
+    }
+  }
+
+ public:
+  void Retry(const config::v1::RetryPolicy& r, const std::string& p) {
+    if (r.attempts() < 1 || r.attempts() > 10) Problem(JoinPath(p, "attempts"), "want 1..10 (total tries)");
+    Duration(r.per_try_timeout(), JoinPath(p, "per_try_timeout"));
+    Duration(r.initial_interval(), JoinPath(p, "initial_interval"));
+    if (r.budget_percent() > 100) Problem(JoinPath(p, "budget_percent"), "above 100");
+  }
+
+ private:
 
   std::vector<std::string>* details_;
 };
@@ -336,6 +413,7 @@ std::vector<std::string> ValidateApplication(const Application& app) {
   } else {
     v.Backend(app.backend(), "backend");
   }
+  if (app.has_policies() && app.policies().has_retry()) v.Retry(app.policies().retry(), "policies.retry");
   return details;
 }
 

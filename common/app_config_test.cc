@@ -261,5 +261,43 @@ TEST(AppConfig, HostnameRegexpConversionMatchesEdgerouter) {
   EXPECT_EQ(HostnameRegexpToRe2("{.+}"), "^.+$");
 }
 
+// reverse_proxy_opts.health_check / sticky / origin_weights and policies.retry.
+TEST(AppConfig, ProxyPolicyFieldsAreValidated) {
+  const std::string rp = R"({"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://a:1","http://b:2"],)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {AppWithBackend(rp + R"("health_check":{"interval":"5s"}}})"),
+       "app a: backend.reverse_proxy_opts.health_check.path is required"},
+      {AppWithBackend(rp + R"("health_check":{"path":"/h","interval":"abc"}}})"),
+       "app a: backend.reverse_proxy_opts.health_check.interval: \"abc\" is not a duration"},
+      {AppWithBackend(rp + R"("health_check":{"path":"/h","timeout":"-1s"}}})"),
+       "app a: backend.reverse_proxy_opts.health_check.timeout: \"-1s\" must be positive"},
+      {AppWithBackend(rp + R"("health_check":{"path":"/h","expected_status":42}}})"),
+       "app a: backend.reverse_proxy_opts.health_check.expected_status: not an HTTP status (100..599)"},
+      {AppWithBackend(rp + R"("sticky":{"same_site":"sometimes"}}})"),
+       "app a: backend.reverse_proxy_opts.sticky.same_site: \"sometimes\" (want lax, strict or none)"},
+      {AppWithBackend(rp + R"("sticky":{"cookie_name":"a b"}}})"),
+       "app a: backend.reverse_proxy_opts.sticky.cookie_name: invalid cookie name (want an HTTP token)"},
+      {AppWithBackend(rp + R"("origin_weights":{"http://c:3":1}}})"),
+       "app a: backend.reverse_proxy_opts.origin_weights.http://c:3: not one of origins"},
+      {AppWithBackend(rp + R"("origin_weights":{"http://a:1":0,"http://b:2":0}}})"),
+       "app a: backend.reverse_proxy_opts.origin_weights: every origin has weight 0"},
+      {R"({"id":"a","frontends":[{"kind":"hostname","hostname":"h"}],"backend":{"kind":"prom_metrics"},"policies":{"retry":{"attempts":0}}})",
+       "app a: policies.retry.attempts: want 1..10 (total tries)"},
+      {R"({"id":"a","frontends":[{"kind":"hostname","hostname":"h"}],"backend":{"kind":"prom_metrics"},"policies":{"retry":{"attempts":2,"per_try_timeout":"2 s"}}})",
+       "app a: policies.retry.per_try_timeout: \"2 s\" is not a duration"},
+  };
+  for (const auto& [json, error] : cases) {
+    absl::StatusOr<Application> app = ParseApplication(json, InputMode::kStrict);
+    ASSERT_FALSE(app.ok()) << json;
+    EXPECT_EQ(app.status().message(), error) << json;
+  }
+  absl::StatusOr<Application> ok = ParseApplication(
+      AppWithBackend(rp + R"("health_check":{"path":"/healthz","interval":"500ms","timeout":"1s","expected_status":204},)"
+                          R"("sticky":{"cookie_name":"lb","secure":true,"same_site":"none","max_age_seconds":60},)"
+                          R"("origin_weights":{"http://a:1":9,"http://b:2":1}}})"),
+      InputMode::kStrict);
+  EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
 }  // namespace
 }  // namespace edgerouter::config

@@ -34,11 +34,12 @@ const pipeline::BackendRegistry& BuiltinBackends() {
   return *registry;
 }
 
-absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::v1::Backend& backend) {
+absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::v1::Backend& backend,
+                                                const config::v1::Policies* policies) {
   // IP rules come first: after routing and the HTTPS redirect, before any backend's own stage.
   pipeline::ChainBuilder builder;
   builder.AddAccess(MakeIpRulesAccess(app_id));
-  return BuiltinBackends().CompileChain(app_id, backend, std::move(builder));
+  return BuiltinBackends().CompileChain(app_id, backend, std::move(builder), policies);
 }
 
 }  // namespace edgerouter::backends

@@ -23,6 +23,26 @@ void TimerList::Arm(Timer* t, int64_t now_ms) {
   tail_ = t;
 }
 
+void TimerList::ArmAt(Timer* t, int64_t deadline_ms) {
+  if (t->list != nullptr) Disarm(t);
+  t->deadline_ms = deadline_ms;
+  t->list = this;
+  Timer* after = tail_;
+  while (after != nullptr && after->deadline_ms > deadline_ms) after = after->prev;
+  t->prev = after;
+  t->next = after != nullptr ? after->next : head_;
+  if (t->next != nullptr) {
+    t->next->prev = t;
+  } else {
+    tail_ = t;
+  }
+  if (after != nullptr) {
+    after->next = t;
+  } else {
+    head_ = t;
+  }
+}
+
 void TimerList::Disarm(Timer* t) {
   TimerList* l = t->list;
   if (l == nullptr) return;

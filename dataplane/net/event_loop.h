@@ -45,6 +45,9 @@ class TimerList {
  public:
   explicit TimerList(int64_t timeout_ms) : timeout_ms_(timeout_ms) {}
   void Arm(Timer* timer, int64_t now_ms);  // (re)arms at now + timeout; moves to the tail
+  // (Re)arms at `deadline_ms`, kept in deadline order (for lists whose timers' durations vary:
+  // an insertion walks from the tail, so short lists only).
+  void ArmAt(Timer* timer, int64_t deadline_ms);
   static void Disarm(Timer* timer);
   int64_t next_deadline() const { return head_ ? head_->deadline_ms : INT64_MAX; }
   // Fires every timer whose deadline has passed (each is disarmed before its callback runs).

@@ -35,6 +35,25 @@ TEST(TimerList, FiresInDeadlineOrderAndRearmMovesToTheBack) {
   EXPECT_EQ(list.next_deadline(), INT64_MAX);
 }
 
+TEST(TimerList, ArmAtKeepsDeadlineOrderWhateverTheArmingOrder) {
+  TimerList list(0);
+  Recorder r;
+  Timer t[5];
+  const int64_t deadlines[5] = {50, 10, 30, 70, 10};
+  for (int i = 0; i < 5; ++i) {
+    t[i].target = &r;
+    t[i].kind = i;
+    list.ArmAt(&t[i], deadlines[i]);
+  }
+  list.ArmAt(&t[3], 5);  // re-armed earlier: moves to the front
+  EXPECT_EQ(list.next_deadline(), 5);
+  list.Expire(30);
+  EXPECT_EQ(r.fired, (std::vector<int>{3, 1, 4, 2}));
+  list.Expire(100);
+  EXPECT_EQ(r.fired, (std::vector<int>{3, 1, 4, 2, 0}));
+  EXPECT_EQ(list.next_deadline(), INT64_MAX);
+}
+
 TEST(EventLoop, PostFromAnotherThreadRunsOnTheLoopAndStopEndsIt) {
   EventLoop loop;
   std::thread::id ran_on;

@@ -5,7 +5,7 @@
 namespace edgerouter::pipeline {
 
 CompileContext CompileContext::Inner(absl::string_view subfield) const {
-  return CompileContext{registry, app_id, absl::StrCat(field, ".", subfield)};
+  return CompileContext{registry, app_id, absl::StrCat(field, ".", subfield), policies};
 }
 
 absl::Status CompileContext::Error(absl::string_view subfield, absl::string_view what) const {
@@ -27,8 +27,9 @@ absl::Status BackendRegistry::Compile(const CompileContext& context, const confi
 }
 
 absl::StatusOr<Chain> BackendRegistry::CompileChain(const std::string& app_id, const config::v1::Backend& backend,
-                                                    ChainBuilder builder) const {
-  const CompileContext context{this, app_id, "backend"};
+                                                    ChainBuilder builder, const config::v1::Policies* policies) const {
+  CompileContext context{this, app_id, "backend"};
+  if (policies != nullptr) context.policies = policies;
   absl::Status s = Compile(context, backend, &builder);
   absl::StatusOr<Chain> chain = s.ok() ? builder.Build() : s;
   // Factories word their config errors with the app already; the builder's own do not.

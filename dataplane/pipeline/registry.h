@@ -23,6 +23,9 @@ struct CompileContext {
   const BackendRegistry* registry;  // wrappers compile their inner backend through it
   std::string app_id;
   std::string field;  // "backend", "backend.auth_v0_opts.authorized_backend", ...
+  // The app's policies (never null; empty when the app has none), for the backends that apply
+  // one themselves (reverse_proxy: policies.retry).
+  const config::v1::Policies* policies = &config::v1::Policies::default_instance();
 
   // The same app, one backend deeper (`field` extended by `subfield`).
   CompileContext Inner(absl::string_view subfield) const;
@@ -48,7 +51,8 @@ class BackendRegistry {
   // An app's whole chain from its top-level backend.
   // `builder` may hold stages that come before the backend's (the data plane's IP rules).
   absl::StatusOr<Chain> CompileChain(const std::string& app_id, const config::v1::Backend& backend,
-                                     ChainBuilder builder = {}) const;
+                                     ChainBuilder builder = {},
+                                     const config::v1::Policies* policies = nullptr) const;
 
  private:
   absl::flat_hash_map<std::string, BackendFactory> factories_;

@@ -446,6 +446,10 @@ void DownstreamConnection::FinishRequest() {
 
 void DownstreamConnection::OnTimer(int kind) {
   if (state_ == State::kClosed) return;
+  if (kind == kRetryTimer) {  // a retry's backoff is over (RetryAttempt)
+    if (state_ == State::kProxying && upstream_ == nullptr) ConnectAttempt(req_.retry_fresh);
+    return;
+  }
   if (state_ == State::kH2) {
     if (kind == kHeaderTimer) {
       h2_->OnHeaderTimer();
@@ -479,6 +483,7 @@ void DownstreamConnection::Close() {
                          : (state_ == State::kProxying || state_ == State::kTunnel ||
                             state_ == State::kLocalResponse || state_ == State::kAwsWaiting);
   if (upstream_ != nullptr) ReleaseUpstream(false);
+  EndRetryInFlight();  // one waiting out its backoff
   if (state_ == State::kAwsWaiting) CancelAws();
   if (in_flight) {
     if (req_.status == 0) req_.status = 499;  // client went away before a response (nginx's convention)

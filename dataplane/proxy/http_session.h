@@ -100,6 +100,10 @@ struct RequestValues {
   bool response_done = false;
   bool upstream_eof = false;
   bool upstream_write_failed = false;  // the origin stopped taking the request: send no more
+  int sticky_index = -1;               // origin named by the sticky cookie (-1: none or unknown)
+  bool set_sticky = false;             // the response gets RequestState::sticky_cookie
+  bool retry_in_flight = false;        // counted in OriginSet::retries_in_flight (retry budget)
+  bool retry_fresh = false;            // the retry waiting for its backoff wants a new connection
 
   // AWS backends.
   const aws::LambdaConfig* lambda_config = nullptr;
@@ -116,6 +120,7 @@ struct RequestState : RequestValues {
   std::string upstream_error;
   std::string upstream_label;
   std::vector<http::Header> forwarded_response_fields;  // port mode: the head TakeResponseHead gets
+  std::string sticky_cookie;  // Set-Cookie value, valid while set_sticky
 
   // Back to a new request's defaults.
   void Reset();
@@ -158,7 +163,8 @@ class DownstreamConnection final : public net::IoHandler,
   enum class State {
     kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kH2, kAwsWaiting, kClosed
   };
-  enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2 };
+  // kRetryTimer: a retry waiting out its backoff (timer_ is free while proxying).
+  enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2, kRetryTimer = 3 };
 
   // --- client side ---
   void DriveHandshake();
@@ -214,6 +220,10 @@ class DownstreamConnection final : public net::IoHandler,
   bool ResponseBodyless() const;
   void PumpResponseBody();
   void UpstreamFailed(int status, absl::string_view reason, bool connect_failure);
+  // Another try after `failure` when backends::ShouldRetry says so (now, or after the retry
+  // policy's backoff); false: the caller answers the failure.
+  bool RetryAttempt(backends::AttemptFailure failure);
+  void EndRetryInFlight();  // the retry (if any) no longer counts against the budget
   void ReleaseUpstream(bool reusable);
   void UpdateUpstreamInterest();
   void PumpTunnel();

@@ -12,17 +12,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "dataplane/backends/reverse_proxy/retry.h"
+#include "dataplane/backends/reverse_proxy/sticky.h"
 #include "dataplane/http/forwarding.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
 
 namespace edgerouter::proxy {
 namespace {
-
-bool IsIdempotent(absl::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
-}
 
 // One read from the origin (TLS or plain): >0 bytes, 0 EOF, -1 would block, -2 error.
 ssize_t ReadUpstream(UpstreamConnection* conn, IoBuffer* buffer) {
@@ -88,13 +85,29 @@ void DownstreamConnection::StartProxy(const backends::ProxyTarget& backend, cons
   req_.attempts = 0;
   req_.origin_index = -1;
   req_.sent_any_body = false;
+  if (backend.sticky.has_value()) {
+    for (const http::Header& field : h.headers) {
+      if (!absl::EqualsIgnoreCase(field.name, "cookie")) continue;
+      std::optional<absl::string_view> id = backends::FindCookie(field.value, backend.sticky->cookie_name);
+      if (!id.has_value()) continue;
+      for (size_t i = 0; i < backend.sticky_ids.size(); ++i) {
+        if (backend.sticky_ids[i] == *id) req_.sticky_index = static_cast<int>(i);
+      }
+    }
+  }
   ConnectAttempt();
 }
 
 void DownstreamConnection::ConnectAttempt(bool fresh) {
   const int64_t now = worker_->loop().now_ms();
   const int previous = req_.origin_index;
-  req_.origin_index = req_.origins->Pick(now, req_.origin_index);
+  // A sticky session stays on its origin while that one may take requests; otherwise it moves
+  // (and the response names its new origin).
+  if (previous < 0 && req_.sticky_index >= 0 && req_.origins->Usable(req_.sticky_index, now, true)) {
+    req_.origin_index = req_.sticky_index;
+  } else {
+    req_.origin_index = req_.origins->Pick(now, req_.origin_index);
+  }
   fresh = fresh && req_.origin_index == previous;  // another origin's pool is not suspect
   ++req_.attempts;
   const Origin& origin = req_.backend->origins[req_.origin_index];
@@ -161,7 +174,12 @@ void DownstreamConnection::StepTls() {
 void DownstreamConnection::OnUpstreamConnected() {
   upstream_->connected = true;
   upstream_->timer.kind = kResponseTimer;
-  worker_->response_timers().Arm(&upstream_->timer, worker_->loop().now_ms());
+  if (req_.backend->retry.has_value() && req_.backend->retry->per_try_timeout_ms > 0) {
+    // Until the first response byte; then the data plane's response timeout (see OnUpstreamReadable).
+    worker_->deadline_timers().ArmAt(&upstream_->timer, worker_->loop().now_ms() + req_.backend->retry->per_try_timeout_ms);
+  } else {
+    worker_->response_timers().Arm(&upstream_->timer, worker_->loop().now_ms());
+  }
   if (req_.expect_continue && !req_.body_done) {
     out_.Append("HTTP/1.1 100 Continue\r\n\r\n");
     req_.expect_continue = false;
@@ -244,11 +262,9 @@ bool DownstreamConnection::FlushToUpstream() {
       Close();
       return false;
     }
-    if (!req_.response_head_done && up_in_.empty() && upstream_->reused && IsIdempotent(req_.method) &&
-        !req_.sent_any_body && req_.attempts < 3) {
-      // A pooled connection the origin had closed (reset on our write): retry on a new one.
-      ReleaseUpstream(false);
-      ConnectAttempt(/*fresh=*/true);
+    // A pooled connection the origin had closed (reset on our write): retry on a new one.
+    if (!req_.response_head_done && up_in_.empty() && upstream_->reused &&
+        RetryAttempt(backends::AttemptFailure::kStalePooled)) {
       return false;
     }
     if (req_.response_head_done) {
@@ -356,18 +372,17 @@ void DownstreamConnection::OnUpstreamReadable() {
       // origin when there is one (ConnectAttempt's Pick avoids the one just tried). On a
       // pooled connection the origin had likely just closed it (not its fault); on a new one
       // it died or dropped the request (a kill -9 under load), which counts for its health.
-      const bool retry = up_in_.empty() && IsIdempotent(req_.method) && !req_.sent_any_body && req_.attempts < 3;
-      if (retry) {
-        if (!upstream_->reused) {
-          worker_->stats().origin(req_.upstream_label).protocol_errors++;
-          req_.origins->ReportFailure(req_.origin_index, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
-        }
-        ReleaseUpstream(false);
-        // A new connection if it is the same origin: idle siblings were likely closed too.
-        ConnectAttempt(/*fresh=*/true);
+      const bool reused = upstream_->reused;
+      if (!reused) {
+        worker_->stats().origin(req_.upstream_label).protocol_errors++;
+        req_.origins->ReportFailure(req_.origin_index, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
+      }
+      // A new connection if it is the same origin: idle siblings were likely closed too.
+      if (up_in_.empty() &&
+          RetryAttempt(reused ? backends::AttemptFailure::kStalePooled : backends::AttemptFailure::kClosedNoResponse)) {
         return;
       }
-      worker_->stats().origin(req_.upstream_label).protocol_errors++;
+      if (reused) worker_->stats().origin(req_.upstream_label).protocol_errors++;
       UpstreamFailed(502, "upstream closed the connection before responding", false);
       return;
     }
@@ -391,8 +406,56 @@ void DownstreamConnection::OnUpstreamReadable() {
   }
 }
 
+void DownstreamConnection::EndRetryInFlight() {
+  if (!req_.retry_in_flight) return;
+  req_.retry_in_flight = false;
+  if (req_.origins != nullptr) req_.origins->retries_in_flight--;
+}
+
+bool DownstreamConnection::RetryAttempt(backends::AttemptFailure failure) {
+  const backends::ProxyTarget* backend = req_.backend;
+  if (backend == nullptr || req_.origins == nullptr || state_ != State::kProxying) return false;
+  EndRetryInFlight();  // the failed try no longer counts; the next one may
+  backends::AttemptFacts facts;
+  facts.policy = backend->retry.has_value() ? &*backend->retry : nullptr;
+  facts.method = req_.method;
+  facts.failure = failure;
+  facts.attempts = req_.attempts;
+  facts.origins = backend->origins.size();
+  facts.response_started = req_.response_head_done;
+  facts.body_sent = req_.sent_any_body;
+  const bool budgeted = facts.policy != nullptr && failure != backends::AttemptFailure::kStalePooled;
+  if (budgeted) {
+    facts.retries_in_flight = req_.origins->retries_in_flight;
+    facts.active_requests = req_.origins->ActiveRequests();
+  }
+  const backends::RetryDecision decision = backends::ShouldRetry(facts);
+  if (decision == backends::RetryDecision::kBudgetExhausted) worker_->stats().CountRetry(req_.app_id, true);
+  if (decision != backends::RetryDecision::kRetry) return false;
+  ReleaseUpstream(false);
+  const bool fresh = failure == backends::AttemptFailure::kStalePooled ||
+                     failure == backends::AttemptFailure::kClosedNoResponse;
+  if (!budgeted) {
+    ConnectAttempt(fresh);
+    return true;
+  }
+  worker_->stats().CountRetry(req_.app_id, false);
+  req_.origins->retries_in_flight++;
+  req_.retry_in_flight = true;
+  const int64_t delay = backends::RetryBackoffMs(*facts.policy, req_.attempts, req_.origins->NextRandom());
+  if (delay <= 0) {
+    ConnectAttempt(fresh);
+    return true;
+  }
+  req_.retry_fresh = fresh;  // ConnectAttempt when timer_ fires (OnTimer)
+  timer_.kind = kRetryTimer;
+  worker_->deadline_timers().ArmAt(&timer_, worker_->loop().now_ms() + delay);
+  return true;
+}
+
 void DownstreamConnection::ReleaseUpstream(bool reusable) {
   if (upstream_ == nullptr) return;
+  EndRetryInFlight();
   UpstreamConnection* conn = upstream_;
   // A connection that refused a write or reported a hang-up is dead, whatever its response said.
   reusable = reusable && !req_.upstream_write_failed && !conn->hung_up;
@@ -412,12 +475,8 @@ void DownstreamConnection::UpstreamFailed(int status, absl::string_view reason, 
     req_.origins->ReportFailure(req_.origin_index, worker_->loop().now_ms(), OriginSet::Failure::kConnect);
   }
   ReleaseUpstream(false);
-  const bool can_retry = connect_failure && req_.attempts < 2 && req_.backend != nullptr &&
-                         req_.backend->origins.size() > 1 && IsIdempotent(req_.method) && !req_.sent_any_body;
-  if (can_retry) {
-    ConnectAttempt();
-    return;
-  }
+  if (connect_failure && RetryAttempt(backends::AttemptFailure::kConnect)) return;
+  EndRetryInFlight();
   req_.upstream_error.assign(reason.data(), reason.size());
   log::Every(log::Level::kWarn, "upstream error", "upstream error")
       .Kv("app", req_.app_id)
@@ -447,6 +506,7 @@ void DownstreamConnection::OnUpstreamTimer(UpstreamConnection* conn, int kind) {
     return;
   }
   worker_->stats().origin(req_.upstream_label).timeouts++;
+  if (!req_.response_head_done && up_in_.empty() && RetryAttempt(backends::AttemptFailure::kTimeout)) return;
   if (!req_.response_head_done) {
     UpstreamFailed(504, "upstream response timeout", false);
   } else {

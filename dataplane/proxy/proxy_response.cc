@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "dataplane/backends/reverse_proxy/retry.h"
+#include "dataplane/backends/reverse_proxy/sticky.h"
 #include "dataplane/http/field_names.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
@@ -67,8 +69,18 @@ void DownstreamConnection::HandleResponseHead() {
     if (status >= 500) {
       worker_->stats().origin(req_.upstream_label).status_5xx++;
       req_.origins->ReportFailure(req_.origin_index, worker_->loop().now_ms(), OriginSet::Failure::kStatus5xx);
+      // Not relayed yet: with a retry policy, a gateway error may go to another try instead.
+      if (req_.backend->retry.has_value() && backends::IsRetriableStatus(status) &&
+          RetryAttempt(backends::AttemptFailure::kStatus5xx)) {
+        return;
+      }
     } else {
       req_.origins->ReportSuccess(req_.origin_index);
+    }
+    // A sticky session new to this origin (or moved off its old one) learns where it is.
+    if (req_.backend->sticky.has_value() && req_.origin_index != req_.sticky_index) {
+      req_.set_sticky = true;
+      req_.sticky_cookie = backends::StickySetCookie(*req_.backend->sticky, req_.backend->sticky_ids[req_.origin_index]);
     }
     req_.response_framing = response_head_.framing;
     req_.response_remaining = response_head_.content_length;
@@ -86,6 +98,7 @@ void DownstreamConnection::HandleResponseHead() {
         if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
         req_.forwarded_response_fields.push_back(h);
       }
+      if (req_.set_sticky) req_.forwarded_response_fields.push_back(http::Header{"Set-Cookie", req_.sticky_cookie});
       if (port_->TakeResponseHead(status, req_.forwarded_response_fields, req_.response_framing, req_.response_remaining)) {
         up_in_.Consume(response_head_.head_size);
         req_.response_head_done = true;
@@ -106,6 +119,11 @@ void DownstreamConnection::HandleResponseHead() {
       out_.Append(h.name);
       out_.Append(": ");
       out_.Append(h.value);
+      out_.Append("\r\n");
+    }
+    if (req_.set_sticky) {
+      out_.Append("Set-Cookie: ");
+      out_.Append(req_.sticky_cookie);
       out_.Append("\r\n");
     }
     if (req_.response_framing == http::BodyFraming::kChunked && !req_.dechunk_for_http10) {

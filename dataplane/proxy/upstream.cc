@@ -234,18 +234,87 @@ OriginSet::~OriginSet() {
   }
 }
 
+uint64_t OriginSet::NextRandom() {
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  return rng_;
+}
+
+bool OriginSet::Usable(int i, int64_t now_ms, bool active) const {
+  const ProxyTarget& c = *config_;
+  if (!c.weights.empty() && c.weights[i] == 0) return false;
+  if (origins_[i].ejected_until_ms > now_ms) return false;
+  return !active || c.health.empty() || c.health[i]->healthy.load(std::memory_order_relaxed);
+}
+
+int OriginSet::PickAmong(int64_t now_ms, int exclude, bool active) {
+  const ProxyTarget& c = *config_;
+  const int n = static_cast<int>(origins_.size());
+  auto sample = [&] {
+    if (c.weights.empty()) return static_cast<int>(NextRandom() % n);
+    uint64_t r = NextRandom() % c.total_weight;
+    for (int i = 0; i < n; ++i) {
+      if (r < c.weights[i]) return i;
+      r -= c.weights[i];
+    }
+    return n - 1;
+  };
+  int chosen[2] = {-1, -1};
+  int count = 0;
+  for (int attempt = 0; attempt < 2 * n && count < 2; ++attempt) {
+    const int i = sample();
+    if (i == exclude || (count == 1 && chosen[0] == i) || !Usable(i, now_ms, active)) continue;
+    chosen[count++] = i;
+  }
+  if (count == 0) {
+    for (int i = 0; i < n; ++i) {
+      if (i != exclude && Usable(i, now_ms, active)) return i;  // the random walk missed it
+    }
+    return -1;
+  }
+  if (count == 1) return chosen[0];
+  // Least loaded relative to weight: a 3:1 split stays 3:1 under load too.
+  const uint64_t w0 = c.weights.empty() ? 1 : c.weights[chosen[0]];
+  const uint64_t w1 = c.weights.empty() ? 1 : c.weights[chosen[1]];
+  const uint64_t load0 = static_cast<uint64_t>(origins_[chosen[0]].outstanding) * w1;
+  const uint64_t load1 = static_cast<uint64_t>(origins_[chosen[1]].outstanding) * w0;
+  return load0 <= load1 ? chosen[0] : chosen[1];
+}
+
+int OriginSet::PickWithPolicies(int64_t now_ms, int exclude) {
+  // Healthy by both measures; the same origin again rather than one failing its checks.
+  for (int ex : {exclude, -1}) {
+    const int i = PickAmong(now_ms, ex, true);
+    if (i >= 0) return i;
+  }
+  if (!config_->health.empty()) {
+    // Every origin fails its active checks: fail open (Envoy's panic mode) on passive health.
+    stats_->health_fail_open++;
+    for (int ex : {exclude, -1}) {
+      const int i = PickAmong(now_ms, ex, false);
+      if (i >= 0) return i;
+    }
+  }
+  // All passively ejected too: the one that comes back first (weight 0 stays out).
+  int first_back = -1;
+  for (int i = 0; i < static_cast<int>(origins_.size()); ++i) {
+    if (!config_->weights.empty() && config_->weights[i] == 0) continue;
+    if (first_back < 0 || origins_[i].ejected_until_ms < origins_[first_back].ejected_until_ms) first_back = i;
+  }
+  return first_back < 0 ? 0 : first_back;
+}
+
 int OriginSet::Pick(int64_t now_ms, int exclude) {
   const int n = static_cast<int>(origins_.size());
+  if (!config_->weights.empty() || !config_->health.empty()) return PickWithPolicies(now_ms, exclude);
   if (n == 1) return 0;
   // Healthy candidates; if none, the one that comes back first.
   int healthy[2] = {-1, -1};
   int healthy_count = 0;
   int first_back = -1;
   for (int attempt = 0; attempt < 2 * n && healthy_count < 2; ++attempt) {
-    rng_ ^= rng_ << 13;
-    rng_ ^= rng_ >> 7;
-    rng_ ^= rng_ << 17;
-    const int i = static_cast<int>(rng_ % n);
+    const int i = static_cast<int>(NextRandom() % n);
     if (i == exclude || (healthy_count == 1 && healthy[0] == i)) continue;
     if (origins_[i].ejected_until_ms <= now_ms) healthy[healthy_count++] = i;
   }

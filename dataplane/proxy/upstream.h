@@ -134,7 +134,20 @@ class OriginSet {
   OriginState& state(int i) { return origins_[i]; }
 
   // Index of the origin for the next attempt, never `exclude` unless it is the only one.
+  // With origin_weights: P2C over two weighted samples; weight 0 gets nothing. With active
+  // health checks: origins failing them get nothing while any passes (else fail open).
   int Pick(int64_t now_ms, int exclude);
+  // Whether origin `i` may take a new request now (a sticky session's origin, say): weight
+  // above 0, not ejected and, when `active`, passing its health checks.
+  bool Usable(int i, int64_t now_ms, bool active) const;
+  // Retry budget (policies.retry): retries in flight on this worker, and requests at origins.
+  int retries_in_flight = 0;
+  int ActiveRequests() const {
+    int n = 0;
+    for (const OriginState& o : origins_) n += o.outstanding;
+    return n;
+  }
+  uint64_t NextRandom();
   void ReportSuccess(int i);
   void ReportFailure(int i, int64_t now_ms, Failure kind);
 
@@ -161,6 +174,9 @@ class OriginSet {
   stats::WorkerStats* stats_;
   net::TimerList* idle_timers_;
   std::function<void(std::function<void()>)> defer_delete_;
+  int PickWithPolicies(int64_t now_ms, int exclude);
+  int PickAmong(int64_t now_ms, int exclude, bool active);  // -1: none usable
+
   std::vector<OriginState> origins_;
   uint64_t rng_;
 };

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
+
 #include "absl/strings/str_cat.h"
 #include "dataplane/stats/request_stats.h"
 #include "gtest/gtest.h"
@@ -163,6 +165,87 @@ TEST_F(OriginHealth, FailuresWhileEjectedAtTheCapDoNotExtendIt) {
 }
 
 // The pool, against a real loopback listener (connections are accepted by the kernel backlog).
+// Weighted picks, active health (atomic verdicts) and failing open. Three origins; the
+// config's policy fields are set per test and Pick reads them through the set's config.
+class OriginPolicies : public ::testing::Test {
+ protected:
+  OriginPolicies() {
+    config_.origins.resize(3);
+    for (int i = 0; i < 3; ++i) config_.origins[i].url = absl::StrCat("http://o", i);
+    set_ = std::make_unique<OriginSet>(config_, &loop_, &stats_, &idle_, [](std::function<void()> fn) { fn(); });
+  }
+  void Weigh(std::vector<uint32_t> weights) {
+    config_.weights = weights;
+    config_.total_weight = 0;
+    for (uint32_t w : weights) config_.total_weight += w;
+  }
+  void Check() {
+    for (int i = 0; i < 3; ++i) config_.health.push_back(std::make_shared<backends::OriginHealth>());
+  }
+  std::array<int, 3> Count(int picks, int64_t now = 0) {
+    std::array<int, 3> n{};
+    for (int k = 0; k < picks; ++k) n[set_->Pick(now, -1)]++;
+    return n;
+  }
+
+  ProxyTarget config_;
+  net::EventLoop loop_;
+  stats::WorkerStats stats_;
+  net::TimerList idle_{30000};
+  std::unique_ptr<OriginSet> set_;
+};
+
+TEST_F(OriginPolicies, IdlePicksFollowTheWeightsAndWeightZeroGetsNothing) {
+  Weigh({6, 3, 1});
+  const std::array<int, 3> n = Count(20000);
+  EXPECT_NEAR(n[0] / 20000.0, 0.6, 0.6 * 0.05);
+  EXPECT_NEAR(n[1] / 20000.0, 0.3, 0.3 * 0.05);
+  EXPECT_NEAR(n[2] / 20000.0, 0.1, 0.1 * 0.05);
+  Weigh({1, 0, 1});
+  EXPECT_EQ(Count(5000)[1], 0);
+  EXPECT_FALSE(set_->Usable(1, 0, true));
+}
+
+TEST_F(OriginPolicies, UnderLoadTheLeastLoadedRelativeToWeightWins) {
+  Weigh({3, 1, 0});
+  set_->state(0).outstanding = 6;  // 2 per unit of weight
+  set_->state(1).outstanding = 1;  // 1 per unit of weight: less loaded
+  int to_1 = 0;
+  for (int k = 0; k < 1000; ++k) to_1 += set_->Pick(0, -1) == 1;
+  // Whenever both are drawn (about 3/8 of the picks) origin 1 wins; origin 0 wins only alone.
+  EXPECT_GT(to_1, 250);
+  set_->state(1).outstanding = 3;  // 3 per unit: now origin 0 is the less loaded one
+  to_1 = 0;
+  for (int k = 0; k < 1000; ++k) to_1 += set_->Pick(0, -1) == 1;
+  EXPECT_LT(to_1, 150);  // only when drawn twice in a row (1/16)
+}
+
+TEST_F(OriginPolicies, OriginsFailingChecksGetNothingUntilAllFailThenFailOpen) {
+  Check();
+  config_.health[1]->healthy = false;
+  std::array<int, 3> n = Count(3000);
+  EXPECT_EQ(n[1], 0);
+  EXPECT_GT(n[0], 1000);
+  EXPECT_GT(n[2], 1000);
+  EXPECT_EQ(stats_.health_fail_open, 0u);
+  // The only healthy origin is the one just tried: it gets the retry, not an unhealthy one.
+  config_.health[2]->healthy = false;
+  for (int k = 0; k < 100; ++k) EXPECT_EQ(set_->Pick(0, 0), 0);
+  config_.health[0]->healthy = false;
+  n = Count(3000);
+  EXPECT_GT(n[0] + n[1] + n[2], 0);
+  EXPECT_GT(n[1], 500);  // every origin is used again
+  EXPECT_EQ(stats_.health_fail_open, 3000u);
+  // Passive ejection still applies while failing open.
+  set_->ReportFailure(2, 0, Failure::kConnect);
+  set_->ReportFailure(2, 0, Failure::kConnect);
+  set_->ReportFailure(2, 0, Failure::kConnect);
+  EXPECT_EQ(Count(3000, 1)[2], 0);
+  config_.health[1]->healthy = true;
+  n = Count(3000, 1);
+  EXPECT_EQ(n[1], 3000);
+}
+
 class Pool : public ::testing::Test {
  protected:
   Pool() {

@@ -96,6 +96,8 @@ class Worker : public net::IoHandler {
   net::TimerList& connect_timers() { return connect_timers_; }
   net::TimerList& response_timers() { return response_timers_; }
   net::TimerList& upstream_idle_timers() { return upstream_idle_timers_; }
+  // Timers of varying durations (retry backoff, per-try timeouts): armed with ArmAt.
+  net::TimerList& deadline_timers() { return deadline_timers_; }
   void AppendAccessLog(absl::string_view line);
   void OnConnectionClosed(DownstreamConnection* conn);
   // Counts a failed TLS handshake and logs it, at most once a second per worker.
@@ -156,6 +158,7 @@ class Worker : public net::IoHandler {
   net::TimerList connect_timers_;
   net::TimerList response_timers_;
   net::TimerList upstream_idle_timers_;
+  net::TimerList deadline_timers_{0};
   UpstreamPools pools_;
   std::unique_ptr<aws::AwsWorkerContext> aws_;
   stats::WorkerStats stats_;

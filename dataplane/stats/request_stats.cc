@@ -24,6 +24,8 @@ void AppCounters::Merge(const AppCounters& other) {
   for (int i = 0; i <= kBuckets; ++i) buckets[i] += other.buckets[i];
   duration_sum += other.duration_sum;
   duration_count += other.duration_count;
+  retries += other.retries;
+  retries_budget_exhausted += other.retries_budget_exhausted;
 }
 
 void OriginCounters::Merge(const OriginCounters& o) {
@@ -42,6 +44,7 @@ void Counters::Merge(const Counters& other) {
   requests_in_flight += other.requests_in_flight;
   parse_errors += other.parse_errors;
   ejected_origins += other.ejected_origins;
+  health_fail_open += other.health_fail_open;
   tls_handshakes += other.tls_handshakes;
   tls_resumed += other.tls_resumed;
   for (int i = 0; i < kTlsErrorKinds; ++i) tls_handshake_errors[i] += other.tls_handshake_errors[i];
@@ -71,6 +74,12 @@ void WorkerStats::RecordRequest(absl::string_view app, int status, absl::string_
   Observe(&all->second, key, seconds);
 }
 
+void WorkerStats::CountRetry(absl::string_view app, bool exhausted) {
+  auto it = apps_.find(app);
+  if (it == apps_.end()) it = apps_.emplace(std::string(app), AppCounters()).first;
+  (exhausted ? it->second.retries_budget_exhausted : it->second.retries)++;
+}
+
 OriginCounters& WorkerStats::origin(absl::string_view url) {
   auto it = origins_.find(url);
   if (it == origins_.end()) it = origins_.emplace(std::string(url), OriginCounters()).first;
@@ -85,6 +94,7 @@ void WorkerStats::MergeInto(Counters* out) const {
   out->requests_in_flight += requests_in_flight;
   out->parse_errors += parse_errors;
   out->ejected_origins += ejected_origins;
+  out->health_fail_open += health_fail_open;
   out->tls_handshakes += tls_handshakes;
   out->tls_resumed += tls_resumed;
   for (int i = 0; i < kTlsErrorKinds; ++i) out->tls_handshake_errors[i] += tls_handshake_errors[i];
@@ -138,6 +148,21 @@ std::string RenderPrometheus(const Counters& c, const std::string& extra) {
                   "# TYPE er_dp_parse_errors_total counter\ner_dp_parse_errors_total ", c.parse_errors, "\n");
   absl::StrAppend(&out, "# HELP er_dp_ejected_origins Origins currently ejected by passive health checks (sum over workers).\n",
                   "# TYPE er_dp_ejected_origins gauge\ner_dp_ejected_origins ", c.ejected_origins, "\n");
+  absl::StrAppend(&out, "# HELP er_dp_health_fail_open_total Origin picks made while every origin of the backend failed its active health checks (fail open).\n",
+                  "# TYPE er_dp_health_fail_open_total counter\ner_dp_health_fail_open_total ", c.health_fail_open, "\n");
+  absl::StrAppend(&out, "# HELP er_dp_retries_total Origin attempts retried by policies.retry.\n",
+                  "# TYPE er_dp_retries_total counter\n");
+  for (const auto& [app, counters] : c.apps) {
+    if (counters.retries + counters.retries_budget_exhausted == 0) continue;
+    absl::StrAppend(&out, "er_dp_retries_total{app=\"", EscapeLabelValue(app), "\"} ", counters.retries, "\n");
+  }
+  absl::StrAppend(&out, "# HELP er_dp_retries_budget_exhausted_total Retries refused by the retry budget.\n",
+                  "# TYPE er_dp_retries_budget_exhausted_total counter\n");
+  for (const auto& [app, counters] : c.apps) {
+    if (counters.retries + counters.retries_budget_exhausted == 0) continue;
+    absl::StrAppend(&out, "er_dp_retries_budget_exhausted_total{app=\"", EscapeLabelValue(app), "\"} ",
+                    counters.retries_budget_exhausted, "\n");
+  }
   absl::StrAppend(&out, "# HELP er_dp_upstream_errors_total Upstream failures by origin and kind.\n",
                   "# TYPE er_dp_upstream_errors_total counter\n");
   for (const auto& [url, o] : c.origins) {

@@ -33,6 +33,8 @@ struct AppCounters {
   std::array<uint64_t, kBuckets + 1> buckets{};  // not cumulative; last = +Inf
   double duration_sum = 0;
   uint64_t duration_count = 0;
+  uint64_t retries = 0;                   // policies.retry: attempts after the first
+  uint64_t retries_budget_exhausted = 0;  // retries refused by the retry budget
 
   void Merge(const AppCounters& other);
 };
@@ -56,6 +58,7 @@ struct Counters {
   uint64_t requests_in_flight = 0;
   uint64_t parse_errors = 0;
   uint64_t ejected_origins = 0;  // currently ejected (gauge)
+  uint64_t health_fail_open = 0;  // picks made while every origin failed its active checks
   uint64_t tls_handshakes = 0;
   uint64_t tls_resumed = 0;
   TlsErrorCounts tls_handshake_errors{};
@@ -72,12 +75,15 @@ class WorkerStats {
   // Called once per finished request.
   void RecordRequest(absl::string_view app, int status, absl::string_view method, double seconds);
   OriginCounters& origin(absl::string_view url);
+  // A retry of app `app` went ahead, or (`exhausted`) was refused by the retry budget.
+  void CountRetry(absl::string_view app, bool exhausted);
 
   uint64_t connections_accepted = 0;
   int64_t connections_active = 0;
   int64_t requests_in_flight = 0;
   uint64_t parse_errors = 0;
   int64_t ejected_origins = 0;
+  uint64_t health_fail_open = 0;
   uint64_t tls_handshakes = 0;  // completed
   uint64_t tls_resumed = 0;     // of which resumed from a ticket
   TlsErrorCounts tls_handshake_errors{};

@@ -14,6 +14,10 @@
 //   GET  /advertise?m=ID every /static... response advertises "turbocharger: /static ID" from
 //                        now on (an empty ID stops it); 200 "ok"
 //   GET  /static...      200 "origin <target>", with the advertisement when one is set
+//   GET  /healthz        the status /set-health set (200 at start), empty body
+//   GET  /set-health/NNN /healthz answers NNN from now on; 200 "ok"
+//   GET  /hits           200 "hits=N": requests served so far, these kinds not counted
+//   GET  /probes         200 "hits=N": /healthz requests served so far
 // Every response carries "X-Origin: <--name>".
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -26,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -33,6 +38,9 @@
 namespace {
 
 std::string g_name = "origin";
+std::atomic<int> g_health{200};
+std::atomic<uint64_t> g_hits{0};
+std::atomic<uint64_t> g_probes{0};
 
 std::mutex g_advertise_mu;
 std::string g_advertise;  // the turbocharger manifest id /static responses advertise
@@ -153,6 +161,7 @@ void Serve(int fd) {
       break;
     }
     if (!ReadBody(fd, head, &buf, &bytes, &sum)) break;
+    if (target != "/hits" && target != "/probes" && target != "/healthz" && target.rfind("/set-health/", 0) != 0) g_hits++;
     std::string out;
     bool close_after = false;
     if (target.rfind("/ws", 0) == 0 && !HeaderValue(head, "Upgrade").empty()) {
@@ -192,6 +201,16 @@ void Serve(int fd) {
     } else if (target == "/ka-close") {  // a keep-alive answer, and the origin closes anyway
       out = Response(200, "kac\n");
       close_after = true;
+    } else if (target == "/healthz") {
+      g_probes++;
+      out = Response(g_health.load(), "");
+    } else if (target == "/probes") {
+      out = Response(200, "hits=" + std::to_string(g_probes.load()));
+    } else if (target.rfind("/set-health/", 0) == 0) {
+      g_health = std::atoi(target.c_str() + 12);
+      out = Response(200, "ok\n");
+    } else if (target == "/hits") {
+      out = Response(200, "hits=" + std::to_string(g_hits.load()));
     } else if (target.rfind("/status/", 0) == 0) {
       out = Response(std::atoi(target.c_str() + 8), "");
     } else if (target == "/hold") {

@@ -8,12 +8,16 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "dataplane/backends/reverse_proxy/retry.h"
+#include "dataplane/backends/reverse_proxy/sticky.h"
 #include "dataplane/turbocharger/attachment.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -29,6 +33,13 @@ struct Origin {
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
   std::string resolve_error;  // non-empty: unusable (502 with this reason)
+};
+
+// An origin's verdict from its active health checker (health_check.h), shared by every worker.
+// Origins start healthy (a new origin takes traffic at once, as Traefik's do).
+struct OriginHealth {
+  std::atomic<bool> healthy{true};
+  std::atomic<uint64_t> probes{0};  // probes finished (tests, debugging)
 };
 
 // Parses http(s)://authority[/path] (validated by the app validator) and resolves the host.
@@ -52,6 +63,15 @@ struct ProxyTarget {
   // The turbocharger middleware's state (set when the data plane has TURBOCHARGER_STORE):
   // origin responses feed it, requests under an attached prefix are served from the store.
   std::shared_ptr<turbocharger::SharedAttachment> turbocharger;
+
+  // Origin selection policies. Each is empty when not configured, so picking without them
+  // costs what it did before they existed.
+  std::vector<uint32_t> weights;  // origin_weights, per origin; empty: all weigh 1
+  uint64_t total_weight = 0;
+  std::vector<std::shared_ptr<OriginHealth>> health;  // active checks, per origin
+  std::optional<StickyConfig> sticky;
+  std::vector<std::string> sticky_ids;  // OriginStickyId per origin (with `sticky`)
+  std::optional<RetryConfig> retry;     // the app's policies.retry
 };
 
 }  // namespace edgerouter::backends

@@ -4,8 +4,10 @@
 #include <memory>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/json_codec.h"
+#include "dataplane/backends/reverse_proxy/health_check.h"
 #include "dataplane/backends/reverse_proxy/proxy_target.h"
 #include "dataplane/backends/turbocharger/turbocharger.h"
 #include "dataplane/turbocharger/runtime.h"
@@ -59,6 +61,32 @@ absl::Status CompileReverseProxy(const pipeline::CompileContext& context, const 
     } else {
       t.client_tls_error = std::string(ctx.status().message());
     }
+  }
+  if (!o.origin_weights().empty()) {
+    for (const std::string& url : o.origins()) {
+      auto it = o.origin_weights().find(url);
+      t.weights.push_back(it == o.origin_weights().end() ? 1 : it->second);
+      t.total_weight += t.weights.back();
+    }
+    if (t.total_weight == 0) return context.Inner("reverse_proxy_opts").Error("origin_weights", "every origin has weight 0");
+  }
+  if (o.has_sticky()) {
+    t.sticky = CompileSticky(o.sticky());
+    for (const Origin& origin : t.origins) t.sticky_ids.push_back(OriginStickyId(origin.url));
+  }
+  if (context.policies->has_retry()) {
+    absl::StatusOr<RetryConfig> retry = CompileRetry(context.policies->retry());
+    if (!retry.ok()) return absl::InvalidArgumentError(absl::StrCat("app ", context.app_id, ": ", retry.status().message()));
+    t.retry = *retry;
+  }
+  // Last: starts (or joins) the checkers, so a config that fails above starts none.
+  if (o.has_health_check()) {
+    absl::StatusOr<HealthCheckConfig> check = CompileHealthCheck(o.health_check());
+    if (!check.ok()) {
+      return context.Inner("reverse_proxy_opts").Error("", check.status().message());
+    }
+    check->tls_server_name = t.tls_server_name;
+    for (const Origin& origin : t.origins) t.health.push_back(WatchOrigin(origin, *check, t.client_tls));
   }
   return chain->SetTerminal(std::make_unique<ReverseProxy>(std::move(t)));
 }
