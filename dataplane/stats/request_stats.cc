@@ -24,6 +24,7 @@ void AppCounters::Merge(const AppCounters& other) {
   for (int i = 0; i <= kBuckets; ++i) buckets[i] += other.buckets[i];
   duration_sum += other.duration_sum;
   duration_count += other.duration_count;
+  rate_limited += other.rate_limited;
 }
 
 void OriginCounters::Merge(const OriginCounters& o) {
@@ -69,6 +70,12 @@ void WorkerStats::RecordRequest(absl::string_view app, int status, absl::string_
   auto all = apps_.find(absl::string_view("_all"));
   if (all == apps_.end()) all = apps_.emplace("_all", AppCounters()).first;
   Observe(&all->second, key, seconds);
+}
+
+void WorkerStats::CountRateLimited(absl::string_view app) {
+  auto it = apps_.find(app);
+  if (it == apps_.end()) it = apps_.emplace(std::string(app), AppCounters()).first;
+  it->second.rate_limited++;
 }
 
 OriginCounters& WorkerStats::origin(absl::string_view url) {
@@ -126,6 +133,12 @@ std::string RenderPrometheus(const Counters& c, const std::string& extra) {
                     FormatValue(counters.duration_sum), "\n");
     absl::StrAppend(&out, "er_request_duration_seconds_count{app=\"", label, "\"} ",
                     counters.duration_count, "\n");
+  }
+  absl::StrAppend(&out, "# HELP er_dp_rate_limited_total Requests refused (429) by an app's rate_limit policy.\n",
+                  "# TYPE er_dp_rate_limited_total counter\n");
+  for (const auto& [app, counters] : c.apps) {
+    if (counters.rate_limited == 0) continue;
+    absl::StrAppend(&out, "er_dp_rate_limited_total{app=\"", EscapeLabelValue(app), "\"} ", counters.rate_limited, "\n");
   }
   absl::StrAppend(&out, "# HELP er_dp_connections_accepted_total Client connections accepted.\n",
                   "# TYPE er_dp_connections_accepted_total counter\n",

@@ -33,6 +33,7 @@ struct AppCounters {
   std::array<uint64_t, kBuckets + 1> buckets{};  // not cumulative; last = +Inf
   double duration_sum = 0;
   uint64_t duration_count = 0;
+  uint64_t rate_limited = 0;  // requests a rate_limit policy refused (429)
 
   void Merge(const AppCounters& other);
 };
@@ -72,6 +73,8 @@ class WorkerStats {
   // Called once per finished request.
   void RecordRequest(absl::string_view app, int status, absl::string_view method, double seconds);
   OriginCounters& origin(absl::string_view url);
+  // A rate_limit policy refused a request of `app` (its 429 is also counted by RecordRequest).
+  void CountRateLimited(absl::string_view app);
 
   uint64_t connections_accepted = 0;
   int64_t connections_active = 0;
