@@ -118,7 +118,8 @@ class ResponseHeaders : public pipeline::ResponseStage {
       }
     }
     add_ = Sorted(p.add_response_headers());
-    if (p.sts_seconds() > 0 || p.sts_include_subdomains() || p.sts_preload()) {
+    // As Traefik: HSTS only with a max-age (the flags alone would send max-age=0, which clears it).
+    if (p.sts_seconds() > 0) {
       hsts_ = absl::StrCat("max-age=", p.sts_seconds(), p.sts_include_subdomains() ? "; includeSubDomains" : "",
                            p.sts_preload() ? "; preload" : "");
     }
@@ -174,7 +175,7 @@ class ResponseHeaders : public pipeline::ResponseStage {
 
 bool HasResponseEdits(const config::HeadersPolicy& p) {
   return !p.custom_response_headers().empty() || !p.add_response_headers().empty() || p.sts_seconds() > 0 ||
-         p.sts_include_subdomains() || p.sts_preload() || p.content_type_nosniff() || p.frame_deny() ||
+         p.content_type_nosniff() || p.frame_deny() ||
          !p.custom_frame_options_value().empty() || !p.referrer_policy().empty() ||
          !p.access_control_allow_origin_list().empty();
 }

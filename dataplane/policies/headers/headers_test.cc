@@ -98,6 +98,14 @@ TEST(HeadersPolicy, SecurityPresetAndHstsOnlyOverHttps) {
   EXPECT_EQ(Find(plain_edit, "X-Frame-Options"), "DENY");
 }
 
+TEST(HeadersPolicy, HstsFlagsWithoutMaxAgeSendNothing) {
+  config::HeadersPolicy p;
+  p.set_sts_include_subdomains(true);
+  p.set_sts_preload(true);
+  pipeline::Chain chain = Compile(p);
+  EXPECT_FALSE(chain.has_response_stages());
+}
+
 TEST(HeadersPolicy, CustomFrameOptionsValueWinsOverDeny) {
   config::HeadersPolicy p;
   p.set_frame_deny(true);
