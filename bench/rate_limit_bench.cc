@@ -21,7 +21,7 @@ int64_t NowNs() {
 }
 
 std::unique_ptr<policies::RateLimitStage> Make(uint64_t average, const std::string& per) {
-  config::RateLimitPolicy p;
+  config::v1::RateLimitPolicy p;
   p.set_average(average);
   p.set_period("1s");
   p.set_per(per);

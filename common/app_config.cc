@@ -117,7 +117,7 @@ class Validator {
     details_->push_back(absl::StrCat(path, ": ", what));
   }
 
-  void Frontend(const config::Frontend& f, const std::string& path) {
+  void Frontend(const config::v1::Frontend& f, const std::string& path) {
     const std::string& kind = f.kind();
     if (kind.empty()) {
       Required(JoinPath(path, "kind"));
@@ -146,7 +146,7 @@ class Validator {
     }
   }
 
-  void Backend(const config::Backend& b, const std::string& path) {
+  void Backend(const config::v1::Backend& b, const std::string& path) {
     const std::string& kind = b.kind();
     auto opts_path = [&](absl::string_view name) { return JoinPath(path, name); };
     if (kind.empty()) {
@@ -232,7 +232,7 @@ class Validator {
 
 
  public:
-  void Policies(const config::Policies& p, const std::string& path) {
+  void Policies(const config::v1::Policies& p, const std::string& path) {
     if (p.has_rate_limit()) RateLimit(p.rate_limit(), JoinPath(path, "rate_limit"));
     if (p.has_headers()) Headers(p.headers(), JoinPath(path, "headers"));
   }

@@ -38,8 +38,8 @@ const pipeline::BackendRegistry& BuiltinBackends() {
   return *registry;
 }
 
-absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::Backend& backend,
-                                                const config::Policies& policies, int workers) {
+absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::v1::Backend& backend,
+                                                const config::v1::Policies& policies, int workers) {
   // IP rules come first: after routing and the HTTPS redirect, before any backend's own stage;
   // then CORS preflights (before auth: browsers send them without credentials).
   pipeline::ChainBuilder builder;

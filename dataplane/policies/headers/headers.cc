@@ -30,7 +30,7 @@ struct CorsOrigins {
   bool any = false;  // "*"
   std::vector<std::string> exact;
 
-  explicit CorsOrigins(const config::HeadersPolicy& p) {
+  explicit CorsOrigins(const config::v1::HeadersPolicy& p) {
     for (const std::string& o : p.access_control_allow_origin_list()) {
       if (o == "*") {
         any = true;
@@ -55,7 +55,7 @@ struct CorsOrigins {
 // it as to every response.
 class CorsPreflight : public pipeline::AccessStage {
  public:
-  explicit CorsPreflight(const config::HeadersPolicy& p) : origins_(p) {
+  explicit CorsPreflight(const config::v1::HeadersPolicy& p) : origins_(p) {
     if (!p.access_control_allow_methods().empty()) {
       absl::StrAppend(&fields_, "Access-Control-Allow-Methods: ", absl::StrJoin(p.access_control_allow_methods(), ", "),
                       "\r\n");
@@ -109,7 +109,7 @@ bool VaryLists(absl::string_view vary, absl::string_view token) {
 
 class ResponseHeaders : public pipeline::ResponseStage {
  public:
-  explicit ResponseHeaders(const config::HeadersPolicy& p) : origins_(p), credentials_(p.access_control_allow_credentials()) {
+  explicit ResponseHeaders(const config::v1::HeadersPolicy& p) : origins_(p), credentials_(p.access_control_allow_credentials()) {
     for (const auto& [name, value] : Sorted(p.custom_response_headers())) {
       if (value.empty()) {
         remove_.push_back(name);
@@ -173,7 +173,7 @@ class ResponseHeaders : public pipeline::ResponseStage {
   std::string expose_;
 };
 
-bool HasResponseEdits(const config::HeadersPolicy& p) {
+bool HasResponseEdits(const config::v1::HeadersPolicy& p) {
   return !p.custom_response_headers().empty() || !p.add_response_headers().empty() || p.sts_seconds() > 0 ||
          p.content_type_nosniff() || p.frame_deny() ||
          !p.custom_frame_options_value().empty() || !p.referrer_policy().empty() ||
@@ -182,11 +182,11 @@ bool HasResponseEdits(const config::HeadersPolicy& p) {
 
 }  // namespace
 
-void AddHeadersAccess(const config::HeadersPolicy& policy, pipeline::ChainBuilder* chain) {
+void AddHeadersAccess(const config::v1::HeadersPolicy& policy, pipeline::ChainBuilder* chain) {
   if (CorsOrigins(policy).enabled()) chain->AddAccess(std::make_unique<CorsPreflight>(policy));
 }
 
-void AddHeadersStages(const config::HeadersPolicy& policy, pipeline::ChainBuilder* chain) {
+void AddHeadersStages(const config::v1::HeadersPolicy& policy, pipeline::ChainBuilder* chain) {
   pipeline::RequestHeaderEdit request;
   for (const auto& [name, value] : Sorted(policy.custom_request_headers())) {
     request.remove.push_back(name);  // set = remove the client's, then add ours

@@ -17,8 +17,8 @@ namespace edgerouter::policies {
 // Adds the policy's stages: the CORS preflight as an access stage (before any auth stage the
 // backend adds: browsers send preflights without credentials), the request rewrite as a request
 // stage, the response rewrite as a response stage. The config was validated (app_config.cc).
-void AddHeadersAccess(const config::HeadersPolicy& policy, pipeline::ChainBuilder* chain);
-void AddHeadersStages(const config::HeadersPolicy& policy, pipeline::ChainBuilder* chain);
+void AddHeadersAccess(const config::v1::HeadersPolicy& policy, pipeline::ChainBuilder* chain);
+void AddHeadersStages(const config::v1::HeadersPolicy& policy, pipeline::ChainBuilder* chain);
 
 }  // namespace edgerouter::policies
 

@@ -24,7 +24,7 @@ class Head : public pipeline::ResponseHeadView {
 };
 
 
-pipeline::Chain Compile(const config::HeadersPolicy& p) {
+pipeline::Chain Compile(const config::v1::HeadersPolicy& p) {
   class Ok : public pipeline::Terminal {
     absl::string_view kind() const override { return "ok"; }
     void Handle(pipeline::Exchange& e, const std::string&) const override { e.SendLocal(200, "text/plain", "ok"); }
@@ -46,13 +46,13 @@ std::string Find(const ResponseHeadEdit& e, absl::string_view name) {
 }
 
 TEST(HeadersPolicy, AnEmptyPolicyAddsNoStage) {
-  pipeline::Chain chain = Compile(config::HeadersPolicy());
+  pipeline::Chain chain = Compile(config::v1::HeadersPolicy());
   EXPECT_EQ(chain.Describe(), "ok");
   EXPECT_FALSE(chain.has_response_stages());
 }
 
 TEST(HeadersPolicy, RequestFieldsAreSetRemovedAndAddedForTheBackend) {
-  config::HeadersPolicy p;
+  config::v1::HeadersPolicy p;
   (*p.mutable_custom_request_headers())["X-Set"] = "ours";
   (*p.mutable_custom_request_headers())["X-Drop"] = "";
   (*p.mutable_add_request_headers())["X-Extra"] = "1";
@@ -69,7 +69,7 @@ TEST(HeadersPolicy, RequestFieldsAreSetRemovedAndAddedForTheBackend) {
 }
 
 TEST(HeadersPolicy, SecurityPresetAndHstsOnlyOverHttps) {
-  config::HeadersPolicy p;
+  config::v1::HeadersPolicy p;
   p.set_sts_seconds(63072000);
   p.set_sts_include_subdomains(true);
   p.set_sts_preload(true);
@@ -99,7 +99,7 @@ TEST(HeadersPolicy, SecurityPresetAndHstsOnlyOverHttps) {
 }
 
 TEST(HeadersPolicy, HstsFlagsWithoutMaxAgeSendNothing) {
-  config::HeadersPolicy p;
+  config::v1::HeadersPolicy p;
   p.set_sts_include_subdomains(true);
   p.set_sts_preload(true);
   pipeline::Chain chain = Compile(p);
@@ -107,7 +107,7 @@ TEST(HeadersPolicy, HstsFlagsWithoutMaxAgeSendNothing) {
 }
 
 TEST(HeadersPolicy, CustomFrameOptionsValueWinsOverDeny) {
-  config::HeadersPolicy p;
+  config::v1::HeadersPolicy p;
   p.set_frame_deny(true);
   p.set_custom_frame_options_value("SAMEORIGIN");
   pipeline::Chain chain = Compile(p);
@@ -117,8 +117,8 @@ TEST(HeadersPolicy, CustomFrameOptionsValueWinsOverDeny) {
   EXPECT_EQ(Find(edit, "X-Frame-Options"), "SAMEORIGIN");
 }
 
-config::HeadersPolicy Cors() {
-  config::HeadersPolicy p;
+config::v1::HeadersPolicy Cors() {
+  config::v1::HeadersPolicy p;
   p.add_access_control_allow_origin_list("https://app.example");
   p.add_access_control_allow_methods("GET");
   p.add_access_control_allow_methods("PUT");
@@ -184,7 +184,7 @@ TEST(HeadersPolicy, DisallowedOriginGetsNoAllowFieldsButVary) {
 }
 
 TEST(HeadersPolicy, AnyOriginAnswersStarWithoutVary) {
-  config::HeadersPolicy p;
+  config::v1::HeadersPolicy p;
   p.add_access_control_allow_origin_list("*");
   pipeline::Chain chain = Compile(p);
   pipeline::FakeExchange ex;

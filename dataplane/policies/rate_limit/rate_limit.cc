@@ -5,7 +5,7 @@
 
 namespace edgerouter::policies {
 
-absl::StatusOr<std::unique_ptr<RateLimitStage>> RateLimitStage::Create(const config::RateLimitPolicy& policy,
+absl::StatusOr<std::unique_ptr<RateLimitStage>> RateLimitStage::Create(const config::v1::RateLimitPolicy& policy,
                                                                        int workers) {
   if (workers < 1) workers = 1;
   absl::Duration period = absl::Seconds(1);

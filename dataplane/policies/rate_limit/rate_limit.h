@@ -62,7 +62,7 @@ class RateLimitStage : public pipeline::RequestStage {
   static constexpr size_t kMaxClientsPerWorker = 16384;
 
   // `policy` was validated (app_config.cc); `workers` > 0 share the budget.
-  static absl::StatusOr<std::unique_ptr<RateLimitStage>> Create(const config::RateLimitPolicy& policy, int workers);
+  static absl::StatusOr<std::unique_ptr<RateLimitStage>> Create(const config::v1::RateLimitPolicy& policy, int workers);
 
   absl::string_view name() const override { return "rate_limit"; }
   pipeline::Verdict OnRequest(pipeline::Exchange& exchange) const override;

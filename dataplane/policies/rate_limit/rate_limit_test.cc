@@ -9,7 +9,7 @@ namespace {
 
 std::unique_ptr<RateLimitStage> Make(uint64_t average, uint64_t burst, const std::string& period,
                                      const std::string& per, int workers) {
-  config::RateLimitPolicy p;
+  config::v1::RateLimitPolicy p;
   p.set_average(average);
   p.set_burst(burst);
   p.set_period(period);
@@ -103,7 +103,7 @@ TEST(RateLimit, IdleClientBucketsAreDroppedWhenTheTableIsFull) {
 }
 
 TEST(RateLimit, BadPeriodIsAnError) {
-  config::RateLimitPolicy p;
+  config::v1::RateLimitPolicy p;
   p.set_average(1);
   p.set_period("soon");
   absl::StatusOr<std::unique_ptr<RateLimitStage>> s = RateLimitStage::Create(p, 1);
