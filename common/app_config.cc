@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "absl/time/time.h"
+#include "common/duration.h"
 #include "re2/re2.h"
 
 namespace edgerouter::config {
@@ -17,6 +17,8 @@ namespace edgerouter::config {
 using v1::Application;
 using v1::Backend;
 using v1::Frontend;
+using v1::HeadersPolicy;
+using v1::RateLimitPolicy;
 using v1::ReverseProxyOpts;
 
 namespace {
@@ -86,6 +88,24 @@ bool IsValidOriginUrl(absl::string_view url) {
     if (c <= 0x20 || c == 0x7f) return false;
   }
   return true;
+}
+
+// Fields the proxy writes itself from the message (framing, hop-by-hop): a headers policy
+// setting one would corrupt the message or be ignored, so the config says so instead.
+bool IsProxyOwnedField(absl::string_view name) {
+  for (absl::string_view owned : {"Connection", "Content-Length", "Transfer-Encoding", "Keep-Alive", "Upgrade",
+                                  "Proxy-Connection", "TE", "Trailer", "Host"}) {
+    if (absl::EqualsIgnoreCase(name, owned)) return true;
+  }
+  return false;
+}
+
+// A CORS origin: "*" or scheme://host[:port] (no path), as browsers send Origin.
+bool IsValidCorsOrigin(absl::string_view origin) {
+  if (origin == "*") return true;
+  if (!IsValidOriginUrl(origin)) return false;
+  const size_t authority = origin.find("//") + 2;
+  return origin.find_first_of("/?#", authority) == absl::string_view::npos;
 }
 
 bool IsValidObjectId(absl::string_view id) {
@@ -240,13 +260,9 @@ class Validator {
 
   // A Go-style duration ("500ms", "10s", "1m30s"), positive. Empty passes (the default applies).
   void Duration(const std::string& value, const std::string& path) {
-    absl::Duration d;
     if (value.empty()) return;
-    if (!absl::ParseDuration(value, &d)) {
-      Problem(path, absl::StrCat("\"", absl::CHexEscape(value), "\" is not a duration"));
-    } else if (d <= absl::ZeroDuration()) {
-      Problem(path, absl::StrCat("\"", value, "\" must be positive"));
-    }
+    absl::StatusOr<absl::Duration> d = ParseGoDuration(value);
+    if (!d.ok()) Problem(path, d.status().message());
   }
 
   void HealthCheck(const config::v1::HealthCheck& h, const std::string& p) {
@@ -285,7 +301,6 @@ class Validator {
     }
   }
 
- public:
   void Retry(const config::v1::RetryPolicy& r, const std::string& p) {
     if (r.attempts() < 1 || r.attempts() > 10) Problem(JoinPath(p, "attempts"), "want 1..10 (total tries)");
     Duration(r.per_try_timeout(), JoinPath(p, "per_try_timeout"));
@@ -293,7 +308,84 @@ class Validator {
     if (r.budget_percent() > 100) Problem(JoinPath(p, "budget_percent"), "above 100");
   }
 
+ public:
+  void Policies(const config::v1::Policies& p, const std::string& path) {
+    if (p.has_rate_limit()) RateLimit(p.rate_limit(), JoinPath(path, "rate_limit"));
+    if (p.has_headers()) Headers(p.headers(), JoinPath(path, "headers"));
+    if (p.has_retry()) Retry(p.retry(), JoinPath(path, "retry"));
+  }
+
  private:
+  void RateLimit(const RateLimitPolicy& r, const std::string& p) {
+    if (r.average() == 0) Problem(JoinPath(p, "average"), "must be at least 1 (requests per period)");
+    if (!r.period().empty()) {
+      Duration(r.period(), JoinPath(p, "period"));
+    }
+    if (!r.per().empty() && r.per() != "client_ip" && r.per() != "app") {
+      Problem(JoinPath(p, "per"), absl::StrCat("\"", absl::CHexEscape(r.per()), "\" is not one of client_ip, app"));
+    }
+  }
+
+  void HeaderMap(const google::protobuf::Map<std::string, std::string>& map, const std::string& p, bool empty_removes) {
+    std::vector<std::pair<std::string, std::string>> fields(map.begin(), map.end());
+    std::sort(fields.begin(), fields.end());
+    for (const auto& [name, value] : fields) {
+      const std::string hp = JoinPath(p, name);
+      if (!IsValidHeaderName(name)) {
+        Problem(hp, absl::StrCat("invalid header name \"", absl::CHexEscape(name), "\""));
+      } else if (IsProxyOwnedField(name)) {
+        Problem(hp, "this field is written by the proxy and cannot be set by a policy");
+      }
+      if (!IsValidHeaderValue(value)) Problem(hp, "invalid header value (control character)");
+      if (!empty_removes && value.empty()) Problem(hp, "empty value (add_* fields append a value)");
+    }
+  }
+
+  void TokenList(const google::protobuf::RepeatedPtrField<std::string>& list, const std::string& p) {
+    for (int i = 0; i < list.size(); ++i) {
+      if (!IsValidHeaderName(list[i])) {
+        Problem(IndexPath(p, i), absl::StrCat("\"", absl::CHexEscape(list[i]), "\" is not a token"));
+      }
+    }
+  }
+
+  void Headers(const HeadersPolicy& h, const std::string& p) {
+    HeaderMap(h.custom_request_headers(), JoinPath(p, "custom_request_headers"), true);
+    HeaderMap(h.custom_response_headers(), JoinPath(p, "custom_response_headers"), true);
+    HeaderMap(h.add_request_headers(), JoinPath(p, "add_request_headers"), false);
+    HeaderMap(h.add_response_headers(), JoinPath(p, "add_response_headers"), false);
+    if (!IsValidHeaderValue(h.custom_frame_options_value())) {
+      Problem(JoinPath(p, "custom_frame_options_value"), "invalid header value (control character)");
+    }
+    if (!h.referrer_policy().empty()) {
+      static const char* const kPolicies[] = {"no-referrer", "no-referrer-when-downgrade", "origin",
+                                              "origin-when-cross-origin", "same-origin", "strict-origin",
+                                              "strict-origin-when-cross-origin", "unsafe-url"};
+      bool known = false;
+      for (const char* k : kPolicies) known = known || h.referrer_policy() == k;
+      if (!known) {
+        Problem(JoinPath(p, "referrer_policy"),
+                absl::StrCat("\"", absl::CHexEscape(h.referrer_policy()), "\" is not a Referrer-Policy token"));
+      }
+    }
+    bool any_origin = false;
+    for (int i = 0; i < h.access_control_allow_origin_list_size(); ++i) {
+      const std::string& o = h.access_control_allow_origin_list(i);
+      any_origin = any_origin || o == "*";
+      if (!IsValidCorsOrigin(o)) {
+        Problem(IndexPath(JoinPath(p, "access_control_allow_origin_list"), i),
+                absl::StrCat("\"", absl::CHexEscape(o), "\" is not an origin (want \"*\" or scheme://host[:port])"));
+      }
+    }
+    // Browsers refuse "*" with credentials; reflecting any origin instead would hand every site
+    // the user's credentials.
+    if (any_origin && h.access_control_allow_credentials()) {
+      Problem(JoinPath(p, "access_control_allow_credentials"), "cannot be combined with the origin \"*\"");
+    }
+    TokenList(h.access_control_allow_methods(), JoinPath(p, "access_control_allow_methods"));
+    TokenList(h.access_control_allow_headers(), JoinPath(p, "access_control_allow_headers"));
+    TokenList(h.access_control_expose_headers(), JoinPath(p, "access_control_expose_headers"));
+  }
 
   std::vector<std::string>* details_;
 };
@@ -413,7 +505,7 @@ std::vector<std::string> ValidateApplication(const Application& app) {
   } else {
     v.Backend(app.backend(), "backend");
   }
-  if (app.has_policies() && app.policies().has_retry()) v.Retry(app.policies().retry(), "policies.retry");
+  if (app.has_policies()) v.Policies(app.policies(), "policies");
   return details;
 }
 

@@ -154,6 +154,62 @@ TEST(AppConfig, InvalidInputsReportExactErrors) {
   }
 }
 
+std::string AppWithPolicies(absl::string_view policies_json) {
+  return absl::StrCat(R"({"id":"a","frontends":[{"kind":"hostname","hostname":"a.example.com","path_prefix":"/"}],)",
+                      R"("backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://o"]}},"policies":)",
+                      policies_json, "}");
+}
+
+TEST(AppConfig, RateLimitAndHeadersPoliciesValidateAndRoundTrip) {
+  const std::string json = AppWithPolicies(
+      R"({"rate_limit":{"average":100,"burst":20,"period":"1m30s","per":"app"},)"
+      R"("headers":{"custom_request_headers":{"X-Drop":"","X-Set":"v"},"add_response_headers":{"X-Add":"1"},)"
+      R"("sts_seconds":31536000,"sts_include_subdomains":true,"sts_preload":true,"content_type_nosniff":true,)"
+      R"("frame_deny":true,"referrer_policy":"no-referrer","access_control_allow_origin_list":["https://a.example","http://b:8080"],)"
+      R"("access_control_allow_methods":["GET","PUT"],"access_control_allow_headers":["X-Token"],)"
+      R"("access_control_allow_credentials":true,"access_control_max_age":600}})");
+  absl::StatusOr<Application> app = ParseApplication(json, InputMode::kStrict);
+  ASSERT_TRUE(app.ok()) << app.status();
+  EXPECT_TRUE(ValidateApplication(*app).empty());
+  ExpectRoundTrip(json);
+}
+
+TEST(AppConfig, RateLimitAndHeadersPolicyErrorsNameAppAndPath) {
+  const std::vector<InvalidCase> cases = {
+      {AppWithPolicies(R"({"rate_limit":{"average":10,"period":"abc"}})"),
+       "app a: policies.rate_limit.period: \"abc\" is not a duration"},
+      {AppWithPolicies(R"({"rate_limit":{"average":10,"period":"-1s"}})"),
+       "app a: policies.rate_limit.period: \"-1s\" is not a positive duration"},
+      {AppWithPolicies(R"({"rate_limit":{"period":"1s"}})"),
+       "app a: policies.rate_limit.average: must be at least 1 (requests per period)"},
+      {AppWithPolicies(R"({"rate_limit":{"average":1,"per":"user"}})"),
+       "app a: policies.rate_limit.per: \"user\" is not one of client_ip, app"},
+      {AppWithPolicies(R"({"headers":{"custom_response_headers":{"X-A":"ok\r\nSet-Cookie: x"}}})"),
+       "app a: policies.headers.custom_response_headers.X-A: invalid header value (control character)"},
+      {AppWithPolicies(R"({"headers":{"add_request_headers":{"Bad Name":"v"}}})"),
+       "app a: policies.headers.add_request_headers.Bad Name: invalid header name \"Bad Name\""},
+      {AppWithPolicies(R"({"headers":{"add_response_headers":{"X-Empty":""}}})"),
+       "app a: policies.headers.add_response_headers.X-Empty: empty value (add_* fields append a value)"},
+      {AppWithPolicies(R"({"headers":{"custom_response_headers":{"Content-Length":"5"}}})"),
+       "app a: policies.headers.custom_response_headers.Content-Length: this field is written by the proxy and cannot be set by a policy"},
+      {AppWithPolicies(R"({"headers":{"custom_frame_options_value":"x\ny"}})"),
+       "app a: policies.headers.custom_frame_options_value: invalid header value (control character)"},
+      {AppWithPolicies(R"({"headers":{"referrer_policy":"always"}})"),
+       "app a: policies.headers.referrer_policy: \"always\" is not a Referrer-Policy token"},
+      {AppWithPolicies(R"({"headers":{"access_control_allow_origin_list":["https://a.example/path"]}})"),
+       "app a: policies.headers.access_control_allow_origin_list[0]: \"https://a.example/path\" is not an origin (want \"*\" or scheme://host[:port])"},
+      {AppWithPolicies(R"({"headers":{"access_control_allow_origin_list":["*"],"access_control_allow_credentials":true}})"),
+       "app a: policies.headers.access_control_allow_credentials: cannot be combined with the origin \"*\""},
+      {AppWithPolicies(R"({"headers":{"access_control_allow_methods":["GET, POST"]}})"),
+       "app a: policies.headers.access_control_allow_methods[0]: \"GET, POST\" is not a token"},
+  };
+  for (const InvalidCase& c : cases) {
+    absl::StatusOr<Application> app = ParseApplication(c.json, InputMode::kStrict);
+    ASSERT_FALSE(app.ok()) << c.json;
+    EXPECT_EQ(app.status().message(), c.error) << c.json;
+  }
+}
+
 TEST(AppConfig, ReportsEveryErrorOfAnApp) {
   absl::StatusOr<Application> app = ParseApplication(
       R"({"id":"x","frontends":[{"kind":"hostname"},{"kind":"path_prefix"}],

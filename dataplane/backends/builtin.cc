@@ -1,5 +1,7 @@
 #include "dataplane/backends/builtin.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "dataplane/backends/auth_sso/auth_sso.h"
 #include "dataplane/backends/auth_v0/auth_v0.h"
 #include "dataplane/backends/aws_lambda/aws_lambda.h"
@@ -11,6 +13,8 @@
 #include "dataplane/backends/s3_static_website/s3_static_website.h"
 #include "dataplane/backends/turbocharger/turbocharger.h"
 #include "dataplane/backends/unsupported/unsupported.h"
+#include "dataplane/policies/headers/headers.h"
+#include "dataplane/policies/rate_limit/rate_limit.h"
 
 namespace edgerouter::backends {
 
@@ -35,11 +39,23 @@ const pipeline::BackendRegistry& BuiltinBackends() {
 }
 
 absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::v1::Backend& backend,
-                                                const config::v1::Policies* policies) {
-  // IP rules come first: after routing and the HTTPS redirect, before any backend's own stage.
+                                                const config::v1::Policies& policies, int workers) {
+  // IP rules come first: after routing and the HTTPS redirect, before any backend's own stage;
+  // then CORS preflights (before auth: browsers send them without credentials).
   pipeline::ChainBuilder builder;
   builder.AddAccess(MakeIpRulesAccess(app_id));
-  return BuiltinBackends().CompileChain(app_id, backend, std::move(builder), policies);
+  if (policies.has_headers()) policies::AddHeadersAccess(policies.headers(), &builder);
+  // Request policies run after every access stage (the backend's auth included), in this order.
+  if (policies.has_rate_limit()) {
+    absl::StatusOr<std::unique_ptr<policies::RateLimitStage>> limit =
+        policies::RateLimitStage::Create(policies.rate_limit(), workers);
+    if (!limit.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("app ", app_id, ": policies.rate_limit: ", limit.status().message()));
+    }
+    builder.AddRequest(*std::move(limit));
+  }
+  if (policies.has_headers()) policies::AddHeadersStages(policies.headers(), &builder);
+  return BuiltinBackends().CompileChain(app_id, backend, std::move(builder), &policies);
 }
 
 }  // namespace edgerouter::backends

@@ -12,10 +12,12 @@ namespace edgerouter::backends {
 // Built on first use, immutable afterwards (safe to use from any thread).
 const pipeline::BackendRegistry& BuiltinBackends();
 
-// An app's chain as the data plane serves it: the ip_rules access stage, then its backend's.
-// `policies`: the app's (null: none).
+// An app's chain as the data plane serves it: the ip_rules access stage, the CORS preflight,
+// its backend's stages, then the app's request and response policies (dataplane/policies/).
+// `workers` share per-worker policy state (rate limits split the budget between them).
 absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::v1::Backend& backend,
-                                                const config::v1::Policies* policies = nullptr);
+                                                const config::v1::Policies& policies = config::v1::Policies::default_instance(),
+                                                int workers = 1);
 
 }  // namespace edgerouter::backends
 

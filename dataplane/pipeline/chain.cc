@@ -1,8 +1,25 @@
 #include "dataplane/pipeline/chain.h"
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace edgerouter::pipeline {
+
+void ResponseHeadEdit::Remove(absl::string_view name) {
+  add.erase(std::remove_if(add.begin(), add.end(),
+                           [name](const auto& field) { return absl::EqualsIgnoreCase(field.first, name); }),
+            add.end());
+  if (!Removes(name)) remove.emplace_back(name);
+}
+
+bool ResponseHeadEdit::Removes(absl::string_view name) const {
+  for (const std::string& r : remove) {
+    if (absl::EqualsIgnoreCase(r, name)) return true;
+  }
+  return false;
+}
 
 std::string Chain::Describe() const {
   std::string out;

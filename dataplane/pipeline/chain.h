@@ -30,6 +30,14 @@ class Chain {
     terminal_->Handle(exchange, path);
   }
 
+  // Response heads of the requests this chain took go through the response stages (in the
+  // order they were added) before the connection writes them. The connection checks
+  // has_response_stages() first: a chain without any costs one branch per response.
+  bool has_response_stages() const { return !response_.empty(); }
+  void RunResponseStages(Exchange& exchange, const ResponseHeadView& head, ResponseHeadEdit* edit) const {
+    for (const auto& stage : response_) stage->OnResponseHead(exchange, head, edit);
+  }
+
   const Terminal& terminal() const { return *terminal_; }
   const std::vector<std::unique_ptr<const AccessStage>>& access_stages() const { return access_; }
   const std::vector<std::unique_ptr<const RequestStage>>& request_stages() const { return request_; }

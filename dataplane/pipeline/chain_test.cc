@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "dataplane/pipeline/fake_exchange.h"
 #include "dataplane/pipeline/registry.h"
 #include "gtest/gtest.h"
@@ -121,6 +122,53 @@ TEST(BackendRegistry, ErrorsNameTheAppAndTheField) {
   chain = empty.CompileChain("my-app", config::v1::Backend());
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(), "app my-app: chain has no terminal handler");
+}
+
+// Appends its name to the trace and a field to the edit.
+class TraceResponse : public ResponseStage {
+ public:
+  TraceResponse(std::string name, std::vector<std::string>* trace) : name_(std::move(name)), trace_(trace) {}
+  absl::string_view name() const override { return name_; }
+  void OnResponseHead(Exchange&, const ResponseHeadView& head, ResponseHeadEdit* edit) const override {
+    trace_->push_back(absl::StrCat(name_, " ", head.status()));
+    edit->Set("X-Stage", name_);
+  }
+
+ private:
+  std::string name_;
+  std::vector<std::string>* trace_;
+};
+
+class StatusOnly : public ResponseHeadView {
+ public:
+  int status() const override { return 204; }
+  std::optional<absl::string_view> header(absl::string_view) const override { return std::nullopt; }
+};
+
+TEST(Chain, ResponseStagesRunInOrderAndLaterOnesWin) {
+  std::vector<std::string> trace;
+  ChainBuilder b;
+  b.AddResponse(std::make_unique<TraceResponse>("first", &trace));
+  b.AddResponse(std::make_unique<TraceResponse>("second", &trace));
+  ASSERT_TRUE(b.SetTerminal(std::make_unique<TraceTerminal>("t", &trace)).ok());
+  absl::StatusOr<Chain> chain = b.Build();
+  ASSERT_TRUE(chain.ok());
+  EXPECT_TRUE(chain->has_response_stages());
+  EXPECT_EQ(chain->Describe(), "t <- first <- second");
+  FakeExchange ex;
+  ResponseHeadEdit edit;
+  chain->RunResponseStages(ex, StatusOnly(), &edit);
+  EXPECT_EQ(trace, (std::vector<std::string>{"first 204", "second 204"}));
+  EXPECT_EQ(edit.add, (std::vector<std::pair<std::string, std::string>>{{"X-Stage", "second"}}));
+}
+
+TEST(Chain, WithoutResponseStagesTheConnectionSkipsTheHook) {
+  std::vector<std::string> trace;
+  ChainBuilder b;
+  ASSERT_TRUE(b.SetTerminal(std::make_unique<TraceTerminal>("t", &trace)).ok());
+  absl::StatusOr<Chain> chain = b.Build();
+  ASSERT_TRUE(chain.ok());
+  EXPECT_FALSE(chain->has_response_stages());
 }
 
 }  // namespace

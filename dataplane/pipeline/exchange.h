@@ -5,10 +5,14 @@
 #ifndef EDGEROUTER_DATAPLANE_PIPELINE_EXCHANGE_H_
 #define EDGEROUTER_DATAPLANE_PIPELINE_EXCHANGE_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 
 namespace edgerouter::aws {
@@ -43,6 +47,21 @@ class DeferredResponse {
   virtual std::string label() const = 0;
 };
 
+// Request fields a stage changes on the way to the backend (origins, Lambda events): names in
+// `remove` (case-insensitive) are dropped from the client's fields, then `add` is appended.
+// Belongs to the stage (immutable, compiled from the config): the exchange keeps a pointer.
+struct RequestHeaderEdit {
+  std::vector<std::string> remove;
+  std::vector<std::pair<std::string, std::string>> add;
+
+  bool Removes(absl::string_view name) const {
+    for (const std::string& r : remove) {
+      if (absl::EqualsIgnoreCase(r, name)) return true;
+    }
+    return false;
+  }
+};
+
 class Exchange {
  public:
   virtual ~Exchange() = default;
@@ -57,12 +76,26 @@ class Exchange {
   virtual absl::string_view client_ip() const = 0;
   // The query string without its '?' ("" when the target has none).
   virtual absl::string_view raw_query() const = 0;
+  virtual absl::string_view method() const = 0;
+  // The client connection is HTTPS (TLS here, or --plain_is_https behind a terminator).
+  virtual bool secure() const = 0;
   // The IP allow rules of the config the request was routed with (null: no filtering).
   virtual const backends::IpRuleSet* ip_rules() const = 0;
 
   // --- request state for the stages after this one and the terminal ---
   // The Authorization field was ours (an access stage consumed it): no backend gets it.
   virtual void StripAuthorization() = 0;
+  // The backend gets the request fields edited so (null: as the client sent them). `edit`
+  // outlives the request (it belongs to the app's compiled chain).
+  virtual void EditRequestHeaders(const RequestHeaderEdit* edit) = 0;
+
+  // --- the worker serving the request (per-worker policy state, no locks) ---
+  // 0 .. workers-1, stable for the worker's life.
+  virtual int worker_index() const = 0;
+  // The worker loop's clock (monotonic milliseconds, read once per loop turn).
+  virtual int64_t now_ms() const = 0;
+  // A rate limit refused the request (er_dp_rate_limited_total of the app).
+  virtual void NoteRateLimited() = 0;
 
   // --- answers written by the data plane itself ---
   // `extra_headers`: complete "Name: value\r\n" lines.

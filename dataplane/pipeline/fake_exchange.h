@@ -21,9 +21,15 @@ class FakeExchange : public Exchange {
   std::string query;
   std::string client = "127.0.0.1";
   const backends::IpRuleSet* rules = nullptr;
+  std::string request_method = "GET";
+  bool is_secure = false;
+  int worker = 0;
+  int64_t clock_ms = 0;
 
   // What happened.
   bool strip_authorization = false;
+  const RequestHeaderEdit* request_edit = nullptr;
+  int rate_limited = 0;
   int status = 0;  // of a local answer or redirect
   std::string content_type, body, extra_headers, location;
   std::string started;  // "proxy", "s3" or "lambda"
@@ -44,7 +50,13 @@ class FakeExchange : public Exchange {
   absl::string_view client_ip() const override { return client; }
   absl::string_view raw_query() const override { return query; }
   const backends::IpRuleSet* ip_rules() const override { return rules; }
+  absl::string_view method() const override { return request_method; }
+  bool secure() const override { return is_secure; }
   void StripAuthorization() override { strip_authorization = true; }
+  void EditRequestHeaders(const RequestHeaderEdit* edit) override { request_edit = edit; }
+  int worker_index() const override { return worker; }
+  int64_t now_ms() const override { return clock_ms; }
+  void NoteRateLimited() override { ++rate_limited; }
   void SendLocal(int s, absl::string_view type, absl::string_view b, absl::string_view extra = "") override {
     status = s;
     content_type = std::string(type);

@@ -4,6 +4,7 @@
 #ifndef EDGEROUTER_DATAPLANE_PIPELINE_STAGE_H_
 #define EDGEROUTER_DATAPLANE_PIPELINE_STAGE_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,7 +29,7 @@ class AccessStage {
 };
 
 // Request policies that run after access and before the terminal (header rewrites, rate
-// limits). No implementation yet: the interface is where the policies work plugs in.
+// limits): dataplane/policies/.
 class RequestStage {
  public:
   virtual ~RequestStage() = default;
@@ -36,20 +37,47 @@ class RequestStage {
   virtual Verdict OnRequest(Exchange& exchange) const = 0;
 };
 
-// Edits a response head before it goes to the client. Fields as "Name", "value" pairs.
-struct ResponseHeadEdit {
-  int status = 0;
-  std::vector<std::pair<std::string, std::string>> add;
-  std::vector<std::string> remove;
+// A response head as response stages read it (the origin's, a backend's or a local answer's).
+class ResponseHeadView {
+ public:
+  virtual ~ResponseHeadView() = default;
+  virtual int status() const = 0;
+  // The first field named `name` (case-insensitive).
+  virtual std::optional<absl::string_view> header(absl::string_view name) const = 0;
 };
 
-// Response policies (headers, compression). No implementation yet, and the connection does
-// not call them yet: the policies work wires them where response heads are relayed.
+// Edits a response head before it goes to the client: names in `remove` (case-insensitive)
+// leave the head, then `add` is appended. Stages edit through the methods, so a later stage's
+// Remove/Set also drops what an earlier stage added. The framing fields (Content-Length,
+// Transfer-Encoding, Connection and the other hop-by-hop ones) belong to the connection:
+// edits of them are ignored.
+struct ResponseHeadEdit {
+  std::vector<std::pair<std::string, std::string>> add;
+  std::vector<std::string> remove;
+
+  void Add(absl::string_view name, absl::string_view value) { add.emplace_back(name, value); }
+  void Remove(absl::string_view name);
+  void Set(absl::string_view name, absl::string_view value) {
+    Remove(name);
+    Add(name, value);
+  }
+  bool Removes(absl::string_view name) const;
+  bool empty() const { return add.empty() && remove.empty(); }
+  void Clear() {
+    add.clear();
+    remove.clear();
+  }
+};
+
+// Response policies (headers; compression next). The connection calls them for every response
+// head of a request the app's chain took (proxied, local answers, S3/Lambda/turbocharger),
+// over HTTP/1.1 and HTTP/2 alike (http_session.h: RunResponseStages), and only when the chain
+// has some.
 class ResponseStage {
  public:
   virtual ~ResponseStage() = default;
   virtual absl::string_view name() const = 0;
-  virtual void OnResponseHead(Exchange& exchange, ResponseHeadEdit* edit) const = 0;
+  virtual void OnResponseHead(Exchange& exchange, const ResponseHeadView& head, ResponseHeadEdit* edit) const = 0;
 };
 
 // Produces the response: exactly one per app, chosen by the backend kind.

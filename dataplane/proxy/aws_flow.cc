@@ -68,9 +68,13 @@ void DownstreamConnection::StartLambda(const aws::LambdaConfig& function, const 
   // An event carries the whole message: Host and Content-Length as the client sent them (as
   // API Gateway does).
   const http::ForwardingContext ctx{&req_.client, secure_, req_.strip_authorization, /*keep_message_fields=*/true};
-  http::ForwardedFields(h, ctx).ForEach([&r](absl::string_view name, absl::string_view value) {
-    r.headers.emplace_back(std::string(name), std::string(value));
+  const pipeline::RequestHeaderEdit* edit = req_.request_edit;
+  http::ForwardedFields(h, ctx).ForEach([&r, edit](absl::string_view name, absl::string_view value) {
+    if (edit == nullptr || !edit->Removes(name)) r.headers.emplace_back(std::string(name), std::string(value));
   });
+  if (edit != nullptr) {
+    for (const auto& [name, value] : edit->add) r.headers.emplace_back(name, value);
+  }
   r.host = req_.host;
   r.source_ip = req_.client.ip;
   r.protocol = req_.http10 ? "HTTP/1.0" : "HTTP/1.1";
@@ -194,8 +198,8 @@ void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
   if (!req_.body_done || !req_.keep_alive || draining_) closing_after_response_ = true;
   // A function may answer any status; one we have no phrase for gets none (RFC 9112 allows it).
   const absl::string_view reason = StatusReason(r.status);
-  std::string head =
-      absl::StrCat("HTTP/1.1 ", r.status, " ", reason == "Unknown" ? "" : reason, "\r\n", r.headers);
+  std::string head = absl::StrCat("HTTP/1.1 ", r.status, " ", reason == "Unknown" ? "" : reason, "\r\n");
+  AppendResponseLines(r.status, r.headers, &head);
   if (r.send_length) absl::StrAppend(&head, "Content-Length: ", r.body.size(), "\r\n");
   if (closing_after_response_) {
     head += "Connection: close\r\n";

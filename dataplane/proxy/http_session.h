@@ -18,6 +18,7 @@
 #include "dataplane/http/forwarding.h"
 #include "common/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
+#include "dataplane/pipeline/chain.h"
 #include "dataplane/pipeline/exchange.h"
 #include "dataplane/proxy/io_buffer.h"
 #include "dataplane/proxy/runtime_config.h"
@@ -85,6 +86,8 @@ struct RequestValues {
   uint64_t body_counted = 0;  // body bytes of a chunked or stream-delimited request so far
   bool body_done = true;
   bool strip_authorization = false;  // auth_v0 accepted the token: don't forward it
+  const pipeline::Chain* chain = nullptr;  // the app's chain, once routed (its response stages)
+  const pipeline::RequestHeaderEdit* request_edit = nullptr;  // a headers policy's, for the backend
 
   // Origin side.
   const backends::ProxyTarget* backend = nullptr;
@@ -121,12 +124,17 @@ struct RequestState : RequestValues {
   std::string upstream_label;
   std::vector<http::Header> forwarded_response_fields;  // port mode: the head TakeResponseHead gets
   std::string sticky_cookie;  // Set-Cookie value, valid while set_sticky
+  pipeline::ResponseHeadEdit response_edit;  // what the response stages changed in the head
 
   // Back to a new request's defaults.
   void Reset();
 };
 
 const char* StatusReason(int status);
+
+// The connection frames the message (Content-Length and the hop-by-hop fields): response
+// stages neither remove nor add those.
+bool ResponseStageMayEdit(absl::string_view name);
 
 class DownstreamConnection final : public net::IoHandler,
                                    public net::TimerTarget,
@@ -191,9 +199,27 @@ class DownstreamConnection final : public net::IoHandler,
   absl::string_view client_ip() const override;
   absl::string_view raw_query() const override;
   const backends::IpRuleSet* ip_rules() const override;
+  absl::string_view method() const override { return req_.method; }
+  bool secure() const override { return secure_; }
   void StripAuthorization() override;
+  void EditRequestHeaders(const pipeline::RequestHeaderEdit* edit) override { req_.request_edit = edit; }
+  int worker_index() const override;
+  int64_t now_ms() const override;
+  void NoteRateLimited() override;
   std::shared_ptr<const std::string> MetricsText() override;
   const std::string& AdminPage() override;
+
+  // --- response stages (response_stages.cc): the hook every response head passes ---
+  bool HasResponseStages() const { return req_.chain != nullptr && req_.chain->has_response_stages(); }
+  // Runs the stages on a head into req_.response_edit; false when they changed nothing.
+  bool RunResponseStages(const pipeline::ResponseHeadView& head);
+  // Whether a field of the head survives req_.response_edit (framing fields always do).
+  bool KeepsResponseField(absl::string_view name) const;
+  // A proxied head (both codecs): true when req_.response_edit holds edits to apply while the
+  // fields are written (KeepsResponseField, then the edit's additions).
+  bool EditedResponseFields(int status, absl::Span<const http::Header> fields);
+  // A locally produced head's "Name: value\r\n" lines, edited, appended to `out`.
+  void AppendResponseLines(int status, absl::string_view lines, std::string* out);
 
   // --- AWS backends (aws_flow.cc) ---
   void StartS3(const aws::S3SiteConfig& site, const std::string& path) override;

@@ -60,8 +60,20 @@ void DownstreamConnection::SendLocal(int status, absl::string_view content_type,
   // An unread request body cannot be skipped safely on a keep-alive connection.
   if (!req_.body_done) closing_after_response_ = true;
   if (!req_.keep_alive || draining_) closing_after_response_ = true;
-  std::string head = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status), "\r\nContent-Type: ", content_type,
-                                  "\r\nContent-Length: ", body.size(), "\r\n", extra_headers);
+  std::string head;
+  // 204 and 304 carry no body and no Content-Length (RFC 9110 §8.6); content_type "" is none.
+  const bool bodyless = status == 204 || status == 304;
+  if (HasResponseStages() || bodyless || content_type.empty()) {
+    head = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status), "\r\n");
+    std::string fields;
+    if (!content_type.empty()) absl::StrAppend(&fields, "Content-Type: ", content_type, "\r\n");
+    if (!bodyless) absl::StrAppend(&fields, "Content-Length: ", body.size(), "\r\n");
+    absl::StrAppend(&fields, extra_headers);
+    AppendResponseLines(status, fields, &head);  // the response stages' hook for local answers
+  } else {
+    head = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status), "\r\nContent-Type: ", content_type,
+                        "\r\nContent-Length: ", body.size(), "\r\n", extra_headers);
+  }
   if (closing_after_response_) {
     head += "Connection: close\r\n";
   } else if (req_.http10) {
@@ -69,7 +81,7 @@ void DownstreamConnection::SendLocal(int status, absl::string_view content_type,
   }
   head += "\r\n";
   out_.Append(head);
-  if (!req_.head_request) {
+  if (!req_.head_request && !bodyless) {
     out_.Append(body);
     req_.response_bytes = body.size();
   }
@@ -159,7 +171,9 @@ void DownstreamConnection::HandleRequest() {
   }
   const std::string backend_path =
       mount->strip_path_prefix ? routing::StripPrefix(mount->prefix, *path) : *path;
-  static_cast<const AppRuntime&>(*mount->target).chain.Run(*this, backend_path);
+  const pipeline::Chain& chain = static_cast<const AppRuntime&>(*mount->target).chain;
+  req_.chain = &chain;  // its response stages see every head from here on
+  chain.Run(*this, backend_path);
   if (state_ == State::kProxying && upstream_ != nullptr && upstream_->connected) {
     PumpRequestBody();
     if (FlushToUpstream()) UpdateUpstreamInterest();
@@ -183,6 +197,12 @@ const backends::IpRuleSet* DownstreamConnection::ip_rules() const {
 }
 
 void DownstreamConnection::StripAuthorization() { req_.strip_authorization = true; }
+
+int DownstreamConnection::worker_index() const { return worker_->index(); }
+
+int64_t DownstreamConnection::now_ms() const { return worker_->loop().now_ms(); }
+
+void DownstreamConnection::NoteRateLimited() { worker_->stats().CountRateLimited(req_.app_id); }
 
 std::shared_ptr<const std::string> DownstreamConnection::MetricsText() { return worker_->metrics_text(); }
 

@@ -65,13 +65,20 @@ void DownstreamConnection::StartProxy(const backends::ProxyTarget& backend, cons
   out.clear();
   // Host and Content-Length are written here: the Host per attempt, the length as framed.
   const http::ForwardingContext ctx{&req_.client, secure_, req_.strip_authorization, /*keep_message_fields=*/false};
+  const pipeline::RequestHeaderEdit* edit = req_.request_edit;  // a headers policy's (rarely set)
   http::ForwardedFields(h, ctx).ForEach([&](absl::string_view name, absl::string_view value) {
     for (const auto& [forced_name, forced_value] : backend.headers_to_origin) {
       if (absl::EqualsIgnoreCase(name, forced_name)) return;  // the app's value wins
     }
+    if (edit != nullptr && edit->Removes(name)) return;
     absl::StrAppend(&out, name, ": ", value, "\r\n");
   });
-  for (const auto& [name, value] : backend.headers_to_origin) absl::StrAppend(&out, name, ": ", value, "\r\n");
+  for (const auto& [name, value] : backend.headers_to_origin) {
+    if (edit == nullptr || !edit->Removes(name)) absl::StrAppend(&out, name, ": ", value, "\r\n");
+  }
+  if (edit != nullptr) {
+    for (const auto& [name, value] : edit->add) absl::StrAppend(&out, name, ": ", value, "\r\n");
+  }
   if (h.framing == http::BodyFraming::kContentLength) {
     absl::StrAppend(&out, "Content-Length: ", h.content_length, "\r\n");
   } else if (h.framing == http::BodyFraming::kChunked || h.framing == http::BodyFraming::kUntilStreamEnd) {

@@ -92,13 +92,21 @@ void DownstreamConnection::HandleResponseHead() {
       closing_after_response_ = true;
     }
     const auto nominated = http::ConnectionOptions::Of(response_head_.headers);
+    // The response stages' hook for proxied heads (both codecs): response_stages.cc.
+    const bool edited = EditedResponseFields(status, response_head_.headers);
     if (port_ != nullptr) {
       req_.forwarded_response_fields.clear();
       for (const http::Header& h : response_head_.headers) {
         if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
+        if (edited && !KeepsResponseField(h.name)) continue;
         req_.forwarded_response_fields.push_back(h);
       }
       if (req_.set_sticky) req_.forwarded_response_fields.push_back(http::Header{"Set-Cookie", req_.sticky_cookie});
+      if (edited) {
+        for (const auto& [name, value] : req_.response_edit.add) {
+          if (ResponseStageMayEdit(name)) req_.forwarded_response_fields.push_back({name, value});
+        }
+      }
       if (port_->TakeResponseHead(status, req_.forwarded_response_fields, req_.response_framing, req_.response_remaining)) {
         up_in_.Consume(response_head_.head_size);
         req_.response_head_done = true;
@@ -116,6 +124,7 @@ void DownstreamConnection::HandleResponseHead() {
     out_.Append("\r\n");
     for (const http::Header& h : response_head_.headers) {
       if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
+      if (edited && !KeepsResponseField(h.name)) continue;
       out_.Append(h.name);
       out_.Append(": ");
       out_.Append(h.value);
@@ -125,6 +134,15 @@ void DownstreamConnection::HandleResponseHead() {
       out_.Append("Set-Cookie: ");
       out_.Append(req_.sticky_cookie);
       out_.Append("\r\n");
+    }
+    if (edited) {
+      for (const auto& [name, value] : req_.response_edit.add) {
+        if (!ResponseStageMayEdit(name)) continue;
+        out_.Append(name);
+        out_.Append(": ");
+        out_.Append(value);
+        out_.Append("\r\n");
+      }
     }
     if (req_.response_framing == http::BodyFraming::kChunked && !req_.dechunk_for_http10) {
       out_.Append("Transfer-Encoding: chunked\r\n");

@@ -13,14 +13,15 @@
 namespace edgerouter::proxy {
 namespace {
 
-absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_ptr<const snapshot::v1::Resource>& r) {
+absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_ptr<const snapshot::v1::Resource>& r,
+                                                              int workers) {
   // The control plane validates, but a data plane must not trust its input blindly.
   std::vector<std::string> problems = config::ValidateApplication(r->app());
   if (!problems.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("app ", r->app().id(), ": ", problems[0]));
   }
   // The backend kinds' factories, looked up by kind name (dataplane/backends/builtin.cc).
-  absl::StatusOr<pipeline::Chain> chain = backends::CompileAppChain(r->app().id(), r->app().backend(), &r->app().policies());
+  absl::StatusOr<pipeline::Chain> chain = backends::CompileAppChain(r->app().id(), r->app().backend(), r->app().policies(), workers);
   if (!chain.ok()) return chain.status();
   auto app = std::make_shared<AppRuntime>(*std::move(chain));
   app->id = r->app().id();
@@ -84,7 +85,7 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
     }
     if (now != nullptr && (*now)->has_app()) {
       if (old != nullptr && !old->version.empty() && old->version == (*now)->version()) return absl::OkStatus();
-      absl::StatusOr<std::shared_ptr<const AppRuntime>> app = CompileApp(*now);
+      absl::StatusOr<std::shared_ptr<const AppRuntime>> app = CompileApp(*now, options.workers);
       if (!app.ok()) return app.status();
       routed.push_back({&(*app)->source->app(), *app});
       rc->metrics_apps += (*app)->serves_metrics;

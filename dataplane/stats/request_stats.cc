@@ -26,6 +26,7 @@ void AppCounters::Merge(const AppCounters& other) {
   duration_count += other.duration_count;
   retries += other.retries;
   retries_budget_exhausted += other.retries_budget_exhausted;
+  rate_limited += other.rate_limited;
 }
 
 void OriginCounters::Merge(const OriginCounters& o) {
@@ -78,6 +79,10 @@ void WorkerStats::CountRetry(absl::string_view app, bool exhausted) {
   auto it = apps_.find(app);
   if (it == apps_.end()) it = apps_.emplace(std::string(app), AppCounters()).first;
   (exhausted ? it->second.retries_budget_exhausted : it->second.retries)++;
+void WorkerStats::CountRateLimited(absl::string_view app) {
+  auto it = apps_.find(app);
+  if (it == apps_.end()) it = apps_.emplace(std::string(app), AppCounters()).first;
+  it->second.rate_limited++;
 }
 
 OriginCounters& WorkerStats::origin(absl::string_view url) {
@@ -136,6 +141,12 @@ std::string RenderPrometheus(const Counters& c, const std::string& extra) {
                     FormatValue(counters.duration_sum), "\n");
     absl::StrAppend(&out, "er_request_duration_seconds_count{app=\"", label, "\"} ",
                     counters.duration_count, "\n");
+  }
+  absl::StrAppend(&out, "# HELP er_dp_rate_limited_total Requests refused (429) by an app's rate_limit policy.\n",
+                  "# TYPE er_dp_rate_limited_total counter\n");
+  for (const auto& [app, counters] : c.apps) {
+    if (counters.rate_limited == 0) continue;
+    absl::StrAppend(&out, "er_dp_rate_limited_total{app=\"", EscapeLabelValue(app), "\"} ", counters.rate_limited, "\n");
   }
   absl::StrAppend(&out, "# HELP er_dp_connections_accepted_total Client connections accepted.\n",
                   "# TYPE er_dp_connections_accepted_total counter\n",

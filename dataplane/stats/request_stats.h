@@ -35,6 +35,7 @@ struct AppCounters {
   uint64_t duration_count = 0;
   uint64_t retries = 0;                   // policies.retry: attempts after the first
   uint64_t retries_budget_exhausted = 0;  // retries refused by the retry budget
+  uint64_t rate_limited = 0;  // requests a rate_limit policy refused (429)
 
   void Merge(const AppCounters& other);
 };
@@ -77,6 +78,8 @@ class WorkerStats {
   OriginCounters& origin(absl::string_view url);
   // A retry of app `app` went ahead, or (`exhausted`) was refused by the retry budget.
   void CountRetry(absl::string_view app, bool exhausted);
+  // A rate_limit policy refused a request of `app` (its 429 is also counted by RecordRequest).
+  void CountRateLimited(absl::string_view app);
 
   uint64_t connections_accepted = 0;
   int64_t connections_active = 0;

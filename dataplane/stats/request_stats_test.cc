@@ -31,5 +31,20 @@ TEST(RequestStats, RecordsEachRequestForItsAppAndAll) {
   EXPECT_TRUE(absl::EndsWith(text, "extra 1\n"));
 }
 
+TEST(RequestStats, RateLimitedCountsMergeAcrossWorkersPerApp) {
+  WorkerStats a, b;
+  a.CountRateLimited("api");
+  a.CountRateLimited("api");
+  b.CountRateLimited("api");
+  b.RecordRequest("site", 200, "GET", 0.001);
+  Counters merged;
+  a.MergeInto(&merged);
+  b.MergeInto(&merged);
+  const std::string text = RenderPrometheus(merged, "");
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE er_dp_rate_limited_total counter\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_dp_rate_limited_total{app=\"api\"} 3\n")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "er_dp_rate_limited_total{app=\"site\"}")) << text;
+}
+
 }  // namespace
 }  // namespace edgerouter::stats

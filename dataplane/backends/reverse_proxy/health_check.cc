@@ -20,17 +20,16 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/duration.h"
 
 namespace edgerouter::backends {
 namespace {
 
 absl::StatusOr<int64_t> Millis(const std::string& value, absl::string_view field, int64_t fallback) {
   if (value.empty()) return fallback;
-  absl::Duration d;
-  if (!absl::ParseDuration(value, &d) || d <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("health_check.", field, ": \"", value, "\" is not a duration"));
-  }
-  return std::max<int64_t>(1, absl::ToInt64Milliseconds(d));
+  absl::StatusOr<absl::Duration> d = ParseGoDuration(value);
+  if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat("health_check.", field, ": ", d.status().message()));
+  return std::max<int64_t>(1, absl::ToInt64Milliseconds(*d));
 }
 
 struct Registry {
