@@ -106,7 +106,7 @@ int AppPut(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::is
   admin::v1::PutAppRequest request;
   // The normalised form (legacy peer_set rewritten), i.e. exactly what was validated.
   request.set_application_json(config::ToEdgerouterJson(*app));
-  request.set_mode(inv.new_app ? admin::CREATE_ONLY : admin::UPDATE_ONLY);
+  request.set_mode(inv.new_app ? admin::v1::CREATE_ONLY : admin::v1::UPDATE_ONLY);
   admin::v1::PutAppResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->PutApp(c, request, &response); }))
     return 1;

@@ -90,13 +90,13 @@ TEST_F(CtlCommandsTest, AppLsPrintsTheTable) {
 
 TEST_F(CtlCommandsTest, AppPutNewIsCreateOnlyAndSendsTheValidatedJson) {
   EXPECT_EQ(Run({"app", "put", "--new", "-"}, kApp), 0);
-  EXPECT_EQ(service_.last_put.mode(), admin::CREATE_ONLY);
+  EXPECT_EQ(service_.last_put.mode(), admin::v1::CREATE_ONLY);
   EXPECT_NE(service_.last_put.application_json().find("\"id\": \"a\""), std::string::npos);
   EXPECT_EQ(out_, "");
   EXPECT_EQ(err_, "created a (stream version 42)\n");
 
   EXPECT_EQ(Run({"app", "put"}, kApp), 0);
-  EXPECT_EQ(service_.last_put.mode(), admin::UPDATE_ONLY);
+  EXPECT_EQ(service_.last_put.mode(), admin::v1::UPDATE_ONLY);
 }
 
 TEST_F(CtlCommandsTest, AppPutRejectsInvalidJsonWithoutCallingTheServer) {

@@ -94,7 +94,7 @@ bool PutApp(const Invocation& inv, admin::v1::Admin::StubInterface* stub, const 
             bool create, std::ostream& err) {
   admin::v1::PutAppRequest request;
   request.set_application_json(config::ToEdgerouterJson(app));
-  request.set_mode(create ? admin::CREATE_ONLY : admin::UPDATE_ONLY);
+  request.set_mode(create ? admin::v1::CREATE_ONLY : admin::v1::UPDATE_ONLY);
   admin::v1::PutAppResponse response;
   return Call(inv, err, [&](grpc::ClientContext* c) { return stub->PutApp(c, request, &response); });
 }

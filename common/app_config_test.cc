@@ -10,6 +10,8 @@
 namespace edgerouter::config {
 namespace {
 
+using v1::Application;
+using v1::Backend;
 using google::protobuf::util::MessageDifferencer;
 using edgerouter::testing::ReadFileOrDie;
 using edgerouter::testing::RunfilePath;

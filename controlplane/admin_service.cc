@@ -57,11 +57,11 @@ grpc::Status AdminService::PutApp(grpc::ServerContext*, const admin::v1::PutAppR
   grpc::Status s = AppendChecked(
       MakeSystemEvent("AppUpdated", ToCompactJson(updated)),
       [&](bool exists) {
-        if (mode == admin::CREATE_ONLY && exists) {
+        if (mode == admin::v1::CREATE_ONLY && exists) {
           return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                               absl::StrCat("app ", app->id(), " already exists"));
         }
-        if (mode == admin::UPDATE_ONLY && !exists) {
+        if (mode == admin::v1::UPDATE_ONLY && !exists) {
           return grpc::Status(grpc::StatusCode::NOT_FOUND,
                               "app doesn't exist. did you mean to create new with '--new'?");
         }
