@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "dataplane/net/ip_prefix.h"
 #include "re2/re2.h"
 
 namespace edgerouter::config {
@@ -214,6 +215,16 @@ class Validator {
   std::vector<std::string>* details_;
 };
 
+// policies.ip_allow_list: each entry a CIDR prefix or a bare address.
+void ValidateIpAllowList(const Policies& p, std::vector<std::string>* details) {
+  for (int i = 0; i < p.ip_allow_list_size(); ++i) {
+    absl::StatusOr<net::IpPrefix> prefix = net::IpPrefix::Parse(p.ip_allow_list(i));
+    if (!prefix.ok()) {
+      details->push_back(absl::StrCat(IndexPath("policies.ip_allow_list", i), ": ", prefix.status().message()));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> AppProblems::Lines() const {
@@ -329,6 +340,7 @@ std::vector<std::string> ValidateApplication(const Application& app) {
   } else {
     v.Backend(app.backend(), "backend");
   }
+  ValidateIpAllowList(app.policies(), &details);
   return details;
 }
 

@@ -380,7 +380,7 @@ absl::Status ApplyTraefikPolicies(const std::map<std::string, std::string>& labe
   Problems problems;
   // Every middleware is checked, attached or not: a typo must not pass unnoticed.
   const std::map<std::string, std::vector<Option>> middlewares = GroupByName(labels, kMiddlewarePrefix);
-  std::map<std::string, Middleware> defined;  // those without problems
+  std::map<std::string, Middleware> defined;  // those of a known kind
   for (const auto& [name, options] : middlewares) {
     if (std::optional<Middleware> m = ParseMiddleware(options, &problems)) defined[name] = *std::move(m);
   }

@@ -34,10 +34,15 @@ const pipeline::BackendRegistry& BuiltinBackends() {
   return *registry;
 }
 
-absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::Backend& backend) {
+absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::Backend& backend,
+                                                const config::Policies& policies) {
   // IP rules come first: after routing and the HTTPS redirect, before any backend's own stage.
   pipeline::ChainBuilder builder;
   builder.AddAccess(MakeIpRulesAccess(app_id));
+  absl::StatusOr<std::unique_ptr<const pipeline::AccessStage>> allow_list =
+      MakeIpAllowListAccess(policies.ip_allow_list());
+  if (!allow_list.ok()) return allow_list.status();
+  if (*allow_list != nullptr) builder.AddAccess(*std::move(allow_list));
   return BuiltinBackends().CompileChain(app_id, backend, std::move(builder));
 }
 

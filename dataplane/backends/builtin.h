@@ -12,8 +12,10 @@ namespace edgerouter::backends {
 // Built on first use, immutable afterwards (safe to use from any thread).
 const pipeline::BackendRegistry& BuiltinBackends();
 
-// An app's chain as the data plane serves it: the ip_rules access stage, then its backend's.
-absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::Backend& backend);
+// An app's chain as the data plane serves it: the ip_rules access stage, the app's own IP allow
+// list when it has one, then its backend's.
+absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::Backend& backend,
+                                                const config::Policies& policies = config::Policies::default_instance());
 
 }  // namespace edgerouter::backends
 

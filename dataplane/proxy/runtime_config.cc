@@ -20,7 +20,8 @@ absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_p
     return absl::InvalidArgumentError(absl::StrCat("app ", r->app().id(), ": ", problems[0]));
   }
   // The backend kinds' factories, looked up by kind name (dataplane/backends/builtin.cc).
-  absl::StatusOr<pipeline::Chain> chain = backends::CompileAppChain(r->app().id(), r->app().backend());
+  absl::StatusOr<pipeline::Chain> chain = backends::CompileAppChain(r->app().id(), r->app().backend(),
+                                                                        r->app().policies());
   if (!chain.ok()) return chain.status();
   auto app = std::make_shared<AppRuntime>(*std::move(chain));
   app->id = r->app().id();
