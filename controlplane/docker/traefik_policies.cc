@@ -263,6 +263,27 @@ void ParseRetry(const std::vector<Option>& options, config::Policies* p, Problem
   if (r->attempts() == 0) problems->Add(absl::StrCat(*options.front().key, ": retry needs attempts >= 1"));
 }
 
+// Only http→https: plain HTTP to a Docker app is already redirected (its frontends never allow
+// insecure HTTP), so the middleware asks for nothing more. Routers using it are the plain-HTTP
+// twins of the HTTPS ones and take no part in the per-app middleware comparison.
+void ParseRedirectScheme(const std::vector<Option>& options, Problems* problems) {
+  bool has_scheme = false;
+  for (const Option& o : options) {
+    if (o.path == "redirectscheme.scheme") {
+      has_scheme = true;
+      if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*o.value), "https")) {
+        problems->BadValue(o, "\"https\" (edgerouter only redirects plain HTTP to HTTPS)");
+      }
+    } else if (o.path == "redirectscheme.permanent") {
+      bool permanent = false;
+      if (!ParseBool(*o.value, &permanent)) problems->BadValue(o, "a boolean");
+    } else {
+      problems->Unsupported(o);
+    }
+  }
+  if (!has_scheme) problems->Add(absl::StrCat(*options.front().key, ": redirectScheme needs scheme=https"));
+}
+
 void ParseIpAllowList(absl::string_view kind, const std::vector<Option>& options, config::Policies* p,
                       Problems* problems) {
   for (const Option& o : options) {
@@ -300,6 +321,8 @@ std::optional<Middleware> ParseMiddleware(const std::vector<Option>& options, Pr
     ParseRateLimit(options, &m.policies, problems);
   } else if (kind == "headers") {
     ParseHeaders(options, &m.policies, problems);
+  } else if (kind == "redirectscheme") {
+    ParseRedirectScheme(options, problems);
   } else if (kind == "retry") {
     ParseRetry(options, &m.policies, problems);
   } else if (kind == "ipallowlist" || kind == "ipwhitelist") {
@@ -390,7 +413,7 @@ absl::Status ApplyTraefikPolicies(const std::map<std::string, std::string>& labe
   std::optional<std::pair<std::string, std::vector<std::string>>> chosen;
   for (const auto& [router, options] : GroupByName(labels, kRouterPrefix)) {
     std::vector<std::string> names;
-    bool is_router = false;
+    bool is_router = false, redirects = false;
     for (const Option& o : options) {
       if (o.path == "rule") is_router = true;
       if (o.path != "middlewares") continue;
@@ -407,10 +430,13 @@ absl::Status ApplyTraefikPolicies(const std::map<std::string, std::string>& labe
           problems.Add(o, absl::StrCat("middleware ", name, " is not defined on this container"));
           continue;
         }
+        auto it = defined.find(lower);
+        redirects |= it != defined.end() && it->second.kind == "redirectscheme";
         names.push_back(lower);
       }
     }
-    if (!is_router) continue;
+    // A router that redirects to HTTPS serves nothing itself (edgerouter redirects already).
+    if (!is_router || redirects) continue;
     if (!chosen.has_value()) {
       chosen.emplace(router, std::move(names));
     } else if (chosen->second != names) {

@@ -147,6 +147,25 @@ TEST(TraefikPoliciesTest, AllRoutersAttachTheSameMiddlewares) {
   EXPECT_EQ(ErrorOf(both), "routers api and web attach different middlewares; edgerouter applies policies per app");
 }
 
+TEST(TraefikPoliciesTest, RedirectToHttpsRouterIsAlreadyEdgerouters) {
+  // The usual pair: a plain-HTTP router that only redirects, and the HTTPS router with policies.
+  Labels pair = Routed({{"traefik.http.middlewares.to-https.redirectScheme.scheme", "https"},
+                        {"traefik.http.middlewares.to-https.redirectScheme.permanent", "true"},
+                        {"traefik.http.middlewares.gz.compress", "true"},
+                        {"traefik.http.routers.web.middlewares", "gz"},
+                        {"traefik.http.routers.web-http.rule", "Host(`a.example`)"},
+                        {"traefik.http.routers.web-http.middlewares", "to-https@docker"}});
+  EXPECT_EQ(PoliciesJson(pair), R"({"compress":{}})");
+  EXPECT_EQ(ErrorOf(Routed({{"traefik.http.middlewares.r.redirectscheme.scheme", "http"}})),
+            "traefik.http.middlewares.r.redirectscheme.scheme: \"http\" is not \"https\" (edgerouter only redirects "
+            "plain HTTP to HTTPS)");
+  EXPECT_EQ(ErrorOf(Routed({{"traefik.http.middlewares.r.redirectscheme.permanent", "true"}})),
+            "traefik.http.middlewares.r.redirectscheme.permanent: redirectScheme needs scheme=https");
+  EXPECT_EQ(ErrorOf(Routed({{"traefik.http.middlewares.r.redirectscheme.scheme", "https"},
+                            {"traefik.http.middlewares.r.redirectscheme.port", "8443"}})),
+            "traefik.http.middlewares.r.redirectscheme.port: not supported by edgerouter");
+}
+
 TEST(TraefikPoliciesTest, UnattachedMiddlewareIsCheckedButNotApplied) {
   EXPECT_EQ(PoliciesJson(Routed({{"traefik.http.middlewares.gz.compress", "true"}})), "");
   EXPECT_EQ(ErrorOf(Routed({{"traefik.http.middlewares.rl.ratelimit.period", "soon"}})),

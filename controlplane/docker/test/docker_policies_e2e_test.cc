@@ -86,7 +86,10 @@ TEST_F(DockerPoliciesE2E, EachLabelSetBecomesPoliciesOrALabelError) {
                 "traefik.http.middlewares.rl.rateLimit.average=1000", "traefik.http.middlewares.rl.rateLimit.burst=200",
                 "traefik.http.middlewares.rl.rateLimit.period=1s", "traefik.http.middlewares.again.retry.attempts=3",
                 "traefik.http.middlewares.again.retry.initialInterval=100ms",
-                "traefik.http.routers.gz.middlewares=gz@docker,rl,again"});
+                "traefik.http.routers.gz.middlewares=gz@docker,rl,again",
+                // The plain-HTTP twin router of a Traefik setup: accepted, adds nothing.
+                "traefik.http.middlewares.to-https.redirectScheme.scheme=https",
+                "traefik.http.routers.gz-http.rule=Host(`gz.test`)", "traefik.http.routers.gz-http.middlewares=to-https"});
   RunContainer("hdr", "hdr.test",
                {"traefik.http.middlewares.sec.headers.stsSeconds=31536000",
                 "traefik.http.middlewares.sec.headers.stsIncludeSubdomains=true",
