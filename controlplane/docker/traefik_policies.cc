@@ -169,11 +169,11 @@ bool SetMapped(const Option& o, absl::string_view prefix, std::initializer_list<
 // A defined middleware: its kind and the policies it stands for.
 struct Middleware {
   std::string kind;  // "compress", "ratelimit", "headers", "retry", "ipallowlist"
-  config::Policies policies;
+  config::v1::Policies policies;
 };
 
-void ParseCompress(const std::vector<Option>& options, config::Policies* p, Problems* problems) {
-  config::CompressPolicy* c = p->mutable_compress();
+void ParseCompress(const std::vector<Option>& options, config::v1::Policies* p, Problems* problems) {
+  config::v1::CompressPolicy* c = p->mutable_compress();
   for (const Option& o : options) {
     if (o.path == "compress") {
       bool on = false;
@@ -189,8 +189,8 @@ void ParseCompress(const std::vector<Option>& options, config::Policies* p, Prob
   }
 }
 
-void ParseRateLimit(const std::vector<Option>& options, config::Policies* p, Problems* problems) {
-  config::RateLimitPolicy rl;
+void ParseRateLimit(const std::vector<Option>& options, config::v1::Policies* p, Problems* problems) {
+  config::v1::RateLimitPolicy rl;
   rl.set_burst(1);  // Traefik's default burst (ours would be `average`)
   for (const Option& o : options) {
     if (o.path == "ratelimit.sourcecriterion.requesthost") {
@@ -208,8 +208,8 @@ void ParseRateLimit(const std::vector<Option>& options, config::Policies* p, Pro
   if (rl.average() > 0) *p->mutable_rate_limit() = std::move(rl);
 }
 
-void ParseHeaders(const std::vector<Option>& options, config::Policies* p, Problems* problems) {
-  config::HeadersPolicy* h = p->mutable_headers();
+void ParseHeaders(const std::vector<Option>& options, config::v1::Policies* p, Problems* problems) {
+  config::v1::HeadersPolicy* h = p->mutable_headers();
   for (const Option& o : options) {
     absl::string_view raw = o.raw_path;
     raw.remove_prefix(sizeof("headers.") - 1);
@@ -252,8 +252,8 @@ void ParseHeaders(const std::vector<Option>& options, config::Policies* p, Probl
   }
 }
 
-void ParseRetry(const std::vector<Option>& options, config::Policies* p, Problems* problems) {
-  config::RetryPolicy* r = p->mutable_retry();
+void ParseRetry(const std::vector<Option>& options, config::v1::Policies* p, Problems* problems) {
+  config::v1::RetryPolicy* r = p->mutable_retry();
   for (const Option& o : options) {
     if (!SetMapped(o, "retry.", {{"attempts", "attempts"}, {"initialinterval", "initial_interval", true}}, r,
                    problems)) {
@@ -284,7 +284,7 @@ void ParseRedirectScheme(const std::vector<Option>& options, Problems* problems)
   if (!has_scheme) problems->Add(absl::StrCat(*options.front().key, ": redirectScheme needs scheme=https"));
 }
 
-void ParseIpAllowList(absl::string_view kind, const std::vector<Option>& options, config::Policies* p,
+void ParseIpAllowList(absl::string_view kind, const std::vector<Option>& options, config::v1::Policies* p,
                       Problems* problems) {
   for (const Option& o : options) {
     if (o.path != absl::StrCat(kind, ".sourcerange")) {
@@ -336,7 +336,7 @@ std::optional<Middleware> ParseMiddleware(const std::vector<Option>& options, Pr
 
 // Adds one attached middleware to the app's policies. Headers middlewares combine (maps merge,
 // a later one wins per key); two of any other kind would be ambiguous and are refused.
-void Attach(const std::string& name, const Middleware& m, config::Policies* policies, std::map<std::string, std::string>* kinds,
+void Attach(const std::string& name, const Middleware& m, config::v1::Policies* policies, std::map<std::string, std::string>* kinds,
             Problems* problems) {
   auto [it, first] = kinds->emplace(m.kind, name);
   if (!first && m.kind != "headers") {
@@ -347,7 +347,7 @@ void Attach(const std::string& name, const Middleware& m, config::Policies* poli
   policies->MergeFrom(m.policies);
 }
 
-void ParseLoadBalancer(const std::map<std::string, std::vector<Option>>& services, config::ReverseProxyOpts* rp,
+void ParseLoadBalancer(const std::map<std::string, std::vector<Option>>& services, config::v1::ReverseProxyOpts* rp,
                        Problems* problems) {
   std::string health_service;
   for (const auto& [service, options] : services) {
@@ -368,7 +368,7 @@ void ParseLoadBalancer(const std::map<std::string, std::vector<Option>>& service
         if (!ParseBool(*o.value, &on)) problems->BadValue(o, "a boolean");
         if (on) rp->mutable_sticky();
       } else if (absl::StartsWith(o.path, "loadbalancer.sticky.")) {
-        config::Sticky* s = rp->mutable_sticky();
+        config::v1::Sticky* s = rp->mutable_sticky();
         if (!SetMapped(o, "loadbalancer.sticky.cookie.",
                        {{"name", "cookie_name"},
                         {"secure", "secure"},
@@ -388,7 +388,7 @@ void ParseLoadBalancer(const std::map<std::string, std::vector<Option>>& service
     }
   }
   if (rp->has_health_check()) {
-    config::HealthCheck* hc = rp->mutable_health_check();
+    config::v1::HealthCheck* hc = rp->mutable_health_check();
     if (hc->path().empty()) {
       problems->Add(absl::StrCat(kServicePrefix, health_service, ".loadbalancer.healthcheck: path is required"));
     }
@@ -398,8 +398,8 @@ void ParseLoadBalancer(const std::map<std::string, std::vector<Option>>& service
 
 }  // namespace
 
-absl::Status ApplyTraefikPolicies(const std::map<std::string, std::string>& labels, config::Application* app,
-                                  config::ReverseProxyOpts* rp) {
+absl::Status ApplyTraefikPolicies(const std::map<std::string, std::string>& labels, config::v1::Application* app,
+                                  config::v1::ReverseProxyOpts* rp) {
   Problems problems;
   // Every middleware is checked, attached or not: a typo must not pass unnoticed.
   const std::map<std::string, std::vector<Option>> middlewares = GroupByName(labels, kMiddlewarePrefix);
@@ -445,7 +445,7 @@ absl::Status ApplyTraefikPolicies(const std::map<std::string, std::string>& labe
     }
   }
   if (chosen.has_value()) {
-    config::Policies policies;
+    config::v1::Policies policies;
     std::map<std::string, std::string> kinds;
     for (const std::string& name : chosen->second) {
       auto it = defined.find(name);

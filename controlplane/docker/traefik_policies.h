@@ -18,7 +18,7 @@ namespace edgerouter::controlplane::docker {
 // `traefik.http.services.<s>.loadbalancer.{healthcheck,sticky}.*` onto `rp`. All problems are
 // returned at once (joined by "; "), each naming its label.
 absl::Status ApplyTraefikPolicies(const std::map<std::string, std::string>& labels,
-                                  config::Application* app, config::ReverseProxyOpts* rp);
+                                  config::v1::Application* app, config::v1::ReverseProxyOpts* rp);
 
 }  // namespace edgerouter::controlplane::docker
 

@@ -18,7 +18,7 @@ Labels Routed(Labels extra) {
   return extra;
 }
 
-absl::StatusOr<std::optional<config::Application>> Run(const Labels& labels) {
+absl::StatusOr<std::optional<config::v1::Application>> Run(const Labels& labels) {
   return ApplicationFromLabels("svc", labels, {"10.0.0.5"});
 }
 
@@ -34,7 +34,7 @@ std::string ProxyJson(const Labels& labels) {
   auto app = Run(labels);
   EXPECT_TRUE(app.ok()) << app.status();
   if (!app.ok() || !app->has_value()) return "<no app>";
-  config::ReverseProxyOpts rp = (*app)->backend().reverse_proxy_opts();
+  config::v1::ReverseProxyOpts rp = (*app)->backend().reverse_proxy_opts();
   rp.clear_origins();
   rp.clear_pass_host_header();
   std::string json = ToCompactJson(rp);

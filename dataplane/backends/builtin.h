@@ -14,8 +14,8 @@ const pipeline::BackendRegistry& BuiltinBackends();
 
 // An app's chain as the data plane serves it: the ip_rules access stage, the app's own IP allow
 // list when it has one, then its backend's.
-absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::Backend& backend,
-                                                const config::Policies& policies = config::Policies::default_instance());
+absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::v1::Backend& backend,
+                                                const config::v1::Policies& policies = config::v1::Policies::default_instance());
 
 }  // namespace edgerouter::backends
 

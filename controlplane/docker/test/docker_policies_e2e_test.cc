@@ -44,10 +44,10 @@ class DockerPoliciesE2E : public DockerE2E {
   }
 
   // App `id` of the control plane's current snapshot.
-  std::optional<config::Application> SnapshotApp(const std::string& id) {
+  std::optional<config::v1::Application> SnapshotApp(const std::string& id) {
     grpc::ClientContext ctx;
-    admin::GetSnapshotResponse resp;
-    if (!admin_->GetSnapshot(&ctx, admin::GetSnapshotRequest(), &resp).ok()) return std::nullopt;
+    admin::v1::GetSnapshotResponse resp;
+    if (!admin_->GetSnapshot(&ctx, admin::v1::GetSnapshotRequest(), &resp).ok()) return std::nullopt;
     for (const auto& r : resp.snapshot().resources()) {
       if (r.has_app() && r.app().id() == id) return r.app();
     }
@@ -56,10 +56,10 @@ class DockerPoliciesE2E : public DockerE2E {
 
   // The app's policies and its reverse proxy's health check and sticky settings, as JSON.
   std::string PolicyJson(const std::string& id) {
-    std::optional<config::Application> app = SnapshotApp(id);
+    std::optional<config::v1::Application> app = SnapshotApp(id);
     if (!app.has_value()) return "<absent>";
-    config::ReverseProxyOpts rp = app->backend().reverse_proxy_opts();
-    config::ReverseProxyOpts lb;
+    config::v1::ReverseProxyOpts rp = app->backend().reverse_proxy_opts();
+    config::v1::ReverseProxyOpts lb;
     if (rp.has_health_check()) *lb.mutable_health_check() = rp.health_check();
     if (rp.has_sticky()) *lb.mutable_sticky() = rp.sticky();
     return absl::StrReplaceAll(

@@ -8,9 +8,9 @@ namespace edgerouter::backends {
 namespace {
 
 std::shared_ptr<const IpRuleSet> Rules(std::vector<std::pair<std::string, std::vector<std::string>>> list) {
-  config::IpRules rules;
+  config::v1::IpRules rules;
   for (auto& [prefix, apps] : list) {
-    config::IpRule* r = rules.add_rules();
+    config::v1::IpRule* r = rules.add_rules();
     r->set_prefix(prefix);
     for (auto& a : apps) r->add_apps(a);
   }
@@ -33,13 +33,13 @@ TEST(IpRuleSet, FirstMatchDecidesNotTheLongestPrefix) {
 }
 
 TEST(IpRuleSet, BadPrefixFailsToCompile) {
-  config::IpRules rules;
+  config::v1::IpRules rules;
   rules.add_rules()->set_prefix("10.0.0.0/99");
   EXPECT_FALSE(IpRuleSet::Compile(rules).ok());
 }
 
 TEST(IpRulesAccess, EveryAppChainStartsWithIt) {
-  config::Backend b;
+  config::v1::Backend b;
   b.set_kind("redirect");
   b.mutable_redirect_opts()->set_to("https://example.com/");
   absl::StatusOr<pipeline::Chain> chain = CompileAppChain("app1", b);
@@ -60,10 +60,10 @@ TEST(IpRulesAccess, EveryAppChainStartsWithIt) {
 }
 
 TEST(IpAllowListAccess, AnAppsOwnListAfterTheGlobalRules) {
-  config::Backend b;
+  config::v1::Backend b;
   b.set_kind("redirect");
   b.mutable_redirect_opts()->set_to("https://example.com/");
-  config::Policies policies;
+  config::v1::Policies policies;
   policies.add_ip_allow_list("127.0.0.0/8");
   policies.add_ip_allow_list("2001:db8::1");
   absl::StatusOr<pipeline::Chain> chain = CompileAppChain("app1", b, policies);
@@ -92,7 +92,7 @@ TEST(IpAllowListAccess, AnAppsOwnListAfterTheGlobalRules) {
   EXPECT_EQ(denied.body, "your IP (127.0.0.2) is not allowed (explicit deny)\n");
 
   // No list: no stage. A bad entry: the app does not compile.
-  EXPECT_EQ(CompileAppChain("app1", b, config::Policies())->Describe(), "ip_rules -> redirect");
+  EXPECT_EQ(CompileAppChain("app1", b, config::v1::Policies())->Describe(), "ip_rules -> redirect");
   policies.add_ip_allow_list("10.0.0.1/8");
   EXPECT_FALSE(CompileAppChain("app1", b, policies).ok());
 }
