@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/duration.h"
+#include "dataplane/net/ip_prefix.h"
 #include "re2/re2.h"
 
 namespace edgerouter::config {
@@ -390,6 +391,16 @@ class Validator {
   std::vector<std::string>* details_;
 };
 
+// policies.ip_allow_list: each entry a CIDR prefix or a bare address.
+void ValidateIpAllowList(const Policies& p, std::vector<std::string>* details) {
+  for (int i = 0; i < p.ip_allow_list_size(); ++i) {
+    absl::StatusOr<net::IpPrefix> prefix = net::IpPrefix::Parse(p.ip_allow_list(i));
+    if (!prefix.ok()) {
+      details->push_back(absl::StrCat(IndexPath("policies.ip_allow_list", i), ": ", prefix.status().message()));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> AppProblems::Lines() const {
@@ -506,6 +517,7 @@ std::vector<std::string> ValidateApplication(const Application& app) {
     v.Backend(app.backend(), "backend");
   }
   if (app.has_policies()) v.Policies(app.policies(), "policies");
+  ValidateIpAllowList(app.policies(), &details);
   return details;
 }
 

@@ -148,6 +148,9 @@ TEST(AppConfig, InvalidInputsReportExactErrors) {
       {R"({"id":"a","frontends":[{"kind":"hostname","hostname":7}],"backend":{"kind":"prom_metrics"}})",
        "app a: frontends[0].hostname: expected string, got number\napp a: frontends[0].hostname is required"},
       {R"([1])", "app (no id): expected a JSON object, got array"},
+      {R"({"id":"a","frontends":[{"kind":"hostname","hostname":"h","path_prefix":"/"}],"backend":{"kind":"prom_metrics"},)"
+       R"("policies":{"ip_allow_list":["10.0.0.0/8","10.0.0.1/8"]}})",
+       "app a: policies.ip_allow_list[1]: \"10.0.0.1/8\": address has bits set past the prefix length"},
   };
   for (const InvalidCase& c : cases) {
     absl::StatusOr<Application> app = ParseApplication(c.json, InputMode::kStrict);

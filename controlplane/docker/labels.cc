@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/app_config.h"
+#include "controlplane/docker/traefik_policies.h"
 
 namespace edgerouter::controlplane::docker {
 namespace {
@@ -386,6 +387,8 @@ absl::StatusOr<std::optional<config::v1::Application>> ApplicationFromLabels(
     const bool own_port = i < instance_ports.size() && !instance_ports[i].empty();
     rp->add_origins(absl::StrCat(protocol, "://", host, ":", own_port ? instance_ports[i] : port));
   }
+  // Middlewares, health checks and sticky sessions (Traefik v2/v3 labels).
+  if (absl::Status s = ApplyTraefikPolicies(labels, &app, rp); !s.ok()) return s;
 
   const std::string auth = Get(labels, "edgerouter.auth");
   if (auth == "public") {

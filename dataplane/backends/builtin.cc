@@ -44,6 +44,10 @@ absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const
   // then CORS preflights (before auth: browsers send them without credentials).
   pipeline::ChainBuilder builder;
   builder.AddAccess(MakeIpRulesAccess(app_id));
+  absl::StatusOr<std::unique_ptr<const pipeline::AccessStage>> allow_list =
+      MakeIpAllowListAccess(policies.ip_allow_list());
+  if (!allow_list.ok()) return allow_list.status();
+  if (*allow_list != nullptr) builder.AddAccess(*std::move(allow_list));
   if (policies.has_headers()) policies::AddHeadersAccess(policies.headers(), &builder);
   // Request policies run after every access stage (the backend's auth included), in this order.
   if (policies.has_rate_limit()) {

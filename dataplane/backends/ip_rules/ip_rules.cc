@@ -48,10 +48,42 @@ class IpRulesAccess : public pipeline::AccessStage {
   const std::string app_id_;
 };
 
+class IpAllowListAccess : public pipeline::AccessStage {
+ public:
+  explicit IpAllowListAccess(net::CidrSet allowed) : allowed_(std::move(allowed)) {}
+  absl::string_view name() const override { return "ip_allow_list"; }
+
+  pipeline::Verdict Check(pipeline::Exchange& exchange) const override {
+    const std::optional<net::IpAddress> ip = net::IpAddress::Parse(exchange.client_ip());
+    if (ip.has_value() && allowed_.Contains(*ip)) return pipeline::Verdict::kContinue;
+    exchange.SendLocal(403, "text/plain; charset=utf-8",
+                       ip.has_value() ? absl::StrCat("your IP (", ip->ToString(), ") is not allowed (app allow list)\n")
+                                      : absl::StrCat("invalid IP: \"", exchange.client_ip(), "\"\n"));
+    return pipeline::Verdict::kAnswered;
+  }
+
+ private:
+  const net::CidrSet allowed_;
+};
+
 }  // namespace
 
 std::unique_ptr<const pipeline::AccessStage> MakeIpRulesAccess(std::string app_id) {
   return std::make_unique<IpRulesAccess>(std::move(app_id));
+}
+
+absl::StatusOr<std::unique_ptr<const pipeline::AccessStage>> MakeIpAllowListAccess(
+    const google::protobuf::RepeatedPtrField<std::string>& allow_list) {
+  if (allow_list.empty()) return nullptr;
+  net::CidrSet allowed;
+  for (const std::string& entry : allow_list) {
+    absl::StatusOr<net::IpPrefix> prefix = net::IpPrefix::Parse(entry);
+    if (!prefix.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("policies.ip_allow_list: ", prefix.status().message()));
+    }
+    allowed.Add(*prefix);
+  }
+  return std::make_unique<IpAllowListAccess>(std::move(allowed));
 }
 
 }  // namespace edgerouter::backends

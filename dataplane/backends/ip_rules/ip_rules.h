@@ -38,6 +38,12 @@ class IpRuleSet {
 // The first access stage of every app (added by CompileAppChain in builtin.cc).
 std::unique_ptr<const pipeline::AccessStage> MakeIpRulesAccess(std::string app_id);
 
+// The app's own allow list (`policies.ip_allow_list`, e.g. from Traefik's ipallowlist label),
+// checked after the global rules: a client must pass both. nullptr for an empty list, so an app
+// without one pays nothing. Fails on an entry that is not a prefix or address.
+absl::StatusOr<std::unique_ptr<const pipeline::AccessStage>> MakeIpAllowListAccess(
+    const google::protobuf::RepeatedPtrField<std::string>& allow_list);
+
 }  // namespace edgerouter::backends
 
 #endif  // EDGEROUTER_DATAPLANE_BACKENDS_IP_RULES_IP_RULES_H_

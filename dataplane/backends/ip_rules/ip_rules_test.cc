@@ -59,5 +59,43 @@ TEST(IpRulesAccess, EveryAppChainStartsWithIt) {
   EXPECT_EQ(denied.body, "your IP (127.0.0.2) is not allowed (explicit deny)\n");
 }
 
+TEST(IpAllowListAccess, AnAppsOwnListAfterTheGlobalRules) {
+  config::v1::Backend b;
+  b.set_kind("redirect");
+  b.mutable_redirect_opts()->set_to("https://example.com/");
+  config::v1::Policies policies;
+  policies.add_ip_allow_list("127.0.0.0/8");
+  policies.add_ip_allow_list("2001:db8::1");
+  absl::StatusOr<pipeline::Chain> chain = CompileAppChain("app1", b, policies);
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  EXPECT_EQ(chain->Describe(), "ip_rules -> ip_allow_list -> redirect");
+
+  for (const char* ok : {"127.0.0.9", "::ffff:127.0.0.1", "2001:db8::1"}) {
+    pipeline::FakeExchange allowed;
+    allowed.client = ok;
+    chain->Run(allowed, "/");
+    EXPECT_EQ(allowed.status, 302) << ok;
+  }
+  pipeline::FakeExchange outside;
+  outside.client = "192.0.2.7";
+  chain->Run(outside, "/");
+  EXPECT_EQ(outside.status, 403);
+  EXPECT_EQ(outside.body, "your IP (192.0.2.7) is not allowed (app allow list)\n");
+
+  // The global rules still apply first: an address the app allows but the rules deny.
+  auto rules = Rules({{"127.0.0.2/32", {"other"}}});
+  pipeline::FakeExchange denied;
+  denied.rules = rules.get();
+  denied.client = "127.0.0.2";
+  chain->Run(denied, "/");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.body, "your IP (127.0.0.2) is not allowed (explicit deny)\n");
+
+  // No list: no stage. A bad entry: the app does not compile.
+  EXPECT_EQ(CompileAppChain("app1", b, config::v1::Policies())->Describe(), "ip_rules -> redirect");
+  policies.add_ip_allow_list("10.0.0.1/8");
+  EXPECT_FALSE(CompileAppChain("app1", b, policies).ok());
+}
+
 }  // namespace
 }  // namespace edgerouter::backends
