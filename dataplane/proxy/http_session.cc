@@ -56,6 +56,7 @@ void RequestState::Reset() {
   upstream_error.clear();
   upstream_label.clear();
   forwarded_response_fields.clear();
+  compressor.reset();
 }
 
 DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer,

@@ -19,6 +19,7 @@
 #include "common/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
 #include "dataplane/pipeline/exchange.h"
+#include "dataplane/policies/compress/compress.h"
 #include "dataplane/proxy/io_buffer.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"
@@ -100,6 +101,11 @@ struct RequestValues {
   bool response_done = false;
   bool upstream_eof = false;
   bool upstream_write_failed = false;  // the origin stopped taking the request: send no more
+  bool upstream_paused = false;  // the last origin read was short: nothing more queued there
+
+  // policies.compress: the policy and the coding the request negotiated (kIdentity: none).
+  const policies::compress::Policy* compress = nullptr;
+  policies::compress::Coding compress_coding = policies::compress::Coding::kIdentity;
 
   // AWS backends.
   const aws::LambdaConfig* lambda_config = nullptr;
@@ -116,6 +122,8 @@ struct RequestState : RequestValues {
   std::string upstream_error;
   std::string upstream_label;
   std::vector<http::Header> forwarded_response_fields;  // port mode: the head TakeResponseHead gets
+  // Set when the response is being compressed (policies/compress): the body leaves through it.
+  std::unique_ptr<policies::compress::ResponseCompressor> compressor;
 
   // Back to a new request's defaults.
   void Reset();
@@ -202,6 +210,9 @@ class DownstreamConnection final : public net::IoHandler,
   // --- proxying ---
   void StartProxy(const backends::ProxyTarget& backend, const std::string& path) override;
   void ObserveTurbocharger(int status);
+  void NegotiateCompression(const policies::compress::Policy& policy);  // proxy_response.cc
+  bool CompressBody(absl::string_view data, bool flush);
+  bool PumpCompressed(absl::string_view available);
   void ObserveLambdaTurbocharger(const aws::LambdaConfig& function, const aws::AwsResponse& r);
   void ConnectAttempt(bool fresh = false);  // fresh: not from the idle pool
   void StepTls();  // drives the origin TLS handshake

@@ -159,7 +159,9 @@ void DownstreamConnection::HandleRequest() {
   }
   const std::string backend_path =
       mount->strip_path_prefix ? routing::StripPrefix(mount->prefix, *path) : *path;
-  static_cast<const AppRuntime&>(*mount->target).chain.Run(*this, backend_path);
+  const AppRuntime& app = static_cast<const AppRuntime&>(*mount->target);
+  if (app.compress != nullptr) NegotiateCompression(*app.compress);
+  app.chain.Run(*this, backend_path);
   if (state_ == State::kProxying && upstream_ != nullptr && upstream_->connected) {
     PumpRequestBody();
     if (FlushToUpstream()) UpdateUpstreamInterest();

@@ -157,9 +157,11 @@ absl::StatusOr<absl::string_view> ResponseCompressor::Feed(absl::string_view dat
   bytes_in_ += data.size();
   if (!data.empty()) {
     if (absl::Status s = encoder_->Feed(data, &scratch_); !s.ok()) return s;
+    unflushed_ = true;
   }
-  if (flush) {
+  if (flush && unflushed_) {
     if (absl::Status s = encoder_->Flush(&scratch_); !s.ok()) return s;
+    unflushed_ = false;
   }
   return Frame();
 }

@@ -64,7 +64,8 @@ class ResponseCompressor {
   absl::Span<const http::Header> added_fields() const { return added_; }
 
   // Compresses body bytes; the output, framed as HTTP/1.1 chunks (possibly empty), stays valid
-  // until the next call. `flush`: the origin paused, send what is compressed so far.
+  // until the next call. `flush`: the origin paused, send what is compressed so far (a no-op
+  // when nothing was fed since the last flush).
   absl::StatusOr<absl::string_view> Feed(absl::string_view data, bool flush);
   // The last chunks and the terminating zero-size chunk.
   absl::StatusOr<absl::string_view> Finish();
@@ -80,6 +81,7 @@ class ResponseCompressor {
   std::vector<http::Header> added_;
   std::string scratch_, framed_;
   uint64_t bytes_in_ = 0;
+  bool unflushed_ = false;
   bool finished_ = false;
 };
 
