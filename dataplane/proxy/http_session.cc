@@ -487,6 +487,7 @@ void DownstreamConnection::Close() {
   }
   state_ = State::kClosed;
   net::TimerList::Disarm(&timer_);
+  req_.compressor.reset();  // codec state (up to ~1 MB) is not kept by pooled or closing connections
   if (port_ != nullptr) {
     port_->ExchangeClosed();
     port_ = nullptr;

@@ -61,6 +61,8 @@ bool DownstreamConnection::CompressBody(absl::string_view data, bool flush) {
   }
   out_.Append(*framed);
   req_.response_bytes += framed->size();
+  // Ended: the codec state goes now, not when the keep-alive connection's next request starts.
+  if (req_.compressor->finished()) req_.compressor.reset();
   return true;
 }
 
