@@ -16,7 +16,8 @@ BACKEND=$(free_port); NGINX_PROXY=$(free_port); OURS=$(free_port)
 CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
 
 mkdir -p "$TMP/www" "$TMP/nginx-backend" "$TMP/nginx-proxy"
-cat $(git ls-files '*.cc' '*.h' '*.md' | sort) | head -c 1000000 >"$TMP/www/page.txt"
+head -c 1000000 < <(cat $(git ls-files '*.cc' '*.h' '*.md' | sort)) >"$TMP/www/page.txt"
+chmod 755 "$TMP" "$TMP/www"; chmod 644 "$TMP/www/page.txt"  # nginx workers run as www-data
 cat >"$TMP/nginx-backend/nginx.conf" <<CONF
 daemon off; worker_processes 1; error_log stderr error; pid $TMP/nginx-backend/pid;
 events { worker_connections 4096; }
