@@ -146,10 +146,11 @@ class Validator {
         const std::string& t = list.Get(i);
         const size_t slash = t.find('/');
         const absl::string_view sub = slash == std::string::npos ? "" : absl::string_view(t).substr(slash + 1);
-        const bool ok = slash != std::string::npos && slash > 0 && !sub.empty() &&
-                        t.find_first_of(" ;,\t", 0) == std::string::npos && t.find('/', slash + 1) == std::string::npos &&
-                        t.substr(0, slash).find('*') == std::string::npos &&
-                        (sub.find('*') == absl::string_view::npos || sub == "*" || (sub[0] == '*' && sub.size() > 2 && sub[1] == '+' && sub.rfind('*') == 0));
+        const bool star_ok = sub.find('*') == absl::string_view::npos || sub == "*" ||
+                             (sub.size() > 2 && sub[0] == '*' && sub[1] == '+' && sub.rfind('*') == 0);
+        const bool ok = slash != std::string::npos && slash > 0 && !sub.empty() && star_ok &&
+                        t.find_first_of(" ;,\t") == std::string::npos && t.find('/', slash + 1) == std::string::npos &&
+                        t.substr(0, slash).find('*') == std::string::npos;
         if (!ok) {
           Problem(IndexPath(JoinPath(path, field), i),
                   absl::StrCat("\"", t, "\" is not a media type (type/subtype, type/*, type/*+suffix)"));

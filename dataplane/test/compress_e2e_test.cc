@@ -4,7 +4,6 @@
 // q-values; the responses that must stay as they are; and a 100 MB compressed stream through
 // the data plane in bounded memory.
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -82,8 +81,8 @@ TEST_F(Compress, EveryEncodingEveryFramingBothProtocolsDecodesByteExact) {
         EXPECT_LT(std::stol(size), 300000 / 5) << size;  // compressed, not relayed
         EXPECT_TRUE(absl::StrContains(DecodeAndCompare(coding, "body", "expected"), "SAME"));
         // curl's own decoder agrees (--compressed asks for every coding curl has).
-        const std::string dec = Fetch("zip.test", absl::StrCat("/text/", framing, "/300000"), "", h2, "curl.out",
-                                      absl::StrCat("--compressed -H 'Accept-Encoding: ", coding, "'"));
+        Fetch("zip.test", absl::StrCat("/text/", framing, "/300000"), "", h2, "curl.out",
+              absl::StrCat("--compressed -H 'Accept-Encoding: ", coding, "'"));
         EXPECT_TRUE(absl::StrContains(Shell(absl::StrCat("cmp ", dir_, "/curl.out ", dir_, "/expected && echo SAME")),
                                       "SAME"));
       }
