@@ -99,7 +99,7 @@ class Validator {
     details_->push_back(absl::StrCat(path, ": ", what));
   }
 
-  void Frontend(const config::Frontend& f, const std::string& path) {
+  void Frontend(const config::v1::Frontend& f, const std::string& path) {
     const std::string& kind = f.kind();
     if (kind.empty()) {
       Required(JoinPath(path, "kind"));
@@ -130,7 +130,7 @@ class Validator {
 
   // policies.compress: codings the data plane has encoders for, media types as type/subtype
   // with "*" only as a whole subtype or before a suffix ("text/*", "application/*+json").
-  void Compress(const config::CompressPolicy& c, const std::string& path) {
+  void Compress(const config::v1::CompressPolicy& c, const std::string& path) {
     std::vector<absl::string_view> seen;
     for (int i = 0; i < c.encodings_size(); ++i) {
       const std::string& e = c.encodings(i);
@@ -161,7 +161,7 @@ class Validator {
     types(c.excluded_content_types(), "excluded_content_types");
   }
 
-  void Backend(const config::Backend& b, const std::string& path) {
+  void Backend(const config::v1::Backend& b, const std::string& path) {
     const std::string& kind = b.kind();
     auto opts_path = [&](absl::string_view name) { return JoinPath(path, name); };
     if (kind.empty()) {

@@ -58,7 +58,7 @@ bool ListsToken(absl::Span<const http::Header> headers, absl::string_view name, 
 
 }  // namespace
 
-absl::StatusOr<Policy> Policy::Compile(const config::CompressPolicy& proto) {
+absl::StatusOr<Policy> Policy::Compile(const config::v1::CompressPolicy& proto) {
   Policy p;
   for (const std::string& name : proto.encodings()) {
     std::optional<Coding> c = ParseCoding(name);

@@ -26,7 +26,7 @@ class Policy {
  public:
   // Defaults applied; the policy was validated (common/app_config.cc), so unknown entries are
   // errors here only for a data plane fed an unvalidated snapshot.
-  static absl::StatusOr<Policy> Compile(const config::CompressPolicy& proto);
+  static absl::StatusOr<Policy> Compile(const config::v1::CompressPolicy& proto);
 
   // The coding for a request's Accept-Encoding value (nullopt header: ""): the accepted one with
   // the highest q, ties broken by the policy's order; kIdentity when none is acceptable.

@@ -8,7 +8,7 @@ namespace edgerouter::policies::compress {
 namespace {
 
 Policy Default() {
-  absl::StatusOr<Policy> p = Policy::Compile(config::CompressPolicy());
+  absl::StatusOr<Policy> p = Policy::Compile(config::v1::CompressPolicy());
   EXPECT_TRUE(p.ok());
   return *p;
 }
@@ -29,7 +29,7 @@ TEST(NegotiateTest, HighestQualityThenPolicyOrder) {
 }
 
 TEST(NegotiateTest, ConfiguredOrderAndSubset) {
-  config::CompressPolicy proto;
+  config::v1::CompressPolicy proto;
   proto.add_encodings("gzip");
   proto.add_encodings("br");
   const Policy p = *Policy::Compile(proto);
@@ -50,7 +50,7 @@ TEST(ContentTypeTest, DefaultsAndLists) {
                         "application/zip", "text/event-stream", "application/jsonx"}) {
     EXPECT_FALSE(p.CompressesType(t)) << t;
   }
-  config::CompressPolicy proto;
+  config::v1::CompressPolicy proto;
   proto.add_included_content_types("application/octet-stream");
   proto.add_included_content_types("text/*");
   proto.add_excluded_content_types("text/csv");
