@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -154,6 +155,39 @@ class Validator {
     if (!f.path_prefix().empty() && f.path_prefix()[0] != '/') {
       details_->push_back(JoinPath(path, "path_prefix") + " must start with \"/\"");
     }
+  }
+
+  // policies.compress: codings the data plane has encoders for, media types as type/subtype
+  // with "*" only as a whole subtype or before a suffix ("text/*", "application/*+json").
+  void Compress(const config::v1::CompressPolicy& c, const std::string& path) {
+    std::vector<absl::string_view> seen;
+    for (int i = 0; i < c.encodings_size(); ++i) {
+      const std::string& e = c.encodings(i);
+      if (e != "gzip" && e != "br" && e != "zstd") {
+        Problem(IndexPath(JoinPath(path, "encodings"), i), absl::StrCat("\"", e, "\" is not one of gzip, br, zstd"));
+      } else if (absl::c_linear_search(seen, e)) {
+        Problem(IndexPath(JoinPath(path, "encodings"), i), absl::StrCat("\"", e, "\" is listed twice"));
+      }
+      seen.push_back(e);
+    }
+    auto types = [&](const google::protobuf::RepeatedPtrField<std::string>& list, absl::string_view field) {
+      for (int i = 0; i < list.size(); ++i) {
+        const std::string& t = list.Get(i);
+        const size_t slash = t.find('/');
+        const absl::string_view sub = slash == std::string::npos ? "" : absl::string_view(t).substr(slash + 1);
+        const bool star_ok = sub.find('*') == absl::string_view::npos || sub == "*" ||
+                             (sub.size() > 2 && sub[0] == '*' && sub[1] == '+' && sub.rfind('*') == 0);
+        const bool ok = slash != std::string::npos && slash > 0 && !sub.empty() && star_ok &&
+                        t.find_first_of(" ;,\t") == std::string::npos && t.find('/', slash + 1) == std::string::npos &&
+                        t.substr(0, slash).find('*') == std::string::npos;
+        if (!ok) {
+          Problem(IndexPath(JoinPath(path, field), i),
+                  absl::StrCat("\"", t, "\" is not a media type (type/subtype, type/*, type/*+suffix)"));
+        }
+      }
+    };
+    types(c.included_content_types(), "included_content_types");
+    types(c.excluded_content_types(), "excluded_content_types");
   }
 
   void Backend(const config::v1::Backend& b, const std::string& path) {
@@ -314,6 +348,7 @@ class Validator {
     if (p.has_rate_limit()) RateLimit(p.rate_limit(), JoinPath(path, "rate_limit"));
     if (p.has_headers()) Headers(p.headers(), JoinPath(path, "headers"));
     if (p.has_retry()) Retry(p.retry(), JoinPath(path, "retry"));
+    if (p.has_compress()) Compress(p.compress(), JoinPath(path, "compress"));
   }
 
  private:

@@ -215,6 +215,31 @@ TEST(AppConfig, RateLimitAndHeadersPolicyErrorsNameAppAndPath) {
   }
 }
 
+TEST(AppConfig, ValidatesCompressPolicy) {
+  const std::string front = R"({"id":"a","frontends":[{"kind":"hostname","hostname":"h"}],"backend":{"kind":"prom_metrics"},)";
+  absl::StatusOr<Application> ok = ParseApplication(
+      front + R"("policies":{"compress":{"encodings":["br","gzip"],"included_content_types":["text/*","application/*+json","application/json"],"min_response_body_bytes":10}}})",
+      InputMode::kStrict);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_TRUE(ParseApplication(front + R"("policies":{"compress":{}}})", InputMode::kStrict).ok());
+  const std::vector<InvalidCase> cases = {
+      {front + R"("policies":{"compress":{"encodings":["gzip","deflate"]}}})",
+       "app a: policies.compress.encodings[1]: \"deflate\" is not one of gzip, br, zstd"},
+      {front + R"("policies":{"compress":{"encodings":["br","br"]}}})",
+       "app a: policies.compress.encodings[1]: \"br\" is listed twice"},
+      {front + R"("policies":{"compress":{"included_content_types":["text/html; charset=utf-8"]}}})",
+       "app a: policies.compress.included_content_types[0]: \"text/html; charset=utf-8\" is not a media type (type/subtype, type/*, type/*+suffix)"},
+      {front + R"("policies":{"compress":{"excluded_content_types":["image/png","*/*","html"]}}})",
+       "app a: policies.compress.excluded_content_types[1]: \"*/*\" is not a media type (type/subtype, type/*, type/*+suffix)\n"
+       "app a: policies.compress.excluded_content_types[2]: \"html\" is not a media type (type/subtype, type/*, type/*+suffix)"},
+  };
+  for (const InvalidCase& c : cases) {
+    absl::StatusOr<Application> app = ParseApplication(c.json, InputMode::kStrict);
+    ASSERT_FALSE(app.ok()) << c.json;
+    EXPECT_EQ(app.status().message(), c.error) << c.json;
+  }
+}
+
 TEST(AppConfig, ReportsEveryErrorOfAnApp) {
   absl::StatusOr<Application> app = ParseApplication(
       R"({"id":"x","frontends":[{"kind":"hostname"},{"kind":"path_prefix"}],

@@ -7,10 +7,11 @@ PACKAGES=(
   # build
   bazel-bootstrap bazel-rules-java g++ pkg-config protobuf-compiler protobuf-compiler-grpc
   libprotobuf-dev libgrpc++-dev libabsl-dev libre2-dev nlohmann-json3-dev libnghttp2-dev
-  libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev libarchive-dev
+  libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev libarchive-dev libbrotli-dev libzstd-dev
   # tests, benchmarks and tools
   iproute2 util-linux curl ca-certificates openssl procps wrk nginx-light haproxy python3-websockets python3-botocore docker.io busybox-static
   openssh-client python3-cryptography nghttp2-client python3-h2 pebble etcd-server etcd-client
+  python3-brotli zstd
   # fuzzing (libFuzzer, sanitizers)
   clang-14 libclang-rt-14-dev
 )

@@ -57,6 +57,7 @@ void RequestState::Reset() {
   upstream_label.clear();
   forwarded_response_fields.clear();
   response_edit.Clear();
+  compressor.reset();
 }
 
 DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockaddr_storage& peer,
@@ -492,6 +493,7 @@ void DownstreamConnection::Close() {
   }
   state_ = State::kClosed;
   net::TimerList::Disarm(&timer_);
+  req_.compressor.reset();  // codec state (up to ~1 MB) is not kept by pooled or closing connections
   if (port_ != nullptr) {
     port_->ExchangeClosed();
     port_ = nullptr;

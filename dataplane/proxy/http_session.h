@@ -20,6 +20,7 @@
 #include "dataplane/net/event_loop.h"
 #include "dataplane/pipeline/chain.h"
 #include "dataplane/pipeline/exchange.h"
+#include "dataplane/policies/compress/compress.h"
 #include "dataplane/proxy/io_buffer.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"
@@ -107,6 +108,11 @@ struct RequestValues {
   bool set_sticky = false;             // the response gets RequestState::sticky_cookie
   bool retry_in_flight = false;        // counted in OriginSet::retries_in_flight (retry budget)
   bool retry_fresh = false;            // the retry waiting for its backoff wants a new connection
+  bool upstream_paused = false;  // the last origin read was short: nothing more queued there
+
+  // policies.compress: the policy and the coding the request negotiated (kIdentity: none).
+  const policies::compress::Policy* compress = nullptr;
+  policies::compress::Coding compress_coding = policies::compress::Coding::kIdentity;
 
   // AWS backends.
   const aws::LambdaConfig* lambda_config = nullptr;
@@ -125,6 +131,8 @@ struct RequestState : RequestValues {
   std::vector<http::Header> forwarded_response_fields;  // port mode: the head TakeResponseHead gets
   std::string sticky_cookie;  // Set-Cookie value, valid while set_sticky
   pipeline::ResponseHeadEdit response_edit;  // what the response stages changed in the head
+  // Set when the response is being compressed (policies/compress): the body leaves through it.
+  std::unique_ptr<policies::compress::ResponseCompressor> compressor;
 
   // Back to a new request's defaults.
   void Reset();
@@ -234,6 +242,9 @@ class DownstreamConnection final : public net::IoHandler,
   // --- proxying ---
   void StartProxy(const backends::ProxyTarget& backend, const std::string& path) override;
   void ObserveTurbocharger(int status);
+  void NegotiateCompression(const policies::compress::Policy& policy);  // proxy_response.cc
+  bool CompressBody(absl::string_view data, bool flush);
+  bool PumpCompressed(absl::string_view available);
   void ObserveLambdaTurbocharger(const aws::LambdaConfig& function, const aws::AwsResponse& r);
   void ConnectAttempt(bool fresh = false);  // fresh: not from the idle pool
   void StepTls();  // drives the origin TLS handshake

@@ -171,9 +171,10 @@ void DownstreamConnection::HandleRequest() {
   }
   const std::string backend_path =
       mount->strip_path_prefix ? routing::StripPrefix(mount->prefix, *path) : *path;
-  const pipeline::Chain& chain = static_cast<const AppRuntime&>(*mount->target).chain;
-  req_.chain = &chain;  // its response stages see every head from here on
-  chain.Run(*this, backend_path);
+  const AppRuntime& app = static_cast<const AppRuntime&>(*mount->target);
+  req_.chain = &app.chain;  // its response stages see every head from here on
+  if (app.compress != nullptr) NegotiateCompression(*app.compress);
+  app.chain.Run(*this, backend_path);
   if (state_ == State::kProxying && upstream_ != nullptr && upstream_->connected) {
     PumpRequestBody();
     if (FlushToUpstream()) UpdateUpstreamInterest();

@@ -368,6 +368,7 @@ void DownstreamConnection::OnUpstreamReadable() {
   }
   if (n == -1) return;
   if (n > 0) worker_->response_timers().Arm(&upstream_->timer, worker_->loop().now_ms());
+  req_.upstream_paused = n > 0 && n < static_cast<ssize_t>(kReadChunk);
   if (n == 0 || n == -2) req_.upstream_eof = true;
   if (!req_.response_head_done) HandleResponseHead();
   if (state_ != State::kProxying || upstream_ == nullptr) return;
@@ -395,6 +396,10 @@ void DownstreamConnection::OnUpstreamReadable() {
     }
     if (req_.response_framing == http::BodyFraming::kUntilClose) {
       req_.response_done = true;
+      if (req_.compressor != nullptr && !CompressBody({}, false)) {  // ends the compressed stream
+        Close();
+        return;
+      }
     } else {
       // Truncated body: the client must not take it for a complete response.
       worker_->stats().origin(req_.upstream_label).protocol_errors++;

@@ -8,6 +8,7 @@
 #include "dataplane/backends/reverse_proxy/retry.h"
 #include "dataplane/backends/reverse_proxy/sticky.h"
 #include "dataplane/http/field_names.h"
+#include "dataplane/policies/compress/compress.h"
 #include "dataplane/proxy/http_session.h"
 #include "dataplane/proxy/worker.h"
 
@@ -32,6 +33,39 @@ void DownstreamConnection::ObserveTurbocharger(int status) {
         .Kv("prefix", now.has_value() ? now->prefix : "")
         .Kv("manifest", now.has_value() ? now->manifest_id : "");
   }
+}
+
+// policies.compress, at routing time while the request head is readable: which coding the
+// response may get. HTTP/1.0 clients get none (as nginx's gzip_http_version 1.1): the encoded
+// body needs chunked framing to stay on a keep-alive connection.
+void DownstreamConnection::NegotiateCompression(const policies::compress::Policy& policy) {
+  if (req_.http10 || !policies::compress::RequestAllows(req_.method, head_.Find("Range") != nullptr)) return;
+  const http::Header* accept = head_.Find("Accept-Encoding");
+  if (accept == nullptr) return;
+  req_.compress = &policy;
+  req_.compress_coding = policy.Negotiate(accept->value);
+}
+
+// Origin body bytes through the compressor into out_ as chunks; once the origin's body is
+// complete the compressed stream is ended too. False: the codec failed (the response is cut).
+bool DownstreamConnection::CompressBody(absl::string_view data, bool flush) {
+  absl::StatusOr<absl::string_view> framed = req_.compressor->Feed(data, flush);
+  if (framed.ok() && req_.response_done && !req_.compressor->finished()) {
+    out_.Append(*framed);
+    req_.response_bytes += framed->size();
+    framed = req_.compressor->Finish();
+  }
+  if (!framed.ok()) {
+    log::Every(log::Level::kWarn, "compress: encoder failed", "compress: encoder failed; response cut")
+        .Kv("app", req_.app_id)
+        .Kv("error", framed.status().message());
+    return false;
+  }
+  out_.Append(*framed);
+  req_.response_bytes += framed->size();
+  // Ended: the codec state goes now, not when the keep-alive connection's next request starts.
+  if (req_.compressor->finished()) req_.compressor.reset();
+  return true;
 }
 
 void DownstreamConnection::HandleResponseHead() {
@@ -84,6 +118,13 @@ void DownstreamConnection::HandleResponseHead() {
     }
     req_.response_framing = response_head_.framing;
     req_.response_remaining = response_head_.content_length;
+    if (req_.compress_coding != policies::compress::Coding::kIdentity) {
+      req_.compressor = policies::compress::ResponseCompressor::Start(
+          *req_.compress, req_.compress_coding, status, response_head_.headers, req_.response_framing,
+          req_.response_remaining);
+    }
+    using Compressor = policies::compress::ResponseCompressor;
+    const Compressor* compressor = req_.compressor.get();
     // HTTP/1.0 clients do not know chunked (RFC 9112 §6.1): they get the body de-chunked,
     // delimited by the end of the connection.
     req_.dechunk_for_http10 = req_.response_framing == http::BodyFraming::kChunked && req_.http10;
@@ -99,6 +140,7 @@ void DownstreamConnection::HandleResponseHead() {
       for (const http::Header& h : response_head_.headers) {
         if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
         if (edited && !KeepsResponseField(h.name)) continue;
+        if (compressor != nullptr && Compressor::Replaces(h.name)) continue;
         req_.forwarded_response_fields.push_back(h);
       }
       if (req_.set_sticky) req_.forwarded_response_fields.push_back(http::Header{"Set-Cookie", req_.sticky_cookie});
@@ -107,7 +149,12 @@ void DownstreamConnection::HandleResponseHead() {
           if (ResponseStageMayEdit(name)) req_.forwarded_response_fields.push_back({name, value});
         }
       }
-      if (port_->TakeResponseHead(status, req_.forwarded_response_fields, req_.response_framing, req_.response_remaining)) {
+      if (compressor != nullptr) {  // the compressed body is written as chunks (the port unframes them)
+        for (const http::Header& h : compressor->added_fields()) req_.forwarded_response_fields.push_back(h);
+      }
+      if (port_->TakeResponseHead(status, req_.forwarded_response_fields,
+                                  compressor != nullptr ? http::BodyFraming::kChunked : req_.response_framing,
+                                  req_.response_remaining)) {
         up_in_.Consume(response_head_.head_size);
         req_.response_head_done = true;
         req_.response_done = ResponseBodyless();
@@ -125,6 +172,7 @@ void DownstreamConnection::HandleResponseHead() {
     for (const http::Header& h : response_head_.headers) {
       if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
       if (edited && !KeepsResponseField(h.name)) continue;
+      if (compressor != nullptr && Compressor::Replaces(h.name)) continue;
       out_.Append(h.name);
       out_.Append(": ");
       out_.Append(h.value);
@@ -144,7 +192,15 @@ void DownstreamConnection::HandleResponseHead() {
         out_.Append("\r\n");
       }
     }
-    if (req_.response_framing == http::BodyFraming::kChunked && !req_.dechunk_for_http10) {
+    if (compressor != nullptr) {
+      for (const http::Header& h : compressor->added_fields()) {
+        out_.Append(h.name);
+        out_.Append(": ");
+        out_.Append(h.value);
+        out_.Append("\r\n");
+      }
+    }
+    if ((req_.response_framing == http::BodyFraming::kChunked && !req_.dechunk_for_http10) || compressor != nullptr) {
       out_.Append("Transfer-Encoding: chunked\r\n");
     }
     if (closing_after_response_) {
@@ -170,6 +226,10 @@ void DownstreamConnection::PumpResponseBody() {
   while (!req_.response_done && !up_in_.empty() && out_.size() < kMaxPending) {
     absl::string_view available = up_in_.view().substr(0, kMaxPending - out_.size());
     size_t n = available.size();
+    if (req_.compressor != nullptr) {
+      if (!PumpCompressed(available)) return;
+      continue;
+    }
     if (req_.response_framing == http::BodyFraming::kContentLength) {
       n = std::min<uint64_t>(n, req_.response_remaining);
       req_.response_remaining -= n;
@@ -201,6 +261,13 @@ void DownstreamConnection::PumpResponseBody() {
     }
     up_in_.Consume(n);
   }
+  // The origin paused: what was compressed so far goes out now, not with the next block.
+  if (req_.compressor != nullptr && !req_.response_done && up_in_.empty() && req_.upstream_paused) {
+    if (!CompressBody({}, /*flush=*/true)) {
+      Close();
+      return;
+    }
+  }
   if (req_.response_done && upstream_ != nullptr && !req_.upstream_eof) {
     ReleaseUpstream(response_head_.keep_alive && req_.body_done && up_in_.empty());
     if (!req_.body_done) closing_after_response_ = true;
@@ -210,6 +277,37 @@ void DownstreamConnection::PumpResponseBody() {
     FinishRequest();
     if (state_ == State::kWaitingRequest) ProcessInput();
   }
+}
+
+// One step of PumpResponseBody for a compressed response: origin bytes (unframed) into the
+// compressor. False: the connection was closed.
+bool DownstreamConnection::PumpCompressed(absl::string_view available) {
+  size_t n = available.size();
+  bool ok = true;
+  if (req_.response_framing == http::BodyFraming::kContentLength) {
+    n = std::min<uint64_t>(n, req_.response_remaining);
+    req_.response_remaining -= n;
+    if (req_.response_remaining == 0) req_.response_done = true;
+    ok = CompressBody(available.substr(0, n), false);
+  } else if (req_.response_framing == http::BodyFraming::kChunked) {
+    n = req_.response_chunks.Feed(available, [&](absl::string_view data) {
+      if (ok) ok = CompressBody(data, false);
+    });
+    if (req_.response_chunks.state() == http::ChunkedDecoder::State::kError) {
+      worker_->stats().origin(req_.upstream_label).protocol_errors++;
+      Close();
+      return false;
+    }
+    if (ok && req_.response_chunks.state() == http::ChunkedDecoder::State::kDone) {
+      req_.response_done = true;
+      ok = CompressBody({}, false);  // ends the compressed stream
+    }
+  } else {
+    ok = CompressBody(available, false);  // until close: OnUpstreamReadable ends it at EOF
+  }
+  up_in_.Consume(n);
+  if (!ok) Close();
+  return ok;
 }
 
 void DownstreamConnection::PumpTunnel() {

@@ -29,6 +29,14 @@ absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_p
   app->source = r;
   app->serves_metrics = app->chain.terminal().needs_metrics_text();
   app->serves_admin = app->chain.terminal().needs_admin_page();
+  if (r->app().has_policies() && r->app().policies().has_compress()) {
+    absl::StatusOr<policies::compress::Policy> compress =
+        policies::compress::Policy::Compile(r->app().policies().compress());
+    if (!compress.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("app ", r->app().id(), ": policies.", compress.status().message()));
+    }
+    app->compress = std::make_unique<const policies::compress::Policy>(*std::move(compress));
+  }
   return std::shared_ptr<const AppRuntime>(std::move(app));
 }
 

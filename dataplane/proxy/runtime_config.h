@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "dataplane/backends/ip_rules/ip_rules.h"
 #include "dataplane/pipeline/chain.h"
+#include "dataplane/policies/compress/compress.h"
 #include "dataplane/acme/challenge_responder.h"
 #include "dataplane/routing/route_table.h"
 #include "dataplane/tls/cert_store.h"
@@ -33,6 +34,8 @@ struct AppRuntime : routing::RouteTarget {
   pipeline::Chain chain;  // what a request routed to the app goes through
   bool serves_metrics = false;  // the terminal needs the metrics text (prom_metrics)
   bool serves_admin = false;    // the terminal needs the admin page (edgerouter_admin)
+  // policies.compress (null: absent; proxied responses then cost one pointer test).
+  std::unique_ptr<const policies::compress::Policy> compress;
 
   explicit AppRuntime(pipeline::Chain c) : chain(std::move(c)) {}
 };

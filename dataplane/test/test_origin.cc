@@ -18,6 +18,9 @@
 //   GET  /set-health/NNN /healthz answers NNN from now on; 200 "ok"
 //   GET  /hits           200 "hits=N": requests served so far, these kinds not counted
 //   GET  /probes         200 "hits=N": /healthz requests served so far
+//   GET  /text/F/N[?h=Name:Value&...]  N bytes of compressible text/plain (ETag "text-N"),
+//                        framed F = cl | chunked (16 KB chunks) | close; each h= adds a field
+//                        (Content-Type replaces the default); streamed, so N may be gigabytes
 // Every response carries "X-Origin: <--name>".
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +28,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -94,6 +98,65 @@ std::string Response(int status, const std::string& body, const std::string& ext
 }
 
 // Reads a request body per its framing from `buf` (+ socket); returns false on EOF.
+// Bytes [0, n) of /text's body, in pieces of at most 64 KB handed to `emit` (false: stop).
+template <typename Emit>
+bool TextBody(uint64_t n, Emit emit) {
+  std::string piece;
+  uint64_t line = 0, sent = 0;
+  while (sent < n) {
+    piece.clear();
+    while (piece.size() < 64 * 1024) {
+      piece += "line " + std::to_string(line) + ": the quick brown fox " + std::to_string(line * 7919 % 1000) +
+               " jumps over the lazy dog\n";
+      ++line;
+    }
+    piece.resize(std::min<uint64_t>(piece.size(), n - sent));
+    sent += piece.size();
+    if (!emit(piece)) return false;
+  }
+  return true;
+}
+
+// /text/F/N?h=A:1&h=B:2 -> writes the response; false when the client went away or for close.
+bool ServeText(int fd, const std::string& target, bool head_only) {
+  const size_t q = target.find('?');
+  const std::string path = target.substr(0, q);
+  const size_t slash = path.find('/', 6);
+  const std::string framing = path.substr(6, slash - 6);
+  const uint64_t n = std::strtoull(path.c_str() + slash + 1, nullptr, 10);
+  std::string fields, type = "Content-Type: text/plain; charset=utf-8\r\n";
+  for (size_t at = q; at != std::string::npos && at < target.size();) {
+    const size_t end = target.find('&', at + 1);
+    const std::string kv = target.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+    if (kv.rfind("h=", 0) == 0 && kv.find(':') != std::string::npos) {
+      const std::string name = kv.substr(2, kv.find(':') - 2);
+      const std::string line = name + ": " + kv.substr(kv.find(':') + 1) + "\r\n";
+      if (strcasecmp(name.c_str(), "Content-Type") == 0) type = line; else fields += line;
+    }
+    at = end;
+  }
+  std::string out = "HTTP/1.1 200 OK\r\nX-Origin: " + g_name + "\r\nETag: \"text-" + std::to_string(n) + "\"\r\n" + type + fields;
+  if (framing == "cl") out += "Content-Length: " + std::to_string(n) + "\r\n";
+  if (framing == "chunked") out += "Transfer-Encoding: chunked\r\n";
+  if (framing == "close") out += "Connection: close\r\n";
+  out += "\r\n";
+  if (!WriteAll(fd, out)) return false;
+  if (head_only) return framing != "close";
+  const bool ok = TextBody(n, [&](const std::string& piece) {
+    if (framing != "chunked") return WriteAll(fd, piece);
+    for (size_t off = 0; off < piece.size(); off += 16384) {
+      const std::string c = piece.substr(off, 16384);
+      char size[32];
+      std::snprintf(size, sizeof(size), "%zx\r\n", c.size());
+      if (!WriteAll(fd, size + c + "\r\n")) return false;
+    }
+    return true;
+  });
+  if (!ok) return false;
+  if (framing == "chunked") return WriteAll(fd, "0\r\n\r\n");
+  return framing != "close";
+}
+
 bool ReadBody(int fd, const std::string& head, std::string* buf, uint64_t* bytes, uint64_t* sum) {
   *bytes = 0;
   *sum = 0;
@@ -174,6 +237,9 @@ void Serve(int fd) {
         if (!WriteAll(fd, std::string(tmp, n))) break;
       }
       break;
+    } else if (target.rfind("/text/", 0) == 0) {
+      if (!ServeText(fd, target, method == "HEAD")) break;
+      continue;
     } else if (target.rfind("/bytes/", 0) == 0) {
       out = Response(200, std::string(std::strtoull(target.c_str() + 7, nullptr, 10), 'x'));
     } else if (target.rfind("/chunked/", 0) == 0) {
