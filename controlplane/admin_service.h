@@ -32,6 +32,8 @@ class AdminService final : public admin::Admin::Service {
   grpc::Status PutApp(grpc::ServerContext*, const admin::PutAppRequest*, admin::PutAppResponse*) override;
   grpc::Status DeleteApp(grpc::ServerContext*, const admin::DeleteAppRequest*,
                          admin::DeleteAppResponse*) override;
+  grpc::Status ImportApps(grpc::ServerContext*, const admin::ImportAppsRequest*,
+                          admin::ImportAppsResponse*) override;
   grpc::Status GetApp(grpc::ServerContext*, const admin::GetAppRequest*, admin::GetAppResponse*) override;
   grpc::Status ListApps(grpc::ServerContext*, const admin::ListAppsRequest*,
                         admin::ListAppsResponse*) override;
