@@ -15,7 +15,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-grpc=$(free_port) http=$(free_port) dp_http=$(free_port) dp_admin=$(free_port) origin=$(free_port)
+read -r grpc http dp_http dp_admin origin < <(free_ports 5)
 mkdir -p "$tmp/site" && echo hi >"$tmp/site/index.html"
 busybox httpd -f -p 127.0.0.1:$origin -h "$tmp/site" &
 pids+=($!)

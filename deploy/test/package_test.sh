@@ -53,7 +53,7 @@ for unit in edgerouter-controlplane edgerouter-dataplane; do
 done
 
 # Run what was installed: the control plane on the packaged applications.json.
-grpc=$(free_port) http=$(free_port) dp_http=$(free_port) dp_admin=$(free_port)
+read -r grpc http dp_http dp_admin < <(free_ports 4)
 "$root/usr/bin/edgerouter-controlplane" --apps_file="$root/etc/edgerouter/applications.json" \
   --grpc_listen=127.0.0.1:$grpc --http_listen=127.0.0.1:$http --data_dir="$tmp/cp-data" \
   --docker_url=off 2>"$tmp/cp.log" &

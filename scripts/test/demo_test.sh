@@ -12,8 +12,8 @@ ln -s "$R/controlplane/controlplane" "$bin/controlplane/controlplane"
 ln -s "$R/dataplane/dataplane" "$bin/dataplane/dataplane"
 ln -s "$R/cli/edgerouterctl" "$bin/cli/edgerouterctl"
 export BIN=$bin DEMO_STATE=$tmp DOCKER_URL=off
-export CP_GRPC_PORT=$(free_port) CP_HTTP_PORT=$(free_port) DP_HTTP_PORT=$(free_port)
-export DP_HTTPS_PORT=$(free_port) DP_ADMIN_PORT=$(free_port) ORIGIN_PORT=$(free_port)
+read -r CP_GRPC_PORT CP_HTTP_PORT DP_HTTP_PORT DP_HTTPS_PORT DP_ADMIN_PORT ORIGIN_PORT < <(free_ports 6)
+export CP_GRPC_PORT CP_HTTP_PORT DP_HTTP_PORT DP_HTTPS_PORT DP_ADMIN_PORT ORIGIN_PORT
 
 "$R/scripts/demo.sh" >"$tmp/out" 2>"$tmp/err" &
 demo=$!
