@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "common/app_config.h"
 #include "common/grpc_tls.h"
+#include "common/json_codec.h"
 #include "cli/ctl_cert_commands.h"
 #include "cli/ctl_cluster_commands.h"
 #include "cli/ctl_aws_commands.h"
@@ -151,7 +152,7 @@ int AppImport(const Invocation& inv, admin::Admin::StubInterface* stub, std::ist
   }
   admin::ImportAppsRequest request;
   for (const config::Application& app : parsed->apps) {
-    request.add_application_json(config::ToEdgerouterJson(app));
+    request.add_application_json(ToCompactJson(app));  // compact: thousands of apps in one message
   }
   admin::ImportAppsResponse response;
   grpc::ClientContext context;
@@ -318,7 +319,10 @@ int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
     if (inv.command == Command::kClusterStatus) return RunClusterStatus(inv, *creds, out, err);
     // Several replicas: any of them serves every other command; take the first.
     const std::string first = inv.controlplane.substr(0, inv.controlplane.find(','));
-    stub = admin::Admin::NewStub(grpc::CreateChannel(first, *creds));
+    // Listings of 100k apps are larger than gRPC's default 4 MB receive limit.
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    stub = admin::Admin::NewStub(grpc::CreateCustomChannel(first, *creds, args));
   }
   return RunWithStub(inv, stub.get(), in, out, err);
 }

@@ -384,6 +384,9 @@ int Run() {
   builder.RegisterService(&discovery);
   builder.RegisterService(&admin);
   // Dead data planes are noticed within ~30 s even when idle.
+  // `edgerouterctl app import` sends a whole applications.json in one call (the file event log
+  // takes records up to 64 MiB too).
+  builder.SetMaxReceiveMessageSize(64 << 20);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
