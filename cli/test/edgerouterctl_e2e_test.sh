@@ -418,6 +418,16 @@ ctl discovery errors -o json
 check "discovery errors -o json lists the rejected app" /usr/bin/python3 -c '
 import json, sys
 assert any(r["id"] == "broken" for r in json.load(open(sys.argv[1]))["rejected"])' "$tmp/out"
+ctl cert ls -o json
+check "cert ls -o json: certificates and acme" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert "certificates" in d and "acme" in d, d' "$tmp/out"
+ctl cluster status -o json
+check "cluster status -o json: this replica, ready" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d) == 1 and d[0]["error"] == "" and d[0]["status"]["ready"], d' "$tmp/out"
 ctl --version
 check "--version prints the version" grep -Eqx 'edgerouterctl [0-9]+\.[0-9]+\.[0-9]+.*' "$tmp/out"
 ctl completion bash
