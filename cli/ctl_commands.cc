@@ -83,29 +83,29 @@ int Emit(const Invocation& inv, const google::protobuf::Message& response, std::
   return 0;
 }
 
-int AppLs(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int AppLs(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
           std::ostream& err) {
-  admin::ListAppsResponse response;
+  admin::v1::ListAppsResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) {
-        return stub->ListApps(c, admin::ListAppsRequest(), &response);
+        return stub->ListApps(c, admin::v1::ListAppsRequest(), &response);
       })) {
     return 1;
   }
   return Emit(inv, response, out, err, [&] { return FormatAppList(response); });
 }
 
-int AppCat(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int AppCat(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
            std::ostream& err) {
-  admin::GetAppRequest request;
+  admin::v1::GetAppRequest request;
   request.set_id(inv.args[0]);
-  admin::GetAppResponse response;
+  admin::v1::GetAppResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->GetApp(c, request, &response); }))
     return 1;
   out << WithNewline(response.application_json());
   return 0;
 }
 
-int AppPut(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int AppPut(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
            std::ostream& err) {
   absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
   if (!text.ok()) {
@@ -114,17 +114,17 @@ int AppPut(const Invocation& inv, admin::Admin::StubInterface* stub, std::istrea
   }
   // Checked here first so every problem is listed, one per line, without a round trip; the
   // server parses again (strictly) and stays the authority.
-  absl::StatusOr<config::Application> app =
+  absl::StatusOr<config::v1::Application> app =
       config::ParseApplication(*text, config::InputMode::kStrict);
   if (!app.ok()) {
     err << app.status().message() << "\n";
     return 1;
   }
-  admin::PutAppRequest request;
+  admin::v1::PutAppRequest request;
   // The normalised form (legacy peer_set rewritten), i.e. exactly what was validated.
   request.set_application_json(config::ToEdgerouterJson(*app));
-  request.set_mode(inv.new_app ? admin::CREATE_ONLY : admin::UPDATE_ONLY);
-  admin::PutAppResponse response;
+  request.set_mode(inv.new_app ? admin::v1::CREATE_ONLY : admin::v1::UPDATE_ONLY);
+  admin::v1::PutAppResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->PutApp(c, request, &response); }))
     return 1;
   err << (inv.new_app ? "created " : "updated ") << app->id() << " (stream version "
@@ -134,7 +134,7 @@ int AppPut(const Invocation& inv, admin::Admin::StubInterface* stub, std::istrea
 
 // Every app of an applications.json in one ImportApps call, so one append: invalid apps are
 // listed (here, or by the control plane) and left out, the rest imported. Exit 1 if any was.
-int AppImport(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int AppImport(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
               std::ostream& out, std::ostream& err) {
   absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
   if (!text.ok()) {
@@ -150,11 +150,11 @@ int AppImport(const Invocation& inv, admin::Admin::StubInterface* stub, std::ist
   for (const config::AppProblems& problems : parsed->problems) {
     for (const std::string& line : problems.Lines()) err << "skipped: " << line << "\n";
   }
-  admin::ImportAppsRequest request;
-  for (const config::Application& app : parsed->apps) {
+  admin::v1::ImportAppsRequest request;
+  for (const config::v1::Application& app : parsed->apps) {
     request.add_application_json(ToCompactJson(app));  // compact: thousands of apps in one message
   }
-  admin::ImportAppsResponse response;
+  admin::v1::ImportAppsResponse response;
   grpc::ClientContext context;
   // Thousands of apps: the append, then the snapshot rebuild the call waits for.
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
@@ -169,10 +169,10 @@ int AppImport(const Invocation& inv, admin::Admin::StubInterface* stub, std::ist
   return code != 0 || !parsed->problems.empty() || response.errors_size() > 0 ? 1 : 0;
 }
 
-int AppRm(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& err) {
-  admin::DeleteAppRequest request;
+int AppRm(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& err) {
+  admin::v1::DeleteAppRequest request;
   request.set_id(inv.args[0]);
-  admin::DeleteAppResponse response;
+  admin::v1::DeleteAppResponse response;
   if (!Call(inv, err,
             [&](grpc::ClientContext* c) { return stub->DeleteApp(c, request, &response); }))
     return 1;
@@ -181,12 +181,12 @@ int AppRm(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream
   return 0;
 }
 
-int StreamRead(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int StreamRead(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                std::ostream& err) {
-  admin::ReadStreamRequest request;
+  admin::v1::ReadStreamRequest request;
   request.set_stream(inv.args[0]);
   request.set_after_version(inv.after);
-  admin::ReadStreamResponse response;
+  admin::v1::ReadStreamResponse response;
   if (!Call(inv, err,
             [&](grpc::ClientContext* c) { return stub->ReadStream(c, request, &response); }))
     return 1;
@@ -194,13 +194,13 @@ int StreamRead(const Invocation& inv, admin::Admin::StubInterface* stub, std::os
   return 0;
 }
 
-int StreamAppend(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int StreamAppend(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                  std::ostream& err) {
-  admin::AppendStreamRequest request;
+  admin::v1::AppendStreamRequest request;
   request.set_stream(inv.args[0]);
   request.add_lines(inv.args[1]);
   request.set_force(inv.force);
-  admin::AppendStreamResponse response;
+  admin::v1::AppendStreamResponse response;
   if (!Call(inv, err,
             [&](grpc::ClientContext* c) { return stub->AppendStream(c, request, &response); }))
     return 1;
@@ -208,11 +208,11 @@ int StreamAppend(const Invocation& inv, admin::Admin::StubInterface* stub, std::
   return 0;
 }
 
-int SnapshotShow(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int SnapshotShow(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                  std::ostream& err) {
-  admin::GetSnapshotRequest request;
+  admin::v1::GetSnapshotRequest request;
   request.set_include_secrets(inv.include_secrets);
-  admin::GetSnapshotResponse response;
+  admin::v1::GetSnapshotResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->GetSnapshot(c, request, &response); })) {
     return 1;
   }
@@ -229,11 +229,11 @@ int SnapshotShow(const Invocation& inv, admin::Admin::StubInterface* stub, std::
   return 0;
 }
 
-int Nodes(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int Nodes(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
           std::ostream& err) {
-  admin::ListNodesResponse response;
+  admin::v1::ListNodesResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) {
-        return stub->ListNodes(c, admin::ListNodesRequest(), &response);
+        return stub->ListNodes(c, admin::v1::ListNodesRequest(), &response);
       })) {
     return 1;
   }
@@ -242,7 +242,7 @@ int Nodes(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream
 
 }  // namespace
 
-int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int RunWithStub(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
                 std::ostream& out, std::ostream& err) {
   if (IsAwsCommand(inv.command)) return RunAwsCommand(inv, stub, out, err);
   if (IsTurbochargerCommand(inv.command)) return RunTurbochargerCommand(inv, stub, in, out, err);
@@ -274,13 +274,13 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
     case Command::kNodes:
       return Nodes(inv, stub, out, err);
     case Command::kDiscoveryErrors: {
-      admin::GetSnapshotResponse response;
+      admin::v1::GetSnapshotResponse response;
       if (!Call(inv, err, [&](grpc::ClientContext* c) {
-            return stub->GetSnapshot(c, admin::GetSnapshotRequest(), &response);
+            return stub->GetSnapshot(c, admin::v1::GetSnapshotRequest(), &response);
           })) {
         return 1;
       }
-      admin::ListAppsResponse rejected;  // -o json: {"rejected": [...]}
+      admin::v1::ListAppsResponse rejected;  // -o json: {"rejected": [...]}
       *rejected.mutable_rejected() = response.rejected();
       return Emit(inv, rejected, out, err, [&] { return FormatDiscoveryErrors(response.rejected()); });
     }
@@ -298,7 +298,7 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
 
 int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
                   std::ostream& err) {
-  std::unique_ptr<admin::Admin::Stub> stub;
+  std::unique_ptr<admin::v1::Admin::Stub> stub;
   if (inv.command == Command::kCompletion) {
     out << BashCompletion();
     return 0;
@@ -322,7 +322,7 @@ int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
     // Listings of 100k apps are larger than gRPC's default 4 MB receive limit.
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
-    stub = admin::Admin::NewStub(grpc::CreateCustomChannel(first, *creds, args));
+    stub = admin::v1::Admin::NewStub(grpc::CreateCustomChannel(first, *creds, args));
   }
   return RunWithStub(inv, stub.get(), in, out, err);
 }

@@ -36,13 +36,13 @@ struct DiscoveryStats {
 // the stream is served (and by whom) before any snapshot is due.
 constexpr char kReplicaMetadataKey[] = "x-edgerouter-replica";
 
-class DiscoveryServer final : public discovery::Discovery::CallbackService {
+class DiscoveryServer final : public discovery::v1::Discovery::CallbackService {
  public:
   explicit DiscoveryServer(DiscoveryStats* stats, std::string replica_id = "")
       : stats_(stats), replica_id_(std::move(replica_id)) {}
   ~DiscoveryServer() override;
 
-  grpc::ServerBidiReactor<discovery::DiscoveryRequest, discovery::DiscoveryResponse>*
+  grpc::ServerBidiReactor<discovery::v1::DiscoveryRequest, discovery::v1::DiscoveryResponse>*
   StreamSnapshots(grpc::CallbackServerContext* context) override;
 
   // Publishes a new snapshot to every connected node (called by the snapshot hub).
@@ -52,7 +52,7 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
   // instead of waiting for the server's shutdown deadline.
   void CloseAllStreams();
 
-  std::vector<admin::NodeStatus> Nodes();
+  std::vector<admin::v1::NodeStatus> Nodes();
   size_t connected_nodes();
 
  private:
@@ -66,10 +66,10 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
   }
   void Register(NodeStream* stream);
   void Unregister(NodeStream* stream);
-  void UpdateStatus(const std::string& node_id, const std::function<void(admin::NodeStatus*)>& f);
+  void UpdateStatus(const std::string& node_id, const std::function<void(admin::v1::NodeStatus*)>& f);
 
   struct SharedResponse {
-    discovery::DiscoveryResponse message;
+    discovery::v1::DiscoveryResponse message;
     size_t bytes = 0;
   };
   // Full state (`from` null) or delta `from` -> `to`, built once per pair.
@@ -83,7 +83,7 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
   absl::Mutex current_mu_;
   std::shared_ptr<const BuiltSnapshot> current_ ABSL_GUARDED_BY(current_mu_);
   absl::Mutex status_mu_;
-  std::map<std::string, admin::NodeStatus> status_ ABSL_GUARDED_BY(status_mu_);
+  std::map<std::string, admin::v1::NodeStatus> status_ ABSL_GUARDED_BY(status_mu_);
   absl::Mutex cache_mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const SharedResponse>> cache_
       ABSL_GUARDED_BY(cache_mu_);
@@ -96,7 +96,7 @@ ResourceVersions VersionsOf(const BuiltSnapshot& snapshot);
 // Delta from `known` (what the node holds) to `target`: changed/added resources and removed
 // names, appended to `response`.
 void ComputeDelta(const ResourceVersions& known, const BuiltSnapshot& target,
-                  discovery::DiscoveryResponse* response);
+                  discovery::v1::DiscoveryResponse* response);
 
 }  // namespace edgerouter::controlplane
 

@@ -104,7 +104,7 @@ class XdsClient {
   // metadata or a response arrived), i.e. the replica was up.
   grpc::Status RunStream(const Target& target, bool* served);
   // Applies one response to the resource map: OK = ACK, an error = NACK with its text.
-  absl::Status Handle(const discovery::DiscoveryResponse& response);
+  absl::Status Handle(const discovery::v1::DiscoveryResponse& response);
 
   const XdsClientOptions options_;
   const ApplyFn apply_;
