@@ -19,6 +19,8 @@ enum class Command {
   kAppCat,
   kAppPut,
   kAppRm,
+  kAppImport,
+  kCompletion,
   kStreamRead,
   kStreamAppend,
   kSnapshotShow,
@@ -39,12 +41,17 @@ enum class Command {
   kTurbochargerDeploySite,
 };
 
+// -o / --output: a table for people (the default) or the Admin API's answer as JSON.
+enum class Output { kTable, kJson };
+
 struct Invocation {
   Command command = Command::kAppValidate;
   std::string name;                // e.g. "app put", used in error lines
   std::vector<std::string> args;   // positionals after the command words
   std::string controlplane;        // flag, else $EDGEROUTER_CONTROLPLANE, else the default
   bool help = false;               // --help / -h: print usage, nothing else
+  bool version = false;            // --version: print the version, nothing else
+  Output output = Output::kTable;  // -o table|json (listing commands)
   bool new_app = false;            // app put --new
   bool json = false;               // snapshot show --json
   bool include_secrets = false;    // snapshot show --include-secrets
@@ -64,6 +71,10 @@ bool ParseArgs(const std::vector<std::string>& argv, const char* env_controlplan
 
 // Full usage text, one line per command.
 std::string UsageText();
+
+// `completion bash`: a bash completion script for the command words and their flags, made from
+// the same command table the parser uses, so the two cannot drift apart.
+std::string BashCompletion();
 
 }  // namespace edgerouter::ctl
 

@@ -87,5 +87,42 @@ TEST(ParseArgsTest, Help) {
   EXPECT_NE(UsageText().find("app put [--new] [FILE|-]"), std::string::npos);
 }
 
+TEST(ParseArgsTest, OutputFormat) {
+  EXPECT_EQ(Parse({"app", "ls"}).inv.output, Output::kTable);
+  EXPECT_EQ(Parse({"app", "ls", "-o", "json"}).inv.output, Output::kJson);
+  EXPECT_EQ(Parse({"--output=json", "nodes"}).inv.output, Output::kJson);
+  EXPECT_EQ(Parse({"discovery", "errors", "-o", "table"}).inv.output, Output::kTable);
+  // snapshot show keeps --json as a synonym of -o json.
+  EXPECT_TRUE(Parse({"snapshot", "show", "-o", "json"}).inv.json);
+  Parsed bad = Parse({"app", "ls", "-o", "yaml"});
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.error, "-o: unknown output format yaml (table or json)");
+  Parsed wrong_command = Parse({"app", "rm", "x", "-o", "json"});
+  EXPECT_FALSE(wrong_command.ok);
+  EXPECT_EQ(wrong_command.error, "app rm does not take -o");
+}
+
+TEST(ParseArgsTest, VersionAndCompletionAndImport) {
+  Parsed v = Parse({"--version"});
+  ASSERT_TRUE(v.ok) << v.error;
+  EXPECT_TRUE(v.inv.version);
+  Parsed c = Parse({"completion", "bash"});
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_EQ(c.inv.command, Command::kCompletion);
+  EXPECT_EQ(Parse({"completion", "fish"}).error, "completion: unknown shell fish (bash)");
+  Parsed i = Parse({"app", "import", "apps.json"});
+  ASSERT_TRUE(i.ok) << i.error;
+  EXPECT_EQ(i.inv.command, Command::kAppImport);
+  EXPECT_EQ(i.inv.args, std::vector<std::string>{"apps.json"});
+}
+
+TEST(BashCompletionTest, ListsEveryCommandWordAndFlag) {
+  const std::string script = BashCompletion();
+  EXPECT_NE(script.find("complete -F _edgerouterctl edgerouterctl"), std::string::npos);
+  EXPECT_NE(script.find("app) words=(validate ls cat put rm import) ;;"), std::string::npos) << script;
+  EXPECT_NE(script.find("\"stream read\") flags=\"--after --versions\" ;;"), std::string::npos) << script;
+  EXPECT_NE(script.find("words=(app stream snapshot nodes"), std::string::npos) << script;
+}
+
 }  // namespace
 }  // namespace edgerouter::ctl

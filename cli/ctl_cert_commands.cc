@@ -87,14 +87,28 @@ int CertLs(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::os
   if (CallFailed(inv, stub->GetSnapshot(&context, admin::v1::GetSnapshotRequest(), &response), err)) {
     return 1;
   }
-  out << FormatCertList(response, absl::Now());
   admin::v1::ListAcmeNamesResponse acme;
   grpc::ClientContext acme_context;
   acme_context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
   // An older control plane has no ListAcmeNames (UNIMPLEMENTED): the certificates are all it has.
-  if (stub->ListAcmeNames(&acme_context, admin::v1::ListAcmeNamesRequest(), &acme).ok()) {
-    out << FormatAcmeList(acme);
+  const bool have_acme = stub->ListAcmeNames(&acme_context, admin::v1::ListAcmeNamesRequest(), &acme).ok();
+  if (inv.output == Output::kJson) {
+    // {"certificates": <Snapshot holding only the certificate resources>, "acme": …|null}
+    snapshot::v1::Snapshot certs;
+    for (const snapshot::v1::Resource& r : response.snapshot().resources()) {
+      if (r.has_certificate()) *certs.add_resources() = r;
+    }
+    absl::StatusOr<std::string> certs_json = FormatMessageJson(certs);
+    absl::StatusOr<std::string> acme_json = have_acme ? FormatMessageJson(acme) : std::string("null");
+    if (!certs_json.ok() || !acme_json.ok()) {
+      err << "edgerouterctl: " << inv.name << ": cannot print JSON\n";
+      return 1;
+    }
+    out << "{\"certificates\": " << *certs_json << ", \"acme\": " << *acme_json << "}\n";
+    return 0;
   }
+  out << FormatCertList(response, absl::Now());
+  if (have_acme) out << FormatAcmeList(acme);
   return 0;
 }
 

@@ -11,6 +11,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "cli/ctl_format.h"
+#include "common/json_escape.h"
 #include "common/net/host_port.h"
 #include "grpcpp/grpcpp.h"
 
@@ -39,6 +41,20 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 }  // namespace
+
+std::string FormatClusterStatusJson(const std::vector<ReplicaAnswer>& answers) {
+  std::vector<std::string> items;
+  for (const ReplicaAnswer& a : answers) {
+    std::string item = absl::StrCat("{\"address\": \"", JsonEscape(a.address), "\", \"error\": \"",
+                                    JsonEscape(a.error), "\"");
+    if (a.error.empty()) {
+      absl::StatusOr<std::string> status = FormatMessageJson(a.status);
+      if (status.ok()) absl::StrAppend(&item, ", \"status\": ", *status);
+    }
+    items.push_back(item + "}");
+  }
+  return absl::StrCat("[", absl::StrJoin(items, ",\n"), "]\n");
+}
 
 std::string FormatClusterStatus(const std::vector<ReplicaAnswer>& answers) {
   std::vector<std::vector<std::string>> replicas = {{"REPLICA", "ADDRESS", "LOG", "READY", "SNAPSHOT", "NODES", "STARTED"}};
@@ -127,7 +143,7 @@ int RunClusterStatus(const Invocation& inv, const std::shared_ptr<grpc::ChannelC
     });
   }
   for (std::thread& t : calls) t.join();
-  out << FormatClusterStatus(answers);
+  out << (inv.output == Output::kJson ? FormatClusterStatusJson(answers) : FormatClusterStatus(answers));
   for (const ReplicaAnswer& a : answers) {
     if (!a.error.empty()) return 1;
   }

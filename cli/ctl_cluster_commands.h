@@ -27,6 +27,9 @@ int RunClusterStatus(const Invocation& inv, const std::shared_ptr<grpc::ChannelC
 // The report; a stream whose head differs between replicas lists each replica's head.
 std::string FormatClusterStatus(const std::vector<ReplicaAnswer>& answers);
 
+// `cluster status -o json`: [{"address": …, "error": …, "status": <ReplicaStatus>}, …].
+std::string FormatClusterStatusJson(const std::vector<ReplicaAnswer>& answers);
+
 }  // namespace edgerouter::ctl
 
 #endif  // EDGEROUTER_CLI_CTL_CLUSTER_COMMANDS_H_

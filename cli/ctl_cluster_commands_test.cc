@@ -63,5 +63,15 @@ TEST(FormatClusterStatus, ShowsDisagreementsInsteadOfHidingThem) {
   EXPECT_TRUE(absl::StrContains(out, "cp-a / cp-b (replicas disagree)")) << out;
 }
 
+TEST(FormatClusterStatusJson, OneObjectPerReplicaWithTheErrorOrTheStatus) {
+  const std::string json = FormatClusterStatusJson(
+      {{"10.0.0.1:18000", "", Replica("cp-0", 7, "cp-0")}, {"10.0.0.2:18000", "UNAVAILABLE: \"down\"", {}}});
+  EXPECT_EQ(json.rfind("[{\"address\": \"10.0.0.1:18000\", \"error\": \"\", \"status\": {", 0), 0u) << json;
+  EXPECT_NE(json.find("\"replicaId\": \"cp-0\""), std::string::npos) << json;
+  EXPECT_NE(json.find("{\"address\": \"10.0.0.2:18000\", \"error\": \"UNAVAILABLE: \\\"down\\\"\"}]\n"),
+            std::string::npos)
+      << json;
+}
+
 }  // namespace
 }  // namespace edgerouter::ctl

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "common/app_config.h"
 #include "common/grpc_tls.h"
+#include "common/json_codec.h"
 #include "cli/ctl_cert_commands.h"
 #include "cli/ctl_cluster_commands.h"
 #include "cli/ctl_aws_commands.h"
@@ -65,6 +66,23 @@ bool Call(const Invocation& inv, std::ostream& err, Rpc rpc) {
   return false;
 }
 
+// Prints `response` as JSON with -o json, else `table()`. Returns the exit code.
+template <typename Table>
+int Emit(const Invocation& inv, const google::protobuf::Message& response, std::ostream& out,
+         std::ostream& err, Table table) {
+  if (inv.output == Output::kTable) {
+    out << table();
+    return 0;
+  }
+  absl::StatusOr<std::string> json = FormatMessageJson(response);
+  if (!json.ok()) {
+    err << "edgerouterctl: " << inv.name << ": " << OneLine(json.status().ToString()) << "\n";
+    return 1;
+  }
+  out << *json;
+  return 0;
+}
+
 int AppLs(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
           std::ostream& err) {
   admin::v1::ListAppsResponse response;
@@ -73,8 +91,7 @@ int AppLs(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ost
       })) {
     return 1;
   }
-  out << FormatAppList(response);
-  return 0;
+  return Emit(inv, response, out, err, [&] { return FormatAppList(response); });
 }
 
 int AppCat(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
@@ -113,6 +130,43 @@ int AppPut(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::is
   err << (inv.new_app ? "created " : "updated ") << app->id() << " (stream version "
       << response.stream_version() << ")\n";
   return 0;
+}
+
+// Every app of an applications.json in one ImportApps call, so one append: invalid apps are
+// listed (here, or by the control plane) and left out, the rest imported. Exit 1 if any was.
+int AppImport(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
+              std::ostream& out, std::ostream& err) {
+  absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
+  if (!text.ok()) {
+    err << "edgerouterctl: " << inv.name << ": " << text.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<config::ParsedApplications> parsed =
+      config::ParseApplicationsFile(*text, config::InputMode::kStrict);
+  if (!parsed.ok()) {
+    err << "edgerouterctl: " << inv.name << ": " << OneLine(std::string(parsed.status().message())) << "\n";
+    return 1;
+  }
+  for (const config::AppProblems& problems : parsed->problems) {
+    for (const std::string& line : problems.Lines()) err << "skipped: " << line << "\n";
+  }
+  admin::v1::ImportAppsRequest request;
+  for (const config::v1::Application& app : parsed->apps) {
+    request.add_application_json(ToCompactJson(app));  // compact: thousands of apps in one message
+  }
+  admin::v1::ImportAppsResponse response;
+  grpc::ClientContext context;
+  // Thousands of apps: the append, then the snapshot rebuild the call waits for.
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  grpc::Status status = stub->ImportApps(&context, request, &response);
+  if (!status.ok()) {
+    err << "edgerouterctl: " << inv.name << ": "
+        << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
+        << OneLine(status.error_message()) << "\n";
+    return 1;
+  }
+  const int code = Emit(inv, response, out, err, [&] { return FormatImport(response); });
+  return code != 0 || !parsed->problems.empty() || response.errors_size() > 0 ? 1 : 0;
 }
 
 int AppRm(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& err) {
@@ -183,8 +237,7 @@ int Nodes(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ost
       })) {
     return 1;
   }
-  out << FormatNodes(response);
-  return 0;
+  return Emit(inv, response, out, err, [&] { return FormatNodes(response); });
 }
 
 }  // namespace
@@ -210,6 +263,8 @@ int RunWithStub(const Invocation& inv, admin::v1::Admin::StubInterface* stub, st
       return AppPut(inv, stub, in, err);
     case Command::kAppRm:
       return AppRm(inv, stub, err);
+    case Command::kAppImport:
+      return AppImport(inv, stub, in, out, err);
     case Command::kStreamRead:
       return StreamRead(inv, stub, out, err);
     case Command::kStreamAppend:
@@ -225,8 +280,9 @@ int RunWithStub(const Invocation& inv, admin::v1::Admin::StubInterface* stub, st
           })) {
         return 1;
       }
-      out << FormatDiscoveryErrors(response.rejected());
-      return 0;
+      admin::v1::ListAppsResponse rejected;  // -o json: {"rejected": [...]}
+      *rejected.mutable_rejected() = response.rejected();
+      return Emit(inv, rejected, out, err, [&] { return FormatDiscoveryErrors(response.rejected()); });
     }
     case Command::kCertImport:
     case Command::kCertLs:
@@ -243,6 +299,10 @@ int RunWithStub(const Invocation& inv, admin::v1::Admin::StubInterface* stub, st
 int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
                   std::ostream& err) {
   std::unique_ptr<admin::v1::Admin::Stub> stub;
+  if (inv.command == Command::kCompletion) {
+    out << BashCompletion();
+    return 0;
+  }
   // `app validate` must keep working with no control plane at all, so no channel for it.
   if (inv.command != Command::kAppValidate) {
     // A control plane with --grpc_tls_ca wants a client certificate from us too.
@@ -259,7 +319,10 @@ int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
     if (inv.command == Command::kClusterStatus) return RunClusterStatus(inv, *creds, out, err);
     // Several replicas: any of them serves every other command; take the first.
     const std::string first = inv.controlplane.substr(0, inv.controlplane.find(','));
-    stub = admin::v1::Admin::NewStub(grpc::CreateChannel(first, *creds));
+    // Listings of 100k apps are larger than gRPC's default 4 MB receive limit.
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    stub = admin::v1::Admin::NewStub(grpc::CreateCustomChannel(first, *creds, args));
   }
   return RunWithStub(inv, stub.get(), in, out, err);
 }

@@ -93,14 +93,28 @@ std::string FormatSnapshotSummary(const admin::v1::GetSnapshotResponse& response
 }
 
 absl::StatusOr<std::string> FormatSnapshotJson(const admin::v1::GetSnapshotResponse& response) {
+  return FormatMessageJson(response.snapshot());
+}
+
+absl::StatusOr<std::string> FormatMessageJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   std::string json;
   // protobuf 3.21 has its own Status type; carry only its text over.
-  auto status = google::protobuf::util::MessageToJsonString(response.snapshot(), &json, options);
+  auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
   if (!status.ok()) return absl::InternalError(status.ToString());
   if (json.empty() || json.back() != '\n') json += "\n";
   return json;
+}
+
+std::string FormatImport(const admin::v1::ImportAppsResponse& response) {
+  std::string out;
+  for (const admin::v1::ImportError& e : response.errors()) {
+    absl::StrAppend(&out, "skipped #", e.index(), " ", OrDash(e.id()), ": ", OneLine(e.error()), "\n");
+  }
+  absl::StrAppend(&out, "imported ", response.imported(), " apps (stream version ",
+                  response.stream_version(), ")\n");
+  return out;
 }
 
 std::string FormatStreamEntries(const admin::v1::ReadStreamResponse& response, bool versions) {

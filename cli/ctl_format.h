@@ -39,6 +39,14 @@ std::string FormatSnapshotSummary(const admin::v1::GetSnapshotResponse& response
 // `snapshot show --json`: the snapshot message as indented proto3 JSON.
 absl::StatusOr<std::string> FormatSnapshotJson(const admin::v1::GetSnapshotResponse& response);
 
+// `-o json`: any Admin message as indented proto3 JSON (field names in lowerCamelCase, as
+// grpcurl prints them), ending in a newline.
+absl::StatusOr<std::string> FormatMessageJson(const google::protobuf::Message& message);
+
+// `app import`: one "skipped #<index> <id>: <error>" line per app left out, then
+// "imported <n> apps (stream version <v>)".
+std::string FormatImport(const admin::v1::ImportAppsResponse& response);
+
 // `stream read`: every line of every entry; with `versions`, each entry starts with a
 // "# version <n>" comment line.
 std::string FormatStreamEntries(const admin::v1::ReadStreamResponse& response, bool versions);

@@ -176,5 +176,31 @@ TEST(OneLineTest, FoldsLinesAndDropsBlankOnes) {
   EXPECT_EQ(OneLine(""), "");
 }
 
+TEST(FormatImportTest, SkippedAppsThenTheCount) {
+  admin::v1::ImportAppsResponse r;
+  r.set_stream_version(7);
+  r.set_imported(2);
+  admin::v1::ImportError* e = r.add_errors();
+  e->set_index(1);
+  e->set_id("b");
+  e->set_error("app b is defined by applications.json; change it there");
+  e = r.add_errors();
+  e->set_index(3);
+  e->set_error("bad\nJSON");
+  EXPECT_EQ(FormatImport(r),
+            "skipped #1 b: app b is defined by applications.json; change it there\n"
+            "skipped #3 -: bad; JSON\n"
+            "imported 2 apps (stream version 7)\n");
+}
+
+TEST(FormatMessageJsonTest, LowerCamelCaseIndented) {
+  admin::v1::ImportAppsResponse r;
+  r.set_stream_version(7);
+  r.set_imported(2);
+  absl::StatusOr<std::string> json = FormatMessageJson(r);
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(*json, "{\n \"streamVersion\": \"7\",\n \"imported\": 2\n}\n");
+}
+
 }  // namespace
 }  // namespace edgerouter::ctl

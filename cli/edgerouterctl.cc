@@ -7,6 +7,7 @@
 
 #include "cli/ctl_args.h"
 #include "cli/ctl_commands.h"
+#include "common/version.h"
 #include "controlplane/eventlog/eventhorizon/eventhorizon_cli.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,10 @@ int main(int argc, char** argv) {
                                   &error)) {
     std::cerr << "edgerouterctl: " << error << "\n" << edgerouter::ctl::UsageText();
     return 2;
+  }
+  if (inv.version) {
+    std::cout << edgerouter::VersionLine("edgerouterctl");
+    return 0;
   }
   if (inv.help) {
     std::cout << edgerouter::ctl::UsageText();

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 
@@ -47,17 +48,20 @@ void ValidateFamily(absl::string_view name, const std::vector<std::string>& labe
 }
 
 // A gauge read at scrape time; it has no children to lock.
-class CallbackGauge final : public MetricFamily {
+// An unlabelled family read at render time: a gauge, or a counter kept elsewhere (a total
+// since start that another component owns).
+class CallbackScalar final : public MetricFamily {
  public:
-  CallbackGauge(std::string name, std::string help, std::function<double()> callback)
-      : MetricFamily(std::move(name), std::move(help), {}), callback_(std::move(callback)) {}
+  CallbackScalar(std::string name, std::string help, const char* type, std::function<double()> callback)
+      : MetricFamily(std::move(name), std::move(help), {}), type_(type), callback_(std::move(callback)) {}
 
  private:
-  absl::string_view type() const override { return "gauge"; }
+  absl::string_view type() const override { return type_; }
   void AppendSamples(std::string* out) const override {
     absl::StrAppend(out, name(), " ", FormatValue(callback_()), "\n");
   }
 
+  const char* type_;
   const std::function<double()> callback_;
 };
 
@@ -278,7 +282,14 @@ Histogram* MetricsRegistry::AddHistogram(std::string name, std::string help,
 void MetricsRegistry::AddCallbackGauge(std::string name, std::string help,
                                        std::function<double()> callback) {
   if (!callback) DieRegistering(name, "empty callback");
-  Register(std::make_unique<CallbackGauge>(std::move(name), std::move(help), std::move(callback)));
+  Register(std::make_unique<CallbackScalar>(std::move(name), std::move(help), "gauge", std::move(callback)));
+}
+
+void MetricsRegistry::AddCallbackCounter(std::string name, std::string help,
+                                         std::function<double()> callback) {
+  if (!callback) DieRegistering(name, "empty callback");
+  if (!absl::EndsWith(name, "_total")) DieRegistering(name, "a counter's name must end in _total");
+  Register(std::make_unique<CallbackScalar>(std::move(name), std::move(help), "counter", std::move(callback)));
 }
 
 std::string MetricsRegistry::Render() const {

@@ -138,6 +138,8 @@ class MetricsRegistry {
   // An unlabelled gauge whose value is read at every Render(). The callback runs with no
   // registry lock held, so it may take its own locks; it must be safe to call from any thread.
   void AddCallbackGauge(std::string name, std::string help, std::function<double()> callback);
+  // The same for a count that only goes up (rendered as a counter); the name ends in _total.
+  void AddCallbackCounter(std::string name, std::string help, std::function<double()> callback);
 
   // Text exposition format 0.0.4 (Content-Type "text/plain; version=0.0.4; charset=utf-8"):
   // families in registration order, children sorted by label values.

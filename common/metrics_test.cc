@@ -145,6 +145,15 @@ TEST(MetricsRegistry, CallbackGaugeIsReadAtRender) {
   EXPECT_EQ(registry.Render(), head + "er_nodes_connected 5\n" + tail);
 }
 
+TEST(MetricsRegistry, CallbackCounterIsTypedCounterAndNamedTotal) {
+  MetricsRegistry registry;
+  double builds = 3;
+  registry.AddCallbackCounter("er_builds_total", "Builds since start.", [&] { return builds; });
+  EXPECT_EQ(registry.Render(),
+            "# HELP er_builds_total Builds since start.\n# TYPE er_builds_total counter\ner_builds_total 3\n");
+  EXPECT_DEATH(registry.AddCallbackCounter("er_builds", "No suffix.", [] { return 0.0; }), "_total");
+}
+
 TEST(MetricsRegistry, ConcurrentUpdatesAndRenders) {
   MetricsRegistry registry;
   Counter* counter = registry.AddCounter("er_ops_total", "Ops.", {"worker"});

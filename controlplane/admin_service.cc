@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -86,6 +87,50 @@ grpc::Status AdminService::DeleteApp(grpc::ServerContext*, const admin::v1::Dele
       request->id(), &version);
   response->set_stream_version(version);
   return s;
+}
+
+grpc::Status AdminService::ImportApps(grpc::ServerContext*, const admin::v1::ImportAppsRequest* request,
+                                      admin::v1::ImportAppsResponse* response) {
+  const std::string stream = hub_->loadbalancer_stream();
+  std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
+  std::vector<events::v1::Event> batch;
+  absl::flat_hash_set<std::string> seen;
+  auto refuse = [&](int index, const std::string& id, absl::string_view why) {
+    admin::v1::ImportError* e = response->add_errors();
+    e->set_index(index);
+    e->set_id(id);
+    e->set_error(std::string(why));
+  };
+  for (int i = 0; i < request->application_json_size(); ++i) {
+    absl::StatusOr<config::v1::Application> app =
+        config::ParseApplication(request->application_json(i), config::InputMode::kStrict);
+    if (!app.ok()) {
+      refuse(i, "", app.status().message());
+      continue;
+    }
+    if (!seen.insert(app->id()).second) {
+      refuse(i, app->id(), absl::StrCat("app ", app->id(), " appears more than once"));
+      continue;
+    }
+    // As for PutApp: apps of applications.json (or Docker) belong to that source.
+    const std::string origin = snap != nullptr ? snap->OriginOf(app->id()) : "";
+    if (!origin.empty() && !absl::StartsWith(origin, stream + "@")) {
+      refuse(i, app->id(), absl::StrCat("app ", app->id(), " is defined by ", origin, "; change it there"));
+      continue;
+    }
+    events::v1::AppUpdated updated;
+    *updated.mutable_application() = *std::move(app);
+    batch.push_back(MakeSystemEvent("AppUpdated", ToCompactJson(updated)));
+  }
+  if (batch.empty()) return grpc::Status::OK;
+  const int imported = static_cast<int>(batch.size());
+  absl::StatusOr<uint64_t> appended = log_->Append(stream, std::move(batch), std::nullopt);
+  if (!appended.ok()) return ToGrpcStatus(appended.status());
+  response->set_stream_version(*appended);
+  response->set_imported(imported);
+  // A following `app ls` sees the apps (the rebuild of thousands of apps takes a moment).
+  hub_->WaitForStreamVersion(*appended, absl::Seconds(30));
+  return grpc::Status::OK;
 }
 
 grpc::Status AdminService::GetApp(grpc::ServerContext*, const admin::v1::GetAppRequest* request,

@@ -32,6 +32,8 @@ class AdminService final : public admin::v1::Admin::Service {
   grpc::Status PutApp(grpc::ServerContext*, const admin::v1::PutAppRequest*, admin::v1::PutAppResponse*) override;
   grpc::Status DeleteApp(grpc::ServerContext*, const admin::v1::DeleteAppRequest*,
                          admin::v1::DeleteAppResponse*) override;
+  grpc::Status ImportApps(grpc::ServerContext*, const admin::v1::ImportAppsRequest*,
+                          admin::v1::ImportAppsResponse*) override;
   grpc::Status GetApp(grpc::ServerContext*, const admin::v1::GetAppRequest*, admin::v1::GetAppResponse*) override;
   grpc::Status ListApps(grpc::ServerContext*, const admin::v1::ListAppsRequest*,
                         admin::v1::ListAppsResponse*) override;

@@ -22,6 +22,7 @@
 #include "common/log/log.h"
 #include "common/log/log_flags.h"
 #include "common/metrics.h"
+#include "common/version.h"
 #include "controlplane/acme/acme_flags.h"
 #include "controlplane/admin_service.h"
 #include "controlplane/cert_expiry.h"
@@ -239,11 +240,11 @@ int Run() {
 
   registry.AddCallbackGauge("er_cp_connected_nodes", "Data planes with an open discovery stream.",
                             [&] { return static_cast<double>(discovery.connected_nodes()); });
-  registry.AddCallbackGauge("er_cp_snapshot_builds", "Snapshot builds since start.",
+  registry.AddCallbackCounter("er_cp_snapshot_builds_total", "Snapshot builds since start.",
                             [&] { return static_cast<double>(hub.Stats().builds); });
   registry.AddCallbackGauge("er_cp_last_build_seconds", "Duration of the last snapshot build.",
                             [&] { return hub.Stats().last_build_seconds; });
-  registry.AddCallbackGauge("er_cp_skipped_events", "Stream events skipped (unknown type or bad payload).",
+  registry.AddCallbackCounter("er_cp_skipped_events_total", "Stream events skipped (unknown type or bad payload).",
                             [&] { return static_cast<double>(hub.Stats().skipped_events); });
   registry.AddCallbackGauge("er_cp_rejected_items", "Apps or files left out of the current snapshot.",
                             [&] { return static_cast<double>(hub.Stats().rejected_items); });
@@ -256,11 +257,11 @@ int Run() {
     registry.AddCallbackGauge("er_cp_event_log_stale",
                               "1 while event log reads fail (throttling, 5xx, unreachable): the last good state is served.",
                               [eventhorizon_log] { return eventhorizon_log->status().stale ? 1.0 : 0.0; });
-    registry.AddCallbackGauge("er_cp_event_log_read_failures", "Failed event log read rounds since start.",
+    registry.AddCallbackCounter("er_cp_event_log_read_failures_total", "Failed event log read rounds since start.",
                               [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().read_failures); });
-    registry.AddCallbackGauge("er_cp_event_log_throttled", "Event log reads refused by DynamoDB throttling since start.",
+    registry.AddCallbackCounter("er_cp_event_log_throttled_total", "Event log reads refused by DynamoDB throttling since start.",
                               [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().throttled); });
-    registry.AddCallbackGauge("er_cp_event_log_skipped_items", "Malformed event log items skipped.",
+    registry.AddCallbackCounter("er_cp_event_log_skipped_items_total", "Malformed event log items skipped.",
                               [eventhorizon_log] { return static_cast<double>(eventhorizon_log->status().skipped_items); });
   }
 
@@ -383,6 +384,9 @@ int Run() {
   builder.RegisterService(&discovery);
   builder.RegisterService(&admin);
   // Dead data planes are noticed within ~30 s even when idle.
+  // `edgerouterctl app import` sends a whole applications.json in one call (the file event log
+  // takes records up to 64 MiB too).
+  builder.SetMaxReceiveMessageSize(64 << 20);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -424,6 +428,7 @@ int Run() {
 }  // namespace edgerouter::controlplane
 
 int main(int argc, char** argv) {
+  edgerouter::InstallVersionFlag("controlplane");
   absl::ParseCommandLine(argc, argv);
   if (absl::Status s = edgerouter::log::InitFromFlags(); !s.ok()) {
     edgerouter::log::Error("not started").Kv("error", s.message());

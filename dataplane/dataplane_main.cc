@@ -15,6 +15,7 @@
 #include "common/grpc_tls.h"
 #include "common/log/log.h"
 #include "common/log/log_flags.h"
+#include "common/version.h"
 #include "dataplane/net/ip_prefix.h"
 #include "dataplane/server/server.h"
 #include "dataplane/turbocharger/runtime.h"
@@ -197,6 +198,7 @@ int Run() {
 }  // namespace edgerouter::dataplane
 
 int main(int argc, char** argv) {
+  edgerouter::InstallVersionFlag("dataplane");
   absl::ParseCommandLine(argc, argv);
   const int rc = edgerouter::dataplane::Run();
   edgerouter::log::Flush();

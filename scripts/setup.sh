@@ -12,6 +12,8 @@ PACKAGES=(
   iproute2 util-linux curl ca-certificates openssl procps wrk nginx-light haproxy python3-websockets python3-botocore docker.io busybox-static
   openssh-client python3-cryptography nghttp2-client python3-h2 pebble etcd-server etcd-client
   python3-brotli zstd
+  # packaging and monitoring checks: systemd-analyze, dpkg-shlibdeps, promtool
+  systemd dpkg-dev prometheus
   # fuzzing (libFuzzer, sanitizers)
   clang-14 libclang-rt-14-dev
 )
@@ -27,6 +29,11 @@ if [ ${#missing[@]} -ne 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+  # We want only promtool from the prometheus package: a server that we just installed (and
+  # that systemd started) is stopped and disabled again.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  fi
 fi
 
 # The AWS emulators (pinned in testenv/aws/package-lock.json; Node 20 is the machine's

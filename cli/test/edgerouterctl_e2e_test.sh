@@ -355,11 +355,86 @@ check "stream apps survive the file reload" test \
 curl -sS --noproxy '*' --max-time 5 "http://$http_addr/metrics" >"$tmp/out" 2>"$tmp/err"
 check "GET /metrics succeeds" test $? -eq 0
 check "metrics: er_cp_snapshot_resources 5" grep -qx 'er_cp_snapshot_resources 5' "$tmp/out"
-check "metrics: er_cp_skipped_events 1 (the unknown event)" grep -qx 'er_cp_skipped_events 1' "$tmp/out"
+check "metrics: er_cp_skipped_events_total 1 (the unknown event)" grep -qx 'er_cp_skipped_events_total 1' "$tmp/out"
 check "metrics: er_cp_rejected_items 1 (broken)" grep -qx 'er_cp_rejected_items 1' "$tmp/out"
 check "metrics: no connected nodes" grep -qx 'er_cp_connected_nodes 0' "$tmp/out"
 code=$(curl -sS --noproxy '*' --max-time 5 -o "$tmp/out" -w '%{http_code}' "http://$http_addr/healthz" 2>"$tmp/err")
 check "/healthz is 200 ok" bash -c "test '$code' = 200 && test \"\$(cat '$tmp/out')\" = ok"
+
+# --- app import, -o json, --version, completion ---------------------------------------------
+# 5,000 apps in one file: one ImportApps call, one append (the stream head moves by exactly 1).
+awk 'BEGIN {
+  printf "{\"apps\": ["
+  for (i = 0; i < 5000; i++) {
+    printf "%s{\"id\": \"bulk-%d\", \"frontends\": [{\"kind\": \"hostname\", \"hostname\": \"bulk-%d.example.com\", \"path_prefix\": \"/\"}], \"backend\": {\"kind\": \"reverse_proxy\", \"reverse_proxy_opts\": {\"origins\": [\"http://127.0.0.1:%d\"]}}}", (i ? "," : ""), i, i, 10000 + i % 1000
+  }
+  print "]}"
+}' >"$tmp/bulk.json"
+head_before=$(stream_head)
+start_ns=$(date +%s%N)
+ctl app import "$tmp/bulk.json"
+import_ms=$((($(date +%s%N) - start_ns) / 1000000))
+echo "     app import of 5,000 apps: ${import_ms} ms (one process, one append)"
+check "app import of 5,000 apps exits 0" test $rc -eq 0
+check "app import reports the count" grep -qx "imported 5000 apps (stream version $((head_before + 1)))" "$tmp/out"
+check "app import was one append" test "$(stream_head)" -eq $((head_before + 1))
+ctl app ls -o json
+check "app ls -o json exits 0" test $rc -eq 0
+check "app ls -o json: 5,000 imported apps in valid JSON" /usr/bin/python3 -c '
+import json, sys
+apps = json.load(open(sys.argv[1]))["apps"]
+assert sum(a["id"].startswith("bulk-") for a in apps) == 5000, len(apps)' "$tmp/out"
+ctl app cat bulk-4999
+check "an imported app reads back" has "$tmp/out" '"hostname": "bulk-4999.example.com"'
+
+# A bad app and one owned by applications.json are left out and named; the rest go in.
+cat >"$tmp/mixed.json" <<'JSON'
+{"apps": [
+  {"id": "mixed-ok", "frontends": [{"kind": "hostname", "hostname": "ok.example.com", "path_prefix": "/"}],
+   "backend": {"kind": "redirect", "redirect_opts": {"to": "https://example.com/"}}},
+  {"id": "mixed-bad", "frontends": [{"kind": "hostname", "hostname": "bad.example.com", "path_prefix": "/"}],
+   "backend": {"kind": "reverse_proxy", "reverse_proxy_opts": {"origins": []}}},
+  {"id": "hello", "frontends": [{"kind": "hostname", "hostname": "hello.example.com", "path_prefix": "/"}],
+   "backend": {"kind": "redirect", "redirect_opts": {"to": "https://example.com/"}}}
+]}
+JSON
+ctl app import "$tmp/mixed.json"
+check "app import with bad apps exits 1" test $rc -eq 1
+check "app import names the invalid app" has "$tmp/err" "skipped: app mixed-bad: backend.reverse_proxy_opts.origins is required"
+check "app import names the app owned by applications.json" grep -q '^skipped #1 hello: app hello is defined by ' "$tmp/out"
+check "app import still imported the good one" has "$tmp/out" "imported 1 apps"
+ctl app cat mixed-ok
+check "the good app is there" test $rc -eq 0
+ctl app import -o json "$tmp/mixed.json"
+check "app import -o json" /usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["imported"] == 1 and r["errors"][0]["id"] == "hello", r' "$tmp/out"
+ctl nodes -o json
+check "nodes -o json is JSON with the current version" /usr/bin/python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["currentVersion"]' "$tmp/out"
+ctl discovery errors -o json
+check "discovery errors -o json lists the rejected app" /usr/bin/python3 -c '
+import json, sys
+assert any(r["id"] == "broken" for r in json.load(open(sys.argv[1]))["rejected"])' "$tmp/out"
+ctl cert ls -o json
+check "cert ls -o json: certificates and acme" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert "certificates" in d and "acme" in d, d' "$tmp/out"
+ctl cluster status -o json
+check "cluster status -o json: this replica, ready" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d) == 1 and d[0]["error"] == "" and d[0]["status"]["ready"], d' "$tmp/out"
+ctl --version
+check "--version prints the version" grep -Eqx 'edgerouterctl [0-9]+\.[0-9]+\.[0-9]+.*' "$tmp/out"
+ctl completion bash
+check "completion bash completes app i to import" bash -c "source '$tmp/out'; COMP_WORDS=(edgerouterctl app i); COMP_CWORD=2; _edgerouterctl; [[ \${COMPREPLY[*]} == import ]]"
+check "completion bash completes -o values" bash -c "source '$tmp/out'; COMP_WORDS=(edgerouterctl app ls -o j); COMP_CWORD=4; _edgerouterctl; [[ \${COMPREPLY[*]} == json ]]"
+"$CP" --version >"$tmp/out" 2>&1
+check "controlplane --version" grep -Eqx 'controlplane [0-9]+\.[0-9]+\.[0-9]+.*' "$tmp/out"
 
 # --- shutdown --------------------------------------------------------------------------------
 kill -TERM "$cp_pid"

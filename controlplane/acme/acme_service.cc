@@ -305,13 +305,13 @@ admin::v1::ListAcmeNamesResponse AcmeService::Status() const {
 }
 
 void AcmeService::RegisterMetrics(metrics::MetricsRegistry* registry) {
-  registry->AddCallbackGauge("er_cp_acme_orders", "ACME orders started by this replica since start.",
+  registry->AddCallbackCounter("er_cp_acme_orders_total", "ACME orders started by this replica since start.",
                              [this] { return static_cast<double>(issuer_->stats().orders_started); });
-  registry->AddCallbackGauge("er_cp_acme_order_failures", "ACME orders that failed on this replica since start.",
+  registry->AddCallbackCounter("er_cp_acme_order_failures_total", "ACME orders that failed on this replica since start.",
                              [this] { return static_cast<double>(issuer_->stats().orders_failed); });
-  registry->AddCallbackGauge("er_cp_acme_orders_resumed", "ACME orders continued from another replica's open order.",
+  registry->AddCallbackCounter("er_cp_acme_orders_resumed_total", "ACME orders continued from another replica's open order.",
                              [this] { return static_cast<double>(issuer_->stats().orders_resumed); });
-  registry->AddCallbackGauge("er_cp_acme_certificates_issued", "Certificates obtained and published by this replica since start.",
+  registry->AddCallbackCounter("er_cp_acme_certificates_issued_total", "Certificates obtained and published by this replica since start.",
                              [this] { return static_cast<double>(issuer_->stats().certificates_issued); });
   registry->AddCallbackGauge("er_cp_acme_issuer_active", "1 while this replica holds the duties lease and runs the ACME issuer.",
                              [this] { return issuer_->stats().lease_held ? 1.0 : 0.0; });

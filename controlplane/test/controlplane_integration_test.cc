@@ -331,7 +331,7 @@ TEST_F(ControlPlaneTest, BadEventsAndBadAppsAreSkippedWhileEverythingElseServes)
   EXPECT_EQ(apps.rejected(0).source(), "/t-1/loadbalancer@3");
   EXPECT_EQ(apps.rejected(0).reason(), "backend.reverse_proxy_opts.origins is required");
   const std::string metrics = HttpGet(http_addr_, "/metrics");
-  EXPECT_NE(metrics.find("\ner_cp_skipped_events 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ner_cp_skipped_events_total 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\ner_cp_rejected_items 1\n"), std::string::npos) << metrics;
   const std::string log = cp_->Output();
   EXPECT_NE(log.find("at=/t-1/loadbalancer@1 type=FromTheFuture reason=\"unknown event type\""),

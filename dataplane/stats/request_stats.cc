@@ -115,7 +115,11 @@ std::string RenderPrometheus(const Counters& c, const std::string& extra) {
   std::string out;
   for (const char* family : {"er_requests_ok", "er_requests_fail"}) {
     const bool ok = absl::string_view(family) == "er_requests_ok";
-    absl::StrAppend(&out, "# HELP ", family, " \n# TYPE ", family, " counter\n");
+    // edgerouter's names (no _total suffix), kept so its dashboards work unchanged.
+    absl::StrAppend(&out, "# HELP ", family,
+                    ok ? " Finished requests with a status below 400, by app, code and method.\n"
+                       : " Finished requests with a status of 400 or more, by app, code and method.\n",
+                    "# TYPE ", family, " counter\n");
     for (const auto& [app, counters] : c.apps) {
       std::map<std::pair<uint32_t, int>, uint64_t> sorted;
       for (const auto& [key, n] : counters.requests) sorted[{key / kMethods, key % kMethods}] = n;

@@ -156,7 +156,7 @@ TEST_F(AcmeTakeover, AReplicaTakingOverContinuesTheOpenOrder) {
   EXPECT_EQ(CountInAcmeStream(other, " AcmeOrderEnded "), 1);
   const std::string port = replicas_[other].http_address.substr(replicas_[other].http_address.rfind(':') + 1);
   HttpResponse metrics = Get(std::stoi(port), "127.0.0.1", "/metrics");
-  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_orders_resumed 1")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_orders_resumed_total 1")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(ReadFileOrDie(dps_[1].access_log), "/.well-known/acme-challenge/"));
   const absl::StatusOr<std::string> root = pebble_->FetchRootPem();
   ASSERT_TRUE(root.ok()) << root.status();

@@ -119,7 +119,7 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
   // Metrics.
   const std::string port = cp_.http_address.substr(cp_.http_address.rfind(':') + 1);
   HttpResponse metrics = Get(std::stoi(port), "127.0.0.1", "/metrics");
-  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_certificates_issued 2")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_certificates_issued_total 2")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_names_issued 2")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_names_skipped 1")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_names_excluded 1")) << metrics.body;
