@@ -57,6 +57,7 @@ ABSL_FLAG(std::string, grpc_tls_ca, "",
           "PEM CA for client certificates: with it every gRPC client (data planes, edgerouterctl) must "
           "present a certificate it signed");
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:18001", "HTTP address for /metrics and /healthz");
+ABSL_FLAG(int, node_expiry_s, 600, "a data plane that left is listed (disconnected) this long, then forgotten");
 ABSL_FLAG(std::string, tenant, "1", "tenant: streams are /t-<tenant>/loadbalancer and /certbus");
 ABSL_FLAG(std::string, apps_file, "", "applications.json to serve (re-read when it changes)");
 ABSL_FLAG(std::string, ip_rules_file, "",
@@ -211,6 +212,7 @@ int Run() {
   PrometheusDiscoveryStats stats(&registry);
   const std::string replica_id = DefaultReplicaId(grpc_listen);
   DiscoveryServer discovery(&stats, replica_id);
+  discovery.set_node_expiry(absl::Seconds(std::max(1, absl::GetFlag(FLAGS_node_expiry_s))));
 
   HubOptions options;
   options.tenant = tenant;
