@@ -23,6 +23,7 @@ enum class Command {
   kStreamAppend,
   kSnapshotShow,
   kNodes,
+  kTop,
   kDiscoveryErrors,
   kCertImport,
   kCertLs,

@@ -17,6 +17,7 @@
 #include "cli/ctl_turbocharger_commands.h"
 #include "cli/ctl_format.h"
 #include "cli/ctl_iprules_commands.h"
+#include "cli/ctl_node_commands.h"
 #include "cli/edgerouterctl_validate.h"
 #include "grpcpp/grpcpp.h"
 
@@ -175,24 +176,13 @@ int SnapshotShow(const Invocation& inv, admin::Admin::StubInterface* stub, std::
   return 0;
 }
 
-int Nodes(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
-          std::ostream& err) {
-  admin::ListNodesResponse response;
-  if (!Call(inv, err, [&](grpc::ClientContext* c) {
-        return stub->ListNodes(c, admin::ListNodesRequest(), &response);
-      })) {
-    return 1;
-  }
-  out << FormatNodes(response);
-  return 0;
-}
-
 }  // namespace
 
 int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
                 std::ostream& out, std::ostream& err) {
   if (IsAwsCommand(inv.command)) return RunAwsCommand(inv, stub, out, err);
   if (IsTurbochargerCommand(inv.command)) return RunTurbochargerCommand(inv, stub, in, out, err);
+  if (IsNodeCommand(inv.command)) return RunNodeCommand(inv, stub, out, err);
   switch (inv.command) {
     case Command::kAppValidate: {
       absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
@@ -216,8 +206,6 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
       return StreamAppend(inv, stub, out, err);
     case Command::kSnapshotShow:
       return SnapshotShow(inv, stub, out, err);
-    case Command::kNodes:
-      return Nodes(inv, stub, out, err);
     case Command::kDiscoveryErrors: {
       admin::GetSnapshotResponse response;
       if (!Call(inv, err, [&](grpc::ClientContext* c) {
