@@ -11,6 +11,8 @@ PACKAGES=(
   # tests, benchmarks and tools
   iproute2 util-linux curl ca-certificates openssl procps wrk nginx-light haproxy python3-websockets python3-botocore docker.io busybox-static
   openssh-client python3-cryptography nghttp2-client python3-h2 pebble etcd-server etcd-client
+  # the control plane's HTTP engine; a real browser for the dashboard tests
+  libmicrohttpd-dev chromium
   # fuzzing (libFuzzer, sanitizers)
   clang-14 libclang-rt-14-dev
 )

@@ -1,0 +1,117 @@
+#include "controlplane/dashboard/web_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/net/host_port.h"
+
+namespace edgerouter::controlplane::dashboard {
+
+namespace {
+
+MHD_Result OnRequest(void* self, MHD_Connection* connection, const char* url, const char* method,
+                         const char* /*version*/, const char* /*upload_data*/, size_t* upload_data_size,
+                         void** state) {
+  // The first call only announces the request; answering then refuses any body unread.
+  static int announced;
+  if (*state == nullptr) {
+    *state = &announced;
+    return MHD_YES;
+  }
+  WebResponse response;
+  const std::string m = method;
+  if (*upload_data_size != 0 || (m != "GET" && m != "HEAD")) {
+    response.status = 405;
+    response.body = "only GET and HEAD\n";
+    response.headers.emplace_back("Allow", "GET, HEAD");
+  } else {
+    WebRequest request;
+    request.method = m;
+    request.path = url;
+    if (const char* auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Authorization")) {
+      request.authorization = auth;
+    }
+    try {
+      response = static_cast<WebServer*>(self)->Dispatch(request);
+    } catch (const std::exception& e) {
+      response = WebResponse();
+      response.status = 500;
+      response.body = "internal error\n";
+      log::Error("http handler failed").Kv("path", request.path).Kv("error", e.what());
+    }
+  }
+  MHD_Response* r = MHD_create_response_from_buffer(response.body.size(), response.body.data(),
+                                                    MHD_RESPMEM_MUST_COPY);
+  if (r == nullptr) return MHD_NO;
+  MHD_add_response_header(r, "Content-Type", response.content_type.c_str());
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : response.headers) MHD_add_response_header(r, name.c_str(), value.c_str());
+  const MHD_Result queued = MHD_queue_response(connection, static_cast<unsigned>(response.status), r);
+  MHD_destroy_response(r);
+  return queued == MHD_YES ? MHD_YES : MHD_NO;
+}
+
+}  // namespace
+
+WebResponse WebServer::Dispatch(const WebRequest& request) const {
+  auto it = handlers_.find(request.path);
+  if (it == handlers_.end()) {
+    WebResponse r;
+    r.status = 404;
+    r.body = "not found\n";
+    return r;
+  }
+  return it->second(request);
+}
+
+absl::Status WebServer::Start(absl::string_view listen) {
+  if (daemon_ != nullptr) return absl::FailedPreconditionError("http listener already running");
+  absl::StatusOr<net::HostPort> hp = net::SplitHostPort(listen);
+  if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("listen ", listen, ": ", hp.status().message()));
+  sockaddr_storage addr{};
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+  sockaddr_in* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  sockaddr_in6* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET, hp->host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(hp->port);
+    loopback_ = (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+  } else if (inet_pton(AF_INET6, hp->host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(hp->port);
+    flags |= MHD_USE_IPv6;
+    loopback_ = IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("listen ", listen, ": not an IP literal"));
+  }
+  daemon_ = MHD_start_daemon(flags, hp->port, nullptr, nullptr,
+                             &OnRequest, this,
+                             MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
+                             MHD_OPTION_CONNECTION_LIMIT, 256u,
+                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u,
+                             MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(64 << 10),
+                             MHD_OPTION_END);
+  if (daemon_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("listen ", listen, ": ", std::strerror(errno)));
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  port_ = info != nullptr ? info->port : hp->port;
+  return absl::OkStatus();
+}
+
+void WebServer::Stop() {
+  if (daemon_ == nullptr) return;
+  MHD_stop_daemon(daemon_);
+  daemon_ = nullptr;
+  port_ = 0;
+}
+
+}  // namespace edgerouter::controlplane::dashboard
