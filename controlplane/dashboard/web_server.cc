@@ -19,15 +19,21 @@ namespace {
 MHD_Result OnRequest(void* self, MHD_Connection* connection, const char* url, const char* method,
                          const char* /*version*/, const char* /*upload_data*/, size_t* upload_data_size,
                          void** state) {
-  // The first call only announces the request; answering then refuses any body unread.
+  // Other methods are answered on the first call, so their body is never read; a GET's body
+  // is consumed unread (the handler answers once it has ended).
   static int announced;
-  if (*state == nullptr) {
+  const std::string m = method;
+  const bool served = m == "GET" || m == "HEAD";
+  if (*state == nullptr && served) {
     *state = &announced;
     return MHD_YES;
   }
+  if (*upload_data_size != 0) {
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
   WebResponse response;
-  const std::string m = method;
-  if (*upload_data_size != 0 || (m != "GET" && m != "HEAD")) {
+  if (!served) {
     response.status = 405;
     response.body = "only GET and HEAD\n";
     response.headers.emplace_back("Allow", "GET, HEAD");
