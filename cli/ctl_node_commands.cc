@@ -44,8 +44,10 @@ const discovery::AppTraffic* AllTraffic(const discovery::NodeReport& report) {
 }  // namespace
 
 std::string FormatNodeReports(const admin::ListNodesResponse& response, int64_t now_unix_ms) {
-  std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "SERVING", "ACKED", "NACK", "REPORT",
-                                                 "CONNS", "RPS", "5XX/S", "P99", "ORIGINS DOWN", "CERTS"}};
+  // The free-text NACK column comes last, so the others stay aligned.
+  std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "PEER", "SINCE", "SERVING", "ACKED", "PENDING",
+                                                 "REPORT", "CONNS", "RPS", "5XX/S", "P99", "ORIGINS DOWN", "CERTS",
+                                                 "LAST NACK"}};
   for (const admin::NodeStatus& node : response.nodes()) {
     const discovery::NodeReport& r = node.report();
     const bool reported = node.has_report();
@@ -53,15 +55,17 @@ std::string FormatNodeReports(const admin::ListNodesResponse& response, int64_t 
     int down = 0;
     for (const discovery::OriginHealth& o : r.origins()) down += o.healthy() ? 0 : 1;
     std::string nack = "-";
-    if (!node.last_nack_version().empty()) {
-      nack = absl::StrCat(node.last_nack_version(), ": ", OneLine(node.last_nack_message()));
+    if (!node.last_nack_version().empty() || !node.last_nack_message().empty()) {
+      nack = absl::StrCat(Dash(node.last_nack_version()), ": ", OneLine(node.last_nack_message()));
     }
     rows.push_back({
         Dash(node.node_id()),
         node.connected() ? "up" : "gone",
+        Dash(node.peer()),
+        node.connected() ? FormatUnixMs(node.connected_since_unix_ms()) : "-",
         reported ? Dash(r.version_served()) : "-",
         Dash(node.last_acked_version()),
-        nack,
+        Dash(node.pending_version()),
         reported ? Span((now_unix_ms - node.report_received_unix_ms()) / 1000) + " ago" : "-",
         reported ? absl::StrCat(r.connections_open()) : "-",
         all ? absl::StrFormat("%.1f", Rate(all->requests(), r.interval_ms())) : "-",
@@ -69,6 +73,7 @@ std::string FormatNodeReports(const admin::ListNodesResponse& response, int64_t 
         all && all->requests() > 0 ? Ms(all->p99_seconds()) : "-",
         reported ? absl::StrCat(down, "/", r.origins_size()) : "-",
         reported ? absl::StrCat(r.certificates_size()) : "-",
+        nack,
     });
   }
   return absl::StrCat(FormatTable(rows), "current version ", Dash(response.current_version()), "\n");

@@ -45,7 +45,8 @@ admin::ListNodesResponse TwoNodes() {
 
 TEST(CtlNodeCommandsTest, NodesShowsEachNodesReport) {
   const std::string out = FormatNodeReports(TwoNodes(), kNow);
-  EXPECT_TRUE(absl::StrContains(out, "edge-1  up     v7")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "edge-1  up     -     ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "  v7       v7     -        3s ago")) << out;
   EXPECT_TRUE(absl::StrContains(out, "3s ago")) << out;
   EXPECT_TRUE(absl::StrContains(out, "10.0")) << out;  // 20 requests over 2 s
   EXPECT_TRUE(absl::StrContains(out, "1/1")) << out;   // edge-2: one origin, down
@@ -65,7 +66,7 @@ TEST(CtlNodeCommandsTest, ANodeWithoutReportShowsDashes) {
   admin::ListNodesResponse response;
   response.add_nodes()->set_node_id("new");
   const std::string out = FormatNodeReports(response, kNow);
-  EXPECT_TRUE(absl::StrContains(out, "new   gone")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "new   gone   -     -      -        -      -        -")) << out;
   EXPECT_TRUE(absl::StrContains(FormatTop(response, kNow), "0 of 1 nodes reporting"));
 }
 
