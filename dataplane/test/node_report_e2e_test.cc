@@ -1,6 +1,8 @@
 // Node reports end to end, real processes: a data plane sends its periodic report on the
 // discovery stream, the control plane shows it in ListNodes and `edgerouterctl nodes` / `top`,
 // and forgets the node some time after it left.
+#include <iostream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -86,6 +88,8 @@ TEST_F(NodeReportE2E, TrafficOriginsAndVersionReachTheControlPlaneThenTheNodeExp
     return discovery::NodeReport();
   }();
   EXPECT_LT(report.ByteSizeLong(), 64u << 10);
+  std::cout << "report bytes: " << report.ByteSizeLong() << " (" << report.apps_size() << " apps, "
+            << report.origins_size() << " origins)\n";
   const discovery::AppTraffic* all = App(report, "_all");
   ASSERT_NE(all, nullptr);
   EXPECT_GE(all->requests_total(), 5u);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "dataplane/test/e2e_fixture.h"
@@ -46,6 +47,15 @@ TEST_F(DashboardBrowser, AnAppPutWithTheCliAppearsLiveAndItsFailingOriginTurnsRe
   absl::StatusOr<int> put = (*ctl)->Wait(absl::Seconds(20));
   ASSERT_TRUE(put.ok() && *put == 0) << (*ctl)->Output();
   ASSERT_TRUE(browser.WaitForLine("app visible later", absl::Seconds(30)).ok()) << browser.Output();
+
+  // What the page was given: the put is in the recent events; the auth_v0 app's token ("s3cret",
+  // in the fixture's applications.json) is not anywhere.
+  const std::string http = LogField(*ready, "http");
+  const HttpResponse state = Get(std::stoi(http.substr(http.rfind(':') + 1)), "x", "/dashboard/api/state");
+  EXPECT_EQ(state.status, 200);
+  EXPECT_TRUE(absl::StrContains(state.body, R"("type":"AppUpdated","subject":"later")")) << state.body;
+  EXPECT_TRUE(absl::StrContains(state.body, R"("id":"token")")) << state.body;
+  EXPECT_FALSE(absl::StrContains(state.body, "s3cret")) << state.body;
 
   // Requests reach the dead origin until the page shows it red.
   const absl::Time deadline = absl::Now() + absl::Seconds(45);
