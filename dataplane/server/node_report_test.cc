@@ -1,5 +1,7 @@
 #include "dataplane/server/node_report.h"
 
+#include <iostream>
+
 #include "gtest/gtest.h"
 
 namespace edgerouter::dataplane {
@@ -45,6 +47,23 @@ TEST(NodeReportTest, BoundedToTheBusiestApps) {
   EXPECT_TRUE(r.truncated());
   EXPECT_EQ(r.apps(1).app(), "app9");
   EXPECT_EQ(r.apps(2).app(), "app8");
+}
+
+TEST(NodeReportTest, AThousandAppsAndOriginsStillMakeASmallReport) {
+  stats::Counters now;
+  for (int i = 0; i < 1000; ++i) {
+    stats::AppCounters& app = now.apps["application-with-a-long-name-" + std::to_string(i)];
+    app.requests[200 * stats::kMethods] = 1000 + i;
+    app.buckets[3] = 1000 + i;
+    now.origins["http://origin-" + std::to_string(i) + ".internal.example:8080"].connect_errors = i;
+  }
+  const discovery::NodeReport r = BuildNodeReport(now, {}, absl::Seconds(5), nullptr);
+  EXPECT_TRUE(r.truncated());
+  EXPECT_EQ(r.apps_size(), 50);
+  EXPECT_EQ(r.origins_size(), 50);
+  EXPECT_EQ(r.apps(0).app(), "application-with-a-long-name-999");  // the busiest
+  EXPECT_LT(r.ByteSizeLong(), 16u << 10);
+  std::cout << "report bytes with 1000 apps and origins: " << r.ByteSizeLong() << "\n";
 }
 
 TEST(NodeReportTest, AnOriginFailingInTheIntervalIsUnhealthyAndListedFirst) {
