@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -59,6 +60,10 @@ ABSL_FLAG(std::string, grpc_tls_ca, "",
           "PEM CA for client certificates: with it every gRPC client (data planes, edgerouterctl) must "
           "present a certificate it signed");
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:18001", "HTTP address for /metrics, /healthz and the dashboard");
+ABSL_FLAG(std::string, http_tls_cert, "", "PEM certificate chain of the HTTP listener (enables HTTPS)");
+ABSL_FLAG(std::string, http_tls_key, "", "PEM private key of --http_tls_cert");
+ABSL_FLAG(std::string, http_tls_client_ca, "",
+          "PEM CA: HTTP clients are asked for a certificate it signed; the dashboard's state requires one");
 ABSL_FLAG(std::string, dashboard_token_file, "",
           "file holding the bearer token the dashboard's state requires (needed when --http_listen is not loopback)");
 ABSL_FLAG(int, node_expiry_s, 600, "a data plane that left is listed (disconnected) this long, then forgotten");
@@ -280,8 +285,34 @@ int Run() {
       return 1;
     }
   }
-  dashboard::Dashboard board({dashboard_token, replica_id, hub.loadbalancer_stream(), hub.certbus_stream(),
-                              !DockerUrl().empty(), DockerUrl()});
+  std::optional<dashboard::WebTls> http_tls;
+  if (!absl::GetFlag(FLAGS_http_tls_cert).empty() || !absl::GetFlag(FLAGS_http_tls_client_ca).empty()) {
+    http_tls.emplace();
+    for (auto [flag, out] : {std::pair{absl::GetFlag(FLAGS_http_tls_cert), &http_tls->cert_pem},
+                             std::pair{absl::GetFlag(FLAGS_http_tls_key), &http_tls->key_pem},
+                             std::pair{absl::GetFlag(FLAGS_http_tls_client_ca), &http_tls->client_ca_pem}}) {
+      if (flag.empty()) continue;
+      std::ifstream in(flag);
+      out->assign(std::istreambuf_iterator<char>(in), {});
+      if (!in.good() && out->empty()) {
+        log::Error("not started").Kv("error", absl::StrCat(flag, ": unreadable or empty"));
+        return 1;
+      }
+    }
+    if (http_tls->cert_pem.empty() || http_tls->key_pem.empty()) {
+      log::Error("not started").Kv("error", "--http_tls_cert and --http_tls_key go together (and --http_tls_client_ca needs them)");
+      return 1;
+    }
+  }
+  dashboard::DashboardOptions board_options;
+  board_options.token = dashboard_token;
+  board_options.client_certs = http_tls.has_value() && !http_tls->client_ca_pem.empty();
+  board_options.replica_id = replica_id;
+  board_options.loadbalancer_stream = hub.loadbalancer_stream();
+  board_options.certbus_stream = hub.certbus_stream();
+  board_options.docker_url = DockerUrl();
+  board_options.docker_enabled = !board_options.docker_url.empty();
+  dashboard::Dashboard board(std::move(board_options));
   WebServer http;
   board.Register(&http);
   http.Handle("/metrics", [&](const WebRequest&) {
@@ -301,7 +332,7 @@ int Run() {
     }
     return r;
   });
-  if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen)); !s.ok()) {
+  if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen), http_tls ? &*http_tls : nullptr); !s.ok()) {
     log::Error("not started").Kv("error", s.message());
     return 1;
   }

@@ -51,8 +51,9 @@ const admin::GetReplicaStatusRequest kReplicaStatus;
 
 }  // namespace
 
-bool Dashboard::Authorized(const std::string& authorization, bool loopback) const {
-  if (options_.token.empty()) return loopback;
+bool Dashboard::Authorized(const std::string& authorization, bool loopback, bool client_verified) const {
+  if (client_verified) return true;
+  if (options_.token.empty()) return loopback && !options_.client_certs;
   const std::string want = "Bearer " + options_.token;
   return authorization.size() == want.size() &&
          CRYPTO_memcmp(authorization.data(), want.data(), want.size()) == 0;
@@ -110,10 +111,12 @@ bool Dashboard::Authorized(const std::string& authorization, bool loopback) cons
 WebResponse Dashboard::ServeState(const WebRequest& request, bool loopback) {
   WebResponse r;
   r.headers = {{"Cache-Control", "no-store"}};
-  if (!Authorized(request.authorization, loopback)) {
+  if (!Authorized(request.authorization, loopback, request.client_verified)) {
     r.status = options_.token.empty() ? 403 : 401;
-    r.body = options_.token.empty() ? "the dashboard is served on loopback only unless --dashboard_token_file is set\n"
-                                    : "bearer token required\n";
+    r.body = options_.client_certs ? "a client certificate signed by --http_tls_client_ca is required\n"
+             : options_.token.empty()
+                 ? "the dashboard is served on loopback only unless --dashboard_token_file or --http_tls_client_ca is set\n"
+                 : "bearer token required\n";
     if (!options_.token.empty()) r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
   }

@@ -5,8 +5,8 @@
 // label errors, recent event-log entries and Docker discovery state.
 //
 // Access: on a loopback listener anyone local may look; bound wider, the state is served only
-// with `Authorization: Bearer <token>` (--dashboard_token_file), and without a token it is
-// refused. The page itself holds no data; it reads the token from its URL fragment (#token=…),
+// to a client certificate signed by --http_tls_client_ca or with `Authorization: Bearer
+// <token>` (--dashboard_token_file), and is refused without either. The page itself holds no data; it reads the token from its URL fragment (#token=…),
 // which browsers never send to the server.
 #ifndef EDGEROUTER_CONTROLPLANE_DASHBOARD_DASHBOARD_H_
 #define EDGEROUTER_CONTROLPLANE_DASHBOARD_DASHBOARD_H_
@@ -22,6 +22,9 @@ namespace edgerouter::controlplane::dashboard {
 
 struct DashboardOptions {
   std::string token;  // "" = none (then loopback listeners only)
+  // The listener verifies client certificates (--http_tls_client_ca): a verified one is
+  // required (or the token, when one is set), loopback or not.
+  bool client_certs = false;
   std::string replica_id;
   std::string loadbalancer_stream;
   std::string certbus_stream;
@@ -45,8 +48,9 @@ class Dashboard {
 
   // The state as the page receives it.
   ::edgerouter::dashboard::DashboardState State();
-  // Whether `authorization` may read the state on a listener that is (not) loopback.
-  bool Authorized(const std::string& authorization, bool loopback) const;
+  // Whether a request with `authorization` (and a verified client certificate or not) may read
+  // the state on a listener that is (not) loopback.
+  bool Authorized(const std::string& authorization, bool loopback, bool client_verified = false) const;
 
  private:
   WebResponse ServeState(const WebRequest& request, bool loopback);

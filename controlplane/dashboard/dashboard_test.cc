@@ -2,7 +2,13 @@
 // state's access rules, methods, keep-alive.
 #include "controlplane/dashboard/dashboard.h"
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "dataplane/test/tls_test_util.h"
 #include "dataplane/test/http_test_client.h"
 #include "gtest/gtest.h"
 
@@ -77,6 +83,47 @@ TEST_F(DashboardTest, ATokenIsRequiredWhenConfigured) {
   EXPECT_EQ(Get(server_.port(), "x", "/dashboard/").status, 200);  // the page holds no data
 }
 
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// HTTPS with client certificates: curl with the CA's client certificate reads the state; without
+// one, or with another CA's, it is refused. The page itself is served to anyone.
+TEST(DashboardTlsTest, ClientCertificatesSignedByTheConfiguredCaAreRequired) {
+  char tmpl[] = "/tmp/er-dash-tls-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string made = edgerouter::testing::Shell(absl::StrCat(
+      "cd ", dir, " && ", edgerouter::testing::MakeCaScript("ca"), edgerouter::testing::MakeCaScript("rogue"),
+      edgerouter::testing::MakeLeafScript("server", "127.0.0.1", "ca", "subjectAltName=IP:127.0.0.1"),
+      edgerouter::testing::MakeLeafScript("ops", "ops", "ca", "extendedKeyUsage=clientAuth"),
+      edgerouter::testing::MakeLeafScript("intruder", "ops", "rogue", "extendedKeyUsage=clientAuth")));
+  ASSERT_TRUE(absl::StrContains(made, "EXIT=0")) << made;
+  WebTls tls{Slurp(dir + "/server.crt"), Slurp(dir + "/server.key"), Slurp(dir + "/ca.pem")};
+  DashboardOptions options;
+  options.client_certs = true;
+  Dashboard board(options);
+  WebServer server;
+  board.Register(&server);
+  ASSERT_TRUE(server.Start("127.0.0.1:0", &tls).ok());
+  ASSERT_TRUE(server.client_certs());
+  auto curl = [&](const std::string& args, const std::string& path) {
+    return edgerouter::testing::Shell(absl::StrCat("curl -s -o /dev/null -w '%{http_code}\\n' --cacert ", dir,
+                                                   "/ca.pem ", args, " https://127.0.0.1:", server.port(), path));
+  };
+  const std::string ops = absl::StrCat("--cert ", dir, "/ops.crt --key ", dir, "/ops.key");
+  const std::string intruder = absl::StrCat("--cert ", dir, "/intruder.crt --key ", dir, "/intruder.key");
+  // 503: authorized, and the state is not attached in this test.
+  EXPECT_TRUE(absl::StartsWith(curl(ops, "/dashboard/api/state"), "503")) << curl(ops, "/dashboard/api/state");
+  EXPECT_TRUE(absl::StartsWith(curl("", "/dashboard/api/state"), "403")) << curl("", "/dashboard/api/state");
+  const std::string rogue = curl(intruder, "/dashboard/api/state");
+  EXPECT_FALSE(absl::StartsWith(rogue, "503")) << rogue;  // refused (403) or the handshake fails
+  EXPECT_TRUE(absl::StartsWith(curl("", "/dashboard/"), "200"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(DashboardAccessTest, BoundWiderWithoutATokenNothingIsServed) {
   Dashboard open({});
   EXPECT_TRUE(open.Authorized("", /*loopback=*/true));
@@ -88,6 +135,11 @@ TEST(DashboardAccessTest, BoundWiderWithoutATokenNothingIsServed) {
   EXPECT_TRUE(locked.Authorized("Bearer t0k", false));
   EXPECT_FALSE(locked.Authorized("Bearer t0k ", false));
   EXPECT_FALSE(locked.Authorized("", true));
+  DashboardOptions certs;
+  certs.client_certs = true;
+  Dashboard mtls(certs);
+  EXPECT_FALSE(mtls.Authorized("", /*loopback=*/true));  // certificates required, loopback too
+  EXPECT_TRUE(mtls.Authorized("", false, /*client_verified=*/true));
 }
 
 }  // namespace

@@ -1,12 +1,14 @@
 #include "controlplane/dashboard/web_server.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cstring>
 #include <exception>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -15,6 +17,18 @@
 namespace edgerouter::controlplane::dashboard {
 
 namespace {
+
+// A client certificate was presented and chains to the configured CA (GnuTLS verified it
+// against MHD_OPTION_HTTPS_MEM_TRUST: signature, validity period).
+bool ClientVerified(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (info == nullptr || info->tls_session == nullptr) return false;
+  auto session = static_cast<gnutls_session_t>(info->tls_session);
+  unsigned int peers = 0;
+  if (gnutls_certificate_get_peers(session, &peers) == nullptr || peers == 0) return false;
+  unsigned int status = 0;
+  return gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
+}
 
 MHD_Result OnRequest(void* self, MHD_Connection* connection, const char* url, const char* method,
                          const char* /*version*/, const char* /*upload_data*/, size_t* upload_data_size,
@@ -44,6 +58,7 @@ MHD_Result OnRequest(void* self, MHD_Connection* connection, const char* url, co
     if (const char* auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Authorization")) {
       request.authorization = auth;
     }
+    request.client_verified = static_cast<WebServer*>(self)->client_certs() && ClientVerified(connection);
     try {
       response = static_cast<WebServer*>(self)->Dispatch(request);
     } catch (const std::exception& e) {
@@ -77,7 +92,7 @@ WebResponse WebServer::Dispatch(const WebRequest& request) const {
   return it->second(request);
 }
 
-absl::Status WebServer::Start(absl::string_view listen) {
+absl::Status WebServer::Start(absl::string_view listen, const WebTls* tls) {
   if (daemon_ != nullptr) return absl::FailedPreconditionError("http listener already running");
   absl::StatusOr<net::HostPort> hp = net::SplitHostPort(listen);
   if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("listen ", listen, ": ", hp.status().message()));
@@ -97,13 +112,25 @@ absl::Status WebServer::Start(absl::string_view listen) {
   } else {
     return absl::InvalidArgumentError(absl::StrCat("listen ", listen, ": not an IP literal"));
   }
-  daemon_ = MHD_start_daemon(flags, hp->port, nullptr, nullptr,
-                             &OnRequest, this,
-                             MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
-                             MHD_OPTION_CONNECTION_LIMIT, 256u,
-                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u,
-                             MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(64 << 10),
+  std::vector<MHD_OptionItem> options = {
+      {MHD_OPTION_SOCK_ADDR, 0, &addr},
+      {MHD_OPTION_CONNECTION_LIMIT, 256, nullptr},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64, nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, 30, nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 << 10, nullptr},
+  };
+  client_certs_ = false;
+  if (tls != nullptr) {
+    flags |= MHD_USE_TLS;
+    options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(tls->key_pem.c_str())});
+    options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(tls->cert_pem.c_str())});
+    if (!tls->client_ca_pem.empty()) {
+      options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(tls->client_ca_pem.c_str())});
+      client_certs_ = true;
+    }
+  }
+  options.push_back({MHD_OPTION_END, 0, nullptr});
+  daemon_ = MHD_start_daemon(flags, hp->port, nullptr, nullptr, &OnRequest, this, MHD_OPTION_ARRAY, options.data(),
                              MHD_OPTION_END);
   if (daemon_ == nullptr) {
     return absl::UnavailableError(absl::StrCat("listen ", listen, ": ", std::strerror(errno)));

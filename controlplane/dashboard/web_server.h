@@ -23,6 +23,15 @@ struct WebRequest {
   std::string method;         // GET or HEAD
   std::string path;           // without the query
   std::string authorization;  // the Authorization header ("" if none)
+  // TLS with --http_tls_client_ca: the client presented a certificate that CA signed.
+  bool client_verified = false;
+};
+
+// PEM contents. client_ca_pem set: clients are asked for a certificate, verified against it.
+struct WebTls {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string client_ca_pem;
 };
 
 struct WebResponse {
@@ -44,8 +53,9 @@ class WebServer {
   // Before Start only (handlers are read without a lock).
   void Handle(std::string path, Handler handler) { handlers_[std::move(path)] = std::move(handler); }
 
-  // "host:port" (IPv4 or [IPv6] literal); port 0 picks a free one.
-  absl::Status Start(absl::string_view listen);
+  // "host:port" (IPv4 or [IPv6] literal); port 0 picks a free one. With `tls`, HTTPS only.
+  absl::Status Start(absl::string_view listen, const WebTls* tls = nullptr);
+  bool client_certs() const { return client_certs_; }
   int port() const { return port_; }
   // True when the bound address is a loopback one (127.0.0.0/8, ::1).
   bool loopback() const { return loopback_; }
@@ -59,6 +69,7 @@ class WebServer {
   MHD_Daemon* daemon_ = nullptr;
   int port_ = 0;
   bool loopback_ = true;
+  bool client_certs_ = false;
 };
 
 }  // namespace edgerouter::controlplane::dashboard
