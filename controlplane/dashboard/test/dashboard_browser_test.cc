@@ -60,7 +60,7 @@ TEST_F(DashboardBrowser, AnAppPutWithTheCliAppearsLiveAndItsFailingOriginTurnsRe
   // Requests reach the dead origin until the page shows it red.
   const absl::Time deadline = absl::Now() + absl::Seconds(45);
   while (browser.LineCount("origin red") == 0 && browser.LineCount("FAIL") == 0 && absl::Now() < deadline) {
-    EXPECT_EQ(Get(http_port_, "later.test", "/").status / 100, 5);
+    Get(http_port_, "later.test", "/");  // 502 once the data plane has the app (404 just before)
     absl::SleepFor(absl::Milliseconds(100));  // a request rate, not synchronisation
   }
   ASSERT_TRUE(browser.WaitForLine("origin red", absl::Seconds(5)).ok()) << browser.Output();
