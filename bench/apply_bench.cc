@@ -65,14 +65,14 @@ std::string Line(const std::string& app_json) {
 
 class Bench {
  public:
-  Bench(std::unique_ptr<admin::Admin::Stub> admin, int http_port) : admin_(std::move(admin)), http_port_(http_port) {}
+  Bench(std::unique_ptr<admin::v1::Admin::Stub> admin, int http_port) : admin_(std::move(admin)), http_port_(http_port) {}
 
   bool Append(const std::vector<std::string>& lines) {
     grpc::ClientContext ctx;
-    admin::AppendStreamRequest req;
+    admin::v1::AppendStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
     for (const std::string& l : lines) req.add_lines(l);
-    admin::AppendStreamResponse resp;
+    admin::v1::AppendStreamResponse resp;
     grpc::Status s = admin_->AppendStream(&ctx, req, &resp);
     if (!s.ok()) std::fprintf(stderr, "append: %s\n", s.error_message().c_str());
     return s.ok();
@@ -136,7 +136,7 @@ class Bench {
   }
 
  private:
-  std::unique_ptr<admin::Admin::Stub> admin_;
+  std::unique_ptr<admin::v1::Admin::Stub> admin_;
   const int http_port_;
   std::unique_ptr<testing::TestConnection> conn_;
 };
@@ -158,12 +158,12 @@ int Run() {
     return 1;
   }
   const std::string cp_addr = LogField(*cp_ready, "grpc");
-  auto admin = admin::Admin::NewStub(grpc::CreateChannel(cp_addr, grpc::InsecureChannelCredentials()));
+  auto admin = admin::v1::Admin::NewStub(grpc::CreateChannel(cp_addr, grpc::InsecureChannelCredentials()));
 
   // Size 1 is loaded before the data plane starts (it gets it as its first full state).
   absl::Time t = absl::Now();
   {
-    std::unique_ptr<admin::Admin::Stub> loader = admin::Admin::NewStub(
+    std::unique_ptr<admin::v1::Admin::Stub> loader = admin::v1::Admin::NewStub(
         grpc::CreateChannel(cp_addr, grpc::InsecureChannelCredentials()));
     Bench pre(std::move(loader), 0);
     if (!pre.Load(0, small)) return 1;

@@ -24,8 +24,8 @@ int64_t NowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-config::Backend Inner() {
-  config::Backend b;
+config::v1::Backend Inner() {
+  config::v1::Backend b;
   b.set_kind("redirect");
   b.mutable_redirect_opts()->set_to("https://example.com/");
   return b;
@@ -56,7 +56,7 @@ int main() {
   const std::string token = signer.Token("alice", "app1", 3600);
   auto keys = std::make_shared<const backends::sso::KeySet>(*backends::sso::ParseJwks(backends::sso::JwksJson({&signer})));
 
-  config::Backend v0;
+  config::v1::Backend v0;
   v0.set_kind("auth_v0");
   v0.mutable_auth_v0_opts()->set_bearer_token("0123456789abcdef0123456789abcdef");
   *v0.mutable_auth_v0_opts()->mutable_authorized_backend() = Inner();

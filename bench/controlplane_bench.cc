@@ -58,10 +58,10 @@ struct Tracker {
 
 // One node: first request, then an ACK for every response. A reactor, so a thousand nodes cost
 // a thousand connections, not a thousand threads.
-class Node : public grpc::ClientBidiReactor<discovery::DiscoveryRequest, discovery::DiscoveryResponse> {
+class Node : public grpc::ClientBidiReactor<discovery::v1::DiscoveryRequest, discovery::v1::DiscoveryResponse> {
  public:
   Node(const std::shared_ptr<grpc::Channel>& channel, int index, Tracker* tracker)
-      : stub_(discovery::Discovery::NewStub(channel)), tracker_(tracker) {
+      : stub_(discovery::v1::Discovery::NewStub(channel)), tracker_(tracker) {
     stub_->async()->StreamSnapshots(&ctx_, this);
     out_.set_node_id(absl::StrCat("bench-node-", index));
     writing_ = true;
@@ -81,10 +81,10 @@ class Node : public grpc::ClientBidiReactor<discovery::DiscoveryRequest, discove
       absl::MutexLock lock(&tracker_->mu);
       tracker_->received[in_.version_info()].push_back(absl::Now());
     }
-    discovery::DiscoveryRequest ack;
+    discovery::v1::DiscoveryRequest ack;
     ack.set_version_info(in_.version_info());
     ack.set_response_nonce(in_.nonce());
-    in_ = discovery::DiscoveryResponse();  // a light node: a full state is not kept (10k apps ≈ 4 MB)
+    in_ = discovery::v1::DiscoveryResponse();  // a light node: a full state is not kept (10k apps ≈ 4 MB)
     {
       absl::MutexLock lock(&mu_);
       if (writing_) {
@@ -114,13 +114,13 @@ class Node : public grpc::ClientBidiReactor<discovery::DiscoveryRequest, discove
   }
 
  private:
-  std::unique_ptr<discovery::Discovery::Stub> stub_;
+  std::unique_ptr<discovery::v1::Discovery::Stub> stub_;
   Tracker* const tracker_;
   grpc::ClientContext ctx_;
-  discovery::DiscoveryResponse in_;
+  discovery::v1::DiscoveryResponse in_;
   absl::Mutex mu_;
-  discovery::DiscoveryRequest out_ ABSL_GUARDED_BY(mu_);
-  discovery::DiscoveryRequest pending_ ABSL_GUARDED_BY(mu_);
+  discovery::v1::DiscoveryRequest out_ ABSL_GUARDED_BY(mu_);
+  discovery::v1::DiscoveryRequest pending_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool has_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
@@ -159,17 +159,17 @@ int Run() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
   auto channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
-  auto admin = admin::Admin::NewStub(channel);
+  auto admin = admin::v1::Admin::NewStub(channel);
   const long rss_empty = RssKb(cp->pid());
 
   // Load: batches of 100 AppUpdated events per append.
   absl::Time start = absl::Now();
   for (int i = 0; i < apps; i += 100) {
     grpc::ClientContext ctx;
-    admin::AppendStreamRequest req;
+    admin::v1::AppendStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
     for (int j = i; j < std::min(apps, i + 100); ++j) req.add_lines(AppLine(j, 0));
-    admin::AppendStreamResponse resp;
+    admin::v1::AppendStreamResponse resp;
     grpc::Status s = admin->AppendStream(&ctx, req, &resp);
     if (!s.ok()) {
       std::fprintf(stderr, "append: %s\n", s.error_message().c_str());
@@ -193,8 +193,8 @@ int Run() {
     node_clients.push_back(std::make_unique<Node>(node_channel, n, &tracker));
   }
   grpc::ClientContext snap_ctx;
-  admin::GetSnapshotResponse snap;
-  admin->GetSnapshot(&snap_ctx, admin::GetSnapshotRequest(), &snap);
+  admin::v1::GetSnapshotResponse snap;
+  admin->GetSnapshot(&snap_ctx, admin::v1::GetSnapshotRequest(), &snap);
   auto all_received = [&](const std::string& version) {
     absl::MutexLock lock(&tracker.mu);
     return tracker.received[version].size() >= static_cast<size_t>(nodes);
@@ -210,16 +210,16 @@ int Run() {
     absl::SleepFor(absl::Milliseconds(50));
     const absl::Time t0 = absl::Now();
     grpc::ClientContext ctx;
-    admin::AppendStreamRequest req;
+    admin::v1::AppendStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
     req.add_lines(AppLine((c * 7919) % apps, c + 1));
-    admin::AppendStreamResponse resp;
+    admin::v1::AppendStreamResponse resp;
     if (!admin->AppendStream(&ctx, req, &resp).ok()) return 1;
     append_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
     // ListNodes names the current version without copying the 10k-resource snapshot.
     grpc::ClientContext sctx;
-    admin::ListNodesResponse s;
-    admin->ListNodes(&sctx, admin::ListNodesRequest(), &s);
+    admin::v1::ListNodesResponse s;
+    admin->ListNodes(&sctx, admin::v1::ListNodesRequest(), &s);
     const std::string version = s.current_version();
     while (!all_received(version)) absl::SleepFor(absl::Microseconds(200));
     absl::MutexLock lock(&tracker.mu);

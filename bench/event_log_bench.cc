@@ -30,8 +30,8 @@ namespace {
 
 using bench::Percentile;
 
-events::Event MakeEvent(int i) {
-  events::Event e;
+events::v1::Event MakeEvent(int i) {
+  events::v1::Event e;
   e.set_type("AppUpdated");
   e.set_timestamp("2026-12-06T00:00:00.000Z");
   std::string payload = absl::StrCat("{\"Application\":{\"id\":\"bench-", i, "\",\"pad\":\"");

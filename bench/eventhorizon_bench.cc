@@ -26,7 +26,7 @@ namespace {
 
 using eventhorizon::EventHorizonEventLog;
 
-std::vector<events::Event> OneEvent(int i) {
+std::vector<events::v1::Event> OneEvent(int i) {
   return {MakeSystemEvent("AppDeleted", absl::StrCat("{\"Id\":\"app-", i, "\"}"))};
 }
 

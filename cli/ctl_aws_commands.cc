@@ -27,8 +27,8 @@ namespace {
 
 constexpr int kUploadThreads = 4;
 
-bool GetS3App(const Invocation& inv, admin::Admin::StubInterface* stub, const std::string& id,
-              config::Application* app, std::ostream& err) {
+bool GetS3App(const Invocation& inv, admin::v1::Admin::StubInterface* stub, const std::string& id,
+              config::v1::Application* app, std::ostream& err) {
   return GetAppOfKind(inv, stub, id, "s3_static_website", app, err);
 }
 
@@ -45,15 +45,15 @@ bool ValidVersion(const std::string& v) {
   return true;
 }
 
-int Make(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& err) {
-  config::Application app;
+int Make(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& err) {
+  config::v1::Application app;
   app.set_id(inv.args[0]);
-  config::Frontend* f = app.add_frontends();
+  config::v1::Frontend* f = app.add_frontends();
   f->set_kind("hostname");
   f->set_hostname(inv.args[1]);
   f->set_path_prefix(inv.args[2]);
   f->set_strip_path_prefix(inv.strip_path);
-  config::Backend* b = app.mutable_backend();
+  config::v1::Backend* b = app.mutable_backend();
   if (inv.command == Command::kS3Mk) {
     b->set_kind("s3_static_website");
     b->mutable_s3_static_website_opts()->set_bucket_name(inv.args[3]);
@@ -73,14 +73,14 @@ int Make(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream&
   return 0;
 }
 
-int Deploy(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& err) {
+int Deploy(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& err) {
   const std::string& id = inv.args[0];
   const std::string& version = inv.args[1];
   if (!ValidVersion(version)) {
     err << "edgerouterctl: " << inv.name << ": version must be a plain name ([A-Za-z0-9._+-]): " << version << "\n";
     return 1;
   }
-  config::Application app;
+  config::v1::Application app;
   if (!GetS3App(inv, stub, id, &app, err)) return 1;
   absl::StatusOr<AwsEnv> env = LoadAwsEnv();
   if (!env.ok()) {
@@ -165,7 +165,7 @@ int Deploy(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostrea
 
 // The keys of ListObjectsV2 pages under `prefix` (delimiter "/": markers only).
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListMarkers(const AwsEnv& env,
-                                                                              const config::Application& app) {
+                                                                              const config::v1::Application& app) {
   const auto& opts = app.backend().s3_static_website_opts();
   const std::string prefix = absl::StrCat("sites/", app.id(), "/");
   std::vector<std::pair<std::string, std::string>> out;  // version, last modified
@@ -210,8 +210,8 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListMarkers(con
   return out;
 }
 
-int Versions(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out, std::ostream& err) {
-  config::Application app;
+int Versions(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out, std::ostream& err) {
+  config::v1::Application app;
   if (!GetS3App(inv, stub, inv.args[0], &app, err)) return 1;
   absl::StatusOr<AwsEnv> env = LoadAwsEnv();
   if (!env.ok()) {
@@ -230,8 +230,8 @@ int Versions(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostr
   return 0;
 }
 
-int Rollback(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& err) {
-  config::Application app;
+int Rollback(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& err) {
+  config::v1::Application app;
   if (!GetS3App(inv, stub, inv.args[0], &app, err)) return 1;
   absl::StatusOr<AwsEnv> env = LoadAwsEnv();
   if (!env.ok()) {
@@ -266,7 +266,7 @@ bool IsAwsCommand(Command command) {
          command == Command::kS3Rollback || command == Command::kLambdaMk;
 }
 
-int RunAwsCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out, std::ostream& err) {
+int RunAwsCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out, std::ostream& err) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   switch (inv.command) {
     case Command::kS3Mk:

@@ -14,7 +14,7 @@ namespace edgerouter::ctl {
 
 bool IsAwsCommand(Command command);
 // Exit code: 0 ok, 1 failure (with one error line on `err`).
-int RunAwsCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int RunAwsCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                   std::ostream& err);
 
 }  // namespace edgerouter::ctl

@@ -49,7 +49,7 @@ int Fail(const Invocation& inv, const absl::Status& status, std::ostream& err) {
   return 1;
 }
 
-int CertImport(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& err) {
+int CertImport(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& err) {
   absl::StatusOr<std::string> cert = ReadFile(inv.cert_file);
   if (!cert.ok()) return Fail(inv, cert.status(), err);
   absl::StatusOr<std::string> key = ReadFile(inv.key_file);
@@ -57,7 +57,7 @@ int CertImport(const Invocation& inv, admin::Admin::StubInterface* stub, std::os
   absl::StatusOr<certbus::KekPublicKey> kek =
       certbus::LoadKekPublicKeyFile(ResolvePath(inv.kek_public_file));
   if (!kek.ok()) return Fail(inv, kek.status(), err);
-  absl::StatusOr<events::CertificateObtained> event =
+  absl::StatusOr<events::v1::CertificateObtained> event =
       MakeCertificateObtained(*cert, *key, *kek, inv.cert_id);
   OPENSSL_cleanse(key->data(), key->size());  // the plaintext key is not needed any more
   if (!event.ok()) return Fail(inv, event.status(), err);
@@ -67,9 +67,9 @@ int CertImport(const Invocation& inv, admin::Admin::StubInterface* stub, std::os
     err << "edgerouterctl: warning: certificate " << event->id() << " expired at "
         << event->expires() << "\n";
   }
-  admin::PutCertificateRequest request;
+  admin::v1::PutCertificateRequest request;
   *request.mutable_certificate() = *event;
-  admin::PutCertificateResponse response;
+  admin::v1::PutCertificateResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
   if (CallFailed(inv, stub->PutCertificate(&context, request, &response), err)) return 1;
@@ -79,20 +79,20 @@ int CertImport(const Invocation& inv, admin::Admin::StubInterface* stub, std::os
   return 0;
 }
 
-int CertLs(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int CertLs(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
            std::ostream& err) {
-  admin::GetSnapshotResponse response;
+  admin::v1::GetSnapshotResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  if (CallFailed(inv, stub->GetSnapshot(&context, admin::GetSnapshotRequest(), &response), err)) {
+  if (CallFailed(inv, stub->GetSnapshot(&context, admin::v1::GetSnapshotRequest(), &response), err)) {
     return 1;
   }
   out << FormatCertList(response, absl::Now());
-  admin::ListAcmeNamesResponse acme;
+  admin::v1::ListAcmeNamesResponse acme;
   grpc::ClientContext acme_context;
   acme_context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
   // An older control plane has no ListAcmeNames (UNIMPLEMENTED): the certificates are all it has.
-  if (stub->ListAcmeNames(&acme_context, admin::ListAcmeNamesRequest(), &acme).ok()) {
+  if (stub->ListAcmeNames(&acme_context, admin::v1::ListAcmeNamesRequest(), &acme).ok()) {
     out << FormatAcmeList(acme);
   }
   return 0;
@@ -105,7 +105,7 @@ std::string DefaultCertId(std::vector<std::string> domains) {
   return domains.empty() ? "" : domains.front();
 }
 
-absl::StatusOr<events::CertificateObtained> MakeCertificateObtained(
+absl::StatusOr<events::v1::CertificateObtained> MakeCertificateObtained(
     const std::string& cert_pem_bundle, const std::string& key_pem,
     const certbus::KekPublicKey& kek, const std::string& id) {
   absl::StatusOr<certbus::CertificateInfo> info = certbus::ReadCertificateInfo(cert_pem_bundle);
@@ -115,7 +115,7 @@ absl::StatusOr<events::CertificateObtained> MakeCertificateObtained(
   }
   absl::StatusOr<std::string> ciphertext = certbus::Encrypt(kek, key_pem);
   if (!ciphertext.ok()) return ciphertext.status();
-  events::CertificateObtained event;
+  events::v1::CertificateObtained event;
   event.set_id(id.empty() ? DefaultCertId(info->domains) : id);
   event.set_reason("new");
   for (const std::string& d : info->domains) event.add_domains(d);
@@ -134,11 +134,11 @@ std::string ExpiryStatus(absl::Time expiry, absl::Time now) {
   return absl::StrCat("expires in ", days, "d");
 }
 
-std::string FormatCertList(const admin::GetSnapshotResponse& response, absl::Time now) {
+std::string FormatCertList(const admin::v1::GetSnapshotResponse& response, absl::Time now) {
   std::vector<std::vector<std::string>> rows = {{"ID", "DOMAINS", "EXPIRES", "STATUS"}};
-  for (const snapshot::Resource& r : response.snapshot().resources()) {
+  for (const snapshot::v1::Resource& r : response.snapshot().resources()) {
     if (!r.has_certificate()) continue;
-    const snapshot::Certificate& c = r.certificate();
+    const snapshot::v1::Certificate& c = r.certificate();
     absl::StatusOr<absl::Time> expiry = certbus::ParseRfc3339(c.expires());
     rows.push_back({c.id(), absl::StrJoin(c.domains(), ","), c.expires().empty() ? "-" : c.expires(),
                     expiry.ok() ? ExpiryStatus(*expiry, now) : "unknown expiry"});
@@ -146,7 +146,7 @@ std::string FormatCertList(const admin::GetSnapshotResponse& response, absl::Tim
   return FormatTable(rows);
 }
 
-std::string FormatAcmeList(const admin::ListAcmeNamesResponse& response) {
+std::string FormatAcmeList(const admin::v1::ListAcmeNamesResponse& response) {
   if (!response.enabled()) return "";
   std::string out = absl::StrCat("\nACME ", response.directory_url(), " (issuer: ",
                                  response.issuer_here() ? response.replica_id() + ", answering"
@@ -158,7 +158,7 @@ std::string FormatAcmeList(const admin::ListAcmeNamesResponse& response) {
     return t == 0 ? std::string("-") : absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t), absl::UTCTimeZone());
   };
   std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "SOURCES", "EXPIRES", "DETAIL"}};
-  for (const admin::AcmeNameStatus& n : response.names()) {
+  for (const admin::v1::AcmeNameStatus& n : response.names()) {
     std::string detail = n.detail();
     if (n.state() == "failing") {
       detail = absl::StrCat(n.failures(), " failure(s), next attempt ", unix_time(n.retry_at_unix()), ": ", n.detail());
@@ -171,7 +171,7 @@ std::string FormatAcmeList(const admin::ListAcmeNamesResponse& response) {
   return out + FormatTable(rows);
 }
 
-int RunCertCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int RunCertCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                    std::ostream& err) {
   if (inv.command == Command::kCertImport) return CertImport(inv, stub, err);
   return CertLs(inv, stub, out, err);

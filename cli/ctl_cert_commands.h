@@ -18,12 +18,12 @@
 namespace edgerouter::ctl {
 
 // Runs kCertImport or kCertLs; exit code 0 ok, 1 failure.
-int RunCertCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int RunCertCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                    std::ostream& err);
 
 // The event `cert import` appends: domains and expiry read from the leaf, the key checked
 // against it and encrypted for `kek`. `id` empty: DefaultCertId(domains). Reason "new".
-absl::StatusOr<events::CertificateObtained> MakeCertificateObtained(
+absl::StatusOr<events::v1::CertificateObtained> MakeCertificateObtained(
     const std::string& cert_pem_bundle, const std::string& key_pem,
     const certbus::KekPublicKey& kek, const std::string& id);
 
@@ -34,11 +34,11 @@ std::string DefaultCertId(std::vector<std::string> domains);
 std::string ExpiryStatus(absl::Time expiry, absl::Time now);
 
 // `cert ls`: table ID / DOMAINS / EXPIRES / STATUS of the snapshot's certificates.
-std::string FormatCertList(const admin::GetSnapshotResponse& response, absl::Time now);
+std::string FormatCertList(const admin::v1::GetSnapshotResponse& response, absl::Time now);
 
 // `cert ls`, second table when the control plane runs ACME: NAME / STATE / SOURCES / EXPIRES /
 // DETAIL (failing: the CA's error and the next attempt; excluded / skipped: why). "" when off.
-std::string FormatAcmeList(const admin::ListAcmeNamesResponse& response);
+std::string FormatAcmeList(const admin::v1::ListAcmeNamesResponse& response);
 
 }  // namespace edgerouter::ctl
 

@@ -50,9 +50,9 @@ TEST(CertCommandsTest, DefaultIdIsTheFirstSortedDomain) {
 }
 
 TEST(CertCommandsTest, CertLsTable) {
-  admin::GetSnapshotResponse response;
+  admin::v1::GetSnapshotResponse response;
   auto add = [&](const std::string& id, const std::string& expires) {
-    snapshot::Certificate* c = response.mutable_snapshot()->add_resources()->mutable_certificate();
+    snapshot::v1::Certificate* c = response.mutable_snapshot()->add_resources()->mutable_certificate();
     c->set_id(id);
     c->add_domains(id + ".test");
     c->add_domains("*." + id + ".test");
@@ -82,7 +82,7 @@ TEST(CertCommandsTest, ImportEventCarriesCiphertextOnly) {
   absl::StatusOr<certbus::KekPublicKey> pub = certbus::LoadKekPublicKeyFile(d + "/kek.pub");
   ASSERT_TRUE(pub.ok()) << pub.status();
   const std::string key = Read("a.key");
-  absl::StatusOr<events::CertificateObtained> event =
+  absl::StatusOr<events::v1::CertificateObtained> event =
       MakeCertificateObtained(Read("a.pem"), key, *pub, "");
   ASSERT_TRUE(event.ok()) << event.status();
   EXPECT_EQ(event->id(), "example.test");
@@ -131,25 +131,25 @@ TEST(CertCommandsTest, ImportArguments) {
 }
 
 TEST(CertCommandsTest, AcmeTableShowsStatesAndTheCasError) {
-  admin::ListAcmeNamesResponse off;
+  admin::v1::ListAcmeNamesResponse off;
   EXPECT_EQ(FormatAcmeList(off), "");
-  admin::ListAcmeNamesResponse r;
+  admin::v1::ListAcmeNamesResponse r;
   r.set_enabled(true);
   r.set_directory_url("https://127.0.0.1:14000/dir");
   r.set_replica_id("cp-1");
   r.set_issuer_here(true);
   auto add = [&](const std::string& name, const std::string& state, const std::string& detail) {
-    admin::AcmeNameStatus* n = r.add_names();
+    admin::v1::AcmeNameStatus* n = r.add_names();
     n->set_name(name);
     n->set_state(state);
     n->set_detail(detail);
     n->add_sources("app:" + name);
     return n;
   };
-  admin::AcmeNameStatus* issued = add("a.test", "issued", "");
+  admin::v1::AcmeNameStatus* issued = add("a.test", "issued", "");
   issued->set_not_after_unix(1700000000);
   issued->set_renew_at_unix(1690000000);
-  admin::AcmeNameStatus* failing = add("b.test", "failing", "urn:ietf:params:acme:error:unauthorized: 404");
+  admin::v1::AcmeNameStatus* failing = add("b.test", "failing", "urn:ietf:params:acme:error:unauthorized: 404");
   failing->set_failures(2);
   failing->set_retry_at_unix(1700000600);
   add("{x}.test", "skipped", "host regexp: HTTP-01 validates exact names only");

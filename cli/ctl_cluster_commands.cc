@@ -52,14 +52,14 @@ std::string FormatClusterStatus(const std::vector<ReplicaAnswer>& answers) {
       continue;
     }
     ++answered;
-    const admin::ReplicaStatus& s = a.status;
+    const admin::v1::ReplicaStatus& s = a.status;
     int connected = 0;
-    for (const admin::NodeStatus& n : s.nodes()) connected += n.connected();
+    for (const admin::v1::NodeStatus& n : s.nodes()) connected += n.connected();
     replicas.push_back({s.replica_id(), a.address, s.event_log(), s.ready() ? "yes" : "no", Short(s.snapshot_version()),
                         absl::StrCat(connected), absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
                                                                   absl::FromUnixMillis(s.started_unix_ms()),
                                                                   absl::UTCTimeZone())});
-    for (const admin::LeaseStatus& l : s.leases()) {
+    for (const admin::v1::LeaseStatus& l : s.leases()) {
       std::string& holder = lease_holders[l.name()];
       const std::string seen = l.holder().empty() ? "(nobody)" : l.holder();
       if (holder.empty()) {
@@ -68,8 +68,8 @@ std::string FormatClusterStatus(const std::vector<ReplicaAnswer>& answers) {
         absl::StrAppend(&holder, " / ", seen, " (replicas disagree)");
       }
     }
-    for (const admin::StreamHead& h : s.streams()) heads[h.stream()][s.replica_id()] = h.version();
-    for (const admin::NodeStatus& n : s.nodes()) {
+    for (const admin::v1::StreamHead& h : s.streams()) heads[h.stream()][s.replica_id()] = h.version();
+    for (const admin::v1::NodeStatus& n : s.nodes()) {
       if (!n.connected()) continue;  // a node that left is listed by the replica it is on now
       nodes.push_back({n.node_id(), s.replica_id(), "yes", Short(n.last_acked_version()),
                        n.last_nack_version().empty() ? "-" : Short(n.last_nack_version())});
@@ -116,10 +116,10 @@ int RunClusterStatus(const Invocation& inv, const std::shared_ptr<grpc::ChannelC
   std::vector<std::thread> calls;
   for (ReplicaAnswer& a : answers) {
     calls.emplace_back([&a, &credentials] {
-      auto stub = admin::Admin::NewStub(grpc::CreateChannel(a.address, credentials));
+      auto stub = admin::v1::Admin::NewStub(grpc::CreateChannel(a.address, credentials));
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
-      grpc::Status s = stub->GetReplicaStatus(&context, admin::GetReplicaStatusRequest(), &a.status);
+      grpc::Status s = stub->GetReplicaStatus(&context, admin::v1::GetReplicaStatusRequest(), &a.status);
       if (!s.ok()) {
         a.error = absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())), ": ",
                                s.error_message());

@@ -17,7 +17,7 @@ namespace edgerouter::ctl {
 struct ReplicaAnswer {
   std::string address;  // as given on the command line
   std::string error;    // "" = answered
-  admin::ReplicaStatus status;
+  admin::v1::ReplicaStatus status;
 };
 
 // Exit code 0 when every replica answered, 1 otherwise (the table still shows the others).

@@ -18,24 +18,24 @@ bool HasRow(const std::string& out, const std::vector<std::string>& fields) {
   return false;
 }
 
-admin::ReplicaStatus Replica(const std::string& id, uint64_t lb_head, const std::string& holder) {
-  admin::ReplicaStatus s;
+admin::v1::ReplicaStatus Replica(const std::string& id, uint64_t lb_head, const std::string& holder) {
+  admin::v1::ReplicaStatus s;
   s.set_replica_id(id);
   s.set_event_log("etcd");
   s.set_ready(true);
   s.set_snapshot_version("0123456789abcdef0123");
-  admin::StreamHead* h = s.add_streams();
+  admin::v1::StreamHead* h = s.add_streams();
   h->set_stream("/t-1/loadbalancer");
   h->set_version(lb_head);
-  admin::LeaseStatus* l = s.add_leases();
+  admin::v1::LeaseStatus* l = s.add_leases();
   l->set_name("acme-issuer");
   l->set_holder(holder);
   l->set_held_here(holder == id);
-  admin::NodeStatus* n = s.add_nodes();
+  admin::v1::NodeStatus* n = s.add_nodes();
   n->set_node_id("edge-of-" + id);
   n->set_connected(true);
   n->set_last_acked_version("0123456789abcdef0123");
-  admin::NodeStatus* gone = s.add_nodes();
+  admin::v1::NodeStatus* gone = s.add_nodes();
   gone->set_node_id("left-" + id);
   gone->set_connected(false);
   return s;

@@ -66,11 +66,11 @@ bool Call(const Invocation& inv, std::ostream& err, Rpc rpc) {
   return false;
 }
 
-int AppLs(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int AppLs(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
           std::ostream& err) {
-  admin::ListAppsResponse response;
+  admin::v1::ListAppsResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) {
-        return stub->ListApps(c, admin::ListAppsRequest(), &response);
+        return stub->ListApps(c, admin::v1::ListAppsRequest(), &response);
       })) {
     return 1;
   }
@@ -78,18 +78,18 @@ int AppLs(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream
   return 0;
 }
 
-int AppCat(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int AppCat(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
            std::ostream& err) {
-  admin::GetAppRequest request;
+  admin::v1::GetAppRequest request;
   request.set_id(inv.args[0]);
-  admin::GetAppResponse response;
+  admin::v1::GetAppResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->GetApp(c, request, &response); }))
     return 1;
   out << WithNewline(response.application_json());
   return 0;
 }
 
-int AppPut(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int AppPut(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
            std::ostream& err) {
   absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
   if (!text.ok()) {
@@ -98,17 +98,17 @@ int AppPut(const Invocation& inv, admin::Admin::StubInterface* stub, std::istrea
   }
   // Checked here first so every problem is listed, one per line, without a round trip; the
   // server parses again (strictly) and stays the authority.
-  absl::StatusOr<config::Application> app =
+  absl::StatusOr<config::v1::Application> app =
       config::ParseApplication(*text, config::InputMode::kStrict);
   if (!app.ok()) {
     err << app.status().message() << "\n";
     return 1;
   }
-  admin::PutAppRequest request;
+  admin::v1::PutAppRequest request;
   // The normalised form (legacy peer_set rewritten), i.e. exactly what was validated.
   request.set_application_json(config::ToEdgerouterJson(*app));
-  request.set_mode(inv.new_app ? admin::CREATE_ONLY : admin::UPDATE_ONLY);
-  admin::PutAppResponse response;
+  request.set_mode(inv.new_app ? admin::v1::CREATE_ONLY : admin::v1::UPDATE_ONLY);
+  admin::v1::PutAppResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->PutApp(c, request, &response); }))
     return 1;
   err << (inv.new_app ? "created " : "updated ") << app->id() << " (stream version "
@@ -116,10 +116,10 @@ int AppPut(const Invocation& inv, admin::Admin::StubInterface* stub, std::istrea
   return 0;
 }
 
-int AppRm(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& err) {
-  admin::DeleteAppRequest request;
+int AppRm(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& err) {
+  admin::v1::DeleteAppRequest request;
   request.set_id(inv.args[0]);
-  admin::DeleteAppResponse response;
+  admin::v1::DeleteAppResponse response;
   if (!Call(inv, err,
             [&](grpc::ClientContext* c) { return stub->DeleteApp(c, request, &response); }))
     return 1;
@@ -128,12 +128,12 @@ int AppRm(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream
   return 0;
 }
 
-int StreamRead(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int StreamRead(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                std::ostream& err) {
-  admin::ReadStreamRequest request;
+  admin::v1::ReadStreamRequest request;
   request.set_stream(inv.args[0]);
   request.set_after_version(inv.after);
-  admin::ReadStreamResponse response;
+  admin::v1::ReadStreamResponse response;
   if (!Call(inv, err,
             [&](grpc::ClientContext* c) { return stub->ReadStream(c, request, &response); }))
     return 1;
@@ -141,13 +141,13 @@ int StreamRead(const Invocation& inv, admin::Admin::StubInterface* stub, std::os
   return 0;
 }
 
-int StreamAppend(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int StreamAppend(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                  std::ostream& err) {
-  admin::AppendStreamRequest request;
+  admin::v1::AppendStreamRequest request;
   request.set_stream(inv.args[0]);
   request.add_lines(inv.args[1]);
   request.set_force(inv.force);
-  admin::AppendStreamResponse response;
+  admin::v1::AppendStreamResponse response;
   if (!Call(inv, err,
             [&](grpc::ClientContext* c) { return stub->AppendStream(c, request, &response); }))
     return 1;
@@ -155,11 +155,11 @@ int StreamAppend(const Invocation& inv, admin::Admin::StubInterface* stub, std::
   return 0;
 }
 
-int SnapshotShow(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int SnapshotShow(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                  std::ostream& err) {
-  admin::GetSnapshotRequest request;
+  admin::v1::GetSnapshotRequest request;
   request.set_include_secrets(inv.include_secrets);
-  admin::GetSnapshotResponse response;
+  admin::v1::GetSnapshotResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->GetSnapshot(c, request, &response); })) {
     return 1;
   }
@@ -178,7 +178,7 @@ int SnapshotShow(const Invocation& inv, admin::Admin::StubInterface* stub, std::
 
 }  // namespace
 
-int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int RunWithStub(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
                 std::ostream& out, std::ostream& err) {
   if (IsAwsCommand(inv.command)) return RunAwsCommand(inv, stub, out, err);
   if (IsTurbochargerCommand(inv.command)) return RunTurbochargerCommand(inv, stub, in, out, err);
@@ -207,9 +207,9 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
     case Command::kSnapshotShow:
       return SnapshotShow(inv, stub, out, err);
     case Command::kDiscoveryErrors: {
-      admin::GetSnapshotResponse response;
+      admin::v1::GetSnapshotResponse response;
       if (!Call(inv, err, [&](grpc::ClientContext* c) {
-            return stub->GetSnapshot(c, admin::GetSnapshotRequest(), &response);
+            return stub->GetSnapshot(c, admin::v1::GetSnapshotRequest(), &response);
           })) {
         return 1;
       }
@@ -230,7 +230,7 @@ int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::i
 
 int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
                   std::ostream& err) {
-  std::unique_ptr<admin::Admin::Stub> stub;
+  std::unique_ptr<admin::v1::Admin::Stub> stub;
   // `app validate` must keep working with no control plane at all, so no channel for it.
   if (inv.command != Command::kAppValidate) {
     // A control plane with --grpc_tls_ca wants a client certificate from us too.
@@ -247,7 +247,7 @@ int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
     if (inv.command == Command::kClusterStatus) return RunClusterStatus(inv, *creds, out, err);
     // Several replicas: any of them serves every other command; take the first.
     const std::string first = inv.controlplane.substr(0, inv.controlplane.find(','));
-    stub = admin::Admin::NewStub(grpc::CreateChannel(first, *creds));
+    stub = admin::v1::Admin::NewStub(grpc::CreateChannel(first, *creds));
   }
   return RunWithStub(inv, stub.get(), in, out, err);
 }

@@ -16,7 +16,7 @@ int RunInvocation(const Invocation& inv, std::istream& in, std::ostream& out,
 
 // The same against a given stub, so tests can use an in-process server. `stub` may be null
 // for `app validate`.
-int RunWithStub(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int RunWithStub(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
                 std::ostream& out, std::ostream& err);
 
 }  // namespace edgerouter::ctl

@@ -10,32 +10,32 @@
 namespace edgerouter::ctl {
 namespace {
 
-class FakeAdmin final : public admin::Admin::Service {
+class FakeAdmin final : public admin::v1::Admin::Service {
  public:
-  grpc::Status PutApp(grpc::ServerContext*, const admin::PutAppRequest* request,
-                      admin::PutAppResponse* response) override {
+  grpc::Status PutApp(grpc::ServerContext*, const admin::v1::PutAppRequest* request,
+                      admin::v1::PutAppResponse* response) override {
     last_put = *request;
     ++calls;
     response->set_stream_version(42);
     return grpc::Status::OK;
   }
-  grpc::Status DeleteApp(grpc::ServerContext*, const admin::DeleteAppRequest* request,
-                         admin::DeleteAppResponse*) override {
+  grpc::Status DeleteApp(grpc::ServerContext*, const admin::v1::DeleteAppRequest* request,
+                         admin::v1::DeleteAppResponse*) override {
     ++calls;
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         "app to delete not found\n(id " + request->id() + ")");
   }
-  grpc::Status ListApps(grpc::ServerContext*, const admin::ListAppsRequest*,
-                        admin::ListAppsResponse* response) override {
+  grpc::Status ListApps(grpc::ServerContext*, const admin::v1::ListAppsRequest*,
+                        admin::v1::ListAppsResponse* response) override {
     ++calls;
-    admin::AppSummary* app = response->add_apps();
+    admin::v1::AppSummary* app = response->add_apps();
     app->set_id("a");
     app->add_frontends("hostname:a.example/");
     app->set_backend("prom_metrics");
     return grpc::Status::OK;
   }
-  grpc::Status AppendStream(grpc::ServerContext*, const admin::AppendStreamRequest* request,
-                            admin::AppendStreamResponse* response) override {
+  grpc::Status AppendStream(grpc::ServerContext*, const admin::v1::AppendStreamRequest* request,
+                            admin::v1::AppendStreamResponse* response) override {
     ++calls;
     last_append = *request;
     response->set_version(7);
@@ -43,8 +43,8 @@ class FakeAdmin final : public admin::Admin::Service {
   }
 
   int calls = 0;
-  admin::PutAppRequest last_put;
-  admin::AppendStreamRequest last_append;
+  admin::v1::PutAppRequest last_put;
+  admin::v1::AppendStreamRequest last_append;
 };
 
 class CtlCommandsTest : public ::testing::Test {
@@ -53,7 +53,7 @@ class CtlCommandsTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    stub_ = admin::Admin::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    stub_ = admin::v1::Admin::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
   void TearDown() override { server_->Shutdown(); }
 
@@ -72,7 +72,7 @@ class CtlCommandsTest : public ::testing::Test {
 
   FakeAdmin service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<admin::Admin::Stub> stub_;
+  std::unique_ptr<admin::v1::Admin::Stub> stub_;
   std::string out_, err_;
 };
 
@@ -90,13 +90,13 @@ TEST_F(CtlCommandsTest, AppLsPrintsTheTable) {
 
 TEST_F(CtlCommandsTest, AppPutNewIsCreateOnlyAndSendsTheValidatedJson) {
   EXPECT_EQ(Run({"app", "put", "--new", "-"}, kApp), 0);
-  EXPECT_EQ(service_.last_put.mode(), admin::CREATE_ONLY);
+  EXPECT_EQ(service_.last_put.mode(), admin::v1::CREATE_ONLY);
   EXPECT_NE(service_.last_put.application_json().find("\"id\": \"a\""), std::string::npos);
   EXPECT_EQ(out_, "");
   EXPECT_EQ(err_, "created a (stream version 42)\n");
 
   EXPECT_EQ(Run({"app", "put"}, kApp), 0);
-  EXPECT_EQ(service_.last_put.mode(), admin::UPDATE_ONLY);
+  EXPECT_EQ(service_.last_put.mode(), admin::v1::UPDATE_ONLY);
 }
 
 TEST_F(CtlCommandsTest, AppPutRejectsInvalidJsonWithoutCallingTheServer) {

@@ -37,10 +37,10 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::string FormatRejected(
-    const google::protobuf::RepeatedPtrField<snapshot::RejectedItem>& rejected) {
+    const google::protobuf::RepeatedPtrField<snapshot::v1::RejectedItem>& rejected) {
   if (rejected.empty()) return "";
   std::string out = "\nrejected:\n";
-  for (const snapshot::RejectedItem& item : rejected) {
+  for (const snapshot::v1::RejectedItem& item : rejected) {
     absl::StrAppend(&out, "  ", item.source(), " ", item.id(), ": ", OneLine(item.reason()),
                     "\n");
   }
@@ -48,27 +48,27 @@ std::string FormatRejected(
 }
 
 std::string FormatDiscoveryErrors(
-    const google::protobuf::RepeatedPtrField<snapshot::RejectedItem>& rejected) {
+    const google::protobuf::RepeatedPtrField<snapshot::v1::RejectedItem>& rejected) {
   if (rejected.empty()) return "no discovery errors\n";
   std::vector<std::vector<std::string>> rows = {{"SOURCE", "SUBJECT", "ERROR"}};
-  for (const snapshot::RejectedItem& item : rejected) {
+  for (const snapshot::v1::RejectedItem& item : rejected) {
     rows.push_back({item.source(), item.id(), OneLine(item.reason())});
   }
   return FormatTable(rows);
 }
 
-std::string FormatAppList(const admin::ListAppsResponse& response) {
+std::string FormatAppList(const admin::v1::ListAppsResponse& response) {
   std::vector<std::vector<std::string>> rows = {{"ID", "Frontends", "Backend"}};
-  for (const admin::AppSummary& app : response.apps()) {
+  for (const admin::v1::AppSummary& app : response.apps()) {
     rows.push_back({app.id(), absl::StrJoin(app.frontends(), " "), app.backend()});
   }
   return FormatTable(rows) + FormatRejected(response.rejected());
 }
 
-std::string FormatNodes(const admin::ListNodesResponse& response) {
+std::string FormatNodes(const admin::v1::ListNodesResponse& response) {
   std::vector<std::vector<std::string>> rows = {
       {"NODE", "PEER", "CONNECTED", "ACKED", "PENDING", "LAST NACK"}};
-  for (const admin::NodeStatus& node : response.nodes()) {
+  for (const admin::v1::NodeStatus& node : response.nodes()) {
     std::string nack = "-";
     if (!node.last_nack_version().empty() || !node.last_nack_message().empty()) {
       nack = absl::StrCat(OrDash(node.last_nack_version()), ": ",
@@ -82,17 +82,17 @@ std::string FormatNodes(const admin::ListNodesResponse& response) {
                       "\n");
 }
 
-std::string FormatSnapshotSummary(const admin::GetSnapshotResponse& response) {
-  const snapshot::Snapshot& snap = response.snapshot();
+std::string FormatSnapshotSummary(const admin::v1::GetSnapshotResponse& response) {
+  const snapshot::v1::Snapshot& snap = response.snapshot();
   std::string out = absl::StrCat("version ", OrDash(snap.version()), "\n", "resources ",
                                  snap.resources_size(), "\n");
-  for (const snapshot::Resource& resource : snap.resources()) {
+  for (const snapshot::v1::Resource& resource : snap.resources()) {
     absl::StrAppend(&out, resource.name(), " ", OrDash(resource.version()), "\n");
   }
   return out + FormatRejected(response.rejected());
 }
 
-absl::StatusOr<std::string> FormatSnapshotJson(const admin::GetSnapshotResponse& response) {
+absl::StatusOr<std::string> FormatSnapshotJson(const admin::v1::GetSnapshotResponse& response) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   std::string json;
@@ -103,9 +103,9 @@ absl::StatusOr<std::string> FormatSnapshotJson(const admin::GetSnapshotResponse&
   return json;
 }
 
-std::string FormatStreamEntries(const admin::ReadStreamResponse& response, bool versions) {
+std::string FormatStreamEntries(const admin::v1::ReadStreamResponse& response, bool versions) {
   std::string out;
-  for (const admin::StreamEntry& entry : response.entries()) {
+  for (const admin::v1::StreamEntry& entry : response.entries()) {
     if (versions) absl::StrAppend(&out, "# version ", entry.version(), "\n");
     for (const std::string& line : entry.lines()) absl::StrAppend(&out, line, "\n");
   }

@@ -15,8 +15,8 @@ TEST(FormatTableTest, PadsColumnsToTheWidestCellWithoutTrailingSpaces) {
 TEST(FormatTableTest, HeaderOnly) { EXPECT_EQ(FormatTable({{"A", "B"}}), "A  B\n"); }
 
 TEST(FormatAppListTest, EdgerouterColumnsFrontendsJoinedBySpace) {
-  admin::ListAppsResponse response;
-  admin::AppSummary* app = response.add_apps();
+  admin::v1::ListAppsResponse response;
+  admin::v1::AppSummary* app = response.add_apps();
   app->set_id("example.com");
   app->add_frontends("hostname:example.com/");
   app->add_frontends("hostname:www.example.com/");
@@ -33,12 +33,12 @@ TEST(FormatAppListTest, EdgerouterColumnsFrontendsJoinedBySpace) {
 }
 
 TEST(FormatAppListTest, RejectedAfterABlankLine) {
-  admin::ListAppsResponse response;
-  admin::AppSummary* app = response.add_apps();
+  admin::v1::ListAppsResponse response;
+  admin::v1::AppSummary* app = response.add_apps();
   app->set_id("a");
   app->add_frontends("f");
   app->set_backend("b");
-  snapshot::RejectedItem* item = response.add_rejected();
+  snapshot::v1::RejectedItem* item = response.add_rejected();
   item->set_source("loadbalancer@17");
   item->set_id("bad");
   item->set_reason("app bad: id is required\napp bad: backend.kind is required");
@@ -51,9 +51,9 @@ TEST(FormatAppListTest, RejectedAfterABlankLine) {
 }
 
 TEST(FormatDiscoveryErrorsTest, TableOfSourceSubjectError) {
-  google::protobuf::RepeatedPtrField<snapshot::RejectedItem> rejected;
+  google::protobuf::RepeatedPtrField<snapshot::v1::RejectedItem> rejected;
   EXPECT_EQ(FormatDiscoveryErrors(rejected), "no discovery errors\n");
-  snapshot::RejectedItem* item = rejected.Add();
+  snapshot::v1::RejectedItem* item = rejected.Add();
   item->set_source("docker");
   item->set_id("bad");
   item->set_reason("unsupported auth mode: nope");
@@ -68,13 +68,13 @@ TEST(FormatDiscoveryErrorsTest, TableOfSourceSubjectError) {
 }
 
 TEST(FormatAppListTest, NoAppsGivesTheHeaderOnly) {
-  EXPECT_EQ(FormatAppList(admin::ListAppsResponse()), "ID  Frontends  Backend\n");
+  EXPECT_EQ(FormatAppList(admin::v1::ListAppsResponse()), "ID  Frontends  Backend\n");
 }
 
 TEST(FormatNodesTest, TableThenCurrentVersion) {
-  admin::ListNodesResponse response;
+  admin::v1::ListNodesResponse response;
   response.set_current_version("v2");
-  admin::NodeStatus* node = response.add_nodes();
+  admin::v1::NodeStatus* node = response.add_nodes();
   node->set_node_id("edge-1");
   node->set_peer("ipv4:10.0.0.5:40312");
   node->set_connected(true);
@@ -98,16 +98,16 @@ TEST(FormatNodesTest, TableThenCurrentVersion) {
 }
 
 TEST(FormatNodesTest, NoNodes) {
-  EXPECT_EQ(FormatNodes(admin::ListNodesResponse()),
+  EXPECT_EQ(FormatNodes(admin::v1::ListNodesResponse()),
             "NODE  PEER  CONNECTED  ACKED  PENDING  LAST NACK\n"
             "current version -\n");
 }
 
-admin::GetSnapshotResponse SampleSnapshot() {
-  admin::GetSnapshotResponse response;
-  snapshot::Snapshot* snap = response.mutable_snapshot();
+admin::v1::GetSnapshotResponse SampleSnapshot() {
+  admin::v1::GetSnapshotResponse response;
+  snapshot::v1::Snapshot* snap = response.mutable_snapshot();
   snap->set_version("9f3a");
-  snapshot::Resource* resource = snap->add_resources();
+  snapshot::v1::Resource* resource = snap->add_resources();
   resource->set_name("app/example.com");
   resource->set_version("c0ffee");
   resource->mutable_app()->set_id("example.com");
@@ -119,8 +119,8 @@ admin::GetSnapshotResponse SampleSnapshot() {
 }
 
 TEST(FormatSnapshotSummaryTest, VersionCountResourcesThenRejected) {
-  admin::GetSnapshotResponse response = SampleSnapshot();
-  snapshot::RejectedItem* item = response.add_rejected();
+  admin::v1::GetSnapshotResponse response = SampleSnapshot();
+  snapshot::v1::RejectedItem* item = response.add_rejected();
   item->set_source("docker");
   item->set_id("web-1");
   item->set_reason("no network attachment");
@@ -135,7 +135,7 @@ TEST(FormatSnapshotSummaryTest, VersionCountResourcesThenRejected) {
 }
 
 TEST(FormatSnapshotSummaryTest, EmptySnapshot) {
-  EXPECT_EQ(FormatSnapshotSummary(admin::GetSnapshotResponse()), "version -\nresources 0\n");
+  EXPECT_EQ(FormatSnapshotSummary(admin::v1::GetSnapshotResponse()), "version -\nresources 0\n");
 }
 
 TEST(FormatSnapshotJsonTest, IndentedProtoJsonOfTheSnapshot) {
@@ -148,8 +148,8 @@ TEST(FormatSnapshotJsonTest, IndentedProtoJsonOfTheSnapshot) {
 }
 
 TEST(FormatStreamEntriesTest, LinesAndOptionalVersionComments) {
-  admin::ReadStreamResponse response;
-  admin::StreamEntry* entry = response.add_entries();
+  admin::v1::ReadStreamResponse response;
+  admin::v1::StreamEntry* entry = response.add_entries();
   entry->set_version(3);
   entry->add_lines("2026-03-05T10:00:00.000Z AppDeleted    {\"Id\":\"a\"}");
   entry->add_lines("2026-03-05T10:00:00.000Z AppDeleted    {\"Id\":\"b\"}");

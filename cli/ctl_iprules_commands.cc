@@ -33,7 +33,7 @@ std::unique_ptr<grpc::ClientContext> Context() {
   return context;
 }
 
-int Put(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in, std::ostream& out,
+int Put(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in, std::ostream& out,
         std::ostream& err) {
   const std::string source = inv.args.empty() ? "-" : inv.args[0];
   std::stringstream buffer;
@@ -50,29 +50,29 @@ int Put(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& 
   }
   const std::string text = buffer.str();
   if (!text.empty()) {
-    absl::StatusOr<config::IpRules> rules = controlplane::ParseIpRulesHcl(text);
+    absl::StatusOr<config::v1::IpRules> rules = controlplane::ParseIpRulesHcl(text);
     if (!rules.ok()) {
       err << "edgerouterctl: " << inv.name << ": " << source << ":" << rules.status().message() << "\n";
       return 1;
     }
   }
-  events::IpRulesUpdated payload;
+  events::v1::IpRulesUpdated payload;
   payload.set_hcl(text);
   const char* tenant = std::getenv("EDGEROUTER_TENANT");
-  admin::AppendStreamRequest request;
+  admin::v1::AppendStreamRequest request;
   request.set_stream(absl::StrCat("/t-", tenant != nullptr && *tenant != '\0' ? tenant : "1", "/loadbalancer"));
   request.add_lines(FormatEventLine(MakeSystemEvent("IpRulesUpdated", ToCompactJson(payload))));
-  admin::AppendStreamResponse response;
+  admin::v1::AppendStreamResponse response;
   if (CallFailed(inv, stub->AppendStream(Context().get(), request, &response), err)) return 1;
   err << (text.empty() ? "withdrew the stream's IP rules" : "updated IP rules") << " (" << request.stream()
       << " version " << response.version() << ")\n";
   return 0;
 }
 
-int Cat(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out, std::ostream& err) {
-  admin::GetSnapshotResponse response;
-  if (CallFailed(inv, stub->GetSnapshot(Context().get(), admin::GetSnapshotRequest(), &response), err)) return 1;
-  for (const snapshot::Resource& r : response.snapshot().resources()) {
+int Cat(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out, std::ostream& err) {
+  admin::v1::GetSnapshotResponse response;
+  if (CallFailed(inv, stub->GetSnapshot(Context().get(), admin::v1::GetSnapshotRequest(), &response), err)) return 1;
+  for (const snapshot::v1::Resource& r : response.snapshot().resources()) {
     if (!r.has_ip_rules()) continue;
     out << "# from " << r.ip_rules().origin() << "\n" << controlplane::FormatIpRulesHcl(r.ip_rules());
     return 0;
@@ -83,7 +83,7 @@ int Cat(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& 
 
 }  // namespace
 
-int RunIpRulesCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int RunIpRulesCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
                       std::ostream& out, std::ostream& err) {
   return inv.command == Command::kIpRulesPut ? Put(inv, stub, in, out, err) : Cat(inv, stub, out, err);
 }

@@ -14,7 +14,7 @@ namespace edgerouter::ctl {
 // put [FILE|-]: checks the file (line:column errors), appends IpRulesUpdated with its text to
 // /t-$EDGEROUTER_TENANT/loadbalancer (tenant 1 by default); an empty file withdraws the
 // stream's rules. cat: the rules the served snapshot holds, and where they came from.
-int RunIpRulesCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int RunIpRulesCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
                       std::ostream& out, std::ostream& err);
 
 }  // namespace edgerouter::ctl

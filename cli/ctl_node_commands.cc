@@ -34,8 +34,8 @@ std::string Span(int64_t seconds) {
   return absl::StrCat(sign, s / 86400, "d");
 }
 
-const discovery::AppTraffic* AllTraffic(const discovery::NodeReport& report) {
-  for (const discovery::AppTraffic& a : report.apps()) {
+const discovery::v1::AppTraffic* AllTraffic(const discovery::v1::NodeReport& report) {
+  for (const discovery::v1::AppTraffic& a : report.apps()) {
     if (a.app() == "_all") return &a;
   }
   return nullptr;
@@ -43,17 +43,17 @@ const discovery::AppTraffic* AllTraffic(const discovery::NodeReport& report) {
 
 }  // namespace
 
-std::string FormatNodeReports(const admin::ListNodesResponse& response, int64_t now_unix_ms) {
+std::string FormatNodeReports(const admin::v1::ListNodesResponse& response, int64_t now_unix_ms) {
   // The free-text NACK column comes last, so the others stay aligned.
   std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "PEER", "SINCE", "SERVING", "ACKED", "PENDING",
                                                  "REPORT", "CONNS", "RPS", "5XX/S", "P99", "ORIGINS DOWN", "CERTS",
                                                  "LAST NACK"}};
-  for (const admin::NodeStatus& node : response.nodes()) {
-    const discovery::NodeReport& r = node.report();
+  for (const admin::v1::NodeStatus& node : response.nodes()) {
+    const discovery::v1::NodeReport& r = node.report();
     const bool reported = node.has_report();
-    const discovery::AppTraffic* all = AllTraffic(r);
+    const discovery::v1::AppTraffic* all = AllTraffic(r);
     int down = 0;
-    for (const discovery::OriginHealth& o : r.origins()) down += o.healthy() ? 0 : 1;
+    for (const discovery::v1::OriginHealth& o : r.origins()) down += o.healthy() ? 0 : 1;
     std::string nack = "-";
     if (!node.last_nack_version().empty() || !node.last_nack_message().empty()) {
       nack = absl::StrCat(Dash(node.last_nack_version()), ": ", OneLine(node.last_nack_message()));
@@ -79,7 +79,7 @@ std::string FormatNodeReports(const admin::ListNodesResponse& response, int64_t 
   return absl::StrCat(FormatTable(rows), "current version ", Dash(response.current_version()), "\n");
 }
 
-std::string FormatTop(const admin::ListNodesResponse& response, int64_t now_unix_ms) {
+std::string FormatTop(const admin::v1::ListNodesResponse& response, int64_t now_unix_ms) {
   struct Sum {
     double rps = 0, err_rps = 0, p50 = 0, p99 = 0;
     uint64_t total = 0;
@@ -88,16 +88,16 @@ std::string FormatTop(const admin::ListNodesResponse& response, int64_t now_unix
   std::map<std::string, Sum> apps;
   struct Origin {
     std::string node;
-    discovery::OriginHealth health;
+    discovery::v1::OriginHealth health;
   };
   std::vector<Origin> down;
-  std::map<std::string, discovery::CertificateInUse> certs;  // by id: nodes hold the same ones
+  std::map<std::string, discovery::v1::CertificateInUse> certs;  // by id: nodes hold the same ones
   int reporting = 0;
-  for (const admin::NodeStatus& node : response.nodes()) {
+  for (const admin::v1::NodeStatus& node : response.nodes()) {
     if (!node.connected() || !node.has_report()) continue;
-    const discovery::NodeReport& r = node.report();
+    const discovery::v1::NodeReport& r = node.report();
     ++reporting;
-    for (const discovery::AppTraffic& a : r.apps()) {
+    for (const discovery::v1::AppTraffic& a : r.apps()) {
       Sum& s = apps[a.app()];
       s.rps += Rate(a.requests(), r.interval_ms());
       s.err_rps += Rate(a.errors(), r.interval_ms());
@@ -106,10 +106,10 @@ std::string FormatTop(const admin::ListNodesResponse& response, int64_t now_unix
       s.total += a.requests_total();
       s.nodes++;
     }
-    for (const discovery::OriginHealth& o : r.origins()) {
+    for (const discovery::v1::OriginHealth& o : r.origins()) {
       if (!o.healthy()) down.push_back({node.node_id(), o});
     }
-    for (const discovery::CertificateInUse& c : r.certificates()) certs.emplace(c.id(), c);
+    for (const discovery::v1::CertificateInUse& c : r.certificates()) certs.emplace(c.id(), c);
   }
   std::vector<std::pair<std::string, Sum>> sorted(apps.begin(), apps.end());
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
@@ -130,7 +130,7 @@ std::string FormatTop(const admin::ListNodesResponse& response, int64_t now_unix
     absl::StrAppend(&out, "\n", FormatTable(origin_rows));
   }
   if (!certs.empty()) {
-    std::vector<const discovery::CertificateInUse*> by_expiry;
+    std::vector<const discovery::v1::CertificateInUse*> by_expiry;
     for (const auto& [id, c] : certs) by_expiry.push_back(&c);
     std::sort(by_expiry.begin(), by_expiry.end(),
               [](const auto* a, const auto* b) { return a->not_after_unix() < b->not_after_unix(); });
@@ -147,10 +147,10 @@ std::string FormatTop(const admin::ListNodesResponse& response, int64_t now_unix
 
 bool IsNodeCommand(Command command) { return command == Command::kNodes || command == Command::kTop; }
 
-int RunNodeCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int RunNodeCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                    std::ostream& err) {
-  admin::ListNodesResponse response;
-  if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->ListNodes(c, admin::ListNodesRequest(), &response); })) {
+  admin::v1::ListNodesResponse response;
+  if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->ListNodes(c, admin::v1::ListNodesRequest(), &response); })) {
     return 1;
   }
   const int64_t now = absl::ToUnixMillis(absl::Now());

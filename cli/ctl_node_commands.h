@@ -15,12 +15,12 @@ namespace edgerouter::ctl {
 
 bool IsNodeCommand(Command command);
 // Exit code: 0 ok, 1 failure (with one error line on `err`).
-int RunNodeCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& out,
+int RunNodeCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                    std::ostream& err);
 
 // Pure formatting (tests): `now_unix_ms` dates the report ages and certificate expiries.
-std::string FormatNodeReports(const admin::ListNodesResponse& response, int64_t now_unix_ms);
-std::string FormatTop(const admin::ListNodesResponse& response, int64_t now_unix_ms);
+std::string FormatNodeReports(const admin::v1::ListNodesResponse& response, int64_t now_unix_ms);
+std::string FormatTop(const admin::v1::ListNodesResponse& response, int64_t now_unix_ms);
 
 }  // namespace edgerouter::ctl
 

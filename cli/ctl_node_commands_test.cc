@@ -8,35 +8,35 @@ namespace {
 
 constexpr int64_t kNow = 1'800'000'000'000;
 
-admin::ListNodesResponse TwoNodes() {
-  admin::ListNodesResponse response;
+admin::v1::ListNodesResponse TwoNodes() {
+  admin::v1::ListNodesResponse response;
   response.set_current_version("v7");
   for (const char* id : {"edge-1", "edge-2"}) {
-    admin::NodeStatus* node = response.add_nodes();
+    admin::v1::NodeStatus* node = response.add_nodes();
     node->set_node_id(id);
     node->set_connected(true);
     node->set_last_acked_version("v7");
     node->set_report_received_unix_ms(kNow - 3000);
-    discovery::NodeReport* r = node->mutable_report();
+    discovery::v1::NodeReport* r = node->mutable_report();
     r->set_interval_ms(2000);
     r->set_version_served("v7");
     r->set_connections_open(4);
-    discovery::AppTraffic* all = r->add_apps();
+    discovery::v1::AppTraffic* all = r->add_apps();
     all->set_app("_all");
     all->set_requests(20);
     all->set_errors(2);
     all->set_p99_seconds(0.032);
-    discovery::AppTraffic* shop = r->add_apps();
+    discovery::v1::AppTraffic* shop = r->add_apps();
     shop->set_app("shop");
     shop->set_requests(20);
     shop->set_errors(2);
     shop->set_p99_seconds(std::string(id) == "edge-1" ? 0.032 : 0.128);
-    discovery::CertificateInUse* c = r->add_certificates();
+    discovery::v1::CertificateInUse* c = r->add_certificates();
     c->set_id("shop-cert");
     c->add_domains("shop.example");
     c->set_not_after_unix(kNow / 1000 + 3 * 86400);
   }
-  discovery::OriginHealth* down = response.mutable_nodes(1)->mutable_report()->add_origins();
+  discovery::v1::OriginHealth* down = response.mutable_nodes(1)->mutable_report()->add_origins();
   down->set_origin("http://10.0.0.9:8080");
   down->set_failures(5);
   down->set_failures_total(9);
@@ -63,7 +63,7 @@ TEST(CtlNodeCommandsTest, TopSumsAppsOverTheFleetAndListsFailingOrigins) {
 }
 
 TEST(CtlNodeCommandsTest, ANodeWithoutReportShowsDashes) {
-  admin::ListNodesResponse response;
+  admin::v1::ListNodesResponse response;
   response.add_nodes()->set_node_id("new");
   const std::string out = FormatNodeReports(response, kNow);
   EXPECT_TRUE(absl::StrContains(out, "new   gone   -     -      -        -      -        -")) << out;

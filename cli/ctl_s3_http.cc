@@ -69,13 +69,13 @@ absl::StatusOr<AwsEnv> LoadAwsEnv() {
   return env;
 }
 
-bool GetAppOfKind(const Invocation& inv, admin::Admin::StubInterface* stub, const std::string& id,
-                  const std::string& kind, config::Application* app, std::ostream& err) {
-  admin::GetAppRequest request;
+bool GetAppOfKind(const Invocation& inv, admin::v1::Admin::StubInterface* stub, const std::string& id,
+                  const std::string& kind, config::v1::Application* app, std::ostream& err) {
+  admin::v1::GetAppRequest request;
   request.set_id(id);
-  admin::GetAppResponse response;
+  admin::v1::GetAppResponse response;
   if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->GetApp(c, request, &response); })) return false;
-  absl::StatusOr<config::Application> parsed =
+  absl::StatusOr<config::v1::Application> parsed =
       config::ParseApplication(response.application_json(), config::InputMode::kTolerant);
   if (!parsed.ok()) {
     err << "edgerouterctl: " << inv.name << ": app " << id << ": " << parsed.status().message() << "\n";
@@ -90,12 +90,12 @@ bool GetAppOfKind(const Invocation& inv, admin::Admin::StubInterface* stub, cons
   return true;
 }
 
-bool PutApp(const Invocation& inv, admin::Admin::StubInterface* stub, const config::Application& app,
+bool PutApp(const Invocation& inv, admin::v1::Admin::StubInterface* stub, const config::v1::Application& app,
             bool create, std::ostream& err) {
-  admin::PutAppRequest request;
+  admin::v1::PutAppRequest request;
   request.set_application_json(config::ToEdgerouterJson(app));
-  request.set_mode(create ? admin::CREATE_ONLY : admin::UPDATE_ONLY);
-  admin::PutAppResponse response;
+  request.set_mode(create ? admin::v1::CREATE_ONLY : admin::v1::UPDATE_ONLY);
+  admin::v1::PutAppResponse response;
   return Call(inv, err, [&](grpc::ClientContext* c) { return stub->PutApp(c, request, &response); });
 }
 

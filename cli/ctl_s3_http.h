@@ -52,10 +52,10 @@ bool Call(const Invocation& inv, std::ostream& err, Rpc rpc) {
 }
 
 // The app as stored, which must be of backend `kind`.
-bool GetAppOfKind(const Invocation& inv, admin::Admin::StubInterface* stub, const std::string& id,
-                  const std::string& kind, config::Application* app, std::ostream& err);
+bool GetAppOfKind(const Invocation& inv, admin::v1::Admin::StubInterface* stub, const std::string& id,
+                  const std::string& kind, config::v1::Application* app, std::ostream& err);
 // AppUpdated (or AppCreated with `create`) through the Admin service.
-bool PutApp(const Invocation& inv, admin::Admin::StubInterface* stub, const config::Application& app, bool create,
+bool PutApp(const Invocation& inv, admin::v1::Admin::StubInterface* stub, const config::v1::Application& app, bool create,
             std::ostream& err);
 
 }  // namespace edgerouter::ctl

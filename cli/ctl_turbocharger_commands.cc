@@ -163,11 +163,11 @@ int Download(const Invocation& inv, std::ostream& err) {
   return done(0);
 }
 
-int DeploySite(const Invocation& inv, admin::Admin::StubInterface* stub, std::ostream& err) {
+int DeploySite(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& err) {
   const std::string& app_id = inv.args[0];
   const std::string& manifest_id = inv.args[1];
   if (absl::Status s = tc::ObjectId::Parse(manifest_id).status(); !s.ok()) return Fail(inv, err, s.message());
-  config::Application app;
+  config::v1::Application app;
   if (!GetAppOfKind(inv, stub, app_id, "turbocharger", &app, err)) return 1;
   // Data planes would answer 502 for a manifest the store does not have: refuse the switch.
   absl::StatusOr<Store> store = LoadStore();
@@ -203,7 +203,7 @@ bool IsTurbochargerCommand(Command command) {
          command == Command::kTurbochargerDeploySite;
 }
 
-int RunTurbochargerCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int RunTurbochargerCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
                            std::ostream& out, std::ostream& err) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   switch (inv.command) {

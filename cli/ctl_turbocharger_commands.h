@@ -18,7 +18,7 @@ namespace edgerouter::ctl {
 
 bool IsTurbochargerCommand(Command command);
 // Exit code: 0 ok, 1 failure (with one error line on `err`).
-int RunTurbochargerCommand(const Invocation& inv, admin::Admin::StubInterface* stub, std::istream& in,
+int RunTurbochargerCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
                            std::ostream& out, std::ostream& err);
 
 // A tar entry's name as a manifest path ("a/b.js" -> "/a/b.js"). Refused as edgerouter does:

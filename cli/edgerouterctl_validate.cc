@@ -21,7 +21,7 @@ int ValidateAppsText(const std::string& text, std::ostream& out, std::ostream& e
     }
   }
   if (!is_file) {
-    absl::StatusOr<config::Application> app =
+    absl::StatusOr<config::v1::Application> app =
         config::ParseApplication(text, config::InputMode::kStrict);
     if (!app.ok()) {
       err << app.status().message() << "\n";
@@ -42,8 +42,8 @@ int ValidateAppsText(const std::string& text, std::ostream& out, std::ostream& e
     }
     return 1;
   }
-  config::ApplicationsFile file;
-  for (config::Application& app : parsed->apps) *file.add_apps() = std::move(app);
+  config::v1::ApplicationsFile file;
+  for (config::v1::Application& app : parsed->apps) *file.add_apps() = std::move(app);
   out << ToIndentedJson(file) << "\n";
   return 0;
 }

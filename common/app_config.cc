@@ -98,7 +98,7 @@ class Validator {
     details_->push_back(absl::StrCat(path, ": ", what));
   }
 
-  void Frontend(const config::Frontend& f, const std::string& path) {
+  void Frontend(const config::v1::Frontend& f, const std::string& path) {
     const std::string& kind = f.kind();
     if (kind.empty()) {
       Required(JoinPath(path, "kind"));
@@ -127,7 +127,7 @@ class Validator {
     }
   }
 
-  void Backend(const config::Backend& b, const std::string& path) {
+  void Backend(const config::v1::Backend& b, const std::string& path) {
     const std::string& kind = b.kind();
     auto opts_path = [&](absl::string_view name) { return JoinPath(path, name); };
     if (kind.empty()) {

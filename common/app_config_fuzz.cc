@@ -10,12 +10,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using edgerouter::config::InputMode;
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
   for (InputMode mode : {InputMode::kStrict, InputMode::kTolerant}) {
-    absl::StatusOr<edgerouter::config::Application> app = edgerouter::config::ParseApplication(text, mode);
+    absl::StatusOr<edgerouter::config::v1::Application> app = edgerouter::config::ParseApplication(text, mode);
     if (!app.ok()) continue;
     edgerouter::config::ValidateApplication(*app);
     edgerouter::config::DescribeApplication(*app);
     const std::string json = edgerouter::config::ToEdgerouterJson(*app);
-    absl::StatusOr<edgerouter::config::Application> again =
+    absl::StatusOr<edgerouter::config::v1::Application> again =
         edgerouter::config::ParseApplication(json, InputMode::kStrict);
     if (!again.ok() || edgerouter::config::ToEdgerouterJson(*again) != json) abort();
   }

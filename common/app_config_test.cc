@@ -168,7 +168,7 @@ TEST(AppConfig, ReportsEveryErrorOfAnApp) {
 }
 
 TEST(AppConfig, ToleratesUnknownFieldsInStreamEvents) {
-  events::AppUpdated updated;
+  events::v1::AppUpdated updated;
   ASSERT_TRUE(DecodeEventPayload(
                   R"({"Application":{"id":"a","future":1,"frontends":[{"kind":"hostname","hostname":"h","path_prefix":"/","weight":3}],
                       "backend":{"kind":"prom_metrics","new_opts":{}}},"Trace":"t"})",
@@ -192,7 +192,7 @@ TEST(AppConfig, NormalisesLegacyPeerSet) {
   EXPECT_EQ(inner.reverse_proxy_opts().origins(0), "http://1.2.3.4");
   EXPECT_EQ(inner.reverse_proxy_opts().tls_config().server_name(), "s");
   // Events get the same normalisation.
-  events::AppUpdated updated;
+  events::v1::AppUpdated updated;
   ASSERT_TRUE(DecodeEventPayload(absl::StrCat(R"({"Application":)", json, "}"),
                                  InputMode::kTolerant, &updated)
                   .ok());

@@ -7,7 +7,7 @@
 
 namespace edgerouter {
 
-absl::StatusOr<events::Event> ParseEventLine(absl::string_view line) {
+absl::StatusOr<events::v1::Event> ParseEventLine(absl::string_view line) {
   // Five space-terminated fields, then the payload (which may itself contain spaces). The
   // first two fields must be non-empty, as in EventHorizon's parse regexp.
   std::vector<absl::string_view> fields;
@@ -26,7 +26,7 @@ absl::StatusOr<events::Event> ParseEventLine(absl::string_view line) {
   if (fields[0].empty()) return absl::InvalidArgumentError("event line: empty timestamp");
   if (fields[1].empty()) return absl::InvalidArgumentError("event line: empty event type");
   if (payload.empty()) return absl::InvalidArgumentError("event line: empty payload");
-  events::Event event;
+  events::v1::Event event;
   event.set_timestamp(std::string(fields[0]));
   event.set_type(std::string(fields[1]));
   event.set_user_id(std::string(fields[2]));
@@ -36,7 +36,7 @@ absl::StatusOr<events::Event> ParseEventLine(absl::string_view line) {
   return event;
 }
 
-std::string FormatEventLine(const events::Event& e) {
+std::string FormatEventLine(const events::v1::Event& e) {
   return absl::StrJoin({e.timestamp(), e.type(), e.user_id(), e.impersonator_id(), e.backdate(),
                         e.payload_json()},
                        " ");
@@ -46,8 +46,8 @@ std::string FormatEventTime(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
 }
 
-events::Event MakeSystemEvent(absl::string_view type, std::string payload_json) {
-  events::Event event;
+events::v1::Event MakeSystemEvent(absl::string_view type, std::string payload_json) {
+  events::v1::Event event;
   event.set_timestamp(FormatEventTime(absl::Now()));
   event.set_type(std::string(type));
   event.set_payload_json(std::move(payload_json));

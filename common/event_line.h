@@ -14,15 +14,15 @@
 
 namespace edgerouter {
 
-absl::StatusOr<events::Event> ParseEventLine(absl::string_view line);
-std::string FormatEventLine(const events::Event& event);
+absl::StatusOr<events::v1::Event> ParseEventLine(absl::string_view line);
+std::string FormatEventLine(const events::v1::Event& event);
 
 // `2026-03-05T10:00:00.000Z`
 std::string FormatEventTime(absl::Time time);
 
 // An event of `type` with `payload_json`, stamped now, by the system user (empty user ids),
 // as edgerouter's writers do.
-events::Event MakeSystemEvent(absl::string_view type, std::string payload_json);
+events::v1::Event MakeSystemEvent(absl::string_view type, std::string payload_json);
 
 }  // namespace edgerouter
 

@@ -8,10 +8,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view line(reinterpret_cast<const char*>(data), size);
-  absl::StatusOr<edgerouter::events::Event> parsed = edgerouter::ParseEventLine(line);
+  absl::StatusOr<edgerouter::events::v1::Event> parsed = edgerouter::ParseEventLine(line);
   if (!parsed.ok()) return 0;
   const std::string formatted = edgerouter::FormatEventLine(*parsed);
-  absl::StatusOr<edgerouter::events::Event> again = edgerouter::ParseEventLine(formatted);
+  absl::StatusOr<edgerouter::events::v1::Event> again = edgerouter::ParseEventLine(formatted);
   if (!again.ok() || !google::protobuf::util::MessageDifferencer::Equals(*parsed, *again)) abort();
   return 0;
 }

@@ -8,7 +8,7 @@ namespace {
 TEST(EventLine, ParsesEdgerouterLinesWithEmptyUserFields) {
   const std::string line =
       R"(2026-03-05T10:05:00.000Z AppDeleted    {"Id":"example.com", "x": "a b"})";
-  absl::StatusOr<events::Event> event = ParseEventLine(line);
+  absl::StatusOr<events::v1::Event> event = ParseEventLine(line);
   ASSERT_TRUE(event.ok()) << event.status();
   EXPECT_EQ(event->timestamp(), "2026-03-05T10:05:00.000Z");
   EXPECT_EQ(event->type(), "AppDeleted");

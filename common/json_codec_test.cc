@@ -18,7 +18,7 @@ std::vector<std::string> Decode(absl::string_view text, bool strict,
 }
 
 TEST(JsonCodec, UsesGoFieldNamesAndBase64ForBytes) {
-  events::CertificateObtained cert;
+  events::v1::CertificateObtained cert;
   cert.set_id("nd3oD6CfiY0");
   cert.add_domains("*.example.com");
   cert.set_private_key_ciphertext(std::string("\x00\x01\xff", 3));
@@ -26,19 +26,19 @@ TEST(JsonCodec, UsesGoFieldNamesAndBase64ForBytes) {
             R"({"Id":"nd3oD6CfiY0","Reason":"","Domains":["*.example.com"],"Expires":"",)"
             R"("CertPemBundle":"","PrivateKeyDekFingerprint":"","PrivateKeyCiphertext":"AAH/",)"
             R"("ChallengeType":""})");
-  events::CertificateObtained back;
+  events::v1::CertificateObtained back;
   EXPECT_TRUE(Decode(ToCompactJson(cert), true, &back).empty());
   EXPECT_EQ(back.private_key_ciphertext(), cert.private_key_ciphertext());
 }
 
 TEST(JsonCodec, KeysMatchCaseInsensitivelyLikeGo) {
-  events::AppDeleted deleted;
+  events::v1::AppDeleted deleted;
   EXPECT_TRUE(Decode(R"({"ID":"x"})", true, &deleted).empty());
   EXPECT_EQ(deleted.id(), "x");
 }
 
 TEST(JsonCodec, UnknownFieldsRejectedOnlyWhenStrict) {
-  events::AppDeleted deleted;
+  events::v1::AppDeleted deleted;
   EXPECT_EQ(Decode(R"({"Id":"x","Extra":1})", true, &deleted),
             std::vector<std::string>{"Extra: unknown field"});
   EXPECT_TRUE(Decode(R"({"Id":"x","Extra":1})", false, &deleted).empty());
@@ -46,14 +46,14 @@ TEST(JsonCodec, UnknownFieldsRejectedOnlyWhenStrict) {
 }
 
 TEST(JsonCodec, TypeErrorsNameThePath) {
-  events::CertificateObtained cert;
+  events::v1::CertificateObtained cert;
   EXPECT_EQ(Decode(R"({"Domains":["a",3],"PrivateKeyCiphertext":"!!"})", true, &cert),
             (std::vector<std::string>{"Domains[1]: expected string, got number",
                                       "PrivateKeyCiphertext: invalid base64"}));
 }
 
 TEST(JsonCodec, NullLeavesZeroValue) {
-  events::CertificateObtained cert;
+  events::v1::CertificateObtained cert;
   EXPECT_TRUE(Decode(R"({"Id":null,"Domains":null})", true, &cert).empty());
   EXPECT_EQ(cert.id(), "");
   EXPECT_EQ(cert.domains_size(), 0);

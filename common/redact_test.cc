@@ -14,23 +14,23 @@ TEST(RedactSecrets, KnowsEverySecretFieldOfTheSchema) {
     const google::protobuf::FieldDescriptor* f = d->FindFieldByName(name);
     return f != nullptr && f->options().GetExtension(edgerouter::secret);
   };
-  EXPECT_TRUE(secret(config::AuthV0Opts::descriptor(), "bearer_token"));
-  EXPECT_TRUE(secret(snapshot::Certificate::descriptor(), "private_key_ciphertext"));
-  EXPECT_TRUE(secret(events::CertificateObtained::descriptor(), "private_key_ciphertext"));
-  EXPECT_FALSE(secret(config::AuthSsoOpts::descriptor(), "audience"));
+  EXPECT_TRUE(secret(config::v1::AuthV0Opts::descriptor(), "bearer_token"));
+  EXPECT_TRUE(secret(snapshot::v1::Certificate::descriptor(), "private_key_ciphertext"));
+  EXPECT_TRUE(secret(events::v1::CertificateObtained::descriptor(), "private_key_ciphertext"));
+  EXPECT_FALSE(secret(config::v1::AuthSsoOpts::descriptor(), "audience"));
 }
 
 TEST(RedactSecrets, RedactsNestedAuthAndCertificates) {
-  snapshot::Snapshot s;
+  snapshot::v1::Snapshot s;
   s.set_version("v1");
-  config::Application* app = s.add_resources()->mutable_app();
+  config::v1::Application* app = s.add_resources()->mutable_app();
   app->set_id("a");
-  config::AuthV0Opts* outer = app->mutable_backend()->mutable_auth_v0_opts();
+  config::v1::AuthV0Opts* outer = app->mutable_backend()->mutable_auth_v0_opts();
   outer->set_bearer_token("outer-token");
-  config::AuthV0Opts* inner = outer->mutable_authorized_backend()->mutable_auth_v0_opts();
+  config::v1::AuthV0Opts* inner = outer->mutable_authorized_backend()->mutable_auth_v0_opts();
   inner->set_bearer_token("inner-token");
   inner->mutable_authorized_backend()->set_kind("prom_metrics");
-  snapshot::Certificate* cert = s.add_resources()->mutable_certificate();
+  snapshot::v1::Certificate* cert = s.add_resources()->mutable_certificate();
   cert->set_id("c");
   cert->set_private_key_ciphertext("ciphertext");
   cert->set_cert_pem_bundle("-----BEGIN CERTIFICATE-----");
@@ -48,7 +48,7 @@ TEST(RedactSecrets, RedactsNestedAuthAndCertificates) {
 }
 
 TEST(RedactSecrets, LeavesMessagesWithoutSecretsAlone) {
-  config::Application app;
+  config::v1::Application app;
   app.set_id("x");
   app.mutable_backend()->mutable_auth_v0_opts();  // set, but the token is empty: nothing to hide
   const std::string before = app.SerializeAsString();

@@ -18,7 +18,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-grpc::Status AdminService::AppendChecked(events::Event event,
+grpc::Status AdminService::AppendChecked(events::v1::Event event,
                                          const std::function<grpc::Status(bool exists)>& check,
                                          const std::string& app_id, uint64_t* version) {
   const std::string stream = hub_->loadbalancer_stream();
@@ -45,23 +45,23 @@ grpc::Status AdminService::AppendChecked(events::Event event,
   return grpc::Status(grpc::StatusCode::ABORTED, "too many concurrent writers on " + stream);
 }
 
-grpc::Status AdminService::PutApp(grpc::ServerContext*, const admin::PutAppRequest* request,
-                                  admin::PutAppResponse* response) {
-  absl::StatusOr<config::Application> app =
+grpc::Status AdminService::PutApp(grpc::ServerContext*, const admin::v1::PutAppRequest* request,
+                                  admin::v1::PutAppResponse* response) {
+  absl::StatusOr<config::v1::Application> app =
       config::ParseApplication(request->application_json(), config::InputMode::kStrict);
   if (!app.ok()) return ToGrpcStatus(app.status());
-  events::AppUpdated updated;
+  events::v1::AppUpdated updated;
   *updated.mutable_application() = *app;
-  const admin::PutMode mode = request->mode();
+  const admin::v1::PutMode mode = request->mode();
   uint64_t version = 0;
   grpc::Status s = AppendChecked(
       MakeSystemEvent("AppUpdated", ToCompactJson(updated)),
       [&](bool exists) {
-        if (mode == admin::CREATE_ONLY && exists) {
+        if (mode == admin::v1::CREATE_ONLY && exists) {
           return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                               absl::StrCat("app ", app->id(), " already exists"));
         }
-        if (mode == admin::UPDATE_ONLY && !exists) {
+        if (mode == admin::v1::UPDATE_ONLY && !exists) {
           return grpc::Status(grpc::StatusCode::NOT_FOUND,
                               "app doesn't exist. did you mean to create new with '--new'?");
         }
@@ -72,9 +72,9 @@ grpc::Status AdminService::PutApp(grpc::ServerContext*, const admin::PutAppReque
   return s;
 }
 
-grpc::Status AdminService::DeleteApp(grpc::ServerContext*, const admin::DeleteAppRequest* request,
-                                     admin::DeleteAppResponse* response) {
-  events::AppDeleted deleted;
+grpc::Status AdminService::DeleteApp(grpc::ServerContext*, const admin::v1::DeleteAppRequest* request,
+                                     admin::v1::DeleteAppResponse* response) {
+  events::v1::AppDeleted deleted;
   deleted.set_id(request->id());
   uint64_t version = 0;
   grpc::Status s = AppendChecked(
@@ -88,12 +88,12 @@ grpc::Status AdminService::DeleteApp(grpc::ServerContext*, const admin::DeleteAp
   return s;
 }
 
-grpc::Status AdminService::GetApp(grpc::ServerContext*, const admin::GetAppRequest* request,
-                                  admin::GetAppResponse* response) {
+grpc::Status AdminService::GetApp(grpc::ServerContext*, const admin::v1::GetAppRequest* request,
+                                  admin::v1::GetAppResponse* response) {
   std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
   const std::string name = "app/" + request->id();
   if (snap != nullptr) {
-    if (const snapshot::Resource* r = snap->Find(name)) {
+    if (const snapshot::v1::Resource* r = snap->Find(name)) {
       response->set_application_json(config::ToEdgerouterJson(r->app()));
       response->set_source(snap->OriginOf(request->id()));
       return grpc::Status::OK;
@@ -109,14 +109,14 @@ grpc::Status AdminService::GetApp(grpc::ServerContext*, const admin::GetAppReque
   return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("app ", request->id(), " not found"));
 }
 
-grpc::Status AdminService::ListApps(grpc::ServerContext*, const admin::ListAppsRequest*,
-                                    admin::ListAppsResponse* response) {
+grpc::Status AdminService::ListApps(grpc::ServerContext*, const admin::v1::ListAppsRequest*,
+                                    admin::v1::ListAppsResponse* response) {
   std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
   if (snap == nullptr) return grpc::Status::OK;
   for (const ResourcePtr& ptr : snap->resources) {
-    const snapshot::Resource& r = *ptr;
+    const snapshot::v1::Resource& r = *ptr;
     if (!r.has_app()) continue;
-    admin::AppSummary* summary = response->add_apps();
+    admin::v1::AppSummary* summary = response->add_apps();
     summary->set_id(r.app().id());
     for (const auto& f : r.app().frontends()) summary->add_frontends(config::DescribeFrontend(f));
     summary->set_backend(config::DescribeBackend(r.app().backend()));
@@ -126,8 +126,8 @@ grpc::Status AdminService::ListApps(grpc::ServerContext*, const admin::ListAppsR
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::GetSnapshotRequest* request,
-                                       admin::GetSnapshotResponse* response) {
+grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::v1::GetSnapshotRequest* request,
+                                       admin::v1::GetSnapshotResponse* response) {
   std::shared_ptr<const BuiltSnapshot> snap = hub_->Current();
   if (snap == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no snapshot built yet");
   *response->mutable_snapshot() = snap->ToProto();
@@ -137,15 +137,15 @@ grpc::Status AdminService::GetSnapshot(grpc::ServerContext*, const admin::GetSna
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::ListNodes(grpc::ServerContext*, const admin::ListNodesRequest*,
-                                     admin::ListNodesResponse* response) {
-  for (admin::NodeStatus& node : discovery_->Nodes()) *response->add_nodes() = std::move(node);
+grpc::Status AdminService::ListNodes(grpc::ServerContext*, const admin::v1::ListNodesRequest*,
+                                     admin::v1::ListNodesResponse* response) {
+  for (admin::v1::NodeStatus& node : discovery_->Nodes()) *response->add_nodes() = std::move(node);
   if (auto snap = hub_->Current()) response->set_current_version(snap->version);
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::GetReplicaStatus(grpc::ServerContext*, const admin::GetReplicaStatusRequest*,
-                                            admin::ReplicaStatus* response) {
+grpc::Status AdminService::GetReplicaStatus(grpc::ServerContext*, const admin::v1::GetReplicaStatusRequest*,
+                                            admin::v1::ReplicaStatus* response) {
   response->set_replica_id(replica_.replica_id);
   response->set_event_log(replica_.event_log);
   response->set_started_unix_ms(absl::ToUnixMillis(replica_.started));
@@ -156,40 +156,40 @@ grpc::Status AdminService::GetReplicaStatus(grpc::ServerContext*, const admin::G
   std::vector<std::string> streams = log_->Streams();
   std::sort(streams.begin(), streams.end());
   for (const std::string& stream : streams) {
-    admin::StreamHead* head = response->add_streams();
+    admin::v1::StreamHead* head = response->add_streams();
     head->set_stream(stream);
     head->set_version(log_->Head(stream));
   }
   if (replica_.leases) {
-    for (admin::LeaseStatus& lease : replica_.leases()) *response->add_leases() = std::move(lease);
+    for (admin::v1::LeaseStatus& lease : replica_.leases()) *response->add_leases() = std::move(lease);
   }
-  for (admin::NodeStatus& node : discovery_->Nodes()) *response->add_nodes() = std::move(node);
+  for (admin::v1::NodeStatus& node : discovery_->Nodes()) *response->add_nodes() = std::move(node);
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::ReadStream(grpc::ServerContext*, const admin::ReadStreamRequest* request,
-                                      admin::ReadStreamResponse* response) {
+grpc::Status AdminService::ReadStream(grpc::ServerContext*, const admin::v1::ReadStreamRequest* request,
+                                      admin::v1::ReadStreamResponse* response) {
   if (absl::Status s = ValidateStreamName(request->stream()); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<std::vector<LogEntry>> entries =
       log_->ReadAfter(request->stream(), request->after_version(), 10000);
   if (!entries.ok()) return ToGrpcStatus(entries.status());
   for (const LogEntry& entry : *entries) {
-    admin::StreamEntry* out = response->add_entries();
+    admin::v1::StreamEntry* out = response->add_entries();
     out->set_version(entry.version);
-    for (const events::Event& e : entry.events) out->add_lines(FormatEventLine(e));
+    for (const events::v1::Event& e : entry.events) out->add_lines(FormatEventLine(e));
   }
   return grpc::Status::OK;
 }
 
 grpc::Status AdminService::AppendStream(grpc::ServerContext*,
-                                        const admin::AppendStreamRequest* request,
-                                        admin::AppendStreamResponse* response) {
+                                        const admin::v1::AppendStreamRequest* request,
+                                        admin::v1::AppendStreamResponse* response) {
   if (request->lines().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no event lines given");
   }
-  std::vector<events::Event> batch;
+  std::vector<events::v1::Event> batch;
   for (int i = 0; i < request->lines_size(); ++i) {
-    absl::StatusOr<events::Event> event = ParseEventLine(request->lines(i));
+    absl::StatusOr<events::v1::Event> event = ParseEventLine(request->lines(i));
     absl::Time unused;
     std::string error;
     if (event.ok() && !absl::ParseTime(absl::RFC3339_full, event->timestamp(), &unused, &error)) {
@@ -222,9 +222,9 @@ grpc::Status AdminService::AppendStream(grpc::ServerContext*,
 }
 
 grpc::Status AdminService::PutCertificate(grpc::ServerContext*,
-                                          const admin::PutCertificateRequest* request,
-                                          admin::PutCertificateResponse* response) {
-  const events::CertificateObtained& cert = request->certificate();
+                                          const admin::v1::PutCertificateRequest* request,
+                                          admin::v1::PutCertificateResponse* response) {
+  const events::v1::CertificateObtained& cert = request->certificate();
   if (absl::Status s = ValidateCertificate(cert); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<uint64_t> version = log_->Append(
       hub_->certbus_stream(), {MakeSystemEvent("CertificateObtained", ToCompactJson(cert))},

@@ -21,48 +21,48 @@ struct ReplicaInfo {
   std::string event_log = "file";
   absl::Time started = absl::Now();
   // Leases this replica takes part in; null = none.
-  std::function<std::vector<admin::LeaseStatus>()> leases;
+  std::function<std::vector<admin::v1::LeaseStatus>()> leases;
 };
 
-class AdminService final : public admin::Admin::Service {
+class AdminService final : public admin::v1::Admin::Service {
  public:
   AdminService(EventLog* log, ConfigHub* hub, DiscoveryServer* discovery)
       : log_(log), hub_(hub), discovery_(discovery) {}
 
-  grpc::Status PutApp(grpc::ServerContext*, const admin::PutAppRequest*, admin::PutAppResponse*) override;
-  grpc::Status DeleteApp(grpc::ServerContext*, const admin::DeleteAppRequest*,
-                         admin::DeleteAppResponse*) override;
-  grpc::Status GetApp(grpc::ServerContext*, const admin::GetAppRequest*, admin::GetAppResponse*) override;
-  grpc::Status ListApps(grpc::ServerContext*, const admin::ListAppsRequest*,
-                        admin::ListAppsResponse*) override;
-  grpc::Status GetSnapshot(grpc::ServerContext*, const admin::GetSnapshotRequest*,
-                           admin::GetSnapshotResponse*) override;
-  grpc::Status ListNodes(grpc::ServerContext*, const admin::ListNodesRequest*,
-                         admin::ListNodesResponse*) override;
-  grpc::Status ReadStream(grpc::ServerContext*, const admin::ReadStreamRequest*,
-                          admin::ReadStreamResponse*) override;
-  grpc::Status AppendStream(grpc::ServerContext*, const admin::AppendStreamRequest*,
-                            admin::AppendStreamResponse*) override;
-  grpc::Status PutCertificate(grpc::ServerContext*, const admin::PutCertificateRequest*,
-                              admin::PutCertificateResponse*) override;
-  grpc::Status GetReplicaStatus(grpc::ServerContext*, const admin::GetReplicaStatusRequest*,
-                                admin::ReplicaStatus*) override;
+  grpc::Status PutApp(grpc::ServerContext*, const admin::v1::PutAppRequest*, admin::v1::PutAppResponse*) override;
+  grpc::Status DeleteApp(grpc::ServerContext*, const admin::v1::DeleteAppRequest*,
+                         admin::v1::DeleteAppResponse*) override;
+  grpc::Status GetApp(grpc::ServerContext*, const admin::v1::GetAppRequest*, admin::v1::GetAppResponse*) override;
+  grpc::Status ListApps(grpc::ServerContext*, const admin::v1::ListAppsRequest*,
+                        admin::v1::ListAppsResponse*) override;
+  grpc::Status GetSnapshot(grpc::ServerContext*, const admin::v1::GetSnapshotRequest*,
+                           admin::v1::GetSnapshotResponse*) override;
+  grpc::Status ListNodes(grpc::ServerContext*, const admin::v1::ListNodesRequest*,
+                         admin::v1::ListNodesResponse*) override;
+  grpc::Status ReadStream(grpc::ServerContext*, const admin::v1::ReadStreamRequest*,
+                          admin::v1::ReadStreamResponse*) override;
+  grpc::Status AppendStream(grpc::ServerContext*, const admin::v1::AppendStreamRequest*,
+                            admin::v1::AppendStreamResponse*) override;
+  grpc::Status PutCertificate(grpc::ServerContext*, const admin::v1::PutCertificateRequest*,
+                              admin::v1::PutCertificateResponse*) override;
+  grpc::Status GetReplicaStatus(grpc::ServerContext*, const admin::v1::GetReplicaStatusRequest*,
+                                admin::v1::ReplicaStatus*) override;
 
-  grpc::Status ListAcmeNames(grpc::ServerContext*, const admin::ListAcmeNamesRequest*,
-                             admin::ListAcmeNamesResponse* response) override {
+  grpc::Status ListAcmeNames(grpc::ServerContext*, const admin::v1::ListAcmeNamesRequest*,
+                             admin::v1::ListAcmeNamesResponse* response) override {
     if (acme_status_) *response = acme_status_();  // else enabled = false
     return grpc::Status::OK;
   }
 
   void set_replica_info(ReplicaInfo info) { replica_ = std::move(info); }
   // The ACME issuer's status (controlplane/acme); unset: ACME is off.
-  void set_acme_status(std::function<admin::ListAcmeNamesResponse()> f) { acme_status_ = std::move(f); }
+  void set_acme_status(std::function<admin::v1::ListAcmeNamesResponse()> f) { acme_status_ = std::move(f); }
 
  private:
   // Appends one event to the loadbalancer stream after `check` accepts the current state,
   // retrying on a concurrent writer (optimistic concurrency), then waits until a snapshot
   // includes it so a following read sees the change.
-  grpc::Status AppendChecked(events::Event event,
+  grpc::Status AppendChecked(events::v1::Event event,
                              const std::function<grpc::Status(bool exists)>& check,
                              const std::string& app_id, uint64_t* version);
 
@@ -70,7 +70,7 @@ class AdminService final : public admin::Admin::Service {
   ConfigHub* hub_;
   DiscoveryServer* discovery_;
   ReplicaInfo replica_;
-  std::function<admin::ListAcmeNamesResponse()> acme_status_;
+  std::function<admin::v1::ListAcmeNamesResponse()> acme_status_;
 };
 
 grpc::Status ToGrpcStatus(const absl::Status& status);

@@ -44,7 +44,7 @@ void CertExpiryReporter::OnSnapshot(const BuiltSnapshot& snapshot, absl::Time no
   std::set<std::string> ids;
   for (const CertExpiry& c : certs) {
     ids.insert(c.id);
-    const snapshot::Resource* r = snapshot.Find("cert/" + c.id);
+    const snapshot::v1::Resource* r = snapshot.Find("cert/" + c.id);
     const std::string domains = r ? absl::StrJoin(r->certificate().domains(), ",") : "";
     if (!c.parsed) {
       log::Warn("certificate expiry unreadable").Kv("id", c.id).Kv("expires", c.expires).Kv("domains", domains);

@@ -7,7 +7,7 @@ namespace edgerouter::controlplane {
 namespace {
 
 ResourcePtr Cert(const std::string& id, const std::string& expires) {
-  events::CertificateObtained c;
+  events::v1::CertificateObtained c;
   c.set_id(id);
   c.add_domains(id + ".example.test");
   c.set_expires(expires);

@@ -106,8 +106,8 @@ void ConfigHub::MarkDirty() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
 }
 
 namespace {
-bool SameRejections(const std::vector<snapshot::RejectedItem>& a,
-                    const std::vector<snapshot::RejectedItem>& b) {
+bool SameRejections(const std::vector<snapshot::v1::RejectedItem>& a,
+                    const std::vector<snapshot::v1::RejectedItem>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].source() != b[i].source() || a[i].id() != b[i].id() || a[i].reason() != b[i].reason()) {
@@ -215,16 +215,16 @@ void ConfigHub::ReloadFile() {
   if (!parsed.ok()) {
     // Keep serving the apps of the last good read; report the broken file.
     source.apps = file_source_.apps;
-    snapshot::RejectedItem item;
+    snapshot::v1::RejectedItem item;
     item.set_source(origin);
     item.set_reason(std::string(parsed.status().message()));
     source.rejected.push_back(item);
   } else {
-    for (config::Application& app : parsed->apps) {
+    for (config::v1::Application& app : parsed->apps) {
       source.apps.push_back(std::make_shared<const PreparedApp>(PrepareApp(std::move(app), origin)));
     }
     for (const config::AppProblems& p : parsed->problems) {
-      snapshot::RejectedItem item;
+      snapshot::v1::RejectedItem item;
       item.set_source(origin);
       item.set_id(p.label);
       item.set_reason(absl::StrJoin(p.details, "; "));
@@ -248,12 +248,12 @@ void ConfigHub::ReloadIpRulesFile() {
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  absl::StatusOr<config::IpRules> rules = ParseIpRulesHcl(buffer.str());
+  absl::StatusOr<config::v1::IpRules> rules = ParseIpRulesHcl(buffer.str());
   absl::MutexLock lock(&mu_);
   ip_rules_rejected_.clear();
   if (!rules.ok()) {
     // The rules of the last good read keep applying; the broken file is reported.
-    snapshot::RejectedItem item;
+    snapshot::v1::RejectedItem item;
     item.set_source("file:" + path);
     item.set_id("iprules");
     item.set_reason(absl::StrCat(path, ":", rules.status().message()));

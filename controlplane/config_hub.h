@@ -86,7 +86,7 @@ class ConfigHub {
   AppSource docker_source_ ABSL_GUARDED_BY(mu_);
   std::vector<ResourcePtr> acme_challenges_ ABSL_GUARDED_BY(mu_);
   ResourcePtr file_ip_rules_ ABSL_GUARDED_BY(mu_);
-  std::vector<snapshot::RejectedItem> ip_rules_rejected_ ABSL_GUARDED_BY(mu_);
+  std::vector<snapshot::v1::RejectedItem> ip_rules_rejected_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time first_dirty_ ABSL_GUARDED_BY(mu_);
   absl::Time last_dirty_ ABSL_GUARDED_BY(mu_);

@@ -418,17 +418,17 @@ int Run() {
       return 1;
     }
     admin.set_acme_status([&] {
-      admin::ListAcmeNamesResponse r = acme_service->Status();
+      admin::v1::ListAcmeNamesResponse r = acme_service->Status();
       r.set_replica_id(replica_id);
       return r;
     });
   }
   admin.set_replica_info({replica_id, log_options.kind, absl::Now(), [&duties] {
-                            admin::LeaseStatus lease;
+                            admin::v1::LeaseStatus lease;
                             lease.set_name(duties.name());
                             lease.set_held_here(duties.held());
                             lease.set_holder(duties.holder());
-                            return std::vector<admin::LeaseStatus>{lease};
+                            return std::vector<admin::v1::LeaseStatus>{lease};
                           }});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

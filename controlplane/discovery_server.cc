@@ -7,8 +7,8 @@
 
 namespace edgerouter::controlplane {
 
-using discovery::DiscoveryRequest;
-using discovery::DiscoveryResponse;
+using discovery::v1::DiscoveryRequest;
+using discovery::v1::DiscoveryResponse;
 
 ResourceVersions VersionsOf(const BuiltSnapshot& snapshot) {
   ResourceVersions out;
@@ -21,7 +21,7 @@ void ComputeDelta(const ResourceVersions& known, const BuiltSnapshot& target,
                   DiscoveryResponse* response) {
   size_t k = 0;
   for (const ResourcePtr& ptr : target.resources) {
-    const snapshot::Resource& r = *ptr;
+    const snapshot::v1::Resource& r = *ptr;
     while (k < known.size() && known[k].first < r.name()) {
       response->add_removed_resources(std::string(known[k++].first));
     }
@@ -84,7 +84,7 @@ class DiscoveryServer::NodeStream
   void OnDone() override {
     server_->Unregister(this);
     if (!node_id_.empty()) {
-      server_->UpdateStatus(node_id_, [](admin::NodeStatus* s) {
+      server_->UpdateStatus(node_id_, [](admin::v1::NodeStatus* s) {
         s->set_connected(false);
         s->clear_pending_version();
         s->set_disconnected_unix_ms(absl::ToUnixMillis(absl::Now()));
@@ -143,7 +143,7 @@ class DiscoveryServer::NodeStream
           parked_version_ = answered->version;
           const std::string message = request_.error_detail().message();
           server_->stats_->OnNack();
-          server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
+          server_->UpdateStatus(node_id_, [&](admin::v1::NodeStatus* s) {
             s->set_last_nack_version(answered->version);
             s->set_last_nack_message(message);
             s->clear_pending_version();
@@ -155,7 +155,7 @@ class DiscoveryServer::NodeStream
           initial_known_.clear();
           applied_version_ = answered->version;
           server_->stats_->OnAck(absl::ToDoubleSeconds(absl::Now() - answered->built_at));
-          server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
+          server_->UpdateStatus(node_id_, [&](admin::v1::NodeStatus* s) {
             s->set_last_acked_version(answered->version);
             s->clear_pending_version();
           });
@@ -165,7 +165,7 @@ class DiscoveryServer::NodeStream
     }
     if (request_.has_report()) StoreReport();
     if (first) {
-      server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
+      server_->UpdateStatus(node_id_, [&](admin::v1::NodeStatus* s) {
         s->set_node_id(node_id_);
         s->set_peer(peer_);
         s->set_connected(true);
@@ -186,7 +186,7 @@ class DiscoveryServer::NodeStream
       log::Warn("node report too large: dropped").Kv("node", node_id_).Kv("bytes", bytes);
       return;
     }
-    server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) {
+    server_->UpdateStatus(node_id_, [&](admin::v1::NodeStatus* s) {
       s->mutable_report()->Swap(request_.mutable_report());
       s->set_report_received_unix_ms(absl::ToUnixMillis(absl::Now()));
     });
@@ -220,7 +220,7 @@ class DiscoveryServer::NodeStream
     outstanding_ = target;
     write_in_flight_ = true;
     server_->stats_->OnPush(writing_->bytes, writing_->message.full_state());
-    server_->UpdateStatus(node_id_, [&](admin::NodeStatus* s) { s->set_pending_version(version); });
+    server_->UpdateStatus(node_id_, [&](admin::v1::NodeStatus* s) { s->set_pending_version(version); });
     action.write = true;
     return action;
   }
@@ -307,7 +307,7 @@ void DiscoveryServer::Unregister(NodeStream* stream) {
 }
 
 void DiscoveryServer::UpdateStatus(const std::string& node_id,
-                                   const std::function<void(admin::NodeStatus*)>& f) {
+                                   const std::function<void(admin::v1::NodeStatus*)>& f) {
   absl::MutexLock lock(&status_mu_);
   f(&status_[node_id]);
   PruneLocked();
@@ -316,17 +316,17 @@ void DiscoveryServer::UpdateStatus(const std::string& node_id,
 void DiscoveryServer::PruneLocked() {
   const int64_t cutoff = absl::ToUnixMillis(absl::Now() - node_expiry_);
   for (auto it = status_.begin(); it != status_.end();) {
-    const admin::NodeStatus& s = it->second;
+    const admin::v1::NodeStatus& s = it->second;
     it = !s.connected() && s.disconnected_unix_ms() != 0 && s.disconnected_unix_ms() <= cutoff
              ? status_.erase(it)
              : std::next(it);
   }
 }
 
-std::vector<admin::NodeStatus> DiscoveryServer::Nodes() {
+std::vector<admin::v1::NodeStatus> DiscoveryServer::Nodes() {
   absl::MutexLock lock(&status_mu_);
   PruneLocked();
-  std::vector<admin::NodeStatus> out;
+  std::vector<admin::v1::NodeStatus> out;
   for (const auto& [id, status] : status_) out.push_back(status);
   return out;
 }

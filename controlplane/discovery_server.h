@@ -37,13 +37,13 @@ struct DiscoveryStats {
 // the stream is served (and by whom) before any snapshot is due.
 constexpr char kReplicaMetadataKey[] = "x-edgerouter-replica";
 
-class DiscoveryServer final : public discovery::Discovery::CallbackService {
+class DiscoveryServer final : public discovery::v1::Discovery::CallbackService {
  public:
   explicit DiscoveryServer(DiscoveryStats* stats, std::string replica_id = "")
       : stats_(stats), replica_id_(std::move(replica_id)) {}
   ~DiscoveryServer() override;
 
-  grpc::ServerBidiReactor<discovery::DiscoveryRequest, discovery::DiscoveryResponse>*
+  grpc::ServerBidiReactor<discovery::v1::DiscoveryRequest, discovery::v1::DiscoveryResponse>*
   StreamSnapshots(grpc::CallbackServerContext* context) override;
 
   // Publishes a new snapshot to every connected node (called by the snapshot hub).
@@ -55,7 +55,7 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
 
   // Every node seen, with its latest report. A node that left stays listed (disconnected) for
   // `node_expiry`, then is forgotten, so memory follows the live fleet.
-  std::vector<admin::NodeStatus> Nodes();
+  std::vector<admin::v1::NodeStatus> Nodes();
   void set_node_expiry(absl::Duration expiry) {
     absl::MutexLock lock(&status_mu_);
     node_expiry_ = expiry;
@@ -75,10 +75,10 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
   }
   void Register(NodeStream* stream);
   void Unregister(NodeStream* stream);
-  void UpdateStatus(const std::string& node_id, const std::function<void(admin::NodeStatus*)>& f);
+  void UpdateStatus(const std::string& node_id, const std::function<void(admin::v1::NodeStatus*)>& f);
 
   struct SharedResponse {
-    discovery::DiscoveryResponse message;
+    discovery::v1::DiscoveryResponse message;
     size_t bytes = 0;
   };
   // Full state (`from` null) or delta `from` -> `to`, built once per pair.
@@ -92,7 +92,7 @@ class DiscoveryServer final : public discovery::Discovery::CallbackService {
   absl::Mutex current_mu_;
   std::shared_ptr<const BuiltSnapshot> current_ ABSL_GUARDED_BY(current_mu_);
   absl::Mutex status_mu_;
-  std::map<std::string, admin::NodeStatus> status_ ABSL_GUARDED_BY(status_mu_);
+  std::map<std::string, admin::v1::NodeStatus> status_ ABSL_GUARDED_BY(status_mu_);
   absl::Duration node_expiry_ ABSL_GUARDED_BY(status_mu_) = absl::Minutes(10);
   void PruneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(status_mu_);
   absl::Mutex cache_mu_;
@@ -107,7 +107,7 @@ ResourceVersions VersionsOf(const BuiltSnapshot& snapshot);
 // Delta from `known` (what the node holds) to `target`: changed/added resources and removed
 // names, appended to `response`.
 void ComputeDelta(const ResourceVersions& known, const BuiltSnapshot& target,
-                  discovery::DiscoveryResponse* response);
+                  discovery::v1::DiscoveryResponse* response);
 
 }  // namespace edgerouter::controlplane
 

@@ -19,7 +19,7 @@ namespace edgerouter::controlplane {
 
 struct LogEntry {
   uint64_t version = 0;
-  std::vector<events::Event> events;
+  std::vector<events::v1::Event> events;
 };
 
 // Cancels a watch when destroyed; after destruction the callback is never called again.
@@ -39,7 +39,7 @@ class EventLog {
   // the stream is exactly at that version (0 = empty stream): optimistic concurrency.
   // Streams are created by their first append. Returns the new version.
   virtual absl::StatusOr<uint64_t> Append(absl::string_view stream,
-                                          std::vector<events::Event> batch,
+                                          std::vector<events::v1::Event> batch,
                                           std::optional<uint64_t> expected_version) = 0;
 
   // Up to `max_entries` entries with version > `after_version`, in order.

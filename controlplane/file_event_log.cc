@@ -70,13 +70,13 @@ bool WriteAll(int fd, const std::string& data, off_t offset) {
 }
 
 // A record that parses at `offset` of `data`: its payload, or nullopt.
-std::optional<events::LogRecord> RecordAt(const std::string& data, size_t offset, size_t* end) {
+std::optional<events::v1::LogRecord> RecordAt(const std::string& data, size_t offset, size_t* end) {
   if (data.size() - offset < kHeaderSize) return std::nullopt;
   if (GetU32(&data[offset]) != kMagic) return std::nullopt;
   const uint32_t len = GetU32(&data[offset + 4]);
   if (len > kMaxRecordSize || data.size() - offset - kHeaderSize < len) return std::nullopt;
   if (GetU32(&data[offset + 8]) != Crc(data, offset + kHeaderSize, len)) return std::nullopt;
-  events::LogRecord record;
+  events::v1::LogRecord record;
   if (!record.ParseFromArray(data.data() + offset + kHeaderSize, static_cast<int>(len))) {
     return std::nullopt;
   }
@@ -196,7 +196,7 @@ absl::StatusOr<std::unique_ptr<FileEventLog>> FileEventLog::Open(
     size_t offset = 0;
     while (offset < data.size()) {
       size_t end = 0;
-      std::optional<events::LogRecord> record = RecordAt(data, offset, &end);
+      std::optional<events::v1::LogRecord> record = RecordAt(data, offset, &end);
       if (!record.has_value()) {
         if (AnyValidRecordAfter(data, offset)) {
           return absl::DataLossError(absl::StrCat(
@@ -260,7 +260,7 @@ absl::StatusOr<FileEventLog::StreamFile*> FileEventLog::GetStream(absl::string_v
 }
 
 absl::StatusOr<uint64_t> FileEventLog::Append(absl::string_view stream,
-                                              std::vector<events::Event> batch,
+                                              std::vector<events::v1::Event> batch,
                                               std::optional<uint64_t> expected_version) {
   absl::StatusOr<StreamFile*> file_or = GetStream(stream, /*create=*/true);
   if (!file_or.ok()) return file_or.status();
@@ -274,10 +274,10 @@ absl::StatusOr<uint64_t> FileEventLog::Append(absl::string_view stream,
       return absl::AbortedError(absl::StrCat("version conflict on ", stream, ": expected version ",
                                              *expected_version, ", stream is at version ", head));
     }
-    events::LogRecord record;
+    events::v1::LogRecord record;
     record.set_stream(std::string(stream));
     record.set_version(head + 1);
-    for (events::Event& e : batch) *record.add_events() = std::move(e);
+    for (events::v1::Event& e : batch) *record.add_events() = std::move(e);
     std::string payload;
     record.SerializeToString(&payload);
     if (payload.size() > kMaxRecordSize) {
@@ -298,7 +298,7 @@ absl::StatusOr<uint64_t> FileEventLog::Append(absl::string_view stream,
     file->offsets.push_back(file->size);
     file->size += bytes.size();
     entry.version = head + 1;
-    for (events::Event& e : *record.mutable_events()) entry.events.push_back(std::move(e));
+    for (events::v1::Event& e : *record.mutable_events()) entry.events.push_back(std::move(e));
     for (auto& w : file->watchers) w->callback(entry);
   }
   return entry.version;
@@ -312,13 +312,13 @@ absl::StatusOr<LogEntry> FileEventLog::ReadEntry(const StreamFile& file, uint64_
   ssize_t n = pread(file.fd, data.data(), data.size(), offset);
   if (n != static_cast<ssize_t>(data.size())) return ErrnoError("read", file.path);
   size_t record_end;
-  std::optional<events::LogRecord> record = RecordAt(data, 0, &record_end);
+  std::optional<events::v1::LogRecord> record = RecordAt(data, 0, &record_end);
   if (!record.has_value()) {
     return absl::DataLossError(absl::StrCat("stream ", file.name, "@", version, ": bad record"));
   }
   LogEntry entry;
   entry.version = version;
-  for (events::Event& e : *record->mutable_events()) entry.events.push_back(std::move(e));
+  for (events::v1::Event& e : *record->mutable_events()) entry.events.push_back(std::move(e));
   return entry;
 }
 

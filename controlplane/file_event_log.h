@@ -27,7 +27,7 @@ class FileEventLog : public EventLog {
                                                             std::vector<std::string>* recovery_notes);
   ~FileEventLog() override;
 
-  absl::StatusOr<uint64_t> Append(absl::string_view stream, std::vector<events::Event> batch,
+  absl::StatusOr<uint64_t> Append(absl::string_view stream, std::vector<events::v1::Event> batch,
                                   std::optional<uint64_t> expected_version) override;
   absl::StatusOr<std::vector<LogEntry>> ReadAfter(absl::string_view stream, uint64_t after_version,
                                                   size_t max_entries) override;

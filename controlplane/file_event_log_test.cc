@@ -30,7 +30,7 @@ class FileEventLogTest : public ::testing::Test {
     return log.ok() ? *std::move(log) : nullptr;
   }
 
-  static std::vector<events::Event> Batch(const std::string& id) {
+  static std::vector<events::v1::Event> Batch(const std::string& id) {
     return {MakeSystemEvent("AppDeleted", absl::StrCat(R"({"Id":")", id, R"("})"))};
   }
 

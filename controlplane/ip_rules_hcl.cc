@@ -129,8 +129,8 @@ class Parser {
  public:
   explicit Parser(absl::string_view text) : lexer_(text) {}
 
-  absl::StatusOr<config::IpRules> Parse() {
-    std::vector<config::IpRule> allow_all, allow_specified;
+  absl::StatusOr<config::v1::IpRules> Parse() {
+    std::vector<config::v1::IpRule> allow_all, allow_specified;
     while (true) {
       absl::StatusOr<Token> t = lexer_.Next();
       if (!t.ok()) return t.status();
@@ -141,14 +141,14 @@ class Parser {
         return Lexer::Error(t->line, t->column,
                             absl::StrCat("unknown block \"", t->text, "\" (expected allow_all or allow_specified)"));
       }
-      absl::StatusOr<config::IpRule> rule = Block(*t, specified);
+      absl::StatusOr<config::v1::IpRule> rule = Block(*t, specified);
       if (!rule.ok()) return rule.status();
       (specified ? allow_specified : allow_all).push_back(*std::move(rule));
     }
     if (allow_all.empty() && allow_specified.empty()) return Lexer::Error(1, 1, "empty IP rules file");
-    config::IpRules rules;
+    config::v1::IpRules rules;
     for (auto* list : {&allow_all, &allow_specified}) {
-      for (config::IpRule& r : *list) *rules.add_rules() = std::move(r);
+      for (config::v1::IpRule& r : *list) *rules.add_rules() = std::move(r);
     }
     return rules;
   }
@@ -161,13 +161,13 @@ class Parser {
     return t;
   }
 
-  absl::StatusOr<config::IpRule> Block(const Token& name, bool specified) {
+  absl::StatusOr<config::v1::IpRule> Block(const Token& name, bool specified) {
     absl::StatusOr<Token> t = lexer_.Next();
     if (!t.ok()) return t.status();
     if (t->kind == Tok::kEquals) t = lexer_.Next();  // HCL1 also takes `allow_all = { ... }`
     if (!t.ok()) return t.status();
     if (t->kind != Tok::kLBrace) return Lexer::Error(t->line, t->column, "expected {");
-    config::IpRule rule;
+    config::v1::IpRule rule;
     bool has_prefix = false, has_apps = false;
     while (true) {
       t = lexer_.Next();
@@ -204,7 +204,7 @@ class Parser {
     return rule;
   }
 
-  absl::Status Apps(config::IpRule* rule) {
+  absl::Status Apps(config::v1::IpRule* rule) {
     absl::StatusOr<Token> t = Expect(Tok::kLBracket, "[");
     if (!t.ok()) return t.status();
     while (true) {
@@ -243,11 +243,11 @@ std::string Quote(const std::string& s) {
 
 }  // namespace
 
-absl::StatusOr<config::IpRules> ParseIpRulesHcl(absl::string_view text) { return Parser(text).Parse(); }
+absl::StatusOr<config::v1::IpRules> ParseIpRulesHcl(absl::string_view text) { return Parser(text).Parse(); }
 
-std::string FormatIpRulesHcl(const config::IpRules& rules) {
+std::string FormatIpRulesHcl(const config::v1::IpRules& rules) {
   std::string out;
-  for (const config::IpRule& r : rules.rules()) {
+  for (const config::v1::IpRule& r : rules.rules()) {
     if (r.apps().empty()) {
       absl::StrAppend(&out, "allow_all { prefix = ", Quote(r.prefix()), " }\n");
     } else {

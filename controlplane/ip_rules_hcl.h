@@ -22,10 +22,10 @@ namespace edgerouter::controlplane {
 // InvalidArgument "<line>:<column>: <what>" for a syntax error, an unknown block or key, a bad
 // CIDR, allow_specified without apps, or a file without rules (as edgerouter, which refuses to
 // start on those). `origin` is not set.
-absl::StatusOr<config::IpRules> ParseIpRulesHcl(absl::string_view text);
+absl::StatusOr<config::v1::IpRules> ParseIpRulesHcl(absl::string_view text);
 
 // The rules as ip-rules.hcl text that parses back to them (`edgerouterctl iprules cat`).
-std::string FormatIpRulesHcl(const config::IpRules& rules);
+std::string FormatIpRulesHcl(const config::v1::IpRules& rules);
 
 }  // namespace edgerouter::controlplane
 

@@ -9,9 +9,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
-  absl::StatusOr<edgerouter::config::IpRules> rules = edgerouter::controlplane::ParseIpRulesHcl(text);
+  absl::StatusOr<edgerouter::config::v1::IpRules> rules = edgerouter::controlplane::ParseIpRulesHcl(text);
   if (!rules.ok()) return 0;
-  absl::StatusOr<edgerouter::config::IpRules> again =
+  absl::StatusOr<edgerouter::config::v1::IpRules> again =
       edgerouter::controlplane::ParseIpRulesHcl(edgerouter::controlplane::FormatIpRulesHcl(*rules));
   if (!again.ok() || !google::protobuf::util::MessageDifferencer::Equals(*rules, *again)) abort();
   return 0;

@@ -6,7 +6,7 @@ namespace edgerouter::controlplane {
 namespace {
 
 TEST(IpRulesHcl, EdgerouterExampleInEvaluationOrder) {
-  absl::StatusOr<config::IpRules> rules = ParseIpRulesHcl(R"(
+  absl::StatusOr<config::v1::IpRules> rules = ParseIpRulesHcl(R"(
 allow_specified {
 	prefix = "100.56.80.66/32"
 	apps = ["test", "other"]
@@ -31,26 +31,26 @@ allow_all { prefix = "2001:db8::/32" }
 
 TEST(IpRulesHcl, HclVariants) {
   // `name = { }`, commas between keys, a trailing comma in the list.
-  absl::StatusOr<config::IpRules> rules =
+  absl::StatusOr<config::v1::IpRules> rules =
       ParseIpRulesHcl("allow_specified = { prefix = \"10.0.0.0/8\", apps = [\"a\",] }\n");
   ASSERT_TRUE(rules.ok()) << rules.status();
   EXPECT_EQ(rules->rules(0).apps(0), "a");
 }
 
 TEST(IpRulesHcl, FormatParsesBackToTheSameRules) {
-  config::IpRules rules;
+  config::v1::IpRules rules;
   rules.add_rules()->set_prefix("10.0.0.0/8");
-  config::IpRule* r = rules.add_rules();
+  config::v1::IpRule* r = rules.add_rules();
   r->set_prefix("::1/128");
   r->add_apps("a \"quoted\" \\ app\n");
   r->add_apps("b");
-  absl::StatusOr<config::IpRules> again = ParseIpRulesHcl(FormatIpRulesHcl(rules));
+  absl::StatusOr<config::v1::IpRules> again = ParseIpRulesHcl(FormatIpRulesHcl(rules));
   ASSERT_TRUE(again.ok()) << again.status() << "\n" << FormatIpRulesHcl(rules);
   EXPECT_EQ(again->SerializeAsString(), rules.SerializeAsString());
 }
 
 void ExpectError(absl::string_view text, absl::string_view message) {
-  absl::StatusOr<config::IpRules> rules = ParseIpRulesHcl(text);
+  absl::StatusOr<config::v1::IpRules> rules = ParseIpRulesHcl(text);
   ASSERT_FALSE(rules.ok()) << text;
   EXPECT_EQ(rules.status().message(), message) << text;
 }

@@ -32,8 +32,8 @@ std::string DeterministicBytes(const google::protobuf::Message& message) {
   return out;
 }
 
-snapshot::RejectedItem Rejected(std::string source, std::string id, std::string reason) {
-  snapshot::RejectedItem item;
+snapshot::v1::RejectedItem Rejected(std::string source, std::string id, std::string reason) {
+  snapshot::v1::RejectedItem item;
   item.set_source(std::move(source));
   item.set_id(std::move(id));
   item.set_reason(std::move(reason));
@@ -46,13 +46,13 @@ std::string ContentVersion(const google::protobuf::Message& message) {
   return HashHex(DeterministicBytes(message));
 }
 
-PreparedApp PrepareApp(config::Application app, std::string origin) {
+PreparedApp PrepareApp(config::v1::Application app, std::string origin) {
   PreparedApp prepared;
   prepared.id = app.id();
   prepared.origin = std::move(origin);
   prepared.problems = config::ValidateApplication(app);
   if (!prepared.problems.empty()) return prepared;
-  auto resource = std::make_shared<snapshot::Resource>();
+  auto resource = std::make_shared<snapshot::v1::Resource>();
   resource->set_name(absl::StrCat("app/", app.id()));
   resource->set_version(ContentVersion(app));
   *resource->mutable_app() = std::move(app);
@@ -60,10 +60,10 @@ PreparedApp PrepareApp(config::Application app, std::string origin) {
   return prepared;
 }
 
-ResourcePtr PrepareCertificate(const events::CertificateObtained& cert) {
-  auto resource = std::make_shared<snapshot::Resource>();
+ResourcePtr PrepareCertificate(const events::v1::CertificateObtained& cert) {
+  auto resource = std::make_shared<snapshot::v1::Resource>();
   resource->set_name(absl::StrCat("cert/", cert.id()));
-  snapshot::Certificate* c = resource->mutable_certificate();
+  snapshot::v1::Certificate* c = resource->mutable_certificate();
   c->set_id(cert.id());
   c->mutable_domains()->CopyFrom(cert.domains());
   c->set_expires(cert.expires());
@@ -74,8 +74,8 @@ ResourcePtr PrepareCertificate(const events::CertificateObtained& cert) {
   return resource;
 }
 
-ResourcePtr PrepareIpRules(config::IpRules rules, std::string origin) {
-  auto resource = std::make_shared<snapshot::Resource>();
+ResourcePtr PrepareIpRules(config::v1::IpRules rules, std::string origin) {
+  auto resource = std::make_shared<snapshot::v1::Resource>();
   resource->set_name("iprules");
   rules.set_origin(std::move(origin));
   *resource->mutable_ip_rules() = std::move(rules);
@@ -83,14 +83,14 @@ ResourcePtr PrepareIpRules(config::IpRules rules, std::string origin) {
   return resource;
 }
 
-snapshot::Snapshot BuiltSnapshot::ToProto() const {
-  snapshot::Snapshot out;
+snapshot::v1::Snapshot BuiltSnapshot::ToProto() const {
+  snapshot::v1::Snapshot out;
   out.set_version(version);
   for (const ResourcePtr& r : resources) *out.add_resources() = *r;
   return out;
 }
 
-const snapshot::Resource* BuiltSnapshot::Find(const std::string& name) const {
+const snapshot::v1::Resource* BuiltSnapshot::Find(const std::string& name) const {
   auto it = std::lower_bound(resources.begin(), resources.end(), name,
                              [](const ResourcePtr& r, const std::string& n) { return r->name() < n; });
   return it != resources.end() && (*it)->name() == name ? it->get() : nullptr;

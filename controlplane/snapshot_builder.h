@@ -20,7 +20,7 @@
 
 namespace edgerouter::controlplane {
 
-using ResourcePtr = std::shared_ptr<const snapshot::Resource>;
+using ResourcePtr = std::shared_ptr<const snapshot::v1::Resource>;
 
 // An app as a source offers it, validated and hashed.
 struct PreparedApp {
@@ -37,28 +37,28 @@ struct PreparedApp {
   std::vector<CertResolver> cert_resolvers;
 };
 
-PreparedApp PrepareApp(config::Application app, std::string origin);
-ResourcePtr PrepareCertificate(const events::CertificateObtained& cert);
+PreparedApp PrepareApp(config::v1::Application app, std::string origin);
+ResourcePtr PrepareCertificate(const events::v1::CertificateObtained& cert);
 // The "iprules" resource (rules already parsed and checked).
-ResourcePtr PrepareIpRules(config::IpRules rules, std::string origin);
+ResourcePtr PrepareIpRules(config::v1::IpRules rules, std::string origin);
 
 // One source's apps. Sources are passed in precedence order: for a duplicate id the earlier
 // source wins (loadbalancer stream, then file, then Docker) and the later copy is reported.
 struct AppSource {
   std::string name;
   std::vector<std::shared_ptr<const PreparedApp>> apps;
-  std::vector<snapshot::RejectedItem> rejected;  // problems the source found itself
+  std::vector<snapshot::v1::RejectedItem> rejected;  // problems the source found itself
 };
 
 struct BuiltSnapshot {
   std::string version;  // hash over the sorted (name, version) pairs
   std::vector<ResourcePtr> resources;                    // sorted by name
-  std::vector<snapshot::RejectedItem> rejected;          // sorted by (source, id)
+  std::vector<snapshot::v1::RejectedItem> rejected;          // sorted by (source, id)
   std::vector<std::shared_ptr<const PreparedApp>> apps;  // served apps, sorted by id
   absl::Time built_at;
 
-  snapshot::Snapshot ToProto() const;
-  const snapshot::Resource* Find(const std::string& name) const;
+  snapshot::v1::Snapshot ToProto() const;
+  const snapshot::v1::Resource* Find(const std::string& name) const;
   // Where a served app came from ("" if it is not served).
   std::string OriginOf(const std::string& app_id) const;
 };

@@ -8,8 +8,8 @@
 namespace edgerouter::controlplane {
 namespace {
 
-config::Application App(const std::string& id, const std::string& to = "https://x/") {
-  config::Application app;
+config::v1::Application App(const std::string& id, const std::string& to = "https://x/") {
+  config::v1::Application app;
   app.set_id(id);
   auto* f = app.add_frontends();
   f->set_kind("hostname");
@@ -20,7 +20,7 @@ config::Application App(const std::string& id, const std::string& to = "https://
   return app;
 }
 
-AppSource Source(const std::string& name, std::vector<config::Application> apps) {
+AppSource Source(const std::string& name, std::vector<config::v1::Application> apps) {
   AppSource source;
   source.name = name;
   for (auto& app : apps) {
@@ -37,7 +37,7 @@ std::shared_ptr<const BuiltSnapshot> Build(std::vector<AppSource> sources,
 }
 
 TEST(SnapshotBuilder, SameInputsGiveByteIdenticalSnapshots) {
-  events::CertificateObtained cert;
+  events::v1::CertificateObtained cert;
   cert.set_id("c1");
   cert.add_domains("a.example.com");
   auto a = Build({Source("file", {App("b"), App("a")})}, {PrepareCertificate(cert)});
@@ -59,7 +59,7 @@ TEST(SnapshotBuilder, ResourceVersionsChangeOnlyWithTheirContent) {
 }
 
 TEST(SnapshotBuilder, BadAppIsLeftOutAndReportedWhileOthersServe) {
-  config::Application bad = App("bad");
+  config::v1::Application bad = App("bad");
   bad.mutable_backend()->mutable_redirect_opts()->clear_to();
   auto built = Build({Source("/t-1/loadbalancer@3", {App("good"), bad})});
   ASSERT_EQ(built->resources.size(), 1u);
@@ -141,7 +141,7 @@ TEST(StreamState, IpRulesUpdatedLatestWinsBadOnesAreSkippedEmptyWithdraws) {
 }
 
 TEST(SnapshotBuilder, IpRulesAreOneResourceIdenticalForEqualInputs) {
-  config::IpRules rules;
+  config::v1::IpRules rules;
   rules.add_rules()->set_prefix("127.0.0.0/8");
   auto a = Build({Source("file", {App("a")})});
   std::vector<const AppSource*> none;

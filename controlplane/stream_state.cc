@@ -13,7 +13,7 @@ namespace edgerouter::controlplane {
 namespace {
 
 template <typename Payload>
-absl::StatusOr<Payload> Decode(const events::Event& event) {
+absl::StatusOr<Payload> Decode(const events::v1::Event& event) {
   Payload payload;
   absl::Status s = config::DecodeEventPayload(event.payload_json(), config::InputMode::kTolerant, &payload);
   if (!s.ok()) return s;
@@ -22,38 +22,38 @@ absl::StatusOr<Payload> Decode(const events::Event& event) {
 
 }  // namespace
 
-absl::StatusOr<events::AppUpdated> DecodeAppUpdated(const events::Event& event) {
-  absl::StatusOr<events::AppUpdated> updated = Decode<events::AppUpdated>(event);
+absl::StatusOr<events::v1::AppUpdated> DecodeAppUpdated(const events::v1::Event& event) {
+  absl::StatusOr<events::v1::AppUpdated> updated = Decode<events::v1::AppUpdated>(event);
   if (updated.ok() && (!updated->has_application() || updated->application().id().empty())) {
     return absl::InvalidArgumentError("Application.id is required");
   }
   return updated;
 }
 
-absl::StatusOr<events::AppDeleted> DecodeAppDeleted(const events::Event& event) {
-  return Decode<events::AppDeleted>(event);
+absl::StatusOr<events::v1::AppDeleted> DecodeAppDeleted(const events::v1::Event& event) {
+  return Decode<events::v1::AppDeleted>(event);
 }
 
-absl::StatusOr<events::CertificateObtained> DecodeCertificateObtained(const events::Event& event) {
-  absl::StatusOr<events::CertificateObtained> obtained = Decode<events::CertificateObtained>(event);
+absl::StatusOr<events::v1::CertificateObtained> DecodeCertificateObtained(const events::v1::Event& event) {
+  absl::StatusOr<events::v1::CertificateObtained> obtained = Decode<events::v1::CertificateObtained>(event);
   if (obtained.ok() && obtained->id().empty()) return absl::InvalidArgumentError("Id is required");
   return obtained;
 }
 
-absl::StatusOr<events::CertificateRemoved> DecodeCertificateRemoved(const events::Event& event) {
-  return Decode<events::CertificateRemoved>(event);
+absl::StatusOr<events::v1::CertificateRemoved> DecodeCertificateRemoved(const events::v1::Event& event) {
+  return Decode<events::v1::CertificateRemoved>(event);
 }
 
-absl::StatusOr<config::IpRules> DecodeIpRulesUpdated(const events::Event& event) {
-  absl::StatusOr<events::IpRulesUpdated> updated = Decode<events::IpRulesUpdated>(event);
+absl::StatusOr<config::v1::IpRules> DecodeIpRulesUpdated(const events::v1::Event& event) {
+  absl::StatusOr<events::v1::IpRulesUpdated> updated = Decode<events::v1::IpRulesUpdated>(event);
   if (!updated.ok()) return updated.status();
-  if (updated->hcl().empty()) return config::IpRules();
-  absl::StatusOr<config::IpRules> rules = ParseIpRulesHcl(updated->hcl());
+  if (updated->hcl().empty()) return config::v1::IpRules();
+  absl::StatusOr<config::v1::IpRules> rules = ParseIpRulesHcl(updated->hcl());
   if (!rules.ok()) return absl::InvalidArgumentError(absl::StrCat("Hcl: ", rules.status().message()));
   return rules;
 }
 
-absl::Status ValidateCertificate(const events::CertificateObtained& cert) {
+absl::Status ValidateCertificate(const events::v1::CertificateObtained& cert) {
   absl::Time unused;
   std::string error;
   if (cert.id().empty()) return absl::InvalidArgumentError("Id is required");
@@ -75,10 +75,10 @@ absl::Status ValidateCertificate(const events::CertificateObtained& cert) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateEventForAppend(const events::Event& event) {
+absl::Status ValidateEventForAppend(const events::v1::Event& event) {
   const std::string& type = event.type();
   if (type == "AppUpdated") {
-    absl::StatusOr<events::AppUpdated> updated = DecodeAppUpdated(event);
+    absl::StatusOr<events::v1::AppUpdated> updated = DecodeAppUpdated(event);
     if (!updated.ok()) return updated.status();
     // What PutApp accepts: an app the snapshot builder would not reject.
     std::vector<std::string> problems = config::ValidateApplication(updated->application());
@@ -89,17 +89,17 @@ absl::Status ValidateEventForAppend(const events::Event& event) {
     return absl::OkStatus();
   }
   if (type == "AppDeleted") {
-    absl::StatusOr<events::AppDeleted> deleted = DecodeAppDeleted(event);
+    absl::StatusOr<events::v1::AppDeleted> deleted = DecodeAppDeleted(event);
     if (!deleted.ok()) return deleted.status();
     return deleted->id().empty() ? absl::InvalidArgumentError("Id is required") : absl::OkStatus();
   }
   if (type == "IpRulesUpdated") return DecodeIpRulesUpdated(event).status();
   if (type == "CertificateObtained") {
-    absl::StatusOr<events::CertificateObtained> obtained = DecodeCertificateObtained(event);
+    absl::StatusOr<events::v1::CertificateObtained> obtained = DecodeCertificateObtained(event);
     return obtained.ok() ? ValidateCertificate(*obtained) : obtained.status();
   }
   if (type == "CertificateRemoved") {
-    absl::StatusOr<events::CertificateRemoved> removed = DecodeCertificateRemoved(event);
+    absl::StatusOr<events::v1::CertificateRemoved> removed = DecodeCertificateRemoved(event);
     if (!removed.ok()) return removed.status();
     return removed->id().empty() ? absl::InvalidArgumentError("Id is required") : absl::OkStatus();
   }
@@ -116,9 +116,9 @@ void SkippedEvents::Add(SkippedEvent e) {
 void LoadBalancerState::Apply(const LogEntry& entry) {
   version_ = entry.version;
   const std::string where = absl::StrCat(stream_, "@", entry.version);
-  for (const events::Event& event : entry.events) {
+  for (const events::v1::Event& event : entry.events) {
     if (event.type() == "AppUpdated") {
-      absl::StatusOr<events::AppUpdated> updated = DecodeAppUpdated(event);
+      absl::StatusOr<events::v1::AppUpdated> updated = DecodeAppUpdated(event);
       if (!updated.ok()) {
         skipped_.Add({where, event.type(), std::string(updated.status().message())});
       } else {
@@ -127,7 +127,7 @@ void LoadBalancerState::Apply(const LogEntry& entry) {
             PrepareApp(std::move(*updated->mutable_application()), where));
       }
     } else if (event.type() == "AppDeleted") {
-      absl::StatusOr<events::AppDeleted> deleted = DecodeAppDeleted(event);
+      absl::StatusOr<events::v1::AppDeleted> deleted = DecodeAppDeleted(event);
       if (!deleted.ok()) {
         skipped_.Add({where, event.type(), std::string(deleted.status().message())});
       } else {
@@ -135,7 +135,7 @@ void LoadBalancerState::Apply(const LogEntry& entry) {
       }
     } else if (event.type() == "IpRulesUpdated") {
       // A bad rule set is skipped: the rules before it keep applying.
-      absl::StatusOr<config::IpRules> rules = DecodeIpRulesUpdated(event);
+      absl::StatusOr<config::v1::IpRules> rules = DecodeIpRulesUpdated(event);
       if (!rules.ok()) {
         skipped_.Add({where, event.type(), std::string(rules.status().message())});
       } else {
@@ -150,9 +150,9 @@ void LoadBalancerState::Apply(const LogEntry& entry) {
 void CertBusState::Apply(const LogEntry& entry) {
   version_ = entry.version;
   const std::string where = absl::StrCat(stream_, "@", entry.version);
-  for (const events::Event& event : entry.events) {
+  for (const events::v1::Event& event : entry.events) {
     if (event.type() == "CertificateObtained") {
-      absl::StatusOr<events::CertificateObtained> obtained = DecodeCertificateObtained(event);
+      absl::StatusOr<events::v1::CertificateObtained> obtained = DecodeCertificateObtained(event);
       if (!obtained.ok()) {
         skipped_.Add({where, event.type(), std::string(obtained.status().message())});
       } else {
@@ -161,7 +161,7 @@ void CertBusState::Apply(const LogEntry& entry) {
         certs_[id] = *std::move(obtained);
       }
     } else if (event.type() == "CertificateRemoved") {
-      absl::StatusOr<events::CertificateRemoved> removed = DecodeCertificateRemoved(event);
+      absl::StatusOr<events::v1::CertificateRemoved> removed = DecodeCertificateRemoved(event);
       if (!removed.ok()) {
         skipped_.Add({where, event.type(), std::string(removed.status().message())});
       } else {

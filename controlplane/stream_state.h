@@ -22,22 +22,22 @@ namespace edgerouter::controlplane {
 
 // The payloads of the event types the reducers read, decoded as they read them (tolerant of
 // unknown fields). AppUpdated needs Application.id, CertificateObtained an Id.
-absl::StatusOr<events::AppUpdated> DecodeAppUpdated(const events::Event& event);
-absl::StatusOr<events::AppDeleted> DecodeAppDeleted(const events::Event& event);
-absl::StatusOr<events::CertificateObtained> DecodeCertificateObtained(const events::Event& event);
-absl::StatusOr<events::CertificateRemoved> DecodeCertificateRemoved(const events::Event& event);
+absl::StatusOr<events::v1::AppUpdated> DecodeAppUpdated(const events::v1::Event& event);
+absl::StatusOr<events::v1::AppDeleted> DecodeAppDeleted(const events::v1::Event& event);
+absl::StatusOr<events::v1::CertificateObtained> DecodeCertificateObtained(const events::v1::Event& event);
+absl::StatusOr<events::v1::CertificateRemoved> DecodeCertificateRemoved(const events::v1::Event& event);
 // IpRulesUpdated's HCL parsed (docs/ip-rules.md); an empty Hcl gives an empty rule list.
-absl::StatusOr<config::IpRules> DecodeIpRulesUpdated(const events::Event& event);
+absl::StatusOr<config::v1::IpRules> DecodeIpRulesUpdated(const events::v1::Event& event);
 
 // What a CertificateObtained must hold to be served (PutCertificate's checks): Id, Domains, a
 // PEM certificate, the KEK's SHA256 fingerprint, a key ciphertext that is not a plaintext key,
 // an RFC 3339 expiry.
-absl::Status ValidateCertificate(const events::CertificateObtained& cert);
+absl::Status ValidateCertificate(const events::v1::CertificateObtained& cert);
 
 // The check before an append: an event of a type the reducers read must decode as they decode
 // it and hold what the typed writes accept (an app as PutApp validates it, a certificate as
 // PutCertificate does, an Id to delete). Other types are stored as given.
-absl::Status ValidateEventForAppend(const events::Event& event);
+absl::Status ValidateEventForAppend(const events::v1::Event& event);
 
 // A skipped event: `where` is "stream@version", `reason` says why.
 struct SkippedEvent {
@@ -87,14 +87,14 @@ class CertBusState {
 
   const std::string& stream() const { return stream_; }
   uint64_t version() const { return version_; }
-  const std::map<std::string, events::CertificateObtained>& certs() const { return certs_; }
+  const std::map<std::string, events::v1::CertificateObtained>& certs() const { return certs_; }
   const std::map<std::string, ResourcePtr>& resources() const { return resources_; }
   const SkippedEvents& skipped() const { return skipped_; }
 
  private:
   std::string stream_;
   uint64_t version_ = 0;
-  std::map<std::string, events::CertificateObtained> certs_;
+  std::map<std::string, events::v1::CertificateObtained> certs_;
   std::map<std::string, ResourcePtr> resources_;
   SkippedEvents skipped_;
 };

@@ -209,7 +209,7 @@ absl::StatusOr<KnownCertificate> Issuer::OrderWithClient(const std::string& name
   absl::StatusOr<std::string> key_pem = PrivateKeyToPem(issued->key.get());
   issued->key.reset();
   if (!key_pem.ok()) return key_pem.status();
-  absl::StatusOr<events::CertificateObtained> event =
+  absl::StatusOr<events::v1::CertificateObtained> event =
       ctl::MakeCertificateObtained(issued->chain_pem, *key_pem, kek_, /*id=*/"");
   OPENSSL_cleanse(key_pem->data(), key_pem->size());
   key_pem->clear();

@@ -60,7 +60,7 @@ class ChallengePublisher {
 class CertificateSink {
  public:
   virtual ~CertificateSink() = default;
-  virtual absl::Status Publish(const events::CertificateObtained& event) = 0;
+  virtual absl::Status Publish(const events::v1::CertificateObtained& event) = 0;
 };
 
 // Where the ACME account key lives, so every replica uses the same account. Load: nullopt when

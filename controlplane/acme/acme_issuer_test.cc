@@ -48,7 +48,7 @@ class CountingPublisher : public ChallengePublisher, public CertificateSink {
     return absl::OkStatus();
   }
   void Withdraw(const std::vector<Http01Challenge>&) override {}
-  absl::Status Publish(const events::CertificateObtained&) override {
+  absl::Status Publish(const events::v1::CertificateObtained&) override {
     ++certificates;
     return absl::OkStatus();
   }

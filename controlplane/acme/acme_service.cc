@@ -27,7 +27,7 @@ std::vector<NameRequest> WantedNamesOf(const controlplane::BuiltSnapshot& snapsh
   std::vector<NameRequest> out;
   for (const auto& app : snapshot.apps) {
     if (app->resource == nullptr || !app->resource->has_app()) continue;
-    for (const config::Frontend& f : app->resource->app().frontends()) {
+    for (const config::v1::Frontend& f : app->resource->app().frontends()) {
       if (f.kind() == "hostname" && !f.hostname().empty()) {
         out.push_back({f.hostname(), absl::StrCat("app:", app->id), false});
       } else if (f.kind() == "hostname_regexp" && !f.hostname_regexp().empty()) {
@@ -136,7 +136,7 @@ void AcmeService::Stop() {
   watch_.reset();
 }
 
-void AcmeService::Append(const events::Event& event, const char* what) {
+void AcmeService::Append(const events::v1::Event& event, const char* what) {
   absl::StatusOr<uint64_t> v = log_->Append(stream_, {event}, std::nullopt);
   if (!v.ok()) {
     std::fprintf(stderr, "level=WARN msg=\"acme: append failed\" what=%s stream=%s error=\"%s\"\n", what,
@@ -157,7 +157,7 @@ bool AcmeService::ChallengesServed(const std::vector<Http01Challenge>& challenge
     }
   }
   std::vector<std::string> behind;
-  for (const admin::NodeStatus& node : discovery_->Nodes()) {
+  for (const admin::v1::NodeStatus& node : discovery_->Nodes()) {
     if (node.connected() && node.last_acked_version() != current->version) behind.push_back(node.node_id());
   }
   *waiting_for = absl::StrCat("data planes ", absl::StrJoin(behind, ","));
@@ -165,16 +165,16 @@ bool AcmeService::ChallengesServed(const std::vector<Http01Challenge>& challenge
 }
 
 absl::Status AcmeService::Publish(const std::vector<Http01Challenge>& challenges) {
-  events::AcmeChallengesPublished published;
+  events::v1::AcmeChallengesPublished published;
   for (const Http01Challenge& c : challenges) {
-    events::AcmeHttp01Challenge* out = published.add_challenges();
+    events::v1::AcmeHttp01Challenge* out = published.add_challenges();
     out->set_domain(c.dns_name);
     out->set_token(c.token);
     out->set_key_authorization(c.key_authorization);
   }
   // One order runs fleet-wide at a time, so tokens of any other order are stale (a holder died
   // before withdrawing them): they leave the snapshots in the same version.
-  events::AcmeChallengesWithdrawn stale;
+  events::v1::AcmeChallengesWithdrawn stale;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [token, c] : state_.challenges()) {
@@ -183,7 +183,7 @@ absl::Status AcmeService::Publish(const std::vector<Http01Challenge>& challenges
       if (!current) stale.add_tokens(token);
     }
   }
-  std::vector<events::Event> batch;
+  std::vector<events::v1::Event> batch;
   if (stale.tokens_size() > 0) batch.push_back(MakeAcmeEvent("AcmeChallengesWithdrawn", stale));
   batch.push_back(MakeAcmeEvent("AcmeChallengesPublished", published));
   absl::StatusOr<uint64_t> v = log_->Append(stream_, std::move(batch), std::nullopt);
@@ -205,12 +205,12 @@ absl::Status AcmeService::Publish(const std::vector<Http01Challenge>& challenges
 }
 
 void AcmeService::Withdraw(const std::vector<Http01Challenge>& challenges) {
-  events::AcmeChallengesWithdrawn withdrawn;
+  events::v1::AcmeChallengesWithdrawn withdrawn;
   for (const Http01Challenge& c : challenges) withdrawn.add_tokens(c.token);
   Append(MakeAcmeEvent("AcmeChallengesWithdrawn", withdrawn), "AcmeChallengesWithdrawn");
 }
 
-absl::Status AcmeService::Publish(const events::CertificateObtained& event) {
+absl::Status AcmeService::Publish(const events::v1::CertificateObtained& event) {
   if (absl::Status s = controlplane::ValidateCertificate(event); !s.ok()) return s;
   absl::StatusOr<uint64_t> v =
       log_->Append(hub_->certbus_stream(), {MakeSystemEvent("CertificateObtained", ToCompactJson(event))}, std::nullopt);
@@ -237,7 +237,7 @@ absl::StatusOr<std::optional<AccountKey>> AcmeService::Load() {
 absl::Status AcmeService::Save(const AccountKey& key) {
   absl::StatusOr<std::string> pem = key.ToPem();
   if (!pem.ok()) return pem.status();
-  events::AcmeAccountKeyCreated created;
+  events::v1::AcmeAccountKeyCreated created;
   created.set_key_pem(*pem);
   uint64_t seen;
   {
@@ -265,28 +265,28 @@ std::string AcmeService::OpenOrder(const std::string& name) {
 }
 
 void AcmeService::OrderStarted(const std::string& name, const std::string& order_url) {
-  events::AcmeOrderStarted started;
+  events::v1::AcmeOrderStarted started;
   started.set_domain(name);
   started.set_order_url(order_url);
   Append(MakeAcmeEvent("AcmeOrderStarted", started), "AcmeOrderStarted");
 }
 
 void AcmeService::OrderEnded(const std::string& name, const std::string& outcome) {
-  events::AcmeOrderEnded ended;
+  events::v1::AcmeOrderEnded ended;
   ended.set_domain(name);
   ended.set_outcome(outcome);
   Append(MakeAcmeEvent("AcmeOrderEnded", ended), "AcmeOrderEnded");
 }
 
-admin::ListAcmeNamesResponse AcmeService::Status() const {
-  admin::ListAcmeNamesResponse out;
+admin::v1::ListAcmeNamesResponse AcmeService::Status() const {
+  admin::v1::ListAcmeNamesResponse out;
   out.set_enabled(true);
   out.set_directory_url(options_.issuer.client.directory_url);
   controlplane::LeaseKeeper* keeper = lease_.keeper.load();
   out.set_issuer_here(keeper != nullptr && keeper->held());
   if (keeper != nullptr) out.set_issuer_holder(keeper->holder());
   for (const NameStatus& s : issuer_->States()) {
-    admin::AcmeNameStatus* n = out.add_names();
+    admin::v1::AcmeNameStatus* n = out.add_names();
     n->set_name(s.name);
     for (const std::string& source : s.sources) n->add_sources(source);
     n->set_state(std::string(NameStateName(s.state)));

@@ -66,14 +66,14 @@ class AcmeService : public ChallengePublisher,
   std::vector<NameStatus> States() const { return issuer_->States(); }
   IssuerStats stats() const { return issuer_->stats(); }
   // For Admin.ListAcmeNames (edgerouterctl cert ls).
-  admin::ListAcmeNamesResponse Status() const;
+  admin::v1::ListAcmeNamesResponse Status() const;
   void RegisterMetrics(metrics::MetricsRegistry* registry);
 
   // ChallengePublisher
   absl::Status Publish(const std::vector<Http01Challenge>& challenges) override;
   void Withdraw(const std::vector<Http01Challenge>& challenges) override;
   // CertificateSink
-  absl::Status Publish(const events::CertificateObtained& event) override;
+  absl::Status Publish(const events::v1::CertificateObtained& event) override;
   // AccountKeyStore (the acme stream)
   absl::StatusOr<std::optional<AccountKey>> Load() override;
   absl::Status Save(const AccountKey& key) override;
@@ -100,7 +100,7 @@ class AcmeService : public ChallengePublisher,
 
   AcmeService(AcmeServiceOptions options, certbus::KekPublicKey kek, controlplane::EventLog* log,
               controlplane::ConfigHub* hub, controlplane::DiscoveryServer* discovery);
-  void Append(const events::Event& event, const char* what);
+  void Append(const events::v1::Event& event, const char* what);
   // Whether the current snapshot holds every token and each data plane on this replica acked it.
   bool ChallengesServed(const std::vector<Http01Challenge>& challenges, std::string* waiting_for);
 

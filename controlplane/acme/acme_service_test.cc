@@ -111,10 +111,10 @@ TEST_F(AcmeServiceTest, AccountKeyIsKeptOnceInTheStreamAndOrdersAreJournaled) {
 }
 
 TEST_F(AcmeServiceTest, StatusAndBadCertificatesAreRefused) {
-  admin::ListAcmeNamesResponse status = service_->Status();
+  admin::v1::ListAcmeNamesResponse status = service_->Status();
   EXPECT_TRUE(status.enabled());
   EXPECT_FALSE(status.issuer_here());  // no lease
-  events::CertificateObtained plaintext;
+  events::v1::CertificateObtained plaintext;
   plaintext.set_id("a.test");
   plaintext.add_domains("a.test");
   plaintext.set_cert_pem_bundle("-----BEGIN CERTIFICATE-----\n");

@@ -23,7 +23,7 @@ namespace edgerouter::acme {
 std::string AcmeStreamName(const std::string& tenant);  // "/t-<tenant>/acme"
 
 // An event for the acme stream: `type` with `payload` as its JSON (by the system user).
-events::Event MakeAcmeEvent(const std::string& type, const google::protobuf::Message& payload);
+events::v1::Event MakeAcmeEvent(const std::string& type, const google::protobuf::Message& payload);
 
 class AcmeStreamState {
  public:
@@ -33,7 +33,7 @@ class AcmeStreamState {
   // The first AcmeAccountKeyCreated wins ("" = none yet): every replica agrees on it.
   const std::string& account_key_pem() const { return account_key_pem_; }
   // Pending challenges by token.
-  const std::map<std::string, events::AcmeHttp01Challenge>& challenges() const { return challenges_; }
+  const std::map<std::string, events::v1::AcmeHttp01Challenge>& challenges() const { return challenges_; }
   // Orders started and not ended: domain → order URL.
   const std::map<std::string, std::string>& open_orders() const { return open_orders_; }
   uint64_t skipped() const { return skipped_; }
@@ -44,7 +44,7 @@ class AcmeStreamState {
  private:
   uint64_t version_ = 0;
   std::string account_key_pem_;
-  std::map<std::string, events::AcmeHttp01Challenge> challenges_;
+  std::map<std::string, events::v1::AcmeHttp01Challenge> challenges_;
   std::map<std::string, std::string> open_orders_;
   uint64_t skipped_ = 0;
 };

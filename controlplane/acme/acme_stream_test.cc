@@ -7,12 +7,12 @@
 namespace edgerouter::acme {
 namespace {
 
-controlplane::LogEntry Entry(uint64_t version, std::vector<events::Event> events) {
+controlplane::LogEntry Entry(uint64_t version, std::vector<events::v1::Event> events) {
   return {version, std::move(events)};
 }
 
-events::Event Published(const std::string& token, const std::string& domain) {
-  events::AcmeChallengesPublished p;
+events::v1::Event Published(const std::string& token, const std::string& domain) {
+  events::v1::AcmeChallengesPublished p;
   auto* c = p.add_challenges();
   c->set_domain(domain);
   c->set_token(token);
@@ -34,7 +34,7 @@ TEST(AcmeStreamState, ChallengesBecomeSortedSnapshotResourcesAndAreWithdrawn) {
   other.Apply(Entry(1, {Published("tokB", "b.example.test"), Published("tokA", "a.example.test")}));
   EXPECT_EQ(other.ChallengeResources()[1]->SerializeAsString(), r[1]->SerializeAsString());
 
-  events::AcmeChallengesWithdrawn w;
+  events::v1::AcmeChallengesWithdrawn w;
   w.add_tokens("tokA");
   state.Apply(Entry(2, {MakeAcmeEvent("AcmeChallengesWithdrawn", w)}));
   ASSERT_EQ(state.ChallengeResources().size(), 1u);
@@ -46,10 +46,10 @@ TEST(AcmeStreamState, BadTokensAndPayloadsAreSkipped) {
   AcmeStreamState state;
   state.Apply(Entry(1, {Published("../etc", "a.example.test"), Published("ok_-1", "a.example.test")}));
   EXPECT_EQ(state.challenges().size(), 1u);
-  events::Event junk;
+  events::v1::Event junk;
   junk.set_type("AcmeOrderStarted");
   junk.set_payload_json("{not json");
-  events::Event unknown;
+  events::v1::Event unknown;
   unknown.set_type("SomethingElse");
   unknown.set_payload_json("{}");
   state.Apply(Entry(2, {junk, unknown}));
@@ -59,20 +59,20 @@ TEST(AcmeStreamState, BadTokensAndPayloadsAreSkipped) {
 
 TEST(AcmeStreamState, FirstAccountKeyWinsAndOrdersOpenAndClose) {
   AcmeStreamState state;
-  events::AcmeAccountKeyCreated k1, k2;
+  events::v1::AcmeAccountKeyCreated k1, k2;
   k1.set_key_pem("PEM-1");
   k2.set_key_pem("PEM-2");
   state.Apply(Entry(1, {MakeAcmeEvent("AcmeAccountKeyCreated", k1)}));
   state.Apply(Entry(2, {MakeAcmeEvent("AcmeAccountKeyCreated", k2)}));
   EXPECT_EQ(state.account_key_pem(), "PEM-1");
 
-  events::AcmeOrderStarted started;
+  events::v1::AcmeOrderStarted started;
   started.set_domain("a.example.test");
   started.set_order_url("https://ca/order/1");
   state.Apply(Entry(3, {MakeAcmeEvent("AcmeOrderStarted", started)}));
   ASSERT_EQ(state.open_orders().count("a.example.test"), 1u);
   EXPECT_EQ(state.open_orders().at("a.example.test"), "https://ca/order/1");
-  events::AcmeOrderEnded ended;
+  events::v1::AcmeOrderEnded ended;
   ended.set_domain("a.example.test");
   ended.set_outcome("issued");
   state.Apply(Entry(4, {MakeAcmeEvent("AcmeOrderEnded", ended)}));
@@ -80,7 +80,7 @@ TEST(AcmeStreamState, FirstAccountKeyWinsAndOrdersOpenAndClose) {
 }
 
 TEST(WantedNames, HostnameFrontendsRegexpsAndCertResolvers) {
-  config::Application app;
+  config::v1::Application app;
   app.set_id("blog");
   auto* f1 = app.add_frontends();
   f1->set_kind("hostname");
@@ -93,7 +93,7 @@ TEST(WantedNames, HostnameFrontendsRegexpsAndCertResolvers) {
   f3->set_path_prefix("/.well-known/");
   auto prepared = std::make_shared<controlplane::PreparedApp>();
   prepared->id = "blog";
-  auto resource = std::make_shared<snapshot::Resource>();
+  auto resource = std::make_shared<snapshot::v1::Resource>();
   *resource->mutable_app() = app;
   prepared->resource = resource;
   prepared->cert_resolvers.push_back({"blog.example.test", "le", false});

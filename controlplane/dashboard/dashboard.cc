@@ -31,7 +31,7 @@ WebResponse Asset(const char* content_type, const char* body) {
 
 // What an event is about, from its payload: the app id or the certificate id. Nothing else
 // of the payload leaves the control plane (it may hold bearer tokens or key material).
-std::string Subject(const events::Event& event) {
+std::string Subject(const events::v1::Event& event) {
   const nlohmann::json payload = nlohmann::json::parse(event.payload_json(), nullptr, false);
   if (!payload.is_object()) return "";
   for (const char* key : {"Id", "id"}) {
@@ -44,10 +44,10 @@ std::string Subject(const events::Event& event) {
   return "";
 }
 
-const admin::ListNodesRequest kListNodes;
-const admin::ListAppsRequest kListApps;
-const admin::ListAcmeNamesRequest kListAcme;
-const admin::GetReplicaStatusRequest kReplicaStatus;
+const admin::v1::ListNodesRequest kListNodes;
+const admin::v1::ListAppsRequest kListApps;
+const admin::v1::ListAcmeNamesRequest kListAcme;
+const admin::v1::GetReplicaStatusRequest kReplicaStatus;
 
 }  // namespace
 
@@ -71,22 +71,22 @@ bool Dashboard::Authorized(const std::string& authorization, bool loopback, bool
   admin_->ListNodes(&context, &kListNodes, state.mutable_nodes());
   admin_->ListApps(&context, &kListApps, state.mutable_apps());
   admin_->ListAcmeNames(&context, &kListAcme, state.mutable_acme());
-  admin::ReplicaStatus replica;
+  admin::v1::ReplicaStatus replica;
   admin_->GetReplicaStatus(&context, &kReplicaStatus, &replica);
   state.set_snapshot_version(replica.snapshot_version());
   state.mutable_nodes()->set_current_version(replica.snapshot_version());
-  for (const admin::StreamHead& head : replica.streams()) {
+  for (const admin::v1::StreamHead& head : replica.streams()) {
     if (head.stream() != options_.loadbalancer_stream && head.stream() != options_.certbus_stream) continue;
-    admin::ReadStreamRequest read;
+    admin::v1::ReadStreamRequest read;
     read.set_stream(head.stream());
     read.set_after_version(head.version() > static_cast<uint64_t>(options_.recent_events)
                                ? head.version() - options_.recent_events
                                : 0);
-    admin::ReadStreamResponse entries;
+    admin::v1::ReadStreamResponse entries;
     if (!admin_->ReadStream(&context, &read, &entries).ok()) continue;
-    for (const admin::StreamEntry& entry : entries.entries()) {
+    for (const admin::v1::StreamEntry& entry : entries.entries()) {
       for (const std::string& line : entry.lines()) {
-        absl::StatusOr<events::Event> event = ParseEventLine(line);
+        absl::StatusOr<events::v1::Event> event = ParseEventLine(line);
         ::edgerouter::dashboard::EventSummary* e = state.add_events();
         e->set_stream(head.stream());
         e->set_version(entry.version());

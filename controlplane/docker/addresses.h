@@ -81,7 +81,7 @@ absl::StatusOr<Discovered> DiscoverSwarm(absl::string_view services_json,
 
 // ApplicationFromLabels for every service; label errors become problems of that service.
 struct Built {
-  std::vector<config::Application> apps;
+  std::vector<config::v1::Application> apps;
   std::vector<std::vector<CertResolverHost>> cert_resolvers;  // parallel to apps
   std::vector<DiscoveryProblem> problems;
 };

@@ -203,7 +203,7 @@ void DockerSource::ReportStale(const absl::Status& error) {
   }
   stale_ = true;
   AppSource stale = last_result_;
-  snapshot::RejectedItem item;
+  snapshot::v1::RejectedItem item;
   item.set_source("docker");
   item.set_id("(engine)");
   item.set_reason(absl::StrCat("unreachable; last known docker apps kept (stale): ", error.message()));
@@ -258,7 +258,7 @@ absl::StatusOr<AppSource> DockerSource::Resync(bool* swarm_routed) {
     source.apps.push_back(std::make_shared<const PreparedApp>(std::move(prepared)));
   }
   for (const DiscoveryProblem& p : built.problems) {
-    snapshot::RejectedItem item;
+    snapshot::v1::RejectedItem item;
     item.set_source("docker");
     item.set_id(p.subject);
     item.set_reason(p.error);

@@ -38,9 +38,9 @@ std::map<std::string, std::string> RouterRules(const Labels& labels) {
   return rules;
 }
 
-config::Frontend MakeFrontend(absl::string_view kind, absl::string_view host,
+config::v1::Frontend MakeFrontend(absl::string_view kind, absl::string_view host,
                               absl::string_view path, bool strip) {
-  config::Frontend f;
+  config::v1::Frontend f;
   f.set_kind(std::string(kind));
   if (kind == "hostname") f.set_hostname(std::string(host));
   if (kind == "hostname_regexp") f.set_hostname_regexp(std::string(host));
@@ -204,7 +204,7 @@ bool WantsSwarmVip(const Labels& labels) {
          Get(labels, "traefik.swarm.lbswarm") == "true";
 }
 
-absl::StatusOr<std::vector<config::Frontend>> ParseV1Rule(absl::string_view rule) {
+absl::StatusOr<std::vector<config::v1::Frontend>> ParseV1Rule(absl::string_view rule) {
   // Like edgerouter: a later sub-rule of the same type overwrites an earlier one, and Host
   // wins over HostRegexp. Beyond edgerouter: `Host:a,b` and `PathPrefixStrip:`.
   std::vector<std::string> hosts;
@@ -233,7 +233,7 @@ absl::StatusOr<std::vector<config::Frontend>> ParseV1Rule(absl::string_view rule
       return absl::InvalidArgumentError(absl::StrCat("unsupported rule: '", sub, "'"));
     }
   }
-  std::vector<config::Frontend> out;
+  std::vector<config::v1::Frontend> out;
   if (!hosts.empty()) {
     for (const auto& h : hosts) out.push_back(MakeFrontend("hostname", h, path, strip));
   } else if (!host_regexp.empty()) {
@@ -249,9 +249,9 @@ std::vector<CertResolverHost> CertResolverHosts(const Labels& labels) {
   for (const auto& [router, rule] : RouterRules(labels)) {
     const std::string resolver = Get(labels, absl::StrCat(kRouterPrefix, router, ".tls.certresolver"));
     if (resolver.empty()) continue;
-    absl::StatusOr<std::vector<config::Frontend>> fronts = ParseV2Rule(rule);
+    absl::StatusOr<std::vector<config::v1::Frontend>> fronts = ParseV2Rule(rule);
     if (!fronts.ok()) continue;
-    for (const config::Frontend& f : *fronts) {
+    for (const config::v1::Frontend& f : *fronts) {
       if (f.kind() == "hostname") out.push_back({f.hostname(), resolver, false});
       if (f.kind() == "hostname_regexp") out.push_back({f.hostname_regexp(), resolver, true});
     }
@@ -262,7 +262,7 @@ std::vector<CertResolverHost> CertResolverHosts(const Labels& labels) {
   return out;
 }
 
-absl::StatusOr<std::vector<config::Frontend>> ParseV2Rule(absl::string_view rule) {
+absl::StatusOr<std::vector<config::v1::Frontend>> ParseV2Rule(absl::string_view rule) {
   auto tokens = Tokenize(rule);
   if (!tokens.ok()) return tokens.status();
   std::unique_ptr<Node> root = Parser(*std::move(tokens)).ParseAll();
@@ -292,7 +292,7 @@ absl::StatusOr<std::vector<config::Frontend>> ParseV2Rule(absl::string_view rule
   if (!have_hosts) {
     return absl::InvalidArgumentError(absl::StrCat("unsupported frontend rule: ", rule));
   }
-  std::vector<config::Frontend> out;
+  std::vector<config::v1::Frontend> out;
   for (const auto& h : hosts) {
     if (h.empty()) return absl::InvalidArgumentError(absl::StrCat("unsupported rule: '", rule, "'"));
     out.push_back(MakeFrontend("hostname", h, path, false));
@@ -312,11 +312,11 @@ std::string PortLabel(const Labels& labels) {
   return "";
 }
 
-absl::StatusOr<std::optional<config::Application>> ApplicationFromLabels(
+absl::StatusOr<std::optional<config::v1::Application>> ApplicationFromLabels(
     absl::string_view service_name, const Labels& labels,
     const std::vector<std::string>& addresses, const std::vector<std::string>& instance_ports) {
   if (!WantsRouting(labels)) return std::nullopt;
-  config::Application app;
+  config::v1::Application app;
   app.set_id(std::string(service_name));
 
   const std::string v1_rule = Get(labels, "traefik.frontend.rule");
@@ -361,9 +361,9 @@ absl::StatusOr<std::optional<config::Application>> ApplicationFromLabels(
   if (port.empty()) port = v2_port;
   if (port.empty()) port = protocol == "https" ? "443" : "80";
 
-  config::Backend proxy;
+  config::v1::Backend proxy;
   proxy.set_kind("reverse_proxy");
-  config::ReverseProxyOpts* rp = proxy.mutable_reverse_proxy_opts();
+  config::v1::ReverseProxyOpts* rp = proxy.mutable_reverse_proxy_opts();
   rp->set_pass_host_header(true);
   auto skip_verify = labels.find("traefik.backend.tls.insecureSkipVerify");
   if (skip_verify != labels.end()) {
@@ -393,16 +393,16 @@ absl::StatusOr<std::optional<config::Application>> ApplicationFromLabels(
   } else if (auth == "bearer_token") {
     const std::string token = Get(labels, "edgerouter.auth_bearer_token");
     if (token.empty()) return absl::InvalidArgumentError("empty bearer token not supported");
-    config::Backend* b = app.mutable_backend();
+    config::v1::Backend* b = app.mutable_backend();
     b->set_kind("auth_v0");
     b->mutable_auth_v0_opts()->set_bearer_token(token);
     *b->mutable_auth_v0_opts()->mutable_authorized_backend() = std::move(proxy);
   } else if (auth == "sso") {
     const std::string tenant = Get(labels, "edgerouter.auth_sso.tenant");
     if (tenant.empty()) return absl::InvalidArgumentError("edgerouter.auth_sso.tenant empty");
-    config::Backend* b = app.mutable_backend();
+    config::v1::Backend* b = app.mutable_backend();
     b->set_kind("auth_sso");
-    config::AuthSsoOpts* sso = b->mutable_auth_sso_opts();
+    config::v1::AuthSsoOpts* sso = b->mutable_auth_sso_opts();
     sso->set_audience(absl::StrCat(tenant, "/", service_name));
     // Like edgerouter: no trimming, and an empty label gives [""] (nobody matches).
     for (absl::string_view u : absl::StrSplit(Get(labels, "edgerouter.auth_sso.users"), ',')) {

@@ -42,7 +42,7 @@ std::string PortLabel(const Labels& labels);
 // Precedence: the v1 rule (`traefik.frontend.rule`) wins over v2/v3 router rules when both
 // are present, and `traefik.port` / `traefik.protocol` win over
 // `traefik.http.services.<s>.loadbalancer.server.port` / `.scheme`.
-absl::StatusOr<std::optional<config::Application>> ApplicationFromLabels(
+absl::StatusOr<std::optional<config::v1::Application>> ApplicationFromLabels(
     absl::string_view service_name, const Labels& labels,
     const std::vector<std::string>& addresses, const std::vector<std::string>& instance_ports = {});
 
@@ -58,10 +58,10 @@ struct CertResolverHost {
 std::vector<CertResolverHost> CertResolverHosts(const Labels& labels);
 
 // Frontends of a v1 rule (`Host:a,b;PathPrefix:/p`), exposed for tests and `edgerouterctl`.
-absl::StatusOr<std::vector<config::Frontend>> ParseV1Rule(absl::string_view rule);
+absl::StatusOr<std::vector<config::v1::Frontend>> ParseV1Rule(absl::string_view rule);
 
 // Frontends of a v2/v3 rule (``Host(`a`) || Host(`b`) && PathPrefix(`/p`)``).
-absl::StatusOr<std::vector<config::Frontend>> ParseV2Rule(absl::string_view rule);
+absl::StatusOr<std::vector<config::v1::Frontend>> ParseV2Rule(absl::string_view rule);
 
 }  // namespace edgerouter::controlplane::docker
 

@@ -16,7 +16,7 @@ Labels Public(Labels extra) {
   return extra;
 }
 
-config::Application Build(const Labels& labels,
+config::v1::Application Build(const Labels& labels,
                           const std::vector<std::string>& addrs = kOne) {
   auto app = ApplicationFromLabels("svc", labels, addrs);
   EXPECT_TRUE(app.ok()) << app.status();
@@ -35,12 +35,12 @@ std::string ErrorOf(const Labels& labels) {
 }
 
 // One frontend as "kind value path strip".
-std::string Fe(const config::Frontend& f) {
+std::string Fe(const config::v1::Frontend& f) {
   return f.kind() + " " + (f.kind() == "hostname" ? f.hostname() : f.hostname_regexp()) + " " +
          f.path_prefix() + (f.strip_path_prefix() ? " strip" : "");
 }
 
-std::vector<std::string> Fronts(const config::Application& app) {
+std::vector<std::string> Fronts(const config::v1::Application& app) {
   std::vector<std::string> out;
   for (const auto& f : app.frontends()) out.push_back(Fe(f));
   return out;
@@ -49,7 +49,7 @@ std::vector<std::string> Fronts(const config::Application& app) {
 using V = std::vector<std::string>;
 
 TEST(LabelsTest, MinimalV1AppMatchesEdgerouter) {
-  config::Application app =
+  config::v1::Application app =
       Build(Public({{"traefik.frontend.rule", "Host:a.example.com"}}), {"10.0.0.5", "10.0.0.6"});
   EXPECT_EQ(app.id(), "svc");
   EXPECT_EQ(Fronts(app), V{"hostname a.example.com /"});
@@ -156,14 +156,14 @@ TEST(LabelsTest, V2RuleErrorsNameTheMatcher) {
 }
 
 TEST(LabelsTest, SeveralRoutersAreFrontendsOfOneApp) {
-  config::Application app = Build(Public({{"traefik.http.routers.b.rule", "Host(`b.com`)"},
+  config::v1::Application app = Build(Public({{"traefik.http.routers.b.rule", "Host(`b.com`)"},
                                           {"traefik.http.routers.a.rule", "Host(`a.com`)"},
                                           {"traefik.http.routers.a.entrypoints", "web"}}));
   EXPECT_EQ(Fronts(app), (V{"hostname a.com /", "hostname b.com /"}));
 }
 
 TEST(LabelsTest, V1RuleWinsOverV2) {
-  config::Application app = Build(Public({{"traefik.frontend.rule", "Host:v1.com"},
+  config::v1::Application app = Build(Public({{"traefik.frontend.rule", "Host:v1.com"},
                                           {"traefik.http.routers.r.rule", "Headers(`x`,`y`)"}}));
   EXPECT_EQ(Fronts(app), V{"hostname v1.com /"});
 }
@@ -220,14 +220,14 @@ TEST(LabelsTest, ProtocolAndTlsErrors) {
 }
 
 TEST(LabelsTest, TlsConfig) {
-  config::Application app = Build(Public({{"traefik.frontend.rule", "Host:a"},
+  config::v1::Application app = Build(Public({{"traefik.frontend.rule", "Host:a"},
                                           {"traefik.protocol", "https"},
                                           {"traefik.backend.tls.insecureSkipVerify", "true"},
                                           {"traefik.backend.tls.serverName", "origin.internal"}}));
   const auto& tls = app.backend().reverse_proxy_opts().tls_config();
   EXPECT_TRUE(tls.insecure_skip_verify());
   EXPECT_EQ(tls.server_name(), "origin.internal");
-  config::Application sni_only = Build(Public(
+  config::v1::Application sni_only = Build(Public(
       {{"traefik.frontend.rule", "Host:a"}, {"traefik.backend.tls.serverName", "o.internal"}}));
   EXPECT_FALSE(sni_only.backend().reverse_proxy_opts().tls_config().insecure_skip_verify());
   EXPECT_EQ(sni_only.backend().reverse_proxy_opts().tls_config().server_name(), "o.internal");
@@ -246,7 +246,7 @@ TEST(LabelsTest, AuthIsMandatory) {
 }
 
 TEST(LabelsTest, BearerTokenWrapsInAuthV0) {
-  config::Application app = Build({{"traefik.frontend.rule", "Host:a"},
+  config::v1::Application app = Build({{"traefik.frontend.rule", "Host:a"},
                                    {"edgerouter.auth", "bearer_token"},
                                    {"edgerouter.auth_bearer_token", "s3cret"}});
   ASSERT_EQ(app.backend().kind(), "auth_v0");
@@ -257,7 +257,7 @@ TEST(LabelsTest, BearerTokenWrapsInAuthV0) {
 }
 
 TEST(LabelsTest, SsoWrapsInAuthSso) {
-  config::Application app = Build({{"traefik.frontend.rule", "Host:a"},
+  config::v1::Application app = Build({{"traefik.frontend.rule", "Host:a"},
                                    {"edgerouter.auth", "sso"},
                                    {"edgerouter.auth_sso.tenant", "t-2"},
                                    {"edgerouter.auth_sso.users", "u1, u2"}});
@@ -266,7 +266,7 @@ TEST(LabelsTest, SsoWrapsInAuthSso) {
   EXPECT_EQ(sso.audience(), "t-2/svc");
   EXPECT_EQ(V(sso.allowed_user_ids().begin(), sso.allowed_user_ids().end()), (V{"u1", " u2"}));
   EXPECT_EQ(sso.authorized_backend().reverse_proxy_opts().origins(0), "http://10.0.0.5:80");
-  config::Application nobody = Build({{"traefik.frontend.rule", "Host:a"},
+  config::v1::Application nobody = Build({{"traefik.frontend.rule", "Host:a"},
                                       {"edgerouter.auth", "sso"},
                                       {"edgerouter.auth_sso.tenant", "t-2"}});
   EXPECT_EQ(V(nobody.backend().auth_sso_opts().allowed_user_ids().begin(),

@@ -77,14 +77,14 @@ class CertE2eTest : public ::testing::Test {
     return RunCommand(std::move(args));
   }
 
-  admin::GetSnapshotResponse Snapshot() {
-    auto stub = admin::Admin::NewStub(
+  admin::v1::GetSnapshotResponse Snapshot() {
+    auto stub = admin::v1::Admin::NewStub(
         grpc::CreateChannel(cp_.grpc_address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    admin::GetSnapshotRequest request;
+    admin::v1::GetSnapshotRequest request;
     request.set_include_secrets(true);  // the key ciphertext is checked below
-    admin::GetSnapshotResponse response;
+    admin::v1::GetSnapshotResponse response;
     grpc::Status s = stub->GetSnapshot(&context, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response;
@@ -113,8 +113,8 @@ TEST_F(CertE2eTest, ImportPublishesOnlyCiphertextThatDecryptsToTheKey) {
                            "*.example.test  *.example.test,example.test  ", expires, "  ok"))
       << ls.output;
 
-  admin::GetSnapshotResponse snap = Snapshot();
-  const snapshot::Certificate* cert = nullptr;
+  admin::v1::GetSnapshotResponse snap = Snapshot();
+  const snapshot::v1::Certificate* cert = nullptr;
   for (const auto& r : snap.snapshot().resources()) {
     if (r.name() == "cert/*.example.test") cert = &r.certificate();
   }

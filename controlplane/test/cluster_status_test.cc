@@ -23,14 +23,14 @@ namespace {
 class Node {
  public:
   Node(const std::string& address, const std::string& id)
-      : stub_(discovery::Discovery::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
+      : stub_(discovery::v1::Discovery::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
         stream_(stub_->StreamSnapshots(&context_)) {
-    discovery::DiscoveryRequest first;
+    discovery::v1::DiscoveryRequest first;
     first.set_node_id(id);
     EXPECT_TRUE(stream_->Write(first));
-    discovery::DiscoveryResponse response;
+    discovery::v1::DiscoveryResponse response;
     EXPECT_TRUE(stream_->Read(&response));
-    discovery::DiscoveryRequest ack;
+    discovery::v1::DiscoveryRequest ack;
     ack.set_version_info(response.version_info());
     ack.set_response_nonce(response.nonce());
     EXPECT_TRUE(stream_->Write(ack));
@@ -41,9 +41,9 @@ class Node {
   }
 
  private:
-  std::unique_ptr<discovery::Discovery::Stub> stub_;
+  std::unique_ptr<discovery::v1::Discovery::Stub> stub_;
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<discovery::DiscoveryRequest, discovery::DiscoveryResponse>> stream_;
+  std::unique_ptr<grpc::ClientReaderWriter<discovery::v1::DiscoveryRequest, discovery::v1::DiscoveryResponse>> stream_;
 };
 
 // True if some line of `out` starts with these whitespace-separated fields.
@@ -67,12 +67,12 @@ TEST(ClusterStatus, ListsEveryReplicaWithItsNodesAndMarksDeadOnes) {
   }
   // One stream event on cp-a's own log, so its head differs from cp-b's.
   {
-    auto admin = admin::Admin::NewStub(grpc::CreateChannel(replicas[0].grpc_address, grpc::InsecureChannelCredentials()));
+    auto admin = admin::v1::Admin::NewStub(grpc::CreateChannel(replicas[0].grpc_address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext ctx;
-    admin::AppendStreamRequest req;
+    admin::v1::AppendStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
     req.add_lines("2026-03-05T10:00:00.000Z AppDeleted    {\"Id\":\"nothing\"}");
-    admin::AppendStreamResponse resp;
+    admin::v1::AppendStreamResponse resp;
     ASSERT_TRUE(admin->AppendStream(&ctx, req, &resp).ok());
   }
   Node on_a(replicas[0].grpc_address, "edge-1");

@@ -30,8 +30,8 @@
 namespace edgerouter::controlplane {
 namespace {
 
-using discovery::DiscoveryRequest;
-using discovery::DiscoveryResponse;
+using discovery::v1::DiscoveryRequest;
+using discovery::v1::DiscoveryResponse;
 
 const char kApp[] =
     R"({"id":"%s","frontends":[{"kind":"hostname","hostname":"%s.example.com","path_prefix":"/"}],)"
@@ -90,14 +90,14 @@ class ControlPlaneTest : public ::testing::Test {
     grpc_addr_ = cp->grpc_address;
     http_addr_ = cp->http_address;
     channel_ = grpc::CreateChannel(grpc_addr_, grpc::InsecureChannelCredentials());
-    admin_ = admin::Admin::NewStub(channel_);
+    admin_ = admin::v1::Admin::NewStub(channel_);
   }
 
   grpc::Status Append(const std::vector<std::string>& lines, uint64_t* version = nullptr,
                       std::optional<uint64_t> expected = std::nullopt, bool force = false) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    admin::AppendStreamRequest req;
+    admin::v1::AppendStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
     req.set_force(force);
     for (const auto& l : lines) req.add_lines(l);
@@ -105,16 +105,16 @@ class ControlPlaneTest : public ::testing::Test {
       req.set_has_expected_version(true);
       req.set_expected_version(*expected);
     }
-    admin::AppendStreamResponse resp;
+    admin::v1::AppendStreamResponse resp;
     grpc::Status s = admin_->AppendStream(&ctx, req, &resp);
     if (version) *version = resp.version();
     return s;
   }
 
-  admin::ListAppsResponse ListApps() {
+  admin::v1::ListAppsResponse ListApps() {
     grpc::ClientContext ctx;
-    admin::ListAppsResponse resp;
-    EXPECT_TRUE(admin_->ListApps(&ctx, admin::ListAppsRequest(), &resp).ok());
+    admin::v1::ListAppsResponse resp;
+    EXPECT_TRUE(admin_->ListApps(&ctx, admin::v1::ListAppsRequest(), &resp).ok());
     return resp;
   }
 
@@ -122,7 +122,7 @@ class ControlPlaneTest : public ::testing::Test {
   std::unique_ptr<Subprocess> cp_;
   std::string grpc_addr_, http_addr_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<admin::Admin::Stub> admin_;
+  std::unique_ptr<admin::v1::Admin::Stub> admin_;
 };
 
 // A data-plane stand-in speaking the discovery protocol.
@@ -130,7 +130,7 @@ class NodeClient {
  public:
   NodeClient(std::shared_ptr<grpc::Channel> channel, const std::string& node_id,
              const std::string& version = "", std::map<std::string, std::string> known = {})
-      : stub_(discovery::Discovery::NewStub(channel)) {
+      : stub_(discovery::v1::Discovery::NewStub(channel)) {
     ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     stream_ = stub_->StreamSnapshots(&ctx_);
     DiscoveryRequest first;
@@ -170,7 +170,7 @@ class NodeClient {
   const std::string& version() const { return version_; }
 
  private:
-  std::unique_ptr<discovery::Discovery::Stub> stub_;
+  std::unique_ptr<discovery::v1::Discovery::Stub> stub_;
   grpc::ClientContext ctx_;
   std::unique_ptr<grpc::ClientReaderWriter<DiscoveryRequest, DiscoveryResponse>> stream_;
   std::map<std::string, std::string> held_;
@@ -216,8 +216,8 @@ TEST_F(ControlPlaneTest, FullStateThenDeltasWithAckNackParkingAndReconnect) {
     {
       // The server answered after processing the NACK, so its node status already holds it.
       grpc::ClientContext ctx;
-      admin::ListNodesResponse nodes;
-      ASSERT_TRUE(admin_->ListNodes(&ctx, admin::ListNodesRequest(), &nodes).ok());
+      admin::v1::ListNodesResponse nodes;
+      ASSERT_TRUE(admin_->ListNodes(&ctx, admin::v1::ListNodesRequest(), &nodes).ok());
       ASSERT_EQ(nodes.nodes_size(), 1);
       EXPECT_EQ(nodes.nodes(0).node_id(), "node-1");
       EXPECT_EQ(nodes.nodes(0).last_nack_message(), "route table: cannot remove stream-c");
@@ -259,12 +259,12 @@ TEST_F(ControlPlaneTest, ReflectionListsAndDescribesServices) {
   ASSERT_TRUE(stream->Read(&listed));
   std::set<std::string> services;
   for (const auto& s : listed.list_services_response().service()) services.insert(s.name());
-  EXPECT_TRUE(services.count("edgerouter.admin.Admin"));
-  EXPECT_TRUE(services.count("edgerouter.discovery.Discovery"));
+  EXPECT_TRUE(services.count("edgerouter.admin.v1.Admin"));
+  EXPECT_TRUE(services.count("edgerouter.discovery.v1.Discovery"));
   EXPECT_TRUE(services.count("grpc.reflection.v1alpha.ServerReflection"));
 
   google::protobuf::DescriptorPool pool;
-  for (const char* symbol : {"edgerouter.admin.Admin", "edgerouter.config.S3StaticWebsiteOpts"}) {
+  for (const char* symbol : {"edgerouter.admin.v1.Admin", "edgerouter.config.v1.S3StaticWebsiteOpts"}) {
     ReflectionRequest describe;
     describe.set_file_containing_symbol(symbol);
     ASSERT_TRUE(stream->Write(describe));
@@ -287,12 +287,12 @@ TEST_F(ControlPlaneTest, ReflectionListsAndDescribesServices) {
       pending = std::move(retry);
     }
   }
-  const auto* admin_service = pool.FindServiceByName("edgerouter.admin.Admin");
+  const auto* admin_service = pool.FindServiceByName("edgerouter.admin.v1.Admin");
   ASSERT_NE(admin_service, nullptr);
   ASSERT_NE(admin_service->FindMethodByName("PutApp"), nullptr);
   EXPECT_EQ(admin_service->FindMethodByName("PutApp")->input_type()->full_name(),
-            "edgerouter.admin.PutAppRequest");
-  const auto* s3 = pool.FindMessageTypeByName("edgerouter.config.S3StaticWebsiteOpts");
+            "edgerouter.admin.v1.PutAppRequest");
+  const auto* s3 = pool.FindMessageTypeByName("edgerouter.config.v1.S3StaticWebsiteOpts");
   ASSERT_NE(s3, nullptr);
   EXPECT_EQ(s3->FindFieldByName("not_found_page")->json_name(), "404_page");
   stream->WritesDone();
@@ -322,7 +322,7 @@ TEST_F(ControlPlaneTest, BadEventsAndBadAppsAreSkippedWhileEverythingElseServes)
   ASSERT_TRUE(Append({broken_json}, nullptr, std::nullopt, /*force=*/true).ok());
   ASSERT_TRUE(Append({no_origins}, nullptr, std::nullopt, /*force=*/true).ok());
   ASSERT_TRUE(Append({AppUpdatedLine("after")}).ok());
-  admin::ListAppsResponse apps = ListApps();
+  admin::v1::ListAppsResponse apps = ListApps();
   std::vector<std::string> ids;
   for (const auto& a : apps.apps()) ids.push_back(a.id());
   EXPECT_EQ(ids, (std::vector<std::string>{"after", "file-a", "file-b"}));
@@ -346,16 +346,16 @@ TEST_F(ControlPlaneTest, KillDuringConcurrentAppendBurstLosesNoAcknowledgedEvent
   std::vector<std::thread> writers;
   for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&, w] {
-      auto stub = admin::Admin::NewStub(
+      auto stub = admin::v1::Admin::NewStub(
           grpc::CreateChannel(grpc_addr_, grpc::InsecureChannelCredentials()));
       for (int i = 0; !killed.load(); ++i) {
         const std::string id = absl::StrCat("w", w, "-", i);
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-        admin::AppendStreamRequest req;
+        admin::v1::AppendStreamRequest req;
         req.set_stream("/t-1/loadbalancer");
         req.add_lines(AppUpdatedLine(id));
-        admin::AppendStreamResponse resp;
+        admin::v1::AppendStreamResponse resp;
         if (!stub->AppendStream(&ctx, req, &resp).ok()) break;
         absl::MutexLock lock(&mu);
         acked[resp.version()] = id;
@@ -372,9 +372,9 @@ TEST_F(ControlPlaneTest, KillDuringConcurrentAppendBurstLosesNoAcknowledgedEvent
 
   StartControlPlane();
   grpc::ClientContext ctx;
-  admin::ReadStreamRequest req;
+  admin::v1::ReadStreamRequest req;
   req.set_stream("/t-1/loadbalancer");
-  admin::ReadStreamResponse resp;
+  admin::v1::ReadStreamResponse resp;
   ASSERT_TRUE(admin_->ReadStream(&ctx, req, &resp).ok());
   ASSERT_GE(resp.entries_size(), static_cast<int>(acked.size()));
   for (int i = 0; i < resp.entries_size(); ++i) {
@@ -388,7 +388,7 @@ TEST_F(ControlPlaneTest, KillDuringConcurrentAppendBurstLosesNoAcknowledgedEvent
         << "acknowledged " << id << " at version " << version << " is missing";
   }
   // The recovered state is served: every acknowledged app is in the snapshot.
-  admin::ListAppsResponse apps = ListApps();
+  admin::v1::ListAppsResponse apps = ListApps();
   std::set<std::string> served;
   for (const auto& a : apps.apps()) served.insert(a.id());
   for (const auto& [version, id] : acked) EXPECT_TRUE(served.count(id)) << id;

@@ -48,24 +48,24 @@ class DiskFull : public ::testing::Test {
     auto cp = testing::StartTestControlPlane("127.0.0.1:0", data_, {}, dir_ + "/cp.log");
     ASSERT_TRUE(cp.ok()) << cp.status();
     cp_ = *std::move(cp);
-    admin_ = admin::Admin::NewStub(grpc::CreateChannel(cp_.grpc_address, grpc::InsecureChannelCredentials()));
+    admin_ = admin::v1::Admin::NewStub(grpc::CreateChannel(cp_.grpc_address, grpc::InsecureChannelCredentials()));
   }
   grpc::Status Append(int i, uint64_t* version) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    admin::AppendStreamRequest req;
+    admin::v1::AppendStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
     req.add_lines(Line(i));
-    admin::AppendStreamResponse resp;
+    admin::v1::AppendStreamResponse resp;
     grpc::Status s = admin_->AppendStream(&ctx, req, &resp);
     *version = resp.version();
     return s;
   }
-  std::vector<admin::StreamEntry> ReadAll() {
+  std::vector<admin::v1::StreamEntry> ReadAll() {
     grpc::ClientContext ctx;
-    admin::ReadStreamRequest req;
+    admin::v1::ReadStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
-    admin::ReadStreamResponse resp;
+    admin::v1::ReadStreamResponse resp;
     EXPECT_TRUE(admin_->ReadStream(&ctx, req, &resp).ok());
     return {resp.entries().begin(), resp.entries().end()};
   }
@@ -73,7 +73,7 @@ class DiskFull : public ::testing::Test {
   std::string dir_, data_;
   bool mounted_ = false;
   testing::TestControlPlane cp_;
-  std::unique_ptr<admin::Admin::Stub> admin_;
+  std::unique_ptr<admin::v1::Admin::Stub> admin_;
 };
 
 TEST_F(DiskFull, AppendsFailCleanlyLoseNothingAndRecover) {
@@ -100,7 +100,7 @@ TEST_F(DiskFull, AppendsFailCleanlyLoseNothingAndRecover) {
   // A second attempt fails the same way; nothing half-written became visible.
   uint64_t ignored = 0;
   EXPECT_FALSE(Append(i, &ignored).ok());
-  auto check = [&](const std::vector<admin::StreamEntry>& entries) {
+  auto check = [&](const std::vector<admin::v1::StreamEntry>& entries) {
     ASSERT_EQ(entries.size(), acked.size());
     for (size_t k = 0; k < acked.size(); ++k) {
       EXPECT_EQ(entries[k].version(), acked[k].first);

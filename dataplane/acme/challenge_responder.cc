@@ -6,9 +6,9 @@
 namespace edgerouter::dpacme {
 namespace {
 
-void AddIfChallenge(const std::shared_ptr<const snapshot::Resource>& r, ChallengeTokens* out) {
+void AddIfChallenge(const std::shared_ptr<const snapshot::v1::Resource>& r, ChallengeTokens* out) {
   if (r == nullptr || !r->has_acme_challenge()) return;
-  const snapshot::AcmeChallenge& c = r->acme_challenge();
+  const snapshot::v1::AcmeChallenge& c = r->acme_challenge();
   if (!c.token().empty()) out->answers[c.token()] = c.key_authorization();
 }
 
@@ -27,7 +27,7 @@ std::shared_ptr<const ChallengeTokens> UpdateChallengeTokens(const xds::Snapshot
   auto tokens = std::make_shared<ChallengeTokens>();
   if (update.resources != nullptr) {
     if (full) {
-      update.resources->ForEach([&](const std::string& name, const std::shared_ptr<const snapshot::Resource>& r) {
+      update.resources->ForEach([&](const std::string& name, const std::shared_ptr<const snapshot::v1::Resource>& r) {
         if (absl::StartsWith(name, kChallengeResourcePrefix)) AddIfChallenge(r, tokens.get());
       });
     } else {

@@ -5,8 +5,8 @@
 namespace edgerouter::dpacme {
 namespace {
 
-std::shared_ptr<const snapshot::Resource> Challenge(const std::string& token, const std::string& answer) {
-  auto r = std::make_shared<snapshot::Resource>();
+std::shared_ptr<const snapshot::v1::Resource> Challenge(const std::string& token, const std::string& answer) {
+  auto r = std::make_shared<snapshot::v1::Resource>();
   r->set_name("acme/" + token);
   r->mutable_acme_challenge()->set_token(token);
   r->mutable_acme_challenge()->set_key_authorization(answer);
@@ -14,8 +14,8 @@ std::shared_ptr<const snapshot::Resource> Challenge(const std::string& token, co
   return r;
 }
 
-std::shared_ptr<const snapshot::Resource> App(const std::string& id) {
-  auto r = std::make_shared<snapshot::Resource>();
+std::shared_ptr<const snapshot::v1::Resource> App(const std::string& id) {
+  auto r = std::make_shared<snapshot::v1::Resource>();
   r->set_name("app/" + id);
   r->mutable_app()->set_id(id);
   return r;

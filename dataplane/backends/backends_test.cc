@@ -16,28 +16,28 @@ namespace {
 using pipeline::Chain;
 using pipeline::FakeExchange;
 
-absl::StatusOr<Chain> Compile(const config::Backend& b, const std::string& app = "app1") {
+absl::StatusOr<Chain> Compile(const config::v1::Backend& b, const std::string& app = "app1") {
   return BuiltinBackends().CompileChain(app, b);
 }
 
-config::Backend ReverseProxy(std::initializer_list<std::string> origins) {
-  config::Backend b;
+config::v1::Backend ReverseProxy(std::initializer_list<std::string> origins) {
+  config::v1::Backend b;
   b.set_kind("reverse_proxy");
   b.mutable_reverse_proxy_opts();
   for (const std::string& o : origins) b.mutable_reverse_proxy_opts()->add_origins(o);
   return b;
 }
 
-config::Backend AuthV0(const std::string& token, const config::Backend& inner) {
-  config::Backend b;
+config::v1::Backend AuthV0(const std::string& token, const config::v1::Backend& inner) {
+  config::v1::Backend b;
   b.set_kind("auth_v0");
   b.mutable_auth_v0_opts()->set_bearer_token(token);
   *b.mutable_auth_v0_opts()->mutable_authorized_backend() = inner;
   return b;
 }
 
-config::Backend Kind(const std::string& kind) {
-  config::Backend b;
+config::v1::Backend Kind(const std::string& kind) {
+  config::v1::Backend b;
   b.set_kind(kind);
   return b;
 }
@@ -103,18 +103,18 @@ TEST(Backends, AuthV0WrapsAnyKind) {
 
 TEST(Backends, ValidationErrorsNameTheAppAndTheField) {
   struct Case {
-    config::Backend backend;
+    config::v1::Backend backend;
     std::string error;
   };
-  config::Backend redirect = Kind("redirect");
+  config::v1::Backend redirect = Kind("redirect");
   redirect.mutable_redirect_opts();
-  config::Backend s3 = Kind("s3_static_website");
+  config::v1::Backend s3 = Kind("s3_static_website");
   s3.mutable_s3_static_website_opts()->set_bucket_name("b");
-  config::Backend lambda = Kind("aws_lambda");
+  config::v1::Backend lambda = Kind("aws_lambda");
   lambda.mutable_aws_lambda_opts()->set_function_name("f");
   lambda.mutable_aws_lambda_opts()->set_region_id("r");
   lambda.mutable_aws_lambda_opts()->set_payload_format_version("3.0");
-  config::Backend auth_no_inner = Kind("auth_v0");
+  config::v1::Backend auth_no_inner = Kind("auth_v0");
   auth_no_inner.mutable_auth_v0_opts()->set_bearer_token("t");
   const Case cases[] = {
       {Kind("reverse_proxy"), "app web: backend.reverse_proxy_opts: required"},
@@ -138,7 +138,7 @@ TEST(Backends, ValidationErrorsNameTheAppAndTheField) {
 }
 
 TEST(Backends, ReverseProxyCompilesOriginsAndForwardingOptions) {
-  config::Backend b = ReverseProxy({"http://127.0.0.1:8080/base/", "https://[::1]", "http://localhost"});
+  config::v1::Backend b = ReverseProxy({"http://127.0.0.1:8080/base/", "https://[::1]", "http://localhost"});
   auto* o = b.mutable_reverse_proxy_opts();
   o->set_pass_host_header(true);
   o->set_index_document("index.html");
@@ -191,7 +191,7 @@ TEST(Backends, AnOriginThatDoesNotResolveFailsOnlyItself) {
 
 TEST(Backends, RedirectResolvesRelativeTargetsAgainstTheRequestPath) {
   auto redirect_to = [](const std::string& to, const std::string& request_path) {
-    config::Backend b = Kind("redirect");
+    config::v1::Backend b = Kind("redirect");
     b.mutable_redirect_opts()->set_to(to);
     absl::StatusOr<Chain> chain = Compile(b);
     EXPECT_TRUE(chain.ok()) << chain.status();
@@ -241,7 +241,7 @@ TEST(Backends, EdgerouterAdminServesThePageAtTheRootOnly) {
 }
 
 TEST(Backends, AwsKindsHandTheirConfigToTheConnection) {
-  config::Backend s3 = Kind("s3_static_website");
+  config::v1::Backend s3 = Kind("s3_static_website");
   auto* so = s3.mutable_s3_static_website_opts();
   so->set_bucket_name("bucket");
   so->set_region_id("eu-central-1");
@@ -259,7 +259,7 @@ TEST(Backends, AwsKindsHandTheirConfigToTheConnection) {
   EXPECT_EQ(ex.s3_site->version, "v7");
   EXPECT_EQ(ex.s3_site->not_found_page, "404.html");
 
-  config::Backend lambda = Kind("aws_lambda");
+  config::v1::Backend lambda = Kind("aws_lambda");
   lambda.mutable_aws_lambda_opts()->set_function_name("fn");
   lambda.mutable_aws_lambda_opts()->set_region_id("us-east-1");
   lambda.mutable_aws_lambda_opts()->set_payload_format_version("2.0");
@@ -275,7 +275,7 @@ TEST(Backends, AwsKindsHandTheirConfigToTheConnection) {
 }
 
 TEST(Backends, TurbochargerChecksTheManifestIdAndAnswersThroughADeferredResponse) {
-  config::Backend b = Kind("turbocharger");
+  config::v1::Backend b = Kind("turbocharger");
   EXPECT_FALSE(Compile(b).ok());
   b.mutable_turbocharger_opts()->set_manifest("short");
   absl::StatusOr<Chain> bad = Compile(b, "site");

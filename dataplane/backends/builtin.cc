@@ -34,7 +34,7 @@ const pipeline::BackendRegistry& BuiltinBackends() {
   return *registry;
 }
 
-absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::Backend& backend) {
+absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::v1::Backend& backend) {
   // IP rules come first: after routing and the HTTPS redirect, before any backend's own stage.
   pipeline::ChainBuilder builder;
   builder.AddAccess(MakeIpRulesAccess(app_id));

@@ -13,7 +13,7 @@ namespace edgerouter::backends {
 const pipeline::BackendRegistry& BuiltinBackends();
 
 // An app's chain as the data plane serves it: the ip_rules access stage, then its backend's.
-absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::Backend& backend);
+absl::StatusOr<pipeline::Chain> CompileAppChain(const std::string& app_id, const config::v1::Backend& backend);
 
 }  // namespace edgerouter::backends
 

@@ -85,17 +85,17 @@ TEST(ChainBuilder, NeedsExactlyOneTerminal) {
 
 TEST(BackendRegistry, LooksUpByKindAndFallsBackForUnknownKinds) {
   std::vector<std::string> trace;
-  BackendRegistry registry([&trace](const CompileContext&, const config::Backend& b, ChainBuilder* chain) {
+  BackendRegistry registry([&trace](const CompileContext&, const config::v1::Backend& b, ChainBuilder* chain) {
     return chain->SetTerminal(std::make_unique<TraceTerminal>("fallback:" + b.kind(), &trace));
   });
-  EXPECT_TRUE(registry.Register("known", [&trace](const CompileContext&, const config::Backend&, ChainBuilder* chain) {
+  EXPECT_TRUE(registry.Register("known", [&trace](const CompileContext&, const config::v1::Backend&, ChainBuilder* chain) {
     return chain->SetTerminal(std::make_unique<TraceTerminal>("known", &trace));
   }));
   EXPECT_FALSE(registry.Register("known", nullptr));  // the first registration stays
   EXPECT_TRUE(registry.Has("known"));
   EXPECT_FALSE(registry.Has("other"));
 
-  config::Backend backend;
+  config::v1::Backend backend;
   backend.set_kind("known");
   absl::StatusOr<Chain> known = registry.CompileChain("app1", backend);
   ASSERT_TRUE(known.ok()) << known.status();
@@ -107,18 +107,18 @@ TEST(BackendRegistry, LooksUpByKindAndFallsBackForUnknownKinds) {
 }
 
 TEST(BackendRegistry, ErrorsNameTheAppAndTheField) {
-  BackendRegistry registry([](const CompileContext& context, const config::Backend&, ChainBuilder*) {
+  BackendRegistry registry([](const CompileContext& context, const config::v1::Backend&, ChainBuilder*) {
     return context.Inner("x_opts").Required("to");
   });
-  absl::StatusOr<Chain> chain = registry.CompileChain("my-app", config::Backend());
+  absl::StatusOr<Chain> chain = registry.CompileChain("my-app", config::v1::Backend());
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(), "app my-app: backend.x_opts.to: required");
 
   // A factory that sets no terminal: the builder's error gets the app too.
-  BackendRegistry empty([](const CompileContext&, const config::Backend&, ChainBuilder*) {
+  BackendRegistry empty([](const CompileContext&, const config::v1::Backend&, ChainBuilder*) {
     return absl::OkStatus();
   });
-  chain = empty.CompileChain("my-app", config::Backend());
+  chain = empty.CompileChain("my-app", config::v1::Backend());
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(), "app my-app: chain has no terminal handler");
 }

@@ -19,14 +19,14 @@ bool BackendRegistry::Register(std::string kind, BackendFactory factory) {
   return factories_.emplace(std::move(kind), std::move(factory)).second;
 }
 
-absl::Status BackendRegistry::Compile(const CompileContext& context, const config::Backend& backend,
+absl::Status BackendRegistry::Compile(const CompileContext& context, const config::v1::Backend& backend,
                                       ChainBuilder* chain) const {
   auto it = factories_.find(backend.kind());
   const BackendFactory& factory = it != factories_.end() ? it->second : fallback_;
   return factory(context, backend, chain);
 }
 
-absl::StatusOr<Chain> BackendRegistry::CompileChain(const std::string& app_id, const config::Backend& backend,
+absl::StatusOr<Chain> BackendRegistry::CompileChain(const std::string& app_id, const config::v1::Backend& backend,
                                                     ChainBuilder builder) const {
   const CompileContext context{this, app_id, "backend"};
   absl::Status s = Compile(context, backend, &builder);

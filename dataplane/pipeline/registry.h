@@ -33,7 +33,7 @@ struct CompileContext {
 };
 
 using BackendFactory =
-    std::function<absl::Status(const CompileContext& context, const config::Backend& backend, ChainBuilder* chain)>;
+    std::function<absl::Status(const CompileContext& context, const config::v1::Backend& backend, ChainBuilder* chain)>;
 
 class BackendRegistry {
  public:
@@ -44,10 +44,10 @@ class BackendRegistry {
   bool Has(absl::string_view kind) const { return factories_.contains(kind); }
 
   // Adds `backend`'s parts to `chain` (context.field names it in errors).
-  absl::Status Compile(const CompileContext& context, const config::Backend& backend, ChainBuilder* chain) const;
+  absl::Status Compile(const CompileContext& context, const config::v1::Backend& backend, ChainBuilder* chain) const;
   // An app's whole chain from its top-level backend.
   // `builder` may hold stages that come before the backend's (the data plane's IP rules).
-  absl::StatusOr<Chain> CompileChain(const std::string& app_id, const config::Backend& backend,
+  absl::StatusOr<Chain> CompileChain(const std::string& app_id, const config::v1::Backend& backend,
                                      ChainBuilder builder = {}) const;
 
  private:

@@ -13,7 +13,7 @@
 namespace edgerouter::proxy {
 namespace {
 
-absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_ptr<const snapshot::Resource>& r) {
+absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_ptr<const snapshot::v1::Resource>& r) {
   // The control plane validates, but a data plane must not trust its input blindly.
   std::vector<std::string> problems = config::ValidateApplication(r->app());
   if (!problems.empty()) {
@@ -32,7 +32,7 @@ absl::StatusOr<std::shared_ptr<const AppRuntime>> CompileApp(const std::shared_p
 }
 
 bool IsCertificate(const xds::ResourceMap& resources, const std::string& name) {
-  const std::shared_ptr<const snapshot::Resource>* r = resources.Find(name);
+  const std::shared_ptr<const snapshot::v1::Resource>* r = resources.Find(name);
   return r != nullptr && (*r)->has_certificate();
 }
 
@@ -78,7 +78,7 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
   auto visit = [&](const std::string& name) -> absl::Status {
     const std::shared_ptr<const AppRuntime>* found = rc->apps.Find(name);
     const std::shared_ptr<const AppRuntime> old = found != nullptr ? *found : nullptr;
-    const std::shared_ptr<const snapshot::Resource>* now = update.resources->Find(name);
+    const std::shared_ptr<const snapshot::v1::Resource>* now = update.resources->Find(name);
     if (!certs_changed) {
       certs_changed = IsCertificate(*update.resources, name) || IsCertificate(previous->resources, name);
     }
@@ -129,7 +129,7 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
     }
     std::sort(names->begin(), names->end());
     names->erase(std::unique(names->begin(), names->end()), names->end());
-    snapshot::Snapshot certs;
+    snapshot::v1::Snapshot certs;
     certs.set_version(update.version);
     for (const std::string& name : *names) *certs.add_resources() = **update.resources->Find(name);
     rc->certs = tls::BuildCertStore(certs, options.certs);
@@ -142,7 +142,7 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
   rc->acme_challenges =
       dpacme::UpdateChallengeTokens(update, previous != nullptr ? previous->acme_challenges : nullptr);
   // IP rules: a handful of prefixes, compiled with every config; a bad one rejects the snapshot.
-  if (const std::shared_ptr<const snapshot::Resource>* r = update.resources->Find("iprules");
+  if (const std::shared_ptr<const snapshot::v1::Resource>* r = update.resources->Find("iprules");
       r != nullptr && (*r)->has_ip_rules()) {
     if (previous != nullptr && previous->ip_rules != nullptr && previous->ip_rules_version == (*r)->version()) {
       rc->ip_rules = previous->ip_rules;
@@ -159,11 +159,11 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
   return std::shared_ptr<const RuntimeConfig>(std::move(rc));
 }
 
-absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::Snapshot& snapshot,
+absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::v1::Snapshot& snapshot,
                                                                      const CompileOptions& options) {
   xds::ResourceMap resources;
-  for (const snapshot::Resource& r : snapshot.resources()) {
-    resources.Set(r.name(), std::make_shared<const snapshot::Resource>(r));
+  for (const snapshot::v1::Resource& r : snapshot.resources()) {
+    resources.Set(r.name(), std::make_shared<const snapshot::v1::Resource>(r));
   }
   xds::SnapshotView view;
   view.version = snapshot.version();
@@ -174,7 +174,7 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snaps
 
 std::string RenderConfigDump(const RuntimeConfig& config) {
   // Secrets never appear in the dump: auth_v0 tokens, key ciphertexts (common/redact).
-  snapshot::Snapshot redacted = xds::ToSnapshot(config.version, config.resources);
+  snapshot::v1::Snapshot redacted = xds::ToSnapshot(config.version, config.resources);
   RedactSecrets(&redacted);
   return ToIndentedJson(redacted);
 }

@@ -29,7 +29,7 @@ namespace edgerouter::proxy {
 struct AppRuntime : routing::RouteTarget {
   std::string id;
   std::string version;  // the resource's version (content hash): same version, same object
-  std::shared_ptr<const snapshot::Resource> source;  // frontends (to unroute it), admin page
+  std::shared_ptr<const snapshot::v1::Resource> source;  // frontends (to unroute it), admin page
   pipeline::Chain chain;  // what a request routed to the app goes through
   bool serves_metrics = false;  // the terminal needs the metrics text (prom_metrics)
   bool serves_admin = false;    // the terminal needs the admin page (edgerouter_admin)
@@ -75,7 +75,7 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
                                                                    const RuntimeConfig* previous,
                                                                    const CompileOptions& options = {});
 // From scratch (tests and tools).
-absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::Snapshot& snapshot,
+absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileSnapshot(const snapshot::v1::Snapshot& snapshot,
                                                                      const CompileOptions& options = {});
 
 // /config_dump: the compiled snapshot as indented JSON (rendered on request, off the workers).

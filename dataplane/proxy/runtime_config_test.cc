@@ -14,11 +14,11 @@
 namespace edgerouter::proxy {
 namespace {
 
-config::Application RedirectApp(const std::string& id, const std::string& kind, const std::string& where,
+config::v1::Application RedirectApp(const std::string& id, const std::string& kind, const std::string& where,
                                 const std::string& prefix, const std::string& to) {
-  config::Application app;
+  config::v1::Application app;
   app.set_id(id);
-  config::Frontend* f = app.add_frontends();
+  config::v1::Frontend* f = app.add_frontends();
   f->set_kind(kind);
   if (kind == "hostname") f->set_hostname(where);
   if (kind == "hostname_regexp") f->set_hostname_regexp(where);
@@ -28,8 +28,8 @@ config::Application RedirectApp(const std::string& id, const std::string& kind, 
   return app;
 }
 
-std::shared_ptr<const snapshot::Resource> Resource(const config::Application& app) {
-  auto r = std::make_shared<snapshot::Resource>();
+std::shared_ptr<const snapshot::v1::Resource> Resource(const config::v1::Application& app) {
+  auto r = std::make_shared<snapshot::v1::Resource>();
   r->set_name("app/" + app.id());
   *r->mutable_app() = app;
   r->set_version(absl::StrCat(std::hash<std::string>()(app.SerializeAsString())));
@@ -39,7 +39,7 @@ std::shared_ptr<const snapshot::Resource> Resource(const config::Application& ap
 // The state the xDS client would hold, applied as deltas.
 class State {
  public:
-  void Put(const config::Application& app) {
+  void Put(const config::v1::Application& app) {
     auto r = Resource(app);
     resources_.Set(r->name(), r);
     changed_.push_back(r->name());
@@ -143,7 +143,7 @@ TEST(IncrementalCompile, AnInvalidChangedAppRejectsTheDeltaAndLeavesThePreviousC
   state.Put(RedirectApp("ok", "hostname", "ok.example", "/", "https://to/ok"));
   std::shared_ptr<const RuntimeConfig> v1 = state.Compile(nullptr);
   ASSERT_NE(v1, nullptr);
-  config::Application bad = RedirectApp("bad", "hostname_regexp", "{(}.example", "/", "https://to/bad");
+  config::v1::Application bad = RedirectApp("bad", "hostname_regexp", "{(}.example", "/", "https://to/bad");
   xds::ResourceMap resources = v1->resources;
   auto r = Resource(bad);
   resources.Set(r->name(), r);

@@ -83,7 +83,7 @@ absl::string_view TrimTrailingSlashes(absl::string_view s) {
   return s;
 }
 
-absl::Status AppError(const config::Application& app, int frontend_index,
+absl::Status AppError(const config::v1::Application& app, int frontend_index,
                       absl::string_view detail) {
   return absl::InvalidArgumentError(
       absl::StrCat("app ", app.id(), ": frontends[", frontend_index, "]", detail));
@@ -92,10 +92,10 @@ absl::Status AppError(const config::Application& app, int frontend_index,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
-    const std::vector<const config::Application*>& apps, int copies) {
+    const std::vector<const config::v1::Application*>& apps, int copies) {
   std::vector<AppRoutes> added;
   added.reserve(apps.size());
-  for (const config::Application* app : apps) added.push_back({app, nullptr});
+  for (const config::v1::Application* app : apps) added.push_back({app, nullptr});
   return Edit(nullptr, {}, added, copies, /*index_apps=*/true);
 }
 
@@ -134,7 +134,7 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Edit(const RouteTable* p
 
   for (const AppRoutes& r : removed) {
     auto mine = [&](const Mount& m) { return m.target == r.target && m.app_id == r.app->id(); };
-    for (const config::Frontend& f : r.app->frontends()) {
+    for (const config::v1::Frontend& f : r.app->frontends()) {
       if (f.kind() == "path_prefix") {
         std::erase_if(global_list(), mine);
       } else if (f.kind() == "hostname") {
@@ -147,9 +147,9 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Edit(const RouteTable* p
     }
   }
   for (size_t i = 0; i < added.size(); ++i) {
-    const config::Application& app = *added[i].app;
+    const config::v1::Application& app = *added[i].app;
     for (int j = 0; j < app.frontends_size(); ++j) {
-      const config::Frontend& f = app.frontends(j);
+      const config::v1::Frontend& f = app.frontends(j);
       Mount mount;
       mount.app_id = app.id();
       mount.app_index = index_apps ? static_cast<int>(i) : 0;

@@ -53,10 +53,10 @@ class RouteTable {
   // hostname regexps, because RE2's lazily built DFA takes a shared lock on every search and
   // workers must not contend on one cache line per request.
   static absl::StatusOr<std::unique_ptr<RouteTable>> Build(
-      const std::vector<const config::Application*>& apps, int copies = 1);
+      const std::vector<const config::v1::Application*>& apps, int copies = 1);
 
   struct AppRoutes {
-    const config::Application* app = nullptr;
+    const config::v1::Application* app = nullptr;
     std::shared_ptr<const RouteTarget> target;
   };
   // The table `previous` (null: empty) without the mounts of `removed` (identified by app id

@@ -12,33 +12,33 @@
 namespace edgerouter::routing {
 namespace {
 
-config::Frontend Host(absl::string_view hostname, absl::string_view prefix) {
-  config::Frontend f;
+config::v1::Frontend Host(absl::string_view hostname, absl::string_view prefix) {
+  config::v1::Frontend f;
   f.set_kind("hostname");
   f.set_hostname(std::string(hostname));
   f.set_path_prefix(std::string(prefix));
   return f;
 }
 
-config::Frontend HostRegexp(absl::string_view pattern, absl::string_view prefix) {
-  config::Frontend f;
+config::v1::Frontend HostRegexp(absl::string_view pattern, absl::string_view prefix) {
+  config::v1::Frontend f;
   f.set_kind("hostname_regexp");
   f.set_hostname_regexp(std::string(pattern));
   f.set_path_prefix(std::string(prefix));
   return f;
 }
 
-config::Frontend Global(absl::string_view prefix) {
-  config::Frontend f;
+config::v1::Frontend Global(absl::string_view prefix) {
+  config::v1::Frontend f;
   f.set_kind("path_prefix");
   f.set_path_prefix(std::string(prefix));
   return f;
 }
 
-config::Application App(absl::string_view id, std::vector<config::Frontend> frontends) {
-  config::Application app;
+config::v1::Application App(absl::string_view id, std::vector<config::v1::Frontend> frontends) {
+  config::v1::Application app;
   app.set_id(std::string(id));
-  for (config::Frontend& f : frontends) *app.add_frontends() = std::move(f);
+  for (config::v1::Frontend& f : frontends) *app.add_frontends() = std::move(f);
   app.mutable_backend()->set_kind("redirect");
   app.mutable_backend()->mutable_redirect_opts()->set_to("https://example.net/");
   return app;
@@ -47,9 +47,9 @@ config::Application App(absl::string_view id, std::vector<config::Frontend> fron
 // Owns the apps (in the given order, which need not be sorted) and the table built from them.
 class Routes {
  public:
-  explicit Routes(std::vector<config::Application> apps) : apps_(std::move(apps)) {
-    std::vector<const config::Application*> ptrs;
-    for (const config::Application& app : apps_) {
+  explicit Routes(std::vector<config::v1::Application> apps) : apps_(std::move(apps)) {
+    std::vector<const config::v1::Application*> ptrs;
+    for (const config::v1::Application& app : apps_) {
       // The fixtures must be configs the control plane would accept.
       EXPECT_TRUE(config::ValidateApplication(app).empty()) << app.id();
       ptrs.push_back(&app);
@@ -74,7 +74,7 @@ class Routes {
   }
 
  private:
-  std::vector<config::Application> apps_;
+  std::vector<config::v1::Application> apps_;
   std::unique_ptr<RouteTable> table_;
 };
 
@@ -200,7 +200,7 @@ TEST(RouteTable, EqualLengthPrefixesTieByAppIdThenFrontendIndex) {
 }
 
 TEST(RouteTable, MountCarriesFrontendSettingsAndAppIndex) {
-  config::Frontend f = Host("example.com", "/files/");
+  config::v1::Frontend f = Host("example.com", "/files/");
   f.set_strip_path_prefix(true);
   f.set_allow_insecure_http(true);
   Routes r({App("first", {Host("first.example", "/")}), App("files", {Host("x.example", "/"), f})});
@@ -227,8 +227,8 @@ TEST(RouteTable, EmptyTableMatchesNothing) {
 TEST(RouteTable, InvalidRegexpIsAnErrorNamingTheApp) {
   // "^(\.example\.com$" does not compile. ValidateApplication rejects it too, but the data
   // plane must not trust its input blindly.
-  config::Application good = App("good", {Host("example.com", "/")});
-  config::Application bad = App("broken-app", {Host("b.example", "/"), HostRegexp("{(}.example.com", "/")});
+  config::v1::Application good = App("good", {Host("example.com", "/")});
+  config::v1::Application bad = App("broken-app", {Host("b.example", "/"), HostRegexp("{(}.example.com", "/")});
   absl::StatusOr<std::unique_ptr<RouteTable>> table = RouteTable::Build({&good, &bad});
   ASSERT_FALSE(table.ok());
   EXPECT_EQ(table.status().code(), absl::StatusCode::kInvalidArgument);
@@ -238,7 +238,7 @@ TEST(RouteTable, InvalidRegexpIsAnErrorNamingTheApp) {
 }
 
 TEST(RouteTable, EveryWorkerSearchesRegexpsWithItsOwnCopy) {
-  config::Application app = App("wild", {HostRegexp("{[a-z]+}.example.com", "/")});
+  config::v1::Application app = App("wild", {HostRegexp("{[a-z]+}.example.com", "/")});
   absl::StatusOr<std::unique_ptr<RouteTable>> table = RouteTable::Build({&app}, 3);
   ASSERT_TRUE(table.ok()) << table.status();
   for (size_t worker = 0; worker < 3; ++worker) {
@@ -254,7 +254,7 @@ TEST(RouteTable, EveryWorkerSearchesRegexpsWithItsOwnCopy) {
 }
 
 TEST(RouteTable, UnknownFrontendKindIsAnError) {
-  config::Application app = App("odd", {Host("example.com", "/")});
+  config::v1::Application app = App("odd", {Host("example.com", "/")});
   app.mutable_frontends(0)->set_kind("sni");
   absl::StatusOr<std::unique_ptr<RouteTable>> table = RouteTable::Build({&app});
   ASSERT_FALSE(table.ok());
@@ -270,13 +270,13 @@ struct Target : RouteTarget {
 };
 
 TEST(RouteTable, UpdateSharesUntouchedHostsAndRegexpsAndLeavesThePreviousTableAlone) {
-  std::vector<config::Application> apps;
+  std::vector<config::v1::Application> apps;
   for (int i = 0; i < 200; ++i) apps.push_back(App(absl::StrCat("app", i), {Host(absl::StrCat("h", i, ".example"), "/")}));
   apps.push_back(App("wild", {HostRegexp("{[a-z]+}.wild.example", "/")}));
   apps.push_back(App("acme", {Global("/.well-known/acme-challenge/")}));
   std::vector<RouteTable::AppRoutes> added;
   std::vector<std::shared_ptr<const Target>> targets;
-  for (const config::Application& app : apps) {
+  for (const config::v1::Application& app : apps) {
     targets.push_back(std::make_shared<const Target>(app.id()));
     added.push_back({&app, targets.back()});
   }
@@ -284,7 +284,7 @@ TEST(RouteTable, UpdateSharesUntouchedHostsAndRegexpsAndLeavesThePreviousTableAl
   ASSERT_TRUE(first.ok()) << first.status();
 
   // app7 moves to another host and gets a second frontend on an existing host.
-  config::Application moved = App("app7", {Host("moved.example", "/"), Host("h8.example", "/only")});
+  config::v1::Application moved = App("app7", {Host("moved.example", "/"), Host("h8.example", "/only")});
   auto moved_target = std::make_shared<const Target>("app7-v2");
   absl::StatusOr<std::unique_ptr<RouteTable>> second =
       RouteTable::Update(first->get(), {{&apps[7], targets[7]}}, {{&moved, moved_target}}, 2);
@@ -316,7 +316,7 @@ TEST(RouteTable, UpdateSharesUntouchedHostsAndRegexpsAndLeavesThePreviousTableAl
   EXPECT_TRUE((*third)->SharesHostWith(after, "h8.example"));
 
   // A bad regexp in an update fails it without touching the table it started from.
-  config::Application bad = App("bad", {HostRegexp("{(}.example.com", "/")});
+  config::v1::Application bad = App("bad", {HostRegexp("{(}.example.com", "/")});
   EXPECT_FALSE(RouteTable::Update(third->get(), {}, {{&bad, nullptr}}, 2).ok());
   EXPECT_EQ((*third)->Match("h8.example", "/")->app_id, "app8");
 }

@@ -41,10 +41,10 @@ double BucketQuantile(const std::array<uint64_t, stats::kBuckets + 1>& buckets, 
   return stats::kBucketBounds[stats::kBuckets - 1];
 }
 
-discovery::NodeReport BuildNodeReport(const stats::Counters& now, const stats::Counters& before,
+discovery::v1::NodeReport BuildNodeReport(const stats::Counters& now, const stats::Counters& before,
                                       absl::Duration interval, const proxy::RuntimeConfig* config,
                                       const ReportLimits& limits) {
-  discovery::NodeReport report;
+  discovery::v1::NodeReport report;
   report.set_sent_unix_ms(absl::ToUnixMillis(absl::Now()));
   report.set_interval_ms(absl::ToInt64Milliseconds(interval));
   if (config != nullptr) report.set_version_served(config->version);
@@ -52,9 +52,9 @@ discovery::NodeReport BuildNodeReport(const stats::Counters& now, const stats::C
   report.set_requests_in_flight(now.requests_in_flight);
   report.set_origins_ejected(now.ejected_origins);
 
-  std::vector<discovery::AppTraffic> apps;
+  std::vector<discovery::v1::AppTraffic> apps;
   for (const auto& [name, app] : now.apps) {
-    discovery::AppTraffic t;
+    discovery::v1::AppTraffic t;
     t.set_app(name);
     const auto [requests, errors] = Totals(app);
     t.set_requests_total(requests);
@@ -85,9 +85,9 @@ discovery::NodeReport BuildNodeReport(const stats::Counters& now, const stats::C
   }
   for (auto& a : apps) *report.add_apps() = std::move(a);
 
-  std::vector<discovery::OriginHealth> origins;
+  std::vector<discovery::v1::OriginHealth> origins;
   for (const auto& [url, o] : now.origins) {
-    discovery::OriginHealth h;
+    discovery::v1::OriginHealth h;
     h.set_origin(url);
     h.set_failures_total(Failures(o));
     h.set_ejections_total(o.ejections);
@@ -119,7 +119,7 @@ discovery::NodeReport BuildNodeReport(const stats::Counters& now, const stats::C
       report.set_truncated(true);
     }
     for (const tls::CertEntry* e : certs) {
-      discovery::CertificateInUse* c = report.add_certificates();
+      discovery::v1::CertificateInUse* c = report.add_certificates();
       c->set_id(e->id);
       for (const std::string& d : e->domains) c->add_domains(d);
       if (e->not_after != absl::InfiniteFuture()) c->set_not_after_unix(absl::ToUnixSeconds(e->not_after));
@@ -129,12 +129,12 @@ discovery::NodeReport BuildNodeReport(const stats::Counters& now, const stats::C
   return report;
 }
 
-discovery::NodeReport NodeReporter::Next() {
+discovery::v1::NodeReport NodeReporter::Next() {
   stats::Counters now = collect_();
   std::shared_ptr<const proxy::RuntimeConfig> config = config_();
   absl::MutexLock lock(&mu_);
   const absl::Time at = absl::Now();
-  discovery::NodeReport report = BuildNodeReport(now, previous_, at - previous_at_, config.get());
+  discovery::v1::NodeReport report = BuildNodeReport(now, previous_, at - previous_at_, config.get());
   report.set_started_unix_ms(absl::ToUnixMillis(started_));
   previous_ = std::move(now);
   previous_at_ = at;

@@ -23,7 +23,7 @@ struct ReportLimits {
 };
 
 // `before` = the counters of the previous report (empty for the first); `config` may be null.
-discovery::NodeReport BuildNodeReport(const stats::Counters& now, const stats::Counters& before,
+discovery::v1::NodeReport BuildNodeReport(const stats::Counters& now, const stats::Counters& before,
                                       absl::Duration interval, const proxy::RuntimeConfig* config,
                                       const ReportLimits& limits = {});
 
@@ -38,7 +38,7 @@ class NodeReporter {
                std::function<std::shared_ptr<const proxy::RuntimeConfig>()> config)
       : collect_(std::move(collect)), config_(std::move(config)) {}
 
-  discovery::NodeReport Next();
+  discovery::v1::NodeReport Next();
 
  private:
   const std::function<stats::Counters()> collect_;

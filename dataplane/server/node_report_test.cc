@@ -19,11 +19,11 @@ TEST(NodeReportTest, IntervalNumbersAreTheDifferenceSinceThePreviousReport) {
   const stats::Counters before = Record({{"a", 200, 0.001}, {"a", 502, 0.001}});
   const stats::Counters now = Record({{"a", 200, 0.001}, {"a", 502, 0.001}, {"a", 200, 0.1},
                                       {"a", 503, 0.1}, {"a", 503, 0.1}, {"b", 200, 0.0001}});
-  const discovery::NodeReport r = BuildNodeReport(now, before, absl::Seconds(5), nullptr);
+  const discovery::v1::NodeReport r = BuildNodeReport(now, before, absl::Seconds(5), nullptr);
   EXPECT_EQ(r.interval_ms(), 5000);
   ASSERT_EQ(r.apps_size(), 3);  // _all, a, b
   EXPECT_EQ(r.apps(0).app(), "_all");
-  const discovery::AppTraffic& a = r.apps(1);
+  const discovery::v1::AppTraffic& a = r.apps(1);
   EXPECT_EQ(a.app(), "a");
   EXPECT_EQ(a.requests(), 3u);
   EXPECT_EQ(a.errors(), 2u);
@@ -42,7 +42,7 @@ TEST(NodeReportTest, BoundedToTheBusiestApps) {
   }
   ReportLimits limits;
   limits.apps = 3;
-  const discovery::NodeReport r = BuildNodeReport(Record(requests), {}, absl::Seconds(1), nullptr, limits);
+  const discovery::v1::NodeReport r = BuildNodeReport(Record(requests), {}, absl::Seconds(1), nullptr, limits);
   ASSERT_EQ(r.apps_size(), 3);
   EXPECT_TRUE(r.truncated());
   EXPECT_EQ(r.apps(1).app(), "app9");
@@ -57,7 +57,7 @@ TEST(NodeReportTest, AThousandAppsAndOriginsStillMakeASmallReport) {
     app.buckets[3] = 1000 + i;
     now.origins["http://origin-" + std::to_string(i) + ".internal.example:8080"].connect_errors = i;
   }
-  const discovery::NodeReport r = BuildNodeReport(now, {}, absl::Seconds(5), nullptr);
+  const discovery::v1::NodeReport r = BuildNodeReport(now, {}, absl::Seconds(5), nullptr);
   EXPECT_TRUE(r.truncated());
   EXPECT_EQ(r.apps_size(), 50);
   EXPECT_EQ(r.origins_size(), 50);
@@ -72,7 +72,7 @@ TEST(NodeReportTest, AnOriginFailingInTheIntervalIsUnhealthyAndListedFirst) {
   now.origins["http://ok"].status_5xx = 4;
   now.origins["http://down"].connect_errors = 2;
   now.origins["http://down"].ejections = 1;
-  const discovery::NodeReport r = BuildNodeReport(now, before, absl::Seconds(1), nullptr);
+  const discovery::v1::NodeReport r = BuildNodeReport(now, before, absl::Seconds(1), nullptr);
   ASSERT_EQ(r.origins_size(), 2);
   EXPECT_EQ(r.origins(0).origin(), "http://down");
   EXPECT_FALSE(r.origins(0).healthy());

@@ -32,7 +32,7 @@ absl::StatusOr<std::shared_ptr<const certbus::Kek>> LoadKek(const std::string& p
 // pick the metric reason: PermissionDenied = encrypted for another KEK, FailedPrecondition =
 // key and certificate differ, anything else = the ciphertext does not decrypt.
 tls::KeyUnwrapper MakeUnwrapper(std::shared_ptr<const certbus::Kek> kek) {
-  return [kek](const snapshot::Certificate& c) -> absl::StatusOr<std::string> {
+  return [kek](const snapshot::v1::Certificate& c) -> absl::StatusOr<std::string> {
     if (c.private_key_dek_fingerprint() != kek->fingerprint()) {
       return absl::PermissionDeniedError(absl::StrCat("key encrypted for KEK ", c.private_key_dek_fingerprint(),
                                                       ", this node has ", kek->fingerprint()));
@@ -85,7 +85,7 @@ absl::Status Server::LoadTls() {
     if (not_after < absl::Now()) log::Warn("certificate expired (still served)").Kv("file", file);
     *slot = *std::move(ctx);
   }
-  options_.proxy.fallback_certs = tls::BuildCertStore(snapshot::Snapshot(), cert_options_);
+  options_.proxy.fallback_certs = tls::BuildCertStore(snapshot::v1::Snapshot(), cert_options_);
   absl::StatusOr<std::shared_ptr<const certbus::Kek>> kek = LoadKek(options_.certbus_private_key);
   if (!kek.ok()) return kek.status();
   if (*kek != nullptr) {

@@ -13,13 +13,13 @@
 namespace edgerouter::dataplane {
 namespace {
 
-std::shared_ptr<const snapshot::Resource> RedirectApp(const std::string& id, const std::string& host,
+std::shared_ptr<const snapshot::v1::Resource> RedirectApp(const std::string& id, const std::string& host,
                                                       const std::string& to, bool host_is_regexp = false) {
-  auto r = std::make_shared<snapshot::Resource>();
+  auto r = std::make_shared<snapshot::v1::Resource>();
   r->set_name("app/" + id);
-  config::Application* app = r->mutable_app();
+  config::v1::Application* app = r->mutable_app();
   app->set_id(id);
-  config::Frontend* f = app->add_frontends();
+  config::v1::Frontend* f = app->add_frontends();
   f->set_kind(host_is_regexp ? "hostname_regexp" : "hostname");
   if (host_is_regexp) {
     f->set_hostname_regexp(host);
@@ -54,7 +54,7 @@ class SnapshotApplierTest : public ::testing::Test {
     return o;
   }
   // The view the xDS client hands over after putting `put` and dropping `drop`.
-  absl::Status Delta(const std::string& version, std::vector<std::shared_ptr<const snapshot::Resource>> put,
+  absl::Status Delta(const std::string& version, std::vector<std::shared_ptr<const snapshot::v1::Resource>> put,
                      std::vector<std::string> drop = {}) {
     xds::SnapshotView view;
     view.version = version;

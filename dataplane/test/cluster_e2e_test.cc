@@ -37,7 +37,7 @@ class Cluster : public DataplaneE2E {
     ASSERT_TRUE(etcd.ok()) << etcd.status();
     etcd_ = *std::move(etcd);
     for (int r = 0; r < 3; ++r) StartReplica(r);
-    admin_ = admin::Admin::NewStub(grpc::CreateChannel(replicas_[0].grpc_address, grpc::InsecureChannelCredentials()));
+    admin_ = admin::v1::Admin::NewStub(grpc::CreateChannel(replicas_[0].grpc_address, grpc::InsecureChannelCredentials()));
     std::vector<std::string> addresses;
     for (const auto& r : replicas_) addresses.push_back(r.grpc_address);
     StartDataplane({"--controlplane=" + absl::StrJoin(addresses, ",")});
@@ -120,7 +120,7 @@ TEST_F(Cluster, ReplicaKillUnderLoadMovesTheNodeWithoutAFullStateResend) {
   ExpectNoFailures(load.Finish());
   // A change after the move (written through a surviving replica) arrives as a delta: still one
   // full state in all.
-  admin_ = admin::Admin::NewStub(grpc::CreateChannel(replicas_[(index + 1) % 3].grpc_address,
+  admin_ = admin::v1::Admin::NewStub(grpc::CreateChannel(replicas_[(index + 1) % 3].grpc_address,
                                                      grpc::InsecureChannelCredentials()));
   ASSERT_TRUE(AppendApp(RedirectApp("after-replica-kill", "moved.test")).ok());
   WaitForApplied(2);
@@ -133,19 +133,19 @@ TEST_F(Cluster, ReplicaKillUnderLoadMovesTheNodeWithoutAFullStateResend) {
 // when the holder dies another replica takes it over.
 TEST_F(Cluster, OneReplicaHoldsTheDutiesLeaseAndAnotherTakesOver) {
   auto statuses = [&] {
-    std::vector<admin::ReplicaStatus> out;
+    std::vector<admin::v1::ReplicaStatus> out;
     for (const auto& r : replicas_) {
       if (r.process == nullptr) continue;
-      auto stub = admin::Admin::NewStub(grpc::CreateChannel(r.grpc_address, grpc::InsecureChannelCredentials()));
+      auto stub = admin::v1::Admin::NewStub(grpc::CreateChannel(r.grpc_address, grpc::InsecureChannelCredentials()));
       grpc::ClientContext ctx;
-      admin::ReplicaStatus status;
-      if (stub->GetReplicaStatus(&ctx, admin::GetReplicaStatusRequest(), &status).ok()) out.push_back(status);
+      admin::v1::ReplicaStatus status;
+      if (stub->GetReplicaStatus(&ctx, admin::v1::GetReplicaStatusRequest(), &status).ok()) out.push_back(status);
     }
     return out;
   };
   // Every answering replica agrees on one holder, which is one of them and says it holds it.
   auto agreed_holder = [&]() -> std::string {
-    std::vector<admin::ReplicaStatus> all = statuses();
+    std::vector<admin::v1::ReplicaStatus> all = statuses();
     std::string holder;
     int holding = 0;
     for (const auto& s : all) {

@@ -232,12 +232,12 @@ TEST_F(Https, NoFailedHandshakesWhileSnapshotsAreApplied) {
 TEST_F(Https, SnapshotCertificatesWithoutKekAreSkippedAndReported) {
   WaitForApplied(1);
   grpc::ClientContext ctx;
-  admin::AppendStreamRequest req;
+  admin::v1::AppendStreamRequest req;
   req.set_stream("/t-1/certbus");
   req.set_force(true);  // no PEM in it: the control plane would refuse it, the data plane must cope
   req.add_lines(
       R"(2026-03-05T10:00:00.000Z CertificateObtained    {"Id":"c1","Reason":"new","Domains":["secure.test"],"Expires":"2030-01-01T00:00:00Z","CertPemBundle":"x","PrivateKeyDekFingerprint":"SHA256:x","PrivateKeyCiphertext":"AAE=","ChallengeType":"dns-01"})");
-  admin::AppendStreamResponse resp;
+  admin::v1::AppendStreamResponse resp;
   ASSERT_TRUE(admin_->AppendStream(&ctx, req, &resp).ok());
   WaitForApplied(2);
   auto line = dp_->WaitForLine("msg=\"certificate skipped\"", absl::Seconds(5));
@@ -369,9 +369,9 @@ TEST_F(CertbusHttps, CertificatesForAnotherKekOrTamperedAreSkippedAlone) {
 
   // A copy of www's event with one ciphertext character changed, under another id and name.
   grpc::ClientContext read_ctx;
-  admin::ReadStreamRequest read;
+  admin::v1::ReadStreamRequest read;
   read.set_stream("/t-1/certbus");
-  admin::ReadStreamResponse entries;
+  admin::v1::ReadStreamResponse entries;
   ASSERT_TRUE(admin_->ReadStream(&read_ctx, read, &entries).ok());
   std::string event;
   for (const auto& e : entries.entries()) {
@@ -387,10 +387,10 @@ TEST_F(CertbusHttps, CertificatesForAnotherKekOrTamperedAreSkippedAlone) {
   event = absl::StrReplaceAll(event, {{"\"Id\":\"www\"", "\"Id\":\"tampered\""},
                                       {"www.example.test", "tampered.example.test"}});
   grpc::ClientContext append_ctx;
-  admin::AppendStreamRequest append;
+  admin::v1::AppendStreamRequest append;
   append.set_stream("/t-1/certbus");
   append.add_lines(event);
-  admin::AppendStreamResponse appended;
+  admin::v1::AppendStreamResponse appended;
   ASSERT_TRUE(admin_->AppendStream(&append_ctx, append, &appended).ok());
   WaitForApplied(4);
   line = dp_->WaitForLine("cert_id=tampered", absl::Seconds(5));

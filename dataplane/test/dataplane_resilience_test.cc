@@ -172,8 +172,8 @@ TEST_F(Resilience, NackedSnapshotKeepsTheOldConfigAndIsVisible) {
   // The control plane logs the NACK once it is recorded in its node status.
   ASSERT_TRUE(cp_->WaitForLine("msg=\"snapshot NACKed\"", absl::Seconds(20)).ok()) << cp_->Output();
   grpc::ClientContext ctx;
-  admin::ListNodesResponse nodes;
-  ASSERT_TRUE(admin_->ListNodes(&ctx, admin::ListNodesRequest(), &nodes).ok());
+  admin::v1::ListNodesResponse nodes;
+  ASSERT_TRUE(admin_->ListNodes(&ctx, admin::v1::ListNodesRequest(), &nodes).ok());
   ASSERT_EQ(nodes.nodes_size(), 1);
   EXPECT_EQ(nodes.nodes(0).node_id(), "dp-test");
   EXPECT_EQ(nodes.nodes(0).last_nack_message(), "snapshot has 10 apps, more than --max_apps=9");

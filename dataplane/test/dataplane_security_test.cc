@@ -204,9 +204,9 @@ TEST_F(DataplaneSecurity, DumpsRedactSecrets) {
   // Control plane: GetSnapshot redacts unless include_secrets is set.
   for (const bool include : {false, true}) {
     grpc::ClientContext ctx;
-    admin::GetSnapshotRequest req;
+    admin::v1::GetSnapshotRequest req;
     req.set_include_secrets(include);
-    admin::GetSnapshotResponse resp;
+    admin::v1::GetSnapshotResponse resp;
     ASSERT_TRUE(admin_->GetSnapshot(&ctx, req, &resp).ok());
     EXPECT_EQ(absl::StrContains(resp.snapshot().DebugString(), "s3cret"), include) << resp.snapshot().DebugString();
   }

@@ -126,7 +126,7 @@ void DataplaneE2E::StartControlPlane() {
                                   dir_ + "/controlplane.log");
   ASSERT_TRUE(cp.ok()) << cp.status();
   cp_ = std::move(cp->process);
-  admin_ = admin::Admin::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", cp_grpc_port_),
+  admin_ = admin::v1::Admin::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", cp_grpc_port_),
                                                      grpc::InsecureChannelCredentials()));
 }
 
@@ -160,10 +160,10 @@ void DataplaneE2E::WaitForApplied(int count) {
 
 grpc::Status DataplaneE2E::AppendApp(const std::string& app_json) {
   grpc::ClientContext ctx;
-  admin::AppendStreamRequest req;
+  admin::v1::AppendStreamRequest req;
   req.set_stream("/t-1/loadbalancer");
   req.add_lines(absl::StrCat("2026-03-05T10:00:00.000Z AppUpdated    {\"Application\":", app_json, "}"));
-  admin::AppendStreamResponse resp;
+  admin::v1::AppendStreamResponse resp;
   return admin_->AppendStream(&ctx, req, &resp);
 }
 

@@ -63,7 +63,7 @@ class DataplaneE2E : public ::testing::Test {
   int origin_a_ = 0, origin_b_ = 0;
   int http_port_ = 0, https_port_ = 0, admin_port_ = 0;
   std::unique_ptr<Subprocess> a_, b_, cp_, dp_;
-  std::unique_ptr<admin::Admin::Stub> admin_;
+  std::unique_ptr<admin::v1::Admin::Stub> admin_;
 };
 
 }  // namespace edgerouter::testing

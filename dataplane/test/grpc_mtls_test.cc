@@ -72,14 +72,14 @@ class GrpcMtls : public ::testing::Test {
     return dps_.back().get();
   }
 
-  absl::StatusOr<admin::ListNodesResponse> ListNodes(const GrpcTlsFiles& files) {
+  absl::StatusOr<admin::v1::ListNodesResponse> ListNodes(const GrpcTlsFiles& files) {
     auto creds = GrpcChannelCredentials(files);
     if (!creds.ok()) return creds.status();
-    auto stub = admin::Admin::NewStub(grpc::CreateChannel(cp_address_, *creds));
+    auto stub = admin::v1::Admin::NewStub(grpc::CreateChannel(cp_address_, *creds));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    admin::ListNodesResponse resp;
-    grpc::Status s = stub->ListNodes(&ctx, admin::ListNodesRequest(), &resp);
+    admin::v1::ListNodesResponse resp;
+    grpc::Status s = stub->ListNodes(&ctx, admin::v1::ListNodesRequest(), &resp);
     if (!s.ok()) return absl::UnavailableError(s.error_message());
     return resp;
   }

@@ -17,20 +17,20 @@ class NodeReportE2E : public DataplaneE2E {
   std::vector<std::string> DataplaneFlags() override { return {"--report_interval_ms=200"}; }
   std::vector<std::string> ControlPlaneFlags() override { return {"--node_expiry_s=1"}; }
 
-  admin::ListNodesResponse Nodes() {
+  admin::v1::ListNodesResponse Nodes() {
     grpc::ClientContext ctx;
-    admin::ListNodesResponse response;
-    EXPECT_TRUE(admin_->ListNodes(&ctx, admin::ListNodesRequest(), &response).ok());
+    admin::v1::ListNodesResponse response;
+    EXPECT_TRUE(admin_->ListNodes(&ctx, admin::v1::ListNodesRequest(), &response).ok());
     return response;
   }
 
   // Polls ListNodes until `pred` holds for node dp-test (or the deadline passes).
-  bool AwaitNode(const std::function<bool(const admin::NodeStatus&, const admin::ListNodesResponse&)>& pred,
+  bool AwaitNode(const std::function<bool(const admin::v1::NodeStatus&, const admin::v1::ListNodesResponse&)>& pred,
                  const std::function<void()>& between = [] {}) {
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     while (absl::Now() < deadline) {
-      const admin::ListNodesResponse nodes = Nodes();
-      for (const admin::NodeStatus& node : nodes.nodes()) {
+      const admin::v1::ListNodesResponse nodes = Nodes();
+      for (const admin::v1::NodeStatus& node : nodes.nodes()) {
         if (node.node_id() == "dp-test" && pred(node, nodes)) return true;
       }
       between();
@@ -49,7 +49,7 @@ class NodeReportE2E : public DataplaneE2E {
   }
 };
 
-const discovery::AppTraffic* App(const discovery::NodeReport& r, const std::string& name) {
+const discovery::v1::AppTraffic* App(const discovery::v1::NodeReport& r, const std::string& name) {
   for (const auto& a : r.apps()) {
     if (a.app() == name) return &a;
   }
@@ -64,9 +64,9 @@ TEST_F(NodeReportE2E, TrafficOriginsAndVersionReachTheControlPlaneThenTheNodeExp
   // the failing origin of "dead" (its first origin refuses connections).
   std::string dead_origin;
   const bool reported = AwaitNode(
-      [&](const admin::NodeStatus& node, const admin::ListNodesResponse& all) {
-        const discovery::NodeReport& r = node.report();
-        const discovery::AppTraffic* site = App(r, "site");
+      [&](const admin::v1::NodeStatus& node, const admin::v1::ListNodesResponse& all) {
+        const discovery::v1::NodeReport& r = node.report();
+        const discovery::v1::AppTraffic* site = App(r, "site");
         bool origin_down = false;
         for (const auto& o : r.origins()) {
           if (o.failures_total() > 0) {
@@ -80,17 +80,17 @@ TEST_F(NodeReportE2E, TrafficOriginsAndVersionReachTheControlPlaneThenTheNodeExp
       },
       [&] { Get(http_port_, "dead.test", "/"); });
   ASSERT_TRUE(reported) << Nodes().DebugString();
-  const discovery::NodeReport report = [&] {
-    const admin::ListNodesResponse nodes = Nodes();
+  const discovery::v1::NodeReport report = [&] {
+    const admin::v1::ListNodesResponse nodes = Nodes();
     for (const auto& n : nodes.nodes()) {
       if (n.node_id() == "dp-test") return n.report();
     }
-    return discovery::NodeReport();
+    return discovery::v1::NodeReport();
   }();
   EXPECT_LT(report.ByteSizeLong(), 64u << 10);
   std::cout << "report bytes: " << report.ByteSizeLong() << " (" << report.apps_size() << " apps, "
             << report.origins_size() << " origins)\n";
-  const discovery::AppTraffic* all = App(report, "_all");
+  const discovery::v1::AppTraffic* all = App(report, "_all");
   ASSERT_NE(all, nullptr);
   EXPECT_GE(all->requests_total(), 5u);
   EXPECT_EQ(report.apps(0).app(), "_all");  // busiest first
@@ -105,7 +105,7 @@ TEST_F(NodeReportE2E, TrafficOriginsAndVersionReachTheControlPlaneThenTheNodeExp
 
   // The node leaves: listed as gone, then forgotten after --node_expiry_s.
   dp_.reset();
-  ASSERT_TRUE(AwaitNode([](const admin::NodeStatus& node, const auto&) { return !node.connected(); }));
+  ASSERT_TRUE(AwaitNode([](const admin::v1::NodeStatus& node, const auto&) { return !node.connected(); }));
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   bool forgotten = false;
   while (!forgotten && absl::Now() < deadline) {

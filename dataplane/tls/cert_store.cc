@@ -120,14 +120,14 @@ std::string CertErrorCounters::RenderPrometheus() const {
   return out;
 }
 
-std::shared_ptr<const CertStore> BuildCertStore(const snapshot::Snapshot& snapshot, const CertStoreOptions& options) {
+std::shared_ptr<const CertStore> BuildCertStore(const snapshot::v1::Snapshot& snapshot, const CertStoreOptions& options) {
   auto store = std::make_shared<CertStore>();
   store->set_default(options.default_cert);
   store->set_dev(options.dev_cert);
   CertErrorCounters& errors = CertErrorCounters::Global();
-  for (const snapshot::Resource& r : snapshot.resources()) {
+  for (const snapshot::v1::Resource& r : snapshot.resources()) {
     if (!r.has_certificate()) continue;
-    const snapshot::Certificate& c = r.certificate();
+    const snapshot::v1::Certificate& c = r.certificate();
     if (options.previous != nullptr) {
       if (auto same = options.previous->Find(c.id(), r.version())) {
         const bool expired = same->not_after < options.now;

@@ -27,7 +27,7 @@ namespace edgerouter::tls {
 
 // Decrypts a snapshot certificate's private key to PEM (the CertBus envelope is opened with the
 // node's KEK). Unset = no KEK: snapshot certificates are skipped.
-using KeyUnwrapper = std::function<absl::StatusOr<std::string>(const snapshot::Certificate&)>;
+using KeyUnwrapper = std::function<absl::StatusOr<std::string>(const snapshot::v1::Certificate&)>;
 
 struct CertEntry {
   std::string id;
@@ -83,7 +83,7 @@ struct CertStoreOptions {
 
 // Builds the store for a snapshot's certificates. Never fails as a whole: a certificate whose
 // key cannot be decrypted or does not match is skipped, logged with its id, and counted.
-std::shared_ptr<const CertStore> BuildCertStore(const snapshot::Snapshot& snapshot, const CertStoreOptions& options);
+std::shared_ptr<const CertStore> BuildCertStore(const snapshot::v1::Snapshot& snapshot, const CertStoreOptions& options);
 
 // Per-worker handshake state: the store the ClientHello callback reads (the worker points it at
 // its current config's store between events) and the SNI of the last failed selection.

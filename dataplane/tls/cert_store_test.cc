@@ -56,18 +56,18 @@ Pem MakeCert(const std::vector<std::string>& names, int days = 30) {
 }
 
 // The fake "envelope": the test stores the plaintext key where the ciphertext would be.
-absl::StatusOr<std::string> FakeUnwrap(const snapshot::Certificate& c) {
+absl::StatusOr<std::string> FakeUnwrap(const snapshot::v1::Certificate& c) {
   if (c.private_key_dek_fingerprint() == "wrong") return absl::PermissionDeniedError("KEK fingerprint mismatch");
   if (c.private_key_dek_fingerprint() == "garbage") return absl::InvalidArgumentError("bad ciphertext");
   return c.private_key_ciphertext();
 }
 
-void AddCert(snapshot::Snapshot* s, const std::string& id, const Pem& pem, const std::vector<std::string>& domains,
+void AddCert(snapshot::v1::Snapshot* s, const std::string& id, const Pem& pem, const std::vector<std::string>& domains,
              const std::string& fingerprint = "ok", const std::string& version = "v1") {
-  snapshot::Resource* r = s->add_resources();
+  snapshot::v1::Resource* r = s->add_resources();
   r->set_name("cert/" + id);
   r->set_version(version);
-  snapshot::Certificate* c = r->mutable_certificate();
+  snapshot::v1::Certificate* c = r->mutable_certificate();
   c->set_id(id);
   for (const auto& d : domains) c->add_domains(d);
   c->set_cert_pem_bundle(pem.cert);
@@ -86,7 +86,7 @@ std::string Pick(const CertStore& store, absl::string_view sni) {
 }
 
 TEST(CertStore, ExactThenOneLevelWildcardThenDefault) {
-  snapshot::Snapshot s;
+  snapshot::v1::Snapshot s;
   AddCert(&s, "exact", MakeCert({"www.example.com"}), {"www.example.com"});
   AddCert(&s, "wild", MakeCert({"*.b.example.com"}), {"*.b.example.com", "b.example.com"});
   CertStoreOptions opts;
@@ -110,7 +110,7 @@ TEST(CertStore, ExactThenOneLevelWildcardThenDefault) {
 }
 
 TEST(CertStore, DevCertAnswersEveryName) {
-  snapshot::Snapshot s;
+  snapshot::v1::Snapshot s;
   AddCert(&s, "exact", MakeCert({"www.example.com"}), {"www.example.com"});
   Pem dev = MakeCert({"dev.localhost"});
   CertStoreOptions opts;
@@ -122,7 +122,7 @@ TEST(CertStore, DevCertAnswersEveryName) {
 }
 
 TEST(CertStore, LaterCertificateWinsASharedName) {
-  snapshot::Snapshot s;
+  snapshot::v1::Snapshot s;
   AddCert(&s, "a", MakeCert({"first.test"}), {"shared.test"});
   AddCert(&s, "b", MakeCert({"second.test"}), {"shared.test"});
   CertStoreOptions opts;
@@ -133,7 +133,7 @@ TEST(CertStore, LaterCertificateWinsASharedName) {
 TEST(CertStore, BadCertificatesAreSkippedAndCountedAlone) {
   CertErrorCounters& c = CertErrorCounters::Global();
   const uint64_t wrong0 = c.wrong_kek, decrypt0 = c.decrypt, mismatch0 = c.key_mismatch, nokek0 = c.no_kek;
-  snapshot::Snapshot s;
+  snapshot::v1::Snapshot s;
   Pem good = MakeCert({"good.test"});
   Pem other = MakeCert({"other.test"});
   AddCert(&s, "good", good, {"good.test"});
@@ -162,13 +162,13 @@ TEST(CertStore, BadCertificatesAreSkippedAndCountedAlone) {
 }
 
 TEST(CertStore, UnchangedCertificatesKeepTheirContextAcrossSnapshots) {
-  snapshot::Snapshot s1;
+  snapshot::v1::Snapshot s1;
   AddCert(&s1, "a", MakeCert({"a.test"}), {"a.test"});
   AddCert(&s1, "b", MakeCert({"b.test"}), {"b.test"});
   CertStoreOptions opts;
   opts.unwrap = FakeUnwrap;
   auto first = BuildCertStore(s1, opts);
-  snapshot::Snapshot s2;
+  snapshot::v1::Snapshot s2;
   *s2.add_resources() = s1.resources(0);
   AddCert(&s2, "b", MakeCert({"b2.test"}), {"b.test"}, "ok", "v2");
   opts.previous = first.get();
@@ -179,7 +179,7 @@ TEST(CertStore, UnchangedCertificatesKeepTheirContextAcrossSnapshots) {
 }
 
 TEST(CertStore, ExpiredCertificatesAreStillServed) {
-  snapshot::Snapshot s;
+  snapshot::v1::Snapshot s;
   AddCert(&s, "old", MakeCert({"old.test"}, -1), {"old.test"});
   CertStoreOptions opts;
   opts.unwrap = FakeUnwrap;

@@ -13,10 +13,10 @@
 namespace edgerouter::xds {
 
 // Resources by name. Copies share all but the shards written after the copy.
-using ResourceMap = util::ShardedMap<std::shared_ptr<const snapshot::Resource>>;
+using ResourceMap = util::ShardedMap<std::shared_ptr<const snapshot::v1::Resource>>;
 
-// The map as a snapshot::Snapshot, resources sorted by name (O(n): files, dumps, tests).
-snapshot::Snapshot ToSnapshot(const std::string& version, const ResourceMap& resources);
+// The map as a snapshot::v1::Snapshot, resources sorted by name (O(n): files, dumps, tests).
+snapshot::v1::Snapshot ToSnapshot(const std::string& version, const ResourceMap& resources);
 
 struct SnapshotView {
   std::string version;
@@ -27,7 +27,7 @@ struct SnapshotView {
   std::vector<std::string> changed;  // names added or replaced by this delta
   std::vector<std::string> removed;  // names this delta removed (they are not in `resources`)
 
-  snapshot::Snapshot ToSnapshot() const { return xds::ToSnapshot(version, *resources); }
+  snapshot::v1::Snapshot ToSnapshot() const { return xds::ToSnapshot(version, *resources); }
 };
 
 }  // namespace edgerouter::xds

@@ -107,7 +107,7 @@ std::string Frame(const std::string& payload) {
 }
 
 // Damaged protobuf bytes can still parse, so a loaded base must also look like one we wrote.
-absl::Status Validate(const snapshot::Snapshot& s) {
+absl::Status Validate(const snapshot::v1::Snapshot& s) {
   if (s.version().empty()) return absl::InvalidArgumentError("snapshot has no version");
   for (int i = 0; i < s.resources_size(); ++i) {
     const std::string& name = s.resources(i).name();
@@ -132,7 +132,7 @@ absl::Status SnapshotStore::Load(std::string* version, ResourceMap* resources) {
   const std::string path = base_path();
   absl::StatusOr<std::string> bytes = ReadAll(path);
   if (!bytes.ok()) return bytes.status();
-  snapshot::Snapshot snap;
+  snapshot::v1::Snapshot snap;
   if (!snap.ParseFromString(*bytes)) {
     return absl::DataLossError(absl::StrCat(path, ": not a valid snapshot (", bytes->size(), " bytes)"));
   }
@@ -143,9 +143,9 @@ absl::Status SnapshotStore::Load(std::string* version, ResourceMap* resources) {
   base_bytes_ = bytes->size();
   version_of_base_ = snap.version();
   ResourceMap map;
-  for (snapshot::Resource& r : *snap.mutable_resources()) {
+  for (snapshot::v1::Resource& r : *snap.mutable_resources()) {
     std::string name = r.name();
-    map.Set(name, std::make_shared<const snapshot::Resource>(std::move(r)));
+    map.Set(name, std::make_shared<const snapshot::v1::Resource>(std::move(r)));
   }
   std::string current = snap.version();
 
@@ -159,17 +159,17 @@ absl::Status SnapshotStore::Load(std::string* version, ResourceMap* resources) {
       const uint32_t len = GetU32(journal->data() + pos);
       if (journal->size() - pos - 8 < len) break;  // torn tail
       const absl::string_view payload(journal->data() + pos + 8, len);
-      discovery::DiscoveryResponse record;
+      discovery::v1::DiscoveryResponse record;
       if (Crc(payload) != GetU32(journal->data() + pos + 4) || !record.ParseFromArray(payload.data(), len)) break;
       if (!header) {
         if (record.nonce() != kBaseNonce || record.version_info() != snap.version()) break;  // an older base's
         header = true;
       } else {
         bool named = !record.version_info().empty();
-        for (const snapshot::Resource& r : record.resources()) named &= !r.name().empty();
+        for (const snapshot::v1::Resource& r : record.resources()) named &= !r.name().empty();
         if (!named) break;
-        for (const snapshot::Resource& r : record.resources()) {
-          map.Set(r.name(), std::make_shared<const snapshot::Resource>(r));
+        for (const snapshot::v1::Resource& r : record.resources()) {
+          map.Set(r.name(), std::make_shared<const snapshot::v1::Resource>(r));
         }
         for (const std::string& name : record.removed_resources()) map.Erase(name);
         current = record.version_info();
@@ -183,7 +183,7 @@ absl::Status SnapshotStore::Load(std::string* version, ResourceMap* resources) {
   return absl::OkStatus();
 }
 
-absl::Status SnapshotStore::Record(const discovery::DiscoveryResponse& response, const std::string& version,
+absl::Status SnapshotStore::Record(const discovery::v1::DiscoveryResponse& response, const std::string& version,
                                    const ResourceMap& resources) {
   if (response.full_state() || !have_base_) {
     if (absl::Status s = WriteBase(version, resources); !s.ok()) return s;
@@ -204,7 +204,7 @@ absl::Status SnapshotStore::Record(const discovery::DiscoveryResponse& response,
       journal_bytes_ = static_cast<uint64_t>(journal_keep_);
     }
   }
-  discovery::DiscoveryResponse record;
+  discovery::v1::DiscoveryResponse record;
   record.set_version_info(version);
   *record.mutable_resources() = response.resources();
   *record.mutable_removed_resources() = response.removed_resources();
@@ -232,7 +232,7 @@ absl::Status SnapshotStore::WriteBase(const std::string& version, const Resource
 absl::Status SnapshotStore::ResetJournal(const std::string& base_version) {
   if (journal_fd_ >= 0) close(journal_fd_);
   journal_fd_ = -1;
-  discovery::DiscoveryResponse header;
+  discovery::v1::DiscoveryResponse header;
   header.set_nonce(kBaseNonce);
   header.set_version_info(base_version);
   const std::string bytes = Frame(header.SerializeAsString());

@@ -1,9 +1,9 @@
 // The last-good snapshot on disk, written in O(change) per delta: a base file (a whole
-// snapshot::Snapshot, as before: <dir>/snapshot.pb) plus an append-only journal of the deltas
+// snapshot::v1::Snapshot, as before: <dir>/snapshot.pb) plus an append-only journal of the deltas
 // accepted since (<dir>/snapshot.journal). Loading is the base with the journal replayed.
 //
 // Journal: records of [u32 length][u32 CRC-32 of the payload][payload], little-endian; each
-// payload is a discovery::DiscoveryResponse holding only version_info, resources and
+// payload is a discovery::v1::DiscoveryResponse holding only version_info, resources and
 // removed_resources. The first record names the base it extends (nonce "base", version_info =
 // the base's version): a journal left over from an older base is ignored. A record that is
 // incomplete or fails its checksum ends the journal (a torn tail from a crash mid-append) and
@@ -34,7 +34,7 @@ class SnapshotStore {
 
   // Makes an accepted response durable: `response` is what arrived, `version`/`resources` the
   // state after it.
-  absl::Status Record(const discovery::DiscoveryResponse& response, const std::string& version,
+  absl::Status Record(const discovery::v1::DiscoveryResponse& response, const std::string& version,
                       const ResourceMap& resources);
 
   std::string base_path() const { return dir_ + "/snapshot.pb"; }

@@ -16,8 +16,8 @@
 namespace edgerouter::xds {
 namespace {
 
-snapshot::Resource App(const std::string& id, int generation) {
-  snapshot::Resource r;
+snapshot::v1::Resource App(const std::string& id, int generation) {
+  snapshot::v1::Resource r;
   r.set_name("app/" + id);
   r.set_version(absl::StrCat(id, "-v", generation));
   r.mutable_app()->set_id(id);
@@ -29,24 +29,24 @@ struct State {
   std::string version;
   ResourceMap resources;
 
-  discovery::DiscoveryResponse Full(const std::string& v, int apps) {
-    discovery::DiscoveryResponse resp;
+  discovery::v1::DiscoveryResponse Full(const std::string& v, int apps) {
+    discovery::v1::DiscoveryResponse resp;
     resp.set_version_info(v);
     resp.set_full_state(true);
     resources.Clear();
     for (int i = 0; i < apps; ++i) {
       *resp.add_resources() = App(absl::StrCat("a", i), 0);
-      resources.Set(resp.resources(i).name(), std::make_shared<const snapshot::Resource>(resp.resources(i)));
+      resources.Set(resp.resources(i).name(), std::make_shared<const snapshot::v1::Resource>(resp.resources(i)));
     }
     version = v;
     return resp;
   }
-  discovery::DiscoveryResponse Delta(const std::string& v, const std::string& id, int generation,
+  discovery::v1::DiscoveryResponse Delta(const std::string& v, const std::string& id, int generation,
                                      const std::string& remove = "") {
-    discovery::DiscoveryResponse resp;
+    discovery::v1::DiscoveryResponse resp;
     resp.set_version_info(v);
     *resp.add_resources() = App(id, generation);
-    resources.Set(resp.resources(0).name(), std::make_shared<const snapshot::Resource>(resp.resources(0)));
+    resources.Set(resp.resources(0).name(), std::make_shared<const snapshot::v1::Resource>(resp.resources(0)));
     if (!remove.empty()) {
       resp.add_removed_resources(remove);
       resources.Erase(remove);
@@ -54,14 +54,14 @@ struct State {
     version = v;
     return resp;
   }
-  snapshot::Snapshot Snap() const { return ToSnapshot(version, resources); }
+  snapshot::v1::Snapshot Snap() const { return ToSnapshot(version, resources); }
 };
 
-bool Same(const snapshot::Snapshot& a, const snapshot::Snapshot& b) {
+bool Same(const snapshot::v1::Snapshot& a, const snapshot::v1::Snapshot& b) {
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
-snapshot::Snapshot Loaded(const std::string& dir, absl::Status* status = nullptr) {
+snapshot::v1::Snapshot Loaded(const std::string& dir, absl::Status* status = nullptr) {
   SnapshotStore store(dir);
   std::string version;
   ResourceMap resources;
@@ -110,7 +110,7 @@ TEST_F(SnapshotStoreTest, TornTailIsIgnoredAndCutBeforeTheNextAppend) {
   SnapshotStore store(dir_);
   ASSERT_TRUE(store.Record(state.Full("v1", 10), state.version, state.resources).ok());
   ASSERT_TRUE(store.Record(state.Delta("v2", "a1", 1), state.version, state.resources).ok());
-  const snapshot::Snapshot at_v2 = state.Snap();
+  const snapshot::v1::Snapshot at_v2 = state.Snap();
   const auto good = std::filesystem::file_size(store.journal_path());
   ASSERT_TRUE(store.Record(state.Delta("v3", "a2", 1), state.version, state.resources).ok());
   const auto full = std::filesystem::file_size(store.journal_path());
@@ -138,7 +138,7 @@ TEST_F(SnapshotStoreTest, TornTailIsIgnoredAndCutBeforeTheNextAppend) {
   SnapshotStore s3(dir_);
   ASSERT_TRUE(s3.Load(&resumed.version, &resumed.resources).ok());
   ASSERT_TRUE(s3.Record(resumed.Delta("v4", "a5", 3), resumed.version, resumed.resources).ok());
-  const snapshot::Snapshot loaded = Loaded(dir_);
+  const snapshot::v1::Snapshot loaded = Loaded(dir_);
   EXPECT_EQ(loaded.version(), "v4");
   EXPECT_TRUE(Same(loaded, resumed.Snap())) << loaded.DebugString();
 }
@@ -181,7 +181,7 @@ TEST_F(SnapshotStoreTest, JournalOfAnOlderBaseIsIgnored) {
   // A full state rewrites the base; then a crash before the journal was replaced.
   ASSERT_TRUE(store.Record(state.Full("v9", 4), state.version, state.resources).ok());
   std::filesystem::copy_file(old_journal, store.journal_path(), std::filesystem::copy_options::overwrite_existing);
-  const snapshot::Snapshot loaded = Loaded(dir_);
+  const snapshot::v1::Snapshot loaded = Loaded(dir_);
   EXPECT_EQ(loaded.version(), "v9");
   EXPECT_TRUE(Same(loaded, state.Snap()));
 }

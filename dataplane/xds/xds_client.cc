@@ -25,8 +25,8 @@
 namespace edgerouter::xds {
 namespace {
 
-using discovery::DiscoveryRequest;
-using discovery::DiscoveryResponse;
+using discovery::v1::DiscoveryRequest;
+using discovery::v1::DiscoveryResponse;
 
 // An apply error with no text would make an indistinguishable NACK.
 absl::Status WithText(const absl::Status& s) {
@@ -207,7 +207,7 @@ grpc::Status XdsClient::RunStream(const Target& target, bool* served) {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options_.connect_timeout)));
   if (!target.tls_name.empty()) args.SetSslTargetNameOverride(target.tls_name);
-  std::unique_ptr<discovery::Discovery::Stub> stub = discovery::Discovery::NewStub(
+  std::unique_ptr<discovery::v1::Discovery::Stub> stub = discovery::v1::Discovery::NewStub(
       grpc::CreateCustomChannel(target.address,
                                 options_.credentials != nullptr ? options_.credentials
                                                                 : grpc::InsecureChannelCredentials(),
@@ -225,7 +225,7 @@ grpc::Status XdsClient::RunStream(const Target& target, bool* served) {
   first.set_node_id(options_.node_id);
   first.set_version_info(applied_version_);
   auto& known = *first.mutable_initial_resource_versions();
-  resources_.ForEach([&](const std::string& name, const std::shared_ptr<const snapshot::Resource>& r) {
+  resources_.ForEach([&](const std::string& name, const std::shared_ptr<const snapshot::v1::Resource>& r) {
     known[name] = r->version();
   });
 
@@ -324,12 +324,12 @@ absl::Status XdsClient::Handle(const DiscoveryResponse& response) {
   absl::Status result;
   if (view.version.empty()) result = absl::InvalidArgumentError("snapshot has no version");
   for (int i = 0; i < response.resources_size() && result.ok(); ++i) {
-    const snapshot::Resource& r = response.resources(i);
+    const snapshot::v1::Resource& r = response.resources(i);
     if (r.name().empty()) {
       result = absl::InvalidArgumentError(absl::StrCat("resource ", i, " has no name"));
       break;
     }
-    next.Set(r.name(), std::make_shared<const snapshot::Resource>(r));
+    next.Set(r.name(), std::make_shared<const snapshot::v1::Resource>(r));
     if (!view.full_state) view.changed.push_back(r.name());
   }
   if (!response.full_state()) {

@@ -43,7 +43,7 @@ struct XdsClientOptions {
   uint64_t journal_min_compact_bytes = 1 << 20;
   // Periodic node report sent on the stream (first one as soon as it opens); unset or a zero
   // interval = none. Called on a reporter thread of its own, never on the stream's thread.
-  std::function<discovery::NodeReport()> report;
+  std::function<discovery::v1::NodeReport()> report;
   absl::Duration report_interval = absl::Seconds(5);
 };
 
@@ -109,10 +109,10 @@ class XdsClient {
   // metadata or a response arrived), i.e. the replica was up.
   grpc::Status RunStream(const Target& target, bool* served);
   // Sends options_.report() every report_interval until *done; `write` serialises writes.
-  void ReportLoop(const std::function<bool(const discovery::DiscoveryRequest&)>& write,
+  void ReportLoop(const std::function<bool(const discovery::v1::DiscoveryRequest&)>& write,
                   absl::Mutex* done_mu, const bool* done);
   // Applies one response to the resource map: OK = ACK, an error = NACK with its text.
-  absl::Status Handle(const discovery::DiscoveryResponse& response);
+  absl::Status Handle(const discovery::v1::DiscoveryResponse& response);
 
   const XdsClientOptions options_;
   const ApplyFn apply_;

@@ -41,13 +41,13 @@ std::string Deleted(const std::string& id) {
   return absl::StrCat("2026-03-05T10:00:00.000Z AppDeleted    {\"Id\":\"", id, "\"}");
 }
 
-std::vector<std::string> Names(const snapshot::Snapshot& s) {
+std::vector<std::string> Names(const snapshot::v1::Snapshot& s) {
   std::vector<std::string> names;
   for (const auto& r : s.resources()) names.push_back(r.name());
   return names;
 }
 
-bool Same(const snapshot::Snapshot& a, const snapshot::Snapshot& b) {
+bool Same(const snapshot::v1::Snapshot& a, const snapshot::v1::Snapshot& b) {
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
@@ -85,7 +85,7 @@ class Recorder {
   }
 
   // The n-th accepted snapshot (1-based), waiting for it.
-  snapshot::Snapshot WaitForApplied(size_t n) {
+  snapshot::v1::Snapshot WaitForApplied(size_t n) {
     absl::MutexLock lock(&mu_);
     auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return applied_.size() >= n; };
     if (!mu_.AwaitWithTimeout(absl::Condition(&ready), kWait)) {
@@ -104,7 +104,7 @@ class Recorder {
   }
 
  private:
-  absl::Status Apply(const snapshot::Snapshot& s) {
+  absl::Status Apply(const snapshot::v1::Snapshot& s) {
     std::function<void()> probe;
     {
       absl::MutexLock lock(&mu_);
@@ -123,7 +123,7 @@ class Recorder {
 
   absl::Mutex mu_;
   std::vector<Delta> views_ ABSL_GUARDED_BY(mu_);
-  std::vector<snapshot::Snapshot> applied_ ABSL_GUARDED_BY(mu_);
+  std::vector<snapshot::v1::Snapshot> applied_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> rejected_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::string reject_ ABSL_GUARDED_BY(mu_);
@@ -152,7 +152,7 @@ class XdsClientTest : public ::testing::Test {
                                              dir_ + "/controlplane.log");
     ASSERT_TRUE(cp.ok()) << cp.status();
     cp_ = std::move(cp->process);
-    admin_ = admin::Admin::NewStub(
+    admin_ = admin::v1::Admin::NewStub(
         grpc::CreateChannel(grpc_addr_, grpc::InsecureChannelCredentials()));
   }
 
@@ -174,25 +174,25 @@ class XdsClientTest : public ::testing::Test {
   void Append(const std::vector<std::string>& lines) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    admin::AppendStreamRequest req;
+    admin::v1::AppendStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
     for (const auto& l : lines) req.add_lines(l);
-    admin::AppendStreamResponse resp;
+    admin::v1::AppendStreamResponse resp;
     grpc::Status s = admin_->AppendStream(&ctx, req, &resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
-  snapshot::Snapshot ServerSnapshot() {
+  snapshot::v1::Snapshot ServerSnapshot() {
     grpc::ClientContext ctx;
-    admin::GetSnapshotResponse resp;
-    EXPECT_TRUE(admin_->GetSnapshot(&ctx, admin::GetSnapshotRequest(), &resp).ok());
+    admin::v1::GetSnapshotResponse resp;
+    EXPECT_TRUE(admin_->GetSnapshot(&ctx, admin::v1::GetSnapshotRequest(), &resp).ok());
     return resp.snapshot();
   }
 
-  admin::NodeStatus Node(const std::string& id) {
+  admin::v1::NodeStatus Node(const std::string& id) {
     grpc::ClientContext ctx;
-    admin::ListNodesResponse resp;
-    EXPECT_TRUE(admin_->ListNodes(&ctx, admin::ListNodesRequest(), &resp).ok());
+    admin::v1::ListNodesResponse resp;
+    EXPECT_TRUE(admin_->ListNodes(&ctx, admin::v1::ListNodesRequest(), &resp).ok());
     for (const auto& n : resp.nodes()) {
       if (n.node_id() == id) return n;
     }
@@ -203,14 +203,14 @@ class XdsClientTest : public ::testing::Test {
   std::string dir_;
   std::string grpc_addr_;
   std::unique_ptr<Subprocess> cp_;
-  std::unique_ptr<admin::Admin::Stub> admin_;
+  std::unique_ptr<admin::v1::Admin::Stub> admin_;
 };
 
 TEST_F(XdsClientTest, FullStateIsAppliedAndAcked) {
   Recorder rec;
   XdsClient client(Options("node-1"), rec.fn());
   client.Start();
-  snapshot::Snapshot first = rec.WaitForApplied(1);
+  snapshot::v1::Snapshot first = rec.WaitForApplied(1);
   EXPECT_EQ(Names(first), (std::vector<std::string>{"app/file-a", "app/file-b"}));
   EXPECT_TRUE(Same(first, ServerSnapshot())) << first.DebugString();
   ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.applies == 1; }, kWait));
@@ -223,7 +223,7 @@ TEST_F(XdsClientTest, FullStateIsAppliedAndAcked) {
 
   // The server computes the next push only once the ACK arrived, so during the next apply its
   // node status shows exactly what the client has applied.
-  admin::NodeStatus during;
+  admin::v1::NodeStatus during;
   std::string applied_during;
   rec.set_during_apply([&] {
     during = Node("node-1");
@@ -244,7 +244,7 @@ TEST_F(XdsClientTest, DeltasAreAssembledIntoFullSnapshots) {
   rec.WaitForApplied(1);
 
   Append({Updated("stream-c")});
-  snapshot::Snapshot added = rec.WaitForApplied(2);
+  snapshot::v1::Snapshot added = rec.WaitForApplied(2);
   EXPECT_EQ(Names(added), (std::vector<std::string>{"app/file-a", "app/file-b", "app/stream-c"}));
   EXPECT_TRUE(Same(added, ServerSnapshot())) << added.DebugString();
   ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.applies == 2; }, kWait));
@@ -252,7 +252,7 @@ TEST_F(XdsClientTest, DeltasAreAssembledIntoFullSnapshots) {
 
   // One batch: a removal and an addition in the same delta.
   Append({Deleted("stream-c"), Updated("stream-d")});
-  snapshot::Snapshot swapped = rec.WaitForApplied(3);
+  snapshot::v1::Snapshot swapped = rec.WaitForApplied(3);
   EXPECT_EQ(Names(swapped), (std::vector<std::string>{"app/file-a", "app/file-b", "app/stream-d"}));
   EXPECT_TRUE(Same(swapped, ServerSnapshot())) << swapped.DebugString();
   // apply is told what each delta changed, so it can work in O(change).
@@ -272,7 +272,7 @@ TEST_F(XdsClientTest, RejectedSnapshotIsNackedAndTheNextChangeApplies) {
   Recorder rec;
   XdsClient client(Options("node-3"), rec.fn());
   client.Start();
-  snapshot::Snapshot first = rec.WaitForApplied(1);
+  snapshot::v1::Snapshot first = rec.WaitForApplied(1);
 
   rec.set_reject(error);
   Append({Updated("stream-c")});
@@ -288,10 +288,10 @@ TEST_F(XdsClientTest, RejectedSnapshotIsNackedAndTheNextChangeApplies) {
   // The NACKed version is parked; the next change arrives once the NACK was processed, so the
   // server's node status during that apply holds it.
   rec.set_reject("");
-  admin::NodeStatus during;
+  admin::v1::NodeStatus during;
   rec.set_during_apply([&] { during = Node("node-3"); });
   Append({Updated("stream-d")});
-  snapshot::Snapshot next = rec.WaitForApplied(2);
+  snapshot::v1::Snapshot next = rec.WaitForApplied(2);
   EXPECT_EQ(during.last_nack_message(), error);
   EXPECT_EQ(during.last_nack_version(), rejected_version);
   EXPECT_EQ(during.last_acked_version(), first.version());
@@ -307,7 +307,7 @@ TEST_F(XdsClientTest, RejectedSnapshotIsNackedAndTheNextChangeApplies) {
 
 TEST_F(XdsClientTest, PersistedSnapshotIsLoadedWithoutControlPlane) {
   const std::string state = dir_ + "/state";  // created by the first persist
-  snapshot::Snapshot last;
+  snapshot::v1::Snapshot last;
   {
     Recorder rec;
     XdsClient client(Options("node-4", state), rec.fn());
@@ -354,7 +354,7 @@ TEST_F(XdsClientTest, PersistedSnapshotIsLoadedWithoutControlPlane) {
 
 TEST_F(XdsClientTest, ReconnectAfterControlPlaneRestartReceivesDeltas) {
   const std::string state = dir_ + "/state";
-  snapshot::Snapshot before;
+  snapshot::v1::Snapshot before;
   {
     // The same client across a kill -9 and restart of the control plane.
     Recorder rec;
@@ -387,10 +387,10 @@ TEST_F(XdsClientTest, ReconnectAfterControlPlaneRestartReceivesDeltas) {
   ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.reconnects >= 1; }, kWait));
   StartControlPlane();
   ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.connected; }, kWait));
-  admin::NodeStatus during;
+  admin::v1::NodeStatus during;
   rec.set_during_apply([&] { during = Node("node-5"); });
   Append({Updated("stream-f")});
-  snapshot::Snapshot after = rec.WaitForApplied(2);
+  snapshot::v1::Snapshot after = rec.WaitForApplied(2);
   EXPECT_EQ(Names(after), (std::vector<std::string>{"app/file-a", "app/file-b", "app/stream-c",
                                                     "app/stream-e", "app/stream-f"}));
   EXPECT_TRUE(Same(after, ServerSnapshot())) << after.DebugString();
@@ -443,7 +443,7 @@ TEST_F(XdsClientTest, FailsOverToAnotherReplicaAndReceivesDeltasOnly) {
   o.controlplane = absl::StrCat(grpc_addr_, ",", second->grpc_address);
   XdsClient client(o, rec.fn());
   client.Start();
-  const snapshot::Snapshot first = rec.WaitForApplied(1);
+  const snapshot::v1::Snapshot first = rec.WaitForApplied(1);
   ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.connected; }, kWait));
   const std::string on = client.status().controlplane;
   ASSERT_TRUE(on == grpc_addr_ || on == second->grpc_address) << on;
@@ -470,7 +470,7 @@ TEST_F(XdsClientTest, FailsOverToAnotherReplicaAndReceivesDeltasOnly) {
   // A change both replicas see (the shared applications.json) arrives as a delta.
   std::ofstream(dir_ + "/applications.json")
       << absl::StrCat(R"({"apps":[)", AppJson("file-a"), ",", AppJson("file-b"), ",", AppJson("file-c"), "]}");
-  const snapshot::Snapshot next = rec.WaitForApplied(2);
+  const snapshot::v1::Snapshot next = rec.WaitForApplied(2);
   EXPECT_EQ(Names(next), (std::vector<std::string>{"app/file-a", "app/file-b", "app/file-c"}));
   ASSERT_TRUE(client.AwaitStatus([](const XdsStatus& s) { return s.applies == 2; }, kWait));
   st = client.status();

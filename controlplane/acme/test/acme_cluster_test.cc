@@ -54,15 +54,15 @@ TEST_F(AcmeCluster, ChallengesReachDataPlanesOnEveryReplicaAndTheIssuerMovesOnTa
   }
   admin_ = Stub(other);
   {
-    admin::PutAppRequest put;
+    admin::v1::PutAppRequest put;
     put.set_application_json(App("next", absl::StrCat(R"({"kind":"hostname","hostname":")", next, R"(","path_prefix":"/"})")));
-    admin::PutAppResponse response;
+    admin::v1::PutAppResponse response;
     grpc::ClientContext context;
     grpc::Status s = admin_->PutApp(&context, put, &response);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
   AwaitIssued(next);
-  const admin::ListAcmeNamesResponse r = AcmeNames();
+  const admin::v1::ListAcmeNamesResponse r = AcmeNames();
   EXPECT_TRUE(r.issuer_here());
   EXPECT_EQ(r.certificates_issued(), 1);  // only the new name: a and b were not ordered again
   EXPECT_EQ(StateOf(r, "a.example.test"), "issued");
@@ -111,9 +111,9 @@ class AcmeTakeover : public AcmeCluster {
   }
 
   int CountInAcmeStream(int replica, const std::string& needle) {
-    admin::ReadStreamRequest read;
+    admin::v1::ReadStreamRequest read;
     read.set_stream("/t-1/acme");
-    admin::ReadStreamResponse stream;
+    admin::v1::ReadStreamResponse stream;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
     if (grpc::Status s = Stub(replica)->ReadStream(&context, read, &stream); !s.ok()) {
@@ -149,7 +149,7 @@ TEST_F(AcmeTakeover, AReplicaTakingOverContinuesTheOpenOrder) {
 
   admin_ = Stub(other);
   AwaitIssued("b.example.test");
-  const admin::ListAcmeNamesResponse r = AcmeNames();
+  const admin::v1::ListAcmeNamesResponse r = AcmeNames();
   EXPECT_TRUE(r.issuer_here());
   EXPECT_EQ(r.orders_failed(), 0);
   EXPECT_EQ(CountInAcmeStream(other, " AcmeOrderStarted "), 1) << "a second order was made";

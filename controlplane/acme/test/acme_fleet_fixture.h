@@ -54,7 +54,7 @@ class AcmeFleet : public ::testing::Test {
     auto cp = StartTestControlPlane("127.0.0.1:0", dir_ + "/cp", AcmeFlags(), dir_ + "/cp.log");
     ASSERT_TRUE(cp.ok()) << cp.status();
     cp_ = *std::move(cp);
-    admin_ = admin::Admin::NewStub(grpc::CreateChannel(cp_.grpc_address, grpc::InsecureChannelCredentials()));
+    admin_ = admin::v1::Admin::NewStub(grpc::CreateChannel(cp_.grpc_address, grpc::InsecureChannelCredentials()));
     StartDataplane(0, "127.0.0.1");
     StartDataplane(1, "127.0.0.2");
     for (Dataplane& dp : dps_) ASSERT_TRUE(dp.process->WaitForLine("config published", absl::Seconds(20)).ok());
@@ -118,14 +118,14 @@ class AcmeFleet : public ::testing::Test {
     dps_.push_back(std::move(dp));
   }
 
-  admin::ListAcmeNamesResponse AcmeNames() {
-    admin::ListAcmeNamesResponse r;
+  admin::v1::ListAcmeNamesResponse AcmeNames() {
+    admin::v1::ListAcmeNamesResponse r;
     grpc::ClientContext context;
-    EXPECT_TRUE(admin_->ListAcmeNames(&context, admin::ListAcmeNamesRequest(), &r).ok());
+    EXPECT_TRUE(admin_->ListAcmeNames(&context, admin::v1::ListAcmeNamesRequest(), &r).ok());
     return r;
   }
 
-  std::string StateOf(const admin::ListAcmeNamesResponse& r, const std::string& name) {
+  std::string StateOf(const admin::v1::ListAcmeNamesResponse& r, const std::string& name) {
     for (const auto& n : r.names()) {
       if (n.name() == name) return n.state();
     }
@@ -135,7 +135,7 @@ class AcmeFleet : public ::testing::Test {
   // Waits until `name` is issued per the control plane; the states seen on timeout otherwise.
   void AwaitIssued(const std::string& name) {
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    admin::ListAcmeNamesResponse r;
+    admin::v1::ListAcmeNamesResponse r;
     while (absl::Now() < deadline) {
       r = AcmeNames();
       if (StateOf(r, name) == "issued") return;
@@ -166,7 +166,7 @@ class AcmeFleet : public ::testing::Test {
   int http_port_ = 0;
   std::unique_ptr<acme::testing::PebbleHarness> pebble_;
   TestControlPlane cp_;
-  std::unique_ptr<admin::Admin::Stub> admin_;
+  std::unique_ptr<admin::v1::Admin::Stub> admin_;
   std::vector<Dataplane> dps_;
   std::unique_ptr<EtcdCluster> etcd_;
   std::vector<TestControlPlane> replicas_;
@@ -199,13 +199,13 @@ class AcmeCluster : public AcmeFleet {
     for (Dataplane& dp : dps_) ASSERT_TRUE(dp.process->WaitForLine("config published", absl::Seconds(20)).ok());
   }
 
-  std::unique_ptr<admin::Admin::Stub> Stub(int r) {
-    return admin::Admin::NewStub(grpc::CreateChannel(replicas_[r].grpc_address, grpc::InsecureChannelCredentials()));
+  std::unique_ptr<admin::v1::Admin::Stub> Stub(int r) {
+    return admin::v1::Admin::NewStub(grpc::CreateChannel(replicas_[r].grpc_address, grpc::InsecureChannelCredentials()));
   }
   std::string SnapshotVersion(int r) {
-    admin::GetSnapshotResponse snap;
+    admin::v1::GetSnapshotResponse snap;
     grpc::ClientContext context;
-    if (!Stub(r)->GetSnapshot(&context, admin::GetSnapshotRequest(), &snap).ok()) return "";
+    if (!Stub(r)->GetSnapshot(&context, admin::v1::GetSnapshotRequest(), &snap).ok()) return "";
     return snap.snapshot().version();
   }
 };

@@ -23,10 +23,10 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
   // A second app appears (through the Admin API this time) with a name on the other node, and
   // a regexp frontend that HTTP-01 cannot serve.
   {
-    admin::PutAppRequest put;
+    admin::v1::PutAppRequest put;
     put.set_application_json(App("b", R"({"kind":"hostname","hostname":"b.example.test","path_prefix":"/"},)"
                                       R"({"kind":"hostname_regexp","hostname_regexp":"{sub:[a-z]+}.wild.test","path_prefix":"/"})"));
-    admin::PutAppResponse response;
+    admin::v1::PutAppResponse response;
     grpc::ClientContext context;
     grpc::Status s = admin_->PutApp(&context, put, &response);
     ASSERT_TRUE(s.ok()) << s.error_message();
@@ -68,7 +68,7 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
   EXPECT_EQ(unknown.status, 307) << unknown.head;
 
   // c.example.test fails with pebble's reason, retried with backoff; the others were unaffected.
-  admin::ListAcmeNamesResponse r;
+  admin::v1::ListAcmeNamesResponse r;
   for (absl::Time deadline = absl::Now() + absl::Seconds(30); absl::Now() < deadline;) {
     r = AcmeNames();
     bool retried = false;
@@ -96,9 +96,9 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
   }
   // No challenge is left in the snapshot once the orders are done.
   {
-    admin::GetSnapshotResponse snap;
+    admin::v1::GetSnapshotResponse snap;
     grpc::ClientContext context;
-    ASSERT_TRUE(admin_->GetSnapshot(&context, admin::GetSnapshotRequest(), &snap).ok());
+    ASSERT_TRUE(admin_->GetSnapshot(&context, admin::v1::GetSnapshotRequest(), &snap).ok());
     int certs = 0;
     for (const auto& res : snap.snapshot().resources()) {
       EXPECT_FALSE(res.has_acme_challenge()) << res.name();
@@ -127,9 +127,9 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
   EXPECT_TRUE(absl::StrContains(metrics.body, "er_cp_acme_issuer_active 1")) << metrics.body;
   // The account key was made once and kept in the acme stream, never in a snapshot.
   {
-    admin::ReadStreamRequest read;
+    admin::v1::ReadStreamRequest read;
     read.set_stream("/t-1/acme");
-    admin::ReadStreamResponse stream;
+    admin::v1::ReadStreamResponse stream;
     grpc::ClientContext context;
     ASSERT_TRUE(admin_->ReadStream(&context, read, &stream).ok());
     int keys = 0;
@@ -205,7 +205,7 @@ TEST_F(AcmeRenewal, RenewedUnderHandshakeLoadWithZeroFailures) {
   std::printf("renewal under load: %d verified handshakes, %zu failed, leaves %zu/%zu\n", ok, failures.size(),
               leaves[0].size(), leaves[1].size());
   // The data planes may serve the renewal before the issuer has counted it.
-  admin::ListAcmeNamesResponse r;
+  admin::v1::ListAcmeNamesResponse r;
   for (absl::Time until = absl::Now() + absl::Seconds(10); absl::Now() < until; absl::SleepFor(absl::Milliseconds(50))) {
     r = AcmeNames();
     if (r.certificates_issued() >= 2) break;

@@ -61,14 +61,14 @@ class TestPublisher : public ChallengePublisher {
 
 class TestSink : public CertificateSink {
  public:
-  absl::Status Publish(const events::CertificateObtained& event) override {
+  absl::Status Publish(const events::v1::CertificateObtained& event) override {
     absl::MutexLock lock(&mu_);
     events_.push_back(event);
     return absl::OkStatus();
   }
-  std::vector<events::CertificateObtained> For(const std::string& name) const {
+  std::vector<events::v1::CertificateObtained> For(const std::string& name) const {
     absl::MutexLock lock(&mu_);
-    std::vector<events::CertificateObtained> out;
+    std::vector<events::v1::CertificateObtained> out;
     for (const auto& e : events_) {
       if (e.domains_size() == 1 && e.domains(0) == name) out.push_back(e);
     }
@@ -81,7 +81,7 @@ class TestSink : public CertificateSink {
 
  private:
   mutable absl::Mutex mu_;
-  std::vector<events::CertificateObtained> events_;
+  std::vector<events::v1::CertificateObtained> events_;
 };
 
 class ToggleLease : public controlplane::Lease {
@@ -149,7 +149,7 @@ class AcmeIssuerPebbleTest : public ::testing::Test {
 
   // The event's key decrypts with the KEK and belongs to its certificate, whose chain verifies
   // up to pebble's root.
-  static void ExpectUsable(const events::CertificateObtained& e, const std::string& name) {
+  static void ExpectUsable(const events::v1::CertificateObtained& e, const std::string& name) {
     certbus::Kek kek = Kek();
     EXPECT_EQ(e.id(), name);
     EXPECT_EQ(e.challenge_type(), "http-01");
@@ -183,7 +183,7 @@ TEST_F(AcmeIssuerPebbleTest, WantedNameGetsAnEncryptedCertificateAndIsRenewedAtT
   issuer->SetWantedNames({{"renew.example.test", "app:renew"}});
   issuer->Start();
   ASSERT_TRUE(Eventually([&] { return sink_.For("renew.example.test").size() >= 1; })) << pebble_->PebbleOutput();
-  const events::CertificateObtained first = sink_.For("renew.example.test")[0];
+  const events::v1::CertificateObtained first = sink_.For("renew.example.test")[0];
   ExpectUsable(first, "renew.example.test");
   EXPECT_EQ(first.reason(), "new");
   EXPECT_GE(publisher.validation_gets, 1);  // pebble validated against our answer
@@ -201,7 +201,7 @@ TEST_F(AcmeIssuerPebbleTest, WantedNameGetsAnEncryptedCertificateAndIsRenewedAtT
       << StateOf(*issuer, "renew.example.test").detail;
   const absl::Time renewed_at = absl::Now();
   EXPECT_GE(renewed_at, RenewalTime(*known));
-  const events::CertificateObtained second = sink_.For("renew.example.test")[1];
+  const events::v1::CertificateObtained second = sink_.For("renew.example.test")[1];
   ExpectUsable(second, "renew.example.test");
   EXPECT_EQ(second.reason(), "renew");
   // Ordered no earlier than the renewal time (pebble's notBefore is the issuance second).

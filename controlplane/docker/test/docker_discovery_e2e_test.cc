@@ -50,8 +50,8 @@ TEST_F(DockerDiscoveryE2E, BadLabelDoesNotAffectGoodContainer) {
   EXPECT_TRUE(Gone(Get(http_port_, "bad.test", "/bin/busybox"), "bad.test"));
 
   grpc::ClientContext ctx;
-  admin::ListAppsResponse apps;
-  ASSERT_TRUE(admin_->ListApps(&ctx, admin::ListAppsRequest(), &apps).ok());
+  admin::v1::ListAppsResponse apps;
+  ASSERT_TRUE(admin_->ListApps(&ctx, admin::v1::ListAppsRequest(), &apps).ok());
   bool good_listed = false, bad_rejected = false;
   for (const auto& a : apps.apps()) {
     if (a.id() == "good") good_listed = a.source() == "docker:good";

@@ -64,7 +64,7 @@ void DockerE2E::SetUp() {
   // The first resync has run: later latencies measure the event path, not start-up.
   auto synced = cp_->WaitForLine("docker apps updated", absl::Seconds(20));
   ASSERT_TRUE(synced.ok()) << synced.status() << "\n" << cp_->Output();
-  admin_ = admin::Admin::NewStub(
+  admin_ = admin::v1::Admin::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
 
   auto dp = Subprocess::Start({RunfilePath("dataplane/dataplane"), absl::StrCat("--controlplane=127.0.0.1:", grpc_port),
@@ -107,11 +107,11 @@ double DockerE2E::WaitFor(const std::string& host,
 
 std::vector<std::string> DockerE2E::SnapshotOrigins(const std::string& id) {
   grpc::ClientContext ctx;
-  admin::GetSnapshotResponse resp;
-  if (!admin_->GetSnapshot(&ctx, admin::GetSnapshotRequest(), &resp).ok()) return {};
+  admin::v1::GetSnapshotResponse resp;
+  if (!admin_->GetSnapshot(&ctx, admin::v1::GetSnapshotRequest(), &resp).ok()) return {};
   for (const auto& r : resp.snapshot().resources()) {
     if (!r.has_app() || r.app().id() != id) continue;
-    const config::Backend& b = r.app().backend();
+    const config::v1::Backend& b = r.app().backend();
     const auto& origins = b.kind() == "auth_v0" ? b.auth_v0_opts().authorized_backend().reverse_proxy_opts().origins()
                                                 : b.reverse_proxy_opts().origins();
     std::vector<std::string> out(origins.begin(), origins.end());
@@ -123,9 +123,9 @@ std::vector<std::string> DockerE2E::SnapshotOrigins(const std::string& id) {
 
 std::vector<std::string> DockerE2E::Rejected() {
   grpc::ClientContext ctx;
-  admin::GetSnapshotResponse resp;
+  admin::v1::GetSnapshotResponse resp;
   std::vector<std::string> out;
-  if (!admin_->GetSnapshot(&ctx, admin::GetSnapshotRequest(), &resp).ok()) return out;
+  if (!admin_->GetSnapshot(&ctx, admin::v1::GetSnapshotRequest(), &resp).ok()) return out;
   for (const auto& r : resp.rejected()) out.push_back(absl::StrCat(r.source(), "/", r.id(), ": ", r.reason()));
   return out;
 }

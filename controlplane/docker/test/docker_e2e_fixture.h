@@ -49,7 +49,7 @@ class DockerE2E : public ::testing::Test {
   std::string grpc_address_;  // the control plane's
   int http_port_ = 0;
   std::unique_ptr<Subprocess> cp_, dp_;
-  std::unique_ptr<admin::Admin::Stub> admin_;
+  std::unique_ptr<admin::v1::Admin::Stub> admin_;
   std::vector<std::string> containers_;
 };
 

@@ -40,19 +40,19 @@ std::string Bytes(const google::protobuf::Message& m) {
 
 struct Replica {
   TestControlPlane cp;
-  std::unique_ptr<admin::Admin::Stub> admin;
+  std::unique_ptr<admin::v1::Admin::Stub> admin;
 
-  admin::GetSnapshotResponse Snapshot() {
+  admin::v1::GetSnapshotResponse Snapshot() {
     grpc::ClientContext ctx;
-    admin::GetSnapshotRequest req;
+    admin::v1::GetSnapshotRequest req;
     req.set_include_secrets(true);  // compare everything, ciphertexts and tokens included
-    admin::GetSnapshotResponse resp;
+    admin::v1::GetSnapshotResponse resp;
     EXPECT_TRUE(admin->GetSnapshot(&ctx, req, &resp).ok());
     return resp;
   }
 };
 
-std::vector<std::string> AppIds(const admin::GetSnapshotResponse& s) {
+std::vector<std::string> AppIds(const admin::v1::GetSnapshotResponse& s) {
   std::vector<std::string> ids;
   for (const auto& r : s.snapshot().resources()) ids.push_back(r.name());
   return ids;
@@ -77,7 +77,7 @@ class DockerReplicasE2E : public ::testing::Test {
           absl::StrCat(dir_, "/", id, ".log"));
       ASSERT_TRUE(cp.ok()) << cp.status();
       Replica r{*std::move(cp), nullptr};
-      r.admin = admin::Admin::NewStub(grpc::CreateChannel(r.cp.grpc_address, grpc::InsecureChannelCredentials()));
+      r.admin = admin::v1::Admin::NewStub(grpc::CreateChannel(r.cp.grpc_address, grpc::InsecureChannelCredentials()));
       replicas_.push_back(std::move(r));
     }
   }
@@ -101,7 +101,7 @@ class DockerReplicasE2E : public ::testing::Test {
   }
 
   // Polls both replicas until `want` holds for each and their versions agree.
-  bool AwaitAgreement(const std::function<bool(const admin::GetSnapshotResponse&)>& want) {
+  bool AwaitAgreement(const std::function<bool(const admin::v1::GetSnapshotResponse&)>& want) {
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
     while (absl::Now() < deadline) {
       a_ = replicas_[0].Snapshot();
@@ -125,10 +125,10 @@ class DockerReplicasE2E : public ::testing::Test {
   std::unique_ptr<EtcdCluster> etcd_;
   std::vector<Replica> replicas_;
   std::vector<std::string> containers_;
-  admin::GetSnapshotResponse a_, b_;
+  admin::v1::GetSnapshotResponse a_, b_;
 };
 
-bool Has(const admin::GetSnapshotResponse& s, const std::string& id) {
+bool Has(const admin::v1::GetSnapshotResponse& s, const std::string& id) {
   for (const auto& r : s.snapshot().resources()) {
     if (r.name() == id || absl::StrContains(r.name(), "/" + id)) return true;
   }
@@ -141,17 +141,17 @@ TEST_F(DockerReplicasE2E, EqualInputsGiveByteIdenticalSnapshots) {
   RunLabelled("broken", "broken.test", {"edgerouter.auth=nope"});  // rejected on both, with the same reason
   {
     grpc::ClientContext ctx;
-    admin::AppendStreamRequest req;
+    admin::v1::AppendStreamRequest req;
     req.set_stream("/t-1/loadbalancer");
     req.add_lines(
         "2026-03-05T10:00:00.000Z AppUpdated    {\"Application\":{\"id\":\"from-log\",\"frontends\":[{\"kind\":"
         "\"hostname\",\"hostname\":\"log.test\",\"path_prefix\":\"/\"}],\"backend\":{\"kind\":\"redirect\","
         "\"redirect_opts\":{\"to\":\"https://example.com/\"}}}}");
-    admin::AppendStreamResponse resp;
+    admin::v1::AppendStreamResponse resp;
     grpc::Status s = replicas_[1].admin->AppendStream(&ctx, req, &resp);  // written on b, read by a from etcd
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
-  ASSERT_TRUE(AwaitAgreement([](const admin::GetSnapshotResponse& s) {
+  ASSERT_TRUE(AwaitAgreement([](const admin::v1::GetSnapshotResponse& s) {
     return Has(s, "web1") && Has(s, "web2") && Has(s, "from-log") && s.rejected_size() >= 1;
   })) << absl::StrJoin(AppIds(a_), ",") << " | " << absl::StrJoin(AppIds(b_), ",") << "\n"
       << replicas_[0].cp.process->Output() << replicas_[1].cp.process->Output();
@@ -160,7 +160,7 @@ TEST_F(DockerReplicasE2E, EqualInputsGiveByteIdenticalSnapshots) {
 
   // A container leaving is seen by both, and they agree again.
   ASSERT_TRUE(harness_->Docker({"rm", "-f", "web1"}).ok());
-  ASSERT_TRUE(AwaitAgreement([](const admin::GetSnapshotResponse& s) { return !Has(s, "web1") && Has(s, "web2"); }))
+  ASSERT_TRUE(AwaitAgreement([](const admin::v1::GetSnapshotResponse& s) { return !Has(s, "web1") && Has(s, "web2"); }))
       << absl::StrJoin(AppIds(a_), ",") << " | " << absl::StrJoin(AppIds(b_), ",");
   ExpectIdentical();
 }

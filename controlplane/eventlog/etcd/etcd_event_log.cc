@@ -68,7 +68,7 @@ std::optional<LogEntry> EtcdEventLog::DecodeEntry(absl::string_view stream,
   }
   LogEntry entry;
   entry.version = version;
-  events::LogRecord record;
+  events::v1::LogRecord record;
   if (!record.ParseFromString(kv.value()) || record.version() != version || record.stream() != stream) {
     // Skipped alone: the version still counts, so the stream keeps moving past it.
     stats_.skipped_records.fetch_add(1);
@@ -77,7 +77,7 @@ std::optional<LogEntry> EtcdEventLog::DecodeEntry(absl::string_view stream,
         .Kv("bytes", kv.value().size());
     return entry;
   }
-  for (events::Event& e : *record.mutable_events()) entry.events.push_back(std::move(e));
+  for (events::v1::Event& e : *record.mutable_events()) entry.events.push_back(std::move(e));
   return entry;
 }
 
@@ -133,7 +133,7 @@ uint64_t EtcdEventLog::Head(absl::string_view stream) {
 }
 
 absl::StatusOr<uint64_t> EtcdEventLog::Append(absl::string_view stream,
-                                              std::vector<events::Event> batch,
+                                              std::vector<events::v1::Event> batch,
                                               std::optional<uint64_t> expected_version) {
   if (absl::Status s = ValidateStreamName(stream); !s.ok()) return s;
   uint64_t version = 0;
@@ -144,9 +144,9 @@ absl::StatusOr<uint64_t> EtcdEventLog::Append(absl::string_view stream,
     if (!head.ok()) return head.status();
     version = *head + 1;
   }
-  events::LogRecord record;
+  events::v1::LogRecord record;
   record.set_stream(std::string(stream));
-  for (events::Event& e : batch) *record.add_events() = std::move(e);
+  for (events::v1::Event& e : batch) *record.add_events() = std::move(e);
   // Without an expected version a lost race is retried at the new head, within the call timeout.
   const absl::Time deadline = absl::Now() + options_.client.call_timeout;
   while (true) {

@@ -45,7 +45,7 @@ class EtcdEventLog : public EventLog {
   static absl::StatusOr<std::unique_ptr<EtcdEventLog>> Open(EtcdEventLogOptions options);
   ~EtcdEventLog() override;
 
-  absl::StatusOr<uint64_t> Append(absl::string_view stream, std::vector<events::Event> batch,
+  absl::StatusOr<uint64_t> Append(absl::string_view stream, std::vector<events::v1::Event> batch,
                                   std::optional<uint64_t> expected_version) override;
   absl::StatusOr<std::vector<LogEntry>> ReadAfter(absl::string_view stream, uint64_t after_version,
                                                   size_t max_entries) override;

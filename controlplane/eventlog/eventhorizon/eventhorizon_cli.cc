@@ -77,12 +77,12 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       }
       out << where << (item->meta_event.has_value() ? " meta" : "") << "\n";
       if (item->meta_event.has_value()) out << "  " << FormatEventLine(*item->meta_event) << "\n";
-      for (const events::Event& e : item->events) out << "  " << FormatEventLine(e) << "\n";
+      for (const events::v1::Event& e : item->events) out << "  " << FormatEventLine(e) << "\n";
     }
     return 0;
   }
   // append
-  absl::StatusOr<events::Event> event = ParseEventLine(args[2]);
+  absl::StatusOr<events::v1::Event> event = ParseEventLine(args[2]);
   if (!event.ok()) return Fail(err, event.status());
   absl::StatusOr<uint64_t> version = log->Append(args[1], {*event}, std::nullopt);
   if (!version.ok()) return Fail(err, version.status());

@@ -205,7 +205,7 @@ void EventHorizonEventLog::RemoveWatcher(uint64_t id) {
   watchers_.erase(it);
 }
 
-absl::StatusOr<uint64_t> EventHorizonEventLog::Append(absl::string_view stream, std::vector<events::Event> batch,
+absl::StatusOr<uint64_t> EventHorizonEventLog::Append(absl::string_view stream, std::vector<events::v1::Event> batch,
                                                       std::optional<uint64_t> expected_version) {
   if (absl::Status s = controlplane::ValidateStreamName(stream); !s.ok()) return s;
   if (batch.empty()) {

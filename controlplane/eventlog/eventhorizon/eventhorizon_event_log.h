@@ -59,7 +59,7 @@ class EventHorizonEventLog : public controlplane::EventLog {
   static std::unique_ptr<EventHorizonEventLog> Create(const Config& config, EventLogOptions options);
   ~EventHorizonEventLog() override;
 
-  absl::StatusOr<uint64_t> Append(absl::string_view stream, std::vector<events::Event> batch,
+  absl::StatusOr<uint64_t> Append(absl::string_view stream, std::vector<events::v1::Event> batch,
                                   std::optional<uint64_t> expected_version) override;
   absl::StatusOr<std::vector<controlplane::LogEntry>> ReadAfter(absl::string_view stream,
                                                                 uint64_t after_version,

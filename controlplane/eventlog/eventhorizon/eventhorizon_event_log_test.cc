@@ -121,8 +121,8 @@ bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
   return true;
 }
 
-std::vector<events::Event> Batch(std::initializer_list<std::string> payload_ids) {
-  std::vector<events::Event> out;
+std::vector<events::v1::Event> Batch(std::initializer_list<std::string> payload_ids) {
+  std::vector<events::v1::Event> out;
   for (const std::string& id : payload_ids) out.push_back(MakeSystemEvent("AppDeleted", json{{"Id", id}}.dump()));
   return out;
 }

@@ -14,11 +14,11 @@ json StringValue(std::string s) { return json{{"S", std::move(s)}}; }
 
 bool IsNull(const json& v) { return v.is_object() && v.contains("NULL") && v["NULL"] == true; }
 
-absl::StatusOr<events::Event> ParseLine(const json& v, absl::string_view what) {
+absl::StatusOr<events::v1::Event> ParseLine(const json& v, absl::string_view what) {
   if (!v.is_object() || !v.contains("S") || !v["S"].is_string()) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is not a string"));
   }
-  absl::StatusOr<events::Event> e = ParseEventLine(v["S"].get<std::string>());
+  absl::StatusOr<events::v1::Event> e = ParseEventLine(v["S"].get<std::string>());
   if (!e.ok()) return absl::InvalidArgumentError(absl::StrCat(what, ": ", e.status().message()));
   return e;
 }
@@ -34,7 +34,7 @@ json EncodeItem(const Item& item) {
     out["e"] = NullValue();
   } else {
     json list = json::array();
-    for (const events::Event& e : item.events) list.push_back(StringValue(FormatEventLine(e)));
+    for (const events::v1::Event& e : item.events) list.push_back(StringValue(FormatEventLine(e)));
     out["e"] = json{{"L", std::move(list)}};
   }
   return out;
@@ -61,7 +61,7 @@ absl::StatusOr<Item> DecodeItem(const json& a) {
   item.version = key->second;
   // A missing attribute reads as null, as aws-sdk-go's unmarshaller does.
   if (a.contains("meta_event") && !IsNull(a["meta_event"])) {
-    absl::StatusOr<events::Event> meta = ParseLine(a["meta_event"], "meta_event");
+    absl::StatusOr<events::v1::Event> meta = ParseLine(a["meta_event"], "meta_event");
     if (!meta.ok()) return meta.status();
     item.meta_event = *std::move(meta);
   }
@@ -71,7 +71,7 @@ absl::StatusOr<Item> DecodeItem(const json& a) {
       return absl::InvalidArgumentError("e is neither a list nor null");
     }
     for (size_t i = 0; i < e["L"].size(); ++i) {
-      absl::StatusOr<events::Event> event = ParseLine(e["L"][i], absl::StrCat("e[", i, "]"));
+      absl::StatusOr<events::v1::Event> event = ParseLine(e["L"][i], absl::StrCat("e[", i, "]"));
       if (!event.ok()) return event.status();
       item.events.push_back(*std::move(event));
     }
@@ -82,15 +82,15 @@ absl::StatusOr<Item> DecodeItem(const json& a) {
   return item;
 }
 
-events::Event StreamStartedEvent(absl::string_view parent) {
+events::v1::Event StreamStartedEvent(absl::string_view parent) {
   return MakeSystemEvent(kStreamStarted, json{{"Parent", std::string(parent)}}.dump());
 }
 
-events::Event ChildStreamCreatedEvent(absl::string_view child) {
+events::v1::Event ChildStreamCreatedEvent(absl::string_view child) {
   return MakeSystemEvent(kChildStreamCreated, json{{"Stream", std::string(child)}}.dump());
 }
 
-std::string ChildStreamOf(const events::Event& meta) {
+std::string ChildStreamOf(const events::v1::Event& meta) {
   if (meta.type() != kChildStreamCreated) return "";
   json payload = json::parse(meta.payload_json(), nullptr, false);
   if (!payload.is_object() || !payload.contains("Stream") || !payload["Stream"].is_string()) return "";

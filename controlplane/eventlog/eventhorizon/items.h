@@ -29,8 +29,8 @@ inline constexpr size_t kMaxItemBytes = 400 * 1024;
 struct Item {
   std::string stream;
   int64_t version = 0;
-  std::optional<events::Event> meta_event;
-  std::vector<events::Event> events;
+  std::optional<events::v1::Event> meta_event;
+  std::vector<events::v1::Event> events;
 };
 
 // The DynamoDB attribute map of `item` (nulls as {"NULL": true}, as aws-sdk-go marshals them).
@@ -42,10 +42,10 @@ absl::StatusOr<std::pair<std::string, int64_t>> DecodeKey(const nlohmann::json& 
 absl::StatusOr<Item> DecodeItem(const nlohmann::json& attributes);
 
 // Meta events, stamped now by the system user, as EventHorizon writes them.
-events::Event StreamStartedEvent(absl::string_view parent);
-events::Event ChildStreamCreatedEvent(absl::string_view child);
+events::v1::Event StreamStartedEvent(absl::string_view parent);
+events::v1::Event ChildStreamCreatedEvent(absl::string_view child);
 // The "Stream" of a ChildStreamCreated meta event ("" if it is not one).
-std::string ChildStreamOf(const events::Event& meta);
+std::string ChildStreamOf(const events::v1::Event& meta);
 
 // "/t-1/loadbalancer" -> "/t-1"; "/t-1" -> "/"; "/" -> "" (the root has no parent).
 std::string ParentOf(absl::string_view stream);

@@ -240,10 +240,10 @@ std::unique_ptr<const pipeline::AccessStage> MakeAuthSso(SsoOptions options,
   return std::make_unique<AuthSso>(std::move(options), std::move(keys), std::move(request_refresh));
 }
 
-absl::Status CompileAuthSso(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileAuthSso(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                             pipeline::ChainBuilder* chain) {
   if (!backend.has_auth_sso_opts()) return context.Required("auth_sso_opts");
-  const config::AuthSsoOpts& opts = backend.auth_sso_opts();
+  const config::v1::AuthSsoOpts& opts = backend.auth_sso_opts();
   if (opts.audience().empty()) return context.Required("auth_sso_opts.audience");
   if (!opts.has_authorized_backend()) return context.Required("auth_sso_opts.authorized_backend");
   SsoOptions options;

@@ -15,7 +15,7 @@
 
 namespace edgerouter::backends {
 
-absl::Status CompileAuthSso(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileAuthSso(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                             pipeline::ChainBuilder* chain);
 
 // The stage with a given key source (tests use a fixed key set instead of an ID server).

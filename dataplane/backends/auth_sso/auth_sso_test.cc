@@ -201,7 +201,7 @@ TEST_F(AuthSsoStage, Logout) {
 }
 
 TEST(AuthSsoCompile, OptionsAreChecked) {
-  config::Backend b;
+  config::v1::Backend b;
   b.set_kind("auth_sso");
   EXPECT_FALSE(BuiltinBackends().CompileChain("a", b).ok());
   b.mutable_auth_sso_opts()->set_audience("aud");

@@ -55,7 +55,7 @@ class AuthV0 : public pipeline::AccessStage {
 
 }  // namespace
 
-absl::Status CompileAuthV0(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileAuthV0(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                            pipeline::ChainBuilder* chain) {
   if (!backend.has_auth_v0_opts()) return context.Required("auth_v0_opts");
   const auto& o = backend.auth_v0_opts();

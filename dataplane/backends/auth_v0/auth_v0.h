@@ -9,7 +9,7 @@
 
 namespace edgerouter::backends {
 
-absl::Status CompileAuthV0(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileAuthV0(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                           pipeline::ChainBuilder* chain);
 
 }  // namespace edgerouter::backends

@@ -30,7 +30,7 @@ class AwsLambda : public pipeline::Terminal {
 
 }  // namespace
 
-absl::Status CompileAwsLambda(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileAwsLambda(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                               pipeline::ChainBuilder* chain) {
   if (!backend.has_aws_lambda_opts()) return context.Required("aws_lambda_opts");
   const auto& o = backend.aws_lambda_opts();

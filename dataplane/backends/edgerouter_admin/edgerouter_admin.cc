@@ -20,7 +20,7 @@ class EdgerouterAdmin : public pipeline::Terminal {
 
 }  // namespace
 
-absl::Status CompileEdgerouterAdmin(const pipeline::CompileContext&, const config::Backend&,
+absl::Status CompileEdgerouterAdmin(const pipeline::CompileContext&, const config::v1::Backend&,
                                     pipeline::ChainBuilder* chain) {
   return chain->SetTerminal(std::make_unique<EdgerouterAdmin>());  // no options
 }

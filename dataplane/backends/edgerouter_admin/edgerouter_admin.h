@@ -6,7 +6,7 @@
 
 namespace edgerouter::backends {
 
-absl::Status CompileEdgerouterAdmin(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileEdgerouterAdmin(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                                    pipeline::ChainBuilder* chain);
 
 }  // namespace edgerouter::backends

@@ -4,10 +4,10 @@
 
 namespace edgerouter::backends {
 
-absl::StatusOr<std::shared_ptr<const IpRuleSet>> IpRuleSet::Compile(const config::IpRules& rules) {
+absl::StatusOr<std::shared_ptr<const IpRuleSet>> IpRuleSet::Compile(const config::v1::IpRules& rules) {
   auto set = std::make_shared<IpRuleSet>();
   for (int i = 0; i < rules.rules_size(); ++i) {
-    const config::IpRule& r = rules.rules(i);
+    const config::v1::IpRule& r = rules.rules(i);
     absl::StatusOr<net::IpPrefix> prefix = net::IpPrefix::Parse(r.prefix());
     if (!prefix.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("iprules: rule ", i + 1, ": ", prefix.status().message()));

@@ -20,7 +20,7 @@ namespace edgerouter::backends {
 class IpRuleSet {
  public:
   // Fails on a prefix that does not parse (the control plane checked it already).
-  static absl::StatusOr<std::shared_ptr<const IpRuleSet>> Compile(const config::IpRules& rules);
+  static absl::StatusOr<std::shared_ptr<const IpRuleSet>> Compile(const config::v1::IpRules& rules);
 
   // nullopt: `client_ip` may reach `app_id`. Otherwise the 403 body, as edgerouter words it:
   // the first rule (in order) whose prefix holds the address decides; none → implicit deny.

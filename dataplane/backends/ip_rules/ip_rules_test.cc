@@ -8,9 +8,9 @@ namespace edgerouter::backends {
 namespace {
 
 std::shared_ptr<const IpRuleSet> Rules(std::vector<std::pair<std::string, std::vector<std::string>>> list) {
-  config::IpRules rules;
+  config::v1::IpRules rules;
   for (auto& [prefix, apps] : list) {
-    config::IpRule* r = rules.add_rules();
+    config::v1::IpRule* r = rules.add_rules();
     r->set_prefix(prefix);
     for (auto& a : apps) r->add_apps(a);
   }
@@ -33,13 +33,13 @@ TEST(IpRuleSet, FirstMatchDecidesNotTheLongestPrefix) {
 }
 
 TEST(IpRuleSet, BadPrefixFailsToCompile) {
-  config::IpRules rules;
+  config::v1::IpRules rules;
   rules.add_rules()->set_prefix("10.0.0.0/99");
   EXPECT_FALSE(IpRuleSet::Compile(rules).ok());
 }
 
 TEST(IpRulesAccess, EveryAppChainStartsWithIt) {
-  config::Backend b;
+  config::v1::Backend b;
   b.set_kind("redirect");
   b.mutable_redirect_opts()->set_to("https://example.com/");
   absl::StatusOr<pipeline::Chain> chain = CompileAppChain("app1", b);

@@ -17,7 +17,7 @@ class PromMetrics : public pipeline::Terminal {
 
 }  // namespace
 
-absl::Status CompilePromMetrics(const pipeline::CompileContext&, const config::Backend&,
+absl::Status CompilePromMetrics(const pipeline::CompileContext&, const config::v1::Backend&,
                                 pipeline::ChainBuilder* chain) {
   return chain->SetTerminal(std::make_unique<PromMetrics>());  // no options
 }

@@ -6,7 +6,7 @@
 
 namespace edgerouter::backends {
 
-absl::Status CompilePromMetrics(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompilePromMetrics(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                                pipeline::ChainBuilder* chain);
 
 }  // namespace edgerouter::backends

@@ -28,7 +28,7 @@ class Redirect : public pipeline::Terminal {
 
 }  // namespace
 
-absl::Status CompileRedirect(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileRedirect(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                              pipeline::ChainBuilder* chain) {
   if (!backend.has_redirect_opts()) return context.Required("redirect_opts");
   if (backend.redirect_opts().to().empty()) return context.Inner("redirect_opts").Required("to");

@@ -34,7 +34,7 @@ class ReverseProxy : public pipeline::Terminal {
 
 }  // namespace
 
-absl::Status CompileReverseProxy(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileReverseProxy(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                                  pipeline::ChainBuilder* chain) {
   if (!backend.has_reverse_proxy_opts()) return context.Required("reverse_proxy_opts");
   const auto& o = backend.reverse_proxy_opts();

@@ -9,7 +9,7 @@ namespace edgerouter::backends {
 
 // Parses reverse_proxy_opts: origins (resolved now), forwarding options, the TLS client
 // context for https origins (trust files are read here, on the compile thread).
-absl::Status CompileReverseProxy(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileReverseProxy(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                                  pipeline::ChainBuilder* chain);
 
 }  // namespace edgerouter::backends

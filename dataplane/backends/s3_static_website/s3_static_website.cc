@@ -22,7 +22,7 @@ class S3StaticWebsite : public pipeline::Terminal {
 
 }  // namespace
 
-absl::Status CompileS3StaticWebsite(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileS3StaticWebsite(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                                     pipeline::ChainBuilder* chain) {
   if (!backend.has_s3_static_website_opts()) return context.Required("s3_static_website_opts");
   const auto& o = backend.s3_static_website_opts();

@@ -7,7 +7,7 @@
 
 namespace edgerouter::backends {
 
-absl::Status CompileS3StaticWebsite(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileS3StaticWebsite(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                                    pipeline::ChainBuilder* chain);
 
 }  // namespace edgerouter::backends

@@ -276,7 +276,7 @@ void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest
       runtime, manifest_id, path, gzip_ok, std::string(exchange.request_header("If-None-Match").value_or(""))));
 }
 
-absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                                  pipeline::ChainBuilder* chain) {
   if (!backend.has_turbocharger_opts()) return context.Required("turbocharger_opts");
   const std::string& manifest = backend.turbocharger_opts().manifest();

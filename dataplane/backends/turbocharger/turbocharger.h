@@ -11,7 +11,7 @@
 
 namespace edgerouter::backends {
 
-absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const config::Backend& backend,
+absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const config::v1::Backend& backend,
                                  pipeline::ChainBuilder* chain);
 
 // Serves `path` from manifest `manifest_id` as the turbocharger backend would (the middleware

@@ -23,7 +23,7 @@ class Unsupported : public pipeline::Terminal {
 
 }  // namespace
 
-absl::Status CompileUnsupported(const pipeline::CompileContext&, const config::Backend& backend,
+absl::Status CompileUnsupported(const pipeline::CompileContext&, const config::v1::Backend& backend,
                                 pipeline::ChainBuilder* chain) {
   return chain->SetTerminal(std::make_unique<Unsupported>(backend.kind()));
 }

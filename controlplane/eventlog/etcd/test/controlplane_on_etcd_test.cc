@@ -29,22 +29,22 @@ std::string AppJson(const std::string& id) {
 
 struct Replica {
   std::unique_ptr<Subprocess> process;
-  std::unique_ptr<admin::Admin::Stub> admin;
+  std::unique_ptr<admin::v1::Admin::Stub> admin;
 
   grpc::Status Put(const std::string& id) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    admin::PutAppRequest req;
+    admin::v1::PutAppRequest req;
     req.set_application_json(AppJson(id));
-    admin::PutAppResponse resp;
+    admin::v1::PutAppResponse resp;
     return admin->PutApp(&ctx, req, &resp);
   }
   grpc::Status Get(const std::string& id, std::string* json = nullptr) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    admin::GetAppRequest req;
+    admin::v1::GetAppRequest req;
     req.set_id(id);
-    admin::GetAppResponse resp;
+    admin::v1::GetAppResponse resp;
     grpc::Status s = admin->GetApp(&ctx, req, &resp);
     if (json != nullptr) *json = resp.application_json();
     return s;
@@ -52,8 +52,8 @@ struct Replica {
   std::string SnapshotVersion() {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    admin::GetSnapshotResponse resp;
-    if (!admin->GetSnapshot(&ctx, admin::GetSnapshotRequest(), &resp).ok()) return "";
+    admin::v1::GetSnapshotResponse resp;
+    if (!admin->GetSnapshot(&ctx, admin::v1::GetSnapshotRequest(), &resp).ok()) return "";
     return resp.snapshot().version();
   }
   // Polls until the replica serves `id` (its etcd watch delivered the append).
@@ -93,7 +93,7 @@ class ControlPlaneOnEtcdTest : public ::testing::Test {
     Replica r;
     if (cp.ok()) {
       r.process = std::move(cp->process);
-      r.admin = admin::Admin::NewStub(grpc::CreateChannel(cp->grpc_address, grpc::InsecureChannelCredentials()));
+      r.admin = admin::v1::Admin::NewStub(grpc::CreateChannel(cp->grpc_address, grpc::InsecureChannelCredentials()));
     }
     replicas_.push_back(std::move(r));
     return replicas_.back();

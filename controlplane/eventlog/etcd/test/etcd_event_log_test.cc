@@ -19,8 +19,8 @@ namespace {
 
 using testing::EtcdCluster;
 
-events::Event MakeEvent(const std::string& id) {
-  events::Event e;
+events::v1::Event MakeEvent(const std::string& id) {
+  events::v1::Event e;
   e.set_type("AppUpdated");
   e.set_timestamp("2026-03-05T10:00:00.000Z");
   e.set_payload_json(absl::StrCat("{\"Application\":{\"id\":\"", id, "\"}}"));
