@@ -25,6 +25,7 @@ enum class Command {
   kStreamAppend,
   kSnapshotShow,
   kNodes,
+  kTop,
   kDiscoveryErrors,
   kCertImport,
   kCertLs,

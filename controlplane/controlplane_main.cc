@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -18,7 +20,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/grpc_tls.h"
-#include "common/http_admin_server.h"
 #include "common/log/log.h"
 #include "common/log/log_flags.h"
 #include "common/metrics.h"
@@ -29,6 +30,8 @@
 #include "controlplane/config_hub.h"
 #include "controlplane/docker/docker_source.h"
 #include "controlplane/docker/engine_client.h"
+#include "controlplane/dashboard/dashboard.h"
+#include "controlplane/dashboard/web_server.h"
 #include "controlplane/discovery_server.h"
 #include "controlplane/eventlog/etcd/etcd_event_log.h"
 #include "controlplane/eventlog/eventhorizon/config.h"
@@ -57,7 +60,14 @@ ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
 ABSL_FLAG(std::string, grpc_tls_ca, "",
           "PEM CA for client certificates: with it every gRPC client (data planes, edgerouterctl) must "
           "present a certificate it signed");
-ABSL_FLAG(std::string, http_listen, "127.0.0.1:18001", "HTTP address for /metrics and /healthz");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:18001", "HTTP address for /metrics, /healthz and the dashboard");
+ABSL_FLAG(std::string, http_tls_cert, "", "PEM certificate chain of the HTTP listener (enables HTTPS)");
+ABSL_FLAG(std::string, http_tls_key, "", "PEM private key of --http_tls_cert");
+ABSL_FLAG(std::string, http_tls_client_ca, "",
+          "PEM CA: HTTP clients are asked for a certificate it signed; the dashboard's state requires one");
+ABSL_FLAG(std::string, dashboard_token_file, "",
+          "file holding the bearer token the dashboard's state requires (needed when --http_listen is not loopback)");
+ABSL_FLAG(int, node_expiry_s, 600, "a data plane that left is listed (disconnected) this long, then forgotten");
 ABSL_FLAG(std::string, tenant, "1", "tenant: streams are /t-<tenant>/loadbalancer and /certbus");
 ABSL_FLAG(std::string, apps_file, "", "applications.json to serve (re-read when it changes)");
 ABSL_FLAG(std::string, ip_rules_file, "",
@@ -76,9 +86,9 @@ ABSL_FLAG(std::string, docker_network, "",
 namespace edgerouter::controlplane {
 namespace {
 
-using admin::HttpAdminRequest;
-using admin::HttpAdminResponse;
-using admin::HttpAdminServer;
+using dashboard::WebRequest;
+using dashboard::WebResponse;
+using dashboard::WebServer;
 using metrics::Counter;
 using metrics::Histogram;
 using metrics::MetricsRegistry;
@@ -212,6 +222,7 @@ int Run() {
   PrometheusDiscoveryStats stats(&registry);
   const std::string replica_id = DefaultReplicaId(grpc_listen);
   DiscoveryServer discovery(&stats, replica_id);
+  discovery.set_node_expiry(absl::Seconds(std::max(1, absl::GetFlag(FLAGS_node_expiry_s))));
 
   HubOptions options;
   options.tenant = tenant;
@@ -266,15 +277,53 @@ int Run() {
   }
 
   // Up before the event log is read: while the log is unreachable, /healthz says so (503).
-  HttpAdminServer http;
-  http.Handle("/metrics", [&](const HttpAdminRequest&) {
-    HttpAdminResponse r;
+  std::string dashboard_token;
+  if (const std::string file = absl::GetFlag(FLAGS_dashboard_token_file); !file.empty()) {
+    std::ifstream in(file);
+    std::getline(in, dashboard_token);
+    if (!in && dashboard_token.empty()) {
+      log::Error("not started").Kv("error", absl::StrCat("--dashboard_token_file ", file, ": unreadable or empty"));
+      return 1;
+    }
+  }
+  std::optional<dashboard::WebTls> http_tls;
+  if (!absl::GetFlag(FLAGS_http_tls_cert).empty() || !absl::GetFlag(FLAGS_http_tls_client_ca).empty()) {
+    http_tls.emplace();
+    for (auto [flag, out] : {std::pair{absl::GetFlag(FLAGS_http_tls_cert), &http_tls->cert_pem},
+                             std::pair{absl::GetFlag(FLAGS_http_tls_key), &http_tls->key_pem},
+                             std::pair{absl::GetFlag(FLAGS_http_tls_client_ca), &http_tls->client_ca_pem}}) {
+      if (flag.empty()) continue;
+      std::ifstream in(flag);
+      out->assign(std::istreambuf_iterator<char>(in), {});
+      if (!in.good() && out->empty()) {
+        log::Error("not started").Kv("error", absl::StrCat(flag, ": unreadable or empty"));
+        return 1;
+      }
+    }
+    if (http_tls->cert_pem.empty() || http_tls->key_pem.empty()) {
+      log::Error("not started").Kv("error", "--http_tls_cert and --http_tls_key go together (and --http_tls_client_ca needs them)");
+      return 1;
+    }
+  }
+  dashboard::DashboardOptions board_options;
+  board_options.token = dashboard_token;
+  board_options.client_certs = http_tls.has_value() && !http_tls->client_ca_pem.empty();
+  board_options.replica_id = replica_id;
+  board_options.loadbalancer_stream = hub.loadbalancer_stream();
+  board_options.certbus_stream = hub.certbus_stream();
+  board_options.docker_url = DockerUrl();
+  board_options.docker_enabled = !board_options.docker_url.empty();
+  dashboard::Dashboard board(std::move(board_options));
+  WebServer http;
+  board.Register(&http);
+  http.Handle("/metrics", [&](const WebRequest&) {
+    WebResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = registry.Render();
     return r;
   });
-  http.Handle("/healthz", [&](const HttpAdminRequest&) {
-    HttpAdminResponse r;
+  http.Handle("/healthz", [&](const WebRequest&) {
+    WebResponse r;
     r.body = hub.Current() ? "ok\n" : "starting\n";
     if (!hub.Current()) r.status = 503;
     // Nothing read from EventHorizon yet (unreachable at start): not ready, never empty-as-fresh.
@@ -284,7 +333,7 @@ int Run() {
     }
     return r;
   });
-  if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen)); !s.ok()) {
+  if (absl::Status s = http.Start(absl::GetFlag(FLAGS_http_listen), http_tls ? &*http_tls : nullptr); !s.ok()) {
     log::Error("not started").Kv("error", s.message());
     return 1;
   }
@@ -349,6 +398,11 @@ int Run() {
   }
 
   AdminService admin(log.get(), &hub, &discovery);
+  board.Attach(&admin);
+  struct Detach {  // before `admin` goes: the dashboard's thread may be reading it
+    dashboard::Dashboard* board;
+    ~Detach() { board->Attach(nullptr); }
+  } detach{&board};
   // Duties that must run on one replica at a time (the ACME issuer) run while this is held.
   LeaseKeeper duties("duties", OpenLease(log.get(), "duties", replica_id));
   duties.Start();

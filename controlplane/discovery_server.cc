@@ -87,6 +87,7 @@ class DiscoveryServer::NodeStream
       server_->UpdateStatus(node_id_, [](admin::v1::NodeStatus* s) {
         s->set_connected(false);
         s->clear_pending_version();
+        s->set_disconnected_unix_ms(absl::ToUnixMillis(absl::Now()));
       });
     }
     delete this;
@@ -162,11 +163,13 @@ class DiscoveryServer::NodeStream
       }
       // Anything else is a stale nonce (xDS: ignore it).
     }
+    if (request_.has_report()) StoreReport();
     if (first) {
       server_->UpdateStatus(node_id_, [&](admin::v1::NodeStatus* s) {
         s->set_node_id(node_id_);
         s->set_peer(peer_);
         s->set_connected(true);
+        s->clear_disconnected_unix_ms();
         s->set_connected_since_unix_ms(absl::ToUnixMillis(absl::Now()));
         s->clear_pending_version();
         if (!applied_version_.empty()) s->set_last_acked_version(applied_version_);
@@ -174,6 +177,19 @@ class DiscoveryServer::NodeStream
       server_->Register(this);  // from now on Notify() reaches us
     }
     return Decide();
+  }
+
+  // Keeps the node's latest report (read chain only: node_id_ is set and no longer changes).
+  void StoreReport() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const size_t bytes = request_.report().ByteSizeLong();
+    if (bytes > kMaxReportBytes) {
+      log::Warn("node report too large: dropped").Kv("node", node_id_).Kv("bytes", bytes);
+      return;
+    }
+    server_->UpdateStatus(node_id_, [&](admin::v1::NodeStatus* s) {
+      s->mutable_report()->Swap(request_.mutable_report());
+      s->set_report_received_unix_ms(absl::ToUnixMillis(absl::Now()));
+    });
   }
 
   // Builds the next response if one is due. Takes mu_.
@@ -294,10 +310,22 @@ void DiscoveryServer::UpdateStatus(const std::string& node_id,
                                    const std::function<void(admin::v1::NodeStatus*)>& f) {
   absl::MutexLock lock(&status_mu_);
   f(&status_[node_id]);
+  PruneLocked();
+}
+
+void DiscoveryServer::PruneLocked() {
+  const int64_t cutoff = absl::ToUnixMillis(absl::Now() - node_expiry_);
+  for (auto it = status_.begin(); it != status_.end();) {
+    const admin::v1::NodeStatus& s = it->second;
+    it = !s.connected() && s.disconnected_unix_ms() != 0 && s.disconnected_unix_ms() <= cutoff
+             ? status_.erase(it)
+             : std::next(it);
+  }
 }
 
 std::vector<admin::v1::NodeStatus> DiscoveryServer::Nodes() {
   absl::MutexLock lock(&status_mu_);
+  PruneLocked();
   std::vector<admin::v1::NodeStatus> out;
   for (const auto& [id, status] : status_) out.push_back(status);
   return out;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "controlplane/snapshot_builder.h"
 #include "proto/admin.pb.h"
 #include "proto/discovery.grpc.pb.h"
@@ -52,7 +53,15 @@ class DiscoveryServer final : public discovery::v1::Discovery::CallbackService {
   // instead of waiting for the server's shutdown deadline.
   void CloseAllStreams();
 
+  // Every node seen, with its latest report. A node that left stays listed (disconnected) for
+  // `node_expiry`, then is forgotten, so memory follows the live fleet.
   std::vector<admin::v1::NodeStatus> Nodes();
+  void set_node_expiry(absl::Duration expiry) {
+    absl::MutexLock lock(&status_mu_);
+    node_expiry_ = expiry;
+  }
+  // A larger report is dropped (nodes bound theirs well below this).
+  static constexpr size_t kMaxReportBytes = 256 << 10;
   size_t connected_nodes();
 
  private:
@@ -84,6 +93,8 @@ class DiscoveryServer final : public discovery::v1::Discovery::CallbackService {
   std::shared_ptr<const BuiltSnapshot> current_ ABSL_GUARDED_BY(current_mu_);
   absl::Mutex status_mu_;
   std::map<std::string, admin::v1::NodeStatus> status_ ABSL_GUARDED_BY(status_mu_);
+  absl::Duration node_expiry_ ABSL_GUARDED_BY(status_mu_) = absl::Minutes(10);
+  void PruneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(status_mu_);
   absl::Mutex cache_mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const SharedResponse>> cache_
       ABSL_GUARDED_BY(cache_mu_);

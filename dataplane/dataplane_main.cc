@@ -26,6 +26,8 @@ ABSL_FLAG(std::string, controlplane, "127.0.0.1:18000",
 ABSL_FLAG(std::string, grpc_tls_cert, "", "PEM client certificate for the control-plane channel (mutual TLS)");
 ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert");
 ABSL_FLAG(std::string, grpc_tls_ca, "", "PEM CA that signed the control plane's certificate (enables TLS)");
+ABSL_FLAG(int, report_interval_ms, 5000,
+          "send the control plane a report (traffic, origins, certificates) this often (0 = never)");
 ABSL_FLAG(std::string, node_id, "", "node id reported to the control plane (default: hostname)");
 ABSL_FLAG(std::string, http_listen, ":80", "plain HTTP listener (\"\" = none)");
 ABSL_FLAG(std::string, https_listen, ":443", "HTTPS listener (\"\" = none)");
@@ -145,6 +147,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.xds.controlplane = absl::GetFlag(FLAGS_controlplane);
   o.xds.node_id = p.node_id;
   o.xds.state_dir = absl::GetFlag(FLAGS_state_dir);
+  o.xds.report_interval = absl::Milliseconds(std::max(0, absl::GetFlag(FLAGS_report_interval_ms)));
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = GrpcChannelCredentials(
       {absl::GetFlag(FLAGS_grpc_tls_cert), absl::GetFlag(FLAGS_grpc_tls_key), absl::GetFlag(FLAGS_grpc_tls_ca)});
   if (!credentials.ok()) return credentials.status();

@@ -91,7 +91,7 @@ await "the web app" -H 'Host: web.localhost' "http://127.0.0.1:$DP_HTTP_PORT/"
 say "origin         http://127.0.0.1:$ORIGIN_PORT/ (pid $ORIGIN, testdata/demo/site)"
 say "control plane  gRPC 127.0.0.1:$CP_GRPC_PORT (pid $CP, log $DEMO/controlplane.log)"
 say "data plane     HTTP :$DP_HTTP_PORT, HTTPS :$DP_HTTPS_PORT, admin 127.0.0.1:$DP_ADMIN_PORT (pid $DP, log $DEMO/dataplane.log)"
-say "dashboard      http://127.0.0.1:$CP_HTTP_PORT/"
+say "dashboard      http://127.0.0.1:$CP_HTTP_PORT/dashboard/"
 # One real request through the data plane, shown as a person would see it.
 status=$(curl -s -o "$DEMO/web.html" -w '%{http_code}' -H 'Host: web.localhost' "http://127.0.0.1:$DP_HTTP_PORT/")
 say "proxied        GET http://web.localhost/ -> $status \"$(sed -n 's:.*<h1>\(.*\)</h1>.*:\1:p' "$DEMO/web.html")\""

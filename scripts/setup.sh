@@ -14,6 +14,8 @@ PACKAGES=(
   python3-brotli zstd
   # packaging and monitoring checks: systemd-analyze, dpkg-shlibdeps, promtool
   systemd dpkg-dev prometheus
+  # the control plane's HTTP engine; a real browser for the dashboard tests
+  libmicrohttpd-dev chromium
   # fuzzing (libFuzzer, sanitizers)
   clang-14 libclang-rt-14-dev
 )

@@ -314,7 +314,7 @@ check "snapshot show --json carries the same version" has "$tmp/out" "\"$snapsho
 
 ctl nodes
 check "nodes exits 0" test $rc -eq 0
-check "nodes header" test "$(sed -n 1p "$tmp/out")" = "NODE  PEER  CONNECTED  ACKED  PENDING  LAST NACK"
+check "nodes header" test "$(sed -n 1p "$tmp/out")" = "NODE  STATE  PEER  SINCE  SERVING  ACKED  PENDING  REPORT  CONNS  RPS  5XX/S  P99  ORIGINS DOWN  CERTS  LAST NACK"
 check "nodes: current version line (no nodes connected)" bash -c \
   "test \$(wc -l <'$tmp/out') -eq 2 && test \"\$(sed -n 2p '$tmp/out')\" = 'current version $snapshot_version'"
 

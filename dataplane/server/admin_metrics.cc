@@ -11,8 +11,9 @@
 namespace edgerouter::dataplane {
 namespace {
 
-// Collects every worker's counters on its own thread (no locks on the request path).
-stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& workers) {
+}  // namespace
+
+stats::Counters CollectCounters(std::vector<std::unique_ptr<proxy::Worker>>& workers) {
   stats::Counters merged;
   absl::Mutex mu;
   absl::BlockingCounter done(static_cast<int>(workers.size()));
@@ -32,6 +33,8 @@ stats::Counters MergeWorkers(std::vector<std::unique_ptr<proxy::Worker>>& worker
   done.Wait();
   return merged;
 }
+
+namespace {
 
 // The workers' AWS clients and S3 caches, collected on their own threads like the counters.
 std::string AwsMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers) {
@@ -132,7 +135,7 @@ std::string LogMetrics() {
 
 std::string RenderMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers, xds::XdsClient& xds,
                           const proxy::ConfigSource& configs, const proxy::AccessLogWriter* access_log) {
-  return stats::RenderPrometheus(MergeWorkers(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers) +
+  return stats::RenderPrometheus(CollectCounters(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers) +
                                                             proxy::AccessLogMetrics(access_log) + LogMetrics());
 }
 

@@ -10,9 +10,14 @@
 
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/worker.h"
+#include "dataplane/stats/request_stats.h"
 #include "dataplane/xds/xds_client.h"
 
 namespace edgerouter::dataplane {
+
+// Every worker's counters merged, each collected on its worker's own thread (no locks on the
+// request path). Blocks until every loop has run its part (not from a worker thread).
+stats::Counters CollectCounters(std::vector<std::unique_ptr<proxy::Worker>>& workers);
 
 // Blocks until every worker's loop has run its part (not from a worker thread).
 std::string RenderMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers, xds::XdsClient& xds,

@@ -175,6 +175,9 @@ absl::Status Server::Start() {
   applier.workers = options_.workers;
   applier.max_apps = options_.max_apps;
   applier_ = std::make_unique<SnapshotApplier>(std::move(applier), &configs_);
+  reporter_ = std::make_unique<NodeReporter>([this] { return CollectCounters(workers_); },
+                                             [this] { return configs_.Load(); });
+  options_.xds.report = [this] { return reporter_->Next(); };
   xds_ = std::make_unique<xds::XdsClient>(
       options_.xds, [this](const xds::SnapshotView& update) { return applier_->Apply(update); });
   if (absl::Status s = xds_->LoadPersisted(); !s.ok() && !absl::IsNotFound(s)) {

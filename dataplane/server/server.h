@@ -17,6 +17,7 @@
 #include "common/http_admin_server.h"
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/worker.h"
+#include "dataplane/server/node_report.h"
 #include "dataplane/server/snapshot_applier.h"
 #include "dataplane/xds/xds_client.h"
 
@@ -74,6 +75,7 @@ class Server {
   std::atomic<std::shared_ptr<const std::string>> metrics_text_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::unique_ptr<SnapshotApplier> applier_;
+  std::unique_ptr<NodeReporter> reporter_;
   std::unique_ptr<xds::XdsClient> xds_;
   admin::HttpAdminServer http_;
   absl::Notification stopped_;

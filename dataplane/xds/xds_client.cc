@@ -229,7 +229,19 @@ grpc::Status XdsClient::RunStream(const Target& target, bool* served) {
     known[name] = r->version();
   });
 
-  bool broken = !stream->Write(first);
+  // gRPC allows one writer at a time: the ACKs from this thread, the reports from another.
+  absl::Mutex write_mu;
+  auto write = [&](const DiscoveryRequest& request) {
+    absl::MutexLock lock(&write_mu);
+    return stream->Write(request);
+  };
+  absl::Mutex report_mu;
+  bool report_done = false;
+  std::thread reporter;
+  bool broken = !write(first);
+  if (!broken && options_.report && options_.report_interval > absl::ZeroDuration()) {
+    reporter = std::thread([&] { ReportLoop(write, &report_mu, &report_done); });
+  }
   if (!broken) {
     // Control planes announce themselves at once: that tells a live replica from a dead one
     // even when no snapshot is due (the node already holds the current version).
@@ -266,7 +278,7 @@ grpc::Status XdsClient::RunStream(const Target& target, bool* served) {
         answer.mutable_error_detail()->set_code(static_cast<int>(handled.code()));
         answer.mutable_error_detail()->set_message(std::string(handled.message()));
       }
-      if (!stream->Write(answer)) {
+      if (!write(answer)) {
         broken = true;
         break;
       }
@@ -274,11 +286,32 @@ grpc::Status XdsClient::RunStream(const Target& target, bool* served) {
   }
   // Finish would wait for the server to end a call we can no longer write to.
   if (broken) context.TryCancel();
+  if (reporter.joinable()) {
+    {
+      absl::MutexLock lock(&report_mu);
+      report_done = true;
+    }
+    reporter.join();
+  }
   grpc::Status status = stream->Finish();
   absl::MutexLock lock(&mu_);
   active_context_ = nullptr;
   status_.connected = false;
   return status;
+}
+
+void XdsClient::ReportLoop(const std::function<bool(const DiscoveryRequest&)>& write,
+                           absl::Mutex* done_mu, const bool* done) {
+  do {
+    DiscoveryRequest request;
+    *request.mutable_report() = options_.report();
+    if (!write(request)) return;  // the stream is ending: its reader sees why
+    absl::MutexLock lock(&mu_);
+    status_.reports++;
+  } while (![&] {
+    absl::MutexLock lock(done_mu);
+    return done_mu->AwaitWithTimeout(absl::Condition(done), options_.report_interval);
+  }());
 }
 
 absl::Status XdsClient::Handle(const DiscoveryResponse& response) {

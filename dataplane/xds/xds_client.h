@@ -41,6 +41,10 @@ struct XdsClientOptions {
   absl::Duration connect_timeout = absl::Seconds(2);
   // The journal of deltas is folded into a new base once it is larger than the base and this.
   uint64_t journal_min_compact_bytes = 1 << 20;
+  // Periodic node report sent on the stream (first one as soon as it opens); unset or a zero
+  // interval = none. Called on a reporter thread of its own, never on the stream's thread.
+  std::function<discovery::v1::NodeReport()> report;
+  absl::Duration report_interval = absl::Seconds(5);
 };
 
 struct XdsStatus {
@@ -52,6 +56,7 @@ struct XdsStatus {
   uint64_t nacks = 0;
   uint64_t reconnects = 0;       // streams that ended and were retried
   uint64_t responses = 0;        // responses received (applied or rejected)
+  uint64_t reports = 0;          // node reports written
   bool last_full_state = false;  // full_state flag of the last response (tests, diagnostics)
   uint64_t full_states = 0;      // responses that carried the full state
   std::string controlplane;      // replica of the current (or last) stream, as dialled
@@ -103,6 +108,9 @@ class XdsClient {
   // One stream from connect to end; sets *served if a replica answered it (its initial
   // metadata or a response arrived), i.e. the replica was up.
   grpc::Status RunStream(const Target& target, bool* served);
+  // Sends options_.report() every report_interval until *done; `write` serialises writes.
+  void ReportLoop(const std::function<bool(const discovery::v1::DiscoveryRequest&)>& write,
+                  absl::Mutex* done_mu, const bool* done);
   // Applies one response to the resource map: OK = ACK, an error = NACK with its text.
   absl::Status Handle(const discovery::v1::DiscoveryResponse& response);
 
