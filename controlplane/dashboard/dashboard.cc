@@ -59,8 +59,8 @@ bool Dashboard::Authorized(const std::string& authorization, bool loopback, bool
          CRYPTO_memcmp(authorization.data(), want.data(), want.size()) == 0;
 }
 
-::edgerouter::dashboard::DashboardState Dashboard::State() {
-  ::edgerouter::dashboard::DashboardState state;
+::edgerouter::dashboard::v1::DashboardState Dashboard::State() {
+  ::edgerouter::dashboard::v1::DashboardState state;
   state.set_replica_id(options_.replica_id);
   state.set_generated_unix_ms(absl::ToUnixMillis(absl::Now()));
   state.mutable_docker()->set_enabled(options_.docker_enabled);
@@ -87,7 +87,7 @@ bool Dashboard::Authorized(const std::string& authorization, bool loopback, bool
     for (const admin::v1::StreamEntry& entry : entries.entries()) {
       for (const std::string& line : entry.lines()) {
         absl::StatusOr<events::v1::Event> event = ParseEventLine(line);
-        ::edgerouter::dashboard::EventSummary* e = state.add_events();
+        ::edgerouter::dashboard::v1::EventSummary* e = state.add_events();
         e->set_stream(head.stream());
         e->set_version(entry.version());
         if (!event.ok()) {

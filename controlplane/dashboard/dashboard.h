@@ -47,7 +47,7 @@ class Dashboard {
   }
 
   // The state as the page receives it.
-  ::edgerouter::dashboard::DashboardState State();
+  ::edgerouter::dashboard::v1::DashboardState State();
   // Whether a request with `authorization` (and a verified client certificate or not) may read
   // the state on a listener that is (not) loopback.
   bool Authorized(const std::string& authorization, bool loopback, bool client_verified = false) const;

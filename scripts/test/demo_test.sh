@@ -32,8 +32,8 @@ pid_of() { sed -n "s/^demo: $1 .*(pid \([0-9]*\).*/\1/p" "$tmp/out"; }
 cp=$(pid_of "control plane") dp=$(pid_of "data plane") origin=$(pid_of origin)
 check "prints the three pids" test -n "$cp" -a -n "$dp" -a -n "$origin"
 check "prints the dashboard URL (the control plane's HTTP listener)" \
-  grep -qx "demo: dashboard      http://127.0.0.1:$CP_HTTP_PORT/" "$tmp/out"
-check "the dashboard URL answers" curl -fso /dev/null "http://127.0.0.1:$CP_HTTP_PORT/healthz"
+  grep -qx "demo: dashboard      http://127.0.0.1:$CP_HTTP_PORT/dashboard/" "$tmp/out"
+check "the dashboard URL answers" curl -fso /dev/null "http://127.0.0.1:$CP_HTTP_PORT/dashboard/"
 check "shows one proxied request" grep -q '^demo: proxied .* 200 "Hello from the demo origin"$' "$tmp/out"
 
 web() { curl -s -H 'Host: web.localhost' "http://127.0.0.1:$DP_HTTP_PORT/"; }
