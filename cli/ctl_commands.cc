@@ -133,6 +133,43 @@ int AppPut(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::is
   return 0;
 }
 
+// Every app of an applications.json in one ImportApps call, so one append: invalid apps are
+// listed (here, or by the control plane) and left out, the rest imported. Exit 1 if any was.
+int AppImport(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::istream& in,
+              std::ostream& out, std::ostream& err) {
+  absl::StatusOr<std::string> text = ReadInput(inv.args.empty() ? "-" : inv.args[0], in);
+  if (!text.ok()) {
+    err << "edgerouterctl: " << inv.name << ": " << text.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<config::ParsedApplications> parsed =
+      config::ParseApplicationsFile(*text, config::InputMode::kStrict);
+  if (!parsed.ok()) {
+    err << "edgerouterctl: " << inv.name << ": " << OneLine(std::string(parsed.status().message())) << "\n";
+    return 1;
+  }
+  for (const config::AppProblems& problems : parsed->problems) {
+    for (const std::string& line : problems.Lines()) err << "skipped: " << line << "\n";
+  }
+  admin::v1::ImportAppsRequest request;
+  for (const config::v1::Application& app : parsed->apps) {
+    request.add_application_json(ToCompactJson(app));  // compact: thousands of apps in one message
+  }
+  admin::v1::ImportAppsResponse response;
+  grpc::ClientContext context;
+  // Thousands of apps: the append, then the snapshot rebuild the call waits for.
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  grpc::Status status = stub->ImportApps(&context, request, &response);
+  if (!status.ok()) {
+    err << "edgerouterctl: " << inv.name << ": "
+        << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
+        << OneLine(status.error_message()) << "\n";
+    return 1;
+  }
+  const int code = Emit(inv, response, out, err, [&] { return FormatImport(response); });
+  return code != 0 || !parsed->problems.empty() || response.errors_size() > 0 ? 1 : 0;
+}
+
 int AppRm(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& err) {
   admin::v1::DeleteAppRequest request;
   request.set_id(inv.args[0]);
@@ -191,17 +228,6 @@ int SnapshotShow(const Invocation& inv, admin::v1::Admin::StubInterface* stub, s
   }
   out << *json;
   return 0;
-}
-
-int Nodes(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
-          std::ostream& err) {
-  admin::v1::ListNodesResponse response;
-  if (!Call(inv, err, [&](grpc::ClientContext* c) {
-        return stub->ListNodes(c, admin::v1::ListNodesRequest(), &response);
-      })) {
-    return 1;
-  }
-  return Emit(inv, response, out, err, [&] { return FormatNodes(response); });
 }
 
 }  // namespace

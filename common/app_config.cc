@@ -20,6 +20,7 @@ using v1::Application;
 using v1::Backend;
 using v1::Frontend;
 using v1::HeadersPolicy;
+using v1::Policies;
 using v1::RateLimitPolicy;
 using v1::ReverseProxyOpts;
 

@@ -79,6 +79,8 @@ void WorkerStats::CountRetry(absl::string_view app, bool exhausted) {
   auto it = apps_.find(app);
   if (it == apps_.end()) it = apps_.emplace(std::string(app), AppCounters()).first;
   (exhausted ? it->second.retries_budget_exhausted : it->second.retries)++;
+}
+
 void WorkerStats::CountRateLimited(absl::string_view app) {
   auto it = apps_.find(app);
   if (it == apps_.end()) it = apps_.emplace(std::string(app), AppCounters()).first;
