@@ -356,7 +356,7 @@ TEST(AppConfig, ProxyPolicyFieldsAreValidated) {
       {AppWithBackend(rp + R"("health_check":{"path":"/h","interval":"abc"}}})"),
        "app a: backend.reverse_proxy_opts.health_check.interval: \"abc\" is not a duration"},
       {AppWithBackend(rp + R"("health_check":{"path":"/h","timeout":"-1s"}}})"),
-       "app a: backend.reverse_proxy_opts.health_check.timeout: \"-1s\" must be positive"},
+       "app a: backend.reverse_proxy_opts.health_check.timeout: \"-1s\" is not a positive duration"},
       {AppWithBackend(rp + R"("health_check":{"path":"/h","expected_status":42}}})"),
        "app a: backend.reverse_proxy_opts.health_check.expected_status: not an HTTP status (100..599)"},
       {AppWithBackend(rp + R"("sticky":{"same_site":"sometimes"}}})"),
