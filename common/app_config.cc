@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/duration.h"
-#include "dataplane/net/ip_prefix.h"
+#include "common/net/ip_prefix.h"
 #include "re2/re2.h"
 
 namespace edgerouter::config {

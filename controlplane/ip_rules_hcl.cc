@@ -8,7 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "dataplane/net/ip_prefix.h"
+#include "common/net/ip_prefix.h"
 
 namespace edgerouter::controlplane {
 namespace {

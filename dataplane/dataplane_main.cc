@@ -16,7 +16,7 @@
 #include "common/log/log.h"
 #include "common/log/log_flags.h"
 #include "common/version.h"
-#include "dataplane/net/ip_prefix.h"
+#include "common/net/ip_prefix.h"
 #include "dataplane/server/server.h"
 #include "dataplane/turbocharger/runtime.h"
 #include "dataplane/tls/server_context.h"

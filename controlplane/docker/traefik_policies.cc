@@ -16,7 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "dataplane/net/ip_prefix.h"
+#include "common/net/ip_prefix.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 

@@ -8,7 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "dataplane/http/field_names.h"
 #include "common/http/http1_parser.h"
-#include "dataplane/net/ip_prefix.h"
+#include "common/net/ip_prefix.h"
 
 namespace edgerouter::http {
 

@@ -16,7 +16,7 @@
 #include "dataplane/aws/aws_context.h"
 #include "common/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
-#include "dataplane/net/ip_prefix.h"
+#include "common/net/ip_prefix.h"
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"

@@ -11,7 +11,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "dataplane/net/ip_prefix.h"
+#include "common/net/ip_prefix.h"
 #include "dataplane/pipeline/stage.h"
 #include "proto/config.pb.h"
 

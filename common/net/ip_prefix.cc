@@ -1,4 +1,4 @@
-#include "dataplane/net/ip_prefix.h"
+#include "common/net/ip_prefix.h"
 
 #include <arpa/inet.h>
 
