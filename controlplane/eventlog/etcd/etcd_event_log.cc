@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "common/log/log.h"
+#include "controlplane/eventlog/etcd/etcd_record.h"
 
 namespace edgerouter::controlplane::etcd {
 namespace {
@@ -40,11 +41,11 @@ EtcdEventLog::EtcdEventLog(EtcdEventLogOptions options, std::unique_ptr<EtcdClie
 EtcdEventLog::~EtcdEventLog() = default;
 
 std::string EtcdEventLog::StreamKeyPrefix(absl::string_view stream) const {
-  return absl::StrCat(options_.prefix, "/s", stream, "@");
+  return etcd::StreamKeyPrefix(options_.prefix, stream);
 }
 
 std::string EtcdEventLog::VersionKey(absl::string_view stream, uint64_t version) const {
-  return absl::StrCat(StreamKeyPrefix(stream), absl::StrFormat("%020u", version));
+  return etcd::VersionKey(options_.prefix, stream, version);
 }
 
 void EtcdEventLog::NoteHead(absl::string_view stream, uint64_t version) {
@@ -59,25 +60,21 @@ void EtcdEventLog::NoteHead(absl::string_view stream, uint64_t version) {
 
 std::optional<LogEntry> EtcdEventLog::DecodeEntry(absl::string_view stream,
                                                   const mvccpb::KeyValue& kv) {
-  absl::string_view key = kv.key();
-  uint64_t version = 0;
-  if (!absl::ConsumePrefix(&key, StreamKeyPrefix(stream)) || key.size() != 20 ||
-      !absl::SimpleAtoi(key, &version) || version == 0) {
-    log::Warn("etcd: foreign key under a stream ignored").Kv("stream", stream).Kv("key", kv.key());
+  const std::optional<uint64_t> version = ParseVersionKey(StreamKeyPrefix(stream), kv.key());
+  if (!version.has_value()) {
+    log::Warn("etcd: foreign key under a stream ignored").Kv("stream", stream).Kv("key", absl::CHexEscape(kv.key()));
     return std::nullopt;
   }
   LogEntry entry;
-  entry.version = version;
-  events::v1::LogRecord record;
-  if (!record.ParseFromString(kv.value()) || record.version() != version || record.stream() != stream) {
+  entry.version = *version;
+  absl::StatusOr<events::v1::LogRecord> record = DecodeRecord(stream, *version, kv.value());
+  if (!record.ok()) {
     // Skipped alone: the version still counts, so the stream keeps moving past it.
     stats_.skipped_records.fetch_add(1);
-    log::Warn("etcd: malformed record skipped")
-        .Kv("record", absl::StrCat(stream, "@", version))
-        .Kv("bytes", kv.value().size());
+    log::Warn("etcd: malformed record skipped").Kv("error", record.status().message());
     return entry;
   }
-  for (events::v1::Event& e : *record.mutable_events()) entry.events.push_back(std::move(e));
+  for (events::v1::Event& e : *record->mutable_events()) entry.events.push_back(std::move(e));
   return entry;
 }
 
@@ -113,14 +110,13 @@ absl::StatusOr<uint64_t> EtcdEventLog::HeadOrError(absl::string_view stream) {
       client_->Range(request, absl::StrCat("etcd head ", stream));
   if (!response.ok()) return response.status();
   if (response->kvs().empty()) return 0;
-  absl::string_view key = response->kvs(0).key();
-  uint64_t version = 0;
-  if (!absl::ConsumePrefix(&key, StreamKeyPrefix(stream)) || !absl::SimpleAtoi(key, &version)) {
+  const std::optional<uint64_t> version = ParseVersionKey(StreamKeyPrefix(stream), response->kvs(0).key());
+  if (!version.has_value()) {
     return absl::DataLossError(absl::StrCat("etcd head ", stream, ": unexpected key \"",
                                             absl::CHexEscape(response->kvs(0).key()), "\""));
   }
-  NoteHead(stream, version);
-  return version;
+  NoteHead(stream, *version);
+  return *version;
 }
 
 uint64_t EtcdEventLog::Head(absl::string_view stream) {
@@ -190,10 +186,11 @@ absl::StatusOr<uint64_t> EtcdEventLog::Append(absl::string_view stream,
     uint64_t at = 0;
     const auto& top = response->responses(1).response_range().kvs();
     if (!top.empty()) {
-      absl::string_view top_key = top[0].key();
-      if (!absl::ConsumePrefix(&top_key, StreamKeyPrefix(stream)) || !absl::SimpleAtoi(top_key, &at)) {
+      const std::optional<uint64_t> top_version = ParseVersionKey(StreamKeyPrefix(stream), top[0].key());
+      if (!top_version.has_value()) {
         return absl::DataLossError(absl::StrCat(what, ": unexpected key \"", absl::CHexEscape(top[0].key()), "\""));
       }
+      at = *top_version;
     }
     NoteHead(stream, at);
     if (expected_version.has_value()) {
