@@ -10,7 +10,7 @@
 #    ROUNDS interleaved rounds (ours, nghttpx, h2o, ours, …) and reported as the median: a
 #    single run on a shared VM swings ±15 %.
 #  - with INSTRUCTIONS=1, user-space instructions per request under callgrind (40 000 requests
-#    after a warm-up): not disturbed by neighbours, so code changes show up even when they are
+#    after a warm-up; our builds also over plain HTTP/1.1 keep-alive, h2load --h1): not disturbed by neighbours, so code changes show up even when they are
 #    smaller than the CPU-time noise. The kernel's share is not in it.
 #
 #  - PROXIES="ours baseline" runs a subset; KEEP_PROFILES=DIR keeps the callgrind profiles
@@ -45,10 +45,10 @@ start_proxy() {
   local wrap=("$@"); [ ${#wrap[@]} -eq 0 ] && wrap=(taskset -c 0)
   case $name in
     ours|baseline)
-      local admin bin="$BIN/dataplane/dataplane"; admin=$(free_port)
+      local admin bin="$BIN/dataplane/dataplane"; admin=$(free_port); PROXY_HTTP=$(free_port)
       [ "$name" = baseline ] && bin=$BASELINE
       "${wrap[@]}" "$bin" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
-        --http_listen=127.0.0.1:$(free_port) --https_listen=127.0.0.1:$port --default_cert="$TMP/bundle.pem" \
+        --http_listen=127.0.0.1:$PROXY_HTTP --https_listen=127.0.0.1:$port --default_cert="$TMP/bundle.pem" \
         --admin_listen=127.0.0.1:$admin --state_dir="$TMP/dp-$port" 2>"$TMP/dp-$port.log" & PROXY_PID=$!; PROXY_MAIN=$!
       PIDS+=($PROXY_PID); wait_port $port
       for _ in $(seq 1 400); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin/ready" | grep -q 200 && break; sleep 0.05; done ;;
@@ -143,23 +143,30 @@ echo
 echo "| proxy | user-space instructions per request (callgrind, 40 000 requests) |"
 echo "|---|---|"
 for name in "${NAMES[@]}"; do kill "${MAIN_OF[$name]}" 2>/dev/null || true; wait "${MAIN_OF[$name]}" 2>/dev/null || true; done
-for name in "${NAMES[@]}"; do
-  port=$(free_port)
-  mkdir -p "$TMP/cg-$name"
-  start_proxy "$name" "$port" valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$TMP/cg-$name/out.%p"
+# callgrind_per_request NAME LABEL PROTO: instructions per request of one proxy under callgrind;
+# PROTO h2 (TLS + HTTP/2) or h1 (plain HTTP/1.1 keep-alive, our data planes only).
+callgrind_per_request() {
+  local name=$1 label=$2 proto=$3 port dir url flags=()
+  port=$(free_port); dir="$TMP/cg-$name-$proto"; mkdir -p "$dir"
+  start_proxy "$name" "$port" valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$dir/out.%p"
   url="https://127.0.0.1:$port/"
-  h2load -c16 -m10 -n 4000 -H ':authority: bench.local' "$url" >/dev/null 2>&1  # warm-up
+  [ "$proto" = h1 ] && url="http://127.0.0.1:$PROXY_HTTP/" && flags=(--h1)
+  h2load "${flags[@]}" -c16 -m10 -n 4000 -H ':authority: bench.local' "$url" >/dev/null 2>&1  # warm-up
   callgrind_control -z >/dev/null 2>&1
-  h2load -c16 -m10 -n 40000 -H ':authority: bench.local' "$url" >"$TMP/cg.h2load" 2>&1
+  h2load "${flags[@]}" -c16 -m10 -n 40000 -H ':authority: bench.local' "$url" >"$TMP/cg.h2load" 2>&1
   callgrind_control -d >/dev/null 2>&1
-  for _ in $(seq 1 100); do compgen -G "$TMP/cg-$name/out.*.*" >/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 100); do compgen -G "$dir/out.*.*" >/dev/null && break; sleep 0.1; done
+  local done_n total=0 t f
   done_n=$(awk '/^requests:/ {print $8}' "$TMP/cg.h2load")
-  total=0
-  for f in "$TMP/cg-$name"/out.*.*; do  # the dumps (one per process; threads are summed)
+  for f in "$dir"/out.*.*; do  # the dumps (one per process; threads are summed)
     t=$(awk '/^(summary|totals):/ {v = $2} END {print v + 0}' "$f")
     total=$((total + t))
   done
-  echo "| $name | $((total / done_n)) |"
-  [ -n "${KEEP_PROFILES:-}" ] && mkdir -p "$KEEP_PROFILES/$name" && cp "$TMP/cg-$name"/out.* "$KEEP_PROFILES/$name/"
+  echo "| $label | $((total / done_n)) |"
+  [ -n "${KEEP_PROFILES:-}" ] && mkdir -p "$KEEP_PROFILES/$name-$proto" && cp "$dir"/out.* "$KEEP_PROFILES/$name-$proto/"
   kill "$PROXY_MAIN" 2>/dev/null || true; wait "$PROXY_MAIN" 2>/dev/null || true
+}
+for name in "${NAMES[@]}"; do
+  callgrind_per_request "$name" "$name (TLS + HTTP/2)" h2
+  case $name in ours|baseline) callgrind_per_request "$name" "$name (plain HTTP/1.1)" h1 ;; esac
 done

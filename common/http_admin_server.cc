@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/http/http1_parser.h"
+#include "common/net/socket_address.h"
 
 namespace edgerouter::admin {
 namespace {
@@ -140,39 +141,6 @@ ParsedRequestHead ParseRequestHead(absl::string_view buffer) {
   return parsed;
 }
 
-absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view listen_addr) {
-  auto invalid = [listen_addr](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("listen address \"", listen_addr, "\": ", why));
-  };
-  ListenAddress address;
-  absl::string_view port;
-  if (absl::StartsWith(listen_addr, "[")) {
-    const size_t close = listen_addr.find("]:");
-    if (close == absl::string_view::npos) return invalid("expected [ipv6]:port");
-    address.ipv6 = true;
-    address.host = std::string(listen_addr.substr(1, close - 1));
-    port = listen_addr.substr(close + 2);
-  } else {
-    const size_t colon = listen_addr.rfind(':');
-    if (colon == absl::string_view::npos) return invalid("expected host:port");
-    address.host = std::string(listen_addr.substr(0, colon));
-    port = listen_addr.substr(colon + 1);
-    if (absl::StrContains(address.host, ':')) return invalid("IPv6 hosts need brackets");
-  }
-  unsigned char buf[sizeof(in6_addr)];
-  if (inet_pton(address.ipv6 ? AF_INET6 : AF_INET, address.host.c_str(), buf) != 1) {
-    return invalid(address.ipv6 ? "host is not an IPv6 literal" : "host is not an IPv4 literal");
-  }
-  if (port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), [](char c) { return absl::ascii_isdigit(c); })) {
-    return invalid("port must be a number");
-  }
-  address.port = std::stoi(std::string(port));
-  if (address.port > 65535) return invalid("port out of range");
-  return address;
-}
-
 void HttpAdminServer::Handle(std::string path, Handler handler) {
   absl::MutexLock lock(&mu_);
   handlers_[std::move(path)] = std::move(handler);
@@ -180,24 +148,8 @@ void HttpAdminServer::Handle(std::string path, Handler handler) {
 
 absl::Status HttpAdminServer::Start(absl::string_view listen_addr) {
   if (thread_.joinable()) return absl::FailedPreconditionError("admin server already running");
-  absl::StatusOr<ListenAddress> address = ParseListenAddress(listen_addr);
+  absl::StatusOr<net::SocketAddress> address = net::ParseListenAddress(listen_addr);
   if (!address.ok()) return address.status();
-
-  sockaddr_storage storage{};
-  socklen_t storage_len;
-  if (address->ipv6) {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&storage);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(static_cast<uint16_t>(address->port));
-    inet_pton(AF_INET6, address->host.c_str(), &sin6->sin6_addr);
-    storage_len = sizeof(*sin6);
-  } else {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&storage);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(static_cast<uint16_t>(address->port));
-    inet_pton(AF_INET, address->host.c_str(), &sin->sin_addr);
-    storage_len = sizeof(*sin);
-  }
 
   const std::string what = absl::StrCat("listen ", listen_addr);
   auto fail = [&](int error) {
@@ -206,26 +158,24 @@ absl::Status HttpAdminServer::Start(absl::string_view listen_addr) {
     listen_fd_ = wake_fd_ = -1;
     return absl::ErrnoToStatus(error, what);  // "listen <addr>: <strerror>"
   };
-  listen_fd_ = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  listen_fd_ = socket(address->storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (listen_fd_ < 0) return fail(errno);
   const int one = 1;
   if (setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
     return fail(errno);
   }
   // "[::]:port" should mean IPv6 only, whatever the system default for dual-stack is.
-  if (address->ipv6 && setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) {
+  if (address->ipv6() && setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) {
     return fail(errno);
   }
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&storage), storage_len) != 0 ||
-      listen(listen_fd_, 64) != 0 ||
-      getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&storage), &storage_len) != 0) {
+  if (bind(listen_fd_, address->get(), address->len) != 0 || listen(listen_fd_, 64) != 0 ||
+      getsockname(listen_fd_, address->get(), &address->len) != 0) {
     return fail(errno);
   }
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return fail(errno);
 
-  port_ = ntohs(address->ipv6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
-                              : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+  port_ = address->port();
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }

