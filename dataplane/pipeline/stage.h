@@ -91,6 +91,9 @@ class Terminal {
   // rendered, the admin page built, only then).
   virtual bool needs_metrics_text() const { return false; }
   virtual bool needs_admin_page() const { return false; }
+  // Origins failing their active health checks now, read by the metrics scrape (-1: the
+  // backend runs no health checks).
+  virtual int unhealthy_origins() const { return -1; }
 };
 
 }  // namespace edgerouter::pipeline

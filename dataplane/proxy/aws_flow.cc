@@ -101,6 +101,8 @@ void DownstreamConnection::StartDeferred(std::unique_ptr<pipeline::DeferredRespo
   state_ = State::kAwsWaiting;
   req_.lambda_config = nullptr;  // reads no request body
   deferred_ = std::move(response);
+  // Turbocharger serves its own precompressed (content-addressed) gzip: left as it is.
+  req_.compress_coding = policies::compress::Coding::kIdentity;
   req_.upstream_label = deferred_->label();
   req_.aws_sync = true;
   deferred_->Start(worker_->loop(), worker_->aws(), *this);
@@ -199,8 +201,14 @@ void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
   // A function may answer any status; one we have no phrase for gets none (RFC 9112 allows it).
   const absl::string_view reason = StatusReason(r.status);
   std::string head = absl::StrCat("HTTP/1.1 ", r.status, " ", reason == "Unknown" ? "" : reason, "\r\n");
+  // policies.compress: the same decision and encoder as proxied responses (proxy_response.cc).
+  const bool compressed = StartCompressionOfLines(r.status, r.headers, r.send_length, r.body.size());
   AppendResponseLines(r.status, r.headers, &head);
-  if (r.send_length) absl::StrAppend(&head, "Content-Length: ", r.body.size(), "\r\n");
+  if (compressed) {
+    head += "Transfer-Encoding: chunked\r\n";
+  } else if (r.send_length) {
+    absl::StrAppend(&head, "Content-Length: ", r.body.size(), "\r\n");
+  }
   if (closing_after_response_) {
     head += "Connection: close\r\n";
   } else if (req_.http10) {
@@ -208,7 +216,13 @@ void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
   }
   head += "\r\n";
   out_.Append(head);
-  if (!req_.head_request && r.send_length) {
+  if (compressed) {
+    req_.response_done = true;  // the whole body is here: CompressBody ends the stream
+    if (!CompressBody(r.body, false)) {
+      Close();
+      return;
+    }
+  } else if (!req_.head_request && r.send_length) {
     out_.Append(r.body);
     req_.response_bytes = r.body.size();
   }

@@ -243,6 +243,12 @@ class DownstreamConnection final : public net::IoHandler,
   void StartProxy(const backends::ProxyTarget& backend, const std::string& path) override;
   void ObserveTurbocharger(int status);
   void NegotiateCompression(const policies::compress::Policy& policy);  // proxy_response.cc
+  // At a response head (proxied, S3, Lambda): the compressor, when the request negotiated a
+  // coding and the response is eligible. True: the head drops ResponseCompressor::Replaces
+  // fields, adds its added_fields(), goes chunked, and the body goes through CompressBody.
+  bool StartCompression(int status, absl::Span<const http::Header> fields, http::BodyFraming framing,
+                        uint64_t length);
+  bool StartCompressionOfLines(int status, absl::string_view lines, bool has_body, uint64_t length);
   bool CompressBody(absl::string_view data, bool flush);
   bool PumpCompressed(absl::string_view available);
   void ObserveLambdaTurbocharger(const aws::LambdaConfig& function, const aws::AwsResponse& r);

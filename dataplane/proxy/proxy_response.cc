@@ -46,6 +46,14 @@ void DownstreamConnection::NegotiateCompression(const policies::compress::Policy
   req_.compress_coding = policy.Negotiate(accept->value);
 }
 
+bool DownstreamConnection::StartCompression(int status, absl::Span<const http::Header> fields,
+                                            http::BodyFraming framing, uint64_t length) {
+  if (req_.compress_coding == policies::compress::Coding::kIdentity) return false;
+  req_.compressor =
+      policies::compress::ResponseCompressor::Start(*req_.compress, req_.compress_coding, status, fields, framing, length);
+  return req_.compressor != nullptr;
+}
+
 // Origin body bytes through the compressor into out_ as chunks; once the origin's body is
 // complete the compressed stream is ended too. False: the codec failed (the response is cut).
 bool DownstreamConnection::CompressBody(absl::string_view data, bool flush) {
@@ -118,11 +126,7 @@ void DownstreamConnection::HandleResponseHead() {
     }
     req_.response_framing = response_head_.framing;
     req_.response_remaining = response_head_.content_length;
-    if (req_.compress_coding != policies::compress::Coding::kIdentity) {
-      req_.compressor = policies::compress::ResponseCompressor::Start(
-          *req_.compress, req_.compress_coding, status, response_head_.headers, req_.response_framing,
-          req_.response_remaining);
-    }
+    StartCompression(status, response_head_.headers, req_.response_framing, req_.response_remaining);
     using Compressor = policies::compress::ResponseCompressor;
     const Compressor* compressor = req_.compressor.get();
     // HTTP/1.0 clients do not know chunked (RFC 9112 §6.1): they get the body de-chunked,

@@ -79,18 +79,44 @@ bool DownstreamConnection::EditedResponseFields(int status, absl::Span<const htt
 }
 
 void DownstreamConnection::AppendResponseLines(int status, absl::string_view lines, std::string* out) {
-  if (!HasResponseStages() || !RunResponseStages(LinesView(status, lines))) {
+  using Compressor = policies::compress::ResponseCompressor;
+  const Compressor* compressor = req_.compressor.get();
+  const bool edited = HasResponseStages() && RunResponseStages(LinesView(status, lines));
+  if (!edited && compressor == nullptr) {
     out->append(lines.data(), lines.size());
     return;
   }
   for (absl::string_view line : absl::StrSplit(lines, "\r\n", absl::SkipEmpty())) {
     absl::string_view name, value;
-    if (SplitLine(line, &name, &value) && !KeepsResponseField(name)) continue;
+    if (SplitLine(line, &name, &value) &&
+        ((edited && !KeepsResponseField(name)) || (compressor != nullptr && Compressor::Replaces(name)))) {
+      continue;
+    }
     absl::StrAppend(out, line, "\r\n");
   }
-  for (const auto& [name, value] : req_.response_edit.add) {
-    if (ResponseStageMayEdit(name)) absl::StrAppend(out, name, ": ", value, "\r\n");
+  if (edited) {
+    for (const auto& [name, value] : req_.response_edit.add) {
+      if (ResponseStageMayEdit(name)) absl::StrAppend(out, name, ": ", value, "\r\n");
+    }
   }
+  if (compressor != nullptr) {
+    for (const http::Header& h : compressor->added_fields()) absl::StrAppend(out, h.name, ": ", h.value, "\r\n");
+  }
+}
+
+// The compress policy for a head built as lines (S3, Lambda): the same decision as for a
+// proxied head, on the fields parsed from the lines (views into `lines`, which must outlive the
+// compressor's start; its added fields are copies).
+bool DownstreamConnection::StartCompressionOfLines(int status, absl::string_view lines, bool has_body,
+                                                   uint64_t length) {
+  if (req_.compress_coding == policies::compress::Coding::kIdentity) return false;
+  std::vector<http::Header> fields;
+  for (absl::string_view line : absl::StrSplit(lines, "\r\n", absl::SkipEmpty())) {
+    absl::string_view name, value;
+    if (SplitLine(line, &name, &value)) fields.push_back({name, value});
+  }
+  return StartCompression(status, fields,
+                          has_body ? http::BodyFraming::kContentLength : http::BodyFraming::kNone, length);
 }
 
 }  // namespace edgerouter::proxy

@@ -111,6 +111,15 @@ std::string DataplaneGauges(xds::XdsClient& xds, const proxy::ConfigSource& conf
                   "# TYPE er_dp_snapshot_last_apply_timestamp_seconds gauge\n",
                   "er_dp_snapshot_last_apply_timestamp_seconds ",
                   config ? absl::ToUnixSeconds(config->applied_at) : 0, "\n");
+  // Per app with active health checks: which apps have origins out of rotation now.
+  absl::StrAppend(&out, "# HELP er_dp_origins_unhealthy Origins failing their active health checks, per app.\n",
+                  "# TYPE er_dp_origins_unhealthy gauge\n");
+  if (config != nullptr) {
+    config->apps.ForEach([&out](const std::string&, const std::shared_ptr<const proxy::AppRuntime>& app) {
+      const int n = app->chain.terminal().unhealthy_origins();
+      if (n >= 0) absl::StrAppend(&out, "er_dp_origins_unhealthy{app=\"", metrics::EscapeLabelValue(app->id), "\"} ", n, "\n");
+    });
+  }
   absl::StrAppend(&out, "# HELP er_dp_snapshot_applies_total Snapshots accepted.\n",
                   "# TYPE er_dp_snapshot_applies_total counter\ner_dp_snapshot_applies_total ", s.applies, "\n");
   absl::StrAppend(&out, "# HELP er_dp_snapshot_nacks_total Snapshots rejected.\n",

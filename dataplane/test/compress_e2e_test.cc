@@ -2,7 +2,11 @@
 // front of a real origin, real clients (curl) and real decoders (gzip, Debian's python3-brotli,
 // zstd) checking every encoding byte-exact against the origin's identity body; negotiation with
 // q-values; the responses that must stay as they are; and a 100 MB compressed stream through
-// the data plane in bounded memory.
+// the data plane in bounded memory. The same policy on S3 static-website and Lambda responses
+// (the real emulators), HTTP/1.1 and HTTP/2.
+#include <stdlib.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/match.h"
@@ -12,6 +16,7 @@
 #include "common/test_util.h"
 #include "dataplane/test/e2e_fixture.h"
 #include "dataplane/test/tls_test_util.h"
+#include "testenv/aws/aws_emulators.h"
 
 namespace edgerouter::testing {
 namespace {
@@ -147,6 +152,144 @@ TEST_F(Compress, IneligibleResponsesAreRelayedAsTheyAre) {
   EXPECT_TRUE(absl::StrContains(Shell(absl::StrCat("cmp ", dir_, "/body ", dir_, "/expected && echo SAME")), "SAME"));
   // A lower min applies per app: 1000 bytes are compressed on gz.test (min 100).
   EXPECT_TRUE(absl::StrContains(Fetch("gz.test", "/text/cl/1000", "gzip", false, "body"), "content-encoding: gzip"));
+}
+
+// S3 static-website and Lambda apps with the compress policy: the one decision and encoder of
+// proxied responses applies to their (whole, in-memory) bodies too.
+class CompressAws : public Compress {
+ protected:
+  // The emulators are shared by the suite (serverless-offline needs seconds to start).
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/er-compress-aws-XXXXXX";
+    emulator_dir_ = new std::string(mkdtemp(tmpl));
+    auto lambda = AwsEmulator::StartLambda(*emulator_dir_ + "/lambda");
+    ASSERT_TRUE(lambda.ok()) << lambda.status();
+    lambda_ = lambda->release();
+    auto s3 = AwsEmulator::StartS3(*emulator_dir_ + "/s3", {"sites"});
+    ASSERT_TRUE(s3.ok()) << s3.status();
+    s3_ = s3->release();
+    setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_->endpoint().c_str(), 1);
+    setenv("AWS_ENDPOINT_URL_S3", s3_->endpoint().c_str(), 1);
+    setenv("AWS_ACCESS_KEY_ID", kS3rverKey, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", kS3rverSecret, 1);
+    unsetenv("AWS_SESSION_TOKEN");
+  }
+  static void TearDownTestSuite() {
+    delete lambda_;
+    delete s3_;
+    std::filesystem::remove_all(*emulator_dir_);
+    delete emulator_dir_;
+  }
+  std::string AppsJson() override {
+    return R"({"apps":[
+ {"id":"fn","frontends":[{"kind":"hostname","hostname":"fn.test","path_prefix":"/","allow_insecure_http":true}],
+  "backend":{"kind":"aws_lambda","aws_lambda_opts":{"function_name":"ertest-dev-text","region_id":"us-east-1","payload_format_version":"2.0"}},
+  "policies":{"compress":{}}}
+]})";
+  }
+  std::vector<std::string> DataplaneFlags() override { return {"--h2c", "--aws_timeout_ms=10000"}; }
+
+  // Adds the S3 app through the event stream (apps of the file cannot be deployed to) and
+  // deploys a site whose files are written from `files` (name -> content) as version v1.
+  void DeploySite(const std::vector<std::pair<std::string, std::string>>& files) {
+    grpc::Status added = AppendApp(R"({"id":"site","frontends":[{"kind":"hostname","hostname":"site.test",)"
+                                   R"("path_prefix":"/","allow_insecure_http":true}],"backend":{"kind":"s3_static_website",)"
+                                   R"("s3_static_website_opts":{"bucket_name":"sites","region_id":"us-east-1",)"
+                                   R"("deployed_version":""}},"policies":{"compress":{}}})");
+    ASSERT_TRUE(added.ok()) << added.error_message();
+    WaitForApplied(2);
+    const std::string root = dir_ + "/site";
+    std::filesystem::create_directories(root);
+    for (const auto& [name, content] : files) std::ofstream(root + "/" + name, std::ios::binary) << content;
+    const std::string out = Shell(absl::StrCat("/bin/tar -czf ", dir_, "/site.tar.gz -C ", root, " . && ",
+                                               RunfilePath("cli/edgerouterctl"), " --controlplane=127.0.0.1:",
+                                               cp_grpc_port_, " s3 deploy site v1 ", dir_, "/site.tar.gz"));
+    ASSERT_TRUE(absl::StrContains(out, "EXIT=0")) << out;
+  }
+
+  static AwsEmulator* lambda_;
+  static AwsEmulator* s3_;
+  static std::string* emulator_dir_;
+};
+AwsEmulator* CompressAws::lambda_ = nullptr;
+AwsEmulator* CompressAws::s3_ = nullptr;
+std::string* CompressAws::emulator_dir_ = nullptr;
+
+std::string TextBody(size_t size) {
+  std::string body;
+  for (int i = 0; body.size() < size; ++i) absl::StrAppend(&body, "<p>paragraph ", i, " of a static page</p>\n");
+  body.resize(size);
+  return body;
+}
+
+TEST_F(CompressAws, S3AndLambdaResponsesAreCompressedByteExact) {
+  WaitForApplied(1);
+  const std::string page = TextBody(200000);
+  DeploySite({{"page.html", page}, {"data.json", "[" + std::string(5000, '1') + "]"},
+              {"image.png", TextBody(5000)}, {"tiny.txt", "small"}});
+  WaitForApplied(3);
+  std::ofstream(dir_ + "/page.expected", std::ios::binary) << page;
+  // The Lambda's identity body, as the data plane relays it without Accept-Encoding.
+  std::string head = Fetch("fn.test", "/t?size=100000", "", false, "fn.expected");
+  ASSERT_TRUE(absl::StrContains(head, "content-length: 100000\n")) << head;
+  struct Case {
+    std::string host, path, expected;
+  };
+  for (const Case& c : std::vector<Case>{{"site.test", "/page.html", "page.expected"},
+                                         {"fn.test", "/t?size=100000", "fn.expected"}}) {
+    for (const bool h2 : {false, true}) {
+      for (const std::string coding : {"gzip", "br", "zstd"}) {
+        SCOPED_TRACE(absl::StrCat(c.host, h2 ? " h2 " : " h1 ", coding));
+        head = Fetch(c.host, c.path, coding, h2, "body");
+        EXPECT_TRUE(absl::StrContains(head, " 200")) << head;
+        EXPECT_TRUE(absl::StrContains(head, absl::StrCat("content-encoding: ", coding, "\n"))) << head;
+        EXPECT_TRUE(absl::StrContains(head, "vary: accept-encoding\n")) << head;
+        EXPECT_TRUE(absl::StrContains(head, "etag: w/\"")) << head;  // weakened
+        EXPECT_FALSE(absl::StrContains(head, "content-length:")) << head;
+        if (!h2) {
+          EXPECT_TRUE(absl::StrContains(head, "transfer-encoding: chunked\n")) << head;
+        }
+        const std::string size = Shell(absl::StrCat("stat -c %s ", dir_, "/body"));
+        EXPECT_LT(std::stol(size), 100000 / 5) << size;
+        EXPECT_TRUE(absl::StrContains(DecodeAndCompare(coding, "body", c.expected), "SAME"));
+      }
+    }
+  }
+  // JSON is in the default list.
+  head = Fetch("site.test", "/data.json", "gzip", false, "body");
+  EXPECT_TRUE(absl::StrContains(head, "content-encoding: gzip\n")) << head;
+  EXPECT_TRUE(absl::StrContains(Shell(absl::StrCat("cd ", dir_, " && gzip -dc body | wc -c")), "5002")) << head;
+}
+
+TEST_F(CompressAws, IneligibleS3AndLambdaResponsesStayIdentity) {
+  WaitForApplied(1);
+  DeploySite({{"page.html", TextBody(5000)}, {"image.png", TextBody(5000)}, {"tiny.txt", "small"}});
+  WaitForApplied(3);
+  struct Case {
+    std::string what, host, path, extra, length;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"S3 image/png", "site.test", "/image.png", "", "5000"},
+           {"S3 under the minimum", "site.test", "/tiny.txt", "", "5"},
+           {"S3 range", "site.test", "/page.html", "-H 'Range: bytes=0-99'", "100"},
+           {"Lambda image/png", "fn.test", "/t?size=5000&type=image/png", "", "5000"},
+           {"Lambda under the minimum", "fn.test", "/t?size=500", "", "500"},
+           {"Lambda no-transform", "fn.test", "/t?size=5000&cc=no-transform", "", "5000"},
+       }) {
+    for (const bool h2 : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(c.what, h2 ? " h2" : " h1"));
+      const std::string head = Fetch(c.host, c.path, "gzip, br, zstd", h2, "body", c.extra);
+      EXPECT_TRUE(absl::StrContains(head, " 20")) << head;
+      EXPECT_FALSE(absl::StrContains(head, "content-encoding:")) << head;
+      EXPECT_FALSE(absl::StrContains(head, "vary:")) << head;
+      EXPECT_TRUE(absl::StrContains(head, absl::StrCat("content-length: ", c.length, "\n"))) << head;
+      EXPECT_EQ(Shell(absl::StrCat("stat -c %s ", dir_, "/body")), c.length + "\nEXIT=0");
+    }
+  }
+  // A HEAD of a compressible object: identity head with the object's length.
+  const std::string head = Fetch("site.test", "/page.html", "gzip", false, "body", "-I");
+  EXPECT_FALSE(absl::StrContains(head, "content-encoding:")) << head;
+  EXPECT_TRUE(absl::StrContains(head, "content-length: 5000\n")) << head;
 }
 
 long StatusKb(pid_t pid, const std::string& field) {

@@ -3,7 +3,7 @@
 // actively health-checked origin flipping (and dying) under wrk load with zero client errors,
 // fail-open when every origin fails its checks, and retries: on a second origin, per-try
 // timeouts, and held by the retry budget under an origin that answers only 503s (origin hits
-// counted).
+// counted). Sticky sessions over HTTP/2 (h2c) too, and the per-app gauge of unhealthy origins.
 #include <signal.h>
 
 #include <atomic>
@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "dataplane/test/e2e_fixture.h"
+#include "dataplane/test/tls_test_util.h"
 
 namespace edgerouter::testing {
 namespace {
@@ -143,6 +144,10 @@ TEST_F(TrafficPolicies, HealthCheckedOriginFlipsUnderLoadWithZeroErrors) {
     (o == "a" ? cookie_a : cookie_b) = set_cookie.substr(0, set_cookie.find(';'));
   }
   ASSERT_FALSE(cookie_a.empty() || cookie_b.empty());
+  const std::string checked = "{app=\"checked\"}";
+  std::string metrics = Metrics();
+  EXPECT_TRUE(absl::StrContains(metrics, "er_dp_origins_unhealthy{app=\"checked\"} 0\n")) << metrics;
+  EXPECT_FALSE(absl::StrContains(metrics, "er_dp_origins_unhealthy{app=\"sticky\"}"));  // no checks: no sample
 
   auto wrk = Subprocess::Start({"/usr/bin/wrk", "-t2", "-c16", "-d8s", "-H", "Host: checked.test",
                                 absl::StrCat("http://127.0.0.1:", http_port_, "/echo")});
@@ -158,6 +163,7 @@ TEST_F(TrafficPolicies, HealthCheckedOriginFlipsUnderLoadWithZeroErrors) {
     last = now;
     return settled;
   }));
+  EXPECT_EQ(MetricValue(Metrics(), "er_dp_origins_unhealthy", checked), 1);  // operators see a out
   EXPECT_EQ(Origin(&conn, "checked.test", "/echo", cookie_a, &set_cookie), "b");  // a's session moved
   EXPECT_TRUE(absl::StartsWith(set_cookie, cookie_b)) << set_cookie;
   EXPECT_EQ(Origin(&conn, "checked.test", "/echo", cookie_b, &set_cookie), "b");
@@ -169,6 +175,7 @@ TEST_F(TrafficPolicies, HealthCheckedOriginFlipsUnderLoadWithZeroErrors) {
   a_ = *std::move(back);
   ASSERT_TRUE(a_->WaitForLine("test origin ready", absl::Seconds(10)).ok());
   ASSERT_TRUE(Eventually([&] { return Hits(origin_a_) > 50; }));  // healthy again: traffic returns
+  EXPECT_EQ(MetricValue(Metrics(), "er_dp_origins_unhealthy", checked), 0);
   ExpectNoFailures(wrk->get()->Wait(absl::Seconds(60)).ok() ? (*wrk)->Output() : "wrk did not end");
   EXPECT_EQ(MetricValue(Metrics(), "er_dp_health_fail_open_total"), 0);
 }
@@ -230,6 +237,7 @@ TEST_F(TrafficPolicies, EveryOriginFailingItsChecksFailsOpenAndSaysSo) {
     Get(http_port_, "checked.test", "/echo");
     return MetricValue(Metrics(), "er_dp_health_fail_open_total") > 0;
   }));
+  EXPECT_EQ(MetricValue(Metrics(), "er_dp_origins_unhealthy", "{app=\"checked\"}"), 2);
   TestConnection conn(http_port_);
   int status = 0;
   for (int i = 0; i < 50; ++i) {
@@ -308,6 +316,53 @@ TEST_F(TrafficPolicies, RetryBudgetHoldsUnderAnOriginAnswering503) {
   EXPECT_GT(exhausted, 0);
   std::printf("retry budget: 1600 requests, %llu origin hits (%.2fx), %.0f retries, %.0f refused by the budget\n",
               static_cast<unsigned long long>(hits), hits / 1600.0, retries, exhausted);
+}
+
+// Sticky sessions over HTTP/2 (prior-knowledge h2c): the Set-Cookie reaches the client in the
+// HEADERS frame, and a request carrying it (as one cookie field, or split into crumbs as RFC
+// 9113 §8.2.3 allows) sticks to that origin.
+class TrafficPoliciesH2 : public TrafficPolicies {
+ protected:
+  std::vector<std::string> DataplaneFlags() override { return {"--h2c"}; }
+  // One h2 request by curl; the head (lower-cased names) is returned.
+  std::string CurlH2(const std::string& cookie) {
+    return Shell(absl::StrCat("curl -sS --http2-prior-knowledge -o /dev/null -D - -H 'Host: sticky.test' ",
+                              cookie.empty() ? "" : absl::StrCat("-H 'Cookie: ", cookie, "' "), "'http://127.0.0.1:",
+                              http_port_, "/echo' | tr -d '\\r'"));
+  }
+  static std::string Field(const std::string& head, const std::string& name) {
+    std::smatch m;
+    if (!std::regex_search(head, m, std::regex("\n" + name + ": ([^\n]*)", std::regex::icase))) return "";
+    return m[1];
+  }
+};
+
+TEST_F(TrafficPoliciesH2, StickySetCookieAndStickinessOverHttp2) {
+  WaitForApp("sticky.test");
+  std::map<std::string, std::string> cookie_of;  // origin -> its cookie
+  for (int i = 0; i < 100 && cookie_of.size() < 2; ++i) {
+    const std::string head = CurlH2("");
+    ASSERT_TRUE(absl::StartsWith(head, "HTTP/2 200")) << head;
+    const std::string set_cookie = Field(head, "set-cookie");
+    ASSERT_TRUE(absl::StartsWith(set_cookie, "lb=")) << head;
+    EXPECT_TRUE(absl::StrContains(set_cookie, "; Max-Age=600; HttpOnly; SameSite=Lax")) << set_cookie;
+    cookie_of[Field(head, "x-origin")] = set_cookie.substr(0, set_cookie.find(';'));
+  }
+  ASSERT_EQ(cookie_of.size(), 2u);
+  for (const auto& [origin, cookie] : cookie_of) {
+    SCOPED_TRACE(origin);
+    for (int i = 0; i < 10; ++i) {
+      const std::string head = CurlH2("other=1; " + cookie);
+      EXPECT_EQ(Field(head, "x-origin"), origin) << head;
+      EXPECT_EQ(Field(head, "set-cookie"), "") << head;  // already where the cookie says
+    }
+    // The cookie in its own field after another crumb (h2_request.py sends fields as given).
+    const std::string out = Shell(absl::StrCat("/usr/bin/python3 ", RunfilePath("dataplane/test/h2_request.py"), " ",
+                                               http_port_, " GET sticky.test /echo cookie=other=1 'cookie=", cookie, "'"));
+    EXPECT_TRUE(absl::StrContains(out, ":status: 200")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "\nx-origin: " + origin + "\n")) << out;
+    EXPECT_FALSE(absl::StrContains(out, "set-cookie")) << out;
+  }
 }
 
 }  // namespace

@@ -29,6 +29,12 @@ class ReverseProxy : public pipeline::Terminal {
     }
     exchange.StartProxy(target_, path);
   }
+  int unhealthy_origins() const override {
+    if (target_.health.empty()) return -1;
+    int n = 0;
+    for (const std::shared_ptr<OriginHealth>& h : target_.health) n += !h->healthy.load(std::memory_order_relaxed);
+    return n;
+  }
 
  private:
   const ProxyTarget target_;

@@ -1,7 +1,8 @@
 // Test functions: `echo` returns the event it got (v1 response shape with multiValueHeaders),
 // `echov2` a v2 response with cookies and a binary body, `fail` throws, `raw` returns a
 // plain object without statusCode (API Gateway v2 then answers 200 with the JSON as body),
-// `slow` answers after 4 s (for the data plane's timeout).
+// `slow` answers after 4 s (for the data plane's timeout), `text` a deterministic body of
+// `?size=` bytes with the `?type=` Content-Type and `?cc=` Cache-Control (the compression tests).
 'use strict';
 
 module.exports.echo = async (event) => ({
@@ -30,4 +31,17 @@ module.exports.raw = async (event) => ({ hello: 'world', path: event.rawPath });
 module.exports.slow = async () => {
   await new Promise((resolve) => setTimeout(resolve, 4000));
   return { statusCode: 200, body: 'late' };
+};
+
+module.exports.text = async (event) => {
+  const q = event.queryStringParameters || {};
+  const size = parseInt(q.size || '5000', 10);
+  const lines = [];
+  for (let i = 0, n = 0; n < size; i++) {
+    lines.push(`line ${i} of a body the data plane may compress\n`);
+    n += lines[lines.length - 1].length;
+  }
+  const headers = { 'Content-Type': q.type || 'text/plain; charset=utf-8', ETag: '"fn-text"' };
+  if (q.cc) headers['Cache-Control'] = q.cc;
+  return { statusCode: 200, headers, body: lines.join('').slice(0, size) };
 };
