@@ -10,19 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
-source bench/lib.sh  # free_port, wait_port, cpu_ticks (this script keeps its own clean-up: process groups)
-TICK=$(getconf CLK_TCK)
-bazel build --config=opt //dataplane:dataplane //controlplane:controlplane >/dev/null 2>&1
-BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
+source bench/lib.sh
+bench_init aws
 NODE_DIR=$(testenv/aws/install.sh)
-TMP=$(mktemp -d /tmp/er-aws-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 S3=$(free_port); LAMBDA=$(free_port); LAMBDA_HTTP=$(free_port); NGINX=$(free_port); OURS=$(free_port)
 CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
@@ -33,15 +23,12 @@ chmod 755 "$TMP" "$TMP/www"  # nginx workers run as www-data
 head -c 3072 /dev/urandom | base64 -w 64 | head -c 4096 >"$TMP/www/style.css"
 
 # Emulators (own sessions, so cleanup signals exactly their groups).
-setsid env NODE_PATH="$NODE_DIR/node_modules" taskset -c 1 node -e \
-  "require('@20minutes/s3rver/lib/cli').parseAsync(process.argv.slice(1),{from:'user'})" -- \
-  -d "$TMP/s3" -a 127.0.0.1 -p $S3 --silent --no-vhost-buckets --configure-bucket bench >"$TMP/s3.log" 2>&1 & PIDS+=($!)
+start_s3rver $S3 bench
 mkdir -p "$TMP/lambda"
 cp testenv/aws/lambda/serverless.yml testenv/aws/lambda/handler.js "$TMP/lambda/"
 ln -s "$NODE_DIR/node_modules" "$TMP/lambda/node_modules"
 (cd "$TMP/lambda" && exec setsid env ER_LAMBDA_PORT=$LAMBDA ER_HTTP_PORT=$LAMBDA_HTTP SLS_TELEMETRY_DISABLED=1 \
   SLS_NOTIFICATIONS_MODE=off taskset -c 1 node node_modules/serverless/bin/serverless.js offline >"$TMP/lambda.log" 2>&1) & PIDS+=($!)
-wait_port $S3
 curl -sf -X PUT -H 'Content-Type: text/css' -H 'Cache-Control: public, max-age=31536000' \
   --data-binary @"$TMP/www/style.css" "http://127.0.0.1:$S3/bench/sites/site/v1/style.css" >/dev/null
 

@@ -13,7 +13,8 @@ bench_init() {
 }
 
 bench_cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # A process started in its own session (start_s3rver) is signalled with its whole group.
+  for p in "${PIDS[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$TMP"
 }
@@ -80,4 +81,15 @@ CONF
   "$BIN/controlplane/controlplane" --grpc_listen=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$CP_HTTP \
     --data_dir="$TMP/cp" --apps_file="$TMP/apps.json" 2>"$TMP/cp.log" & PIDS+=($!)
   wait_port "$BACKEND"; wait_port "$CP_GRPC"
+}
+
+# start_s3rver PORT BUCKET: the S3 emulator of testenv/aws on 127.0.0.1:PORT (core 1) with BUCKET,
+# data under $TMP/s3, in its own session (node forks; cleanup signals the group); returns once
+# it listens.
+start_s3rver() {
+  NODE_DIR=${NODE_DIR:-$(testenv/aws/install.sh)}
+  setsid env NODE_PATH="$NODE_DIR/node_modules" taskset -c 1 node -e \
+    "require('@20minutes/s3rver/lib/cli').parseAsync(process.argv.slice(1),{from:'user'})" -- \
+    -d "$TMP/s3" -a 127.0.0.1 -p "$1" --silent --no-vhost-buckets --configure-bucket "$2" >"$TMP/s3.log" 2>&1 & PIDS+=($!)
+  wait_port "$1"
 }

@@ -12,19 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
-source bench/lib.sh  # free_port, wait_port, cpu_ticks, wrk_measure
-TICK=$(getconf CLK_TCK)
-bazel build --config=opt //dataplane:dataplane //controlplane:controlplane //cli:edgerouterctl >/dev/null 2>&1
-BIN=$(bazel info --config=opt bazel-bin 2>/dev/null)
+source bench/lib.sh
+bench_init tc
 NODE_DIR=$(testenv/aws/install.sh)
-TMP=$(mktemp -d /tmp/er-tc-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 S3=$(free_port); NGINX=$(free_port); OURS=$(free_port); CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
 
@@ -34,10 +24,7 @@ head -c 3072 /dev/urandom | base64 -w 64 | head -c 4096 >"$TMP/www/style.css"
 head -c 4096 /dev/urandom >"$TMP/www/blob.bin"
 echo '<h1>bench</h1>' >"$TMP/www/index.html"
 
-setsid env NODE_PATH="$NODE_DIR/node_modules" taskset -c 1 node -e \
-  "require('@20minutes/s3rver/lib/cli').parseAsync(process.argv.slice(1),{from:'user'})" -- \
-  -d "$TMP/s3" -a 127.0.0.1 -p $S3 --silent --no-vhost-buckets --configure-bucket bench >"$TMP/s3.log" 2>&1 & PIDS+=($!)
-wait_port $S3
+start_s3rver $S3 bench
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3 AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 export TURBOCHARGER_STORE=s3://us-east-1/bench
 MANIFEST=$(tar -C "$TMP/www" -cf - index.html style.css blob.bin | "$BIN/cli/edgerouterctl" turbocharger tar-deploy-to-store bench 2>/dev/null)
