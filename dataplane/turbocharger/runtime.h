@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/turbocharger/manifest.h"
 #include "dataplane/turbocharger/disk_cache.h"
 
@@ -29,6 +30,10 @@ class Runtime {
   static void Install(std::unique_ptr<Runtime> runtime);
 
   const StoreLocation& store() const { return store_; }
+  // How long the middleware trusts an advertisement before re-validating it (edgerouter: 5 s;
+  // the data plane's --turbocharger_trust_ms). Set before workers run.
+  absl::Duration trust() const { return trust_; }
+  void set_trust(absl::Duration trust) { trust_ = trust; }
   DiskCache& disk() { return *disk_; }
 
   // A parsed manifest from memory, else from the disk cache (then kept in memory).
@@ -44,6 +49,7 @@ class Runtime {
  private:
   Runtime(StoreLocation store, std::unique_ptr<DiskCache> disk) : store_(std::move(store)), disk_(std::move(disk)) {}
   const StoreLocation store_;
+  absl::Duration trust_ = absl::Seconds(5);
   std::unique_ptr<DiskCache> disk_;
   absl::Mutex mu_;
   // Manifests are small and few (one per deployed site version): kept for the process's life.

@@ -1,8 +1,13 @@
 #include "dataplane/backends/aws_lambda/aws_lambda.h"
 
+#include <functional>
 #include <memory>
+#include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "dataplane/aws/lambda_backend.h"
 #include "dataplane/backends/turbocharger/turbocharger.h"
@@ -11,15 +16,63 @@
 namespace edgerouter::backends {
 namespace {
 
+// The turbocharger middleware's re-validation: the function invoked with `HEAD <prefix>`, on
+// the worker's AWS client (asynchronous on its loop: the worker never waits, no thread needed;
+// the client's --aws_timeout_ms bounds it). Owns itself until the answer.
+class LambdaRevalidation : public aws::AwsResponder {
+ public:
+  static void Start(aws::AwsWorkerContext& aws, const aws::LambdaConfig& function, const std::string& prefix,
+                    std::string host) {
+    auto* self = new LambdaRevalidation(function);
+    aws::LambdaRequest& request = self->exchange_.request();
+    request.method = "HEAD";
+    request.path = prefix;
+    request.headers = {{"Host", host}, {"User-Agent", "edgerouter-turbocharger"}};
+    request.host = std::move(host);
+    request.source_ip = "127.0.0.1";
+    request.protocol = "HTTP/1.1";
+    request.request_id = absl::StrCat("turbocharger-", absl::ToUnixNanos(absl::Now()));
+    request.time = absl::Now();
+    self->exchange_.Invoke(&aws, self->function_, self);  // may answer (and delete self) at once
+  }
+
+  void OnAwsResponse(const aws::AwsResponse& r) override {
+    std::optional<absl::string_view> header;
+    for (absl::string_view line : absl::StrSplit(r.headers, "\r\n", absl::SkipEmpty())) {
+      const size_t colon = line.find(':');
+      if (colon != absl::string_view::npos && absl::EqualsIgnoreCase(line.substr(0, colon), "turbocharger")) {
+        header = absl::StripAsciiWhitespace(line.substr(colon + 1));
+        break;
+      }
+    }
+    FinishRevalidation(function_.app_id, *function_.turbocharger, r.status, header, "");
+    delete this;  // the exchange answers last: nothing of it runs after this returns
+  }
+
+ private:
+  explicit LambdaRevalidation(aws::LambdaConfig function) : function_(std::move(function)) {}
+  const aws::LambdaConfig function_;
+  aws::LambdaExchange exchange_;
+};
+
 class AwsLambda : public pipeline::Terminal {
  public:
   explicit AwsLambda(aws::LambdaConfig function) : function_(std::move(function)) {}
   absl::string_view kind() const override { return "aws_lambda"; }
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
-    // Turbocharger middleware, as on reverse_proxy.
+    // Turbocharger middleware, as on reverse_proxy; the re-validating HEAD is an invocation.
     if (function_.turbocharger != nullptr && function_.turbocharger->attached()) {
       std::optional<turbocharger::Attachment::Match> match = function_.turbocharger->Lookup(path, absl::Now());
-      if (match.has_value() && !match->revalidate) return ServeFromManifest(exchange, match->manifest_id, match->path);
+      if (match.has_value()) {
+        std::function<void(aws::AwsWorkerContext&)> revalidate;
+        if (match->revalidate) {
+          revalidate = [this, prefix = match->prefix,
+                        host = std::string(exchange.request_header("Host").value_or(""))](aws::AwsWorkerContext& aws) {
+            LambdaRevalidation::Start(aws, function_, prefix, host);
+          };
+        }
+        return ServeFromManifest(exchange, match->manifest_id, match->path, std::move(revalidate));
+      }
     }
     exchange.StartLambda(function_, path);
   }
@@ -43,7 +96,7 @@ absl::Status CompileAwsLambda(const pipeline::CompileContext& context, const con
   }
   aws::LambdaConfig function{context.app_id, o.function_name(), o.region_id(), version == "2.0"};
   if (turbocharger::Runtime::Get() != nullptr) {
-    function.turbocharger = std::make_shared<turbocharger::SharedAttachment>();
+    function.turbocharger = std::make_shared<turbocharger::SharedAttachment>(turbocharger::Runtime::Get()->trust());
   }
   return chain->SetTerminal(std::make_unique<AwsLambda>(std::move(function)));
 }

@@ -1,10 +1,13 @@
 #include "dataplane/backends/turbocharger/turbocharger.h"
 
 #include <memory>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/aws/aws_request.h"
+#include "common/log/log.h"
 #include "common/turbocharger/manifest.h"
 #include "dataplane/aws/aws_context.h"
 #include "dataplane/aws/s3_site.h"
@@ -28,8 +31,9 @@ constexpr absl::string_view kCacheTag = "\x01turbocharger";  // S3Cache key spac
 class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsCallOwner {
  public:
   TurbochargerResponse(Runtime* runtime, std::string manifest_id, std::string path, bool gzip_ok,
-                       std::string if_none_match)
-      : runtime_(runtime),
+                       std::string if_none_match, std::function<void(aws::AwsWorkerContext&)> on_start)
+      : on_start_(std::move(on_start)),
+        runtime_(runtime),
         manifest_id_(std::move(manifest_id)),
         path_(std::move(path)),
         gzip_ok_(gzip_ok),
@@ -43,6 +47,7 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
     aws_ = &aws;
     responder_ = &responder;
     token_ = std::make_shared<TurbochargerResponse*>(this);
+    if (on_start_ != nullptr) std::exchange(on_start_, nullptr)(aws);
     Step();
   }
 
@@ -233,6 +238,7 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
     responder_->OnAwsResponse(response_);
   }
 
+  std::function<void(aws::AwsWorkerContext&)> on_start_;
   Runtime* const runtime_;
   const std::string manifest_id_, path_;
   const bool gzip_ok_;
@@ -265,7 +271,8 @@ class Turbocharger : public pipeline::Terminal {
 
 }  // namespace
 
-void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest_id, const std::string& path) {
+void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest_id, const std::string& path,
+                       std::function<void(aws::AwsWorkerContext&)> on_start) {
   Runtime* runtime = Runtime::Get();
   if (runtime == nullptr) {
     exchange.SendLocal(502, kText, "turbocharger: this data plane has no TURBOCHARGER_STORE\n");
@@ -273,7 +280,30 @@ void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest
   }
   const bool gzip_ok = http::AcceptsCoding(exchange.request_header("Accept-Encoding").value_or(""), "gzip");
   exchange.StartDeferred(std::make_unique<TurbochargerResponse>(
-      runtime, manifest_id, path, gzip_ok, std::string(exchange.request_header("If-None-Match").value_or(""))));
+      runtime, manifest_id, path, gzip_ok, std::string(exchange.request_header("If-None-Match").value_or("")),
+      std::move(on_start)));
+}
+
+void FinishRevalidation(const std::string& app_id, turbocharger::SharedAttachment& attachment, int status,
+                        std::optional<absl::string_view> header, absl::string_view error) {
+  const std::optional<turbocharger::Advertisement> before = attachment.current();
+  if (!attachment.OnRevalidation(status, header, absl::Now())) return;
+  const std::optional<turbocharger::Advertisement> now = attachment.current();
+  if (now.has_value()) {
+    log::Info("turbocharger reloaded")
+        .Kv("app", app_id)
+        .Kv("prefix", now->prefix)
+        .Kv("from", before.has_value() ? before->manifest_id : "")
+        .Kv("to", now->manifest_id);
+    return;
+  }
+  log::Info("turbocharger detached")
+      .Kv("app", app_id)
+      .Kv("prefix", before.has_value() ? before->prefix : "")
+      .Kv("reason", !error.empty()          ? std::string(error)
+                    : status != 200         ? absl::StrCat("HEAD answered ", status)
+                    : header.has_value()    ? absl::StrCat("bad turbocharger header \"", *header, "\"")
+                                            : std::string("HEAD without a turbocharger header"));
 }
 
 absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const config::v1::Backend& backend,

@@ -7,7 +7,14 @@
 #ifndef EDGEROUTER_DATAPLANE_BACKENDS_TURBOCHARGER_TURBOCHARGER_H_
 #define EDGEROUTER_DATAPLANE_BACKENDS_TURBOCHARGER_TURBOCHARGER_H_
 
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "dataplane/aws/aws_context.h"
 #include "dataplane/pipeline/registry.h"
+#include "dataplane/turbocharger/attachment.h"
 
 namespace edgerouter::backends {
 
@@ -15,8 +22,15 @@ absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const 
                                  pipeline::ChainBuilder* chain);
 
 // Serves `path` from manifest `manifest_id` as the turbocharger backend would (the middleware
-// on reverse_proxy/aws_lambda uses it for requests under an attached prefix).
-void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest_id, const std::string& path);
+// on reverse_proxy/aws_lambda uses it for requests under an attached prefix). `on_start` runs
+// first, on the worker's loop with its AWS context (aws_lambda starts its re-validation there).
+void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest_id, const std::string& path,
+                       std::function<void(aws::AwsWorkerContext&)> on_start = nullptr);
+
+// The middleware's re-validation answered (any thread): `status` 0 with `error` when the origin
+// was unreachable. Feeds the attachment and logs a reload or a detach.
+void FinishRevalidation(const std::string& app_id, turbocharger::SharedAttachment& attachment, int status,
+                        std::optional<absl::string_view> header, absl::string_view error);
 
 }  // namespace edgerouter::backends
 
