@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "common/turbocharger/manifest.h"
 #include "dataplane/turbocharger/disk_cache.h"
+#include "dataplane/turbocharger/stats.h"
 
 namespace edgerouter::turbocharger {
 
@@ -35,6 +36,7 @@ class Runtime {
   absl::Duration trust() const { return trust_; }
   void set_trust(absl::Duration trust) { trust_ = trust; }
   DiskCache& disk() { return *disk_; }
+  Stats& stats() { return stats_; }
 
   // A parsed manifest from memory, else from the disk cache (then kept in memory).
   std::shared_ptr<const Manifest> FindManifest(const std::string& id);
@@ -51,6 +53,7 @@ class Runtime {
   const StoreLocation store_;
   absl::Duration trust_ = absl::Seconds(5);
   std::unique_ptr<DiskCache> disk_;
+  Stats stats_;
   absl::Mutex mu_;
   // Manifests are small and few (one per deployed site version): kept for the process's life.
   absl::flat_hash_map<std::string, std::shared_ptr<const Manifest>> manifests_ ABSL_GUARDED_BY(mu_);

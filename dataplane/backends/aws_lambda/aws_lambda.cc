@@ -21,9 +21,9 @@ namespace {
 // the client's --aws_timeout_ms bounds it). Owns itself until the answer.
 class LambdaRevalidation : public aws::AwsResponder {
  public:
-  static void Start(aws::AwsWorkerContext& aws, const aws::LambdaConfig& function, const std::string& prefix,
-                    std::string host) {
-    auto* self = new LambdaRevalidation(function);
+  static void Start(aws::AwsWorkerContext& aws, const aws::LambdaConfig& function, turbocharger::AppStats* stats,
+                    const std::string& prefix, std::string host) {
+    auto* self = new LambdaRevalidation(function, stats);
     aws::LambdaRequest& request = self->exchange_.request();
     request.method = "HEAD";
     request.path = prefix;
@@ -45,19 +45,23 @@ class LambdaRevalidation : public aws::AwsResponder {
         break;
       }
     }
-    FinishRevalidation(function_.app_id, *function_.turbocharger, r.status, header, "");
+    FinishRevalidation(function_.app_id, stats_, *function_.turbocharger, r.status, header, "");
     delete this;  // the exchange answers last: nothing of it runs after this returns
   }
 
  private:
-  explicit LambdaRevalidation(aws::LambdaConfig function) : function_(std::move(function)) {}
+  LambdaRevalidation(aws::LambdaConfig function, turbocharger::AppStats* stats)
+      : function_(std::move(function)), stats_(stats) {}
   const aws::LambdaConfig function_;
+  turbocharger::AppStats* const stats_;
   aws::LambdaExchange exchange_;
 };
 
 class AwsLambda : public pipeline::Terminal {
  public:
-  explicit AwsLambda(aws::LambdaConfig function) : function_(std::move(function)) {}
+  explicit AwsLambda(aws::LambdaConfig function)
+      : function_(std::move(function)),
+        tc_stats_(function_.turbocharger != nullptr ? TurbochargerAppStats(function_.app_id) : nullptr) {}
   absl::string_view kind() const override { return "aws_lambda"; }
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
     // Turbocharger middleware, as on reverse_proxy; the re-validating HEAD is an invocation.
@@ -68,10 +72,10 @@ class AwsLambda : public pipeline::Terminal {
         if (match->revalidate) {
           revalidate = [this, prefix = match->prefix,
                         host = std::string(exchange.request_header("Host").value_or(""))](aws::AwsWorkerContext& aws) {
-            LambdaRevalidation::Start(aws, function_, prefix, host);
+            LambdaRevalidation::Start(aws, function_, tc_stats_, prefix, host);
           };
         }
-        return ServeFromManifest(exchange, match->manifest_id, match->path, std::move(revalidate));
+        return ServeFromManifest(exchange, tc_stats_, match->manifest_id, match->path, std::move(revalidate));
       }
     }
     exchange.StartLambda(function_, path);
@@ -79,6 +83,7 @@ class AwsLambda : public pipeline::Terminal {
 
  private:
   const aws::LambdaConfig function_;
+  turbocharger::AppStats* const tc_stats_;  // process lifetime (null without TURBOCHARGER_STORE)
 };
 
 }  // namespace

@@ -22,7 +22,10 @@ constexpr int64_t kRevalidationTimeoutMs = 5000;  // then detached, as an unreac
 
 class ReverseProxy : public pipeline::Terminal {
  public:
-  ReverseProxy(std::string app_id, ProxyTarget target) : app_id_(std::move(app_id)), target_(std::move(target)) {}
+  ReverseProxy(std::string app_id, ProxyTarget target)
+      : app_id_(std::move(app_id)),
+        target_(std::move(target)),
+        tc_stats_(target_.turbocharger != nullptr ? TurbochargerAppStats(app_id_) : nullptr) {}
   absl::string_view kind() const override { return "reverse_proxy"; }
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
     // Turbocharger middleware (edgerouter §9.6): an attached prefix is served from the store;
@@ -31,7 +34,7 @@ class ReverseProxy : public pipeline::Terminal {
       std::optional<turbocharger::Attachment::Match> match = target_.turbocharger->Lookup(path, absl::Now());
       if (match.has_value()) {
         if (match->revalidate) StartRevalidation(exchange, match->prefix);
-        return ServeFromManifest(exchange, match->manifest_id, match->path);
+        return ServeFromManifest(exchange, tc_stats_, match->manifest_id, match->path);
       }
     }
     exchange.StartProxy(target_, path);
@@ -59,16 +62,17 @@ class ReverseProxy : public pipeline::Terminal {
     probe.user_agent = "edgerouter-turbocharger";
     probe.want_header = "turbocharger";
     probe.timeout_ms = kRevalidationTimeoutMs;
-    std::thread([app_id = app_id_, attachment = target_.turbocharger, origin = target_.origins[pick],
+    std::thread([app_id = app_id_, stats = tc_stats_, attachment = target_.turbocharger, origin = target_.origins[pick],
                  probe = std::move(probe), tls = target_.client_tls] {
       absl::StatusOr<OriginProbeResult> r = SendOriginProbe(origin, probe, tls);
-      if (!r.ok()) return FinishRevalidation(app_id, *attachment, 0, std::nullopt, r.status().message());
-      FinishRevalidation(app_id, *attachment, r->status, r->header, "");
+      if (!r.ok()) return FinishRevalidation(app_id, stats, *attachment, 0, std::nullopt, r.status().message());
+      FinishRevalidation(app_id, stats, *attachment, r->status, r->header, "");
     }).detach();
   }
 
   const std::string app_id_;
   const ProxyTarget target_;
+  turbocharger::AppStats* const tc_stats_;  // process lifetime (null without TURBOCHARGER_STORE)
   mutable std::atomic<uint32_t> next_origin_{0};  // re-validations rotate over the origins
 };
 

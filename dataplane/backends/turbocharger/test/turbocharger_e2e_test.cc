@@ -44,6 +44,15 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+// The value of `series` (name and labels, as rendered) in a /metrics text; -1 when absent.
+double MetricValue(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (absl::StartsWith(line, series + " ")) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
 class TurbochargerE2E : public DataplaneE2E {
  protected:
   void SetUp() override {
@@ -199,6 +208,16 @@ TEST_F(TurbochargerE2E, DeployServeConditionalCodingsNotFoundAndRestart) {
     EXPECT_EQ(r.body, "<p>not found v1</p>") << path;
   }
 
+  // Counted: every request above under the app, the store GETs, the first read of each file a
+  // miss and the later ones memory hits.
+  std::string metrics = Metrics();
+  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_requests_total{app=\"site\"}"), 11) << metrics;
+  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_downloads_total{result=\"ok\"}"), 6) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_downloads_total{result=\"error\"}"), 0) << metrics;
+  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_cache_misses_total"), 5) << metrics;
+  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 3) << metrics;
+  EXPECT_GT(MetricValue(metrics, "er_dp_turbocharger_disk_cache_bytes"), 0) << metrics;
+
   // A second deploy and the switch through deploy-site-from-store; a bad id is refused.
   const std::string v2 = DeploySite("v2");
   ASSERT_NE(v2, v1);
@@ -256,12 +275,19 @@ TEST_F(TurbochargerDiskOnlyE2E, DiskCacheIsPrunedAtItsBoundLeastRecentlyUsedFirs
   EXPECT_TRUE(Cached("uncompressed", blobs[1]));
   EXPECT_FALSE(Cached("uncompressed", blobs[2]));
   EXPECT_LE(CacheBytes(), static_cast<uint64_t>(kCacheBound));
+  // Pruned: the manifest, b1, b2; without a memory cache every hit is a disk read.
+  const std::string metrics = Metrics();
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_disk_cache_prunes_total"), 3) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 0) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_cache_misses_total"), 4) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_disk_cache_entries"), 2) << metrics;
 }
 
 // What the middleware tests share: an app whose origin (`origin_log` says what reached it,
 // one "<METHOD> <path>" per request, as counted by `seen`) advertises "/static <manifest>" on
 // demand (`advertise`, "" stops).
 struct AdvertisingOrigin {
+  std::string app;                                      // the app's id
   std::string host;                                     // the app's hostname
   std::string body_prefix;                              // its /static answers: "<body_prefix><path>"
   std::function<void(const std::string&)> advertise;
@@ -272,7 +298,8 @@ struct AdvertisingOrigin {
 // first advertised answer attaches; under the prefix the store answers and the origin sees no
 // GET; after the trust window the store still answers while one HEAD <prefix> re-validates;
 // the origin stops advertising → the next HEAD detaches and the origin answers again.
-void MiddlewareFlow(int http_port, const std::string& v1, const AdvertisingOrigin& origin) {
+void MiddlewareFlow(int http_port, const std::string& v1, const AdvertisingOrigin& origin,
+                    const std::function<std::string()>& metrics) {
   const std::string app_js = "console.log('v1');" + std::string(2000, ' ');
   const std::string from_origin = origin.body_prefix + "/static/app.js";
   HttpResponse r = Get(http_port, origin.host, "/static/app.js");
@@ -330,6 +357,12 @@ void MiddlewareFlow(int http_port, const std::string& v1, const AdvertisingOrigi
   EXPECT_EQ(r.headers.count("turbocharger"), 0u);
   EXPECT_EQ(Get(http_port, origin.host, "/static/app.js").body, from_origin);  // stays detached
   EXPECT_EQ(origin.seen("GET /static"), gets + 2);
+  // In /metrics: the answers from the manifest and the two re-validations' outcomes.
+  const std::string text = metrics();
+  const std::string app = absl::StrCat("{app=\"", origin.app, "\"");
+  EXPECT_GE(MetricValue(text, absl::StrCat("er_dp_turbocharger_requests_total", app, "}")), 4) << text;
+  EXPECT_EQ(MetricValue(text, absl::StrCat("er_dp_turbocharger_revalidations_total", app, ",result=\"renewed\"}")), 1) << text;
+  EXPECT_EQ(MetricValue(text, absl::StrCat("er_dp_turbocharger_revalidations_total", app, ",result=\"detached\"}")), 1) << text;
 }
 
 TEST_F(TurbochargerE2E, MiddlewareOnReverseProxyRevalidatesWithHeadAndDetaches) {
@@ -343,11 +376,12 @@ TEST_F(TurbochargerE2E, MiddlewareOnReverseProxyRevalidatesWithHeadAndDetaches) 
   ASSERT_EQ(Ctl({"app", "put", "--new", file}), 0);
   WaitForApplied(2);
   AdvertisingOrigin origin;
+  origin.app = "dyn";
   origin.host = "dyn.test";
   origin.body_prefix = "origin ";
   origin.advertise = [this](const std::string& id) { ASSERT_EQ(Get(origin_a_, "o", "/advertise?m=" + id).status, 200); };
   origin.seen = [this](const std::string& what) { return a_->LineCount("request " + what); };
-  MiddlewareFlow(http_port_, v1, origin);
+  MiddlewareFlow(http_port_, v1, origin, [this] { return Metrics(); });
 }
 
 // The same flow on aws_lambda: the function (testenv/aws/lambda `turbo`) advertises while a file
@@ -385,6 +419,7 @@ TEST_F(TurbochargerLambdaE2E, MiddlewareOnAwsLambdaRevalidatesWithHeadInvocation
   WaitForApplied(2);
   const std::string fn_dir = lambda_dir_ + "/fn";
   AdvertisingOrigin origin;
+  origin.app = "fn";
   origin.host = "fn.test";
   origin.body_prefix = "function ";
   origin.advertise = [fn_dir](const std::string& id) {
@@ -398,7 +433,7 @@ TEST_F(TurbochargerLambdaE2E, MiddlewareOnAwsLambdaRevalidatesWithHeadInvocation
     for (std::string line; std::getline(lines, line);) n += absl::StrContains(line, what);
     return n;
   };
-  MiddlewareFlow(http_port_, v1, origin);
+  MiddlewareFlow(http_port_, v1, origin, [this] { return Metrics(); });
 }
 
 }  // namespace
