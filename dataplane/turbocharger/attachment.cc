@@ -76,8 +76,9 @@ std::optional<Attachment::Match> Attachment::Lookup(absl::string_view path, absl
   match.prefix = current_->prefix;
   match.path = std::string(path.substr(current_->prefix.size()));
   if (match.path.empty() || match.path[0] != '/') match.path.insert(0, "/");
-  // A re-validation that never answered (origin unreachable) is retried after another window.
-  if (now >= valid_until_ && (!revalidating_ || now >= revalidation_started_ + trust_)) {
+  // One re-validation at a time: both kinds always answer within their timeouts (an unreachable
+  // origin is an answer: detach), so a second one starts only if an answer was lost outright.
+  if (now >= valid_until_ && (!revalidating_ || now >= revalidation_started_ + kLostRevalidation)) {
     revalidating_ = true;
     revalidation_started_ = now;
     match.revalidate = true;

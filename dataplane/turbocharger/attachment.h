@@ -36,6 +36,9 @@ absl::StatusOr<Advertisement> ParseAdvertisement(absl::string_view value);
 class Attachment {
  public:
   static constexpr absl::Duration kTrust = absl::Seconds(5);  // edgerouter's validity
+  // A re-validation unanswered this long is taken as lost and another may start (the HEAD's own
+  // timeouts are shorter: 5 s to an origin, --aws_timeout_ms to a function).
+  static constexpr absl::Duration kLostRevalidation = absl::Minutes(2);
 
   // `trust`: how long an advertisement is believed before re-validating (the data plane's
   // --turbocharger_trust_ms; kTrust by default).
