@@ -4,10 +4,7 @@
 #include <memory>
 #include <optional>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "dataplane/aws/lambda_backend.h"
 #include "dataplane/backends/turbocharger/turbocharger.h"
@@ -37,15 +34,7 @@ class LambdaRevalidation : public aws::AwsResponder {
   }
 
   void OnAwsResponse(const aws::AwsResponse& r) override {
-    std::optional<absl::string_view> header;
-    for (absl::string_view line : absl::StrSplit(r.headers, "\r\n", absl::SkipEmpty())) {
-      const size_t colon = line.find(':');
-      if (colon != absl::string_view::npos && absl::EqualsIgnoreCase(line.substr(0, colon), "turbocharger")) {
-        header = absl::StripAsciiWhitespace(line.substr(colon + 1));
-        break;
-      }
-    }
-    FinishRevalidation(function_.app_id, stats_, *function_.turbocharger, r.status, header, "");
+    FinishRevalidation(function_.app_id, stats_, *function_.turbocharger, r.status, r.Field("turbocharger"), "");
     delete this;  // the exchange answers last: nothing of it runs after this returns
   }
 
