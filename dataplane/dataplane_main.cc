@@ -84,6 +84,9 @@ ABSL_FLAG(std::string, turbocharger_cache_dir, "/var/cache/edgerouter/turbocharg
           "turbocharger disk cache (gzipped/<id>, uncompressed/<id>); used when TURBOCHARGER_STORE is set");
 ABSL_FLAG(int64_t, turbocharger_cache_bytes, int64_t{1} << 30,
           "turbocharger disk cache bound: least recently used objects are deleted beyond it (0 = unbounded)");
+ABSL_FLAG(int64_t, turbocharger_trust_ms, 5000,
+          "how long the turbocharger middleware trusts an origin's advertisement before re-validating it "
+          "with a HEAD (edgerouter: 5 s)");
 ABSL_FLAG(int, max_apps, 100000, "snapshots with more apps are rejected (NACKed): a guard against runaway configs");
 
 namespace edgerouter::dataplane {
@@ -182,6 +185,7 @@ int Run() {
       log::Error("not started").Kv("error", absl::StrCat("turbocharger: ", rt.status().message()));
       return 1;
     }
+    (*rt)->set_trust(absl::Milliseconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_turbocharger_trust_ms))));
     turbocharger::Runtime::Install(*std::move(rt));
   }
   Server server(*std::move(options));

@@ -14,6 +14,16 @@
 #include "dataplane/http/escaping.h"
 
 namespace edgerouter::aws {
+
+std::optional<absl::string_view> AwsResponse::Field(absl::string_view name) const {
+  for (absl::string_view line : absl::StrSplit(headers, "\r\n", absl::SkipEmpty())) {
+    const size_t colon = line.find(':');
+    if (colon != absl::string_view::npos && absl::EqualsIgnoreCase(line.substr(0, colon), name)) {
+      return absl::StripAsciiWhitespace(line.substr(colon + 1));
+    }
+  }
+  return std::nullopt;
+}
 namespace {
 
 constexpr char kHttpDate[] = "%a, %d %b %Y %H:%M:%S GMT";

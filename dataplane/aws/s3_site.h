@@ -8,6 +8,7 @@
 #define EDGEROUTER_DATAPLANE_AWS_S3_SITE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -30,6 +31,9 @@ struct AwsResponse {
   std::string headers;
   absl::string_view body;
   bool send_length = true;  // false for 304
+
+  // The value of the first `name` field in `headers` (case-insensitive, trimmed).
+  std::optional<absl::string_view> Field(absl::string_view name) const;
 };
 
 class AwsResponder {

@@ -172,15 +172,7 @@ void DownstreamConnection::CancelAws() {
 
 // The turbocharger middleware learns from every function response, as from origin responses.
 void DownstreamConnection::ObserveLambdaTurbocharger(const aws::LambdaConfig& function, const aws::AwsResponse& r) {
-  std::optional<absl::string_view> header;
-  for (absl::string_view line : absl::StrSplit(r.headers, "\r\n", absl::SkipEmpty())) {
-    const size_t colon = line.find(':');
-    if (colon != absl::string_view::npos && absl::EqualsIgnoreCase(line.substr(0, colon), "turbocharger")) {
-      header = absl::StripAsciiWhitespace(line.substr(colon + 1));
-      break;
-    }
-  }
-  if (function.turbocharger->OnOriginResponse(lambda_->request().path, r.status, header, absl::Now())) {
+  if (function.turbocharger->OnOriginResponse(lambda_->request().path, r.status, r.Field("turbocharger"), absl::Now())) {
     const std::optional<turbocharger::Advertisement> now = function.turbocharger->current();
     log::Info(now.has_value() ? "turbocharger attached" : "turbocharger detached")
         .Kv("app", function.app_id)

@@ -7,6 +7,7 @@
 #include "common/metrics.h"
 #include "dataplane/stats/request_stats.h"
 #include "dataplane/tls/cert_store.h"
+#include "dataplane/turbocharger/runtime.h"
 
 namespace edgerouter::dataplane {
 namespace {
@@ -144,8 +145,11 @@ std::string LogMetrics() {
 
 std::string RenderMetrics(std::vector<std::unique_ptr<proxy::Worker>>& workers, xds::XdsClient& xds,
                           const proxy::ConfigSource& configs, const proxy::AccessLogWriter* access_log) {
-  return stats::RenderPrometheus(CollectCounters(workers), DataplaneGauges(xds, configs) + AwsMetrics(workers) +
-                                                            proxy::AccessLogMetrics(access_log) + LogMetrics());
+  turbocharger::Runtime* turbo = turbocharger::Runtime::Get();
+  return stats::RenderPrometheus(CollectCounters(workers),
+                                 DataplaneGauges(xds, configs) + AwsMetrics(workers) +
+                                     (turbo != nullptr ? turbo->stats().RenderPrometheus(turbo->disk()) : "") +
+                                     proxy::AccessLogMetrics(access_log) + LogMetrics());
 }
 
 }  // namespace edgerouter::dataplane

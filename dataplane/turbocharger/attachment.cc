@@ -36,7 +36,7 @@ bool Attachment::OnProxiedResponse(int status, std::optional<absl::string_view> 
   if (!current_.has_value()) {
     if (status != 200 || !ad.ok()) return false;
     current_ = *std::move(ad);
-    valid_until_ = now + kTrust;
+    valid_until_ = now + trust_;
     revalidating_ = false;
     return true;
   }
@@ -47,7 +47,7 @@ bool Attachment::OnProxiedResponse(int status, std::optional<absl::string_view> 
     return true;
   }
   if (status == 200) {
-    valid_until_ = now + kTrust;
+    valid_until_ = now + trust_;
     revalidating_ = false;
   }
   return false;
@@ -64,7 +64,7 @@ bool Attachment::OnRevalidation(int status, std::optional<absl::string_view> hea
   const bool changed = !current_.has_value() || current_->prefix != ad->prefix ||
                        current_->manifest_id != ad->manifest_id;
   current_ = *std::move(ad);
-  valid_until_ = now + kTrust;
+  valid_until_ = now + trust_;
   revalidating_ = false;
   return changed;
 }
@@ -73,10 +73,12 @@ std::optional<Attachment::Match> Attachment::Lookup(absl::string_view path, absl
   if (!current_.has_value() || !absl::StartsWith(path, current_->prefix)) return std::nullopt;
   Match match;
   match.manifest_id = current_->manifest_id;
+  match.prefix = current_->prefix;
   match.path = std::string(path.substr(current_->prefix.size()));
   if (match.path.empty() || match.path[0] != '/') match.path.insert(0, "/");
-  // A re-validation that never answered (origin unreachable) is retried after another window.
-  if (now >= valid_until_ && (!revalidating_ || now >= revalidation_started_ + kTrust)) {
+  // One re-validation at a time: both kinds always answer within their timeouts (an unreachable
+  // origin is an answer: detach), so a second one starts only if an answer was lost outright.
+  if (now >= valid_until_ && (!revalidating_ || now >= revalidation_started_ + kLostRevalidation)) {
     revalidating_ = true;
     revalidation_started_ = now;
     match.revalidate = true;

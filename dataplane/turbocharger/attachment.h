@@ -1,11 +1,13 @@
 // The turbocharger middleware's attachment state for one app (edgerouter §9.6): an origin
 // (reverse_proxy or aws_lambda) advertises `turbocharger: <prefix> <manifestId>` on its responses;
 // the first advertisement attaches that manifest for the prefix, trusted for 5 s. Requests under
-// the prefix are then served from the manifest instead of the origin. After the trust window the
-// first such request is still served but asks for one re-validation (a HEAD to the origin, or the
-// next proxied response): 200 with a valid header re-attaches; a non-200, a missing or malformed
-// header, or an advertisement that conflicts with the attached one detaches.
-// Not thread-safe: one per app per worker, used on that worker's loop.
+// the prefix are then served from the manifest and never reach the origin. After the trust
+// window the first such request is still served from the manifest but starts one asynchronous
+// re-validation (`HEAD <prefix>` to the origin, off the request path; the backends run it):
+// 200 with a valid header re-attaches; a non-200, a missing or malformed header, or an
+// unreachable origin detaches. A proxied advertisement that conflicts with the attached one
+// (replicas on different versions) detaches too.
+// Attachment is not thread-safe; SharedAttachment is the one every worker uses.
 #ifndef EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_
 #define EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_
 
@@ -33,11 +35,19 @@ absl::StatusOr<Advertisement> ParseAdvertisement(absl::string_view value);
 
 class Attachment {
  public:
-  static constexpr absl::Duration kTrust = absl::Seconds(5);
+  static constexpr absl::Duration kTrust = absl::Seconds(5);  // edgerouter's validity
+  // A re-validation unanswered this long is taken as lost and another may start (the HEAD's own
+  // timeouts are shorter: 5 s to an origin, --aws_timeout_ms to a function).
+  static constexpr absl::Duration kLostRevalidation = absl::Minutes(2);
+
+  // `trust`: how long an advertisement is believed before re-validating (the data plane's
+  // --turbocharger_trust_ms; kTrust by default).
+  explicit Attachment(absl::Duration trust = kTrust) : trust_(trust) {}
 
   // What a request under an attached prefix should do.
   struct Match {
     std::string manifest_id;
+    std::string prefix;       // the attached prefix: the re-validation is `HEAD <prefix>`
     std::string path;         // the request path with the prefix stripped ("/" when empty)
     bool revalidate = false;  // the trust window ran out: start one re-validation now
   };
@@ -50,6 +60,7 @@ class Attachment {
   bool OnProxiedResponse(int status, std::optional<absl::string_view> header, absl::Time now);
   // The answer to the re-validation HEAD: 200 with a valid header (re-)attaches, possibly to a
   // new manifest (a deploy); anything else detaches. `status` 0: the origin was unreachable.
+  // Also ends the re-validation in flight (the next one starts after another trust window).
   bool OnRevalidation(int status, std::optional<absl::string_view> header, absl::Time now);
 
   // The match for `path`, if attached and `path` starts with the prefix (a raw string prefix,
@@ -62,6 +73,7 @@ class Attachment {
 
  private:
   void Detach();
+  const absl::Duration trust_;
   std::optional<Advertisement> current_;
   absl::Time valid_until_ = absl::InfinitePast();
   bool revalidating_ = false;  // one re-validation in flight at a time
@@ -72,6 +84,8 @@ class Attachment {
 // snapshot starts detached and re-attaches on the next advertisement).
 class SharedAttachment {
  public:
+  explicit SharedAttachment(absl::Duration trust = Attachment::kTrust) : attachment_(trust) {}
+
   // Whether a manifest is attached: one atomic load, so the common case (never attached) costs
   // requests and responses no lock. A stale answer only sends one request to the origin.
   bool attached() const { return attached_.load(std::memory_order_acquire); }
@@ -83,17 +97,22 @@ class SharedAttachment {
     attached_.store(attachment_.current().has_value(), std::memory_order_release);
     return match;
   }
-  // An origin response to a request for `path` (the backend's path, without the query). While
-  // attached, requests under the prefix reach the origin only to re-validate, so their answer
-  // is the re-validation; any other response is an ordinary proxied one.
+  // An origin response to a request for `path` (the backend's path, without the query): requests
+  // under an attached prefix do not reach the origin, so this is an ordinary proxied response
+  // (one that raced the attachment at most). `path` is kept for the callers' symmetry.
   bool OnOriginResponse(absl::string_view path, int status, std::optional<absl::string_view> header,
                         absl::Time now) {
+    (void)path;
     if (!header.has_value() && !attached()) return false;  // nothing to attach, nothing to detach
     absl::MutexLock lock(&mu_);
-    const auto& current = attachment_.current();
-    const bool changed = current.has_value() && absl::StartsWith(path, current->prefix)
-                             ? attachment_.OnRevalidation(status, header, now)
-                             : attachment_.OnProxiedResponse(status, header, now);
+    const bool changed = attachment_.OnProxiedResponse(status, header, now);
+    attached_.store(attachment_.current().has_value(), std::memory_order_release);
+    return changed;
+  }
+  // The answer to the asynchronous `HEAD <prefix>` a Lookup asked for (any thread).
+  bool OnRevalidation(int status, std::optional<absl::string_view> header, absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    const bool changed = attachment_.OnRevalidation(status, header, now);
     attached_.store(attachment_.current().has_value(), std::memory_order_release);
     return changed;
   }

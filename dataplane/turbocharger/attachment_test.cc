@@ -95,26 +95,48 @@ TEST(Attachment, ProxiedAgreementRenewsTrust) {
   EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(9))->revalidate);
 }
 
-TEST(Attachment, UnansweredRevalidationIsRetried) {
-  Attachment a;
+TEST(Attachment, OneRevalidationInFlightUntilAnsweredOrLost) {
+  Attachment a(absl::Seconds(1));  // a short trust does not start a second HEAD beside a slow one
   ASSERT_TRUE(a.OnProxiedResponse(200, "/static m1", kT0));
-  EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(5))->revalidate);
-  EXPECT_FALSE(a.Lookup("/static/x", kT0 + absl::Seconds(9))->revalidate);
-  EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(10))->revalidate);
+  EXPECT_TRUE(a.Lookup("/static/x", kT0 + absl::Seconds(1))->revalidate);
+  EXPECT_FALSE(a.Lookup("/static/x", kT0 + absl::Seconds(30))->revalidate);
+  const absl::Time lost = kT0 + absl::Seconds(1) + Attachment::kLostRevalidation;
+  EXPECT_FALSE(a.Lookup("/static/x", lost - absl::Milliseconds(1))->revalidate);
+  EXPECT_TRUE(a.Lookup("/static/x", lost)->revalidate);
 }
 
-TEST(SharedAttachment, ResponsesUnderThePrefixAreTheRevalidation) {
+TEST(SharedAttachment, ProxiedResponsesAttachAndTheHeadAnswerRevalidates) {
   SharedAttachment s;
   EXPECT_FALSE(s.attached());
   EXPECT_FALSE(s.Lookup("/static/app.js", kT0).has_value());  // never attached: no lock, no match
   EXPECT_TRUE(s.OnOriginResponse("/static/app.js", 200, "/static m1", kT0));  // attaches
   EXPECT_TRUE(s.attached());
   EXPECT_FALSE(s.OnOriginResponse("/api/x", 200, std::nullopt, kT0));        // other routes: no change
-  ASSERT_TRUE(s.current().has_value());
-  // The origin stopped advertising: the re-validating request under the prefix detaches.
-  EXPECT_TRUE(s.OnOriginResponse("/static/app.js", 200, std::nullopt, kT0 + absl::Seconds(5)));
+  // A response under the prefix without the header (one that raced the attachment) is no verdict.
+  EXPECT_FALSE(s.OnOriginResponse("/static/app.js", 200, std::nullopt, kT0 + absl::Seconds(5)));
+  // After the window the request is still served, with one HEAD asked for: its answer decides.
+  std::optional<Attachment::Match> m = s.Lookup("/static/app.js", kT0 + absl::Seconds(5));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_TRUE(m->revalidate);
+  EXPECT_EQ(m->prefix, "/static");
+  EXPECT_EQ(m->path, "/app.js");
+  EXPECT_FALSE(s.Lookup("/static/app.js", kT0 + absl::Seconds(6))->revalidate);  // one in flight
+  EXPECT_FALSE(s.OnRevalidation(200, "/static m1", kT0 + absl::Seconds(6)));     // same: renewed
+  EXPECT_FALSE(s.Lookup("/static/app.js", kT0 + absl::Milliseconds(10999))->revalidate);
+  EXPECT_TRUE(s.Lookup("/static/app.js", kT0 + absl::Seconds(11))->revalidate);
+  EXPECT_TRUE(s.OnRevalidation(200, "/static m2", kT0 + absl::Seconds(11)));  // a deploy: reloaded
+  EXPECT_EQ(s.current()->manifest_id, "m2");
+  ASSERT_TRUE(s.Lookup("/static/app.js", kT0 + absl::Seconds(16))->revalidate);
+  EXPECT_TRUE(s.OnRevalidation(0, std::nullopt, kT0 + absl::Seconds(16)));  // unreachable: detached
   EXPECT_FALSE(s.current().has_value());
   EXPECT_FALSE(s.attached());
+}
+
+TEST(SharedAttachment, TrustWindowIsAConstructorParameter) {
+  SharedAttachment s(absl::Seconds(1));
+  ASSERT_TRUE(s.OnOriginResponse("/s/x", 200, "/s m1", kT0));
+  EXPECT_FALSE(s.Lookup("/s/x", kT0 + absl::Milliseconds(999))->revalidate);
+  EXPECT_TRUE(s.Lookup("/s/x", kT0 + absl::Seconds(1))->revalidate);
 }
 
 }  // namespace

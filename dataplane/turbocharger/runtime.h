@@ -14,8 +14,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/turbocharger/manifest.h"
 #include "dataplane/turbocharger/disk_cache.h"
+#include "dataplane/turbocharger/stats.h"
 
 namespace edgerouter::turbocharger {
 
@@ -29,7 +31,12 @@ class Runtime {
   static void Install(std::unique_ptr<Runtime> runtime);
 
   const StoreLocation& store() const { return store_; }
+  // How long the middleware trusts an advertisement before re-validating it (edgerouter: 5 s;
+  // the data plane's --turbocharger_trust_ms). Set before workers run.
+  absl::Duration trust() const { return trust_; }
+  void set_trust(absl::Duration trust) { trust_ = trust; }
   DiskCache& disk() { return *disk_; }
+  Stats& stats() { return stats_; }
 
   // A parsed manifest from memory, else from the disk cache (then kept in memory).
   std::shared_ptr<const Manifest> FindManifest(const std::string& id);
@@ -44,7 +51,9 @@ class Runtime {
  private:
   Runtime(StoreLocation store, std::unique_ptr<DiskCache> disk) : store_(std::move(store)), disk_(std::move(disk)) {}
   const StoreLocation store_;
+  absl::Duration trust_ = absl::Seconds(5);
   std::unique_ptr<DiskCache> disk_;
+  Stats stats_;
   absl::Mutex mu_;
   // Manifests are small and few (one per deployed site version): kept for the process's life.
   absl::flat_hash_map<std::string, std::shared_ptr<const Manifest>> manifests_ ABSL_GUARDED_BY(mu_);

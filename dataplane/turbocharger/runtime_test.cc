@@ -3,10 +3,13 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
+
 #include "common/turbocharger/manifest.h"
 #include "dataplane/turbocharger/disk_cache.h"
 #include "dataplane/turbocharger/gzip.h"
 #include "dataplane/turbocharger/runtime.h"
+#include "dataplane/turbocharger/stats.h"
 #include "gtest/gtest.h"
 
 namespace edgerouter::turbocharger {
@@ -118,6 +121,40 @@ TEST(RuntimeTest, OneDownloadPerKeyWaitersAreWoken) {
   (*rt)->EndDownload("k");
   EXPECT_EQ(woken, 2);
   EXPECT_TRUE((*rt)->BeginDownload("k", [] {}));  // free again
+}
+
+TEST(StatsTest, PerAppSeriesOnceCountedAndCacheSeries) {
+  const std::string dir = TempDir() + "/cache";
+  auto cache = DiskCache::Open(dir, 150);
+  ASSERT_TRUE(cache.ok()) << cache.status();
+  ASSERT_TRUE((*cache)->Write(Layout::kGzipped, "a", std::string(100, 'a')).ok());
+  ASSERT_TRUE((*cache)->Write(Layout::kGzipped, "b", std::string(100, 'b')).ok());  // prunes a
+  Stats stats;
+  AppStats* site = stats.App("site");
+  EXPECT_EQ(stats.App("site"), site);  // one entry per app, stable
+  stats.App("idle");                   // never counted: no series
+  site->served += 3;
+  site->detached += 1;
+  stats.App("q\"uote")->served += 1;
+  stats.memory_hits += 2;
+  stats.misses += 1;
+  stats.downloads += 1;
+  const std::string text = stats.RenderPrometheus(**cache);
+  for (const char* want : {"# TYPE er_dp_turbocharger_requests_total counter\n",
+                           "er_dp_turbocharger_requests_total{app=\"site\"} 3\n",
+                           "er_dp_turbocharger_requests_total{app=\"q\\\"uote\"} 1\n",
+                           "er_dp_turbocharger_revalidations_total{app=\"site\",result=\"detached\"} 1\n",
+                           "er_dp_turbocharger_cache_hits_total{tier=\"memory\"} 2\n",
+                           "er_dp_turbocharger_cache_hits_total{tier=\"disk\"} 0\n",
+                           "er_dp_turbocharger_cache_misses_total 1\n",
+                           "er_dp_turbocharger_downloads_total{result=\"ok\"} 1\n",
+                           "er_dp_turbocharger_disk_cache_prunes_total 1\n",
+                           "er_dp_turbocharger_disk_cache_bytes 100\n",
+                           "er_dp_turbocharger_disk_cache_entries 1\n"}) {
+    EXPECT_TRUE(absl::StrContains(text, want)) << want << "\n" << text;
+  }
+  EXPECT_FALSE(absl::StrContains(text, "idle")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "result=\"renewed\"")) << text;
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ JSON
 "$R/controlplane/controlplane" --apps_file="$tmp/apps.json" --grpc_listen=127.0.0.1:$grpc \
   --http_listen=127.0.0.1:$http --data_dir="$tmp/cp" --docker_url=off 2>"$tmp/cp.log" &
 pids+=($!)
-"$R/dataplane/dataplane" --controlplane=127.0.0.1:$grpc --http_listen=127.0.0.1:$dp_http \
+# TURBOCHARGER_STORE: the turbocharger families are exported (and linted) too; no store call is made.
+TURBOCHARGER_STORE=s3://us-east-1/mon "$R/dataplane/dataplane" --controlplane=127.0.0.1:$grpc --http_listen=127.0.0.1:$dp_http \
   --https_listen= --admin_listen=127.0.0.1:$dp_admin --state_dir="$tmp/dp" --workers=1 \
   --turbocharger_cache_dir="$tmp/tc" 2>"$tmp/dp.log" &
 pids+=($!)
@@ -53,6 +54,8 @@ for f in cp dp; do
   check "$f: every family has HELP text" test -z "$no_help"
   [[ -z $no_help ]] || echo "     no help: $no_help"
 done
+
+check "dp exports the turbocharger families" grep -q '^# TYPE er_dp_turbocharger_disk_cache_prunes_total counter' "$tmp/dp.prom"
 
 check "promtool check rules alerts.yml" promtool check rules "$R/deploy/prometheus/alerts.yml"
 check "the Grafana dashboard is valid JSON with panels" /usr/bin/python3 -c '

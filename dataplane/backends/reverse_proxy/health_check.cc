@@ -16,7 +16,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -133,15 +136,28 @@ std::shared_ptr<OriginHealth> WatchOrigin(const Origin& origin, const HealthChec
 int RunningHealthCheckers() { return GetRegistry().running.load(); }
 
 absl::Status ProbeOrigin(const Origin& origin, const HealthCheckConfig& check, SSL_CTX* tls) {
+  OriginProbe probe;
+  probe.path = check.path;
+  probe.host = check.hostname;
+  probe.tls_server_name = check.tls_server_name;
+  probe.timeout_ms = check.timeout_ms;
+  absl::StatusOr<OriginProbeResult> r = SendOriginProbe(origin, probe, tls);
+  if (!r.ok()) return r.status();
+  const bool ok = check.expected_status != 0 ? r->status == check.expected_status : r->status >= 200 && r->status < 400;
+  if (!ok) return absl::UnavailableError(absl::StrCat("health check ", origin.url, check.path, ": status ", r->status));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OriginProbeResult> SendOriginProbe(const Origin& origin, const OriginProbe& probe, SSL_CTX* tls) {
   if (!origin.resolve_error.empty()) return absl::UnavailableError(origin.resolve_error);
-  const absl::Time deadline = absl::Now() + absl::Milliseconds(check.timeout_ms);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(probe.timeout_ms);
   const int fd = socket(origin.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::UnavailableError(absl::StrCat("socket: ", std::strerror(errno)));
   SSL* ssl = nullptr;
   auto fail = [&](absl::string_view what) {
     if (ssl != nullptr) SSL_free(ssl);
     close(fd);
-    return absl::UnavailableError(absl::StrCat("health check ", origin.url, check.path, ": ", what));
+    return absl::UnavailableError(absl::StrCat(probe.method, " ", origin.url, probe.path, ": ", what));
   };
   if (connect(fd, reinterpret_cast<const sockaddr*>(&origin.addr), origin.addr_len) != 0 && errno != EINPROGRESS) {
     return fail(std::strerror(errno));
@@ -157,7 +173,7 @@ absl::Status ProbeOrigin(const Origin& origin, const HealthCheckConfig& check, S
     SSL_set_fd(ssl, fd);
     // As the proxy's own handshake (upstream.cc): SNI for names only, the certificate must
     // name the origin (ignored by the non-verifying context of insecure_skip_verify).
-    const std::string& name = check.tls_server_name.empty() ? origin.host : check.tls_server_name;
+    const std::string& name = probe.tls_server_name.empty() ? origin.host : probe.tls_server_name;
     unsigned char ip[16];
     if (inet_pton(AF_INET, name.c_str(), ip) == 1 || inet_pton(AF_INET6, name.c_str(), ip) == 1) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
@@ -176,9 +192,9 @@ absl::Status ProbeOrigin(const Origin& origin, const HealthCheckConfig& check, S
     }
   }
   const std::string request =
-      absl::StrCat("GET ", origin.path_prefix, check.path, " HTTP/1.1\r\nHost: ",
-                   check.hostname.empty() ? origin.authority : check.hostname,
-                   "\r\nUser-Agent: edgerouter-health-check\r\nConnection: close\r\n\r\n");
+      absl::StrCat(probe.method, " ", origin.path_prefix, probe.path, " HTTP/1.1\r\nHost: ",
+                   probe.host.empty() ? origin.authority : probe.host, "\r\nUser-Agent: ", probe.user_agent,
+                   "\r\nConnection: close\r\n\r\n");
   size_t sent = 0;
   while (sent < request.size()) {
     const ssize_t n = ssl != nullptr ? SSL_write(ssl, request.data() + sent, static_cast<int>(request.size() - sent))
@@ -189,33 +205,44 @@ absl::Status ProbeOrigin(const Origin& origin, const HealthCheckConfig& check, S
       return fail("write timeout");
     }
   }
-  // The status line is all we need: "HTTP/1.1 200 …".
+  // The status line, and the whole head when a field is wanted (the body is never read).
+  constexpr size_t kMaxHead = 16 * 1024;
+  const char* end_of = probe.want_header.empty() ? "\r\n" : "\r\n\r\n";
   std::string head;
-  while (head.find("\r\n") == std::string::npos && head.size() < 1024) {
-    char buf[512];
+  while (head.find(end_of) == std::string::npos) {
+    if (head.size() >= kMaxHead) return fail("response head too large");
+    char buf[2048];
     const ssize_t n = ssl != nullptr ? SSL_read(ssl, buf, sizeof(buf)) : read(fd, buf, sizeof(buf));
     if (n > 0) {
       head.append(buf, n);
       continue;
     }
-    if (n == 0 && ssl == nullptr) return fail("closed before a status line");
+    if (n == 0 && ssl == nullptr) return fail("closed before the response head");
     if (ssl != nullptr && n <= 0) {
       const int e = SSL_get_error(ssl, static_cast<int>(n));
-      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) return fail("closed before a status line");
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) return fail("closed before the response head");
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       return fail(std::strerror(errno));
     }
     if (!WaitFd(fd, POLLIN, deadline)) return fail("response timeout");
   }
-  int status = 0;
-  if (head.size() < 12 || head.compare(0, 5, "HTTP/") != 0 || !absl::SimpleAtoi(head.substr(9, 3), &status)) {
+  OriginProbeResult result;
+  if (head.size() < 12 || head.compare(0, 5, "HTTP/") != 0 || !absl::SimpleAtoi(head.substr(9, 3), &result.status)) {
     return fail("not an HTTP response");
   }
-  const bool ok = check.expected_status != 0 ? status == check.expected_status : status >= 200 && status < 400;
-  if (!ok) return fail(absl::StrCat("status ", status));
+  if (!probe.want_header.empty()) {
+    const absl::string_view fields = absl::string_view(head).substr(0, head.find("\r\n\r\n"));
+    for (absl::string_view line : absl::StrSplit(fields, "\r\n")) {
+      const size_t colon = line.find(':');
+      if (colon != absl::string_view::npos && absl::EqualsIgnoreCase(line.substr(0, colon), probe.want_header)) {
+        result.header = std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+        break;
+      }
+    }
+  }
   if (ssl != nullptr) SSL_free(ssl);
   close(fd);
-  return absl::OkStatus();
+  return result;
 }
 
 }  // namespace edgerouter::backends

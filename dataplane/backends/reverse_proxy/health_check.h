@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -39,6 +40,24 @@ int RunningHealthCheckers();
 
 // One probe, blocking up to check.timeout_ms: OK when the origin answered the expected status.
 absl::Status ProbeOrigin(const Origin& origin, const HealthCheckConfig& check, SSL_CTX* tls);
+
+// A request off the request path (health checks, turbocharger re-validation): blocking, on a
+// connection of its own (Connection: close), bounded by timeout_ms as a whole.
+struct OriginProbe {
+  std::string method = "GET";
+  std::string path;             // after the origin's path prefix
+  std::string host;             // "" = the origin's authority
+  std::string tls_server_name;  // https: "" = the origin's host
+  std::string user_agent = "edgerouter-health-check";
+  std::string want_header;      // a response field to return (case-insensitive), "" = none
+  int64_t timeout_ms = 5000;
+};
+struct OriginProbeResult {
+  int status = 0;
+  std::optional<std::string> header;  // want_header's value when the response had it
+};
+// Error: no response head (connect, TLS, timeout, not HTTP), naming the origin and path.
+absl::StatusOr<OriginProbeResult> SendOriginProbe(const Origin& origin, const OriginProbe& probe, SSL_CTX* tls);
 
 // The verdict after one probe result, given the consecutive pass/fail counts (updated here).
 bool NextHealth(bool healthy, bool passed, const HealthCheckConfig& check, int* passes, int* failures);

@@ -12,6 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "common/test_util.h"
 #include "gtest/gtest.h"
 
@@ -37,14 +39,20 @@ class StatusServer {
         const int c = accept(fd_, nullptr, nullptr);
         if (c < 0) return;
         char buf[1024];
-        (void)read(c, buf, sizeof(buf));
+        const ssize_t n = read(c, buf, sizeof(buf));
+        std::string extra;
+        {
+          absl::MutexLock lock(&mu_);
+          if (n > 0) last_request_.assign(buf, n);
+          extra = extra_fields_;
+        }
         hits++;
         const int s = status.load();
         if (s == 0) {
           silent_.push_back(c);
           continue;
         }
-        const std::string r = absl::StrCat("HTTP/1.1 ", s, " X\r\nContent-Length: 0\r\n\r\n");
+        const std::string r = absl::StrCat("HTTP/1.1 ", s, " X\r\nContent-Length: 0\r\n", extra, "\r\n");
         (void)write(c, r.data(), r.size());
         close(c);
       }
@@ -57,6 +65,14 @@ class StatusServer {
     for (int c : silent_) close(c);
   }
   Origin origin() const { return ParseOrigin(absl::StrCat("http://127.0.0.1:", port_)); }
+  void set_extra_fields(std::string fields) {
+    absl::MutexLock lock(&mu_);
+    extra_fields_ = std::move(fields);
+  }
+  std::string last_request() {
+    absl::MutexLock lock(&mu_);
+    return last_request_;
+  }
 
   std::atomic<int> status{200};
   std::atomic<int> hits{0};
@@ -65,6 +81,9 @@ class StatusServer {
   int port_ = 0, fd_ = -1;
   std::thread thread_;
   std::vector<int> silent_;
+  absl::Mutex mu_;
+  std::string extra_fields_ ABSL_GUARDED_BY(mu_);  // appended to every answer's head
+  std::string last_request_ ABSL_GUARDED_BY(mu_);
 };
 
 HealthCheckConfig Check() {
@@ -106,6 +125,36 @@ TEST(ProbeOrigin, StatusesTimeoutsAndRefusals) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   Origin closed = ParseOrigin(absl::StrCat("http://127.0.0.1:", testing::PickFreeLoopbackPort()));
   EXPECT_FALSE(ProbeOrigin(closed, c, nullptr).ok());
+}
+
+// The turbocharger re-validation's use: HEAD with the client's Host, the status and one field.
+TEST(SendOriginProbe, HeadWithHostReturnsStatusAndTheWantedField) {
+  StatusServer server;
+  server.set_extra_fields("X-Other: 1\r\nTurboCharger:  /static abc \r\n");
+  OriginProbe probe;
+  probe.method = "HEAD";
+  probe.path = "/static";
+  probe.host = "site.test";
+  probe.user_agent = "edgerouter-turbocharger";
+  probe.want_header = "turbocharger";
+  absl::StatusOr<OriginProbeResult> r = SendOriginProbe(server.origin(), probe, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  ASSERT_TRUE(r->header.has_value());
+  EXPECT_EQ(*r->header, "/static abc");
+  EXPECT_TRUE(absl::StartsWith(server.last_request(), "HEAD /static HTTP/1.1\r\nHost: site.test\r\n"))
+      << server.last_request();
+  server.set_extra_fields("");
+  server.status = 404;
+  r = SendOriginProbe(server.origin(), probe, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 404);
+  EXPECT_FALSE(r->header.has_value());
+  server.status = 0;  // silent: a timeout error, not a status
+  probe.timeout_ms = 200;
+  r = SendOriginProbe(server.origin(), probe, nullptr);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("HEAD http://127.0.0.1:"), absl::string_view::npos) << r.status();
 }
 
 TEST(NextHealth, ThresholdsOfConsecutiveResults) {

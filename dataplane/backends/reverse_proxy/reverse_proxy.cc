@@ -1,7 +1,9 @@
 #include "dataplane/backends/reverse_proxy/reverse_proxy.h"
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
+#include <thread>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -16,16 +18,24 @@
 namespace edgerouter::backends {
 namespace {
 
+constexpr int64_t kRevalidationTimeoutMs = 5000;  // then detached, as an unreachable origin
+
 class ReverseProxy : public pipeline::Terminal {
  public:
-  explicit ReverseProxy(ProxyTarget target) : target_(std::move(target)) {}
+  ReverseProxy(std::string app_id, ProxyTarget target)
+      : app_id_(std::move(app_id)),
+        target_(std::move(target)),
+        tc_stats_(target_.turbocharger != nullptr ? TurbochargerAppStats(app_id_) : nullptr) {}
   absl::string_view kind() const override { return "reverse_proxy"; }
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
-    // Turbocharger middleware (edgerouter §9.6): an attached prefix is served from the store,
-    // except the one request per trust window that goes to the origin to re-validate.
+    // Turbocharger middleware (edgerouter §9.6): an attached prefix is served from the store;
+    // once per trust window a HEAD to the origin re-validates it, off the request path.
     if (target_.turbocharger != nullptr && target_.turbocharger->attached()) {
       std::optional<turbocharger::Attachment::Match> match = target_.turbocharger->Lookup(path, absl::Now());
-      if (match.has_value() && !match->revalidate) return ServeFromManifest(exchange, match->manifest_id, match->path);
+      if (match.has_value()) {
+        if (match->revalidate) StartRevalidation(exchange, match->prefix);
+        return ServeFromManifest(exchange, tc_stats_, match->manifest_id, match->path);
+      }
     }
     exchange.StartProxy(target_, path);
   }
@@ -37,7 +47,39 @@ class ReverseProxy : public pipeline::Terminal {
   }
 
  private:
+  // `HEAD <prefix>` (edgerouter's ping URL: the request's host and the prefix) to one origin the
+  // health checks do not rule out, on a thread of its own: the probe blocks up to its timeout,
+  // and the attachment lets one run per trust window.
+  void StartRevalidation(const pipeline::Exchange& exchange, const std::string& prefix) const {
+    const size_t n = target_.origins.size();
+    size_t pick = next_origin_.fetch_add(1, std::memory_order_relaxed) % n;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t candidate = (pick + i) % n;
+      if (target_.health.empty() || target_.health[candidate]->healthy.load(std::memory_order_relaxed)) {
+        pick = candidate;
+        break;
+      }
+    }
+    OriginProbe probe;
+    probe.method = "HEAD";
+    probe.path = prefix;
+    if (target_.pass_host_header) probe.host = std::string(exchange.request_header("Host").value_or(""));
+    probe.tls_server_name = target_.tls_server_name;
+    probe.user_agent = "edgerouter-turbocharger";
+    probe.want_header = "turbocharger";
+    probe.timeout_ms = kRevalidationTimeoutMs;
+    std::thread([app_id = app_id_, stats = tc_stats_, attachment = target_.turbocharger, origin = target_.origins[pick],
+                 probe = std::move(probe), tls = target_.client_tls] {
+      absl::StatusOr<OriginProbeResult> r = SendOriginProbe(origin, probe, tls);
+      if (!r.ok()) return FinishRevalidation(app_id, stats, *attachment, 0, std::nullopt, r.status().message());
+      FinishRevalidation(app_id, stats, *attachment, r->status, r->header, "");
+    }).detach();
+  }
+
+  const std::string app_id_;
   const ProxyTarget target_;
+  turbocharger::AppStats* const tc_stats_;  // process lifetime (null without TURBOCHARGER_STORE)
+  mutable std::atomic<uint32_t> next_origin_{0};  // re-validations rotate over the origins
 };
 
 }  // namespace
@@ -50,7 +92,9 @@ absl::Status CompileReverseProxy(const pipeline::CompileContext& context, const 
   ProxyTarget t;
   t.pool_key = ToCompactJson(backend);
   t.pool_id = absl::Hash<std::string>()(t.pool_key);
-  if (turbocharger::Runtime::Get() != nullptr) t.turbocharger = std::make_shared<turbocharger::SharedAttachment>();
+  if (turbocharger::Runtime* runtime = turbocharger::Runtime::Get()) {
+    t.turbocharger = std::make_shared<turbocharger::SharedAttachment>(runtime->trust());
+  }
   for (const std::string& url : o.origins()) t.origins.push_back(ParseOrigin(url));
   t.pass_host_header = o.pass_host_header();
   t.index_document = o.index_document();
@@ -94,7 +138,7 @@ absl::Status CompileReverseProxy(const pipeline::CompileContext& context, const 
     check->tls_server_name = t.tls_server_name;
     for (const Origin& origin : t.origins) t.health.push_back(WatchOrigin(origin, *check, t.client_tls));
   }
-  return chain->SetTerminal(std::make_unique<ReverseProxy>(std::move(t)));
+  return chain->SetTerminal(std::make_unique<ReverseProxy>(context.app_id, std::move(t)));
 }
 
 }  // namespace edgerouter::backends

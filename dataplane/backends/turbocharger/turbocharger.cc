@@ -1,10 +1,13 @@
 #include "dataplane/backends/turbocharger/turbocharger.h"
 
 #include <memory>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/aws/aws_request.h"
+#include "common/log/log.h"
 #include "common/turbocharger/manifest.h"
 #include "dataplane/aws/aws_context.h"
 #include "dataplane/aws/s3_site.h"
@@ -28,8 +31,9 @@ constexpr absl::string_view kCacheTag = "\x01turbocharger";  // S3Cache key spac
 class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsCallOwner {
  public:
   TurbochargerResponse(Runtime* runtime, std::string manifest_id, std::string path, bool gzip_ok,
-                       std::string if_none_match)
-      : runtime_(runtime),
+                       std::string if_none_match, std::function<void(aws::AwsWorkerContext&)> on_start)
+      : on_start_(std::move(on_start)),
+        runtime_(runtime),
         manifest_id_(std::move(manifest_id)),
         path_(std::move(path)),
         gzip_ok_(gzip_ok),
@@ -43,6 +47,7 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
     aws_ = &aws;
     responder_ = &responder;
     token_ = std::make_shared<TurbochargerResponse*>(this);
+    if (on_start_ != nullptr) std::exchange(on_start_, nullptr)(aws);
     Step();
   }
 
@@ -64,6 +69,8 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
     call_ = nullptr;
     absl::Status stored = absl::OkStatus();
     if (status == 200) stored = Store(std::move(body));
+    (status == 200 && stored.ok() ? runtime_->stats().downloads : runtime_->stats().download_errors)
+        .fetch_add(1, std::memory_order_relaxed);
     EndDownload();
     if (status != 200) {
       return Fail(502, absl::StrCat(downloading_what_, ": ",
@@ -107,7 +114,12 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
     }
     bool gzipped = false;
     std::shared_ptr<const aws::S3Object> object = FindObject(&gzipped);
-    if (object == nullptr) return Download(turbocharger::FileKey(file_id_), "file " + file_id_);
+    if (object == nullptr) {
+      if (!counted_) runtime_->stats().misses.fetch_add(1, std::memory_order_relaxed);
+      counted_ = true;
+      return Download(turbocharger::FileKey(file_id_), "file " + file_id_);
+    }
+    counted_ = true;
     if (gzipped && !gzip_ok_) {
       // Clients without gzip get an inflated copy, kept in the memory cache beside the gzip one
       // (inflating on every request would cost more than serving).
@@ -149,6 +161,7 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
       aws::S3Cache::MakeKey(kCacheTag, turbocharger::LayoutDir(layout), file_id_, &cache_key_);
       if (auto hit = cache.Find(cache_key_)) {
         *gzipped = layout == Layout::kGzipped;
+        if (!counted_) runtime_->stats().memory_hits.fetch_add(1, std::memory_order_relaxed);
         return hit;
       }
     }
@@ -156,6 +169,7 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
       std::optional<std::string> bytes = runtime_->disk().Read(layout, file_id_);
       if (!bytes) continue;
       *gzipped = layout == Layout::kGzipped;
+      if (!counted_) runtime_->stats().disk_hits.fetch_add(1, std::memory_order_relaxed);
       return Remember(layout, std::move(*bytes));
     }
     return nullptr;
@@ -233,6 +247,7 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
     responder_->OnAwsResponse(response_);
   }
 
+  std::function<void(aws::AwsWorkerContext&)> on_start_;
   Runtime* const runtime_;
   const std::string manifest_id_, path_;
   const bool gzip_ok_;
@@ -246,6 +261,7 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
   std::shared_ptr<const turbocharger::Manifest> manifest_;
   std::string file_path_, file_id_;
   int status_ = 200;
+  bool counted_ = false;  // this request's file hit or miss is counted (once: Step runs again after a download)
   std::string cache_key_, scratch_;
   std::shared_ptr<const aws::S3Object> held_;
   aws::AwsResponse response_;
@@ -253,27 +269,63 @@ class TurbochargerResponse : public pipeline::DeferredResponse, public aws::AwsC
 
 class Turbocharger : public pipeline::Terminal {
  public:
-  explicit Turbocharger(std::string manifest_id) : manifest_id_(std::move(manifest_id)) {}
+  Turbocharger(turbocharger::AppStats* app, std::string manifest_id) : app_(app), manifest_id_(std::move(manifest_id)) {}
   absl::string_view kind() const override { return "turbocharger"; }
   void Handle(pipeline::Exchange& exchange, const std::string& path) const override {
-    ServeFromManifest(exchange, manifest_id_, path);
+    ServeFromManifest(exchange, app_, manifest_id_, path);
   }
 
  private:
+  turbocharger::AppStats* const app_;
   const std::string manifest_id_;
 };
 
 }  // namespace
 
-void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest_id, const std::string& path) {
+void ServeFromManifest(pipeline::Exchange& exchange, turbocharger::AppStats* app, const std::string& manifest_id,
+                       const std::string& path, std::function<void(aws::AwsWorkerContext&)> on_start) {
   Runtime* runtime = Runtime::Get();
   if (runtime == nullptr) {
     exchange.SendLocal(502, kText, "turbocharger: this data plane has no TURBOCHARGER_STORE\n");
     return;
   }
+  if (app != nullptr) app->served.fetch_add(1, std::memory_order_relaxed);
   const bool gzip_ok = http::AcceptsCoding(exchange.request_header("Accept-Encoding").value_or(""), "gzip");
   exchange.StartDeferred(std::make_unique<TurbochargerResponse>(
-      runtime, manifest_id, path, gzip_ok, std::string(exchange.request_header("If-None-Match").value_or(""))));
+      runtime, manifest_id, path, gzip_ok, std::string(exchange.request_header("If-None-Match").value_or("")),
+      std::move(on_start)));
+}
+
+turbocharger::AppStats* TurbochargerAppStats(const std::string& app_id) {
+  Runtime* runtime = Runtime::Get();
+  return runtime != nullptr ? runtime->stats().App(app_id) : nullptr;
+}
+
+void FinishRevalidation(const std::string& app_id, turbocharger::AppStats* app,
+                        turbocharger::SharedAttachment& attachment, int status,
+                        std::optional<absl::string_view> header, absl::string_view error) {
+  const std::optional<turbocharger::Advertisement> before = attachment.current();
+  const bool changed = attachment.OnRevalidation(status, header, absl::Now());
+  const std::optional<turbocharger::Advertisement> now = attachment.current();
+  if (app != nullptr && (changed || now.has_value())) {
+    (changed ? (now.has_value() ? app->reloaded : app->detached) : app->renewed).fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!changed) return;
+  if (now.has_value()) {
+    log::Info("turbocharger reloaded")
+        .Kv("app", app_id)
+        .Kv("prefix", now->prefix)
+        .Kv("from", before.has_value() ? before->manifest_id : "")
+        .Kv("to", now->manifest_id);
+    return;
+  }
+  log::Info("turbocharger detached")
+      .Kv("app", app_id)
+      .Kv("prefix", before.has_value() ? before->prefix : "")
+      .Kv("reason", !error.empty()          ? std::string(error)
+                    : status != 200         ? absl::StrCat("HEAD answered ", status)
+                    : header.has_value()    ? absl::StrCat("bad turbocharger header \"", *header, "\"")
+                                            : std::string("HEAD without a turbocharger header"));
 }
 
 absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const config::v1::Backend& backend,
@@ -285,7 +337,7 @@ absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const 
   if (absl::Status s = turbocharger::ObjectId::Parse(manifest).status(); !s.ok()) {
     return opts.Error("manifest", s.message());
   }
-  return chain->SetTerminal(std::make_unique<Turbocharger>(manifest));
+  return chain->SetTerminal(std::make_unique<Turbocharger>(TurbochargerAppStats(context.app_id), manifest));
 }
 
 }  // namespace edgerouter::backends

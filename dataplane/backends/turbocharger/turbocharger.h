@@ -7,7 +7,15 @@
 #ifndef EDGEROUTER_DATAPLANE_BACKENDS_TURBOCHARGER_TURBOCHARGER_H_
 #define EDGEROUTER_DATAPLANE_BACKENDS_TURBOCHARGER_TURBOCHARGER_H_
 
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "dataplane/aws/aws_context.h"
 #include "dataplane/pipeline/registry.h"
+#include "dataplane/turbocharger/attachment.h"
+#include "dataplane/turbocharger/stats.h"
 
 namespace edgerouter::backends {
 
@@ -15,8 +23,20 @@ absl::Status CompileTurbocharger(const pipeline::CompileContext& context, const 
                                  pipeline::ChainBuilder* chain);
 
 // Serves `path` from manifest `manifest_id` as the turbocharger backend would (the middleware
-// on reverse_proxy/aws_lambda uses it for requests under an attached prefix).
-void ServeFromManifest(pipeline::Exchange& exchange, const std::string& manifest_id, const std::string& path);
+// on reverse_proxy/aws_lambda uses it for requests under an attached prefix). `app`: the app's
+// counters (TurbochargerAppStats). `on_start` runs first, on the worker's loop with its AWS
+// context (aws_lambda starts its re-validation there).
+void ServeFromManifest(pipeline::Exchange& exchange, turbocharger::AppStats* app, const std::string& manifest_id,
+                       const std::string& path, std::function<void(aws::AwsWorkerContext&)> on_start = nullptr);
+
+// The app's turbocharger counters (null without TURBOCHARGER_STORE). Compile thread.
+turbocharger::AppStats* TurbochargerAppStats(const std::string& app_id);
+
+// The middleware's re-validation answered (any thread): `status` 0 with `error` when the origin
+// was unreachable. Feeds the attachment, counts the outcome and logs a reload or a detach.
+void FinishRevalidation(const std::string& app_id, turbocharger::AppStats* app,
+                        turbocharger::SharedAttachment& attachment, int status,
+                        std::optional<absl::string_view> header, absl::string_view error);
 
 }  // namespace edgerouter::backends
 

@@ -2,8 +2,15 @@
 // `echov2` a v2 response with cookies and a binary body, `fail` throws, `raw` returns a
 // plain object without statusCode (API Gateway v2 then answers 200 with the JSON as body),
 // `slow` answers after 4 s (for the data plane's timeout), `text` a deterministic body of
-// `?size=` bytes with the `?type=` Content-Type and `?cc=` Cache-Control (the compression tests).
+// `?size=` bytes with the `?type=` Content-Type and `?cc=` Cache-Control (the compression tests),
+// `turbo` is a turbocharger origin:
+// while the file turbo-advertise next to this handler holds a manifest id, its /static...
+// answers advertise "turbocharger: /static <id>"; every invocation appends "<method> <path>" to
+// turbo-requests.log there (what reached the function, for the tests).
 'use strict';
+
+const fs = require('fs');
+const path = require('path');
 
 module.exports.echo = async (event) => ({
   statusCode: 200,
@@ -44,4 +51,17 @@ module.exports.text = async (event) => {
   const headers = { 'Content-Type': q.type || 'text/plain; charset=utf-8', ETag: '"fn-text"' };
   if (q.cc) headers['Cache-Control'] = q.cc;
   return { statusCode: 200, headers, body: lines.join('').slice(0, size) };
+};
+
+module.exports.turbo = async (event) => {
+  fs.appendFileSync(path.join(__dirname, 'turbo-requests.log'), `${event.httpMethod} ${event.path}\n`);
+  let id = '';
+  try {
+    id = fs.readFileSync(path.join(__dirname, 'turbo-advertise'), 'utf8').trim();
+  } catch (e) {
+    // no file: not advertising
+  }
+  const headers = { 'Content-Type': 'text/plain' };
+  if (id !== '' && event.path.startsWith('/static')) headers.turbocharger = `/static ${id}`;
+  return { statusCode: 200, headers, body: `function ${event.path}` };
 };

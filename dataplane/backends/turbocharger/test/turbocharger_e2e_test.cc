@@ -1,11 +1,14 @@
 // The turbocharger backend end to end with real processes: the S3 emulator as the store,
 // `edgerouterctl turbocharger tar-deploy-to-store | deploy-site-from-store`, a control plane and
-// a data plane with a disk cache that outlives it and is pruned at its bound.
+// a data plane with a disk cache that outlives it and is pruned at its bound; the middleware on
+// reverse_proxy (the test origin) and aws_lambda (serverless-offline) attaching, re-validating
+// with HEAD while the store keeps serving, and detaching.
 #include <signal.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 
@@ -25,6 +28,7 @@ namespace {
 constexpr char kBucket[] = "er-turbo";
 constexpr int kBlob = 4000;            // bytes of each incompressible file
 constexpr int kCacheBound = 3 * kBlob - 1;  // the data plane's --turbocharger_cache_bytes: not 3 blobs
+constexpr absl::Duration kTrust = absl::Seconds(2);  // the data plane's --turbocharger_trust_ms
 
 std::string RandomBytes(int n, unsigned seed) {
   std::mt19937 gen(seed);
@@ -38,6 +42,15 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// The value of `series` (name and labels, as rendered) in a /metrics text; -1 when absent.
+double MetricValue(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (absl::StartsWith(line, series + " ")) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
 }
 
 class TurbochargerE2E : public DataplaneE2E {
@@ -63,7 +76,8 @@ class TurbochargerE2E : public DataplaneE2E {
   std::string AppsJson() override { return R"({"apps":[]})"; }
   std::vector<std::string> DataplaneFlags() override {
     return {"--plain_is_https", "--workers=1", "--turbocharger_cache_dir=" + tc_dir_ + "/cache",
-            absl::StrCat("--turbocharger_cache_bytes=", kCacheBound)};
+            absl::StrCat("--turbocharger_cache_bytes=", kCacheBound),
+            absl::StrCat("--turbocharger_trust_ms=", absl::ToInt64Milliseconds(kTrust))};
   }
 
   int Ctl(const std::vector<std::string>& args, std::string* output = nullptr) {
@@ -194,6 +208,16 @@ TEST_F(TurbochargerE2E, DeployServeConditionalCodingsNotFoundAndRestart) {
     EXPECT_EQ(r.body, "<p>not found v1</p>") << path;
   }
 
+  // Counted: every request above under the app, the store GETs, the first read of each file a
+  // miss and the later ones memory hits.
+  std::string metrics = Metrics();
+  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_requests_total{app=\"site\"}"), 11) << metrics;
+  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_downloads_total{result=\"ok\"}"), 6) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_downloads_total{result=\"error\"}"), 0) << metrics;
+  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_cache_misses_total"), 5) << metrics;
+  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 3) << metrics;
+  EXPECT_GT(MetricValue(metrics, "er_dp_turbocharger_disk_cache_bytes"), 0) << metrics;
+
   // A second deploy and the switch through deploy-site-from-store; a bad id is refused.
   const std::string v2 = DeploySite("v2");
   ASSERT_NE(v2, v1);
@@ -251,12 +275,97 @@ TEST_F(TurbochargerDiskOnlyE2E, DiskCacheIsPrunedAtItsBoundLeastRecentlyUsedFirs
   EXPECT_TRUE(Cached("uncompressed", blobs[1]));
   EXPECT_FALSE(Cached("uncompressed", blobs[2]));
   EXPECT_LE(CacheBytes(), static_cast<uint64_t>(kCacheBound));
+  // Pruned: the manifest, b1, b2; without a memory cache every hit is a disk read.
+  const std::string metrics = Metrics();
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_disk_cache_prunes_total"), 3) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 0) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_cache_misses_total"), 4) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_disk_cache_entries"), 2) << metrics;
 }
 
-// The middleware on reverse_proxy (edgerouter §9.6): a real origin advertises
-// "turbocharger: /static <manifest>", the data plane then serves /static... from the store; when
-// the origin stops advertising, the re-validation after the 5 s trust detaches it.
-TEST_F(TurbochargerE2E, MiddlewareAttachesOnAdvertisementAndDetachesWhenItStops) {
+// What the middleware tests share: an app whose origin (`origin_log` says what reached it,
+// one "<METHOD> <path>" per request, as counted by `seen`) advertises "/static <manifest>" on
+// demand (`advertise`, "" stops).
+struct AdvertisingOrigin {
+  std::string app;                                      // the app's id
+  std::string host;                                     // the app's hostname
+  std::string body_prefix;                              // its /static answers: "<body_prefix><path>"
+  std::function<void(const std::string&)> advertise;
+  std::function<int(const std::string&)> seen;          // requests whose line contains the text
+};
+
+// The flow of edgerouter §9.6, with real processes: not advertised → the origin answers; the
+// first advertised answer attaches; under the prefix the store answers and the origin sees no
+// GET; after the trust window the store still answers while one HEAD <prefix> re-validates;
+// the origin stops advertising → the next HEAD detaches and the origin answers again.
+void MiddlewareFlow(int http_port, const std::string& v1, const AdvertisingOrigin& origin,
+                    const std::function<std::string()>& metrics) {
+  const std::string app_js = "console.log('v1');" + std::string(2000, ' ');
+  const std::string from_origin = origin.body_prefix + "/static/app.js";
+  HttpResponse r = Get(http_port, origin.host, "/static/app.js");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, from_origin);
+  origin.advertise(v1);
+  // The first advertised response comes from the origin (with the header passed on) and attaches.
+  const absl::Time attached = absl::Now();  // no later than the attachment itself
+  r = Get(http_port, origin.host, "/static/app.js");
+  EXPECT_EQ(r.body, from_origin);
+  EXPECT_EQ(r.headers["turbocharger"], "/static " + v1);
+  const int gets = origin.seen("GET /static");
+  r = Get(http_port, origin.host, "/static/app.js");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, app_js);
+  EXPECT_EQ(r.headers["cache-control"], "public, max-age=31536000, immutable");
+  EXPECT_EQ(Get(http_port, origin.host, "/static/").body, "<h1>home v1</h1>");  // prefix stripped
+  r = Get(http_port, origin.host, "/static/nope");  // the manifest answers for the whole prefix
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "<p>not found v1</p>");
+  EXPECT_EQ(Get(http_port, origin.host, "/other").status, 200);
+  EXPECT_EQ(origin.seen("GET /other"), 1);  // outside the prefix: the origin
+  EXPECT_EQ(origin.seen("HEAD "), 0);  // trusted: no re-validation yet
+
+  // After the window: still served from the store while one HEAD /static re-validates (the
+  // origin still advertises: re-attached). Polled with a deadline: the HEAD is asynchronous.
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (origin.seen("HEAD /static") == 0 && absl::Now() < deadline) {
+    r = Get(http_port, origin.host, "/static/app.js");
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(r.body, app_js);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(origin.seen("HEAD /static"), 1) << "no single HEAD re-validation";
+  EXPECT_GE(absl::Now() - attached, kTrust);
+  EXPECT_EQ(origin.seen("GET /static"), gets);  // no GET under the prefix reached the origin
+
+  // The origin stops advertising: the store serves until the next HEAD finds no header.
+  origin.advertise("");
+  absl::Time detached = absl::InfiniteFuture();
+  deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    r = Get(http_port, origin.host, "/static/app.js");
+    ASSERT_EQ(r.status, 200);
+    if (r.body == from_origin) {
+      detached = absl::Now();
+      break;
+    }
+    ASSERT_EQ(r.body, app_js);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_NE(detached, absl::InfiniteFuture()) << "never detached";
+  EXPECT_GE(origin.seen("HEAD /static"), 2);
+  EXPECT_GE(detached - attached, 2 * kTrust);  // two windows: renewed once, then detached
+  EXPECT_EQ(r.headers.count("turbocharger"), 0u);
+  EXPECT_EQ(Get(http_port, origin.host, "/static/app.js").body, from_origin);  // stays detached
+  EXPECT_EQ(origin.seen("GET /static"), gets + 2);
+  // In /metrics: the answers from the manifest and the two re-validations' outcomes.
+  const std::string text = metrics();
+  const std::string app = absl::StrCat("{app=\"", origin.app, "\"");
+  EXPECT_GE(MetricValue(text, absl::StrCat("er_dp_turbocharger_requests_total", app, "}")), 4) << text;
+  EXPECT_EQ(MetricValue(text, absl::StrCat("er_dp_turbocharger_revalidations_total", app, ",result=\"renewed\"}")), 1) << text;
+  EXPECT_EQ(MetricValue(text, absl::StrCat("er_dp_turbocharger_revalidations_total", app, ",result=\"detached\"}")), 1) << text;
+}
+
+TEST_F(TurbochargerE2E, MiddlewareOnReverseProxyRevalidatesWithHeadAndDetaches) {
   WaitForApplied(1);
   const std::string v1 = DeploySite("v1");
   ASSERT_EQ(v1.size(), 43u) << v1;
@@ -266,45 +375,65 @@ TEST_F(TurbochargerE2E, MiddlewareAttachesOnAdvertisementAndDetachesWhenItStops)
                       << origin_a_ << R"("]}}})";
   ASSERT_EQ(Ctl({"app", "put", "--new", file}), 0);
   WaitForApplied(2);
-  const std::string app_js = "console.log('v1');" + std::string(2000, ' ');
+  AdvertisingOrigin origin;
+  origin.app = "dyn";
+  origin.host = "dyn.test";
+  origin.body_prefix = "origin ";
+  origin.advertise = [this](const std::string& id) { ASSERT_EQ(Get(origin_a_, "o", "/advertise?m=" + id).status, 200); };
+  origin.seen = [this](const std::string& what) { return a_->LineCount("request " + what); };
+  MiddlewareFlow(http_port_, v1, origin, [this] { return Metrics(); });
+}
 
-  // Not advertised: the origin answers.
-  EXPECT_EQ(Get(http_port_, "dyn.test", "/static/app.js").body, "origin /static/app.js");
-  ASSERT_EQ(Get(origin_a_, "o", "/advertise?m=" + v1).status, 200);
-  // The first advertised response comes from the origin (with the header passed on) and attaches.
-  const absl::Time attached = absl::Now();  // no later than the attachment itself
-  HttpResponse r = Get(http_port_, "dyn.test", "/static/app.js");
-  EXPECT_EQ(r.body, "origin /static/app.js");
-  EXPECT_EQ(r.headers["turbocharger"], "/static " + v1);
-  r = Get(http_port_, "dyn.test", "/static/app.js");
-  EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, app_js);
-  EXPECT_EQ(r.headers["cache-control"], "public, max-age=31536000, immutable");
-  EXPECT_EQ(Get(http_port_, "dyn.test", "/static/").body, "<h1>home v1</h1>");  // prefix stripped
-  r = Get(http_port_, "dyn.test", "/static/nope");  // the manifest answers for the whole prefix
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(r.body, "<p>not found v1</p>");
-  EXPECT_EQ(Get(http_port_, "dyn.test", "/other").status, 200);  // outside the prefix: the origin
-
-  // The origin stops advertising: within the trust window the store still serves; after it, the
-  // re-validating request reaches the origin, finds no header and detaches.
-  ASSERT_EQ(Get(origin_a_, "o", "/advertise?m=").status, 200);
-  absl::Time detached = absl::InfiniteFuture();
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < deadline) {
-    r = Get(http_port_, "dyn.test", "/static/app.js");
-    ASSERT_EQ(r.status, 200);
-    if (r.body == "origin /static/app.js") {
-      detached = absl::Now();
-      break;
-    }
-    EXPECT_EQ(r.body, app_js);
-    absl::SleepFor(absl::Milliseconds(100));
+// The same flow on aws_lambda: the function (testenv/aws/lambda `turbo`) advertises while a file
+// says so, and the re-validation is an invocation with httpMethod HEAD.
+class TurbochargerLambdaE2E : public TurbochargerE2E {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/er-tc-lambda-XXXXXX";
+    lambda_dir_ = mkdtemp(tmpl);
+    auto lambda = AwsEmulator::StartLambda(lambda_dir_ + "/fn");
+    ASSERT_TRUE(lambda.ok()) << lambda.status();
+    lambda_ = *std::move(lambda);
+    setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_->endpoint().c_str(), 1);
+    TurbochargerE2E::SetUp();
   }
-  ASSERT_NE(detached, absl::InfiniteFuture()) << "never detached";
-  EXPECT_GE(detached - attached, absl::Seconds(5));  // trusted for 5 s
-  EXPECT_EQ(Get(http_port_, "dyn.test", "/static/app.js").body, "origin /static/app.js");  // stays detached
-  EXPECT_EQ(r.headers.count("turbocharger"), 0u);
+  void TearDown() override {
+    TurbochargerE2E::TearDown();
+    lambda_.reset();
+    unsetenv("AWS_ENDPOINT_URL_LAMBDA");
+    std::filesystem::remove_all(lambda_dir_);
+  }
+  std::unique_ptr<AwsEmulator> lambda_;
+  std::string lambda_dir_;
+};
+
+TEST_F(TurbochargerLambdaE2E, MiddlewareOnAwsLambdaRevalidatesWithHeadInvocationAndDetaches) {
+  WaitForApplied(1);
+  const std::string v1 = DeploySite("v1");
+  ASSERT_EQ(v1.size(), 43u) << v1;
+  const std::string file = tc_dir_ + "/fn.json";
+  std::ofstream(file) << R"({"id":"fn","frontends":[{"kind":"hostname","hostname":"fn.test","path_prefix":"/"}],)"
+                      << R"("backend":{"kind":"aws_lambda","aws_lambda_opts":{"function_name":"ertest-dev-turbo",)"
+                      << R"("region_id":"us-east-1"}}})";
+  ASSERT_EQ(Ctl({"app", "put", "--new", file}), 0);
+  WaitForApplied(2);
+  const std::string fn_dir = lambda_dir_ + "/fn";
+  AdvertisingOrigin origin;
+  origin.app = "fn";
+  origin.host = "fn.test";
+  origin.body_prefix = "function ";
+  origin.advertise = [fn_dir](const std::string& id) {
+    const std::string tmp = fn_dir + "/turbo-advertise.tmp";
+    std::ofstream(tmp) << id;
+    std::filesystem::rename(tmp, fn_dir + "/turbo-advertise");  // the function never reads half a file
+  };
+  origin.seen = [fn_dir](const std::string& what) {
+    int n = 0;
+    std::istringstream lines(ReadFile(fn_dir + "/turbo-requests.log"));
+    for (std::string line; std::getline(lines, line);) n += absl::StrContains(line, what);
+    return n;
+  };
+  MiddlewareFlow(http_port_, v1, origin, [this] { return Metrics(); });
 }
 
 }  // namespace
