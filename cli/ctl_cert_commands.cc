@@ -177,7 +177,8 @@ std::string FormatAcmeList(const admin::v1::ListAcmeNamesResponse& response) {
     if (n.state() == "failing") {
       detail = absl::StrCat(n.failures(), " failure(s), next attempt ", unix_time(n.retry_at_unix()), ": ", n.detail());
     } else if (n.state() == "issued" && n.renew_at_unix() != 0) {
-      detail = absl::StrCat("renews ", unix_time(n.renew_at_unix()));
+      // The server's detail for an issued name is the CA's renewal window (ARI), when it gave one.
+      detail = absl::StrCat("renews ", unix_time(n.renew_at_unix()), n.detail().empty() ? "" : "; ", n.detail());
     }
     rows.push_back({n.name(), n.state(), absl::StrJoin(n.sources(), ","), unix_time(n.not_after_unix()),
                     detail.empty() ? "-" : detail});

@@ -153,6 +153,9 @@ TEST(CertCommandsTest, AcmeTableShowsStatesAndTheCasError) {
   failing->set_failures(2);
   failing->set_retry_at_unix(1700000600);
   add("{x}.test", "skipped", "host regexp: HTTP-01 validates exact names only");
+  admin::v1::AcmeNameStatus* ari = add("c.test", "issued", "ARI window 2023-07-01T00:00:00Z to 2023-07-02T00:00:00Z");
+  ari->set_not_after_unix(1700000000);
+  ari->set_renew_at_unix(1688212800);
   const std::string table = FormatAcmeList(r);
   EXPECT_TRUE(absl::StrContains(table, "ACME https://127.0.0.1:14000/dir (issuer: cp-1, answering)")) << table;
   EXPECT_TRUE(absl::StrContains(table, "2023-11-14T22:13:20Z")) << table;
@@ -160,6 +163,9 @@ TEST(CertCommandsTest, AcmeTableShowsStatesAndTheCasError) {
   EXPECT_TRUE(absl::StrContains(table, "2 failure(s), next attempt 2023-11-14T22:23:20Z: urn:ietf:params:acme:error:unauthorized: 404"))
       << table;
   EXPECT_TRUE(absl::StrContains(table, "skipped")) << table;
+  EXPECT_TRUE(absl::StrContains(
+      table, "renews 2023-07-01T12:00:00Z; ARI window 2023-07-01T00:00:00Z to 2023-07-02T00:00:00Z"))
+      << table;
   EXPECT_TRUE(absl::StrContains(table, "app:b.test")) << table;
   r.set_issuer_here(false);
   r.set_issuer_holder("cp-2");
