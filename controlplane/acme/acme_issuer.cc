@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cli/ctl_cert_commands.h"
+#include "common/certbus/certificate_event.h"
 
 namespace edgerouter::acme {
 
@@ -264,7 +264,7 @@ absl::StatusOr<KnownCertificate> Issuer::OrderWithClient(const std::string& name
   issued->key.reset();
   if (!key_pem.ok()) return key_pem.status();
   absl::StatusOr<events::v1::CertificateObtained> event =
-      ctl::MakeCertificateObtained(issued->chain_pem, *key_pem, kek_, /*id=*/"");
+      certbus::MakeCertificateObtained(issued->chain_pem, *key_pem, kek_, /*id=*/"");
   OPENSSL_cleanse(key_pem->data(), key_pem->size());
   key_pem->clear();
   if (!event.ok()) {
