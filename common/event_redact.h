@@ -1,0 +1,20 @@
+// Secrets out of event lines shown to people (`edgerouterctl stream read`, the Admin API's
+// ReadStream): the payload of a known event type is decoded, every field the schema marks
+// `(edgerouter.secret)` redacted (common/redact.h: the ACME account key of
+// AcmeAccountKeyCreated, auth bearer tokens inside AppUpdated, CertificateObtained's key
+// ciphertext) and the payload re-encoded. Events without a secret keep their payload text
+// byte for byte.
+#ifndef EDGEROUTER_COMMON_EVENT_REDACT_H_
+#define EDGEROUTER_COMMON_EVENT_REDACT_H_
+
+#include "proto/events.pb.h"
+
+namespace edgerouter {
+
+// Returns how many fields were redacted (0: `event` untouched). Unknown types and payloads that
+// do not decode are left as they are (they cannot carry a field the schema marks).
+int RedactEventSecrets(events::v1::Event* event);
+
+}  // namespace edgerouter
+
+#endif  // EDGEROUTER_COMMON_EVENT_REDACT_H_
