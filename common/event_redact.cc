@@ -25,7 +25,7 @@ int RedactEventSecrets(events::v1::Event* event) {
   // A payload with a bad field still has its secrets taken out (what decoded is shown).
   std::vector<FieldError> errors;
   DecodeJson(*json, {.reject_unknown_fields = false}, "", payload.get(), &errors);
-  const int redacted = RedactSecrets(payload.get());
+  const int redacted = RedactSecrets(payload.get(), /*keep_bytes=*/true);
   if (redacted > 0) event->set_payload_json(ToCompactJson(*payload));
   return redacted;
 }
