@@ -1,7 +1,7 @@
 // The ACME issuer: a thread that obtains certificates for the names the control plane serves,
-// renews them at two thirds of their lifetime, backs off per name on failure, and hands each
-// certificate over as a `CertificateObtained` event whose private key is already encrypted for
-// the edge nodes' KEK. It orders only while its Lease is held.
+// renews them at two thirds of their lifetime (earlier when the CA's ARI renewal window says so),
+// backs off per name on failure, and hands each certificate over as a `CertificateObtained`
+// event whose private key is already encrypted for the edge nodes' KEK. It orders only while its Lease is held.
 //
 // One order per name (not grouped by app): a name the CA refuses then fails alone, renewals of
 // names are independent, and "never two orders for one name" is simply "one order at a time"
