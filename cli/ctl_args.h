@@ -55,7 +55,7 @@ struct Invocation {
   Output output = Output::kTable;  // -o table|json (listing commands)
   bool new_app = false;            // app put --new
   bool json = false;               // snapshot show --json
-  bool include_secrets = false;    // snapshot show --include-secrets
+  bool include_secrets = false;    // snapshot show / stream read --include-secrets
   bool force = false;              // stream append --force
   bool versions = false;           // stream read --versions
   uint64_t after = 0;              // stream read --after

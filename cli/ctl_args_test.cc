@@ -120,7 +120,7 @@ TEST(BashCompletionTest, ListsEveryCommandWordAndFlag) {
   const std::string script = BashCompletion();
   EXPECT_NE(script.find("complete -F _edgerouterctl edgerouterctl"), std::string::npos);
   EXPECT_NE(script.find("app) words=(validate ls cat put rm import) ;;"), std::string::npos) << script;
-  EXPECT_NE(script.find("\"stream read\") flags=\"--after --versions\" ;;"), std::string::npos) << script;
+  EXPECT_NE(script.find("\"stream read\") flags=\"--after --versions --include-secrets\" ;;"), std::string::npos) << script;
   EXPECT_NE(script.find("words=(app stream snapshot nodes"), std::string::npos) << script;
 }
 

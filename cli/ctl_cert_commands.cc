@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/certbus/cert_info.h"
+#include "common/certbus/certificate_event.h"
 #include "cli/ctl_format.h"
 #include "grpcpp/grpcpp.h"
 
@@ -58,7 +59,7 @@ int CertImport(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std
       certbus::LoadKekPublicKeyFile(ResolvePath(inv.kek_public_file));
   if (!kek.ok()) return Fail(inv, kek.status(), err);
   absl::StatusOr<events::v1::CertificateObtained> event =
-      MakeCertificateObtained(*cert, *key, *kek, inv.cert_id);
+      certbus::MakeCertificateObtained(*cert, *key, *kek, inv.cert_id);
   OPENSSL_cleanse(key->data(), key->size());  // the plaintext key is not needed any more
   if (!event.ok()) return Fail(inv, event.status(), err);
 
@@ -114,32 +115,6 @@ int CertLs(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::os
 
 }  // namespace
 
-std::string DefaultCertId(std::vector<std::string> domains) {
-  std::sort(domains.begin(), domains.end());
-  return domains.empty() ? "" : domains.front();
-}
-
-absl::StatusOr<events::v1::CertificateObtained> MakeCertificateObtained(
-    const std::string& cert_pem_bundle, const std::string& key_pem,
-    const certbus::KekPublicKey& kek, const std::string& id) {
-  absl::StatusOr<certbus::CertificateInfo> info = certbus::ReadCertificateInfo(cert_pem_bundle);
-  if (!info.ok()) return absl::InvalidArgumentError(absl::StrCat("--cert: ", info.status().message()));
-  if (absl::Status s = certbus::VerifyKeyMatchesCertificate(cert_pem_bundle, key_pem); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--key: ", s.message()));
-  }
-  absl::StatusOr<std::string> ciphertext = certbus::Encrypt(kek, key_pem);
-  if (!ciphertext.ok()) return ciphertext.status();
-  events::v1::CertificateObtained event;
-  event.set_id(id.empty() ? DefaultCertId(info->domains) : id);
-  event.set_reason("new");
-  for (const std::string& d : info->domains) event.add_domains(d);
-  event.set_expires(certbus::FormatRfc3339(info->not_after));
-  event.set_cert_pem_bundle(cert_pem_bundle);
-  event.set_private_key_dek_fingerprint(kek.fingerprint());
-  event.set_private_key_ciphertext(*std::move(ciphertext));
-  return event;
-}
-
 std::string ExpiryStatus(absl::Time expiry, absl::Time now) {
   if (expiry <= now) return "EXPIRED";
   const absl::Duration left = expiry - now;
@@ -177,7 +152,8 @@ std::string FormatAcmeList(const admin::v1::ListAcmeNamesResponse& response) {
     if (n.state() == "failing") {
       detail = absl::StrCat(n.failures(), " failure(s), next attempt ", unix_time(n.retry_at_unix()), ": ", n.detail());
     } else if (n.state() == "issued" && n.renew_at_unix() != 0) {
-      detail = absl::StrCat("renews ", unix_time(n.renew_at_unix()));
+      // The server's detail for an issued name is the CA's renewal window (ARI), when it gave one.
+      detail = absl::StrCat("renews ", unix_time(n.renew_at_unix()), n.detail().empty() ? "" : "; ", n.detail());
     }
     rows.push_back({n.name(), n.state(), absl::StrJoin(n.sources(), ","), unix_time(n.not_after_unix()),
                     detail.empty() ? "-" : detail});

@@ -21,15 +21,6 @@ namespace edgerouter::ctl {
 int RunCertCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,
                    std::ostream& err);
 
-// The event `cert import` appends: domains and expiry read from the leaf, the key checked
-// against it and encrypted for `kek`. `id` empty: DefaultCertId(domains). Reason "new".
-absl::StatusOr<events::v1::CertificateObtained> MakeCertificateObtained(
-    const std::string& cert_pem_bundle, const std::string& key_pem,
-    const certbus::KekPublicKey& kek, const std::string& id);
-
-// Stable across renewals of the same names: the first domain in sorted order.
-std::string DefaultCertId(std::vector<std::string> domains);
-
 // "ok", "expires in <N>d" (under 14 days left; N rounded up), or "EXPIRED".
 std::string ExpiryStatus(absl::Time expiry, absl::Time now);
 

@@ -1,36 +1,11 @@
 #include "cli/ctl_cert_commands.h"
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/certbus/cert_info.h"
-#include "common/subprocess.h"
 #include "gtest/gtest.h"
 
 namespace edgerouter::ctl {
 namespace {
-
-std::string Dir() {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return tmp != nullptr ? tmp : "/tmp";
-}
-
-std::string Read(const std::string& name) {
-  std::ifstream in(Dir() + "/" + name, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void Sh(const std::string& command) {
-  auto p = Subprocess::Start({"/bin/sh", "-c", command});
-  ASSERT_TRUE(p.ok()) << p.status();
-  absl::StatusOr<int> status = (*p)->Wait(absl::Seconds(60));
-  ASSERT_TRUE(status.ok() && *status == 0) << command << "\n" << (*p)->Output();
-}
 
 TEST(CertCommandsTest, ExpiryStatus) {
   const absl::Time now = absl::FromUnixSeconds(1700000000);
@@ -41,12 +16,6 @@ TEST(CertCommandsTest, ExpiryStatus) {
   EXPECT_EQ(ExpiryStatus(now + absl::Minutes(5), now), "expires in 1d");
   EXPECT_EQ(ExpiryStatus(now, now), "EXPIRED");
   EXPECT_EQ(ExpiryStatus(now - absl::Hours(1), now), "EXPIRED");
-}
-
-TEST(CertCommandsTest, DefaultIdIsTheFirstSortedDomain) {
-  EXPECT_EQ(DefaultCertId({"example.test", "*.example.test"}), "*.example.test");
-  EXPECT_EQ(DefaultCertId({"b.test", "a.test"}), DefaultCertId({"a.test", "b.test"}));
-  EXPECT_EQ(DefaultCertId({}), "");
 }
 
 TEST(CertCommandsTest, CertLsTable) {
@@ -70,44 +39,6 @@ TEST(CertCommandsTest, CertLsTable) {
             "b   b.test,*.b.test  2026-01-05T12:00:00Z  expires in 5d\n"
             "c   c.test,*.c.test  2020-01-01T00:00:00Z  EXPIRED\n"
             "d   d.test,*.d.test  -                     unknown expiry\n");
-}
-
-TEST(CertCommandsTest, ImportEventCarriesCiphertextOnly) {
-  const std::string d = Dir();
-  Sh(absl::StrCat("cd ", d, " && openssl genrsa -out kek.pem 2048 2>/dev/null",
-                  " && openssl rsa -in kek.pem -pubout -out kek.pub 2>/dev/null",
-                  " && openssl req -x509 -newkey rsa:2048 -nodes -keyout a.key -out a.pem -days 3",
-                  " -subj /CN=ignored -addext subjectAltName=DNS:www.example.test,DNS:example.test",
-                  " 2>/dev/null && openssl genrsa -out other.key 2048 2>/dev/null"));
-  absl::StatusOr<certbus::KekPublicKey> pub = certbus::LoadKekPublicKeyFile(d + "/kek.pub");
-  ASSERT_TRUE(pub.ok()) << pub.status();
-  const std::string key = Read("a.key");
-  absl::StatusOr<events::v1::CertificateObtained> event =
-      MakeCertificateObtained(Read("a.pem"), key, *pub, "");
-  ASSERT_TRUE(event.ok()) << event.status();
-  EXPECT_EQ(event->id(), "example.test");
-  EXPECT_EQ(event->reason(), "new");
-  EXPECT_EQ(event->challenge_type(), "");
-  EXPECT_EQ(std::vector<std::string>(event->domains().begin(), event->domains().end()),
-            (std::vector<std::string>{"www.example.test", "example.test"}));
-  absl::StatusOr<absl::Time> expires = certbus::ParseRfc3339(event->expires());
-  ASSERT_TRUE(expires.ok());
-  EXPECT_LT(absl::AbsDuration(*expires - absl::Now() - absl::Hours(72)), absl::Minutes(5));
-  EXPECT_EQ(event->private_key_dek_fingerprint(), pub->fingerprint());
-  EXPECT_FALSE(absl::StrContains(event->private_key_ciphertext(), "PRIVATE KEY"));
-
-  absl::StatusOr<certbus::Kek> kek = certbus::LoadKekFromPemFile(d + "/kek.pem");
-  ASSERT_TRUE(kek.ok());
-  absl::StatusOr<std::string> back = certbus::DecryptPrivateKey(
-      *kek, event->private_key_dek_fingerprint(), event->private_key_ciphertext());
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(*back, key);
-
-  EXPECT_EQ(MakeCertificateObtained(Read("a.pem"), key, *pub, "my-id")->id(), "my-id");
-  absl::Status wrong = MakeCertificateObtained(Read("a.pem"), Read("other.key"), *pub, "").status();
-  EXPECT_TRUE(absl::StrContains(wrong.message(), "--key: private key does not match")) << wrong;
-  EXPECT_TRUE(absl::StartsWith(
-      MakeCertificateObtained("junk", key, *pub, "").status().message(), "--cert: "));
 }
 
 TEST(CertCommandsTest, ImportArguments) {
@@ -153,6 +84,9 @@ TEST(CertCommandsTest, AcmeTableShowsStatesAndTheCasError) {
   failing->set_failures(2);
   failing->set_retry_at_unix(1700000600);
   add("{x}.test", "skipped", "host regexp: HTTP-01 validates exact names only");
+  admin::v1::AcmeNameStatus* ari = add("c.test", "issued", "ARI window 2023-07-01T00:00:00Z to 2023-07-02T00:00:00Z");
+  ari->set_not_after_unix(1700000000);
+  ari->set_renew_at_unix(1688212800);
   const std::string table = FormatAcmeList(r);
   EXPECT_TRUE(absl::StrContains(table, "ACME https://127.0.0.1:14000/dir (issuer: cp-1, answering)")) << table;
   EXPECT_TRUE(absl::StrContains(table, "2023-11-14T22:13:20Z")) << table;
@@ -160,6 +94,9 @@ TEST(CertCommandsTest, AcmeTableShowsStatesAndTheCasError) {
   EXPECT_TRUE(absl::StrContains(table, "2 failure(s), next attempt 2023-11-14T22:23:20Z: urn:ietf:params:acme:error:unauthorized: 404"))
       << table;
   EXPECT_TRUE(absl::StrContains(table, "skipped")) << table;
+  EXPECT_TRUE(absl::StrContains(
+      table, "renews 2023-07-01T12:00:00Z; ARI window 2023-07-01T00:00:00Z to 2023-07-02T00:00:00Z"))
+      << table;
   EXPECT_TRUE(absl::StrContains(table, "app:b.test")) << table;
   r.set_issuer_here(false);
   r.set_issuer_holder("cp-2");

@@ -187,6 +187,7 @@ int StreamRead(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std
   admin::v1::ReadStreamRequest request;
   request.set_stream(inv.args[0]);
   request.set_after_version(inv.after);
+  request.set_include_secrets(inv.include_secrets);
   admin::v1::ReadStreamResponse response;
   if (!Call(inv, err,
             [&](grpc::ClientContext* c) { return stub->ReadStream(c, request, &response); }))

@@ -13,8 +13,9 @@ inline constexpr char kRedacted[] = "[redacted]";
 
 // Replaces every non-empty string field marked secret with kRedacted and clears every marked
 // bytes field, in `message` and everything nested in it (maps and repeated fields included).
-// Returns how many fields it redacted.
-int RedactSecrets(google::protobuf::Message* message);
+// Returns how many fields it redacted. `keep_bytes`: marked bytes fields (key ciphertexts,
+// useless without the KEK and needed to copy a certificate elsewhere) are left as they are.
+int RedactSecrets(google::protobuf::Message* message, bool keep_bytes = false);
 
 }  // namespace edgerouter
 

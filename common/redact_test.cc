@@ -35,6 +35,11 @@ TEST(RedactSecrets, RedactsNestedAuthAndCertificates) {
   cert->set_private_key_ciphertext("ciphertext");
   cert->set_cert_pem_bundle("-----BEGIN CERTIFICATE-----");
 
+  snapshot::v1::Snapshot kept = s;
+  EXPECT_EQ(RedactSecrets(&kept, /*keep_bytes=*/true), 2);  // the tokens, not the ciphertext
+  EXPECT_EQ(kept.resources(1).certificate().private_key_ciphertext(), "ciphertext");
+  EXPECT_EQ(kept.resources(0).app().backend().auth_v0_opts().bearer_token(), kRedacted);
+
   EXPECT_EQ(RedactSecrets(&s), 3);
   const std::string dump = s.DebugString();
   for (const char* gone : {"outer-token", "inner-token", "ciphertext\""}) {

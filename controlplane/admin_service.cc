@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/app_config.h"
 #include "common/event_line.h"
+#include "common/event_redact.h"
 #include "common/json_codec.h"
 #include "common/redact.h"
 #include "controlplane/stream_state.h"
@@ -221,7 +222,10 @@ grpc::Status AdminService::ReadStream(grpc::ServerContext*, const admin::v1::Rea
   for (const LogEntry& entry : *entries) {
     admin::v1::StreamEntry* out = response->add_entries();
     out->set_version(entry.version);
-    for (const events::v1::Event& e : entry.events) out->add_lines(FormatEventLine(e));
+    for (events::v1::Event e : entry.events) {
+      if (!request->include_secrets()) RedactEventSecrets(&e);
+      out->add_lines(FormatEventLine(e));
+    }
   }
   return grpc::Status::OK;
 }

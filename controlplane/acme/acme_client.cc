@@ -113,6 +113,7 @@ absl::Status AcmeClient::FetchDirectory() {
   directory_.new_order = StringMember(*json, "newOrder");
   directory_.revoke_cert = StringMember(*json, "revokeCert");
   directory_.key_change = StringMember(*json, "keyChange");
+  directory_.renewal_info = StringMember(*json, "renewalInfo");
   if (auto meta = json->find("meta"); meta != json->end() && meta->is_object()) {
     directory_.terms_of_service = StringMember(*meta, "termsOfService");
     if (auto ear = meta->find("externalAccountRequired"); ear != meta->end() && ear->is_boolean()) {
@@ -218,13 +219,20 @@ absl::StatusOr<std::string> AcmeClient::FindAccount() {
   return AccountRequest({{"onlyReturnExisting", true}}, "newAccount (onlyReturnExisting)");
 }
 
-absl::StatusOr<AcmeOrder> AcmeClient::NewOrder(const std::vector<std::string>& dns_names) {
+absl::StatusOr<AcmeOrder> AcmeClient::NewOrder(const std::vector<std::string>& dns_names,
+                                               const std::string& replaces) {
   if (dns_names.empty()) return absl::InvalidArgumentError("newOrder: no names");
   nlohmann::json ids = nlohmann::json::array();
   for (const std::string& name : dns_names) ids.push_back({{"type", "dns"}, {"value", name}});
   const std::string what = absl::StrCat("newOrder for ", absl::StrJoin(dns_names, ", "));
-  absl::StatusOr<HttpResponse> r =
-      Post(what, directory_.new_order, nlohmann::json{{"identifiers", ids}}.dump());
+  nlohmann::json payload = {{"identifiers", ids}};
+  if (!replaces.empty()) payload["replaces"] = replaces;
+  absl::StatusOr<HttpResponse> r = Post(what, directory_.new_order, payload.dump());
+  if (!r.ok() && !replaces.empty() && !ProblemType(r.status()).empty()) {
+    // The CA refused the order as a replacement (already replaced, unknown certificate…): the
+    // renewal matters more than the hint.
+    return NewOrder(dns_names, "");
+  }
   if (!r.ok()) return r.status();
   std::string location = r->Header("location");
   if (location.empty())
@@ -232,6 +240,24 @@ absl::StatusOr<AcmeOrder> AcmeClient::NewOrder(const std::vector<std::string>& d
   absl::StatusOr<nlohmann::json> json = ParseObject(*r, what);
   if (!json.ok()) return json.status();
   return ParseOrder(*json, std::move(location));
+}
+
+std::string AcmeClient::renewal_info_url() const {
+  return directory_.renewal_info.empty() ? options_.renewal_info_url : directory_.renewal_info;
+}
+
+absl::StatusOr<HttpResponse> AcmeClient::FetchRenewalInfo(const std::string& cert_id) {
+  std::string base = renewal_info_url();
+  if (base.empty()) return absl::FailedPreconditionError("the ACME directory offers no renewalInfo");
+  while (absl::EndsWith(base, "/")) base.pop_back();
+  const std::string url = absl::StrCat(base, "/", cert_id);
+  ++stats_.requests;
+  absl::StatusOr<HttpResponse> r = http_.Get(url);
+  if (!r.ok()) return absl::Status(r.status().code(), absl::StrCat("renewalInfo ", url, ": ", r.status().message()));
+  if (r->status < 200 || r->status > 299) {
+    return absl::UnavailableError(absl::StrCat("renewalInfo ", url, ": HTTP ", r->status));
+  }
+  return r;
 }
 
 absl::StatusOr<AcmeOrder> AcmeClient::FetchOrder(const std::string& url) {
@@ -422,7 +448,7 @@ absl::StatusOr<IssuedCertificate> AcmeClient::ObtainCertificate(const std::vecto
 absl::StatusOr<IssuedCertificate> AcmeClient::ObtainCertificate(
     const std::vector<std::string>& dns_names, const Http01Responder& responder, absl::Time deadline,
     const std::string& resume_order_url, const std::function<void(const AcmeOrder&)>& on_new_order,
-    bool* resumed) {
+    bool* resumed, const std::string& replaces) {
   absl::StatusOr<AcmeOrder> order = absl::NotFoundError("no order to resume");
   if (!resume_order_url.empty()) {
     // A processing or valid order was finalized with a key that died with its replica: only
@@ -437,7 +463,7 @@ absl::StatusOr<IssuedCertificate> AcmeClient::ObtainCertificate(
   }
   if (resumed != nullptr) *resumed = order.ok();
   if (!order.ok()) {
-    order = NewOrder(dns_names);
+    order = NewOrder(dns_names, replaces);
     if (!order.ok()) return order.status();
     if (on_new_order) on_new_order(*order);
   }

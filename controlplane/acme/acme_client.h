@@ -36,6 +36,9 @@ struct AcmeClientOptions {
   // the interval doubles up to poll_max_interval. A Retry-After from the CA wins.
   absl::Duration poll_interval = absl::Seconds(1);
   absl::Duration poll_max_interval = absl::Seconds(10);
+  // ARI (RFC 9773) base URL used only when the directory has no `renewalInfo` (tests: pebble
+  // 2.4.0 has none); https only, like every other request.
+  std::string renewal_info_url;
 };
 
 struct AcmeDirectory {
@@ -44,6 +47,7 @@ struct AcmeDirectory {
   std::string new_order;
   std::string revoke_cert;
   std::string key_change;
+  std::string renewal_info;      // RFC 9773 base URL, "" if the CA offers no ARI
   std::string terms_of_service;  // meta.termsOfService, "" if none
   bool external_account_required = false;
 };
@@ -133,7 +137,14 @@ class AcmeClient {
   // accountDoesNotExist) if the CA has none. Never creates one.
   absl::StatusOr<std::string> FindAccount();
 
-  absl::StatusOr<AcmeOrder> NewOrder(const std::vector<std::string>& dns_names);
+  // `replaces` (RFC 9773 §5): the ARI identifier of the certificate this order renews, "" for
+  // none. A CA that refuses the order with it gets the same order once more without it.
+  absl::StatusOr<AcmeOrder> NewOrder(const std::vector<std::string>& dns_names, const std::string& replaces = "");
+  // The directory's renewalInfo, else options.renewal_info_url; "" when there is no ARI.
+  std::string renewal_info_url() const;
+  // GET <renewal_info_url>/<cert_id> (unauthenticated, RFC 9773 §4.2): the 2xx response (its body
+  // is the renewalInfo document, its Retry-After when to ask again), else an error naming the URL.
+  absl::StatusOr<HttpResponse> FetchRenewalInfo(const std::string& cert_id);
   absl::StatusOr<AcmeOrder> FetchOrder(const std::string& url);
   absl::StatusOr<AcmeAuthorization> FetchAuthorization(const std::string& url);
 
@@ -151,13 +162,13 @@ class AcmeClient {
                                                       const Http01Responder& responder, absl::Time deadline);
   // The same, first trying to continue the order at `resume_order_url` (one another replica
   // started): used when it is still pending or ready for exactly `dns_names`, else a new order is
-  // made. `on_new_order` (optional) sees each new order's URL before its challenges are
+  // made (with `replaces`, see NewOrder). `on_new_order` (optional) sees each new order's URL before its challenges are
   // presented, so it can be recorded for whoever takes over. `*resumed` (optional) tells which.
   absl::StatusOr<IssuedCertificate> ObtainCertificate(const std::vector<std::string>& dns_names,
                                                       const Http01Responder& responder, absl::Time deadline,
                                                       const std::string& resume_order_url,
                                                       const std::function<void(const AcmeOrder&)>& on_new_order,
-                                                      bool* resumed);
+                                                      bool* resumed, const std::string& replaces = "");
 
   // Replaces the cached nonce (tests: a stale nonce must be recovered from via badNonce).
   void SetNonceForTest(std::string nonce) { nonce_ = std::move(nonce); }

@@ -3,10 +3,11 @@
 #include <openssl/crypto.h>
 #include <sys/stat.h>
 
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cli/ctl_cert_commands.h"
+#include "common/certbus/certificate_event.h"
 
 namespace edgerouter::acme {
 
@@ -113,18 +114,16 @@ void Issuer::Run() {
       for (const NameStatus& s : tracker_.States(now)) {
         if (s.name == *name) renewal = s.not_after != absl::InfinitePast();
       }
+      const std::string replaces = renewal ? tracker_.ReplacesFor(*name) : "";
       tracker_.OnOrderStarted(*name);
       ++stats_.orders_started;
+      if (!replaces.empty()) ++stats_.orders_replacing;
       mu_.Unlock();
       bool resumed = false;
-      absl::StatusOr<KnownCertificate> cert = Order(*name, renewal, &resumed);
+      absl::StatusOr<KnownCertificate> cert = Order(*name, renewal, replaces, &resumed);
       mu_.Lock();
       if (resumed) ++stats_.orders_resumed;
-      if (client_ != nullptr) {
-        stats_.acme_requests = retired_client_stats_.requests + client_->stats().requests;
-        stats_.bad_nonce_retries = retired_client_stats_.bad_nonce_retries + client_->stats().bad_nonce_retries;
-        stats_.account_url = client_->account_url();
-      }
+      UpdateClientStats();
       if (cert.ok()) {
         tracker_.OnIssued(*name, *cert);
         ++stats_.certificates_issued;
@@ -134,11 +133,64 @@ void Issuer::Run() {
       }
       continue;
     }
+    std::optional<std::string> cert_id;
+    if (stats_.lease_held) cert_id = tracker_.NextRenewalInfoFetch(now);
+    if (cert_id) {
+      mu_.Unlock();
+      RenewalInfoFetch fetched = FetchRenewalInfo(*cert_id);
+      mu_.Lock();
+      UpdateClientStats();
+      if (!fetched.available) {
+        tracker_.SetRenewalInfoAvailable(false);
+        continue;
+      }
+      ++stats_.renewal_info_fetches;
+      if (!fetched.window.ok()) {
+        ++stats_.renewal_info_failures;
+        stats_.last_renewal_info_error = std::string(fetched.window.status().message());
+      }
+      tracker_.OnRenewalInfo(*cert_id, fetched.window, fetched.retry_after, clock_->Now(),
+                             std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+      continue;
+    }
     if (woken_) continue;
     absl::Duration wait = options_.lease_poll;
     if (stats_.lease_held) wait = std::min(wait, tracker_.NextWakeup(now) - now);
     if (wait > absl::ZeroDuration()) cv_.WaitWithTimeout(&mu_, wait);
   }
+}
+
+void Issuer::UpdateClientStats() {
+  if (client_ == nullptr) return;
+  stats_.acme_requests = retired_client_stats_.requests + client_->stats().requests;
+  stats_.bad_nonce_retries = retired_client_stats_.bad_nonce_retries + client_->stats().bad_nonce_retries;
+  stats_.account_url = client_->account_url();
+  // A client made against a directory with renewalInfo (or the override) brings ARI back.
+  tracker_.SetRenewalInfoAvailable(!client_->renewal_info_url().empty());
+}
+
+Issuer::RenewalInfoFetch Issuer::FetchRenewalInfo(const std::string& cert_id) {
+  RenewalInfoFetch out;
+  if (absl::Status s = EnsureClient(); !s.ok()) {
+    out.window = absl::Status(s.code(), absl::StrCat("ACME account at ", options_.client.directory_url, ": ", s.message()));
+    return out;
+  }
+  if (client_->renewal_info_url().empty()) {
+    out.available = false;
+    return out;
+  }
+  absl::StatusOr<HttpResponse> r = client_->FetchRenewalInfo(cert_id);
+  if (!r.ok()) {
+    out.window = r.status();
+    return out;
+  }
+  out.retry_after = ParseRetryAfter(r->Header("retry-after"), absl::Now());
+  out.window = ParseRenewalInfo(r->body);
+  if (!out.window.ok()) {
+    out.window = absl::Status(out.window.status().code(),
+                              absl::StrCat(client_->renewal_info_url(), "/", cert_id, ": ", out.window.status().message()));
+  }
+  return out;
 }
 
 absl::Status Issuer::EnsureClient() {
@@ -167,18 +219,20 @@ absl::Status Issuer::EnsureClient() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<KnownCertificate> Issuer::Order(const std::string& name, bool renewal, bool* resumed) {
+absl::StatusOr<KnownCertificate> Issuer::Order(const std::string& name, bool renewal, const std::string& replaces,
+                                               bool* resumed) {
   if (absl::Status s = EnsureClient(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("ACME account at ", options_.client.directory_url, ": ", s.message()));
   }
-  absl::StatusOr<KnownCertificate> result = OrderWithClient(name, renewal, resumed);
+  absl::StatusOr<KnownCertificate> result = OrderWithClient(name, renewal, replaces, resumed);
   if (journal_ != nullptr && order_recorded_) {
     journal_->OrderEnded(name, result.ok() ? "issued" : std::string(result.status().message()));
   }
   return result;
 }
 
-absl::StatusOr<KnownCertificate> Issuer::OrderWithClient(const std::string& name, bool renewal, bool* resumed) {
+absl::StatusOr<KnownCertificate> Issuer::OrderWithClient(const std::string& name, bool renewal,
+                                                         const std::string& replaces, bool* resumed) {
   Http01Responder responder{
       .present = [this](const std::vector<Http01Challenge>& c) { return challenges_->Publish(c); },
       .cleanup = [this](const std::vector<Http01Challenge>& c) { challenges_->Withdraw(c); }};
@@ -192,7 +246,7 @@ absl::StatusOr<KnownCertificate> Issuer::OrderWithClient(const std::string& name
         journal_->OrderStarted(name, order.url);
         order_recorded_ = true;
       },
-      resumed);
+      resumed, replaces);
   if (!issued.ok()) {
     if (issued.status().code() == absl::StatusCode::kUnavailable && ProblemType(issued.status()).empty()) {
       // Transport trouble: start over with a fresh connection and directory next time.
@@ -210,7 +264,7 @@ absl::StatusOr<KnownCertificate> Issuer::OrderWithClient(const std::string& name
   issued->key.reset();
   if (!key_pem.ok()) return key_pem.status();
   absl::StatusOr<events::v1::CertificateObtained> event =
-      ctl::MakeCertificateObtained(issued->chain_pem, *key_pem, kek_, /*id=*/"");
+      certbus::MakeCertificateObtained(issued->chain_pem, *key_pem, kek_, /*id=*/"");
   OPENSSL_cleanse(key_pem->data(), key_pem->size());
   key_pem->clear();
   if (!event.ok()) {

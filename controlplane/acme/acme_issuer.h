@@ -1,7 +1,7 @@
 // The ACME issuer: a thread that obtains certificates for the names the control plane serves,
-// renews them at two thirds of their lifetime, backs off per name on failure, and hands each
-// certificate over as a `CertificateObtained` event whose private key is already encrypted for
-// the edge nodes' KEK. It orders only while its Lease is held.
+// renews them at two thirds of their lifetime (earlier when the CA's ARI renewal window says so),
+// backs off per name on failure, and hands each certificate over as a `CertificateObtained`
+// event whose private key is already encrypted for the edge nodes' KEK. It orders only while its Lease is held.
 //
 // One order per name (not grouped by app): a name the CA refuses then fails alone, renewals of
 // names are independent, and "never two orders for one name" is simply "one order at a time"
@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -126,6 +127,10 @@ struct IssuerStats {
   int64_t orders_resumed = 0;       // continued from an OrderJournal's open order
   int64_t acme_requests = 0;        // HTTP requests to the CA (all clients so far)
   int64_t bad_nonce_retries = 0;
+  int64_t orders_replacing = 0;       // renewals ordered with `replaces` (ARI in use)
+  int64_t renewal_info_fetches = 0;   // ARI renewalInfo requests answered or failed
+  int64_t renewal_info_failures = 0;  // of which failed (transport, HTTP status, bad document)
+  std::string last_renewal_info_error;
   bool lease_held = false;          // at the latest round
   std::string account_url;
 };
@@ -156,8 +161,19 @@ class Issuer {
  private:
   void Run();
   // One order for `name` and the event to the sink; the certificate for the tracker.
-  absl::StatusOr<KnownCertificate> Order(const std::string& name, bool renewal, bool* resumed);
-  absl::StatusOr<KnownCertificate> OrderWithClient(const std::string& name, bool renewal, bool* resumed);
+  absl::StatusOr<KnownCertificate> Order(const std::string& name, bool renewal, const std::string& replaces,
+                                         bool* resumed);
+  absl::StatusOr<KnownCertificate> OrderWithClient(const std::string& name, bool renewal, const std::string& replaces,
+                                                   bool* resumed);
+  struct RenewalInfoFetch {
+    bool available = true;  // false: the CA offers no renewalInfo
+    absl::StatusOr<RenewalWindow> window = absl::UnknownError("not fetched");
+    std::optional<absl::Duration> retry_after;
+  };
+  // GET renewalInfo for `cert_id` on the issuer's thread, mu_ not held.
+  RenewalInfoFetch FetchRenewalInfo(const std::string& cert_id);
+  // After the client was used (mu_ held): its request counters into stats_.
+  void UpdateClientStats() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EnsureClient();
 
   const IssuerOptions options_;
@@ -180,6 +196,7 @@ class Issuer {
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   NameTracker tracker_ ABSL_GUARDED_BY(mu_);
   IssuerStats stats_ ABSL_GUARDED_BY(mu_);
+  std::mt19937_64 random_ ABSL_GUARDED_BY(mu_){std::random_device{}()};  // ARI: the time in the window
   std::thread thread_;
 };
 

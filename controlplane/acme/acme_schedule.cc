@@ -62,6 +62,7 @@ absl::StatusOr<KnownCertificate> KnownCertificateFromPem(absl::string_view cert_
     if (ASN1_TIME_to_tm(X509_get0_notBefore(leaf), &tm) == 1) out.not_before = absl::FromTimeT(timegm(&tm));
     X509_free(leaf);
   }
+  if (absl::StatusOr<std::string> id = CertIdFromPem(cert_pem_bundle); id.ok()) out.cert_id = *std::move(id);
   return out;
 }
 
@@ -113,7 +114,19 @@ void NameTracker::SetWanted(const std::vector<NameRequest>& requests) {
   }
 }
 
-void NameTracker::SetCertificates(std::vector<KnownCertificate> certs) { certs_ = std::move(certs); }
+void NameTracker::SetCertificates(std::vector<KnownCertificate> certs) {
+  certs_ = std::move(certs);
+  PruneRenewalInfo();
+}
+
+void NameTracker::PruneRenewalInfo() {
+  std::set<std::string> ids;
+  for (const KnownCertificate& c : certs_) ids.insert(c.cert_id);
+  for (const auto& [name, h] : history_) {
+    if (h.issued) ids.insert(h.issued->cert_id);
+  }
+  std::erase_if(ari_, [&](const auto& entry) { return !ids.contains(entry.first); });
+}
 
 std::optional<KnownCertificate> NameTracker::BestCover(const std::string& name) const {
   std::optional<KnownCertificate> best;
@@ -143,6 +156,11 @@ NameStatus NameTracker::StatusOf(const std::string& name, const Record& record, 
   if (std::optional<KnownCertificate> cover = BestCover(name)) {
     s.not_after = cover->not_after;
     s.renew_at = RenewalTime(*cover);
+    s.cert_id = cover->cert_id;
+    if (auto a = ari_.find(cover->cert_id); !cover->cert_id.empty() && a != ari_.end() && a->second.window) {
+      s.ari_window = a->second.window;
+      s.renew_at = std::min(s.renew_at, a->second.renew_at);  // the CA may say earlier, never later
+    }
   }
   const History* h = nullptr;
   if (auto it = history_.find(name); it != history_.end()) h = &it->second;
@@ -150,6 +168,11 @@ NameStatus NameTracker::StatusOf(const std::string& name, const Record& record, 
     s.state = NameState::kPending;
   } else if (now < s.renew_at) {
     s.state = NameState::kIssued;
+    if (s.ari_window) {
+      s.detail = absl::StrCat("ARI window ", certbus::FormatRfc3339(s.ari_window->start), " to ",
+                              certbus::FormatRfc3339(s.ari_window->end));
+      if (!s.ari_window->explanation_url.empty()) absl::StrAppend(&s.detail, " (", s.ari_window->explanation_url, ")");
+    }
   } else if (h != nullptr && h->failures > 0) {
     s.state = NameState::kFailing;
     s.detail = h->last_error;
@@ -183,7 +206,13 @@ absl::Time NameTracker::NextWakeup(absl::Time now) const {
     NameStatus s = StatusOf(name, record, now);
     switch (s.state) {
       case NameState::kQueued: return now;
-      case NameState::kIssued: next = std::min(next, s.renew_at); break;
+      case NameState::kIssued:
+        next = std::min(next, s.renew_at);
+        if (ari_available_ && !s.cert_id.empty()) {
+          auto a = ari_.find(s.cert_id);
+          next = std::min(next, std::max(now, a == ari_.end() ? now : a->second.next_fetch));
+        }
+        break;
       case NameState::kFailing: next = std::min(next, std::max(now, s.retry_at)); break;
       default: break;
     }
@@ -191,11 +220,43 @@ absl::Time NameTracker::NextWakeup(absl::Time now) const {
   return next;
 }
 
+std::optional<std::string> NameTracker::NextRenewalInfoFetch(absl::Time now) const {
+  if (!ari_available_) return std::nullopt;
+  for (const auto& [name, record] : wanted_) {
+    NameStatus s = StatusOf(name, record, now);
+    if (s.state != NameState::kIssued || s.cert_id.empty()) continue;
+    auto a = ari_.find(s.cert_id);
+    if (a == ari_.end() || a->second.next_fetch <= now) return s.cert_id;
+  }
+  return std::nullopt;
+}
+
+void NameTracker::OnRenewalInfo(const std::string& cert_id, const absl::StatusOr<RenewalWindow>& window,
+                                std::optional<absl::Duration> retry_after, absl::Time now, double uniform) {
+  RenewalInfoRecord& r = ari_[cert_id];
+  if (window.ok()) {
+    // A new time only for a new window, so re-polling does not keep moving the renewal.
+    if (!r.window || r.window->start != window->start || r.window->end != window->end) {
+      r.renew_at = ChooseRenewalTime(*window, uniform);
+    }
+    r.window = *window;
+  }
+  r.next_fetch = now + RenewalInfoPollDelay(policy_.renewal_info, !window.ok(), retry_after);
+}
+
+std::string NameTracker::ReplacesFor(const std::string& name) const {
+  std::optional<KnownCertificate> cover = BestCover(absl::AsciiStrToLower(name));
+  if (!cover || cover->cert_id.empty()) return "";
+  auto a = ari_.find(cover->cert_id);
+  return a != ari_.end() && a->second.window ? cover->cert_id : "";
+}
+
 void NameTracker::OnOrderStarted(const std::string& name) { history_[name].in_flight = true; }
 
 void NameTracker::OnIssued(const std::string& name, const KnownCertificate& cert) {
   History& h = history_[name];
   h = History{.issued = cert};
+  PruneRenewalInfo();
 }
 
 void NameTracker::OnFailed(const std::string& name, const absl::Status& status, absl::Time now) {

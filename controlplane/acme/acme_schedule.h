@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "controlplane/acme/acme_ari.h"
 
 namespace edgerouter::acme {
 
@@ -32,9 +33,10 @@ struct KnownCertificate {
   std::vector<std::string> domains;  // exact names or "*.example.com"
   absl::Time not_before = absl::InfinitePast();
   absl::Time not_after = absl::InfinitePast();
+  std::string cert_id;  // the ARI identifier (acme_ari.h); "" when the leaf has no AKI
 };
 
-// Reads domains, notBefore and notAfter from the leaf of a PEM bundle.
+// Reads domains, notBefore, notAfter and the ARI identifier from the leaf of a PEM bundle.
 absl::StatusOr<KnownCertificate> KnownCertificateFromPem(absl::string_view cert_pem_bundle);
 
 // When a certificate is renewed: two thirds into its lifetime.
@@ -54,11 +56,13 @@ struct NameStatus {
   std::string name;
   std::vector<std::string> sources;  // sorted
   NameState state = NameState::kQueued;
-  std::string detail;                              // failing: the CA's error; excluded/skipped: why
+  std::string detail;  // failing: the CA's error; excluded/skipped: why; issued: the ARI window
   absl::Time not_after = absl::InfinitePast();     // the covering certificate's expiry, if any
   absl::Time renew_at = absl::InfinitePast();      // when that certificate gets renewed
   absl::Time retry_at = absl::InfinitePast();      // failing: the next attempt
   int failures = 0;                                // consecutive failed orders
+  std::string cert_id;                             // the covering certificate's ARI identifier
+  std::optional<RenewalWindow> ari_window;         // the CA's latest suggested window for it
 };
 
 struct SchedulePolicy {
@@ -66,6 +70,7 @@ struct SchedulePolicy {
   absl::Duration backoff_max = absl::Hours(24);
   // A rateLimited answer without Retry-After waits at least this long.
   absl::Duration rate_limited_min = absl::Hours(1);
+  RenewalInfoPolicy renewal_info;
 };
 
 // The wait after the `failures`-th consecutive failure with `status`: exponential (capped at
@@ -98,6 +103,20 @@ class NameTracker {
   void OnIssued(const std::string& name, const KnownCertificate& cert);
   void OnFailed(const std::string& name, const absl::Status& status, absl::Time now);
 
+  // ARI (RFC 9773). Whether the CA offers renewalInfo (assumed until told otherwise): without
+  // it no fetch is ever due.
+  void SetRenewalInfoAvailable(bool available) { ari_available_ = available; }
+  // The ARI identifier of a certificate covering an issued name whose renewalInfo is due at `now`.
+  std::optional<std::string> NextRenewalInfoFetch(absl::Time now) const;
+  // The outcome of that fetch: a window moves the name's renewal to a time chosen in it
+  // (`uniform` in [0, 1)) when that is before two thirds of the lifetime; an error keeps what
+  // was known (the two-thirds rule when nothing). Either way the next fetch is scheduled.
+  void OnRenewalInfo(const std::string& cert_id, const absl::StatusOr<RenewalWindow>& window,
+                     std::optional<absl::Duration> retry_after, absl::Time now, double uniform);
+  // For the renewal order of `name`: the ARI identifier of the certificate it replaces when the
+  // CA gave renewal info for it, else "".
+  std::string ReplacesFor(const std::string& name) const;
+
   // Every wanted name, sorted.
   std::vector<NameStatus> States(absl::Time now) const;
 
@@ -116,12 +135,21 @@ class NameTracker {
   // The covering certificate with the latest renewal time, if any.
   std::optional<KnownCertificate> BestCover(const std::string& name) const;
   NameStatus StatusOf(const std::string& name, const Record& record, absl::Time now) const;
+  // Drops renewal info of certificates no longer known.
+  void PruneRenewalInfo();
+  struct RenewalInfoRecord {
+    std::optional<RenewalWindow> window;
+    absl::Time renew_at = absl::InfiniteFuture();  // chosen in the window
+    absl::Time next_fetch = absl::InfinitePast();
+  };
 
   SchedulePolicy policy_;
   std::vector<std::string> exclude_;
   std::map<std::string, Record> wanted_;
   std::map<std::string, History> history_;
   std::vector<KnownCertificate> certs_;
+  bool ari_available_ = true;
+  std::map<std::string, RenewalInfoRecord> ari_;  // by cert_id
 };
 
 }  // namespace edgerouter::acme

@@ -156,3 +156,93 @@ TEST(AcmeScheduleTest, UnwantedNameDisappearsButKeepsItsBackoff) {
 
 }  // namespace
 }  // namespace edgerouter::acme
+
+namespace edgerouter::acme {
+namespace {
+
+KnownCertificate AriCert(absl::Time from, absl::Duration life) {
+  KnownCertificate c = Cert({"a.example.com"}, from, life);
+  c.cert_id = "aki.serial";
+  return c;
+}
+
+TEST(AcmeScheduleAriTest, WindowBeforeTwoThirdsMovesTheRenewalAndIsShown) {
+  NameTracker t({}, {});
+  t.SetWanted({{"a.example.com", "app:a"}});
+  t.SetCertificates({AriCert(kT0, absl::Hours(90 * 24))});
+  const absl::Time two_thirds = kT0 + absl::Hours(60 * 24);
+  // Not asked yet: due at once; nothing to order.
+  EXPECT_EQ(t.NextRenewalInfoFetch(kT0), "aki.serial");
+  EXPECT_EQ(t.NextWakeup(kT0), kT0);
+  EXPECT_EQ(t.ReplacesFor("a.example.com"), "");  // no renewal info yet: no `replaces`
+  const RenewalWindow w{.start = kT0 + absl::Hours(10 * 24), .end = kT0 + absl::Hours(12 * 24),
+                        .explanation_url = "https://ca.test/why"};
+  t.OnRenewalInfo("aki.serial", w, absl::Hours(2), kT0, 0.5);
+  NameStatus s = Find(t, "a.example.com", kT0);
+  EXPECT_EQ(s.state, NameState::kIssued);
+  EXPECT_EQ(s.renew_at, kT0 + absl::Hours(11 * 24));
+  EXPECT_EQ(s.detail, "ARI window 2027-01-25T08:00:00Z to 2027-01-27T08:00:00Z (https://ca.test/why)");
+  EXPECT_EQ(t.ReplacesFor("A.example.com"), "aki.serial");
+  // Next fetch after the Retry-After; the wake-up is the earlier of that and the renewal.
+  EXPECT_EQ(t.NextRenewalInfoFetch(kT0 + absl::Minutes(119)), std::nullopt);
+  EXPECT_EQ(t.NextRenewalInfoFetch(kT0 + absl::Hours(2)), "aki.serial");
+  EXPECT_EQ(t.NextWakeup(kT0), kT0 + absl::Hours(2));
+  // The same window again keeps the chosen time, whatever the random draw.
+  t.OnRenewalInfo("aki.serial", w, std::nullopt, kT0 + absl::Hours(2), 0.9);
+  EXPECT_EQ(Find(t, "a.example.com", kT0).renew_at, kT0 + absl::Hours(11 * 24));
+  EXPECT_EQ(t.NextOrder(kT0 + absl::Hours(11 * 24) - absl::Seconds(1)), std::nullopt);
+  EXPECT_EQ(t.NextOrder(kT0 + absl::Hours(11 * 24)), "a.example.com");
+  EXPECT_LT(Find(t, "a.example.com", kT0).renew_at, two_thirds);
+}
+
+TEST(AcmeScheduleAriTest, WindowAfterTwoThirdsNeverDelaysAndPastWindowRenewsNow) {
+  NameTracker t({}, {});
+  t.SetWanted({{"a.example.com", "app:a"}});
+  t.SetCertificates({AriCert(kT0, absl::Hours(90 * 24))});
+  const absl::Time two_thirds = kT0 + absl::Hours(60 * 24);
+  t.OnRenewalInfo("aki.serial", RenewalWindow{.start = kT0 + absl::Hours(80 * 24), .end = kT0 + absl::Hours(85 * 24)},
+                  std::nullopt, kT0, 0.0);
+  EXPECT_EQ(Find(t, "a.example.com", kT0).renew_at, two_thirds);
+  // The CA moves the window into the past (e.g. a revocation coming): renew now.
+  const absl::Time now = kT0 + absl::Hours(7);
+  t.OnRenewalInfo("aki.serial", RenewalWindow{.start = kT0, .end = kT0 + absl::Hours(1)}, std::nullopt, now, 0.3);
+  EXPECT_EQ(Find(t, "a.example.com", now).state, NameState::kQueued);
+  EXPECT_EQ(t.NextOrder(now), "a.example.com");
+  EXPECT_EQ(t.NextWakeup(now), now);
+  EXPECT_EQ(t.NextRenewalInfoFetch(now), std::nullopt);  // only issued names are asked about
+  // The new certificate (another identifier) replaces the old one; its renewal info is asked for.
+  t.OnOrderStarted("a.example.com");
+  KnownCertificate renewed = AriCert(now, absl::Hours(90 * 24));
+  renewed.cert_id = "aki.serial2";
+  t.OnIssued("a.example.com", renewed);
+  EXPECT_EQ(Find(t, "a.example.com", now).renew_at, now + absl::Hours(60 * 24));
+  EXPECT_EQ(t.NextRenewalInfoFetch(now), "aki.serial2");
+}
+
+TEST(AcmeScheduleAriTest, FetchErrorsKeepTheTwoThirdsRuleAndRetryLater) {
+  NameTracker t({}, {});
+  t.SetWanted({{"a.example.com", "app:a"}});
+  t.SetCertificates({AriCert(kT0, absl::Hours(90 * 24))});
+  t.OnRenewalInfo("aki.serial", absl::UnavailableError("renewalInfo https://ca.test/ari/x: HTTP 500"), std::nullopt,
+                  kT0, 0.5);
+  NameStatus s = Find(t, "a.example.com", kT0);
+  EXPECT_EQ(s.state, NameState::kIssued);
+  EXPECT_EQ(s.renew_at, kT0 + absl::Hours(60 * 24));
+  EXPECT_EQ(s.detail, "");
+  EXPECT_EQ(t.ReplacesFor("a.example.com"), "");
+  EXPECT_EQ(t.NextRenewalInfoFetch(kT0 + absl::Minutes(59)), std::nullopt);
+  EXPECT_EQ(t.NextRenewalInfoFetch(kT0 + absl::Hours(1)), "aki.serial");  // error_retry
+}
+
+TEST(AcmeScheduleAriTest, NoRenewalInfoWithoutTheCasSupportOrAnIdentifier) {
+  NameTracker t({}, {});
+  t.SetWanted({{"a.example.com", "app:a"}, {"b.example.com", "app:b"}});
+  t.SetCertificates({AriCert(kT0, absl::Hours(90 * 24)), Cert({"b.example.com"}, kT0, absl::Hours(90 * 24))});
+  EXPECT_EQ(t.NextRenewalInfoFetch(kT0), "aki.serial");  // b has no identifier: never asked
+  t.SetRenewalInfoAvailable(false);
+  EXPECT_EQ(t.NextRenewalInfoFetch(kT0), std::nullopt);
+  EXPECT_EQ(t.NextWakeup(kT0), kT0 + absl::Hours(60 * 24));
+}
+
+}  // namespace
+}  // namespace edgerouter::acme

@@ -313,6 +313,15 @@ void AcmeService::RegisterMetrics(metrics::MetricsRegistry* registry) {
                              [this] { return static_cast<double>(issuer_->stats().orders_resumed); });
   registry->AddCallbackCounter("er_cp_acme_certificates_issued_total", "Certificates obtained and published by this replica since start.",
                              [this] { return static_cast<double>(issuer_->stats().certificates_issued); });
+  registry->AddCallbackCounter("er_cp_acme_renewal_info_fetches_total",
+                               "ACME renewalInfo (ARI) requests made by this replica since start.",
+                               [this] { return static_cast<double>(issuer_->stats().renewal_info_fetches); });
+  registry->AddCallbackCounter("er_cp_acme_renewal_info_failures_total",
+                               "ACME renewalInfo (ARI) requests that failed (the two-thirds rule stands).",
+                               [this] { return static_cast<double>(issuer_->stats().renewal_info_failures); });
+  registry->AddCallbackCounter("er_cp_acme_orders_replacing_total",
+                               "ACME renewal orders sent with `replaces` (the CA gave renewal info).",
+                               [this] { return static_cast<double>(issuer_->stats().orders_replacing); });
   registry->AddCallbackGauge("er_cp_acme_issuer_active", "1 while this replica holds the duties lease and runs the ACME issuer.",
                              [this] { return issuer_->stats().lease_held ? 1.0 : 0.0; });
   for (NameState state : {NameState::kQueued, NameState::kPending, NameState::kIssued, NameState::kFailing,

@@ -138,6 +138,23 @@ TEST_F(AcmeFleet, AppsGetCertificatesServedByEveryDataPlaneAndValidatedOnWhichev
     }
     EXPECT_EQ(keys, 1);
   }
+  // ...and it is never shown: ReadStream and `stream read` redact it unless asked for, and the
+  // control plane's log does not carry it.
+  {
+    admin::v1::ReadStreamRequest read;
+    read.set_stream("/t-1/acme");
+    admin::v1::ReadStreamResponse stream;
+    grpc::ClientContext context;
+    ASSERT_TRUE(admin_->ReadStream(&context, read, &stream).ok());
+    EXPECT_FALSE(absl::StrContains(stream.DebugString(), "PRIVATE KEY")) << stream.DebugString();
+  }
+  const std::string ctl = absl::StrCat(RunfilePath("cli/edgerouterctl"), " --controlplane=", cp_.grpc_address);
+  const std::string shown = Sh(ctl + " stream read /t-1/acme 2>&1");
+  EXPECT_TRUE(absl::StrContains(shown, "EXIT=0")) << shown;
+  EXPECT_TRUE(absl::StrContains(shown, R"(AcmeAccountKeyCreated    {"KeyPem":"[redacted]"})")) << shown;
+  EXPECT_FALSE(absl::StrContains(shown, "PRIVATE KEY")) << shown;
+  EXPECT_TRUE(absl::StrContains(Sh(ctl + " stream read /t-1/acme --include-secrets 2>&1"), "PRIVATE KEY"));
+  EXPECT_FALSE(absl::StrContains(cp_.process->Output(), "PRIVATE KEY"));
 }
 
 // pebble issues 15-second certificates: the issuer renews at two thirds (~10 s) and both data
