@@ -1,5 +1,6 @@
-// The terminal for backend kinds this data plane does not serve yet (turbocharger, auth_sso, and
-// any kind nobody registered): every request gets 502 naming the kind.
+// The terminal for a backend kind with no registered factory: every kind of the schema has one
+// (builtin.cc), so this only meets a kind from a newer control plane. Every request gets 502
+// naming the kind, rather than the snapshot being refused for the other apps.
 #ifndef EDGEROUTER_DATAPLANE_BACKENDS_UNSUPPORTED_UNSUPPORTED_H_
 #define EDGEROUTER_DATAPLANE_BACKENDS_UNSUPPORTED_UNSUPPORTED_H_
 
