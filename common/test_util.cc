@@ -1,15 +1,20 @@
 #include "common/test_util.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +30,27 @@ std::string RunfilePath(absl::string_view workspace_relative) {
 
 namespace {
 bool LoopbackPortFree(int port);
+
+// Between picking a port and the server binding it, another pick could return it too: in this
+// process (a set), or in a test running alongside (an flock on /tmp/edgerouter-test-ports/<port>,
+// held for this process's life and dropped by the kernel however it ends). The lock files stay
+// (empty, one per port ever used): unlinking one could let two processes lock different inodes.
+bool ReservePort(int port) {
+  static std::mutex mu;
+  static std::set<int>* reserved = new std::set<int>;
+  std::lock_guard<std::mutex> lock(mu);
+  if (reserved->count(port) != 0) return false;
+  constexpr char kDir[] = "/tmp/edgerouter-test-ports";
+  mkdir(kDir, 01777);
+  const int fd = open(absl::StrCat(kDir, "/", port).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+  if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return false;  // another test process holds it
+  }
+  // fd < 0 (no /tmp?): the bind check alone. Otherwise fd stays open: it is the reservation.
+  reserved->insert(port);
+  return true;
+}
 }  // namespace
 
 int PickFreeLoopbackPort() {
@@ -41,7 +67,7 @@ int PickFreeLoopbackPort() {
     std::uniform_int_distribution<int> pick(10000, low - 1);
     for (int attempt = 0; attempt < 200; ++attempt) {
       const int port = pick(random);
-      if (LoopbackPortFree(port)) return port;
+      if (LoopbackPortFree(port) && ReservePort(port)) return port;
     }
   }
   // Fallback: whatever the kernel hands out.
@@ -77,9 +103,12 @@ bool LoopbackPortFree(int port) {
 
 int PickFreeLoopbackPortBlock(int count) {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    const int base = PickFreeLoopbackPort() & ~0xf;
+    const int picked = PickFreeLoopbackPort();  // reserved already
+    const int base = picked & ~0xf;
     bool all_free = base > 1024;
-    for (int i = 0; all_free && i < count; ++i) all_free = LoopbackPortFree(base + i);
+    for (int i = 0; all_free && i < count; ++i) all_free = base + i == picked || LoopbackPortFree(base + i);
+    // Reserved one by one: a block half reserved by a failed attempt only costs those ports.
+    for (int i = 0; all_free && i < count; ++i) all_free = base + i == picked || ReservePort(base + i);
     if (all_free) return base;
   }
   return 0;
