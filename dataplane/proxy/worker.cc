@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -21,6 +22,19 @@ namespace edgerouter::proxy {
 void ConfigSource::Publish(std::shared_ptr<const RuntimeConfig> config) {
   std::atomic_store(&config_, std::move(config));
   generation_.fetch_add(1, std::memory_order_release);
+  absl::MutexLock lock(&watchers_mu_);
+  // An empty task: the iteration it wakes ends with RefreshConfig. A loop that has ended refuses it.
+  for (net::EventLoop* loop : watchers_) loop->Post([] {});
+}
+
+void ConfigSource::Watch(net::EventLoop* loop) {
+  absl::MutexLock lock(&watchers_mu_);
+  watchers_.push_back(loop);
+}
+
+void ConfigSource::Unwatch(net::EventLoop* loop) {
+  absl::MutexLock lock(&watchers_mu_);
+  watchers_.erase(std::remove(watchers_.begin(), watchers_.end(), loop), watchers_.end());
 }
 
 absl::StatusOr<int> ListenReusePort(const std::string& address) {
@@ -53,9 +67,11 @@ Worker::Worker(int index, const ProxyOptions& options, ConfigSource* configs)
     loop_.AddTimerList(l);
   }
   loop_.AddIterationHook([this] { EndOfIteration(); });
+  configs_->Watch(&loop_);
 }
 
 Worker::~Worker() {
+  configs_->Unwatch(&loop_);
   for (DownstreamConnection* conn : stream_pool_) delete conn;
   // Upstream connections close through DeferDelete: run those before deferred_ goes away.
   pools_.Clear();

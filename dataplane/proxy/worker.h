@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "dataplane/aws/aws_context.h"
 #include "common/http/http1_parser.h"
 #include "dataplane/net/event_loop.h"
@@ -52,13 +53,22 @@ struct ProxyOptions {
 // Where workers find the current config: one atomic pointer, read once per loop iteration.
 class ConfigSource {
  public:
+  // Stores the config, then wakes every watching loop: a worker moves to a new config at the
+  // end of a loop iteration, and an idle one would otherwise keep the old config (and what it
+  // holds: health checkers of removed origins, certificates) until its next connection.
   void Publish(std::shared_ptr<const RuntimeConfig> config);
   std::shared_ptr<const RuntimeConfig> Load() const { return std::atomic_load(&config_); }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
+  // A loop to wake on Publish; it must be unwatched before it is destroyed.
+  void Watch(net::EventLoop* loop);
+  void Unwatch(net::EventLoop* loop);
+
  private:
   std::shared_ptr<const RuntimeConfig> config_;
   std::atomic<uint64_t> generation_{0};
+  absl::Mutex watchers_mu_;  // Publish and worker start/stop only, never the request path
+  std::vector<net::EventLoop*> watchers_ ABSL_GUARDED_BY(watchers_mu_);
 };
 
 class DownstreamConnection;

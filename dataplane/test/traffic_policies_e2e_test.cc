@@ -204,11 +204,11 @@ TEST_F(TrafficPolicies, OriginSetChangeMovesOnlyTheRemovedOriginsSessionsAndStop
                   R"("],"sticky":{"cookie_name":"lb"},"health_check":{"path":"/healthz","interval":"50ms","timeout":"500ms","healthy_threshold":1,"unhealthy_threshold":1}}}})"))
                   .ok());
   ASSERT_TRUE(Eventually([&] { return Hits(origin_c, "/probes") > 2; }));  // c's checker runs: applied
-  // b's checker stops once no worker holds the old config: a worker moves to a new config at
-  // its next event, so a few requests on new connections (spread over the workers) wake them.
+  // b's checker stops once no worker holds the old config. No request is sent: publishing wakes
+  // every worker, idle ones included (before that, an idle worker kept the old config, and b's
+  // checker, until its next connection). Settled = no probe of b for 6 probe intervals.
   uint64_t last = Hits(origin_b_, "/probes");
   ASSERT_TRUE(Eventually([&] {
-    for (int i = 0; i < 8; ++i) Get(http_port_, "checked.test", "/echo");
     absl::SleepFor(absl::Milliseconds(300));
     const uint64_t now = Hits(origin_b_, "/probes");
     const bool settled = now == last;
