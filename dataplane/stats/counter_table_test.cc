@@ -1,10 +1,16 @@
+#include "dataplane/stats/counter_table.h"
+
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "dataplane/stats/request_stats.h"
 #include "gtest/gtest.h"
@@ -72,6 +78,135 @@ TEST(CounterTable, RenderIsByteIdenticalToTheGolden) {
   const std::string golden = Golden();
   ASSERT_FALSE(golden.empty());
   EXPECT_EQ(text, golden);
+}
+
+// The label names of a sample line ("a,b"), "" without labels.
+std::string LabelNames(absl::string_view line) {
+  const size_t open = line.find('{');
+  if (open == absl::string_view::npos) return "";
+  std::vector<std::string> names;
+  bool in_value = false;
+  size_t start = open + 1;
+  for (size_t i = open + 1; i < line.size(); ++i) {
+    if (in_value) {
+      if (line[i] == '\\') ++i;
+      else if (line[i] == '"') in_value = false;
+    } else if (line[i] == '=') {
+      names.emplace_back(line.substr(start, i - start));
+      in_value = true;
+      ++i;  // the opening quote
+    } else if (line[i] == ',') {
+      start = i + 1;
+    } else if (line[i] == '}') {
+      break;
+    }
+  }
+  return absl::StrJoin(names, ",");
+}
+
+TEST(CounterTable, EveryFamilyIsRenderedOnceWithHelpTypeAndItsLabels) {
+  const std::string text = RenderPrometheus(Rich(), "");
+  std::set<std::string> families;
+  absl::string_view previous;
+  for (const CounterDef& row : CounterTable()) {
+    SCOPED_TRACE(row.name);
+    if (row.name == previous) {  // a further row of the family above
+      EXPECT_TRUE(row.help.empty() && row.label_names.empty());
+      EXPECT_EQ(row.render, nullptr);
+      continue;
+    }
+    previous = row.name;
+    EXPECT_TRUE(families.insert(std::string(row.name)).second) << "family split or defined twice";
+    EXPECT_FALSE(row.help.empty());
+    const std::string help = absl::StrCat("# HELP ", row.name, " ", row.help, "\n");
+    const std::string type = absl::StrCat("# TYPE ", row.name, " ", MetricTypeName(row.type), "\n");
+    EXPECT_TRUE(absl::StrContains(text, absl::StrCat(help, type))) << text;
+    EXPECT_EQ(text.find(help), text.rfind(help));
+    // Counters end in _total, except edgerouter's own names (kept for its dashboards).
+    if (row.type == MetricType::kCounter && !absl::StartsWith(row.name, "er_requests_")) {
+      EXPECT_TRUE(absl::EndsWith(row.name, "_total"));
+    }
+    // Each read by exactly one means: a field for its scope, or a render function.
+    const int reads = (row.node != nullptr) + (row.app != nullptr) + (row.origin != nullptr) + (row.render != nullptr);
+    EXPECT_EQ(reads, 1);
+  }
+  // Every sample belongs to a family of the table and carries that family's label names.
+  std::map<std::string, std::string> label_names;
+  for (const CounterDef& row : CounterTable()) {
+    if (!row.help.empty()) label_names[std::string(row.name)] = std::string(row.label_names);
+  }
+  int samples = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "#")) continue;
+    ++samples;
+    std::string name(line.substr(0, line.find_first_of("{ ")));
+    std::string want;
+    if (label_names.count(name)) {
+      want = label_names[name];
+    } else {  // a histogram's series: _bucket has le, _sum and _count do not
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (!absl::EndsWith(name, suffix)) continue;
+        name.resize(name.size() - strlen(suffix));
+        ASSERT_TRUE(label_names.count(name)) << line;
+        want = label_names[name];
+        if (strcmp(suffix, "_bucket") != 0) want = want.substr(0, want.rfind(",le"));
+        break;
+      }
+      ASSERT_TRUE(label_names.count(name)) << line;
+    }
+    EXPECT_EQ(LabelNames(line), want) << line;
+  }
+  EXPECT_GT(samples, 50);
+}
+
+TEST(CounterTable, MergeAddsEveryTableField) {
+  // Two workers with the same numbers merge to twice one worker, field by field, through the
+  // rendered text (so a field left out of the merge shows).
+  WorkerStats w;
+  w.RecordRequest("a", 200, "GET", 0.01);
+  w.CountRetry("a", false);
+  w.CountRetry("a", true);
+  w.CountRateLimited("a");
+  w.origin("http://o").ejections = 1;
+  for (const CounterDef& row : CounterTable()) {
+    if (row.node != nullptr) w.*row.node = 10;
+    if (row.origin != nullptr) w.origin("http://o").*row.origin = 3;
+  }
+  w.tls_resumed = 4;
+  Counters one, two;
+  w.MergeInto(&one);
+  w.MergeInto(&two);
+  w.MergeInto(&two);
+  for (const CounterDef& row : CounterTable()) {
+    SCOPED_TRACE(row.name);
+    if (row.node != nullptr) {
+      EXPECT_EQ(two.*row.node, 2 * (one.*row.node));
+      EXPECT_NE(one.*row.node, 0u);
+    }
+    if (row.origin != nullptr) EXPECT_EQ(two.origins["http://o"].*row.origin, 6u);
+    if (row.app != nullptr) {
+      EXPECT_EQ(two.apps["a"].*row.app, 2u);
+      EXPECT_EQ(one.apps["a"].*row.app, 1u);
+    }
+  }
+}
+
+TEST(CounterTable, NodeReportFieldsAreReadThroughTheTable) {
+  Counters c;
+  c.connections_active = 5;
+  c.requests_in_flight = 2;
+  c.ejected_origins = 1;
+  OriginCounters o;
+  o.connect_errors = 1;
+  o.timeouts = 2;
+  o.protocol_errors = 4;
+  o.status_5xx = 8;
+  o.ejections = 16;
+  EXPECT_EQ(ReportValue(c, ReportField::kConnectionsOpen), 5u);
+  EXPECT_EQ(ReportValue(c, ReportField::kRequestsInFlight), 2u);
+  EXPECT_EQ(ReportValue(c, ReportField::kOriginsEjected), 1u);
+  EXPECT_EQ(ReportValue(o, ReportField::kOriginFailures), 15u);
+  EXPECT_EQ(ReportValue(o, ReportField::kOriginEjections), 16u);
 }
 
 }  // namespace
