@@ -186,6 +186,10 @@ absl::string_view MetricTypeName(MetricType type) {
   return "untyped";
 }
 
+void AppendFamilyHeader(std::string* out, absl::string_view name, MetricType type, absl::string_view help) {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", MetricTypeName(type), "\n");
+}
+
 absl::Span<const CounterDef> CounterTable() { return kTable; }
 
 void NodeCounters::Merge(const NodeCounters& other) {
@@ -223,8 +227,7 @@ std::string RenderPrometheus(const Counters& c, const std::string& extra) {
   for (const CounterDef* family = kTable; family != end;) {
     const CounterDef* next = family + 1;
     while (next != end && next->name == family->name) ++next;
-    absl::StrAppend(&out, "# HELP ", family->name, " ", family->help, "\n# TYPE ", family->name, " ",
-                    MetricTypeName(family->type), "\n");
+    AppendFamilyHeader(&out, family->name, family->type, family->help);
     if (family->render != nullptr) {
       family->render(c, &out);
     } else {
