@@ -18,7 +18,8 @@ constexpr ProcessMetricDef kTable[] = {
                        "{state=\"expired\"} ", s.certificates_expired, "\n");
      }},
     {.name = "er_dp_controlplane_connected", .type = MetricType::kGauge,
-     .help = "1 while the discovery stream is up.", .value = [](const P& s) -> uint64_t { return s.xds.connected ? 1 : 0; }},
+     .help = "1 while the discovery stream is up.",
+     .value = [](const P& s) -> uint64_t { return s.xds.connected ? 1 : 0; }},
     {.name = "er_dp_controlplane_failovers_total", .help = "Discovery streams opened on another replica.",
      .value = [](const P& s) -> uint64_t { return s.xds.failovers; }},
     {.name = "er_dp_controlplane_full_states_total", .help = "Responses carrying the full state.",
@@ -42,10 +43,14 @@ constexpr ProcessMetricDef kTable[] = {
     {.name = "er_dp_origins_unhealthy", .type = MetricType::kGauge,
      .help = "Origins failing their active health checks, per app.", .label_names = "app",
      .samples = [](const P& s, absl::string_view name, std::string* out) {
-       for (const auto& [app, n] : s.unhealthy) absl::StrAppend(out, name, "{app=\"", EscapeLabelValue(app), "\"} ", n, "\n");
+       for (const auto& [app, n] : s.unhealthy) {
+         absl::StrAppend(out, name, "{app=\"", EscapeLabelValue(app), "\"} ", n, "\n");
+       }
      }},
-    {.name = "er_dp_snapshot_applies_total", .help = "Snapshots accepted.", .value = [](const P& s) -> uint64_t { return s.xds.applies; }},
-    {.name = "er_dp_snapshot_nacks_total", .help = "Snapshots rejected.", .value = [](const P& s) -> uint64_t { return s.xds.nacks; }},
+    {.name = "er_dp_snapshot_applies_total", .help = "Snapshots accepted.",
+     .value = [](const P& s) -> uint64_t { return s.xds.applies; }},
+    {.name = "er_dp_snapshot_nacks_total", .help = "Snapshots rejected.",
+     .value = [](const P& s) -> uint64_t { return s.xds.nacks; }},
     {.name = "er_dp_aws_calls_total", .help = "S3 and Lambda calls started by the workers.",
      .value = [](const P& s) -> uint64_t { return s.aws.calls; }},
     {.name = "er_dp_aws_transport_errors_total", .help = "AWS calls without a response (timeouts included).",
@@ -53,7 +58,8 @@ constexpr ProcessMetricDef kTable[] = {
     {.name = "er_dp_aws_timeouts_total", .help = "AWS calls that hit --aws_timeout_ms or the connect timeout.",
      .value = [](const P& s) -> uint64_t { return s.aws.timeouts; }},
     {.name = "er_dp_aws_connections_opened_total",
-     .help = "Connections opened to AWS endpoints (keep-alive reuse shows here).", .value = [](const P& s) -> uint64_t { return s.aws.connections; }},
+     .help = "Connections opened to AWS endpoints (keep-alive reuse shows here).",
+     .value = [](const P& s) -> uint64_t { return s.aws.connections; }},
     {.name = "er_dp_aws_calls_in_flight", .type = MetricType::kGauge, .help = "AWS calls running now.",
      .value = [](const P& s) -> uint64_t { return s.aws.in_flight; }},
     {.name = "er_dp_s3_cache_hits_total", .help = "S3 website objects served from a worker's cache.",
@@ -79,7 +85,7 @@ absl::Span<const ProcessMetricDef> ProcessMetricTable() { return kTable; }
 std::string RenderProcessMetrics(const ProcessState& state) {
   std::string out;
   for (const ProcessMetricDef& family : kTable) {
-    stats::AppendFamilyHeader(&out, family.name, family.type, family.help);
+    metrics::AppendFamilyHeader(&out, family.name, stats::MetricTypeName(family.type), family.help);
     if (family.value != nullptr) {
       absl::StrAppend(&out, family.name, " ", family.value(state), "\n");
     } else {

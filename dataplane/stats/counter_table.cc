@@ -186,10 +186,6 @@ absl::string_view MetricTypeName(MetricType type) {
   return "untyped";
 }
 
-void AppendFamilyHeader(std::string* out, absl::string_view name, MetricType type, absl::string_view help) {
-  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", MetricTypeName(type), "\n");
-}
-
 absl::Span<const CounterDef> CounterTable() { return kTable; }
 
 void NodeCounters::Merge(const NodeCounters& other) {
@@ -227,7 +223,7 @@ std::string RenderPrometheus(const Counters& c, const std::string& extra) {
   for (const CounterDef* family = kTable; family != end;) {
     const CounterDef* next = family + 1;
     while (next != end && next->name == family->name) ++next;
-    AppendFamilyHeader(&out, family->name, family->type, family->help);
+    metrics::AppendFamilyHeader(&out, family->name, MetricTypeName(family->type), family->help);
     if (family->render != nullptr) {
       family->render(c, &out);
     } else {

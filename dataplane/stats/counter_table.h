@@ -46,9 +46,6 @@ struct CounterDef {
   ReportField report = ReportField::kNone;
 };
 
-// "# HELP …\n# TYPE …\n": the one writer of family headers in the data plane's /metrics.
-void AppendFamilyHeader(std::string* out, absl::string_view name, MetricType type, absl::string_view help);
-
 // The table, in /metrics order.
 absl::Span<const CounterDef> CounterTable();
 
