@@ -292,6 +292,10 @@ void MetricsRegistry::AddCallbackCounter(std::string name, std::string help,
   Register(std::make_unique<CallbackScalar>(std::move(name), std::move(help), "counter", std::move(callback)));
 }
 
+void AppendFamilyHeader(std::string* out, absl::string_view name, absl::string_view type, absl::string_view help) {
+  absl::StrAppend(out, "# HELP ", name, " ", EscapeHelp(help), "\n# TYPE ", name, " ", type, "\n");
+}
+
 std::string MetricsRegistry::Render() const {
   // Snapshot the (append-only) family list so callbacks and family locks run without mu_.
   std::vector<const MetricFamily*> families;
@@ -302,8 +306,7 @@ std::string MetricsRegistry::Render() const {
   }
   std::string out;
   for (const MetricFamily* family : families) {
-    absl::StrAppend(&out, "# HELP ", family->name(), " ", EscapeHelp(family->help_), "\n");
-    absl::StrAppend(&out, "# TYPE ", family->name(), " ", family->type(), "\n");
+    AppendFamilyHeader(&out, family->name(), family->type(), family->help_);
     family->AppendSamples(&out);
   }
   return out;

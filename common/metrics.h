@@ -159,6 +159,10 @@ class MetricsRegistry {
 // shortest form that round-trips ("0.25", "1e-05"), and "NaN", "+Inf", "-Inf".
 std::string FormatValue(double value);
 
+// "# HELP <name> <help>\n# TYPE <name> <type>\n", help escaped: the one writer of family headers
+// (the control plane's registry and the data plane's tables).
+void AppendFamilyHeader(std::string* out, absl::string_view name, absl::string_view type, absl::string_view help);
+
 // Escaping of the text format: label values escape \, " and newline; HELP escapes \ and newline.
 std::string EscapeLabelValue(absl::string_view value);
 std::string EscapeHelp(absl::string_view help);

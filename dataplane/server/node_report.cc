@@ -19,8 +19,9 @@ std::pair<uint64_t, uint64_t> Totals(const stats::AppCounters& app) {
   return {requests, errors};
 }
 
+// Which counters make a report field is said once, in the counter table.
 uint64_t Failures(const stats::OriginCounters& o) {
-  return o.connect_errors + o.timeouts + o.protocol_errors + o.status_5xx;
+  return stats::ReportValue(o, stats::ReportField::kOriginFailures);
 }
 
 // Counters only grow, except across a restart of the worker set: never below zero.
@@ -48,9 +49,9 @@ discovery::v1::NodeReport BuildNodeReport(const stats::Counters& now, const stat
   report.set_sent_unix_ms(absl::ToUnixMillis(absl::Now()));
   report.set_interval_ms(absl::ToInt64Milliseconds(interval));
   if (config != nullptr) report.set_version_served(config->version);
-  report.set_connections_open(now.connections_active);
-  report.set_requests_in_flight(now.requests_in_flight);
-  report.set_origins_ejected(now.ejected_origins);
+  report.set_connections_open(stats::ReportValue(now, stats::ReportField::kConnectionsOpen));
+  report.set_requests_in_flight(stats::ReportValue(now, stats::ReportField::kRequestsInFlight));
+  report.set_origins_ejected(stats::ReportValue(now, stats::ReportField::kOriginsEjected));
 
   std::vector<discovery::v1::AppTraffic> apps;
   for (const auto& [name, app] : now.apps) {
@@ -90,7 +91,7 @@ discovery::v1::NodeReport BuildNodeReport(const stats::Counters& now, const stat
     discovery::v1::OriginHealth h;
     h.set_origin(url);
     h.set_failures_total(Failures(o));
-    h.set_ejections_total(o.ejections);
+    h.set_ejections_total(stats::ReportValue(o, stats::ReportField::kOriginEjections));
     auto old = before.origins.find(url);
     h.set_failures(old == before.origins.end() ? Failures(o) : Delta(Failures(o), Failures(old->second)));
     h.set_healthy(h.failures() == 0);

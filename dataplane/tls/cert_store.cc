@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log/log.h"
+#include "common/metrics.h"
 
 namespace edgerouter::tls {
 namespace {
@@ -106,9 +107,9 @@ CertErrorCounters& CertErrorCounters::Global() {
 }
 
 std::string CertErrorCounters::RenderPrometheus() const {
-  std::string out =
-      "# HELP edgerouter_certificate_errors_total Snapshot certificates skipped, by reason.\n"
-      "# TYPE edgerouter_certificate_errors_total counter\n";
+  std::string out;
+  metrics::AppendFamilyHeader(&out, "edgerouter_certificate_errors_total", "counter",
+                              "Snapshot certificates skipped, by reason.");
   const std::pair<const char*, uint64_t> rows[] = {{"no_kek", no_kek.load()},
                                                    {"wrong_kek", wrong_kek.load()},
                                                    {"decrypt", decrypt.load()},

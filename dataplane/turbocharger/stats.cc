@@ -9,14 +9,6 @@
 #include "dataplane/turbocharger/disk_cache.h"
 
 namespace edgerouter::turbocharger {
-namespace {
-
-void Header(std::string* out, absl::string_view name, absl::string_view type, absl::string_view help) {
-  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
-}
-
-}  // namespace
-
 AppStats* Stats::App(absl::string_view app_id) {
   absl::MutexLock lock(&mu_);
   std::unique_ptr<AppStats>& entry = apps_[app_id];
@@ -32,15 +24,16 @@ std::string Stats::RenderPrometheus(const DiskCache& disk) {
   }
   std::sort(apps.begin(), apps.end());
   std::string out;
-  Header(&out, "er_dp_turbocharger_requests_total", "counter",
-         "Requests answered from a turbocharger manifest (the backend kind, or the middleware of an app whose "
-         "origin advertises).");
+  metrics::AppendFamilyHeader(&out, "er_dp_turbocharger_requests_total", "counter",
+                              "Requests answered from a turbocharger manifest (the backend kind, or the "
+                              "middleware of an app whose origin advertises).");
   for (const auto& [id, s] : apps) {
     const uint64_t n = s->served.load(std::memory_order_relaxed);
     if (n != 0) absl::StrAppend(&out, "er_dp_turbocharger_requests_total{app=\"", metrics::EscapeLabelValue(id), "\"} ", n, "\n");
   }
-  Header(&out, "er_dp_turbocharger_revalidations_total", "counter",
-         "Middleware re-validations (HEAD <prefix>) by outcome: renewed, reloaded (another manifest), detached.");
+  metrics::AppendFamilyHeader(&out, "er_dp_turbocharger_revalidations_total", "counter",
+                              "Middleware re-validations (HEAD <prefix>) by outcome: renewed, reloaded "
+                              "(another manifest), detached.");
   for (const auto& [id, s] : apps) {
     const std::string app = metrics::EscapeLabelValue(id);
     const std::pair<const char*, uint64_t> results[] = {{"renewed", s->renewed.load(std::memory_order_relaxed)},
@@ -52,22 +45,25 @@ std::string Stats::RenderPrometheus(const DiskCache& disk) {
       }
     }
   }
-  Header(&out, "er_dp_turbocharger_cache_hits_total", "counter",
-         "Turbocharger files found in a worker's memory cache or in the disk cache.");
+  metrics::AppendFamilyHeader(&out, "er_dp_turbocharger_cache_hits_total", "counter",
+                              "Turbocharger files found in a worker's memory cache or in the disk cache.");
   absl::StrAppend(&out, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"} ", memory_hits.load(), "\n",
                   "er_dp_turbocharger_cache_hits_total{tier=\"disk\"} ", disk_hits.load(), "\n");
-  Header(&out, "er_dp_turbocharger_cache_misses_total", "counter",
-         "Turbocharger files in neither cache: fetched from the store.");
+  metrics::AppendFamilyHeader(&out, "er_dp_turbocharger_cache_misses_total", "counter",
+                              "Turbocharger files in neither cache: fetched from the store.");
   absl::StrAppend(&out, "er_dp_turbocharger_cache_misses_total ", misses.load(), "\n");
-  Header(&out, "er_dp_turbocharger_downloads_total", "counter", "Store GETs of manifests and files, by result.");
+  metrics::AppendFamilyHeader(&out, "er_dp_turbocharger_downloads_total", "counter",
+                              "Store GETs of manifests and files, by result.");
   absl::StrAppend(&out, "er_dp_turbocharger_downloads_total{result=\"ok\"} ", downloads.load(), "\n",
                   "er_dp_turbocharger_downloads_total{result=\"error\"} ", download_errors.load(), "\n");
-  Header(&out, "er_dp_turbocharger_disk_cache_prunes_total", "counter",
-         "Disk cache entries deleted to stay within --turbocharger_cache_bytes.");
+  metrics::AppendFamilyHeader(&out, "er_dp_turbocharger_disk_cache_prunes_total", "counter",
+                              "Disk cache entries deleted to stay within --turbocharger_cache_bytes.");
   absl::StrAppend(&out, "er_dp_turbocharger_disk_cache_prunes_total ", disk.evictions(), "\n");
-  Header(&out, "er_dp_turbocharger_disk_cache_bytes", "gauge", "Bytes in the turbocharger disk cache.");
+  metrics::AppendFamilyHeader(&out, "er_dp_turbocharger_disk_cache_bytes", "gauge",
+                              "Bytes in the turbocharger disk cache.");
   absl::StrAppend(&out, "er_dp_turbocharger_disk_cache_bytes ", disk.bytes(), "\n");
-  Header(&out, "er_dp_turbocharger_disk_cache_entries", "gauge", "Entries in the turbocharger disk cache.");
+  metrics::AppendFamilyHeader(&out, "er_dp_turbocharger_disk_cache_entries", "gauge",
+                              "Entries in the turbocharger disk cache.");
   absl::StrAppend(&out, "er_dp_turbocharger_disk_cache_entries ", disk.entries(), "\n");
   return out;
 }
