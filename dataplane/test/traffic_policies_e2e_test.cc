@@ -59,8 +59,10 @@ class TrafficPolicies : public DataplaneE2E {
         app("sticky", absl::StrCat(R"({"origins":[")", a, R"(",")", b,
                                    R"("],"sticky":{"cookie_name":"lb","http_only":true,"same_site":"lax","max_age_seconds":600}})")),
         ",",
+        // Two failed probes (2 s each at most) make an origin unhealthy: one slow probe on a
+        // loaded machine must not take the healthy origin out too (that would fail open).
         app("checked", absl::StrCat(R"({"origins":[")", a, R"(",")", b,
-                                    R"("],"sticky":{"cookie_name":"lb"},"health_check":{"path":"/healthz","interval":"50ms","timeout":"500ms","healthy_threshold":1,"unhealthy_threshold":1}})")),
+                                    R"("],"sticky":{"cookie_name":"lb"},"health_check":{"path":"/healthz","interval":"50ms","timeout":"2s","healthy_threshold":1,"unhealthy_threshold":2}})")),
         ",",
         app("retry2", absl::StrCat(R"({"origins":[")", a, R"(/status/503",")", b, R"(/status/200"]})"),
             R"(,"policies":{"retry":{"attempts":2,"initial_interval":"1ms"}})"),
@@ -201,7 +203,7 @@ TEST_F(TrafficPolicies, OriginSetChangeMovesOnlyTheRemovedOriginsSessionsAndStop
                   R"({"id":"checked","frontends":[{"kind":"hostname","hostname":"checked.test","path_prefix":"/","allow_insecure_http":true}],)",
                   R"("backend":{"kind":"reverse_proxy","reverse_proxy_opts":{"origins":["http://127.0.0.1:)", origin_a_,
                   R"(","http://127.0.0.1:)", origin_c,
-                  R"("],"sticky":{"cookie_name":"lb"},"health_check":{"path":"/healthz","interval":"50ms","timeout":"500ms","healthy_threshold":1,"unhealthy_threshold":1}}}})"))
+                  R"("],"sticky":{"cookie_name":"lb"},"health_check":{"path":"/healthz","interval":"50ms","timeout":"2s","healthy_threshold":1,"unhealthy_threshold":2}}}})"))
                   .ok());
   ASSERT_TRUE(Eventually([&] { return Hits(origin_c, "/probes") > 2; }));  // c's checker runs: applied
   // b's checker stops once no worker holds the old config. No request is sent: publishing wakes
