@@ -80,6 +80,9 @@ class DiscoveryServer::NodeStream : public grpc::ServerBidiReactor<grpc::ByteBuf
         action.status = ok ? finish_status_ : grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
       }
     }
+    // The node may have ACKed before this completion ran, and a snapshot published meanwhile
+    // found the write still in flight: decide again, or that node would wait for the next one.
+    if (!action.finish) action = Decide();
     Act(std::move(action));
   }
 
