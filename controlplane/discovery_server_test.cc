@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 
@@ -91,6 +92,116 @@ class DiscoveryFanoutTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> grpc_;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// A node that sees the raw bytes on the wire (generic stub, no protobuf on its side).
+class RawNode : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  RawNode(const std::shared_ptr<grpc::Channel>& channel, const std::string& first) : stub_(channel) {
+    ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    stub_.PrepareBidiStreamingCall(&ctx_, "/edgerouter.discovery.v1.Discovery/StreamSnapshots", grpc::StubOptions(),
+                                   this);
+    Send(first);
+    StartRead(&in_);
+    StartCall();
+  }
+  ~RawNode() override {
+    ctx_.TryCancel();
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+  }
+  // One write at a time (the completion may come after the server has answered).
+  void Send(const std::string& bytes) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(+[](bool* writing) { return !*writing; }, &writing_));
+      writing_ = true;
+    }
+    grpc::Slice slice(bytes);
+    out_ = grpc::ByteBuffer(&slice, 1);
+    StartWrite(&out_);
+  }
+  void OnWriteDone(bool) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+  }
+  // The n-th message received (0-based), or "" if the stream ended first.
+  std::string Received(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [&] { return received_.size() > n || done_; };
+    mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(20));
+    return received_.size() > n ? received_[n] : "";
+  }
+  grpc::Status Finished() {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&done_), absl::Seconds(20));
+    return status_;
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (in_.Dump(&slices).ok()) {
+      for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      received_.push_back(std::move(bytes));
+    }
+    StartRead(&in_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    absl::MutexLock lock(&mu_);
+    status_ = status;
+    done_ = true;
+  }
+
+ private:
+  grpc::GenericStub stub_;
+  grpc::ClientContext ctx_;
+  grpc::ByteBuffer out_, in_;
+  absl::Mutex mu_;
+  std::vector<std::string> received_ ABSL_GUARDED_BY(mu_);
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+TEST_F(DiscoveryFanoutTest, WireBytesAreTheMessagesSerialisation) {
+  server_->OnSnapshot(Snap("v1", {Res("app/a", "a1"), Res("app/b", "b1")}));
+  DiscoveryRequest first;
+  first.set_node_id("raw-node");
+  RawNode node(channel_, first.SerializeAsString());
+  DiscoveryResponse full;
+  full.set_version_info("v1");
+  full.set_nonce("v1");
+  full.set_full_state(true);
+  *full.add_resources() = *Res("app/a", "a1");
+  *full.add_resources() = *Res("app/b", "b1");
+  EXPECT_EQ(node.Received(0), full.SerializeAsString());
+
+  DiscoveryRequest ack;
+  ack.set_version_info("v1");
+  ack.set_response_nonce("v1");
+  node.Send(ack.SerializeAsString());
+  ASSERT_TRUE(AllAcked(1, "v1"));
+  server_->OnSnapshot(Snap("v2", {Res("app/b", "b2")}));
+  DiscoveryResponse delta;
+  delta.set_version_info("v2");
+  delta.set_nonce("v2");
+  *delta.add_resources() = *Res("app/b", "b2");
+  delta.add_removed_resources("app/a");
+  EXPECT_EQ(node.Received(1), delta.SerializeAsString());
+}
+
+TEST_F(DiscoveryFanoutTest, BytesThatAreNotADiscoveryRequestEndTheStream) {
+  server_->OnSnapshot(Snap("v1", {Res("app/a", "a1")}));
+  RawNode node(channel_, std::string("\xff\xff\xff\xff", 4));  // field 0x1fffffff?, truncated varint
+  const grpc::Status status = node.Finished();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("not a DiscoveryRequest"), std::string::npos) << status.error_message();
+  EXPECT_EQ(node.Received(0), "");
+}
 
 struct Node {
   grpc::ClientContext ctx;
