@@ -204,6 +204,7 @@ int Run() {
   const long rss_nodes = RssKb(cp->pid());
 
   std::vector<double> latencies_ms, append_ms, first_ms;
+  const double cpu_start = CpuSeconds(cp->pid());
   for (int c = 0; c < changes; ++c) {
     // Changes spaced beyond the coalescing quiet window, as operator changes are; back-to-back
     // changes are coalesced by design (see docs/benchmarks.md).
@@ -227,6 +228,8 @@ int Run() {
     latencies_ms.push_back(absl::ToDoubleMilliseconds(*std::max_element(times.begin(), times.end()) - t0));
     first_ms.push_back(absl::ToDoubleMilliseconds(*std::min_element(times.begin(), times.end()) - t0));
   }
+  // Includes the 50 ms pauses (idle) and the admin calls: a per-change cost of replica 0.
+  const double cpu_per_change_ms = (CpuSeconds(cp->pid()) - cpu_start) * 1000 / changes;
   const long rss_end = RssKb(cp->pid());
 
   std::string build_line;
@@ -248,6 +251,7 @@ int Run() {
               Percentile(append_ms, 0.5), Percentile(append_ms, 0.99));
   std::printf("| of which: first node received | p50 %.1f ms, p99 %.1f ms |\n", Percentile(first_ms, 0.5),
               Percentile(first_ms, 0.99));
+  std::printf("| control-plane CPU (user+system, replica 0) per change | %.1f ms |\n", cpu_per_change_ms);
   std::printf("| control-plane RSS: empty / %d apps / + %d nodes / end | %.1f / %.1f / %.1f / %.1f MB |\n", apps,
               nodes, rss_empty / 1024.0, rss_loaded / 1024.0, rss_nodes / 1024.0, rss_end / 1024.0);
 

@@ -15,6 +15,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -483,6 +484,10 @@ int Run() {
 }  // namespace edgerouter::controlplane
 
 int main(int argc, char** argv) {
+  // Debian's Abseil checks every Mutex acquisition for lock-order cycles (a debug-build aid);
+  // with a mutex per node stream that graph walk is ~7% of the control plane's CPU at 1,000
+  // nodes. Lock order is checked by the tests, which keep the default.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   edgerouter::InstallVersionFlag("controlplane");
   absl::ParseCommandLine(argc, argv);
   if (absl::Status s = edgerouter::log::InitFromFlags(); !s.ok()) {

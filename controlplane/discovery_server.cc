@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 
 namespace edgerouter::controlplane {
 
@@ -35,14 +36,13 @@ void ComputeDelta(const ResourceVersions& known, const BuiltSnapshot& target,
   for (; k < known.size(); ++k) response->add_removed_resources(std::string(known[k].first));
 }
 
-class DiscoveryServer::NodeStream
-    : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse> {
+class DiscoveryServer::NodeStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   NodeStream(DiscoveryServer* server, grpc::CallbackServerContext* context)
       : server_(server), context_(context), peer_(context->peer()) {
     context_->AddInitialMetadata(kReplicaMetadataKey, server_->replica_id_.empty() ? "-" : server_->replica_id_);
     StartSendInitialMetadata();
-    StartRead(&request_);
+    StartRead(&request_bytes_);
   }
 
   // A new snapshot exists: push it unless a response is still unanswered.
@@ -59,8 +59,12 @@ class DiscoveryServer::NodeStream
       Act(RequestFinish(grpc::Status::OK));
       return;
     }
-    Action action = HandleRequest();
-    if (!action.finish) StartRead(&request_);
+    request_.Clear();
+    // Deserialize consumes the buffer, so the next read may reuse it.
+    grpc::Status parsed = grpc::SerializationTraits<DiscoveryRequest>::Deserialize(&request_bytes_, &request_);
+    Action action = parsed.ok() ? HandleRequest() : RequestFinish(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT, "discovery request from " + peer_ + " is not a DiscoveryRequest"));
+    if (!action.finish && !finish_requested()) StartRead(&request_bytes_);
     Act(std::move(action));
   }
 
@@ -76,6 +80,9 @@ class DiscoveryServer::NodeStream
         action.status = ok ? finish_status_ : grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
       }
     }
+    // The node may have ACKed before this completion ran, and a snapshot published meanwhile
+    // found the write still in flight: decide again, or that node would wait for the next one.
+    if (!action.finish) action = Decide();
     Act(std::move(action));
   }
 
@@ -102,8 +109,15 @@ class DiscoveryServer::NodeStream
   };
 
   void Act(Action action) {
-    if (action.write) StartWrite(&writing_->message);
+    // writing_ is replaced only after OnWriteDone, so the buffer outlives the write; every
+    // stream writes the same const buffer (gRPC takes slice references, no copy).
+    if (action.write) StartWrite(&writing_->wire);
     if (action.finish) Finish(action.status);
+  }
+
+  bool finish_requested() {
+    absl::MutexLock lock(&mu_);
+    return finishing_;
   }
 
   Action RequestFinish(grpc::Status status) {
@@ -206,20 +220,19 @@ class DiscoveryServer::NodeStream
 
     if (acked_ == nullptr && !initial_known_.empty()) {
       // Reconnect before any ACK on this stream: a delta against what the node reported.
-      auto own = std::make_shared<SharedResponse>();
+      DiscoveryResponse own;
       ResourceVersions known(initial_known_.begin(), initial_known_.end());
-      ComputeDelta(known, *target, &own->message);
-      own->message.set_version_info(version);
-      own->message.set_nonce(version);
-      own->bytes = own->message.ByteSizeLong();
-      writing_ = std::move(own);
+      ComputeDelta(known, *target, &own);
+      own.set_version_info(version);
+      own.set_nonce(version);
+      writing_ = Serialize(own);
     } else {
       writing_ = server_->ResponseFor(acked_, target);
     }
     outstanding_nonce_ = version;
     outstanding_ = target;
     write_in_flight_ = true;
-    server_->stats_->OnPush(writing_->bytes, writing_->message.full_state());
+    server_->stats_->OnPush(writing_->bytes, writing_->full_state);
     server_->UpdateStatus(node_id_, [&](admin::v1::NodeStatus* s) { s->set_pending_version(version); });
     action.write = true;
     return action;
@@ -228,7 +241,8 @@ class DiscoveryServer::NodeStream
   DiscoveryServer* const server_;
   grpc::CallbackServerContext* const context_;
   const std::string peer_;
-  DiscoveryRequest request_;  // touched only by the read chain
+  grpc::ByteBuffer request_bytes_;  // touched only by the read chain
+  DiscoveryRequest request_;
 
   absl::Mutex mu_;
   std::string node_id_ ABSL_GUARDED_BY(mu_);
@@ -249,7 +263,7 @@ class DiscoveryServer::NodeStream
 
 DiscoveryServer::~DiscoveryServer() = default;
 
-grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* DiscoveryServer::StreamSnapshots(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* DiscoveryServer::StreamSnapshots(
     grpc::CallbackServerContext* context) {
   return new NodeStream(this, context);
 }
@@ -260,17 +274,28 @@ std::shared_ptr<const DiscoveryServer::SharedResponse> DiscoveryServer::Response
   absl::MutexLock lock(&cache_mu_);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
-  auto response = std::make_shared<SharedResponse>();
+  DiscoveryResponse message;
   if (from == nullptr) {
-    response->message.set_full_state(true);
-    for (const ResourcePtr& r : to->resources) *response->message.add_resources() = *r;
+    message.set_full_state(true);
+    for (const ResourcePtr& r : to->resources) *message.add_resources() = *r;
   } else {
-    ComputeDelta(VersionsOf(*from), *to, &response->message);
+    ComputeDelta(VersionsOf(*from), *to, &message);
   }
-  response->message.set_version_info(to->version);
-  response->message.set_nonce(to->version);
-  response->bytes = response->message.ByteSizeLong();
+  message.set_version_info(to->version);
+  message.set_nonce(to->version);
+  std::shared_ptr<const SharedResponse> response = Serialize(message);
   cache_.emplace(key, response);
+  return response;
+}
+
+std::shared_ptr<const DiscoveryServer::SharedResponse> DiscoveryServer::Serialize(const DiscoveryResponse& message) {
+  auto response = std::make_shared<SharedResponse>();
+  bool own_buffer = false;
+  // The serialisation a typed stream's write would do, once; it cannot fail for a built message.
+  grpc::Status status = grpc::SerializationTraits<DiscoveryResponse>::Serialize(message, &response->wire, &own_buffer);
+  if (!status.ok()) log::Error("discovery response serialisation failed").Kv("version", message.version_info()).Kv("error", status.error_message());
+  response->bytes = response->wire.Length();
+  response->full_state = message.full_state();
   return response;
 }
 
@@ -310,7 +335,12 @@ void DiscoveryServer::UpdateStatus(const std::string& node_id,
                                    const std::function<void(admin::v1::NodeStatus*)>& f) {
   absl::MutexLock lock(&status_mu_);
   f(&status_[node_id]);
-  PruneLocked();
+  // Pruning walks every node: at most once a second here, not once per push and ACK.
+  const absl::Time now = absl::Now();
+  if (now - last_prune_ >= absl::Seconds(1)) {
+    last_prune_ = now;
+    PruneLocked();
+  }
 }
 
 void DiscoveryServer::PruneLocked() {

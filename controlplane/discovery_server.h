@@ -6,8 +6,10 @@
 // parked — never resent — until the snapshot changes (go-control-plane's resend loop).
 //
 // The nonce is the snapshot version (a stream never gets the same version twice), so responses
-// do not differ per node: a full state, or the delta between two snapshots, is built once and
-// shared by every node that needs it.
+// do not differ per node: a full state, or the delta between two snapshots, is built and
+// serialised once (gRPC's own protobuf serialisation, so the bytes are what a typed stream
+// would send) and every stream writes the same refcounted bytes. The method is therefore
+// registered raw (ByteBuffer in and out); requests are parsed here.
 #ifndef EDGEROUTER_CONTROLPLANE_DISCOVERY_SERVER_H_
 #define EDGEROUTER_CONTROLPLANE_DISCOVERY_SERVER_H_
 
@@ -19,6 +21,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "controlplane/snapshot_builder.h"
 #include "proto/admin.pb.h"
 #include "proto/discovery.grpc.pb.h"
@@ -37,14 +40,15 @@ struct DiscoveryStats {
 // the stream is served (and by whom) before any snapshot is due.
 constexpr char kReplicaMetadataKey[] = "x-edgerouter-replica";
 
-class DiscoveryServer final : public discovery::v1::Discovery::CallbackService {
+class DiscoveryServer final : public discovery::v1::Discovery::WithRawCallbackMethod_StreamSnapshots<
+                                  discovery::v1::Discovery::Service> {
  public:
   explicit DiscoveryServer(DiscoveryStats* stats, std::string replica_id = "")
       : stats_(stats), replica_id_(std::move(replica_id)) {}
   ~DiscoveryServer() override;
 
-  grpc::ServerBidiReactor<discovery::v1::DiscoveryRequest, discovery::v1::DiscoveryResponse>*
-  StreamSnapshots(grpc::CallbackServerContext* context) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamSnapshots(
+      grpc::CallbackServerContext* context) override;
 
   // Publishes a new snapshot to every connected node (called by the snapshot hub).
   void OnSnapshot(std::shared_ptr<const BuiltSnapshot> snapshot);
@@ -77,10 +81,13 @@ class DiscoveryServer final : public discovery::v1::Discovery::CallbackService {
   void Unregister(NodeStream* stream);
   void UpdateStatus(const std::string& node_id, const std::function<void(admin::v1::NodeStatus*)>& f);
 
+  // A response serialised once; streams write `wire` (a copy only takes slice references).
   struct SharedResponse {
-    discovery::v1::DiscoveryResponse message;
+    grpc::ByteBuffer wire;
     size_t bytes = 0;
+    bool full_state = false;
   };
+  static std::shared_ptr<const SharedResponse> Serialize(const discovery::v1::DiscoveryResponse& message);
   // Full state (`from` null) or delta `from` -> `to`, built once per pair.
   std::shared_ptr<const SharedResponse> ResponseFor(const std::shared_ptr<const BuiltSnapshot>& from,
                                                     const std::shared_ptr<const BuiltSnapshot>& to);
@@ -94,6 +101,7 @@ class DiscoveryServer final : public discovery::v1::Discovery::CallbackService {
   absl::Mutex status_mu_;
   std::map<std::string, admin::v1::NodeStatus> status_ ABSL_GUARDED_BY(status_mu_);
   absl::Duration node_expiry_ ABSL_GUARDED_BY(status_mu_) = absl::Minutes(10);
+  absl::Time last_prune_ ABSL_GUARDED_BY(status_mu_) = absl::InfinitePast();
   void PruneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(status_mu_);
   absl::Mutex cache_mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const SharedResponse>> cache_
