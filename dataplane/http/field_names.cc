@@ -12,7 +12,7 @@ FieldName ClassifyFieldName(absl::string_view name) {
   // and 'a'-'z' map onto 'a'-'z' with | 0x20).
   auto is = [name](absl::string_view candidate) {
     return (static_cast<unsigned char>(name[0]) | 0x20) == static_cast<unsigned char>(candidate[0]) &&
-           absl::EqualsIgnoreCase(name, candidate);
+           EqualsLowerAscii(name, candidate);
   };
   switch (name.size()) {
     case 2:
@@ -56,7 +56,7 @@ FieldName ClassifyFieldName(absl::string_view name) {
 void ConnectionOptions::Add(absl::string_view connection_value) {
   // The usual values nominate nothing ("close" is no field, "keep-alive" is hop-by-hop anyway):
   // no split per response for them.
-  if (absl::EqualsIgnoreCase(connection_value, "keep-alive") || absl::EqualsIgnoreCase(connection_value, "close")) {
+  if (EqualsLowerAscii(connection_value, "keep-alive") || EqualsLowerAscii(connection_value, "close")) {
     return;
   }
   for (absl::string_view token : absl::StrSplit(connection_value, ',')) {

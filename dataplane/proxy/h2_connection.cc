@@ -8,31 +8,10 @@
 #include "absl/strings/ascii.h"
 #include "common/log/log.h"
 #include "dataplane/h2/request_decoder.h"
+#include "dataplane/http/field_names.h"
 #include "dataplane/proxy/worker.h"
 
 namespace edgerouter::proxy {
-namespace {
-
-// ASCII lower-casing in place, 8 bytes per step (a response head's names are lowered for every
-// HTTP/2 response). Per byte: upper = ASCII && >= 'A' && <= 'Z', tested on the low 7 bits
-// with adds that cannot carry into the next byte; 0x20 is then or-ed into those bytes.
-void LowerInPlace(char* p, size_t n) {
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x;
-    std::memcpy(&x, p + i, 8);
-    const uint64_t low7 = x & ~kHigh;
-    const uint64_t at_least_a = low7 + 0x3f3f3f3f3f3f3f3fULL;  // high bit: >= 'A' (0x41)
-    const uint64_t above_z = low7 + 0x2525252525252525ULL;     // high bit: > 'Z' (0x5a)
-    const uint64_t upper = at_least_a & ~above_z & ~x & kHigh;
-    x |= upper >> 2;
-    std::memcpy(p + i, &x, 8);
-  }
-  for (; i < n; ++i) p[i] = absl::ascii_tolower(static_cast<unsigned char>(p[i]));
-}
-
-}  // namespace
 
 // One stream's request/response, seen by its DownstreamConnection as a client.
 class H2Connection::Exchange : public StreamPort {
@@ -113,7 +92,7 @@ class H2Connection::Exchange : public StreamPort {
       fields_.push_back({absl::string_view(p, h.name.size()), h.value});
       p += h.name.size();
     }
-    LowerInPlace(lower_names_.data(), name_bytes);
+    http::LowerAsciiInPlace(lower_names_.data(), name_bytes);
     const bool has_body = framing != http::BodyFraming::kNone &&
                           !(framing == http::BodyFraming::kContentLength && content_length == 0);
     h2::Session& session = *conn_->session_;
