@@ -264,7 +264,7 @@ Session::Session(Handler* handler, Limits limits) : handler_(handler), limits_(l
   // Window updates follow what the handler forwarded, not what arrived: backpressure.
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_continuations(opt, 8);
-  nghttp2_session_server_new2(&session_, cb, this, opt);
+  nghttp2_session_server_new3(&session_, cb, this, opt, memory_.mem());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
 }

@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "absl/strings/string_view.h"
+#include "dataplane/h2/session_memory.h"
 #include "dataplane/proxy/io_buffer.h"
 
 namespace edgerouter::h2 {
@@ -168,6 +169,7 @@ class Session {
 
   Handler* const handler_;
   const Limits limits_;
+  SessionMemory memory_;  // nghttp2's allocations; outlives session_ (deleted in ~Session)
   nghttp2_session* session_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<Stream>> streams_;
   // The last stream found: nghttp2 calls back for the same stream several times in a row
