@@ -35,7 +35,9 @@ struct SessionCallbacks {
       self->free_streams_.pop_back();
     }
     stream->id = frame->hd.stream_id;
-    self->streams_[stream->id] = std::move(stream);
+    Stream* const added = stream.get();
+    self->streams_[added->id] = std::move(stream);
+    self->last_found_ = added;
     return 0;
   }
 
@@ -62,7 +64,7 @@ struct SessionCallbacks {
       int64_t length = -1;
       if (absl::SimpleAtoi(v, &length)) s->content_length = length;
     }
-    s->headers.emplace_back(std::string(n), std::string(v));
+    s->headers.Add(n, v);
     return 0;
   }
 
@@ -163,6 +165,7 @@ struct SessionCallbacks {
     if (it == self->streams_.end()) return 0;
     std::unique_ptr<Stream> stream = std::move(it->second);
     self->streams_.erase(it);
+    if (self->last_found_ == stream.get()) self->last_found_ = nullptr;
     // A stream nghttp2 reset because of what the client sent (DATA beyond content-length or
     // the window, a bad trailer, ...) after we had started on it: the client made us do work
     // and drop it, like a reset of its own ("MadeYouReset", CVE-2025-8671). It closes while
@@ -216,13 +219,25 @@ struct SessionCallbacks {
   }
 };
 
+void FieldList::Add(absl::string_view name, absl::string_view value) {
+  if (size_ == items_.size()) items_.emplace_back();
+  Header& h = items_[size_++];
+  h.first.assign(name.data(), name.size());
+  h.second.assign(value.data(), value.size());
+}
+
 void Stream::Reset() {
   id = 0;
   method.clear();
   scheme.clear();
   authority.clear();
   path.clear();
-  headers.clear();
+  // Kept for the next request unless they were large (header_bytes counts what was received).
+  if (header_bytes > 4096) {
+    headers.Release();
+  } else {
+    headers.clear();
+  }
   content_length = -1;
   request_body_bytes = 0;
   request_ended = false;
@@ -249,13 +264,14 @@ Session::Session(Handler* handler, Limits limits) : handler_(handler), limits_(l
   // Window updates follow what the handler forwarded, not what arrived: backpressure.
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_continuations(opt, 8);
-  nghttp2_session_server_new2(&session_, cb, this, opt);
+  nghttp2_session_server_new3(&session_, cb, this, opt, memory_.mem());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
 }
 
 Session::~Session() {
   // Streams die with the session; handlers hear about each one.
+  last_found_ = nullptr;
   for (auto& [id, stream] : streams_) {
     if (stream->handed_to_handler) handler_->OnStreamClosed(*stream, NGHTTP2_CANCEL);
   }
@@ -323,8 +339,11 @@ bool Session::WantsWrite() const { return nghttp2_session_want_write(session_) !
 bool Session::WantsRead() const { return nghttp2_session_want_read(session_) != 0; }
 
 Stream* Session::Find(int32_t id) {
+  if (last_found_ != nullptr && last_found_->id == id) return last_found_;
   auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (it == streams_.end()) return nullptr;
+  last_found_ = it->second.get();
+  return last_found_;
 }
 
 absl::Status Session::SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers,

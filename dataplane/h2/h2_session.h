@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "absl/strings/string_view.h"
+#include "dataplane/h2/session_memory.h"
 #include "dataplane/proxy/io_buffer.h"
 
 namespace edgerouter::h2 {
@@ -42,6 +43,33 @@ struct Limits {
 };
 
 using Header = std::pair<std::string, std::string>;
+
+// A stream's regular request fields. Cleared by count, not destroyed: a pooled stream's next
+// request assigns into the strings it already has (no allocation per field in the common case).
+class FieldList {
+ public:
+  void Add(absl::string_view name, absl::string_view value);
+  void clear() { size_ = 0; }
+  // Gives the strings back (a stream that held large fields does not keep them pooled).
+  void Release() {
+    items_.clear();
+    items_.shrink_to_fit();
+    size_ = 0;
+  }
+  const Header* begin() const { return items_.data(); }
+  const Header* end() const { return items_.data() + size_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  FieldList& operator=(std::vector<Header> fields) {
+    items_ = std::move(fields);
+    size_ = items_.size();
+    return *this;
+  }
+
+ private:
+  std::vector<Header> items_;  // items_[size_..] are kept for reuse
+  size_t size_ = 0;
+};
 // A field borrowed from elsewhere (e.g. a parsed upstream response): no copy until nghttp2's.
 struct HeaderRef {
   absl::string_view name;  // lower-case
@@ -51,7 +79,7 @@ struct HeaderRef {
 struct Stream {
   int32_t id = 0;
   std::string method, scheme, authority, path;
-  std::vector<Header> headers;  // regular fields, names lower-case as on the wire
+  FieldList headers;  // regular fields, names lower-case as on the wire
   int64_t content_length = -1;
   uint64_t request_body_bytes = 0;
   bool request_ended = false;
@@ -141,8 +169,12 @@ class Session {
 
   Handler* const handler_;
   const Limits limits_;
+  SessionMemory memory_;  // nghttp2's allocations; outlives session_ (deleted in ~Session)
   nghttp2_session* session_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<Stream>> streams_;
+  // The last stream found: nghttp2 calls back for the same stream several times in a row
+  // (each field of a HEADERS block), so this spares most map lookups. Null when it closed.
+  Stream* last_found_ = nullptr;
   std::vector<std::unique_ptr<Stream>> free_streams_;  // closed streams kept for reuse
   std::vector<int32_t> writable_;  // streams owed OnResponseWritable after a Send()
   std::vector<nghttp2_nv> nva_;    // SubmitResponse's field array, reused

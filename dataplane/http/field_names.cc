@@ -7,7 +7,13 @@
 namespace edgerouter::http {
 
 FieldName ClassifyFieldName(absl::string_view name) {
-  auto is = [name](absl::string_view candidate) { return absl::EqualsIgnoreCase(name, candidate); };
+  // The first byte, lower-cased, rules out most candidates of the same length before the full
+  // case-insensitive compare (candidates are lower-case and start with a letter; only 'A'-'Z'
+  // and 'a'-'z' map onto 'a'-'z' with | 0x20).
+  auto is = [name](absl::string_view candidate) {
+    return (static_cast<unsigned char>(name[0]) | 0x20) == static_cast<unsigned char>(candidate[0]) &&
+           EqualsLowerAscii(name, candidate);
+  };
   switch (name.size()) {
     case 2:
       return is("te") ? FieldName::kHopByHop : FieldName::kOther;
@@ -48,6 +54,11 @@ FieldName ClassifyFieldName(absl::string_view name) {
 }
 
 void ConnectionOptions::Add(absl::string_view connection_value) {
+  // The usual values nominate nothing ("close" is no field, "keep-alive" is hop-by-hop anyway):
+  // no split per response for them.
+  if (EqualsLowerAscii(connection_value, "keep-alive") || EqualsLowerAscii(connection_value, "close")) {
+    return;
+  }
   for (absl::string_view token : absl::StrSplit(connection_value, ',')) {
     token = absl::StripAsciiWhitespace(token);
     if (token.empty() || absl::EqualsIgnoreCase(token, "close")) continue;

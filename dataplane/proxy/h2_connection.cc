@@ -2,10 +2,13 @@
 
 #include <sys/epoll.h>
 
+#include <cstdint>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "common/log/log.h"
 #include "dataplane/h2/request_decoder.h"
+#include "dataplane/http/field_names.h"
 #include "dataplane/proxy/worker.h"
 
 namespace edgerouter::proxy {
@@ -85,10 +88,11 @@ class H2Connection::Exchange : public StreamPort {
     fields_.clear();
     char* p = lower_names_.data();
     for (const http::Header& h : headers) {
-      for (size_t i = 0; i < h.name.size(); ++i) p[i] = absl::ascii_tolower(static_cast<unsigned char>(h.name[i]));
+      std::memcpy(p, h.name.data(), h.name.size());
       fields_.push_back({absl::string_view(p, h.name.size()), h.value});
       p += h.name.size();
     }
+    http::LowerAsciiInPlace(lower_names_.data(), name_bytes);
     const bool has_body = framing != http::BodyFraming::kNone &&
                           !(framing == http::BodyFraming::kContentLength && content_length == 0);
     h2::Session& session = *conn_->session_;

@@ -51,7 +51,6 @@ void RequestState::Reset() {
   client.peer_trusted = false;
   upstream_path.clear();
   upstream_headers.clear();
-  upstream_line.clear();
   client_host_header.clear();
   upstream_error.clear();
   upstream_label.clear();

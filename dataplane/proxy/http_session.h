@@ -124,7 +124,6 @@ struct RequestState : RequestValues {
   http::ClientAddress client;                     // who the client is (X-Forwarded-For, access log)
   std::string upstream_path;     // path?query as the origin sees it (before its own prefix)
   std::string upstream_headers;  // forwarded header block, built once per request
-  std::string upstream_line;     // request line + Host, per attempt
   std::string client_host_header;
   std::string upstream_error;
   std::string upstream_label;

@@ -39,6 +39,15 @@ void AppendChunk(absl::string_view data, IoBuffer* out) {
   out->Append("\r\n");
 }
 
+// "name: value\r\n": plain appends, since absl::StrAppend's size pass and resize cost ~4×
+// as much per field and this runs for every forwarded field of every request.
+void AppendField(std::string* out, absl::string_view name, absl::string_view value) {
+  out->append(name.data(), name.size());
+  out->append(": ", 2);
+  out->append(value.data(), value.size());
+  out->append("\r\n", 2);
+}
+
 }  // namespace
 
 void DownstreamConnection::StartProxy(const backends::ProxyTarget& backend, const std::string& path) {
@@ -71,13 +80,13 @@ void DownstreamConnection::StartProxy(const backends::ProxyTarget& backend, cons
       if (absl::EqualsIgnoreCase(name, forced_name)) return;  // the app's value wins
     }
     if (edit != nullptr && edit->Removes(name)) return;
-    absl::StrAppend(&out, name, ": ", value, "\r\n");
+    AppendField(&out, name, value);
   });
   for (const auto& [name, value] : backend.headers_to_origin) {
-    if (edit == nullptr || !edit->Removes(name)) absl::StrAppend(&out, name, ": ", value, "\r\n");
+    if (edit == nullptr || !edit->Removes(name)) AppendField(&out, name, value);
   }
   if (edit != nullptr) {
-    for (const auto& [name, value] : edit->add) absl::StrAppend(&out, name, ": ", value, "\r\n");
+    for (const auto& [name, value] : edit->add) AppendField(&out, name, value);
   }
   if (h.framing == http::BodyFraming::kContentLength) {
     absl::StrAppend(&out, "Content-Length: ", h.content_length, "\r\n");
@@ -130,11 +139,17 @@ void DownstreamConnection::ConnectAttempt(bool fresh) {
   upstream_->SetOwner(this);
   up_out_.Clear();
   req_.upstream_write_failed = false;
-  req_.upstream_line.clear();
-  absl::StrAppend(&req_.upstream_line, req_.method, " ", origin.path_prefix, req_.upstream_path, " HTTP/1.1\r\nHost: ",
-                  req_.backend->pass_host_header ? absl::string_view(req_.client_host_header) : absl::string_view(origin.authority),
-                  "\r\n");
-  up_out_.Append(req_.upstream_line);
+  // Request line and Host (per attempt: the origin's prefix and authority), straight into the
+  // origin buffer, then the origin-independent fields built once by StartProxy.
+  const absl::string_view host =
+      req_.backend->pass_host_header ? absl::string_view(req_.client_host_header) : absl::string_view(origin.authority);
+  up_out_.Append(req_.method);
+  up_out_.Append(" ");
+  up_out_.Append(origin.path_prefix);
+  up_out_.Append(req_.upstream_path);
+  up_out_.Append(" HTTP/1.1\r\nHost: ");
+  up_out_.Append(host);
+  up_out_.Append("\r\n");
   up_out_.Append(req_.upstream_headers);
   up_in_.Clear();
   response_progress_.Reset();

@@ -1,6 +1,7 @@
 #include "dataplane/routing/route_table.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -44,17 +45,14 @@ void CanonicaliseHost(std::string* host) {
 // The bytes Go's HTTP server accepts in a Host header (httpguts.ValidHostHeader); edgerouter
 // never sees anything else, and rejecting the rest keeps odd bytes out of 404 bodies and
 // redirect Locations.
-bool IsHostByte(char c) {
-  if (absl::ascii_isalnum(static_cast<unsigned char>(c))) return true;
-  switch (c) {
-    case '!': case '$': case '%': case '&': case '\'': case '(': case ')': case '*':
-    case '+': case ',': case '-': case '.': case ':': case ';': case '=': case '[':
-    case ']': case '_': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+constexpr std::array<bool, 256> kHostBytes = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 'a' + 'A'] = true;
+  for (const char* p = "!$%&'()*+,-.:;=[]_~"; *p != 0; ++p) t[static_cast<unsigned char>(*p)] = true;
+  return t;
+}();
+bool IsHostByte(char c) { return kHostBytes[static_cast<unsigned char>(c)]; }
 
 bool IsValidPort(absl::string_view port) {
   if (port.empty() || port.size() > 5) return false;
@@ -249,8 +247,24 @@ bool RouteTable::SharesHostWith(const RouteTable& other, absl::string_view host)
 }
 
 bool NormalizeHost(absl::string_view host_header, std::string* out) {
+  // One pass for the usual "name" (no ':' or brackets): validate, spot "..", lower-case while
+  // copying. Anything else takes the general path below.
+  bool special = false;
+  bool double_dot = false;
+  char previous = 0;
   for (char c : host_header) {
     if (!IsHostByte(c)) return false;
+    special |= c == ':' || c == '[' || c == ']';
+    double_dot |= c == '.' && previous == '.';
+    previous = c;
+  }
+  if (!special) {
+    if (!host_header.empty() && (host_header.front() == '.' || double_dot)) return false;
+    out->resize(host_header.size());
+    char* dst = out->data();
+    for (size_t i = 0; i < host_header.size(); ++i) dst[i] = absl::ascii_tolower(static_cast<unsigned char>(host_header[i]));
+    if (!out->empty() && out->back() == '.') out->pop_back();
+    return !out->empty();
   }
   absl::string_view host = host_header;
   if (host_header.find(':') == absl::string_view::npos) {
