@@ -335,18 +335,11 @@ TEST_F(Dataplane, MetricsAndAccessLog) {
   EXPECT_TRUE(absl::StrContains(metrics, "er_requests_fail{app=\"appNotFound\",code=\"404\",method=\"GET\"} 1\n")) << metrics;
   EXPECT_TRUE(absl::StrContains(metrics, "er_request_duration_seconds_bucket{app=\"site\",le=\"+Inf\"} 1\n")) << metrics;
   EXPECT_TRUE(absl::StrContains(metrics, "er_dp_controlplane_connected 1\n")) << metrics;
-  // The writer thread writes after the response went out: poll for both lines.
-  std::stringstream all;
-  for (const absl::Time deadline = absl::Now() + absl::Seconds(5); absl::Now() < deadline;
-       absl::SleepFor(absl::Milliseconds(20))) {
-    std::ifstream log(dir_ + "/access.log");
-    all.str("");
-    all.clear();  // an empty file sets failbit
-    all << log.rdbuf();
-    if (absl::StrContains(all.str(), "\"path\":\"/m1\"") && absl::StrContains(all.str(), "appNotFound")) break;
-  }
-  EXPECT_TRUE(absl::StrContains(all.str(), "\"node\":\"dp-test\",\"app\":\"site\",\"method\":\"GET\",\"host\":\"site.test\",\"path\":\"/m1\",\"status\":200")) << all.str();
-  EXPECT_TRUE(absl::StrContains(all.str(), "\"app\":\"appNotFound\"")) << all.str();
+  const std::string all = WaitForAccessLog([](const std::string& log) {
+    return absl::StrContains(log, "\"path\":\"/m1\"") && absl::StrContains(log, "appNotFound");
+  });
+  EXPECT_TRUE(absl::StrContains(all, "\"node\":\"dp-test\",\"app\":\"site\",\"method\":\"GET\",\"host\":\"site.test\",\"path\":\"/m1\",\"status\":200")) << all;
+  EXPECT_TRUE(absl::StrContains(all, "\"app\":\"appNotFound\"")) << all;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -180,6 +182,32 @@ std::string DataplaneE2E::Metrics() {
   TestConnection conn(admin_port_);
   conn.Send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   return conn.Read().body;
+}
+
+std::string DataplaneE2E::WaitForAccessLog(const std::function<bool(const std::string&)>& done,
+                                           absl::Duration timeout) {
+  const std::string path = dir_ + "/access.log";
+  auto load = [&] {
+    std::ifstream in(path);
+    std::stringstream content;
+    content << in.rdbuf();
+    return content.str();
+  };
+  // The directory is watched: the file may not exist yet, and every write modifies it.
+  const int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd >= 0) inotify_add_watch(fd, dir_.c_str(), IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE);
+  std::string content = load();
+  for (const absl::Time deadline = absl::Now() + timeout; !done(content) && absl::Now() < deadline;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now())) + 1) > 0) {
+      char events[4096];
+      while (::read(fd, events, sizeof(events)) > 0) {
+      }
+    }
+    content = load();
+  }
+  if (fd >= 0) close(fd);
+  return content;
 }
 
 }  // namespace edgerouter::testing

@@ -3,10 +3,12 @@
 #ifndef EDGEROUTER_DATAPLANE_TEST_E2E_FIXTURE_H_
 #define EDGEROUTER_DATAPLANE_TEST_E2E_FIXTURE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "common/subprocess.h"
 #include "common/test_util.h"
 #include "dataplane/test/http_test_client.h"
@@ -57,6 +59,11 @@ class DataplaneE2E : public ::testing::Test {
   grpc::Status AppendApp(const std::string& app_json);
   long DataplaneRssKb();
   std::string Metrics();
+  // The access log's content once `done(content)` holds, or what it held at the deadline. The
+  // writer thread writes after responses went out: waits on inotify events for the state dir,
+  // reading the file again at each write rather than on a timer.
+  std::string WaitForAccessLog(const std::function<bool(const std::string&)>& done,
+                               absl::Duration timeout = absl::Seconds(10));
 
   std::string dir_;
   int cp_grpc_port_ = 0;
