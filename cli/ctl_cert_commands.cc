@@ -13,13 +13,13 @@
 #include "absl/strings/str_join.h"
 #include "common/certbus/cert_info.h"
 #include "common/certbus/certificate_event.h"
+#include "cli/ctl_call.h"
 #include "cli/ctl_format.h"
 #include "grpcpp/grpcpp.h"
 
 namespace edgerouter::ctl {
 namespace {
 
-constexpr std::chrono::seconds kCallTimeout(5);
 constexpr absl::Duration kSoon = absl::Hours(24 * 14);
 
 // `bazel run` starts us in the runfiles tree; relative paths mean the caller's directory.
@@ -35,14 +35,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::stringstream buffer;
   buffer << file.rdbuf();
   return buffer.str();
-}
-
-bool CallFailed(const Invocation& inv, const grpc::Status& status, std::ostream& err) {
-  if (status.ok()) return false;
-  err << "edgerouterctl: " << inv.name << ": "
-      << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
-      << OneLine(status.error_message()) << "\n";
-  return true;
 }
 
 int Fail(const Invocation& inv, const absl::Status& status, std::ostream& err) {

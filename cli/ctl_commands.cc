@@ -15,6 +15,7 @@
 #include "cli/ctl_cert_commands.h"
 #include "cli/ctl_cluster_commands.h"
 #include "cli/ctl_aws_commands.h"
+#include "cli/ctl_call.h"
 #include "cli/ctl_turbocharger_commands.h"
 #include "cli/ctl_format.h"
 #include "cli/ctl_iprules_commands.h"
@@ -25,7 +26,6 @@
 namespace edgerouter::ctl {
 namespace {
 
-constexpr std::chrono::seconds kCallTimeout(5);
 
 // `bazel run` starts us in the runfiles tree; relative paths mean the caller's directory.
 std::string ResolvePath(const std::string& path) {
@@ -50,38 +50,6 @@ absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in)
 std::string WithNewline(std::string text) {
   if (text.empty() || text.back() != '\n') text += '\n';
   return text;
-}
-
-// One Admin call with the deadline; on failure prints the single error line that scripts
-// can rely on. `rpc` issues the call on the given context.
-template <typename Rpc>
-bool Call(const Invocation& inv, std::ostream& err, Rpc rpc) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  grpc::Status status = rpc(&context);
-  if (status.ok()) return true;
-  // gRPC's codes are numbered exactly like absl's, which already knows their names.
-  err << "edgerouterctl: " << inv.name << ": "
-      << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
-      << OneLine(status.error_message()) << "\n";
-  return false;
-}
-
-// Prints `response` as JSON with -o json, else `table()`. Returns the exit code.
-template <typename Table>
-int Emit(const Invocation& inv, const google::protobuf::Message& response, std::ostream& out,
-         std::ostream& err, Table table) {
-  if (inv.output == Output::kTable) {
-    out << table();
-    return 0;
-  }
-  absl::StatusOr<std::string> json = FormatMessageJson(response);
-  if (!json.ok()) {
-    err << "edgerouterctl: " << inv.name << ": " << OneLine(json.status().ToString()) << "\n";
-    return 1;
-  }
-  out << *json;
-  return 0;
 }
 
 int AppLs(const Invocation& inv, admin::v1::Admin::StubInterface* stub, std::ostream& out,

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/event_line.h"
 #include "common/json_codec.h"
+#include "cli/ctl_call.h"
 #include "cli/ctl_format.h"
 #include "controlplane/ip_rules_hcl.h"
 #include "grpcpp/grpcpp.h"
@@ -17,15 +18,6 @@
 namespace edgerouter::ctl {
 namespace {
 
-constexpr std::chrono::seconds kCallTimeout(5);
-
-bool CallFailed(const Invocation& inv, const grpc::Status& status, std::ostream& err) {
-  if (status.ok()) return false;
-  err << "edgerouterctl: " << inv.name << ": "
-      << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
-      << OneLine(status.error_message()) << "\n";
-  return true;
-}
 
 std::unique_ptr<grpc::ClientContext> Context() {
   auto context = std::make_unique<grpc::ClientContext>();

@@ -153,18 +153,11 @@ int RunNodeCommand(const Invocation& inv, admin::v1::Admin::StubInterface* stub,
   if (!Call(inv, err, [&](grpc::ClientContext* c) { return stub->ListNodes(c, admin::v1::ListNodesRequest(), &response); })) {
     return 1;
   }
-  if (inv.output == Output::kJson) {  // the Admin answer itself, for scripts (both commands)
-    absl::StatusOr<std::string> json = FormatMessageJson(response);
-    if (!json.ok()) {
-      err << "edgerouterctl: " << inv.name << ": " << OneLine(json.status().ToString()) << "\n";
-      return 1;
-    }
-    out << *json;
-    return 0;
-  }
   const int64_t now = absl::ToUnixMillis(absl::Now());
-  out << (inv.command == Command::kTop ? FormatTop(response, now) : FormatNodeReports(response, now));
-  return 0;
+  // -o json: the Admin answer itself, for scripts (both commands).
+  return Emit(inv, response, out, err, [&] {
+    return inv.command == Command::kTop ? FormatTop(response, now) : FormatNodeReports(response, now);
+  });
 }
 
 }  // namespace edgerouter::ctl

@@ -15,6 +15,8 @@
 #include "absl/status/statusor.h"
 #include "common/aws/aws_request.h"
 #include "cli/ctl_args.h"
+#include "cli/ctl_call.h"
+#include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/admin.grpc.pb.h"
 #include "proto/config.pb.h"
@@ -37,19 +39,6 @@ struct AwsEnv {
   aws::Credentials credentials;
 };
 absl::StatusOr<AwsEnv> LoadAwsEnv();
-
-// Runs one Admin RPC with a 10 s deadline; prints "edgerouterctl: <cmd>: CODE: message" on failure.
-template <typename Rpc>
-bool Call(const Invocation& inv, std::ostream& err, Rpc rpc) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Status status = rpc(&context);
-  if (status.ok()) return true;
-  err << "edgerouterctl: " << inv.name << ": "
-      << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
-      << status.error_message() << "\n";
-  return false;
-}
 
 // The app as stored, which must be of backend `kind`.
 bool GetAppOfKind(const Invocation& inv, admin::v1::Admin::StubInterface* stub, const std::string& id,
