@@ -16,7 +16,7 @@ std::string HostPort::ToString() const {
   return absl::StrCat(host, ":", port);
 }
 
-absl::StatusOr<HostPort> SplitHostPort(absl::string_view address) {
+absl::StatusOr<HostPort> SplitHostPort(absl::string_view address, bool allow_empty_host) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat("address \"", address, "\": ", why));
   };
@@ -37,7 +37,7 @@ absl::StatusOr<HostPort> SplitHostPort(absl::string_view address) {
     if (out.host.find_first_of("[]") != std::string::npos) return bad("stray bracket");
     port = address.substr(colon + 1);
   }
-  if (out.host.empty()) return bad("empty host");
+  if (out.host.empty() && !allow_empty_host) return bad("empty host");
   uint32_t number = 0;
   if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) ||
       !absl::SimpleAtoi(port, &number) || number > 65535) {

@@ -21,9 +21,9 @@ struct HostPort {
   std::string ToString() const;
 };
 
-// Requires a port (0..65535, digits only) and a non-empty host; "::1:80" (unbracketed IPv6)
-// is refused as ambiguous.
-absl::StatusOr<HostPort> SplitHostPort(absl::string_view address);
+// Requires a port (0..65535, digits only) and a non-empty host, unless `allow_empty_host`
+// (listen flags: ":80" is every address); "::1:80" (unbracketed IPv6) is refused as ambiguous.
+absl::StatusOr<HostPort> SplitHostPort(absl::string_view address, bool allow_empty_host = false);
 
 // "h:p,h:p,…" → endpoints, in order; blanks around commas ignored; an empty list is an error.
 absl::StatusOr<std::vector<HostPort>> SplitHostPortList(absl::string_view list);

@@ -28,6 +28,17 @@ TEST(SplitHostPort, RefusesMalformedWithTheInputInTheError) {
   }
 }
 
+TEST(SplitHostPort, EmptyHostOnlyWhenAllowed) {
+  absl::StatusOr<HostPort> any = SplitHostPort(":8080", /*allow_empty_host=*/true);
+  ASSERT_TRUE(any.ok()) << any.status();
+  EXPECT_EQ(any->host, "");
+  EXPECT_EQ(any->port, 8080);
+  EXPECT_EQ(any->ToString(), ":8080");
+  EXPECT_FALSE(SplitHostPort(":8080").ok());
+  EXPECT_FALSE(SplitHostPort("[]:80", true).ok());
+  EXPECT_FALSE(SplitHostPort(":x", true).ok());
+}
+
 TEST(SplitHostPortList, SplitsInOrderAndSkipsBlanks) {
   auto l = SplitHostPortList(" 127.0.0.1:1, [::1]:2 ,,cp:3");
   ASSERT_TRUE(l.ok()) << l.status();

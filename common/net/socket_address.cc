@@ -14,16 +14,9 @@ int SocketAddress::port() const {
 }
 
 absl::StatusOr<SocketAddress> ParseListenAddress(absl::string_view address, bool empty_host_is_any) {
-  const bool any = empty_host_is_any && !address.empty() && address.front() == ':';
-  // SplitHostPort wants a host: ":80" is parsed as "0.0.0.0:80" (what it means).
-  absl::StatusOr<HostPort> hp = SplitHostPort(any ? absl::StrCat("0.0.0.0", address) : std::string(address));
-  if (!hp.ok()) {
-    // SplitHostPort says `address "<what it parsed>": <why>`; name what the operator wrote.
-    const absl::string_view message = hp.status().message();
-    const size_t why = message.find("\": ");
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen address \"", address, "\": ", why == absl::string_view::npos ? message : message.substr(why + 3)));
-  }
+  absl::StatusOr<HostPort> hp = SplitHostPort(address, empty_host_is_any);
+  if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("listen ", hp.status().message()));
+  if (hp->host.empty()) hp->host = "0.0.0.0";  // ":80": every IPv4 address
   SocketAddress out;
   if (hp->host.find(':') != std::string::npos) {
     auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
@@ -46,8 +39,7 @@ absl::StatusOr<SocketAddress> ParseListenAddress(absl::string_view address, bool
 }
 
 std::string WithPort(absl::string_view address, int port) {
-  if (!address.empty() && address.front() == ':') return absl::StrCat(":", port);
-  absl::StatusOr<HostPort> hp = SplitHostPort(address);
+  absl::StatusOr<HostPort> hp = SplitHostPort(address, /*allow_empty_host=*/true);
   if (!hp.ok()) return std::string(address);
   hp->port = static_cast<uint16_t>(port);
   return hp->ToString();
