@@ -86,6 +86,16 @@ class TrafficPolicies : public DataplaneE2E {
     return r.headers.count("x-origin") ? r.headers["x-origin"] : absl::StrCat("status ", r.status);
   }
 
+  // The sticky cookies ("lb=…") that pin a session to origin a and to origin b (empty when not
+  // seen within 100 requests).
+  void SessionCookies(TestConnection* conn, const std::string& host, std::string* cookie_a, std::string* cookie_b) {
+    std::string set_cookie;
+    for (int i = 0; i < 100 && (cookie_a->empty() || cookie_b->empty()); ++i) {
+      const std::string o = Origin(conn, host, "/echo", "", &set_cookie);
+      (o == "a" ? *cookie_a : *cookie_b) = set_cookie.substr(0, set_cookie.find(';'));
+    }
+  }
+
   uint64_t Hits(int port, const std::string& what = "/hits") {
     HttpResponse r = Get(port, "x", what);
     uint64_t n = 0;
@@ -141,10 +151,7 @@ TEST_F(TrafficPolicies, HealthCheckedOriginFlipsUnderLoadWithZeroErrors) {
   WaitForApp("checked.test");
   TestConnection conn(http_port_);
   std::string cookie_a, cookie_b, set_cookie;
-  for (int i = 0; i < 100 && (cookie_a.empty() || cookie_b.empty()); ++i) {
-    const std::string o = Origin(&conn, "checked.test", "/echo", "", &set_cookie);
-    (o == "a" ? cookie_a : cookie_b) = set_cookie.substr(0, set_cookie.find(';'));
-  }
+  SessionCookies(&conn, "checked.test", &cookie_a, &cookie_b);
   ASSERT_FALSE(cookie_a.empty() || cookie_b.empty());
   const std::string checked = "{app=\"checked\"}";
   std::string metrics = Metrics();
@@ -188,10 +195,7 @@ TEST_F(TrafficPolicies, OriginSetChangeMovesOnlyTheRemovedOriginsSessionsAndStop
   WaitForApp("checked.test");
   TestConnection conn(http_port_);
   std::string cookie_a, cookie_b, set_cookie;
-  for (int i = 0; i < 100 && (cookie_a.empty() || cookie_b.empty()); ++i) {
-    const std::string o = Origin(&conn, "checked.test", "/echo", "", &set_cookie);
-    (o == "a" ? cookie_a : cookie_b) = set_cookie.substr(0, set_cookie.find(';'));
-  }
+  SessionCookies(&conn, "checked.test", &cookie_a, &cookie_b);
   ASSERT_FALSE(cookie_a.empty() || cookie_b.empty());
   ASSERT_TRUE(Eventually([&] { return Hits(origin_b_, "/probes") > 2; }));
   auto c = Subprocess::Start({RunfilePath("dataplane/test_origin"), "--name=c"});
