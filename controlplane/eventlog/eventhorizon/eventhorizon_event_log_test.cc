@@ -1,5 +1,6 @@
 // The EventHorizon log against a real dynalite, with an independent botocore writer/reader
-// (test/eh_botocore.py) and a throttling proxy (test/throttle_proxy.py) in front of dynalite.
+// (test/eh_botocore.py) and a proxy (test/dynamo_proxy.py) in front of dynalite that throttles, and
+// answers TransactWriteItems as DynamoDB does (dynalite has no transactions).
 #include "controlplane/eventlog/eventhorizon/eventhorizon_event_log.h"
 
 #include <sys/wait.h>
@@ -37,6 +38,40 @@ struct PyResult {
   json LastJson() const {
     size_t pos = output.rfind("\n{");
     return json::parse(output.substr(pos == std::string::npos ? 0 : pos + 1), nullptr, false);
+  }
+};
+
+// test/dynamo_proxy.py in front of dynalite: throttling on request, and TransactWriteItems
+// (which dynalite lacks) with DynamoDB's semantics when `transactions`.
+struct DynamoProxy {
+  std::unique_ptr<Subprocess> process;
+  std::string endpoint;
+
+  static absl::StatusOr<std::unique_ptr<DynamoProxy>> Start(int upstream_port, bool transactions) {
+    const int port = PickFreeLoopbackPort();
+    std::vector<std::string> argv = {"/usr/bin/python3",
+                                     RunfilePath("controlplane/eventlog/eventhorizon/test/dynamo_proxy.py"),
+                                     absl::StrCat(port), absl::StrCat(upstream_port)};
+    if (transactions) argv.push_back("--transactions");
+    auto p = Subprocess::Start(argv);
+    if (!p.ok()) return p.status();
+    if (absl::Status s = (*p)->WaitForLine("dynamo proxy listening", absl::Seconds(20)).status(); !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("dynamo proxy: ", s.message(), "\n", (*p)->Output()));
+    }
+    auto proxy = std::make_unique<DynamoProxy>();
+    proxy->process = *std::move(p);
+    proxy->endpoint = absl::StrCat("http://127.0.0.1:", port);
+    return proxy;
+  }
+  // GET (empty body) or POST to one of the proxy's control paths; its JSON answer.
+  json Control(const std::string& path, const std::string& body) const {
+    auto curl = Subprocess::Start(
+        {"/usr/bin/curl", "-s", "-X", body.empty() ? "GET" : "POST", "--data-binary", body, endpoint + path});
+    if (!curl.ok()) return json();
+    if (!(*curl)->Wait(absl::Seconds(10)).ok()) return json();
+    std::string out = (*curl)->Output();
+    const size_t brace = out.find('{');
+    return json::parse(brace == std::string::npos ? "" : out.substr(brace), nullptr, false);
   }
 };
 
@@ -246,20 +281,10 @@ TEST_F(EventHorizonLogTest, ConcurrentAppendsAtTheSameVersionExactlyOneWins) {
 }
 
 TEST_F(EventHorizonLogTest, ThrottlingBacksOffReportsStaleAndRecoversWithoutLossOrDuplicates) {
-  const int proxy_port = PickFreeLoopbackPort();
-  auto proxy = Subprocess::Start({"/usr/bin/python3",
-                                  RunfilePath("controlplane/eventlog/eventhorizon/test/throttle_proxy.py"),
-                                  absl::StrCat(proxy_port), absl::StrCat(dynalite_->port())});
-  ASSERT_TRUE(proxy.ok());
-  ASSERT_TRUE((*proxy)->WaitForLine("throttle proxy listening", absl::Seconds(20)).ok()) << (*proxy)->Output();
-  const std::string proxied = absl::StrCat("http://127.0.0.1:", proxy_port);
-  auto control = [&](const std::string& path, const std::string& body) {
-    auto curl = Subprocess::Start({"/usr/bin/curl", "-s", "-X", body.empty() ? "GET" : "POST", "--data-binary",
-                                   body, proxied + path});
-    (*curl)->Wait(absl::Seconds(10));
-    std::string out = (*curl)->Output();
-    return json::parse(out.substr(out.find('{')), nullptr, false);
-  };
+  auto proxy = DynamoProxy::Start(dynalite_->port(), /*transactions=*/false);
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  const std::string proxied = (*proxy)->endpoint;
+  auto control = [&](const std::string& path, const std::string& body) { return (*proxy)->Control(path, body); };
 
   const std::string stream = "/t-throttle/loadbalancer";
   ASSERT_EQ(Py({"write", stream, "2026-03-05T10:00:00.000Z AppDeleted    {\"Id\":\"v1\"}"}).exit_code, 0);
@@ -306,7 +331,6 @@ TEST_F(EventHorizonLogTest, ThrottlingBacksOffReportsStaleAndRecoversWithoutLoss
   EXPECT_EQ(*v, 5u);
   ASSERT_TRUE(seen.WaitForVersion(5, absl::Seconds(10)));
   EXPECT_EQ(seen.Snapshot().size(), 5u);
-  (*proxy)->Signal(SIGTERM);
 }
 
 TEST_F(EventHorizonLogTest, MalformedItemIsSkippedAloneAndReported) {
@@ -358,6 +382,47 @@ TEST_F(EventHorizonLogTest, StreamCreationFallbackIsIdempotentAndRepairsAMissing
   EXPECT_EQ(parent.exit_code, 0) << parent.output;
   EXPECT_EQ(parent.LastJson()["entries"].size(), 2u);  // v0 + exactly one link
   EXPECT_FALSE(store->transactions_supported());
+}
+
+// Real DynamoDB takes the transaction path (dynalite alone takes the fallback above): the request
+// shape is checked by the proxy, and both cancellation reasons are handled as documented.
+TEST_F(EventHorizonLogTest, StreamCreationUsesTransactWriteItemsAndItsCancellationReasons) {
+  auto proxy = DynamoProxy::Start(dynalite_->port(), /*transactions=*/true);
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  auto log = NewLog((*proxy)->endpoint, absl::Seconds(1));
+  Store* store = log->store();
+  ASSERT_TRUE(store->Bootstrap().ok());  // earlier tests bootstrapped this table: may cancel once
+  auto cancelled = [&] { return (*proxy)->Control("/__stats", "")["cancelled"].get<int>(); };
+  const int cancelled_before = cancelled();
+  ASSERT_TRUE(store->CreateStream("/t-tx").ok());
+  EXPECT_TRUE(store->transactions_supported());
+  EXPECT_GE((*proxy)->Control("/__stats", "")["transactions"].get<int>(), 1);
+  EXPECT_EQ(cancelled(), cancelled_before);
+  EXPECT_TRUE(absl::StrContains(Py({"children", "/"}).output, "/t-tx"));
+
+  // The child's v0 exists: reason [1] is ConditionalCheckFailed → "already exists", nothing written.
+  EXPECT_EQ(store->CreateStream("/t-tx").code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(cancelled(), cancelled_before + 1);
+
+  // Another writer takes the parent's next version between our head read and the transaction:
+  // reason [0] fails, and the creation retries at the new head.
+  const json racer = {{"s", {{"S", "/t-tx"}}},
+                      {"v", {{"N", "1"}}},
+                      {"meta_event", {{"S", "2026-03-05T10:00:00.000Z ChildStreamCreated    {\"Stream\":\"/t-tx/other\"}"}}},
+                      {"e", {{"NULL", true}}}};
+  (*proxy)->Control("/__before_next_tx", racer.dump());
+  ASSERT_TRUE(store->CreateStream("/t-tx/child").ok());
+  EXPECT_EQ(cancelled(), cancelled_before + 2);
+  PyResult parent = Py({"dump", "/t-tx"});
+  ASSERT_EQ(parent.exit_code, 0) << parent.output;
+  EXPECT_EQ(parent.LastJson()["entries"].size(), 3u) << parent.output;  // v0, the racer, our link at v2
+  const std::string children = Py({"children", "/t-tx"}).output;
+  EXPECT_TRUE(absl::StrContains(children, "/t-tx/child")) << children;
+  EXPECT_TRUE(absl::StrContains(children, "/t-tx/other")) << children;
+  PyResult child = Py({"dump", "/t-tx/child"});
+  ASSERT_EQ(child.exit_code, 0) << child.output;
+  EXPECT_EQ(child.LastJson()["entries"].size(), 1u);  // its StreamStarted
+  EXPECT_TRUE(store->transactions_supported());
 }
 
 }  // namespace

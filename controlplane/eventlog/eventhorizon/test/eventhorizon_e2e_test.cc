@@ -186,10 +186,10 @@ TEST_F(EventHorizonE2eTest, ThrottledAtStartServesNothingUntilTheFirstRead) {
   ASSERT_EQ(Py({"write", "/t-1/loadbalancer", AppUpdatedLine("early.example")}).exit_code, 0);
   const int proxy_port = PickFreeLoopbackPort();
   auto proxy = Subprocess::Start({"/usr/bin/python3",
-                                  RunfilePath("controlplane/eventlog/eventhorizon/test/throttle_proxy.py"),
+                                  RunfilePath("controlplane/eventlog/eventhorizon/test/dynamo_proxy.py"),
                                   absl::StrCat(proxy_port), absl::StrCat(dynalite_->port())});
   ASSERT_TRUE(proxy.ok());
-  ASSERT_TRUE((*proxy)->WaitForLine("throttle proxy listening", absl::Seconds(20)).ok());
+  ASSERT_TRUE((*proxy)->WaitForLine("dynamo proxy listening", absl::Seconds(20)).ok());
   const std::string proxied = absl::StrCat("http://127.0.0.1:", proxy_port);
   ASSERT_EQ(Exec({"/usr/bin/curl", "-s", "--data-binary", "1000000", proxied + "/__throttle"}).exit_code, 0);
   setenv("AWS_ENDPOINT_URL_DYNAMODB", proxied.c_str(), 1);
