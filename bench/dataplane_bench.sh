@@ -3,9 +3,11 @@
 # backend (12-byte body), one worker each, the proxy pinned to core 0, backend and wrk pinned to
 # core 1; wrk keep-alive with 64 connections. Reports req/s, p50, p99 and the proxy's CPU
 # microseconds per request (utime+stime from /proc/PID/stat before and after the run).
-# Then one run of our dataplane with the default worker count (unpinned).
+# Then the same three at one fixed offered rate (open loop, bench/fixed_rate_load), so latency is
+# compared at equal load, and one run of our dataplane with the default worker count (unpinned).
 #
 #   bench/dataplane_bench.sh [DURATION_SECONDS]    (needs: nginx haproxy wrk; see scripts/setup.sh)
+#   FIXED_RATE=N (default 15000 req/s; 0 skips the fixed-rate rows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -81,6 +83,19 @@ run "nginx 1.22" "$NGX_WORKER" $NGINX_PROXY
 taskset -c 0 haproxy -f "$TMP/haproxy.cfg" -db & HAP=$!; PIDS+=($HAP)
 wait_port $HAPROXY
 run "HAProxy 2.6" $HAP $HAPROXY
+
+FIXED_RATE=${FIXED_RATE:-15000}
+if [ "$FIXED_RATE" != 0 ]; then
+  bazel build --config=opt //bench:fixed_rate_load >/dev/null 2>&1
+  echo
+  echo "| proxy (1 worker, core 0), $FIXED_RATE req/s offered | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | CPU µs/req |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for row in "edgerouter dataplane:$OURS_PID:$OURS" "nginx 1.22:$NGX_WORKER:$NGINX_PROXY" "HAProxy 2.6:$HAP:$HAPROXY"; do
+    IFS=: read -r name pid port <<<"$row"
+    fixed_measure "$pid" "$port" bench.local "$FIXED_RATE"
+    echo "| $name | $(fixed_field p50_ms) | $(fixed_field p90_ms) | $(fixed_field p99_ms) | $(fixed_field p999_ms) | $(fixed_field max_ms) | $(fixed_field errors) | $US |"
+  done
+fi
 kill $OURS_PID; wait $OURS_PID 2>/dev/null || true
 
 echo
