@@ -69,21 +69,50 @@ bool Attachment::OnRevalidation(int status, std::optional<absl::string_view> hea
   return changed;
 }
 
-std::optional<Attachment::Match> Attachment::Lookup(absl::string_view path, absl::Time now) {
-  if (!current_.has_value() || !absl::StartsWith(path, current_->prefix)) return std::nullopt;
+std::optional<Attachment::Match> Attachment::MatchFor(const Advertisement& ad, absl::string_view path) {
+  if (!absl::StartsWith(path, ad.prefix)) return std::nullopt;
   Match match;
-  match.manifest_id = current_->manifest_id;
-  match.prefix = current_->prefix;
-  match.path = std::string(path.substr(current_->prefix.size()));
+  match.manifest_id = ad.manifest_id;
+  match.prefix = ad.prefix;
+  match.path = std::string(path.substr(ad.prefix.size()));
   if (match.path.empty() || match.path[0] != '/') match.path.insert(0, "/");
+  return match;
+}
+
+std::optional<Attachment::Match> Attachment::Lookup(absl::string_view path, absl::Time now) {
+  if (!current_.has_value()) return std::nullopt;
+  std::optional<Match> match = MatchFor(*current_, path);
+  if (!match.has_value()) return std::nullopt;
   // One re-validation at a time: both kinds always answer within their timeouts (an unreachable
   // origin is an answer: detach), so a second one starts only if an answer was lost outright.
   if (now >= valid_until_ && (!revalidating_ || now >= revalidation_started_ + kLostRevalidation)) {
     revalidating_ = true;
     revalidation_started_ = now;
-    match.revalidate = true;
+    match->revalidate = true;
   }
   return match;
+}
+
+void SharedAttachment::PublishLocked() {
+  const std::optional<Advertisement>& current = attachment_.current();
+  // Trusted only while no re-validation is due: an expired window sends requests to the locked
+  // path, which decides (once) to re-validate; InfinitePast/Future map to the int64 extremes.
+  valid_until_ns_.store(current.has_value() ? absl::ToUnixNanos(attachment_.valid_until()) : 0,
+                        std::memory_order_release);
+  const Advertisement* shown = view_.load(std::memory_order_relaxed);
+  if (!current.has_value()) {
+    view_.store(nullptr, std::memory_order_release);
+    return;
+  }
+  if (shown != nullptr && shown->prefix == current->prefix && shown->manifest_id == current->manifest_id) return;
+  for (const std::unique_ptr<const Advertisement>& ad : published_) {  // re-attached to one seen before
+    if (ad->prefix == current->prefix && ad->manifest_id == current->manifest_id) {
+      view_.store(ad.get(), std::memory_order_release);
+      return;
+    }
+  }
+  published_.push_back(std::make_unique<const Advertisement>(*current));
+  view_.store(published_.back().get(), std::memory_order_release);
 }
 
 }  // namespace edgerouter::turbocharger

@@ -7,7 +7,8 @@
 // 200 with a valid header re-attaches; a non-200, a missing or malformed header, or an
 // unreachable origin detaches. A proxied advertisement that conflicts with the attached one
 // (replicas on different versions) detaches too.
-// Attachment is not thread-safe; SharedAttachment is the one every worker uses.
+// Attachment is not thread-safe; SharedAttachment is the one every worker uses (lock-free while
+// attached and trusted, which is every request but the few around a re-validation).
 #ifndef EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_
 #define EDGEROUTER_DATAPLANE_TURBOCHARGER_ATTACHMENT_H_
 
@@ -15,6 +16,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -70,6 +72,10 @@ class Attachment {
   bool attached() const { return current_.has_value(); }
   const std::optional<Advertisement>& current() const { return current_; }
   bool revalidating() const { return revalidating_; }
+  absl::Time valid_until() const { return valid_until_; }
+
+  // The match of `path` under `ad` (no re-validation decided), or none outside its prefix.
+  static std::optional<Match> MatchFor(const Advertisement& ad, absl::string_view path);
 
  private:
   void Detach();
@@ -81,20 +87,28 @@ class Attachment {
 };
 
 // One backend's attachment shared by every worker (the compiled backend is shared; a new
-// snapshot starts detached and re-attaches on the next advertisement).
+// snapshot starts detached and re-attaches on the next advertisement). State changes (attach,
+// renew, detach, the decision to re-validate) happen under a mutex in an Attachment; after each,
+// what requests need is published in atomics, so a request inside the trust window takes no lock.
 class SharedAttachment {
  public:
   explicit SharedAttachment(absl::Duration trust = Attachment::kTrust) : attachment_(trust) {}
 
   // Whether a manifest is attached: one atomic load, so the common case (never attached) costs
-  // requests and responses no lock. A stale answer only sends one request to the origin.
-  bool attached() const { return attached_.load(std::memory_order_acquire); }
+  // requests and responses nothing more. A stale answer only sends one request to the origin.
+  bool attached() const { return view_.load(std::memory_order_acquire) != nullptr; }
 
   std::optional<Attachment::Match> Lookup(absl::string_view path, absl::Time now) {
-    if (!attached()) return std::nullopt;
+    const Advertisement* ad = view_.load(std::memory_order_acquire);
+    if (ad == nullptr) return std::nullopt;
+    // Trusted: no decision to take. (A renewal racing this load only makes a request take the
+    // locked path below, which decides again.)
+    if (absl::ToUnixNanos(now) < valid_until_ns_.load(std::memory_order_acquire)) {
+      return Attachment::MatchFor(*ad, path);
+    }
     absl::MutexLock lock(&mu_);
     std::optional<Attachment::Match> match = attachment_.Lookup(path, now);
-    attached_.store(attachment_.current().has_value(), std::memory_order_release);
+    PublishLocked();
     return match;
   }
   // An origin response to a request for `path` (the backend's path, without the query): requests
@@ -106,14 +120,14 @@ class SharedAttachment {
     if (!header.has_value() && !attached()) return false;  // nothing to attach, nothing to detach
     absl::MutexLock lock(&mu_);
     const bool changed = attachment_.OnProxiedResponse(status, header, now);
-    attached_.store(attachment_.current().has_value(), std::memory_order_release);
+    PublishLocked();
     return changed;
   }
   // The answer to the asynchronous `HEAD <prefix>` a Lookup asked for (any thread).
   bool OnRevalidation(int status, std::optional<absl::string_view> header, absl::Time now) {
     absl::MutexLock lock(&mu_);
     const bool changed = attachment_.OnRevalidation(status, header, now);
-    attached_.store(attachment_.current().has_value(), std::memory_order_release);
+    PublishLocked();
     return changed;
   }
   std::optional<Advertisement> current() {
@@ -122,9 +136,17 @@ class SharedAttachment {
   }
 
  private:
-  std::atomic<bool> attached_{false};
+  void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::Mutex mu_;
   Attachment attachment_ ABSL_GUARDED_BY(mu_);
+  // What requests read: the attached advertisement (null: detached) and until when it is trusted.
+  // Requests hold the pointer without a lock, so every advertisement ever published stays alive
+  // with this object: one per attach to a new manifest (deploys), not per renewal; the object
+  // itself lives as long as the snapshot that compiled it.
+  std::atomic<const Advertisement*> view_{nullptr};
+  std::atomic<int64_t> valid_until_ns_{0};
+  std::vector<std::unique_ptr<const Advertisement>> published_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace edgerouter::turbocharger

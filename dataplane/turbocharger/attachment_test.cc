@@ -1,5 +1,9 @@
 #include "dataplane/turbocharger/attachment.h"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace edgerouter::turbocharger {
@@ -137,6 +141,41 @@ TEST(SharedAttachment, TrustWindowIsAConstructorParameter) {
   ASSERT_TRUE(s.OnOriginResponse("/s/x", 200, "/s m1", kT0));
   EXPECT_FALSE(s.Lookup("/s/x", kT0 + absl::Milliseconds(999))->revalidate);
   EXPECT_TRUE(s.Lookup("/s/x", kT0 + absl::Seconds(1))->revalidate);
+}
+
+// Requests read the published state without the lock while responses and re-validations change
+// it: every match a reader gets pairs a prefix with its own manifest, and once the writer has
+// detached for good no reader matches any more.
+TEST(SharedAttachment, ConcurrentLookupsSeeOnlyWholeAdvertisements) {
+  SharedAttachment s(absl::Milliseconds(1));
+  std::atomic<bool> stop{false};
+  std::atomic<int> matches{0}, mismatches{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&, r] {
+      const std::string path = r % 2 == 0 ? "/a/x" : "/b/x";
+      while (!stop.load()) {
+        std::optional<Attachment::Match> m = s.Lookup(path, absl::Now());
+        if (!m.has_value()) continue;
+        ++matches;
+        if (m->manifest_id != "m" + m->prefix.substr(1) || !absl::StartsWith(path, m->prefix)) ++mismatches;
+        if (m->revalidate) s.OnRevalidation(200, absl::StrCat(m->prefix, " m", m->prefix.substr(1)), absl::Now());
+      }
+    });
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  for (int i = 0; matches.load() < 5000 && absl::Now() < deadline; ++i) {
+    const std::string ad = i % 2 == 0 ? "/a ma" : "/b mb";
+    s.OnOriginResponse("/", 200, ad, absl::Now());        // attach (or renew)
+    s.OnOriginResponse("/", 200, "/c mc", absl::Now());   // conflicting advertisement: detach
+  }
+  s.OnOriginResponse("/", 200, "/a ma", absl::Now());
+  s.OnRevalidation(404, std::nullopt, absl::Now());        // detached for good
+  EXPECT_FALSE(s.Lookup("/a/x", absl::Now()).has_value());
+  stop = true;
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_GE(matches.load(), 5000);
 }
 
 }  // namespace
