@@ -347,17 +347,24 @@ Stream* Session::Find(int32_t id) {
 }
 
 absl::Status Session::SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers,
-                                     bool end_stream) {
-  const char status_text[3] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
-                               static_cast<char>('0' + status % 10)};
-  // nghttp2 copies the fields during the call, so one array serves every response.
+                                     bool end_stream, FieldBytes bytes) {
+  // The status lives in the stream, so nghttp2 never copies it.
+  stream.status_text[0] = static_cast<char>('0' + status / 100 % 10);
+  stream.status_text[1] = static_cast<char>('0' + status / 10 % 10);
+  stream.status_text[2] = static_cast<char>('0' + status % 10);
+  // Names are lower-case already; in place, nghttp2 skips its copy and its byte-wise lower-casing.
+  const uint8_t flags = bytes == FieldBytes::kKeptUntilClosed
+                            ? NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE
+                            : NGHTTP2_NV_FLAG_NONE;
+  // nghttp2 copies the array itself during the call, so one array serves every response.
   nva_.clear();
-  auto nv = [](absl::string_view n, absl::string_view v) {
+  auto nv = [](absl::string_view n, absl::string_view v, uint8_t f) {
     return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
-                      reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(), NGHTTP2_NV_FLAG_NONE};
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(), f};
   };
-  nva_.push_back(nv(":status", absl::string_view(status_text, 3)));
-  for (const HeaderRef& h : headers) nva_.push_back(nv(h.name, h.value));
+  nva_.push_back(nv(":status", absl::string_view(stream.status_text, 3),
+                    NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE));
+  for (const HeaderRef& h : headers) nva_.push_back(nv(h.name, h.value, flags));
   nghttp2_data_provider provider{};
   provider.read_callback = &SessionCallbacks::ReadResponse;
   stream.response_submitted = true;

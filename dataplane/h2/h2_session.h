@@ -96,6 +96,7 @@ struct Stream {
   bool full = false;  // WriteResponseData returned false; OnResponseWritable owed
   bool reset_by_client = false;  // RST_STREAM received (counted when it arrived)
   bool reset_by_us = false;      // Session::ResetStream (our decision, not the client's doing)
+  char status_text[3] = {};      // ":status" of the submitted response, read when HEADERS is sent
   proxy::IoBuffer response_body;
 
   // For reuse by the session's stream pool (keeps capacity).
@@ -145,8 +146,12 @@ class Session {
   uint64_t open_header_block() const { return header_block_stream_ != 0 ? header_blocks_ : 0; }
   const std::string& abuse() const { return abuse_; }
 
-  // Responses. Headers are lower-case names without hop-by-hop fields.
-  absl::Status SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers, bool end_stream);
+  // Responses. Headers are lower-case names without hop-by-hop fields. kCopy: nghttp2 copies
+  // them during the call. kKeptUntilClosed: the bytes stay valid and unchanged until the
+  // stream closes, so nghttp2 reads them in place when it sends the HEADERS frame (no copy).
+  enum class FieldBytes { kCopy, kKeptUntilClosed };
+  absl::Status SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers, bool end_stream,
+                              FieldBytes bytes = FieldBytes::kCopy);
   // Queues body bytes; false when the stream's buffer is at its limit (stop producing until
   // OnResponseWritable). The bytes are always taken.
   bool WriteResponseData(Stream& stream, absl::string_view data);
