@@ -4,8 +4,10 @@
 // request DATA is acknowledged (WINDOW_UPDATE) only when the handler says it has forwarded it,
 // and WriteResponseData() reports when a stream's buffered response is full.
 //
-// Abuse protection beyond nghttp2's own checks (RFC 9113 header validation, content-length,
-// SETTINGS/PING ACK queue limits): a header list over the limit gets 431; client stream resets
+// Request fields are checked here (field_rules: RFC 9113 §8.2-8.3 field syntax, pseudo-header
+// fields, connection-specific fields, content-length against the DATA received) with nghttp2's
+// HTTP messaging layer off, so they are checked once. Abuse protection beyond nghttp2's own
+// checks (SETTINGS/PING ACK queue limits): a header list over the limit gets 431; client stream resets
 // before the response is done (CVE-2023-44487 "rapid reset") or streams the client makes us
 // reset with invalid frames (CVE-2025-8671 "MadeYouReset"), PING/SETTINGS floods and runs of
 // empty DATA frames end the connection with GOAWAY(ENHANCE_YOUR_CALM).
@@ -88,6 +90,10 @@ struct Stream {
   // Internal to the session.
   size_t header_bytes = 0;
   bool header_too_large = false;
+  uint8_t pseudo_seen = 0;     // field_rules::Pseudo bits of the request's pseudo-header fields
+  bool regular_seen = false;   // a regular field came (no pseudo-header field may follow)
+  bool has_host = false;       // a Host field came (stands in for :authority)
+  bool rejected = false;       // malformed: RST_STREAM(PROTOCOL_ERROR) queued, never handed over
   bool handed_to_handler = false;
   bool response_submitted = false;
   bool response_ended = false;  // all body bytes given (EndResponse or end_stream)
@@ -171,6 +177,9 @@ class Session {
   bool CountInWindow(uint32_t* counter, uint32_t limit);
   void Flood(const char* what);
   void Answer431(Stream& stream);
+  // A malformed request (RFC 9113 §8.1.1): the stream ends with PROTOCOL_ERROR. Not marked as
+  // our own reset, so one already handed over counts as provoked. Returns 0 for the callbacks.
+  int Reject(Stream& stream);
 
   Handler* const handler_;
   const Limits limits_;
