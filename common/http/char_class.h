@@ -1,5 +1,5 @@
-// Byte-classification tables shared by the HTTP/1 head parser and the chunked decoder.
-// Internal to //common/http.
+// Byte-classification tables shared by the HTTP/1 head parser, the chunked decoder and the
+// HTTP/2 request-field checks (dataplane/h2/field_rules).
 #ifndef EDGEROUTER_COMMON_HTTP_CHAR_CLASS_H_
 #define EDGEROUTER_COMMON_HTTP_CHAR_CLASS_H_
 

@@ -3,11 +3,20 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "dataplane/h2/field_rules.h"
 
 namespace edgerouter::h2 {
+
+// Copies `v` into `s`, keeping a pooled stream's capacity. clear() + append() takes
+// std::string's short append path; assign() goes through the general _M_replace (about 70
+// instructions more per field).
+inline void AssignKeep(std::string& s, absl::string_view v) {
+  s.clear();
+  s.append(v.data(), v.size());
+}
 
 // nghttp2 calls back with a void* user pointer; these statics forward to the Session.
 struct SessionCallbacks {
@@ -49,23 +58,89 @@ struct SessionCallbacks {
     // Trailers count towards the limit too, but their fields are not forwarded.
     s->header_bytes += namelen + valuelen + 32;
     if (s->header_bytes > self->limits_.max_header_list_bytes) s->header_too_large = true;
-    if (s->header_too_large || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    if (s->header_too_large || s->rejected) return 0;
+    const bool trailer = frame->headers.cat != NGHTTP2_HCAT_REQUEST;
     absl::string_view n(reinterpret_cast<const char*>(name), namelen);
     absl::string_view v(reinterpret_cast<const char*>(value), valuelen);
     if (!n.empty() && n[0] == ':') {
-      // assign(): a pooled stream's strings keep their capacity.
-      if (n == ":method") s->method.assign(v.data(), v.size());
-      else if (n == ":scheme") s->scheme.assign(v.data(), v.size());
-      else if (n == ":authority") s->authority.assign(v.data(), v.size());
-      else if (n == ":path") s->path.assign(v.data(), v.size());
+      // Known request pseudo-header fields only, once each, before any regular field, never
+      // in trailers (§8.3).
+      const uint8_t pseudo = field_rules::PseudoOf(n);
+      if (trailer || pseudo == 0 || (s->pseudo_seen & pseudo) != 0 || s->regular_seen) return self->Reject(*s);
+      s->pseudo_seen |= pseudo;
+      // :path's characters are the decoder's check (the request-target rules of both protocols).
+      switch (pseudo) {
+        case field_rules::kMethod:
+          if (!field_rules::ValidMethod(v)) return self->Reject(*s);
+          AssignKeep(s->method, v);
+          break;
+        case field_rules::kScheme:
+          if (v != "https" && v != "http" && (v.empty() || !field_rules::ValidValue(v))) return self->Reject(*s);
+          AssignKeep(s->scheme, v);
+          break;
+        case field_rules::kAuthority:
+          if (!field_rules::ValidAuthority(v)) return self->Reject(*s);
+          AssignKeep(s->authority, v);
+          break;
+        default:  // kPath
+          if (v.empty() || !field_rules::ValidValue(v)) return self->Reject(*s);
+          AssignKeep(s->path, v);
+          break;
+      }
       return 0;
     }
-    if (n == "content-length") {
-      int64_t length = -1;
-      if (absl::SimpleAtoi(v, &length)) s->content_length = length;
+    if (!field_rules::ValidName(n) || !field_rules::ValidValue(v) || field_rules::ConnectionSpecific(n)) {
+      return self->Reject(*s);
     }
-    s->headers.Add(n, v);
+    s->regular_seen = true;
+    switch (n.size()) {
+      case 2:  // TE: only "trailers" (§8.2.2)
+        if (n == "te" && !absl::EqualsIgnoreCase(v, "trailers")) return self->Reject(*s);
+        break;
+      case 4:
+        if (n == "host") {
+          if (!field_rules::ValidAuthority(v)) return self->Reject(*s);
+          s->has_host = true;
+        }
+        break;
+      case 14:
+        if (n == "content-length" && !trailer) {
+          // Digits only, once (§8.1.1); the DATA received must add up to it.
+          if (s->content_length != -1 || v.empty() || v.size() > 18) return self->Reject(*s);
+          int64_t length = 0;
+          for (char c : v) {
+            if (c < '0' || c > '9') return self->Reject(*s);
+            length = length * 10 + (c - '0');
+          }
+          s->content_length = length;
+        }
+        break;
+      default:
+        break;
+    }
+    if (!trailer) s->headers.Add(n, v);
     return 0;
+  }
+
+  // The request head is whole (§8.3.1): :method, and unless CONNECT (which the decoder
+  // answers with 501) :scheme, :path and :authority or Host; :path in origin form, or '*'
+  // for OPTIONS.
+  static bool CompleteHead(const Stream& s) {
+    if ((s.pseudo_seen & field_rules::kMethod) == 0) return false;
+    if (s.method == "CONNECT") {
+      return (s.pseudo_seen & (field_rules::kScheme | field_rules::kPath)) == 0 &&
+             (s.pseudo_seen & field_rules::kAuthority) != 0;
+    }
+    if ((s.pseudo_seen & (field_rules::kScheme | field_rules::kPath)) != (field_rules::kScheme | field_rules::kPath)) {
+      return false;
+    }
+    if ((s.pseudo_seen & field_rules::kAuthority) == 0 && !s.has_host) return false;
+    return s.path[0] == '/' || (s.path == "*" && s.method == "OPTIONS");
+  }
+
+  // At END_STREAM: a declared content-length must match the DATA received (§8.1.1).
+  static bool BodyComplete(const Stream& s) {
+    return s.content_length < 0 || static_cast<uint64_t>(s.content_length) == s.request_body_bytes;
   }
 
   static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
@@ -75,12 +150,13 @@ struct SessionCallbacks {
       case NGHTTP2_HEADERS: {
         self->header_block_stream_ = 0;  // the block is complete
         Stream* s = self->Find(frame->hd.stream_id);
-        if (s == nullptr) return 0;
+        if (s == nullptr || s->rejected) return 0;
         if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
           if (s->header_too_large) {
             self->Answer431(*s);
             return 0;
           }
+          if (!CompleteHead(*s) || (end_stream && !BodyComplete(*s))) return self->Reject(*s);
           if (s->authority.empty()) {  // HTTP/2 allows Host instead of :authority
             for (const Header& h : s->headers) {
               if (h.first == "host") s->authority = h.second;
@@ -92,7 +168,9 @@ struct SessionCallbacks {
           self->handler_->OnRequestHeaders(*s);
           s = self->Find(frame->hd.stream_id);  // the handler may have reset it
           if (s != nullptr && end_stream) self->handler_->OnRequestEnd(*s);
-        } else if (end_stream && s->handed_to_handler && !s->request_ended) {  // trailers
+        } else if (s->handed_to_handler && !s->request_ended) {  // trailers
+          // Trailers end the stream (§8.1).
+          if (!end_stream || !BodyComplete(*s)) return self->Reject(*s);
           s->request_ended = true;
           self->handler_->OnRequestEnd(*s);
         }
@@ -108,7 +186,8 @@ struct SessionCallbacks {
           self->consecutive_empty_data_ = 0;
         }
         Stream* s = self->Find(frame->hd.stream_id);
-        if (s != nullptr && end_stream && s->handed_to_handler && !s->request_ended) {
+        if (s != nullptr && end_stream && s->handed_to_handler && !s->request_ended && !s->rejected) {
+          if (!BodyComplete(*s)) return self->Reject(*s);
           s->request_ended = true;
           self->handler_->OnRequestEnd(*s);
         }
@@ -148,7 +227,11 @@ struct SessionCallbacks {
     // forwarded (ConsumeRequestData), which bounds what a stream can make us buffer.
     nghttp2_session_consume_connection(session, len);
     Stream* s = self->Find(stream_id);
-    if (s == nullptr || !s->handed_to_handler) {
+    if (s != nullptr && s->handed_to_handler && !s->rejected && s->content_length >= 0 &&
+        s->request_body_bytes + len > static_cast<uint64_t>(s->content_length)) {
+      self->Reject(*s);  // more than declared: refused before the excess reaches the handler
+    }
+    if (s == nullptr || !s->handed_to_handler || s->rejected) {
       // Nobody reads it (e.g. the 431 stream): let it flow and drop it.
       nghttp2_session_consume_stream(session, stream_id, len);
       return 0;
@@ -222,8 +305,8 @@ struct SessionCallbacks {
 void FieldList::Add(absl::string_view name, absl::string_view value) {
   if (size_ == items_.size()) items_.emplace_back();
   Header& h = items_[size_++];
-  h.first.assign(name.data(), name.size());
-  h.second.assign(value.data(), value.size());
+  AssignKeep(h.first, name);
+  AssignKeep(h.second, value);
 }
 
 void Stream::Reset() {
@@ -243,7 +326,9 @@ void Stream::Reset() {
   request_ended = false;
   user = nullptr;
   header_bytes = 0;
-  header_too_large = handed_to_handler = response_submitted = false;
+  pseudo_seen = 0;
+  header_too_large = regular_seen = has_host = rejected = false;
+  handed_to_handler = response_submitted = false;
   response_ended = response_done = deferred = full = false;
   reset_by_client = reset_by_us = false;
   response_body.Clear();
@@ -264,6 +349,8 @@ Session::Session(Handler* handler, Limits limits) : handler_(handler), limits_(l
   // Window updates follow what the handler forwarded, not what arrived: backpressure.
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_continuations(opt, 8);
+  // Request fields are checked by OnHeader/OnFrameRecv (field_rules), once.
+  nghttp2_option_set_no_http_messaging(opt, 1);
   nghttp2_session_server_new3(&session_, cb, this, opt, memory_.mem());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
@@ -347,17 +434,24 @@ Stream* Session::Find(int32_t id) {
 }
 
 absl::Status Session::SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers,
-                                     bool end_stream) {
-  const char status_text[3] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
-                               static_cast<char>('0' + status % 10)};
-  // nghttp2 copies the fields during the call, so one array serves every response.
+                                     bool end_stream, FieldBytes bytes) {
+  // The status lives in the stream, so nghttp2 never copies it.
+  stream.status_text[0] = static_cast<char>('0' + status / 100 % 10);
+  stream.status_text[1] = static_cast<char>('0' + status / 10 % 10);
+  stream.status_text[2] = static_cast<char>('0' + status % 10);
+  // Names are lower-case already; in place, nghttp2 skips its copy and its byte-wise lower-casing.
+  const uint8_t flags = bytes == FieldBytes::kKeptUntilClosed
+                            ? NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE
+                            : NGHTTP2_NV_FLAG_NONE;
+  // nghttp2 copies the array itself during the call, so one array serves every response.
   nva_.clear();
-  auto nv = [](absl::string_view n, absl::string_view v) {
+  auto nv = [](absl::string_view n, absl::string_view v, uint8_t f) {
     return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
-                      reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(), NGHTTP2_NV_FLAG_NONE};
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(), f};
   };
-  nva_.push_back(nv(":status", absl::string_view(status_text, 3)));
-  for (const HeaderRef& h : headers) nva_.push_back(nv(h.name, h.value));
+  nva_.push_back(nv(":status", absl::string_view(stream.status_text, 3),
+                    NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE));
+  for (const HeaderRef& h : headers) nva_.push_back(nv(h.name, h.value, flags));
   nghttp2_data_provider provider{};
   provider.read_callback = &SessionCallbacks::ReadResponse;
   stream.response_submitted = true;
@@ -411,6 +505,14 @@ bool Session::CountInWindow(uint32_t* counter, uint32_t limit) {
     control_in_window_ = 0;
   }
   return ++*counter > limit;
+}
+
+int Session::Reject(Stream& stream) {
+  if (!stream.rejected) {
+    stream.rejected = true;
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_PROTOCOL_ERROR);
+  }
+  return 0;
 }
 
 void Session::Flood(const char* what) {

@@ -4,8 +4,10 @@
 // request DATA is acknowledged (WINDOW_UPDATE) only when the handler says it has forwarded it,
 // and WriteResponseData() reports when a stream's buffered response is full.
 //
-// Abuse protection beyond nghttp2's own checks (RFC 9113 header validation, content-length,
-// SETTINGS/PING ACK queue limits): a header list over the limit gets 431; client stream resets
+// Request fields are checked here (field_rules: RFC 9113 §8.2-8.3 field syntax, pseudo-header
+// fields, connection-specific fields, content-length against the DATA received) with nghttp2's
+// HTTP messaging layer off, so they are checked once. Abuse protection beyond nghttp2's own
+// checks (SETTINGS/PING ACK queue limits): a header list over the limit gets 431; client stream resets
 // before the response is done (CVE-2023-44487 "rapid reset") or streams the client makes us
 // reset with invalid frames (CVE-2025-8671 "MadeYouReset"), PING/SETTINGS floods and runs of
 // empty DATA frames end the connection with GOAWAY(ENHANCE_YOUR_CALM).
@@ -88,6 +90,10 @@ struct Stream {
   // Internal to the session.
   size_t header_bytes = 0;
   bool header_too_large = false;
+  uint8_t pseudo_seen = 0;     // field_rules::Pseudo bits of the request's pseudo-header fields
+  bool regular_seen = false;   // a regular field came (no pseudo-header field may follow)
+  bool has_host = false;       // a Host field came (stands in for :authority)
+  bool rejected = false;       // malformed: RST_STREAM(PROTOCOL_ERROR) queued, never handed over
   bool handed_to_handler = false;
   bool response_submitted = false;
   bool response_ended = false;  // all body bytes given (EndResponse or end_stream)
@@ -96,6 +102,7 @@ struct Stream {
   bool full = false;  // WriteResponseData returned false; OnResponseWritable owed
   bool reset_by_client = false;  // RST_STREAM received (counted when it arrived)
   bool reset_by_us = false;      // Session::ResetStream (our decision, not the client's doing)
+  char status_text[3] = {};      // ":status" of the submitted response, read when HEADERS is sent
   proxy::IoBuffer response_body;
 
   // For reuse by the session's stream pool (keeps capacity).
@@ -145,8 +152,12 @@ class Session {
   uint64_t open_header_block() const { return header_block_stream_ != 0 ? header_blocks_ : 0; }
   const std::string& abuse() const { return abuse_; }
 
-  // Responses. Headers are lower-case names without hop-by-hop fields.
-  absl::Status SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers, bool end_stream);
+  // Responses. Headers are lower-case names without hop-by-hop fields. kCopy: nghttp2 copies
+  // them during the call. kKeptUntilClosed: the bytes stay valid and unchanged until the
+  // stream closes, so nghttp2 reads them in place when it sends the HEADERS frame (no copy).
+  enum class FieldBytes { kCopy, kKeptUntilClosed };
+  absl::Status SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers, bool end_stream,
+                              FieldBytes bytes = FieldBytes::kCopy);
   // Queues body bytes; false when the stream's buffer is at its limit (stop producing until
   // OnResponseWritable). The bytes are always taken.
   bool WriteResponseData(Stream& stream, absl::string_view data);
@@ -166,6 +177,9 @@ class Session {
   bool CountInWindow(uint32_t* counter, uint32_t limit);
   void Flood(const char* what);
   void Answer431(Stream& stream);
+  // A malformed request (RFC 9113 §8.1.1): the stream ends with PROTOCOL_ERROR. Not marked as
+  // our own reset, so one already handed over counts as provoked. Returns 0 for the callbacks.
+  int Reject(Stream& stream);
 
   Handler* const handler_;
   const Limits limits_;

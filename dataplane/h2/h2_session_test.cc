@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,19 @@ class Client {
     return id;
   }
 
+  // HEADERS with exactly `fields` (names sent as given: nghttp2 would lower-case a copy) on a
+  // new stream (stream_id -1) or an open one (trailers).
+  int32_t Headers(std::vector<Header> fields, bool end_stream, int32_t stream_id = -1) {
+    kept_.push_back(std::make_unique<std::vector<Header>>(std::move(fields)));
+    std::vector<nghttp2_nv> nva;
+    for (Header& h : *kept_.back()) {
+      nva.push_back({reinterpret_cast<uint8_t*>(h.first.data()), reinterpret_cast<uint8_t*>(h.second.data()),
+                     h.first.size(), h.second.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE});
+    }
+    return nghttp2_submit_headers(session, end_stream ? NGHTTP2_FLAG_END_STREAM : NGHTTP2_FLAG_NONE, stream_id,
+                                  nullptr, nva.data(), nva.size(), nullptr);
+  }
+
   std::string Output() {
     std::string out;
     const uint8_t* data;
@@ -167,6 +181,7 @@ class Client {
 
  private:
   std::map<int32_t, std::string> uploads_;
+  std::vector<std::unique_ptr<std::vector<Header>>> kept_;  // Headers()' fields, until sent
 };
 
 class H2SessionTest : public ::testing::Test {
@@ -371,6 +386,72 @@ TEST_F(H2SessionTest, MalformedRequestsAreStreamErrors) {
   EXPECT_EQ(handler_.bodies[too_long], "");  // refused before any byte reached the handler
   EXPECT_EQ(client.responses[fine].status, 200);
   EXPECT_EQ(client.responses[fine].body, short_body);
+}
+
+// The rest of RFC 9113 §8.2-8.3, checked by the session (nghttp2's HTTP messaging is off):
+// field-name case and characters, pseudo-header fields (known, once, first, complete, origin
+// form), authority characters, content-length against END_STREAM, and trailers.
+TEST_F(H2SessionTest, RequestFieldRulesAreTheSessionsOwn) {
+  Client client;
+  const std::vector<Header> base = {
+      {":method", "GET"}, {":scheme", "https"}, {":authority", "site.test"}, {":path", "/echo"}};
+  auto with = [&](std::vector<Header> extra) {
+    std::vector<Header> all = base;
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  };
+  std::vector<int32_t> bad;
+  for (const std::vector<Header>& fields : std::vector<std::vector<Header>>{
+           with({{"X-Upper", "1"}}),
+           with({{"x a", "1"}}),
+           with({{"x-a", "trailing "}}),
+           with({{":path", "/again"}}),
+           with({{":protocol", "websocket"}}),
+           with({{":status", "200"}}),
+           with({{"keep-alive", "5"}}),
+           with({{"proxy-connection", "x"}}),
+           with({{"host", "a b"}}),
+           with({{"content-length", "+5"}}),
+           with({{"content-length", "5"}}),  // and END_STREAM: no body follows
+           {{":method", "GET"}, {":scheme", "https"}, {"x-a", "1"}, {":authority", "site.test"}, {":path", "/echo"}},
+           {{":method", "GET"}, {":scheme", "https"}, {":authority", "site.test"}},
+           {{":method", "GET"}, {":authority", "site.test"}, {":path", "/echo"}},
+           {{":scheme", "https"}, {":authority", "site.test"}, {":path", "/echo"}},
+           {{":method", "GET"}, {":scheme", "https"}, {":path", "/echo"}},
+           {{":method", "GET"}, {":scheme", "https"}, {":authority", "site.test"}, {":path", "echo"}},
+           {{":method", "GET"}, {":scheme", "https"}, {":authority", "site.test"}, {":path", "http://a/echo"}},
+           {{":method", "GET"}, {":scheme", "https"}, {":authority", "site.test"}, {":path", "*"}},
+           {{":method", "G T"}, {":scheme", "https"}, {":authority", "site.test"}, {":path", "/echo"}},
+           {{":method", "GET"}, {":scheme", "https"}, {":authority", "site test"}, {":path", "/echo"}},
+       }) {
+    bad.push_back(client.Headers(fields, /*end_stream=*/true));
+  }
+  const int32_t host_only =
+      client.Headers({{":method", "GET"}, {":scheme", "https"}, {":path", "/echo"}, {"host", "site.test"}}, true);
+  const int32_t te_trailers = client.Headers(with({{"te", "Trailers"}, {"x-b", ""}}), true);
+  // Trailers (once their streams are open): no pseudo-header fields, and they end the stream.
+  const int32_t pseudo_trailer = client.Headers(base, false);
+  const int32_t open_trailer = client.Headers(base, false);
+  const int32_t good_trailer = client.Headers(base, false);
+  Pump(client).IgnoreError();
+  client.Headers({{":path", "/x"}}, true, pseudo_trailer);
+  client.Headers({{"x-t", "1"}}, false, open_trailer);
+  client.Headers({{"x-t", "1"}}, true, good_trailer);
+  Pump(client).IgnoreError();
+  for (int32_t id : bad) {
+    EXPECT_TRUE(client.responses[id].closed) << id;
+    EXPECT_EQ(client.responses[id].error, static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR)) << id;
+    EXPECT_EQ(std::count(handler_.heads.begin(), handler_.heads.end(), id), 0) << id;
+  }
+  for (int32_t id : {pseudo_trailer, open_trailer}) {
+    EXPECT_EQ(client.responses[id].status, 0) << id;
+    EXPECT_EQ(client.responses[id].error, static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR)) << id;
+  }
+  for (int32_t id : {host_only, te_trailers, good_trailer}) {
+    EXPECT_EQ(client.responses[id].status, 200) << id;
+    EXPECT_EQ(client.responses[id].headers["x-authority"], "site.test") << id;
+  }
+  EXPECT_EQ(server_.abuse(), "");
 }
 
 TEST_F(H2SessionTest, PingFloodEndsTheConnection) {

@@ -81,22 +81,31 @@ class H2Connection::Exchange : public StreamPort {
   bool TakeResponseHead(int status, absl::Span<const http::Header> headers, http::BodyFraming framing,
                         uint64_t content_length) override {
     if (stream_ == nullptr || conn_->finishing_) return true;  // the next WriteResponse ends the exchange
-    // HTTP/2 field names are lower-case: one scratch copy, sized first so the views stay put.
+    // One copy of the fields, names lower-cased (HTTP/2), sized first so the views stay put.
+    // It lives as long as the stream, so nghttp2 reads it in place when it sends HEADERS.
     size_t name_bytes = 0;
-    for (const http::Header& h : headers) name_bytes += h.name.size();
-    lower_names_.resize(name_bytes);
-    fields_.clear();
-    char* p = lower_names_.data();
+    size_t value_bytes = 0;
     for (const http::Header& h : headers) {
-      std::memcpy(p, h.name.data(), h.name.size());
-      fields_.push_back({absl::string_view(p, h.name.size()), h.value});
-      p += h.name.size();
+      name_bytes += h.name.size();
+      value_bytes += h.value.size();
     }
-    http::LowerAsciiInPlace(lower_names_.data(), name_bytes);
+    field_bytes_.resize(name_bytes + value_bytes);
+    fields_.clear();
+    char* name = field_bytes_.data();
+    char* value = name + name_bytes;
+    for (const http::Header& h : headers) {
+      std::memcpy(name, h.name.data(), h.name.size());
+      if (!h.value.empty()) std::memcpy(value, h.value.data(), h.value.size());
+      fields_.push_back({absl::string_view(name, h.name.size()), absl::string_view(value, h.value.size())});
+      name += h.name.size();
+      value += h.value.size();
+    }
+    http::LowerAsciiInPlace(field_bytes_.data(), name_bytes);
     const bool has_body = framing != http::BodyFraming::kNone &&
                           !(framing == http::BodyFraming::kContentLength && content_length == 0);
     h2::Session& session = *conn_->session_;
-    if (absl::Status s = session.SubmitResponse(*stream_, status, fields_, !has_body); !s.ok()) {
+    if (absl::Status s = session.SubmitResponse(*stream_, status, fields_, !has_body, h2::Session::FieldBytes::kKeptUntilClosed);
+        !s.ok()) {
       log::Every(log::Level::kWarn, "h2: response head not accepted", "h2: response head not accepted; stream reset")
           .Kv("error", s.message());
       failed_ = true;  // the next WriteResponse ends the exchange, which resets the stream
@@ -150,8 +159,10 @@ class H2Connection::Exchange : public StreamPort {
   size_t unacked_ = 0;   // their size, acknowledged when taken
   bool ended_ = false;   // END_STREAM: no more request body
   h2::ResponseTranslator translator_;
-  std::string lower_names_;             // TakeResponseHead's lower-cased field names
-  std::vector<h2::HeaderRef> fields_;   // and its field list, both reused per stream
+  // TakeResponseHead's copy of the fields (names lower-cased, then values) and its field list,
+  // both reused per stream; unchanged until the stream closes (nghttp2 reads them in place).
+  std::string field_bytes_;
+  std::vector<h2::HeaderRef> fields_;
   bool blocked_ = false;  // the stream's send buffer is full
   bool failed_ = false;
 };
