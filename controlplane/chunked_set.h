@@ -149,26 +149,29 @@ class ChunkedSet {
       if (pending.empty() && c < changes.size()) {
         // Chunks before the one the next change falls in are taken as they are.
         const size_t target = std::min(ChunkFor(changes[c].first), old.size() == 0 ? 0 : old.size() - 1);
-        for (; i < target; ++i) out->push_back(old[i]);
+        if (target > i) {  // always, as changes are sorted; kept as a guard on the range
+          out->insert(out->end(), old.begin() + i, old.begin() + target);
+          i = target;
+        }
       } else if (pending.empty()) {
-        for (; i < old.size(); ++i) out->push_back(old[i]);
+        out->insert(out->end(), old.begin() + i, old.end());
         break;
       }
-      // Merge one old chunk (or, past the end, the remaining changes) into `pending`.
+      // Merge one old chunk (past the end: the remaining changes) into `pending`. Changes up to
+      // the chunk's last key belong to it; the last chunk takes the rest.
       const bool last = i + 1 >= old.size();
       const std::vector<T>* items = i < old.size() ? &old[i]->items : nullptr;
+      const size_t n = items != nullptr ? items->size() : 0;
+      auto in_chunk = [&] {
+        return c < changes.size() && (last || changes[c].first <= Traits::Key(items->back()));
+      };
       size_t k = 0;
-      const size_t n = items ? items->size() : 0;
-      while (k < n || (c < changes.size() && (last || changes[c].first <= Traits::Key(items->back())))) {
-        const int cmp = k == n ? 1
-                        : c == changes.size() || (!last && changes[c].first > Traits::Key(items->back()))
-                            ? -1
-                            : Traits::Key((*items)[k]).compare(changes[c].first);
-        if (cmp < 0) {
+      while (k < n || in_chunk()) {
+        if (!in_chunk() || (k < n && Traits::Key((*items)[k]) < changes[c].first)) {
           pending.push_back((*items)[k++]);
           continue;
         }
-        if (cmp == 0) {
+        if (k < n && Traits::Key((*items)[k]) == changes[c].first) {  // replaced or removed
           ++k;
           --size;
         }
