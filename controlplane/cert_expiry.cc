@@ -1,6 +1,7 @@
 #include "controlplane/cert_expiry.h"
 
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "common/certbus/cert_info.h"
 #include "common/log/log.h"
@@ -9,7 +10,10 @@ namespace edgerouter::controlplane {
 
 std::vector<CertExpiry> CertificateExpiries(const BuiltSnapshot& snapshot) {
   std::vector<CertExpiry> out;
-  for (const ResourcePtr& r : snapshot.resources) {  // sorted by name, so by id
+  // Sorted by name, so by id; only the "cert/" range is walked, not the apps.
+  for (auto it = snapshot.resources.LowerBound("cert/"); it != snapshot.resources.end(); ++it) {
+    const ResourcePtr& r = *it;
+    if (!absl::StartsWith(r->name(), "cert/")) break;
     if (!r->has_certificate()) continue;
     CertExpiry e;
     e.id = r->certificate().id();

@@ -146,29 +146,45 @@ void ConfigHub::BuilderLoop() {
 }
 
 void ConfigHub::BuildAndPublish() {
-  AppSource stream_source, file_source, docker_source;
-  std::vector<ResourcePtr> certs;
-  ResourcePtr ip_rules;
+  std::vector<AppCandidates> candidates;
+  std::vector<ResourcePtr> others;
+  std::vector<snapshot::v1::RejectedItem> source_rejections;
   uint64_t lb_version, cert_version;
   const absl::Time start = absl::Now();
   {
-    // Only pointer copies under the lock; the sources keep changing meanwhile.
+    // Only the changed ids' candidates (pointer copies) under the lock; the sources keep
+    // changing meanwhile.
     absl::MutexLock lock(&mu_);
     dirty_ = false;
-    stream_source.name = lb_.stream();
-    stream_source.apps.reserve(lb_.apps().size());
-    for (const auto& [id, app] : lb_.apps()) stream_source.apps.push_back(app);
-    file_source = file_source_;
-    docker_source = docker_source_;
+    std::set<std::string> ids = lb_.TakeChangedIds();
+    if (ids.empty()) {
+      ids = std::move(pending_ids_);
+    } else {
+      ids.merge(pending_ids_);
+    }
+    pending_ids_.clear();
+    candidates.reserve(ids.size());
+    for (const std::string& id : ids) {
+      AppCandidates& c = candidates.emplace_back();
+      c.id = id;
+      // Precedence: the loadbalancer stream, then the file, then Docker.
+      if (auto it = lb_.apps().find(id); it != lb_.apps().end()) c.apps.push_back(it->second);
+      for (const auto* index : {&file_by_id_, &docker_by_id_}) {
+        if (auto it = index->find(id); it != index->end()) c.apps.insert(c.apps.end(), it->second.begin(), it->second.end());
+      }
+    }
+    source_rejections = file_source_.rejected;
+    source_rejections.insert(source_rejections.end(), docker_source_.rejected.begin(), docker_source_.rejected.end());
     // Rules from the stream win over the file's; a bad file is reported with the others.
-    ip_rules = lb_.ip_rules() != nullptr ? lb_.ip_rules() : file_ip_rules_;
-    file_source.rejected.insert(file_source.rejected.end(), ip_rules_rejected_.begin(), ip_rules_rejected_.end());
-    for (const auto& [id, cert] : certs_.resources()) certs.push_back(cert);
-    certs.insert(certs.end(), acme_challenges_.begin(), acme_challenges_.end());  // sorted by the build
+    const ResourcePtr& ip_rules = lb_.ip_rules() != nullptr ? lb_.ip_rules() : file_ip_rules_;
+    source_rejections.insert(source_rejections.end(), ip_rules_rejected_.begin(), ip_rules_rejected_.end());
+    for (const auto& [id, cert] : certs_.resources()) others.push_back(cert);
+    others.insert(others.end(), acme_challenges_.begin(), acme_challenges_.end());
+    if (ip_rules != nullptr) others.push_back(ip_rules);
     lb_version = lb_.version();
     cert_version = certs_.version();
   }
-  std::shared_ptr<const BuiltSnapshot> built = BuildSnapshot({&stream_source, &file_source, &docker_source}, certs, ip_rules);
+  std::shared_ptr<const BuiltSnapshot> built = builder_state_.Build(candidates, others, std::move(source_rejections));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   bool changed;
   {
@@ -203,7 +219,7 @@ void ConfigHub::ReloadFile() {
   if (!in) {
     // A missing file means "no apps from the file", not an error that freezes the config.
     absl::MutexLock lock(&mu_);
-    file_source_ = source;
+    ReplaceSource(&file_source_, std::move(source));
     MarkDirty();
     return;
   }
@@ -231,8 +247,19 @@ void ConfigHub::ReloadFile() {
       source.rejected.push_back(item);
     }
   }
-  file_source_ = std::move(source);
+  ReplaceSource(&file_source_, std::move(source));
   MarkDirty();
+}
+
+void ConfigHub::ReplaceSource(AppSource* slot, AppSource source) {
+  auto& index = slot == &file_source_ ? file_by_id_ : docker_by_id_;
+  for (const auto& [id, apps] : index) pending_ids_.insert(id);
+  index.clear();
+  for (const PreparedAppPtr& app : source.apps) {
+    index[app->id].push_back(app);
+    pending_ids_.insert(app->id);
+  }
+  *slot = std::move(source);
 }
 
 void ConfigHub::ReloadIpRulesFile() {
@@ -290,8 +317,8 @@ void ConfigHub::FileWatchLoop() {
 
 void ConfigHub::SetDockerSource(AppSource source) {
   absl::MutexLock lock(&mu_);
-  docker_source_ = std::move(source);
-  docker_source_.name = "docker";
+  source.name = "docker";
+  ReplaceSource(&docker_source_, std::move(source));
   MarkDirty();
 }
 

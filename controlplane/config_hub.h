@@ -1,12 +1,14 @@
 // Owns the sources (the tenant's streams in the event log, applications.json) and turns their
-// changes into snapshots: changes mark the hub dirty; a builder thread rebuilds at once after a
+// changes into snapshots, re-resolving only the app ids that changed: changes mark the hub dirty; a builder thread rebuilds at once after a
 // quiet period, or, during a burst, waits for a quiet window (bounded by a max delay, so a
 // steady trickle cannot starve it), and publishes the snapshot when it changed.
 #ifndef EDGEROUTER_CONTROLPLANE_CONFIG_HUB_H_
 #define EDGEROUTER_CONTROLPLANE_CONFIG_HUB_H_
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +72,8 @@ class ConfigHub {
   void BuilderLoop();
   // Builds from the current source state and publishes when the snapshot changed.
   void BuildAndPublish();
+  // Replaces a file or Docker source: its old and new ids are re-resolved by the next build.
+  void ReplaceSource(AppSource* slot, AppSource source) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FileWatchLoop();
   void ReloadFile();
   void ReloadIpRulesFile();
@@ -87,6 +91,10 @@ class ConfigHub {
   std::vector<ResourcePtr> acme_challenges_ ABSL_GUARDED_BY(mu_);
   ResourcePtr file_ip_rules_ ABSL_GUARDED_BY(mu_);
   std::vector<snapshot::v1::RejectedItem> ip_rules_rejected_ ABSL_GUARDED_BY(mu_);
+  // Apps of the file and Docker sources by id (source order kept), for re-resolving one id.
+  std::map<std::string, std::vector<PreparedAppPtr>> file_by_id_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<PreparedAppPtr>> docker_by_id_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> pending_ids_ ABSL_GUARDED_BY(mu_);  // besides the stream's changed ids
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time first_dirty_ ABSL_GUARDED_BY(mu_);
   absl::Time last_dirty_ ABSL_GUARDED_BY(mu_);
@@ -96,6 +104,9 @@ class ConfigHub {
   uint64_t built_lb_version_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t built_cert_version_ ABSL_GUARDED_BY(mu_) = 0;
   HubStats stats_ ABSL_GUARDED_BY(mu_);
+
+  // Used by the one thread that builds (Start, then the builder thread).
+  SnapshotBuilder builder_state_;
 
   std::unique_ptr<WatchHandle> lb_watch_;
   std::unique_ptr<WatchHandle> cert_watch_;

@@ -116,6 +116,10 @@ ResourceVersions VersionsOf(const BuiltSnapshot& snapshot);
 // names, appended to `response`.
 void ComputeDelta(const ResourceVersions& known, const BuiltSnapshot& target,
                   discovery::v1::DiscoveryResponse* response);
+// The same from snapshot `from`: resource chunks both share are skipped by pointer, so a delta
+// between two builds a few changes apart costs O(chunks + changed), not O(resources).
+void ComputeDelta(const BuiltSnapshot& from, const BuiltSnapshot& target,
+                  discovery::v1::DiscoveryResponse* response);
 
 }  // namespace edgerouter::controlplane
 

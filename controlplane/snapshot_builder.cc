@@ -3,8 +3,9 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -83,73 +84,129 @@ ResourcePtr PrepareIpRules(config::v1::IpRules rules, std::string origin) {
   return resource;
 }
 
+std::string ResourceTraits::Digest(const std::vector<ResourcePtr>& chunk) {
+  std::string lines;
+  for (const ResourcePtr& r : chunk) absl::StrAppend(&lines, r->name(), "\n", r->version(), "\n");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(lines.data()), lines.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), 16);
+}
+
 snapshot::v1::Snapshot BuiltSnapshot::ToProto() const {
   snapshot::v1::Snapshot out;
   out.set_version(version);
+  out.mutable_resources()->Reserve(static_cast<int>(resources.size()));
   for (const ResourcePtr& r : resources) *out.add_resources() = *r;
   return out;
 }
 
 const snapshot::v1::Resource* BuiltSnapshot::Find(const std::string& name) const {
-  auto it = std::lower_bound(resources.begin(), resources.end(), name,
-                             [](const ResourcePtr& r, const std::string& n) { return r->name() < n; });
-  return it != resources.end() && (*it)->name() == name ? it->get() : nullptr;
+  const ResourcePtr* r = resources.Find(name);
+  return r != nullptr ? r->get() : nullptr;
 }
 
 std::string BuiltSnapshot::OriginOf(const std::string& app_id) const {
-  auto it = std::lower_bound(apps.begin(), apps.end(), app_id,
-                             [](const auto& a, const std::string& id) { return a->id < id; });
-  return it != apps.end() && (*it)->id == app_id ? (*it)->origin : "";
+  const PreparedAppPtr* app = apps.Find(app_id);
+  return app != nullptr ? (*app)->origin : "";
+}
+
+std::shared_ptr<const BuiltSnapshot> SnapshotBuilder::Build(
+    const std::vector<AppCandidates>& changed, const std::vector<ResourcePtr>& others,
+    std::vector<snapshot::v1::RejectedItem> source_rejections) {
+  std::vector<ResourceSet::Change> resource_changes;
+  std::vector<AppSet::Change> app_changes;
+  std::vector<ResourceSet::Change> other_changes;  // "acme/", "cert/", "iprules"
+  app_changes.reserve(changed.size());
+  resource_changes.reserve(changed.size());
+  for (const AppCandidates& c : changed) {
+    // The first valid copy wins; invalid copies and later duplicates are reported.
+    const PreparedApp* winner = nullptr;
+    std::vector<snapshot::v1::RejectedItem> rejections;
+    for (const PreparedAppPtr& app : c.apps) {
+      if (!app->problems.empty()) {
+        rejections.push_back(Rejected(app->origin, app->id, absl::StrJoin(app->problems, "; ")));
+      } else if (winner != nullptr) {
+        rejections.push_back(Rejected(app->origin, app->id, absl::StrCat("duplicate id; ", winner->origin, " wins")));
+      } else {
+        winner = app.get();
+        app_changes.emplace_back(c.id, app);
+      }
+    }
+    if (winner == nullptr) app_changes.emplace_back(c.id, nullptr);
+    resource_changes.emplace_back(absl::StrCat("app/", c.id), winner != nullptr ? winner->resource : nullptr);
+    if (rejections.empty()) {
+      app_rejections_.erase(c.id);
+    } else {
+      app_rejections_[c.id] = std::move(rejections);
+    }
+  }
+  std::map<std::string, ResourcePtr> now;
+  for (const ResourcePtr& r : others) now.emplace(r->name(), r);
+  // Merge of the two sorted maps: removed, added and changed names.
+  auto o = others_.begin();
+  auto n = now.begin();
+  while (o != others_.end() || n != now.end()) {
+    if (n == now.end() || (o != others_.end() && o->first < n->first)) {
+      other_changes.emplace_back(o->first, nullptr);
+      ++o;
+    } else if (o == others_.end() || n->first < o->first) {
+      other_changes.emplace_back(n->first, n->second);
+      ++n;
+    } else {
+      if (o->second != n->second) {
+        other_changes.emplace_back(n->first, n->second);
+      }
+      ++o;
+      ++n;
+    }
+  }
+  others_ = std::move(now);
+  resource_changes.insert(resource_changes.end(), std::make_move_iterator(other_changes.begin()),
+                          std::make_move_iterator(other_changes.end()));
+  auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(resource_changes.begin(), resource_changes.end(), by_key)) {
+    std::sort(resource_changes.begin(), resource_changes.end(), by_key);
+  }
+  if (!std::is_sorted(app_changes.begin(), app_changes.end(), by_key)) {
+    std::sort(app_changes.begin(), app_changes.end(), by_key);
+  }
+  resources_ = resources_.With(std::move(resource_changes));
+  apps_ = apps_.With(std::move(app_changes));
+
+  auto built = std::make_shared<BuiltSnapshot>();
+  built->resources = resources_;
+  built->apps = apps_;
+  std::string digests;
+  digests.reserve(resources_.chunks().size() * 16);
+  for (const auto& chunk : resources_.chunks()) digests += chunk->digest;
+  built->version = HashHex(digests);
+  built->rejected = std::move(source_rejections);
+  for (const auto& [id, items] : app_rejections_) {
+    built->rejected.insert(built->rejected.end(), items.begin(), items.end());
+  }
+  std::sort(built->rejected.begin(), built->rejected.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.source(), a.id(), a.reason()) < std::tie(b.source(), b.id(), b.reason());
+  });
+  built->built_at = absl::Now();
+  return built;
 }
 
 std::shared_ptr<const BuiltSnapshot> BuildSnapshot(const std::vector<const AppSource*>& sources,
                                                    const std::vector<ResourcePtr>& certificates,
                                                    ResourcePtr ip_rules) {
-  auto built = std::make_shared<BuiltSnapshot>();
-  // Sources are usually sorted already (maps keyed by id); vectors + one sort keep a rebuild of
-  // 10k apps to a few milliseconds.
-  absl::flat_hash_map<absl::string_view, const PreparedApp*> winners;
+  std::map<std::string, std::vector<PreparedAppPtr>> by_id;
+  std::vector<snapshot::v1::RejectedItem> source_rejections;
   for (const AppSource* source : sources) {
-    for (const auto& r : source->rejected) built->rejected.push_back(r);
-    for (const auto& app : source->apps) {
-      if (!app->problems.empty()) {
-        built->rejected.push_back(Rejected(app->origin, app->id, absl::StrJoin(app->problems, "; ")));
-        continue;
-      }
-      auto [existing, inserted] = winners.emplace(app->id, app.get());
-      if (!inserted) {
-        built->rejected.push_back(Rejected(
-            app->origin, app->id, absl::StrCat("duplicate id; ", existing->second->origin, " wins")));
-        continue;
-      }
-      built->apps.push_back(app);
-    }
+    source_rejections.insert(source_rejections.end(), source->rejected.begin(), source->rejected.end());
+    for (const PreparedAppPtr& app : source->apps) by_id[app->id].push_back(app);
   }
-  auto by_id = [](const auto& a, const auto& b) { return a->id < b->id; };
-  if (!std::is_sorted(built->apps.begin(), built->apps.end(), by_id)) {
-    std::sort(built->apps.begin(), built->apps.end(), by_id);
-  }
-  // "app/<id>" in id order, then "cert/<id>": already sorted by name when certs are.
-  built->resources.reserve(built->apps.size() + certificates.size());
-  for (const auto& app : built->apps) built->resources.push_back(app->resource);
-  for (const ResourcePtr& cert : certificates) built->resources.push_back(cert);
-  if (ip_rules != nullptr) built->resources.push_back(std::move(ip_rules));  // "iprules" sorts last
-  auto by_name = [](const ResourcePtr& a, const ResourcePtr& b) { return a->name() < b->name(); };
-  if (!std::is_sorted(built->resources.begin(), built->resources.end(), by_name)) {
-    std::sort(built->resources.begin(), built->resources.end(), by_name);
-  }
-
-  std::string version_input;
-  version_input.reserve(built->resources.size() * 64);
-  for (const ResourcePtr& r : built->resources) {
-    absl::StrAppend(&version_input, r->name(), "\n", r->version(), "\n");
-  }
-  built->version = HashHex(version_input);
-  std::sort(built->rejected.begin(), built->rejected.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.source(), a.id()) < std::tie(b.source(), b.id());
-  });
-  built->built_at = absl::Now();
-  return built;
+  std::vector<AppCandidates> changed;
+  changed.reserve(by_id.size());
+  for (auto& [id, apps] : by_id) changed.push_back({id, std::move(apps)});
+  std::vector<ResourcePtr> others = certificates;
+  if (ip_rules != nullptr) others.push_back(std::move(ip_rules));
+  SnapshotBuilder builder;
+  return builder.Build(changed, others, std::move(source_rejections));
 }
 
 }  // namespace edgerouter::controlplane

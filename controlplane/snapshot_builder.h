@@ -3,7 +3,8 @@
 // own; a bad app or a duplicate id is left out and reported, never blocking the others.
 //
 // Apps and certificates are "prepared" once, when their source changes (validated, turned into
-// a Resource, hashed), so a rebuild after one change costs pointer copies, not 10k re-hashes.
+// a Resource, hashed), and a SnapshotBuilder keeps the last snapshot's sets, so a build after a
+// change re-resolves only the changed ids: O(changed apps), not O(apps).
 #ifndef EDGEROUTER_CONTROLPLANE_SNAPSHOT_BUILDER_H_
 #define EDGEROUTER_CONTROLPLANE_SNAPSHOT_BUILDER_H_
 
@@ -12,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "controlplane/chunked_set.h"
 #include "google/protobuf/message.h"
 #include "proto/config.pb.h"
 #include "proto/events.pb.h"
@@ -50,11 +53,27 @@ struct AppSource {
   std::vector<snapshot::v1::RejectedItem> rejected;  // problems the source found itself
 };
 
+using PreparedAppPtr = std::shared_ptr<const PreparedApp>;
+
+struct ResourceTraits {
+  static absl::string_view Key(const ResourcePtr& r) { return r->name(); }
+  // First 16 bytes of SHA-256 over the chunk's "name\nversion\n" lines.
+  static std::string Digest(const std::vector<ResourcePtr>& chunk);
+};
+struct AppTraits {
+  static absl::string_view Key(const PreparedAppPtr& a) { return a->id; }
+  static std::string Digest(const std::vector<PreparedAppPtr>&) { return {}; }
+};
+using ResourceSet = ChunkedSet<ResourcePtr, ResourceTraits>;
+using AppSet = ChunkedSet<PreparedAppPtr, AppTraits>;
+
 struct BuiltSnapshot {
-  std::string version;  // hash over the sorted (name, version) pairs
-  std::vector<ResourcePtr> resources;                    // sorted by name
-  std::vector<snapshot::v1::RejectedItem> rejected;          // sorted by (source, id)
-  std::vector<std::shared_ptr<const PreparedApp>> apps;  // served apps, sorted by id
+  // Hex SHA-256 (16 bytes) over the resource chunks' digests: a function of the sorted (name,
+  // version) pairs alone (chunking is content-defined), so equal inputs give equal versions.
+  std::string version;
+  ResourceSet resources;                             // sorted by name
+  std::vector<snapshot::v1::RejectedItem> rejected;  // sorted by (source, id, reason)
+  AppSet apps;                                       // served apps, sorted by id
   absl::Time built_at;
 
   snapshot::v1::Snapshot ToProto() const;
@@ -63,7 +82,32 @@ struct BuiltSnapshot {
   std::string OriginOf(const std::string& app_id) const;
 };
 
-// `ip_rules`: the "iprules" resource, or null for no filtering.
+// Every source's copy of one app id, in precedence order (an absent id: empty).
+struct AppCandidates {
+  std::string id;
+  std::vector<PreparedAppPtr> apps;
+};
+
+// Builds snapshots change by change. Not thread-safe: one builder thread uses it.
+class SnapshotBuilder {
+ public:
+  // `changed`: the ids whose candidates changed since the last build, sorted and unique, each
+  // with all its current candidates. `others`: every non-app resource (certificates, ACME
+  // challenges, "iprules"); few, so they are diffed against the last build by name.
+  // `source_rejections`: what the sources reported themselves (unparsable files...).
+  std::shared_ptr<const BuiltSnapshot> Build(const std::vector<AppCandidates>& changed,
+                                             const std::vector<ResourcePtr>& others,
+                                             std::vector<snapshot::v1::RejectedItem> source_rejections);
+
+ private:
+  ResourceSet resources_;
+  AppSet apps_;
+  std::map<std::string, ResourcePtr> others_;  // by name
+  std::map<std::string, std::vector<snapshot::v1::RejectedItem>> app_rejections_;  // by app id
+};
+
+// The whole build at once (tests, tools): the same result as a SnapshotBuilder fed change by
+// change. `ip_rules`: the "iprules" resource, or null for no filtering.
 std::shared_ptr<const BuiltSnapshot> BuildSnapshot(const std::vector<const AppSource*>& sources,
                                                    const std::vector<ResourcePtr>& certificates,
                                                    ResourcePtr ip_rules = nullptr);

@@ -123,6 +123,7 @@ void LoadBalancerState::Apply(const LogEntry& entry) {
         skipped_.Add({where, event.type(), std::string(updated.status().message())});
       } else {
         const std::string id = updated->application().id();
+        changed_ids_.insert(id);
         apps_[id] = std::make_shared<const PreparedApp>(
             PrepareApp(std::move(*updated->mutable_application()), where));
       }
@@ -131,7 +132,8 @@ void LoadBalancerState::Apply(const LogEntry& entry) {
       if (!deleted.ok()) {
         skipped_.Add({where, event.type(), std::string(deleted.status().message())});
       } else {
-        apps_.erase(deleted->id());  // deleting an absent app is a no-op, as in edgerouter
+        // Deleting an absent app is a no-op, as in edgerouter.
+        if (apps_.erase(deleted->id()) > 0) changed_ids_.insert(deleted->id());
       }
     } else if (event.type() == "IpRulesUpdated") {
       // A bad rule set is skipped: the rules before it keep applying.

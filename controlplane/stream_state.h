@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "controlplane/event_log.h"
@@ -71,11 +73,14 @@ class LoadBalancerState {
   const SkippedEvents& skipped() const { return skipped_; }
   // The latest IpRulesUpdated's rules (null: none, or withdrawn by an empty one).
   const ResourcePtr& ip_rules() const { return ip_rules_; }
+  // Ids updated or deleted since the last call (sorted): what the next build re-resolves.
+  std::set<std::string> TakeChangedIds() { return std::exchange(changed_ids_, {}); }
 
  private:
   std::string stream_;
   uint64_t version_ = 0;
   std::map<std::string, std::shared_ptr<const PreparedApp>> apps_;
+  std::set<std::string> changed_ids_;
   ResourcePtr ip_rules_;
   SkippedEvents skipped_;
 };

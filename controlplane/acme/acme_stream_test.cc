@@ -98,7 +98,7 @@ TEST(WantedNames, HostnameFrontendsRegexpsAndCertResolvers) {
   prepared->resource = resource;
   prepared->cert_resolvers.push_back({"blog.example.test", "le", false});
   controlplane::BuiltSnapshot built;
-  built.apps.push_back(prepared);
+  built.apps = controlplane::AppSet({prepared});
   std::vector<NameRequest> names = WantedNamesOf(built);
   ASSERT_EQ(names.size(), 3u);
   EXPECT_EQ(names[0].name, "blog.example.test");
