@@ -151,6 +151,27 @@ std::string Scope(absl::string_view date, const SigningConfig& config) {
   return absl::StrCat(date, "/", config.region, "/", config.service, "/aws4_request");
 }
 
+// The signing key depends only on the secret, the day, the region and the service, so the last
+// one derived is kept per thread: four of a signature's five HMACs, saved for every request
+// signed with the same credentials that day.
+const std::string& SigningKey(const Credentials& credentials, absl::string_view date,
+                              const SigningConfig& config) {
+  struct Derived {
+    std::string secret, date, region, service, key;
+  };
+  thread_local Derived last;
+  if (last.key.empty() || last.secret != credentials.secret_access_key || last.date != date ||
+      last.region != config.region || last.service != config.service) {
+    std::string key = HmacSha256(absl::StrCat("AWS4", credentials.secret_access_key), date);
+    key = HmacSha256(key, config.region);
+    key = HmacSha256(key, config.service);
+    key = HmacSha256(key, "aws4_request");
+    last = Derived{credentials.secret_access_key, std::string(date), config.region,
+                   config.service, std::move(key)};
+  }
+  return last.key;
+}
+
 struct Signed {
   std::string canonical_request;
   std::string string_to_sign;
@@ -169,11 +190,7 @@ Signed Sign(const SigningRequest& request, absl::string_view canonical_query,
   absl::string_view date = amz_date.substr(0, 8);
   s.string_to_sign = absl::StrCat(kAlgorithm, "\n", amz_date, "\n", Scope(date, config),
                                   "\n", Sha256Hex(s.canonical_request));
-  std::string key = HmacSha256(absl::StrCat("AWS4", credentials.secret_access_key), date);
-  key = HmacSha256(key, config.region);
-  key = HmacSha256(key, config.service);
-  key = HmacSha256(key, "aws4_request");
-  std::string mac = HmacSha256(key, s.string_to_sign);
+  std::string mac = HmacSha256(SigningKey(credentials, date, config), s.string_to_sign);
   s.signature = Hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
   return s;
 }

@@ -216,9 +216,10 @@ TEST(SigV4, PresignWithUnsignedTokenAppendsItAfterSigning) {
                              "&X-Amz-Security-Token=t%2Fk&X-Amz-Signature=" + q.signature));
 }
 
-// The HMAC context is kept per thread and re-keyed on every use: alternating secrets, and
-// several threads signing at once, must give exactly the single-threaded signatures.
-TEST(SigV4, ReusedHmacContextsNeverCarryAKeyOver) {
+// The HMAC context and the last derived signing key are kept per thread: alternating secrets,
+// days, regions and services, and several threads signing at once, must give exactly the
+// signatures of a fresh derivation.
+TEST(SigV4, ReusedHmacContextsAndSigningKeysNeverCarryOver) {
   SigningRequest req;
   req.method = "GET";
   req.path = "/bucket/key";
@@ -229,6 +230,17 @@ TEST(SigV4, ReusedHmacContextsNeverCarryAKeyOver) {
   for (const auto& c : creds) want.push_back(SignHeaders(req, c, config).signature);
   ASSERT_NE(want[0], want[1]);
   EXPECT_EQ(SignHeaders(req, creds[0], config).signature, want[0]);
+
+  // Each scope part changes the key; signing in the first scope again gives the first result.
+  std::vector<SigningConfig> scopes(4, config);
+  scopes[1].time += absl::Hours(24);
+  scopes[2].region = "eu-west-1";
+  scopes[3].service = "s3-object-lambda";
+  std::vector<std::string> per_scope;
+  for (const auto& c : scopes) per_scope.push_back(SignHeaders(req, creds[0], c).signature);
+  for (size_t i = 1; i < per_scope.size(); ++i) EXPECT_NE(per_scope[i], per_scope[0]) << i;
+  EXPECT_EQ(per_scope[0], want[0]);
+  EXPECT_EQ(SignHeaders(req, creds[0], scopes[2]).signature, per_scope[2]);
 
   std::atomic<int> mismatches{0};
   std::vector<std::thread> threads;
