@@ -1,8 +1,10 @@
 #include "common/aws/sigv4.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -212,6 +214,49 @@ TEST(SigV4, PresignWithUnsignedTokenAppendsItAfterSigning) {
   EXPECT_TRUE(absl::StrContains(q.query_string, "&X-Amz-Expires=60&"));
   EXPECT_TRUE(absl::EndsWith(q.query_string,
                              "&X-Amz-Security-Token=t%2Fk&X-Amz-Signature=" + q.signature));
+}
+
+// The HMAC context and the last derived signing key are kept per thread: alternating secrets,
+// days, regions and services, and several threads signing at once, must give exactly the
+// signatures of a fresh derivation.
+TEST(SigV4, ReusedHmacContextsAndSigningKeysNeverCarryOver) {
+  SigningRequest req;
+  req.method = "GET";
+  req.path = "/bucket/key";
+  req.headers = {{"Host", "s3.amazonaws.com"}};
+  const SigningConfig config = Config("s3");
+  const std::vector<Credentials> creds = {{"AKID", "secret-one", ""}, {"AKID", "secret-two", ""}};
+  std::vector<std::string> want;
+  for (const auto& c : creds) want.push_back(SignHeaders(req, c, config).signature);
+  ASSERT_NE(want[0], want[1]);
+  EXPECT_EQ(SignHeaders(req, creds[0], config).signature, want[0]);
+
+  // Each scope part changes the key; signing in the first scope again gives the first result.
+  std::vector<SigningConfig> scopes(4, config);
+  scopes[1].time += absl::Hours(24);
+  scopes[2].region = "eu-west-1";
+  scopes[3].service = "s3-object-lambda";
+  std::vector<std::string> per_scope;
+  for (const auto& c : scopes) per_scope.push_back(SignHeaders(req, creds[0], c).signature);
+  for (size_t i = 1; i < per_scope.size(); ++i) EXPECT_NE(per_scope[i], per_scope[0]) << i;
+  EXPECT_EQ(per_scope[0], want[0]);
+  EXPECT_EQ(SignHeaders(req, creds[0], scopes[2]).signature, per_scope[2]);
+
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const size_t k = (i + t) % 2;
+        if (SignHeaders(req, creds[k], config).signature != want[k]) ++mismatches;
+        if (Sha256Hex("") != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace
