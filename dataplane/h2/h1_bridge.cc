@@ -1,5 +1,7 @@
 #include "dataplane/h2/h1_bridge.h"
 
+#include "dataplane/h2/field_rules.h"
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -9,8 +11,7 @@ namespace {
 
 // Fields that describe one HTTP/1.1 connection and must not cross into HTTP/2 (RFC 9113 §8.2.2).
 bool ConnectionSpecific(absl::string_view lower_name) {
-  return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "proxy-connection" ||
-         lower_name == "transfer-encoding" || lower_name == "upgrade" || lower_name == "te";
+  return field_rules::ConnectionSpecific(lower_name) || lower_name == "te";
 }
 
 }  // namespace

@@ -1,30 +1,18 @@
 #include "dataplane/h2/request_decoder.h"
 
+#include "dataplane/h2/field_rules.h"
+
 namespace edgerouter::h2 {
 namespace {
 
-// Names whose field the decoded request does not carry (all lower-case on HTTP/2). nghttp2
-// refuses a request with the connection-specific ones already; dropping them again keeps the
-// decoded value free of them whatever the session's options.
+// Names whose field the decoded request does not carry (all lower-case on HTTP/2). The session
+// refuses a request with a connection-specific one already (field_rules); dropping them again
+// keeps the decoded value free of them whatever the session's options.
 bool Dropped(absl::string_view name) {
-  switch (name.size()) {
-    case 2:
-      return name == "te";
-    case 4:
-      return name == "host";
-    case 6:
-      return name == "expect";  // interim responses do not cross back; flow control paces the body
-    case 7:
-      return name == "upgrade";
-    case 10:
-      return name == "connection" || name == "keep-alive";
-    case 16:
-      return name == "proxy-connection";
-    case 17:
-      return name == "transfer-encoding";
-    default:
-      return false;
-  }
+  if (field_rules::ConnectionSpecific(name)) return true;
+  // Host becomes the authority; an interim 100 does not cross back (flow control paces the
+  // body); TE may only say "trailers", which is hop-by-hop.
+  return name == "te" || name == "host" || name == "expect";
 }
 
 }  // namespace
