@@ -8,6 +8,7 @@
 #
 #   bench/dataplane_bench.sh [DURATION_SECONDS]    (needs: nginx haproxy wrk; see scripts/setup.sh)
 #   FIXED_RATE=N (default 15000 req/s; 0 skips the fixed-rate rows)
+#   TIMELINES=DIR keeps each fixed-rate run's per-request due time and latency (DIR/<proxy>.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -92,7 +93,8 @@ if [ "$FIXED_RATE" != 0 ]; then
   echo "|---|---|---|---|---|---|---|---|"
   for row in "edgerouter dataplane:$OURS_PID:$OURS" "nginx 1.22:$NGX_WORKER:$NGINX_PROXY" "HAProxy 2.6:$HAP:$HAPROXY"; do
     IFS=: read -r name pid port <<<"$row"
-    fixed_measure "$pid" "$port" bench.local "$FIXED_RATE"
+    fixed_measure "$pid" "$port" bench.local "$FIXED_RATE" \
+      "${TIMELINES:+$TIMELINES/${name%% *}.txt}"
     echo "| $name | $(fixed_field p50_ms) | $(fixed_field p90_ms) | $(fixed_field p99_ms) | $(fixed_field p999_ms) | $(fixed_field max_ms) | $(fixed_field errors) | $US |"
   done
 fi

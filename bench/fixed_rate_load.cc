@@ -38,6 +38,10 @@ ABSL_FLAG(double, rate, 1000, "requests per second offered");
 ABSL_FLAG(int, connections, 32, "keep-alive connections");
 ABSL_FLAG(double, duration_s, 10, "measured seconds");
 ABSL_FLAG(double, warmup_s, 1, "seconds sent first and not measured");
+ABSL_FLAG(std::string, timeline, "",
+          "if set, a file that gets one line per measured request: due time (µs after the "
+          "measured part began), latency (µs), connection index (to see whether slow requests "
+          "cluster in time)");
 
 namespace {
 
@@ -115,6 +119,13 @@ int main(int argc, char** argv) {
   std::deque<int64_t> backlog;  // due times of requests no connection was free for
   std::vector<int64_t> latencies;
   latencies.reserve(static_cast<size_t>(rate * absl::GetFlag(FLAGS_duration_s)) + 16);
+  struct Sample {
+    int64_t due_ns, latency_ns;
+    uint32_t conn;
+  };
+  std::vector<Sample> timeline;
+  const bool keep_timeline = !absl::GetFlag(FLAGS_timeline).empty();
+  if (keep_timeline) timeline.reserve(latencies.capacity());
   int64_t next_due = start;
   uint64_t sent = 0, errors = 0;
   char buf[65536];
@@ -171,12 +182,28 @@ int main(int argc, char** argv) {
         c.in.erase(0, len);
         if (c.measured) {
           latencies.push_back(NowNs() - c.due_ns);
+          if (keep_timeline) {
+            timeline.push_back({c.due_ns - measure_from, latencies.back(),
+                                static_cast<uint32_t>(events[e].data.u64)});
+          }
           if (status < 200 || status >= 300) ++errors;
         }
       }
       c.busy = false;
       idle.push_back(static_cast<int>(events[e].data.u64));
     }
+  }
+  if (keep_timeline) {
+    FILE* f = std::fopen(absl::GetFlag(FLAGS_timeline).c_str(), "w");
+    if (f == nullptr) {
+      std::perror("--timeline");
+      return 1;
+    }
+    for (const Sample& s : timeline) {
+      std::fprintf(f, "%lld %lld %u\n", static_cast<long long>(s.due_ns / 1000),
+                   static_cast<long long>(s.latency_ns / 1000), s.conn);
+    }
+    std::fclose(f);
   }
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) {

@@ -61,14 +61,15 @@ wrk_measure() {
   US=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
 }
 
-# fixed_measure PID PORT HOST RATE: open-loop load at RATE req/s (bench/fixed_rate_load, core 1,
-# 64 keep-alive connections, 2 s warm-up) so every proxy is offered the same work; sets FIXED
-# (its one-line result) and US (CPU µs per request of PID over the measured part).
+# fixed_measure PID PORT HOST RATE [TIMELINE_FILE]: open-loop load at RATE req/s
+# (bench/fixed_rate_load, core 1, 64 keep-alive connections, 2 s warm-up) so every proxy is
+# offered the same work; sets FIXED (its one-line result) and US (CPU µs per request of PID over
+# the measured part). TIMELINE_FILE gets each request's due time and latency.
 fixed_measure() {
-  local pid=$1 port=$2 host=$3 rate=$4
+  local pid=$1 port=$2 host=$3 rate=$4 timeline=${5:-}
   local before; before=$(cpu_ticks "$pid")
   FIXED=$(taskset -c 1 "$BIN/bench/fixed_rate_load" --target="127.0.0.1:$port" --host="$host" --rate="$rate" \
-    --connections=64 --duration_s="$DURATION" --warmup_s=2)
+    --connections=64 --duration_s="$DURATION" --warmup_s=2 --timeline="$timeline")
   local after; after=$(cpu_ticks "$pid")
   local sent; sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$FIXED")
   # The CPU window includes the warm-up's requests: count them at the offered rate.
