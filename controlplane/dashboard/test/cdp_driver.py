@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -97,6 +98,24 @@ async def drive(port, url, outdir, app, origin):
         print(f"phone overflow {overflow}", flush=True)
 
 
+def end_browser(browser):
+    """Kills the browser's whole process group and waits until it is gone: its zygote and
+    renderers outlive a killed parent for a moment and would write into the profile while it is
+    being removed (leaving /tmp/er-chromium-* behind)."""
+    try:
+        os.killpg(browser.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    browser.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(browser.pid, 0)  # any member left?
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)  # polling for the group's end: no event tells a process group is empty
+
+
 def main():
     url, outdir, app, origin = sys.argv[1:5]
     profile = tempfile.mkdtemp(prefix="er-chromium-")
@@ -105,7 +124,8 @@ def main():
         ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
          "--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--remote-debugging-address=127.0.0.1",
          "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=die_with_parent)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=die_with_parent,
+        start_new_session=True)
     try:
         port = None
         for line in browser.stderr:
@@ -125,9 +145,8 @@ def main():
         print(f"FAIL {type(e).__name__}: {e}", flush=True)
         return 1
     finally:
-        browser.kill()
-        browser.wait()
-        subprocess.run(["rm", "-rf", profile])
+        end_browser(browser)
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 if __name__ == "__main__":

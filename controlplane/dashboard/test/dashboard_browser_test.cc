@@ -68,6 +68,10 @@ TEST_F(DashboardBrowser, AnAppPutWithTheCliAppearsLiveAndItsFailingOriginTurnsRe
   ASSERT_TRUE(overflow.ok()) << browser.Output();
   EXPECT_EQ(*overflow, "phone overflow 0");  // nothing wider than a phone's screen
   ASSERT_TRUE(browser.WaitForLine("driver done", absl::Seconds(30)).ok()) << browser.Output();
+  // The driver removes the browser's profile on its way out: let it finish rather than kill it.
+  absl::StatusOr<int> exited = browser.Wait(absl::Seconds(30));
+  ASSERT_TRUE(exited.ok()) << exited.status();
+  EXPECT_EQ(*exited, 0) << browser.Output();
   EXPECT_EQ(browser.LineCount("FAIL"), 0) << browser.Output();
   for (const char* shot : {"dashboard-before.png", "dashboard-wide.png", "dashboard-phone.png"}) {
     std::ifstream png(outdir + "/" + shot, std::ios::binary);
