@@ -7,11 +7,13 @@
 # compared at equal load, and one run of our dataplane with the default worker count (unpinned).
 #
 #   bench/dataplane_bench.sh [DURATION_SECONDS]    (needs: nginx haproxy wrk; see scripts/setup.sh)
+#   ROUNDS=N interleaved rounds of each measurement (default 3), reported as medians
 #   FIXED_RATE=N (default 15000 req/s; 0 skips the fixed-rate rows)
 #   TIMELINES=DIR keeps each fixed-rate run's per-request due time and latency (DIR/<proxy>.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
+ROUNDS=${ROUNDS:-3}
 source bench/lib.sh
 bench_init dp
 
@@ -48,56 +50,80 @@ backend b
 CONF
 start_backend_and_controlplane ',"allow_insecure_http":true'
 
-# run NAME PID PORT: prints one Markdown table row.
-run() {
-  local name=$1 pid=$2 port=$3
-  wrk_measure "$pid" "http://127.0.0.1:$port/" bench.local 64
-  echo "| $name | $RPS | $P50 | $P99 | $US | ${ERRORS:-none} |"
-}
-
-echo "| proxy (1 worker, core 0) | req/s | p50 | p99 | CPU µs/req | errors |"
-echo "|---|---|---|---|---|---|"
 taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
   --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
 wait_port $OURS
 for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
-if [ -n "${PROFILE:-}" ]; then
-  # Software-clock sampling (no PMU in this VM): where the proxy's CPU goes under the same load.
-  perf record -q -e cpu-clock -p $OURS_PID -o "$TMP/perf.data" -- sleep $((DURATION + 1)) 2>/dev/null &
-  PERF_PID=$!
-fi
-if [ -n "${SYSCALLS:-}" ]; then
-  # Syscall counts per request (this run's timings are then not meaningful).
-  timeout $((DURATION + 1)) strace -c -f -p $OURS_PID -o "$SYSCALLS" 2>/dev/null &
-  STRACE_PID=$!
-fi
-run "edgerouter dataplane" $OURS_PID $OURS
-if [ -n "${SYSCALLS:-}" ]; then wait $STRACE_PID || true; cp "$TMP/edgerouter dataplane.wrk" "$SYSCALLS.wrk"; fi
-if [ -n "${PROFILE:-}" ]; then
-  wait $PERF_PID || true
-  perf report -i "$TMP/perf.data" --stdio --no-children --sort symbol -g none --percent-limit 0.4 2>/dev/null | grep "%" >"$PROFILE"
-fi
 taskset -c 0 nginx -c "$TMP/nginx-proxy/nginx.conf" -p "$TMP/nginx-proxy" & NGX=$!; PIDS+=($NGX)
 wait_port $NGINX_PROXY
 NGX_WORKER=$(pgrep -P $NGX | head -1)
-run "nginx 1.22" "$NGX_WORKER" $NGINX_PROXY
 taskset -c 0 haproxy -f "$TMP/haproxy.cfg" -db & HAP=$!; PIDS+=($HAP)
 wait_port $HAPROXY
-run "HAProxy 2.6" $HAP $HAPROXY
+ROWS=("edgerouter dataplane:$OURS_PID:$OURS" "nginx 1.22:$NGX_WORKER:$NGINX_PROXY" "HAProxy 2.6:$HAP:$HAPROXY")
+
+# Closed loop, ROUNDS interleaved rounds (ours, nginx, HAProxy, ours, …): the VM's neighbours
+# come and go, so each proxy gets a share of every period; the table is each one's median.
+: >"$TMP/closed"
+for round in $(seq 1 "$ROUNDS"); do
+  for row in "${ROWS[@]}"; do
+    IFS=: read -r name pid port <<<"$row"
+    if [ "$round" = 1 ] && [ "$pid" = "$OURS_PID" ] && [ -n "${PROFILE:-}" ]; then
+      # Software-clock sampling (no PMU in this VM): where the proxy's CPU goes under the same load.
+      perf record -q -e cpu-clock -p $OURS_PID -o "$TMP/perf.data" -- sleep $((DURATION + 1)) 2>/dev/null &
+      PERF_PID=$!
+    fi
+    if [ "$round" = 1 ] && [ "$pid" = "$OURS_PID" ] && [ -n "${SYSCALLS:-}" ]; then
+      # Syscall counts per request (this round's timings are then not meaningful).
+      timeout $((DURATION + 1)) strace -c -f -p $OURS_PID -o "$SYSCALLS" 2>/dev/null &
+      STRACE_PID=$!
+    fi
+    wrk_measure "$pid" "http://127.0.0.1:$port/" bench.local 64
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$RPS" "$(to_ms "$P50")" "$(to_ms "$P99")" "$US" "${ERRORS:-none}" >>"$TMP/closed"
+    if [ -n "${STRACE_PID:-}" ]; then wait $STRACE_PID || true; cp "$TMP/run.wrk" "$SYSCALLS.wrk"; STRACE_PID=; fi
+    if [ -n "${PERF_PID:-}" ]; then
+      wait $PERF_PID || true
+      perf report -i "$TMP/perf.data" --stdio --no-children --sort symbol -g none --percent-limit 0.4 2>/dev/null | grep "%" >"$PROFILE"
+      PERF_PID=
+    fi
+  done
+done
+echo "| proxy (1 worker, core 0), median of $ROUNDS rounds | req/s | p50 ms | p99 ms | CPU µs/req | CPU range | errors |"
+echo "|---|---|---|---|---|---|---|"
+for row in "${ROWS[@]}"; do
+  IFS=: read -r name _ _ <<<"$row"
+  echo "| $name | $(median "$TMP/closed" 3 "$name") | $(median "$TMP/closed" 4 "$name") | $(median "$TMP/closed" 5 "$name") |" \
+    "**$(median "$TMP/closed" 6 "$name")** | $(spread "$TMP/closed" 6 "$name") | $(errors_of "$TMP/closed" 7 "$name") |"
+done
+awk -v o="$(median "$TMP/closed" 6 "edgerouter dataplane")" -v a="$(median "$TMP/closed" 6 "nginx 1.22")" \
+  -v b="$(median "$TMP/closed" 6 "HAProxy 2.6")" \
+  'BEGIN {best = a < b ? a : b; if (best > 0) printf "\nCPU per request, ours ÷ better peer (medians): %.2f\n", o / best}'
 
 FIXED_RATE=${FIXED_RATE:-15000}
 if [ "$FIXED_RATE" != 0 ]; then
   bazel build --config=opt //bench:fixed_rate_load >/dev/null 2>&1
+  : >"$TMP/fixed"
+  for round in $(seq 1 "$ROUNDS"); do
+    for row in "${ROWS[@]}"; do
+      IFS=: read -r name pid port <<<"$row"
+      fixed_measure "$pid" "$port" bench.local "$FIXED_RATE" \
+        "${TIMELINES:+$TIMELINES/${name%% *}-$round.txt}"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$(fixed_field p50_ms)" "$(fixed_field p90_ms)" \
+        "$(fixed_field p99_ms)" "$(fixed_field p999_ms)" "$(fixed_field max_ms)" "$(fixed_field errors)" "$US" >>"$TMP/fixed"
+    done
+  done
   echo
-  echo "| proxy (1 worker, core 0), $FIXED_RATE req/s offered | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | CPU µs/req |"
-  echo "|---|---|---|---|---|---|---|---|"
-  for row in "edgerouter dataplane:$OURS_PID:$OURS" "nginx 1.22:$NGX_WORKER:$NGINX_PROXY" "HAProxy 2.6:$HAP:$HAPROXY"; do
-    IFS=: read -r name pid port <<<"$row"
-    fixed_measure "$pid" "$port" bench.local "$FIXED_RATE" \
-      "${TIMELINES:+$TIMELINES/${name%% *}.txt}"
-    echo "| $name | $(fixed_field p50_ms) | $(fixed_field p90_ms) | $(fixed_field p99_ms) | $(fixed_field p999_ms) | $(fixed_field max_ms) | $(fixed_field errors) | $US |"
+  echo "| proxy (1 worker, core 0), $FIXED_RATE req/s offered, median of $ROUNDS rounds | p50 ms | p90 ms | p99 ms | p99 range | p99.9 ms | max ms | errors | CPU µs/req |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for row in "${ROWS[@]}"; do
+    IFS=: read -r name _ _ <<<"$row"
+    echo "| $name | $(median "$TMP/fixed" 3 "$name") | $(median "$TMP/fixed" 4 "$name") | **$(median "$TMP/fixed" 5 "$name")** |" \
+      "$(spread "$TMP/fixed" 5 "$name") | $(median "$TMP/fixed" 6 "$name") | $(median "$TMP/fixed" 7 "$name") |" \
+      "$(awk -F'\t' -v who="$name" '$2 == who {s += $8} END {print s + 0}' "$TMP/fixed") | $(median "$TMP/fixed" 9 "$name") |"
   done
 fi
+echo
+echo "per-round rows, closed loop (round proxy req/s p50 p99 µs errors):"; sed 's/^/    /' "$TMP/closed"
+[ "$FIXED_RATE" != 0 ] && { echo "per-round rows, fixed rate (round proxy p50 p90 p99 p99.9 max errors µs):"; sed 's/^/    /' "$TMP/fixed"; }
 kill $OURS_PID; wait $OURS_PID 2>/dev/null || true
 
 echo
@@ -106,4 +132,5 @@ echo "|---|---|---|---|---|---|"
 "$BIN/dataplane/dataplane" --controlplane=127.0.0.1:$CP_GRPC \
   --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
 wait_port $OURS
-run "edgerouter dataplane" $OURS_PID $OURS
+wrk_measure $OURS_PID "http://127.0.0.1:$OURS/" bench.local 64
+echo "| edgerouter dataplane | $RPS | $P50 | $P99 | $US | ${ERRORS:-none} |"

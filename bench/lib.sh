@@ -28,6 +28,17 @@ wait_port() {
   return 1
 }
 
+# Over tab-separated rows "round<TAB>name<TAB>…" in FILE, for one NAME's rows:
+#   median FILE COLUMN NAME   the median of a numeric column
+#   spread FILE COLUMN NAME   "min–max" of it
+#   errors_of FILE COLUMN NAME  "none", or the non-"none" values joined
+median() { awk -F'\t' -v c="$2" -v who="$3" '$2 == who {print $c}' "$1" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+spread() { awk -F'\t' -v c="$2" -v who="$3" '$2 == who {print $c}' "$1" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'; }
+errors_of() { awk -F'\t' -v c="$2" -v who="$3" '$2 == who && $c != "none" {e = e $c " "} END {print e == "" ? "none" : e}' "$1"; }
+
+# wrk's latency ("850.00us", "1.42ms", "1.20s") in milliseconds.
+to_ms() { awk -v v="$1" 'BEGIN {n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/) n *= 1000; print n}'; }
+
 # utime+stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
