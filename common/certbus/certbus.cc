@@ -474,6 +474,10 @@ absl::StatusOr<std::string> Decrypt(const Kek& kek, absl::string_view fingerprin
         "RSA-OAEP decryption of the ", envelope_len,
         "-byte envelope failed (corrupted envelope or a different KEK): ", OpenSslError()));
   }
+  // OpenSSL's constant-time OAEP check queues an error on every decryption and only marks it
+  // cleared when the padding was good; the entry (with copies of its source file and function
+  // names) stays in the thread's queue until something clears it.
+  ERR_clear_error();
   if (key_len != kAesKeyLen) {
     return absl::DataLossError(
         absl::StrCat("RSA envelope holds ", key_len, " bytes, not a 32-byte AES-256 key"));
