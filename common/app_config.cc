@@ -100,6 +100,12 @@ absl::StatusOr<ParsedApplications> ParseApplicationsFile(absl::string_view json_
                                                          InputMode mode) {
   absl::StatusOr<OrderedJson> json = ParseJsonText(json_text);
   if (!json.ok()) return json.status();
+  return DecodeApplicationsFile(*json, mode);
+}
+
+absl::StatusOr<ParsedApplications> DecodeApplicationsFile(const OrderedJson& parsed,
+                                                          InputMode mode) {
+  const OrderedJson* json = &parsed;
   if (!json->is_object()) {
     return absl::InvalidArgumentError(absl::StrCat("expected {\"apps\": [...]}, got ",
                                                    json->type_name()));

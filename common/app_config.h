@@ -51,6 +51,8 @@ struct ParsedApplications {
 // Parses `{"apps":[…]}`. A syntax error or a wrong top-level shape fails the whole file;
 // otherwise each app is judged on its own.
 absl::StatusOr<ParsedApplications> ParseApplicationsFile(absl::string_view json_text, InputMode mode);
+// The same for already-parsed JSON.
+absl::StatusOr<ParsedApplications> DecodeApplicationsFile(const OrderedJson& json, InputMode mode);
 
 // Validation alone (reference §1.2–1.4 plus the checks the data plane relies on). Returns the
 // details, empty when the app is valid.

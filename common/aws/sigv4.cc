@@ -7,13 +7,16 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/types/span.h"
 
 namespace edgerouter::aws {
 namespace {
@@ -68,22 +71,20 @@ std::string HmacSha256(absl::string_view key, absl::string_view msg) {
   return std::string(reinterpret_cast<const char*>(out), out_len);
 }
 
-// Trimall from the spec: strip, and fold every whitespace run (including the line breaks of
-// obsolete folded headers) to one space. Quoted strings are not special.
-std::string TrimAll(absl::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  bool pending_space = false;
+// Trimall from the spec, appended to *out: strip, and fold every whitespace run (including the
+// line breaks of obsolete folded headers) to one space. Quoted strings are not special.
+void AppendTrimAll(std::string* out, absl::string_view v) {
+  bool started = false, pending_space = false;
   for (char c : v) {
     if (absl::ascii_isspace(static_cast<unsigned char>(c))) {
-      pending_space = !out.empty();
+      pending_space = started;
       continue;
     }
-    if (pending_space) out.push_back(' ');
+    if (pending_space) out->push_back(' ');
     pending_space = false;
-    out.push_back(c);
+    started = true;
+    out->push_back(c);
   }
-  return out;
 }
 
 // Removes "." and ".." segments and empty segments (duplicate slashes), keeping a leading
@@ -109,40 +110,56 @@ struct CanonicalHeaders {
   std::string signed_names;
 };
 
-CanonicalHeaders BuildCanonicalHeaders(const NameValues& headers) {
-  NameValues lowered;
+// Headers are read in place (views into the request and the signer's own values), so the only
+// copies made are the lower-cased names and the canonical block itself.
+using HeaderViews = std::vector<std::pair<absl::string_view, absl::string_view>>;
+
+CanonicalHeaders BuildCanonicalHeaders(const HeaderViews& headers) {
+  std::vector<std::pair<std::string, absl::string_view>> lowered;
   lowered.reserve(headers.size());
+  size_t len = 0;
   for (const auto& [name, value] : headers) {
-    lowered.emplace_back(absl::AsciiStrToLower(name), TrimAll(value));
+    lowered.emplace_back(absl::AsciiStrToLower(name), value);
+    len += name.size() + value.size() + 2;
   }
   // Stable so repeated headers keep their order in the comma-joined value.
   std::stable_sort(lowered.begin(), lowered.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   CanonicalHeaders out;
+  out.block.reserve(len);
   for (size_t i = 0; i < lowered.size(); ++i) {
     const std::string& name = lowered[i].first;
     if (i > 0 && lowered[i - 1].first == name) {
-      absl::StrAppend(&out.block, ",", lowered[i].second);
+      out.block.push_back(',');
     } else {
       if (i > 0) out.block.push_back('\n');
-      absl::StrAppend(&out.block, name, ":", lowered[i].second);
+      absl::StrAppend(&out.block, name, ":");
       if (!out.signed_names.empty()) out.signed_names.push_back(';');
       out.signed_names.append(name);
     }
+    AppendTrimAll(&out.block, lowered[i].second);
   }
   if (!out.block.empty()) out.block.push_back('\n');
   return out;
 }
 
-bool HasName(const std::vector<std::string>& names, absl::string_view lower) {
-  return std::find(names.begin(), names.end(), lower) != names.end();
+HeaderViews Views(const NameValues& headers) {
+  HeaderViews out;
+  out.reserve(headers.size());
+  for (const auto& [name, value] : headers) out.emplace_back(name, value);
+  return out;
 }
 
 // Caller headers minus the ones the signer sets itself (a retry may still carry them).
-NameValues WithoutNames(const NameValues& headers, const std::vector<std::string>& drop) {
-  NameValues out;
-  for (const auto& h : headers) {
-    if (!HasName(drop, absl::AsciiStrToLower(h.first))) out.push_back(h);
+// Compared without lower-casing copies: this runs for every signed request.
+HeaderViews WithoutNames(const NameValues& headers, absl::Span<const absl::string_view> drop) {
+  HeaderViews out;
+  out.reserve(headers.size() + 3);  // room for the signer's own headers
+  for (const auto& [name, value] : headers) {
+    const bool dropped = std::any_of(drop.begin(), drop.end(), [&, &name = name](absl::string_view d) {
+      return absl::EqualsIgnoreCase(name, d);
+    });
+    if (!dropped) out.emplace_back(name, value);
   }
   return out;
 }
@@ -152,29 +169,38 @@ std::string Scope(absl::string_view date, const SigningConfig& config) {
 }
 
 // The signing key depends only on the secret, the day, the region and the service, so the last
-// one derived is kept per thread: four of a signature's five HMACs, saved for every request
-// signed with the same credentials that day.
+// few derived are kept per thread: four of a signature's five HMACs, saved for every request
+// signed with the same credentials that day. A few, not one, so that a worker signing for two
+// services in turn (S3 and Lambda, or two regions) does not derive a key for every request.
 const std::string& SigningKey(const Credentials& credentials, absl::string_view date,
                               const SigningConfig& config) {
   struct Derived {
     std::string secret, date, region, service, key;
   };
-  thread_local Derived last;
-  if (last.key.empty() || last.secret != credentials.secret_access_key || last.date != date ||
-      last.region != config.region || last.service != config.service) {
-    std::string key = HmacSha256(absl::StrCat("AWS4", credentials.secret_access_key), date);
-    key = HmacSha256(key, config.region);
-    key = HmacSha256(key, config.service);
-    key = HmacSha256(key, "aws4_request");
-    last = Derived{credentials.secret_access_key, std::string(date), config.region,
-                   config.service, std::move(key)};
+  constexpr size_t kKept = 4;
+  thread_local Derived kept[kKept];
+  thread_local size_t next = 0;  // the slot replaced next (round robin)
+  for (const Derived& d : kept) {
+    if (!d.key.empty() && d.secret == credentials.secret_access_key && d.date == date &&
+        d.region == config.region && d.service == config.service) {
+      return d.key;
+    }
   }
-  return last.key;
+  std::string key = HmacSha256(absl::StrCat("AWS4", credentials.secret_access_key), date);
+  key = HmacSha256(key, config.region);
+  key = HmacSha256(key, config.service);
+  key = HmacSha256(key, "aws4_request");
+  Derived& slot = kept[next];
+  next = (next + 1) % kKept;
+  slot = Derived{credentials.secret_access_key, std::string(date), config.region, config.service,
+                 std::move(key)};
+  return slot.key;
 }
 
 struct Signed {
   std::string canonical_request;
   std::string string_to_sign;
+  std::string scope;
   std::string signature;
 };
 
@@ -188,42 +214,85 @@ Signed Sign(const SigningRequest& request, absl::string_view canonical_query,
                    canonical_query, "\n", headers.block, "\n", headers.signed_names, "\n",
                    hash.empty() ? absl::string_view(kEmptySha256) : absl::string_view(hash));
   absl::string_view date = amz_date.substr(0, 8);
-  s.string_to_sign = absl::StrCat(kAlgorithm, "\n", amz_date, "\n", Scope(date, config),
+  s.scope = Scope(date, config);
+  s.string_to_sign = absl::StrCat(kAlgorithm, "\n", amz_date, "\n", s.scope,
                                   "\n", Sha256Hex(s.canonical_request));
   std::string mac = HmacSha256(SigningKey(credentials, date, config), s.string_to_sign);
   s.signature = Hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
   return s;
 }
 
+// The canonical query from already-encoded pairs: byte order of the encoded names, then of the
+// values for repeated names.
+std::string SortedQuery(const NameValues& encoded) {
+  std::vector<const std::pair<std::string, std::string>*> order;
+  order.reserve(encoded.size());
+  for (const auto& kv : encoded) order.push_back(&kv);
+  std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return *a < *b; });
+  size_t len = 0;
+  for (const auto* kv : order) len += kv->first.size() + kv->second.size() + 2;
+  std::string out;
+  out.reserve(len);
+  for (const auto* kv : order) {
+    if (!out.empty()) out.push_back('&');
+    absl::StrAppend(&out, kv->first, "=", kv->second);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string UriEncode(absl::string_view in, bool keep_slash) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(in.size() * 3);
+  auto kept = [keep_slash](unsigned char c) {
+    return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+           (keep_slash && c == '/');
+  };
+  // Sized first, then written through a pointer: one allocation and no per-byte bookkeeping
+  // (the query of every signed request goes through here, twice for a presigned URL).
+  size_t len = 0;
+  for (char ch : in) len += kept(static_cast<unsigned char>(ch)) ? 1 : 3;
+  std::string out(len, '\0');
+  char* p = out.data();
   for (char ch : in) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
-      out.push_back(ch);
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (kept(c)) {
+      *p++ = ch;
     } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
+      *p++ = '%';
+      *p++ = kHex[c >> 4];
+      *p++ = kHex[c & 0xf];
     }
   }
   return out;
 }
 
 std::string Sha256Hex(absl::string_view data) {
+  // One digest context per thread, re-initialised per use: EVP_Digest() allocates a context
+  // and the provider's state on every call.
+  struct MdCtxFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &len, Sha256(), nullptr) != 1) return "";
+  if (ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), Sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
+    return "";
+  }
   return Hex(digest, len);
 }
 
 std::string AmzDate(absl::Time t) {
-  return absl::FormatTime("%Y%m%dT%H%M%SZ", t, absl::UTCTimeZone());
+  // By hand rather than FormatTime: its format-string interpreter cost half a dozen allocations
+  // on every signed request. Years past 9999 do not occur in request times.
+  const absl::CivilSecond c = absl::ToCivilSecond(t, absl::UTCTimeZone());
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof(buf), "%04d%02d%02dT%02d%02d%02dZ",
+                              static_cast<int>(c.year()), c.month(), c.day(), c.hour(),
+                              c.minute(), c.second());
+  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
 }
 
 std::string CanonicalPath(absl::string_view wire_path, const SigningConfig& config) {
@@ -239,21 +308,21 @@ std::string CanonicalQuery(const NameValues& query) {
   for (const auto& [name, value] : query) {
     encoded.emplace_back(UriEncode(name, false), UriEncode(value, false));
   }
-  // Byte order of the encoded names, then of the values for repeated names.
-  std::sort(encoded.begin(), encoded.end());
-  return absl::StrJoin(encoded, "&", absl::PairFormatter("="));
+  return SortedQuery(encoded);
 }
 
 HeaderSignature SignHeaders(const SigningRequest& request, const Credentials& credentials,
                             const SigningConfig& config) {
   const std::string amz_date = AmzDate(config.time);
   const bool has_token = !credentials.session_token.empty();
-  std::vector<std::string> drop = {"authorization", "x-amz-date"};
-  if (has_token) drop.push_back("x-amz-security-token");
-  if (config.add_content_sha256_header) drop.push_back("x-amz-content-sha256");
+  absl::string_view drop[4] = {"authorization", "x-amz-date"};
+  size_t dropped = 2;
+  if (has_token) drop[dropped++] = "x-amz-security-token";
+  if (config.add_content_sha256_header) drop[dropped++] = "x-amz-content-sha256";
 
   HeaderSignature out;
-  NameValues to_sign = WithoutNames(request.headers, drop);
+  out.headers_to_add.reserve(4);
+  HeaderViews to_sign = WithoutNames(request.headers, absl::MakeConstSpan(drop, dropped));
   if (has_token) out.headers_to_add.emplace_back("X-Amz-Security-Token", credentials.session_token);
   out.headers_to_add.emplace_back("X-Amz-Date", amz_date);
   if (config.add_content_sha256_header) {
@@ -263,7 +332,7 @@ HeaderSignature SignHeaders(const SigningRequest& request, const Credentials& cr
   }
   for (const auto& h : out.headers_to_add) {
     if (h.first == "X-Amz-Security-Token" && !config.sign_session_token) continue;
-    to_sign.push_back(h);
+    to_sign.emplace_back(h.first, h.second);
   }
   CanonicalHeaders headers = BuildCanonicalHeaders(to_sign);
 
@@ -274,8 +343,7 @@ HeaderSignature SignHeaders(const SigningRequest& request, const Credentials& cr
   out.signature = std::move(s.signature);
   out.signed_headers = headers.signed_names;
   out.authorization = absl::StrCat(
-      kAlgorithm, " Credential=", credentials.access_key_id, "/",
-      Scope(amz_date.substr(0, 8), config), ", SignedHeaders=", out.signed_headers,
+      kAlgorithm, " Credential=", credentials.access_key_id, "/", s.scope, ", SignedHeaders=", out.signed_headers,
       ", Signature=", out.signature);
   out.headers_to_add.emplace_back("Authorization", out.authorization);
   return out;
@@ -284,41 +352,50 @@ HeaderSignature SignHeaders(const SigningRequest& request, const Credentials& cr
 QuerySignature SignQuery(const SigningRequest& request, const Credentials& credentials,
                          const SigningConfig& config) {
   const std::string amz_date = AmzDate(config.time);
-  CanonicalHeaders headers = BuildCanonicalHeaders(request.headers);
+  CanonicalHeaders headers = BuildCanonicalHeaders(Views(request.headers));
 
   QuerySignature out;
-  out.query_to_add = {
-      {"X-Amz-Algorithm", kAlgorithm},
-      {"X-Amz-Credential", absl::StrCat(credentials.access_key_id, "/",
-                                        Scope(amz_date.substr(0, 8), config))},
-      {"X-Amz-Date", amz_date},
-      {"X-Amz-Expires", absl::StrCat(absl::ToInt64Seconds(config.expires))},
-      {"X-Amz-SignedHeaders", headers.signed_names},
-  };
+  // Emplaced one by one: an initializer list would build every string twice.
+  out.query_to_add.reserve(8);
+  out.query_to_add.emplace_back("X-Amz-Algorithm", kAlgorithm);
+  out.query_to_add.emplace_back(
+      "X-Amz-Credential",
+      absl::StrCat(credentials.access_key_id, "/", Scope(amz_date.substr(0, 8), config)));
+  out.query_to_add.emplace_back("X-Amz-Date", amz_date);
+  out.query_to_add.emplace_back("X-Amz-Expires", absl::StrCat(absl::ToInt64Seconds(config.expires)));
+  out.query_to_add.emplace_back("X-Amz-SignedHeaders", headers.signed_names);
   const bool has_token = !credentials.session_token.empty();
   if (has_token && config.sign_session_token) {
     out.query_to_add.emplace_back("X-Amz-Security-Token", credentials.session_token);
   }
-  NameValues all = request.query;
-  all.insert(all.end(), out.query_to_add.begin(), out.query_to_add.end());
+  // Every parameter is encoded once, for the canonical query and the query string sent.
+  NameValues encoded;
+  encoded.reserve(request.query.size() + out.query_to_add.size() + 2);
+  const NameValues* lists[] = {&request.query, &out.query_to_add};
+  for (const NameValues* list : lists) {
+    for (const auto& [name, value] : *list) {
+      encoded.emplace_back(UriEncode(name, false), UriEncode(value, false));
+    }
+  }
 
-  Signed s = Sign(request, CanonicalQuery(all), headers, credentials, config, amz_date);
+  Signed s = Sign(request, SortedQuery(encoded), headers, credentials, config, amz_date);
   out.canonical_request = std::move(s.canonical_request);
   out.string_to_sign = std::move(s.string_to_sign);
   out.signature = std::move(s.signature);
   if (has_token && !config.sign_session_token) {
     out.query_to_add.emplace_back("X-Amz-Security-Token", credentials.session_token);
+    encoded.emplace_back("X-Amz-Security-Token", UriEncode(credentials.session_token, false));
   }
   out.query_to_add.emplace_back("X-Amz-Signature", out.signature);
+  encoded.emplace_back("X-Amz-Signature", out.signature);  // lower-case hex: nothing to encode
 
-  NameValues sent = request.query;
-  sent.insert(sent.end(), out.query_to_add.begin(), out.query_to_add.end());
-  std::vector<std::string> parts;
-  parts.reserve(sent.size());
-  for (const auto& [name, value] : sent) {
-    parts.push_back(absl::StrCat(UriEncode(name, false), "=", UriEncode(value, false)));
+  size_t len = 0;
+  for (const auto& [name, value] : encoded) len += name.size() + value.size() + 2;
+  out.query_string.reserve(len);
+  for (const auto& [name, value] : encoded) {
+    if (!out.query_string.empty()) out.query_string.push_back('&');
+    absl::StrAppend(&out.query_string, name, "=", value);
   }
-  out.query_string = absl::StrJoin(parts, "&");
   return out;
 }
 

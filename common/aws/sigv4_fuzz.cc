@@ -1,11 +1,13 @@
 // SigV4 canonicalisation of untrusted request parts (paths and query strings of proxied S3
 // requests come from clients): UriEncode leaves only unreserved bytes and %XX and decodes back
-// to its input; canonical paths and queries are computed for any bytes without crashing, and
-// signing the same request twice gives the same signature.
+// to its input; canonical paths and queries are computed for any bytes without crashing,
+// signing the same request twice gives the same signature, and a presigned S3 URL's query ends
+// with its signature.
 #include <cstdint>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/aws/sigv4.h"
 
@@ -69,7 +71,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const aws::HeaderSignature a = aws::SignHeaders(request, credentials, config);
     const aws::HeaderSignature b = aws::SignHeaders(request, credentials, config);
     if (a.signature != b.signature || a.signature.size() != 64) abort();
-    aws::SignQuery(request, credentials, config);
   }
+  // Presigned URLs are an S3 feature; their path goes through the same CanonicalPath as the
+  // header signatures above for both kinds of service, so one presigning per input covers it.
+  aws::SigningConfig s3;
+  s3.region = "us-east-1";
+  s3.service = "s3";
+  s3.time = absl::FromUnixSeconds(1440938160);
+  s3.normalize_path = s3.double_encode_path = false;
+  const aws::QuerySignature q = aws::SignQuery(request, credentials, s3);
+  if (q.signature.size() != 64 || !absl::EndsWith(q.query_string, q.signature)) abort();
   return 0;
 }

@@ -6,6 +6,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <thread>
+#include <vector>
+
+#include <openssl/evp.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -208,6 +212,29 @@ TEST_F(CertBusTest, TamperedBytesNeverYieldAnotherKey) {
     EXPECT_TRUE(VerifyKeyMatchesCertificate(cert_pem, *plain).ok()) << "flip at " << pos;
   }
   EXPECT_GE(refused, static_cast<int>(positions.size()) * 9 / 10);
+}
+
+// ParsePrivateKeyPem keeps one decoder per thread: every key form still parses after failures
+// and after other forms, on any thread, and encrypted keys still fail without prompting.
+TEST_F(CertBusTest, PrivateKeyParserIsReusableAcrossFormsAndThreads) {
+  const std::vector<std::string> good = {"kek.pem", "kek_pkcs8.pem", "leaf.key", "ec.key"};
+  auto parse_all = [&] {
+    for (int round = 0; round < 3; ++round) {
+      for (const std::string& name : good) {
+        absl::StatusOr<PkeyPtr> key = ParsePrivateKeyPem(ReadFileOrDie(Dir() + "/" + name));
+        EXPECT_TRUE(key.ok()) << name << ": " << key.status();
+        EXPECT_FALSE(ParsePrivateKeyPem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").ok());
+        EXPECT_FALSE(ParsePrivateKeyPem(ReadFileOrDie(Dir() + "/locked.pem")).ok());
+        EXPECT_FALSE(ParsePrivateKeyPem(ReadFileOrDie(Dir() + "/kek_spki.pem")).ok()) << "public only";
+      }
+    }
+  };
+  parse_all();
+  std::thread other(parse_all);
+  other.join();
+  absl::StatusOr<PkeyPtr> ec = ParsePrivateKeyPem(ReadFileOrDie(Dir() + "/ec.key"));
+  ASSERT_TRUE(ec.ok());
+  EXPECT_EQ(EVP_PKEY_get_base_id(ec->get()), EVP_PKEY_EC);
 }
 
 TEST_F(CertBusTest, VerifyKeyMatchesCertificate) {
