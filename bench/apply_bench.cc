@@ -152,7 +152,27 @@ class Bench {
   std::unique_ptr<testing::TestConnection> conn_;
 };
 
+// The 1-minute load average: the machine may be shared, and the tail follows it.
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one;
+  in >> one;
+  return one.empty() ? "?" : one;
+}
+
+// User + system CPU seconds of `pid` so far (/proc/<pid>/stat fields 14 and 15).
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
+  if (f.size() < 13) return 0;
+  return (std::stod(f[11]) + std::stod(f[12])) / sysconf(_SC_CLK_TCK);
+}
+
 int Run() {
+  const std::string load_at_start = LoadAverage();
   const int small = absl::GetFlag(FLAGS_small);
   const int large = absl::GetFlag(FLAGS_large);
   const int changes = absl::GetFlag(FLAGS_changes);
@@ -211,7 +231,17 @@ int Run() {
   const double small_ready_s = absl::ToDoubleSeconds(absl::Now() - t);
   const long rss_small = RssKb((*dp)->pid());
   std::vector<double> small_served, small_append;
+  // CPU of each process over a measurement (per change: it includes whatever they do meanwhile).
+  struct Cpu {
+    double cp = 0, dp = 0;
+  };
+  auto cpu_now = [&] { return Cpu{CpuSeconds((*cp)->pid()), CpuSeconds((*dp)->pid())}; };
+  Cpu small_cpu = cpu_now(), large_cpu;
   bool complete = b.Measure(small, changes, "s", &small_served, &small_append, trace);
+  {
+    const Cpu end = cpu_now();
+    small_cpu = {end.cp - small_cpu.cp, end.dp - small_cpu.dp};
+  }
 
   std::vector<double> large_served, large_append;
   long rss_large = -1, rss_end = -1;
@@ -225,7 +255,10 @@ int Run() {
     }
     large_ready_s = absl::ToDoubleSeconds(absl::Now() - t);
     rss_large = RssKb((*dp)->pid());
+    large_cpu = cpu_now();
     complete = b.Measure(large, changes, "l", &large_served, &large_append, trace);
+    const Cpu end = cpu_now();
+    large_cpu = {end.cp - large_cpu.cp, end.dp - large_cpu.dp};
     rss_end = RssKb((*dp)->pid());
   }
 
@@ -243,7 +276,7 @@ int Run() {
     }
     return out;
   };
-  auto row = [&](int apps, const std::vector<double>& served, const std::vector<double>& append) {
+  auto row = [&](int apps, const std::vector<double>& served, const std::vector<double>& append, const Cpu& cpu) {
     if (served.empty()) return;
     std::vector<double> after_append;
     for (size_t i = 0; i < served.size(); ++i) after_append.push_back(served[i] - append[i]);
@@ -260,6 +293,8 @@ int Run() {
       std::printf("| %d apps: data plane compile + publish of a one-app delta (n=%zu) | p50 %.3f ms, p99 %.3f ms |\n",
                   apps, compile.size(), Percentile(compile, 0.5), Percentile(compile, 0.99));
     }
+    std::printf("| %d apps: CPU per change (user + system, 50 ms apart), control plane / data plane | %.2f / %.2f ms |\n",
+                apps, cpu.cp * 1000 / served.size(), cpu.dp * 1000 / served.size());
     if (!persist.empty()) {
       std::printf("| %d apps: data plane persist of it (own thread, after the ACK) | p50 %.3f ms, p99 %.3f ms |\n", apps,
                   Percentile(persist, 0.5), Percentile(persist, 0.99));
@@ -267,18 +302,19 @@ int Run() {
   };
   std::printf("| metric (%d workers) | value |\n|---|---|\n", absl::GetFlag(FLAGS_workers));
   std::printf("| %d apps loaded, data plane started → serves the last | %.2f s |\n", small, small_ready_s);
-  row(small, small_served, small_append);
+  row(small, small_served, small_append, small_cpu);
   if (!complete) std::printf("| **incomplete**: a change was not served within --change_timeout_s | |\n");
   if (!large_served.empty() && !small_served.empty()) {
     std::printf("| %d more apps loaded (data plane running) → serves the last | %.2f s |\n", large - small,
                 large_ready_s);
-    row(large, large_served, large_append);
+    row(large, large_served, large_append, large_cpu);
     std::printf("| ratio %d / %d apps (p50, p99) | %.2f×, %.2f× |\n", large, small,
                 Percentile(large_served, 0.5) / Percentile(small_served, 0.5),
                 Percentile(large_served, 0.99) / Percentile(small_served, 0.99));
   }
   std::printf("| data-plane RSS: %d apps / %d apps / end | %.1f / %.1f / %.1f MB |\n", small, large, rss_small / 1024.0,
               rss_large / 1024.0, rss_end / 1024.0);
+  std::printf("| load average (1 min) at start / end | %s / %s |\n", load_at_start.c_str(), LoadAverage().c_str());
 
   (*dp)->Signal(SIGTERM);
   (*cp)->Signal(SIGTERM);
