@@ -151,10 +151,12 @@ void ConfigHub::BuildAndPublish() {
   std::vector<snapshot::v1::RejectedItem> source_rejections;
   uint64_t lb_version, cert_version;
   const absl::Time start = absl::Now();
+  absl::Time first_dirty;
   {
     // Only the changed ids' candidates (pointer copies) under the lock; the sources keep
     // changing meanwhile.
     absl::MutexLock lock(&mu_);
+    first_dirty = dirty_ ? first_dirty_ : start;
     dirty_ = false;
     std::set<std::string> ids = lb_.TakeChangedIds();
     if (ids.empty()) {
@@ -204,11 +206,15 @@ void ConfigHub::BuildAndPublish() {
       .Kv("version", built->version)
       .Kv("resources", built->resources.size())
       .Kv("rejected", built->rejected.size())
-      .Kv("seconds", absl::StrFormat("%.4f", seconds));
+      .Kv("seconds", absl::StrFormat("%.4f", seconds))
+      .Ms("queued_ms", start - first_dirty)
+      .Kv("changed_ids", candidates.size());
   for (const auto& r : built->rejected) {
     log::Warn("app rejected").Kv("source", r.source()).Kv("id", r.id()).Kv("reason", r.reason());
   }
+  const absl::Time notify = absl::Now();
   for (const Listener& listener : listeners_) listener(built);
+  log::Debug("snapshot handed out").Kv("version", built->version).Ms("listeners_ms", absl::Now() - notify);
 }
 
 void ConfigHub::ReloadFile() {

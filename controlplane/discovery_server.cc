@@ -248,6 +248,7 @@ class DiscoveryServer::NodeStream : public grpc::ServerBidiReactor<grpc::ByteBuf
     }
     const std::string& version = target->version;
     if (version == applied_version_ || version == parked_version_) return action;
+    const absl::Time start = absl::Now();
 
     if (acked_ == nullptr && !initial_known_.empty()) {
       // Reconnect before any ACK on this stream: a delta against what the node reported.
@@ -264,6 +265,12 @@ class DiscoveryServer::NodeStream : public grpc::ServerBidiReactor<grpc::ByteBuf
     outstanding_ = target;
     write_in_flight_ = true;
     server_->stats_->OnPush(writing_->bytes, writing_->full_state);
+    log::Debug("snapshot push")
+        .Kv("node", node_id_)
+        .Kv("version", version)
+        .Kv("bytes", writing_->bytes)
+        .Ms("delta_ms", absl::Now() - start)
+        .Ms("since_build_ms", absl::Now() - target->built_at);
     server_->UpdateStatus(node_id_, [&](admin::v1::NodeStatus* s) { s->set_pending_version(version); });
     action.write = true;
     return action;

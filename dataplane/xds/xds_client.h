@@ -21,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "dataplane/xds/resource_map.h"
 #include "dataplane/xds/snapshot_store.h"
+#include "dataplane/xds/snapshot_writer.h"
 #include "proto/discovery.grpc.pb.h"
 #include "proto/snapshot.pb.h"
 
@@ -128,6 +129,7 @@ class XdsClient {
   ResourceMap resources_;  // what is applied, by name
   std::string applied_version_;
   std::unique_ptr<SnapshotStore> store_;  // null without a state_dir
+  std::unique_ptr<SnapshotWriter> writer_;  // writes store_ (declared after it: destroyed first)
 };
 
 }  // namespace edgerouter::xds

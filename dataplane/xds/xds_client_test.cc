@@ -316,7 +316,7 @@ TEST_F(XdsClientTest, PersistedSnapshotIsLoadedWithoutControlPlane) {
     rec.WaitForApplied(1);
     Append({Updated("stream-c")});
     last = rec.WaitForApplied(2);
-    client.Stop();  // joins the thread, which persists before it answers
+    client.Stop();  // joins the thread and waits for the snapshot writer
   }
   KillControlPlane();
   EXPECT_FALSE(std::filesystem::exists(state + "/snapshot.pb.tmp"));
