@@ -272,11 +272,12 @@ void H2Connection::OnIo(uint32_t events) {
       return;
     }
   }
-  Flush();
-  if (!finishing_) {
-    UpdateInterest();
-    UpdateTimer();
-  }
+  // What the frames just read produced (SETTINGS/PING acks, WINDOW_UPDATEs, early answers) goes
+  // out at the end of the loop turn with every response that completes in the same turn: one
+  // SSL_write per connection and turn, however the events of the turn are ordered.
+  if (finishing_) return;
+  FlushSoon();  // its Flush updates the epoll interest
+  UpdateTimer();
 }
 
 void H2Connection::ReportAbuse() {
