@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "dataplane/tls/transport.h"
 
@@ -26,8 +27,8 @@ extern const char* const kMethodNames[kMethods];  // GET … OPTIONS, OTHER
 int MethodIndex(absl::string_view method);
 
 struct AppCounters {
-  // key: status * kMethods + method index
-  absl::flat_hash_map<uint32_t, uint64_t> requests;
+  // key: status * kMethods + method index. Node-based: WorkerStats keeps pointers to counts.
+  absl::node_hash_map<uint32_t, uint64_t> requests;
   std::array<uint64_t, kBuckets + 1> buckets{};  // not cumulative; last = +Inf
   double duration_sum = 0;
   uint64_t duration_count = 0;

@@ -20,8 +20,8 @@ AppCounters& WorkerStats::app(absl::string_view name) {
   return it->second;
 }
 
-void WorkerStats::Observe(AppCounters* app, uint32_t key, double seconds) {
-  app->requests[key]++;
+void WorkerStats::Observe(AppCounters* app, uint64_t* count, double seconds) {
+  ++*count;
   int b = 0;
   while (b < kBuckets && seconds > kBucketBounds[b]) ++b;
   app->buckets[b]++;
@@ -32,8 +32,19 @@ void WorkerStats::Observe(AppCounters* app, uint32_t key, double seconds) {
 void WorkerStats::RecordRequest(absl::string_view name, int status, absl::string_view method,
                                 double seconds) {
   const uint32_t key = static_cast<uint32_t>(status) * kMethods + MethodIndex(method);
-  Observe(&app(name), key, seconds);
-  Observe(&app("_all"), key, seconds);
+  if (last_app_ == nullptr || name != last_name_) {
+    last_app_ = &app(name);
+    last_name_.assign(name.data(), name.size());
+    last_key_ = UINT32_MAX;
+  }
+  if (all_ == nullptr) all_ = &app("_all");
+  if (key != last_key_) {
+    last_key_ = key;
+    last_count_ = &last_app_->requests[key];
+    last_all_count_ = &all_->requests[key];
+  }
+  Observe(last_app_, last_count_, seconds);
+  Observe(all_, last_all_count_, seconds);
 }
 
 void WorkerStats::CountRetry(absl::string_view name, bool exhausted) {

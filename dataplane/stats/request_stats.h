@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "dataplane/stats/counter_table.h"
 #include "dataplane/stats/counters.h"
@@ -20,6 +21,10 @@ namespace edgerouter::stats {
 // counts them; per-app and per-origin ones through the methods below.
 class WorkerStats : public NodeCounters {
  public:
+  WorkerStats() = default;
+  WorkerStats(const WorkerStats&) = delete;  // it points into its own maps
+  WorkerStats& operator=(const WorkerStats&) = delete;
+
   // Called once per finished request.
   void RecordRequest(absl::string_view app, int status, absl::string_view method, double seconds);
   OriginCounters& origin(absl::string_view url);
@@ -33,8 +38,17 @@ class WorkerStats : public NodeCounters {
 
  private:
   AppCounters& app(absl::string_view name);
-  void Observe(AppCounters* app, uint32_t key, double seconds);
-  absl::flat_hash_map<std::string, AppCounters> apps_;
+  static void Observe(AppCounters* app, uint64_t* count, double seconds);
+  // Node-based, so the pointers below stay valid as apps and keys are added (nothing is erased).
+  absl::node_hash_map<std::string, AppCounters> apps_;
+  // The last request's app and status/method key, and "_all": a worker serving one app's
+  // requests in a row counts them without hashing.
+  std::string last_name_;
+  AppCounters* last_app_ = nullptr;
+  AppCounters* all_ = nullptr;
+  uint32_t last_key_ = UINT32_MAX;
+  uint64_t* last_count_ = nullptr;      // last_app_->requests[last_key_]
+  uint64_t* last_all_count_ = nullptr;  // all_->requests[last_key_]
   absl::flat_hash_map<std::string, OriginCounters> origins_;
 };
 

@@ -1,6 +1,7 @@
 #include "dataplane/stats/request_stats.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace edgerouter::stats {
@@ -29,6 +30,27 @@ TEST(RequestStats, RecordsEachRequestForItsAppAndAll) {
   EXPECT_TRUE(absl::StrContains(text, "er_request_duration_seconds_count{app=\"_all\"} 3\n")) << text;
   EXPECT_TRUE(absl::StrContains(text, "er_dp_upstream_errors_total{origin=\"http://o:1\",kind=\"connect\"} 1\n")) << text;
   EXPECT_TRUE(absl::EndsWith(text, "extra 1\n"));
+}
+
+TEST(RequestStats, AlternatingAppsAndStatusesAreEachCountedOnce) {
+  // The one-entry app/key cache must follow every change of app or status.
+  WorkerStats w;
+  const std::pair<const char*, int> seq[] = {{"a", 200}, {"a", 200}, {"b", 200}, {"a", 404},
+                                             {"a", 200}, {"b", 404}, {"b", 404}, {"a", 200}};
+  for (const auto& [app, status] : seq) w.RecordRequest(app, status, "GET", 0.001);
+  for (int i = 0; i < 50; ++i) w.RecordRequest(absl::StrCat("many", i), 200, "GET", 0.001);  // rehashes
+  w.RecordRequest("a", 200, "GET", 0.001);
+  Counters c;
+  w.MergeInto(&c);
+  const std::string text = RenderPrometheus(c, "");
+  EXPECT_TRUE(absl::StrContains(text, "er_requests_ok{app=\"a\",code=\"200\",method=\"GET\"} 5\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_requests_fail{app=\"a\",code=\"404\",method=\"GET\"} 1\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_requests_ok{app=\"b\",code=\"200\",method=\"GET\"} 1\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_requests_fail{app=\"b\",code=\"404\",method=\"GET\"} 2\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_requests_ok{app=\"_all\",code=\"200\",method=\"GET\"} 56\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_requests_fail{app=\"_all\",code=\"404\",method=\"GET\"} 3\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_request_duration_seconds_count{app=\"a\"} 6\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_request_duration_seconds_count{app=\"_all\"} 59\n")) << text;
 }
 
 TEST(RequestStats, RateLimitedCountsMergeAcrossWorkersPerApp) {
