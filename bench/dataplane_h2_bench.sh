@@ -113,13 +113,11 @@ done
 : >"$TMP/results"
 for round in $(seq 1 "$ROUNDS"); do
   for name in "${NAMES[@]}"; do
-    echo "$round $name $(measure "${PID_OF[$name]}" "${PORT_OF[$name]}")" >>"$TMP/results"
+    echo "$round $name $(measure "${PID_OF[$name]}" "${PORT_OF[$name]}")" | tr ' ' '\t' >>"$TMP/results"
   done
 done
 
-# median COLUMN NAME: the median of one column over the rounds of one proxy.
-median() { awk -v c="$1" -v who="$2" '$2 == who {print $c}' "$TMP/results" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-spread() { awk -v who="$1" '$2 == who {print $3}' "$TMP/results" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'; }
+R=$TMP/results  # tab-separated rows: round proxy µs user sys req/s failed (median/spread: bench/lib.sh)
 
 echo "| proxy (1 worker, core 0) | CPU µs/req, median of $ROUNDS | range | user | system | req/s | failed |"
 echo "|---|---|---|---|---|---|---|"
@@ -130,12 +128,12 @@ for name in "${NAMES[@]}"; do
   [ "$name" = h2o ] && label="h2o $(h2o --version | awk 'NR==1 {print $3}')"
   [ "$name" = baseline ] && label="edgerouter dataplane, baseline build"
   failed=$(awk -v who="$name" '$2 == who {f += $7} END {print f + 0}' "$TMP/results")
-  echo "| $label | **$(median 3 "$name")** | $(spread "$name") | $(median 4 "$name") | $(median 5 "$name") | $(median 6 "$name") | $failed |"
+  echo "| $label | **$(median "$R" 3 "$name")** | $(spread "$R" 3 "$name") | $(median "$R" 4 "$name") | $(median "$R" 5 "$name") | $(median "$R" 6 "$name") | $failed |"
 done
-awk -v o="$(median 3 ours)" -v a="$(median 3 nghttpx)" -v b="$(median 3 h2o)" \
+awk -v o="$(median "$R" 3 ours)" -v a="$(median "$R" 3 nghttpx)" -v b="$(median "$R" 3 h2o)" \
   'BEGIN {best = a < b ? a : b; if (best > 0) printf "\nours ÷ better peer (medians): %.2f\n", o / best}'
-[ -n "${BASELINE:-}" ] && awk -v o="$(median 3 ours)" -v b="$(median 3 baseline)" -v ou="$(median 4 ours)" \
-  -v bu="$(median 4 baseline)" 'BEGIN {if (b > 0 && bu > 0) printf "ours ÷ baseline (medians): CPU %.2f, user %.2f\n", o / b, ou / bu}'
+[ -n "${BASELINE:-}" ] && awk -v o="$(median "$R" 3 ours)" -v b="$(median "$R" 3 baseline)" -v ou="$(median "$R" 4 ours)" \
+  -v bu="$(median "$R" 4 baseline)" 'BEGIN {if (b > 0 && bu > 0) printf "ours ÷ baseline (medians): CPU %.2f, user %.2f\n", o / b, ou / bu}'
 echo "per-round rows (round proxy µs user sys req/s failed):"; sed 's/^/    /' "$TMP/results"
 
 [ "${INSTRUCTIONS:-0}" = 1 ] || exit 0
