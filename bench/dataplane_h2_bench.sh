@@ -10,8 +10,9 @@
 #    ROUNDS interleaved rounds (ours, nghttpx, h2o, ours, …) and reported as the median: a
 #    single run on a shared VM swings ±15 %.
 #  - with INSTRUCTIONS=1, user-space instructions per request under callgrind (40 000 requests
-#    after a warm-up; our builds also over plain HTTP/1.1 keep-alive, h2load --h1): not disturbed by neighbours, so code changes show up even when they are
-#    smaller than the CPU-time noise. The kernel's share is not in it.
+#    after a warm-up; our builds also over plain HTTP/1.1 keep-alive, h2load --h1 -m1, proxied
+#    like the HTTP/2 requests): not disturbed by neighbours, so code changes show up even when
+#    they are smaller than the CPU-time noise. The kernel's share is not in it.
 #
 #  - PROXIES="ours baseline" runs a subset; KEEP_PROFILES=DIR keeps the callgrind profiles
 #    (callgrind_annotate DIR/ours/out.*) for finding where instructions went.
@@ -36,7 +37,8 @@ bench_init h2
 
 BACKEND=$(free_port); CP_GRPC=$(free_port); CP_HTTP=$(free_port)
 make_bench_cert
-start_backend_and_controlplane
+# Plain HTTP allowed so the HTTP/1.1 callgrind run measures proxying, not the 307 to https.
+start_backend_and_controlplane ',"allow_insecure_http":true'
 
 # start_proxy NAME PORT [WRAPPER...]: starts one proxy on PORT (pinned to core 0 unless wrapped),
 # sets PROXY_MAIN to the process started and PROXY_PID to the one doing the work.
@@ -148,10 +150,11 @@ callgrind_per_request() {
   port=$(free_port); dir="$TMP/cg-$name-$proto"; mkdir -p "$dir"
   start_proxy "$name" "$port" valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$dir/out.%p"
   url="https://127.0.0.1:$port/"
-  [ "$proto" = h1 ] && url="http://127.0.0.1:$PROXY_HTTP/" && flags=(--h1)
-  h2load "${flags[@]}" -c16 -m10 -n 4000 -H ':authority: bench.local' "$url" >/dev/null 2>&1  # warm-up
+  # HTTP/1.1 without pipelining (-m1), as browsers and wrk send it.
+  [ "$proto" = h1 ] && url="http://127.0.0.1:$PROXY_HTTP/" && flags=(--h1 -m1)
+  h2load -c16 -m10 "${flags[@]}" -n 4000 -H ':authority: bench.local' "$url" >/dev/null 2>&1  # warm-up
   callgrind_control -z >/dev/null 2>&1
-  h2load "${flags[@]}" -c16 -m10 -n 40000 -H ':authority: bench.local' "$url" >"$TMP/cg.h2load" 2>&1
+  h2load -c16 -m10 "${flags[@]}" -n 40000 -H ':authority: bench.local' "$url" >"$TMP/cg.h2load" 2>&1
   callgrind_control -d >/dev/null 2>&1
   for _ in $(seq 1 100); do compgen -G "$dir/out.*.*" >/dev/null && break; sleep 0.1; done
   local done_n total=0 t f

@@ -8,6 +8,10 @@
 #include <cstring>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace edgerouter::http::char_class {
 
 // Character classes, one bit each, so every hot loop is a single table lookup per byte.
@@ -66,8 +70,26 @@ inline bool HasCtl8(const char* p, uint8_t below) {
   return (((x - kOnes * below) & ~x) | ((del - kOnes) & ~del)) & kHigh;
 }
 
-// Advances p over bytes of class `cls`, 8 at a time while none can be a stop byte.
+// Advances p over bytes of class `cls`, where every byte that is not below `below` and not DEL
+// is of that class: 16 bytes per step with SSE2 (x86-64's baseline), else 8 with SWAR. The
+// first byte that may stop the run is then checked against `cls` one at a time.
 inline const char* Scan(const char* p, const char* end, uint8_t below, uint8_t cls) {
+#if defined(__SSE2__)
+  const __m128i under = _mm_set1_epi8(static_cast<char>(below - 1));
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Unsigned v <= below - 1 exactly when the saturating v - (below - 1) is zero.
+    const __m128i low = _mm_cmpeq_epi8(_mm_subs_epu8(v, under), _mm_setzero_si128());
+    const int stops = _mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(v, del)));
+    if (stops != 0) {
+      p += __builtin_ctz(static_cast<unsigned>(stops));
+      while (p < end && Is(*p, cls)) ++p;
+      return p;
+    }
+    p += 16;
+  }
+#endif
   while (end - p >= 8 && !HasCtl8(p, below)) p += 8;
   while (p < end && Is(*p, cls)) ++p;
   return p;

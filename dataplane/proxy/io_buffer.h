@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/strings/string_view.h"
 
 namespace edgerouter::proxy {
@@ -119,16 +121,10 @@ class IoBuffer {
     std::memcpy(dst, bytes.data(), bytes.size());
     Commit(bytes.size());
   }
-  // Space for at least `n` more bytes at the end; Commit() what was written.
+  // Space for at least `n` more bytes at the end; Commit() what was written. The check is
+  // inline and the rare growth is not, so an append of a few bytes stays a few instructions.
   char* Reserve(size_t n) {
-    if (capacity_ - end_ < n) {
-      if (start_ > 0) {  // compact first
-        std::memmove(data_, data_ + start_, end_ - start_);
-        end_ -= start_;
-        start_ = 0;
-      }
-      if (capacity_ - end_ < n) Grow(std::max(capacity_ * 2, end_ + n));
-    }
+    if (ABSL_PREDICT_FALSE(capacity_ - end_ < n)) MakeRoom(n);
     return data_ + end_;
   }
   size_t writable() const { return capacity_ - end_; }
@@ -143,6 +139,14 @@ class IoBuffer {
   }
 
  private:
+  ABSL_ATTRIBUTE_NOINLINE void MakeRoom(size_t n) {
+    if (start_ > 0) {  // compact first
+      std::memmove(data_, data_ + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+    }
+    if (capacity_ - end_ < n) Grow(std::max(capacity_ * 2, end_ + n));
+  }
   void Grow(size_t needed) {
     // Power-of-two sizes from 4 KB: a released buffer refilled piece by piece (status line,
     // each field, ...) gets one block for a whole ordinary head, and blocks are reusable.
@@ -160,6 +164,35 @@ class IoBuffer {
   size_t capacity_ = 0;
   size_t start_ = 0;
   size_t end_ = 0;
+};
+
+// Writes a head into space reserved beforehand (IoBuffer::Reserve with an upper bound): one
+// capacity check per head instead of one per piece. The caller commits written() bytes.
+class RawWriter {
+ public:
+  explicit RawWriter(char* at) : start_(at), p_(at) {}
+  void Put(absl::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void Put2(char a, char b) {
+    p_[0] = a;
+    p_[1] = b;
+    p_ += 2;
+  }
+  // name ": " value CRLF
+  void Field(absl::string_view name, absl::string_view value) {
+    Put(name);
+    Put2(':', ' ');
+    Put(value);
+    Put2('\r', '\n');
+  }
+  static size_t FieldSize(absl::string_view name, absl::string_view value) { return name.size() + value.size() + 4; }
+  size_t written() const { return static_cast<size_t>(p_ - start_); }
+
+ private:
+  char* start_;
+  char* p_;
 };
 
 }  // namespace edgerouter::proxy

@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "common/log/log.h"
 #include "dataplane/backends/reverse_proxy/retry.h"
 #include "dataplane/backends/reverse_proxy/sticky.h"
@@ -39,13 +41,19 @@ void AppendChunk(absl::string_view data, IoBuffer* out) {
   out->Append("\r\n");
 }
 
-// "name: value\r\n": plain appends, since absl::StrAppend's size pass and resize cost ~4×
-// as much per field and this runs for every forwarded field of every request.
-void AppendField(std::string* out, absl::string_view name, absl::string_view value) {
-  out->append(name.data(), name.size());
-  out->append(": ", 2);
-  out->append(value.data(), value.size());
-  out->append("\r\n", 2);
+using FieldRef = std::pair<absl::string_view, absl::string_view>;
+
+// Writes the fields, then an optional Content-Length, into `out` with one resize: appending
+// piece by piece is an out-of-line std::string call per name, separator, value and CRLF.
+void WriteFields(absl::Span<const FieldRef> fields, absl::string_view content_length, std::string* out) {
+  size_t size = 0;
+  for (const auto& [name, value] : fields) size += RawWriter::FieldSize(name, value);
+  if (!content_length.empty()) size += RawWriter::FieldSize("Content-Length", content_length);
+  const size_t at = out->size();
+  out->resize(at + size);
+  RawWriter w(out->data() + at);
+  for (const auto& [name, value] : fields) w.Field(name, value);
+  if (!content_length.empty()) w.Field("Content-Length", content_length);
 }
 
 }  // namespace
@@ -75,22 +83,23 @@ void DownstreamConnection::StartProxy(const backends::ProxyTarget& backend, cons
   // Host and Content-Length are written here: the Host per attempt, the length as framed.
   const http::ForwardingContext ctx{&req_.client, secure_, req_.strip_authorization, /*keep_message_fields=*/false};
   const pipeline::RequestHeaderEdit* edit = req_.request_edit;  // a headers policy's (rarely set)
+  absl::InlinedVector<FieldRef, 32> fields;
   http::ForwardedFields(h, ctx).ForEach([&](absl::string_view name, absl::string_view value) {
     for (const auto& [forced_name, forced_value] : backend.headers_to_origin) {
       if (absl::EqualsIgnoreCase(name, forced_name)) return;  // the app's value wins
     }
     if (edit != nullptr && edit->Removes(name)) return;
-    AppendField(&out, name, value);
+    fields.emplace_back(name, value);
   });
   for (const auto& [name, value] : backend.headers_to_origin) {
-    if (edit == nullptr || !edit->Removes(name)) AppendField(&out, name, value);
+    if (edit == nullptr || !edit->Removes(name)) fields.emplace_back(name, value);
   }
   if (edit != nullptr) {
-    for (const auto& [name, value] : edit->add) AppendField(&out, name, value);
+    for (const auto& [name, value] : edit->add) fields.emplace_back(name, value);
   }
-  if (h.framing == http::BodyFraming::kContentLength) {
-    absl::StrAppend(&out, "Content-Length: ", h.content_length, "\r\n");
-  } else if (h.framing == http::BodyFraming::kChunked || h.framing == http::BodyFraming::kUntilStreamEnd) {
+  const absl::AlphaNum length(h.content_length);  // formatted into its own buffer, no allocation
+  WriteFields(fields, h.framing == http::BodyFraming::kContentLength ? length.Piece() : absl::string_view(), &out);
+  if (h.framing == http::BodyFraming::kChunked || h.framing == http::BodyFraming::kUntilStreamEnd) {
     out += "Transfer-Encoding: chunked\r\n";
   }
   if (req_.upgrade) {
@@ -143,14 +152,17 @@ void DownstreamConnection::ConnectAttempt(bool fresh) {
   // origin buffer, then the origin-independent fields built once by StartProxy.
   const absl::string_view host =
       req_.backend->pass_host_header ? absl::string_view(req_.client_host_header) : absl::string_view(origin.authority);
-  up_out_.Append(req_.method);
-  up_out_.Append(" ");
-  up_out_.Append(origin.path_prefix);
-  up_out_.Append(req_.upstream_path);
-  up_out_.Append(" HTTP/1.1\r\nHost: ");
-  up_out_.Append(host);
-  up_out_.Append("\r\n");
-  up_out_.Append(req_.upstream_headers);
+  RawWriter w(up_out_.Reserve(req_.method.size() + origin.path_prefix.size() + req_.upstream_path.size() +
+                              host.size() + req_.upstream_headers.size() + 24));
+  w.Put(req_.method);
+  w.Put(" ");
+  w.Put(origin.path_prefix);
+  w.Put(req_.upstream_path);
+  w.Put(" HTTP/1.1\r\nHost: ");
+  w.Put(host);
+  w.Put2('\r', '\n');
+  w.Put(req_.upstream_headers);
+  up_out_.Commit(w.written());
   up_in_.Clear();
   response_progress_.Reset();
   req_.response_head_done = false;

@@ -54,6 +54,18 @@ constexpr std::array<bool, 256> kHostBytes = [] {
 }();
 bool IsHostByte(char c) { return kHostBytes[static_cast<unsigned char>(c)]; }
 
+// The one-pass path's table: an ordinary host byte's lower-case form; 0 for a byte no Host
+// holds; 1 for ':', '[' and ']' (a port or an IPv6 literal: the general path's business).
+constexpr std::array<uint8_t, 256> kHostFold = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    if (!kHostBytes[c]) continue;
+    t[c] = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  }
+  t[':'] = t['['] = t[']'] = 1;
+  return t;
+}();
+
 bool IsValidPort(absl::string_view port) {
   if (port.empty() || port.size() > 5) return false;
   int value = 0;
@@ -247,24 +259,30 @@ bool RouteTable::SharesHostWith(const RouteTable& other, absl::string_view host)
 }
 
 bool NormalizeHost(absl::string_view host_header, std::string* out) {
-  // One pass for the usual "name" (no ':' or brackets): validate, spot "..", lower-case while
-  // copying. Anything else takes the general path below.
+  // One pass for the usual "name" (no ':' or brackets): validate and lower-case while copying.
+  // Empty labels are refused on every path (see below), so ".." and a leading '.' end it here.
+  const size_t n = host_header.size();
+  out->resize(n);
+  char* const dst = out->data();
+  uint8_t previous = '.';  // a leading '.' is an empty first label
   bool special = false;
-  bool double_dot = false;
-  char previous = 0;
-  for (char c : host_header) {
-    if (!IsHostByte(c)) return false;
-    special |= c == ':' || c == '[' || c == ']';
-    double_dot |= c == '.' && previous == '.';
-    previous = c;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t folded = kHostFold[static_cast<uint8_t>(host_header[i])];
+    if (folded <= 1) {
+      if (folded == 0) return false;
+      special = true;
+      break;
+    }
+    if (folded == '.' && previous == '.') return false;
+    previous = folded;
+    dst[i] = static_cast<char>(folded);
   }
   if (!special) {
-    if (!host_header.empty() && (host_header.front() == '.' || double_dot)) return false;
-    out->resize(host_header.size());
-    char* dst = out->data();
-    for (size_t i = 0; i < host_header.size(); ++i) dst[i] = absl::ascii_tolower(static_cast<unsigned char>(host_header[i]));
     if (!out->empty() && out->back() == '.') out->pop_back();
     return !out->empty();
+  }
+  for (char c : host_header) {
+    if (!IsHostByte(c)) return false;
   }
   absl::string_view host = host_header;
   if (host_header.find(':') == absl::string_view::npos) {

@@ -380,6 +380,9 @@ TEST(NormalizeHost, Table) {
       {"exa mple.com", nullptr},
       {"example.com/evil", nullptr},
       {"user@example.com", nullptr},
+      {"WWW.Example.Com", "www.example.com"},  // lower-cased by the one-pass path
+      {"example.com:8\x01", nullptr},          // a bad byte after the ':' (general path)
+      {"exa\x80mple.com", nullptr},
   };
   for (const Case& c : cases) {
     std::string out = "stale";
