@@ -54,7 +54,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<absl::string_view> parts = absl::StrSplit(input, absl::MaxSplits('?', 1));
   request.path = std::string(parts[0]);
   if (parts.size() > 1) {
+    // Canonical queries sort their parameters: past a few dozen, more of them add sorting time
+    // (a quarter of this target's speed with hundreds), not code.
+    constexpr size_t kMaxParams = 32;
     for (absl::string_view kv : absl::StrSplit(parts[1], '&')) {
+      if (request.query.size() == kMaxParams) break;
       std::vector<std::string> nv = absl::StrSplit(kv, absl::MaxSplits('=', 1));
       nv.resize(2);
       request.query.emplace_back(nv[0], nv[1]);
