@@ -172,6 +172,7 @@ class RawWriter {
  public:
   explicit RawWriter(char* at) : start_(at), p_(at) {}
   void Put(absl::string_view s) {
+    if (s.empty()) return;  // data() may be null (an absent reason phrase): memcpy's contract
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
   }

@@ -15,6 +15,23 @@ namespace {
 #define SKIP_UNDER_ASAN() (void)0
 #endif
 
+TEST(RawWriter, WritesAHeadIntoOneReservationAfterWhatIsQueued) {
+  IoBuffer b;
+  b.Append("queued|");
+  b.Consume(2);  // a consumed prefix: Reserve compacts or grows, the bytes stay in order
+  const absl::string_view absent_reason;  // null data(): nothing is written for it
+  const size_t bound = 9 + RawWriter::FieldSize("Server", "edge") + RawWriter::FieldSize("X-Empty", "") + 2;
+  RawWriter w(b.Reserve(bound));
+  w.Put("HTTP/1.1 ");
+  w.Put(absent_reason);
+  w.Field("Server", "edge");
+  w.Field("X-Empty", "");
+  w.Put2('\r', '\n');
+  EXPECT_EQ(w.written(), bound);
+  b.Commit(w.written());
+  EXPECT_EQ(b.view(), "eued|HTTP/1.1 Server: edge\r\nX-Empty: \r\n\r\n");
+}
+
 TEST(IoBuffer, GrowsCompactsAndKeepsTheBytes) {
   IoBuffer b;
   std::string expected;
