@@ -16,6 +16,7 @@
 
 namespace edgerouter::http::head_fields {
 
+using char_class::EqualsLowerAscii;
 using char_class::Is;
 using char_class::kDigit;
 using char_class::kFieldChar;
@@ -26,15 +27,6 @@ using char_class::kVisible;
 using char_class::Scan;
 
 inline bool IsOws(char c) { return c == ' ' || c == '\t'; }
-
-// `lower` must already be lower-case.
-inline bool EqualsLower(absl::string_view s, absl::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (kLower[static_cast<uint8_t>(s[i])] != static_cast<uint8_t>(lower[i])) return false;
-  }
-  return true;
-}
 
 // Case-insensitive match that skips '-' and '_' in `name`: "Transfer_Encoding",
 // "Transfer---Encoding" and "TransferEncoding" all match "transferencoding".
@@ -146,7 +138,7 @@ inline size_t SkipToken(absl::string_view s, size_t i) {
 inline bool AddTransferCoding(absl::string_view e, HeadFacts* f) {
   size_t i = SkipToken(e, 0);
   if (i == 0) return false;
-  const bool chunked = EqualsLower(e.substr(0, i), "chunked");
+  const bool chunked = EqualsLowerAscii(e.substr(0, i), "chunked");
   bool params = false;
   while (i < e.size()) {
     while (i < e.size() && IsOws(e[i])) ++i;
@@ -181,30 +173,30 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ApplyField(absl::string_view name, absl
   bool framing_name = false;  // exactly Content-Length or Transfer-Encoding
   switch (name.size()) {
     case 4:
-      if (f->is_request && EqualsLower(name, "host")) {
+      if (f->is_request && EqualsLowerAscii(name, "host")) {
         if (++f->host_count > 1) return Reject(error, 400, "more than one Host header");
         f->host = value;
       }
       break;
     case 6:
-      if (f->is_request && EqualsLower(name, "expect") && EqualsLower(value, "100-continue")) {
+      if (f->is_request && EqualsLowerAscii(name, "expect") && EqualsLowerAscii(value, "100-continue")) {
         f->expect_continue = true;
       }
       break;
     case 7:
-      if (f->is_request && EqualsLower(name, "upgrade")) f->has_upgrade = true;
+      if (f->is_request && EqualsLowerAscii(name, "upgrade")) f->has_upgrade = true;
       break;
     case 10:
-      if (EqualsLower(name, "connection")) {
+      if (EqualsLowerAscii(name, "connection")) {
         ForEachListElement(value, [f](absl::string_view token) {
-          if (EqualsLower(token, "close")) f->conn_close = true;
-          if (EqualsLower(token, "keep-alive")) f->conn_keep_alive = true;
-          if (EqualsLower(token, "upgrade")) f->conn_upgrade = true;
+          if (EqualsLowerAscii(token, "close")) f->conn_close = true;
+          if (EqualsLowerAscii(token, "keep-alive")) f->conn_keep_alive = true;
+          if (EqualsLowerAscii(token, "upgrade")) f->conn_upgrade = true;
         });
       }
       break;
     case 14:
-      if (EqualsLower(name, "content-length")) {
+      if (EqualsLowerAscii(name, "content-length")) {
         framing_name = true;
         uint64_t n = 0;
         if (!ParseContentLength(value, &n)) return Reject(error, 400, "invalid Content-Length");
@@ -217,7 +209,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ApplyField(absl::string_view name, absl
       }
       break;
     case 17:
-      if (EqualsLower(name, "transfer-encoding")) {
+      if (EqualsLowerAscii(name, "transfer-encoding")) {
         framing_name = true;
         if (f->version_minor == 0) return Reject(error, 400, "Transfer-Encoding in HTTP/1.0");
         if (f->has_cl) return Reject(error, 400, "both Content-Length and Transfer-Encoding");

@@ -128,8 +128,8 @@ Step ClassifyTarget(RequestHead* out, absl::string_view* authority, ParseError* 
     return Step::kOk;
   }
   size_t scheme = 0;
-  if (t.size() > 7 && EqualsLower(t.substr(0, 7), "http://")) scheme = 7;
-  if (t.size() > 8 && EqualsLower(t.substr(0, 8), "https://")) scheme = 8;
+  if (t.size() > 7 && EqualsLowerAscii(t.substr(0, 7), "http://")) scheme = 7;
+  if (t.size() > 8 && EqualsLowerAscii(t.substr(0, 8), "https://")) scheme = 8;
   if (scheme == 0) return Fail(error, 400, "invalid request target");
   const absl::string_view rest = t.substr(scheme);
   const size_t slash = rest.find_first_of("/?");
