@@ -10,6 +10,8 @@
 #   ROUNDS=N interleaved rounds of each measurement (default 3), reported as medians
 #   FIXED_RATE=N (default 15000 req/s; 0 skips the fixed-rate rows)
 #   TIMELINES=DIR keeps each fixed-rate run's per-request due time and latency (DIR/<proxy>.txt)
+#   BASELINE=/path/to/dataplane adds that build as a fourth row ("baseline dataplane") in the
+#   same rounds: before/after figures for a change from one run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -60,6 +62,15 @@ NGX_WORKER=$(pgrep -P $NGX | head -1)
 taskset -c 0 haproxy -f "$TMP/haproxy.cfg" -db & HAP=$!; PIDS+=($HAP)
 wait_port $HAPROXY
 ROWS=("edgerouter dataplane:$OURS_PID:$OURS" "nginx 1.22:$NGX_WORKER:$NGINX_PROXY" "HAProxy 2.6:$HAP:$HAPROXY")
+if [ -n "${BASELINE:-}" ]; then  # another build of the data plane, in the same rounds
+  BASE_PORT=$(free_port); BASE_ADMIN=$(free_port)
+  taskset -c 0 "$BASELINE" --workers=1 --controlplane=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$BASE_PORT \
+    --https_listen= --admin_listen=127.0.0.1:$BASE_ADMIN --state_dir="$TMP/dp-base" 2>"$TMP/dp-base.log" & BASE_PID=$!
+  PIDS+=($BASE_PID)
+  wait_port $BASE_PORT
+  for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$BASE_ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+  ROWS+=("baseline dataplane:$BASE_PID:$BASE_PORT")
+fi
 
 # Closed loop, ROUNDS interleaved rounds (ours, nginx, HAProxy, ours, …): the VM's neighbours
 # come and go, so each proxy gets a share of every period; the table is each one's median.
