@@ -64,7 +64,7 @@ start_dataplane() {  # extra flags...
     --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" "$@" 2>>"$TMP/dp.log" &
   OURS_PID=$!; PIDS+=($OURS_PID)
   wait_port $OURS
-  for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+  wait_ready $ADMIN
 }
 stop_dataplane() { kill $OURS_PID; wait $OURS_PID 2>/dev/null || true; }
 

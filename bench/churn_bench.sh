@@ -18,7 +18,7 @@ taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP
   --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --access_log=off \
   --state_dir="$TMP/dp" 2>"$TMP/dp.log" & PIDS+=($!)
 wait_port $OURS
-for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+wait_ready $ADMIN
 
 load() {
   taskset -c 1 "$BIN/bench/fixed_rate_load" --target=127.0.0.1:$OURS --host=bench.local --rate="$RATE" \

@@ -52,10 +52,16 @@ backend b
 CONF
 start_backend_and_controlplane ',"allow_insecure_http":true'
 
-taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
-  --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
-wait_port $OURS
-for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+# start_dataplane BINARY PORT ADMIN_PORT NAME: one worker on core 0, plain HTTP on PORT; sets DP_PID.
+start_dataplane() {
+  taskset -c 0 "$1" --workers=1 --controlplane=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$2 --https_listen= \
+    --admin_listen=127.0.0.1:$3 --state_dir="$TMP/$4" 2>"$TMP/$4.log" & DP_PID=$!
+  PIDS+=($DP_PID)
+  wait_port $2
+  wait_ready $3
+}
+start_dataplane "$BIN/dataplane/dataplane" $OURS $ADMIN dp
+OURS_PID=$DP_PID
 taskset -c 0 nginx -c "$TMP/nginx-proxy/nginx.conf" -p "$TMP/nginx-proxy" & NGX=$!; PIDS+=($NGX)
 wait_port $NGINX_PROXY
 NGX_WORKER=$(pgrep -P $NGX | head -1)
@@ -63,13 +69,9 @@ taskset -c 0 haproxy -f "$TMP/haproxy.cfg" -db & HAP=$!; PIDS+=($HAP)
 wait_port $HAPROXY
 ROWS=("edgerouter dataplane:$OURS_PID:$OURS" "nginx 1.22:$NGX_WORKER:$NGINX_PROXY" "HAProxy 2.6:$HAP:$HAPROXY")
 if [ -n "${BASELINE:-}" ]; then  # another build of the data plane, in the same rounds
-  BASE_PORT=$(free_port); BASE_ADMIN=$(free_port)
-  taskset -c 0 "$BASELINE" --workers=1 --controlplane=127.0.0.1:$CP_GRPC --http_listen=127.0.0.1:$BASE_PORT \
-    --https_listen= --admin_listen=127.0.0.1:$BASE_ADMIN --state_dir="$TMP/dp-base" 2>"$TMP/dp-base.log" & BASE_PID=$!
-  PIDS+=($BASE_PID)
-  wait_port $BASE_PORT
-  for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$BASE_ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
-  ROWS+=("baseline dataplane:$BASE_PID:$BASE_PORT")
+  BASE_PORT=$(free_port)
+  start_dataplane "$BASELINE" $BASE_PORT "$(free_port)" dp-base
+  ROWS+=("baseline dataplane:$DP_PID:$BASE_PORT")
 fi
 
 # Closed loop, ROUNDS interleaved rounds (ours, nginx, HAProxy, ours, …): the VM's neighbours

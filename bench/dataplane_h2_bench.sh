@@ -53,7 +53,7 @@ start_proxy() {
         --http_listen=127.0.0.1:$PROXY_HTTP --https_listen=127.0.0.1:$port --default_cert="$TMP/bundle.pem" \
         --admin_listen=127.0.0.1:$admin --state_dir="$TMP/dp-$port" 2>"$TMP/dp-$port.log" & PROXY_PID=$!; PROXY_MAIN=$!
       PIDS+=($PROXY_PID); wait_port $port
-      for _ in $(seq 1 400); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin/ready" | grep -q 200 && break; sleep 0.05; done ;;
+      wait_ready $admin 400 ;;
     nghttpx)
       "${wrap[@]}" nghttpx --conf=/dev/null --single-thread --workers=1 --frontend="127.0.0.1,$port" \
         --backend="127.0.0.1,$BACKEND" --no-ocsp --errorlog-file="$TMP/nghttpx-$port.log" --add-x-forwarded-for \

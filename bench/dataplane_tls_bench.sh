@@ -68,7 +68,7 @@ taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP
   --http_listen=127.0.0.1:$OURS_HTTP --https_listen=127.0.0.1:$OURS --default_cert="$TMP/bundle.pem" \
   --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
 wait_port $OURS
-for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+wait_ready $ADMIN
 curl -sk --fail -o /dev/null -H 'Host: bench.local' "https://127.0.0.1:$OURS/" || { echo "dataplane does not answer" >&2; exit 1; }
 keepalive "edgerouter dataplane" $OURS_PID $OURS
 handshakes "edgerouter dataplane" $OURS_PID $OURS

@@ -28,6 +28,16 @@ wait_port() {
   return 1
 }
 
+# wait_ready ADMIN_PORT [TRIES]: until a data plane's /ready answers 200 (it has a snapshot),
+# polled every 50 ms, TRIES times (default 100); a bench then measures whatever it serves.
+wait_ready() {
+  for _ in $(seq 1 "${2:-100}"); do
+    curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/ready" | grep -q 200 && return 0
+    sleep 0.05
+  done
+  return 0
+}
+
 # Over tab-separated rows "round<TAB>name<TAB>…" in FILE, for one NAME's rows:
 #   median FILE COLUMN NAME   the median of a numeric column
 #   spread FILE COLUMN NAME   "min–max" of it

@@ -18,7 +18,7 @@ taskset -c 0 "$DATAPLANE" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
   --http_listen=127.0.0.1:$OURS --https_listen= --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" \
   --header_timeout_ms=120000 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
 wait_port $OURS
-for _ in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+wait_ready $ADMIN
 
 # send.py MODE COUNT: MODE one | paced | unpaced; COUNT requests, each on its own connection.
 cat >"$TMP/send.py" <<PY

@@ -57,7 +57,7 @@ AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3 AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACC
   --https_listen=127.0.0.1:$HTTPS --default_cert="$TMP/bundle.pem" --admin_listen=127.0.0.1:$ADMIN \
   --access_log=off --state_dir="$TMP/dp" 2>"$TMP/dp.log" & DP=$!; PIDS+=($DP)
 wait_port $HTTP
-for _ in $(seq 1 200); do curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN/ready" | grep -q 200 && break; sleep 0.05; done
+wait_ready $ADMIN 200
 curl -sf -H 'Host: site.local' "http://127.0.0.1:$HTTP/" | cmp - "$TMP/page.html"
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$DP/status"; }
 fds() { find "/proc/$DP/fd" -mindepth 1 -maxdepth 1 | wc -l; }

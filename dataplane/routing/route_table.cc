@@ -265,24 +265,23 @@ bool NormalizeHost(absl::string_view host_header, std::string* out) {
   out->resize(n);
   char* const dst = out->data();
   uint8_t previous = '.';  // a leading '.' is an empty first label
-  bool special = false;
-  for (size_t i = 0; i < n; ++i) {
+  size_t i = 0;
+  for (; i < n; ++i) {
     const uint8_t folded = kHostFold[static_cast<uint8_t>(host_header[i])];
     if (folded <= 1) {
       if (folded == 0) return false;
-      special = true;
-      break;
+      break;  // ':', '[' or ']'
     }
     if (folded == '.' && previous == '.') return false;
     previous = folded;
     dst[i] = static_cast<char>(folded);
   }
-  if (!special) {
+  if (i == n) {
     if (!out->empty() && out->back() == '.') out->pop_back();
     return !out->empty();
   }
-  for (char c : host_header) {
-    if (!IsHostByte(c)) return false;
+  for (; i < n; ++i) {  // the bytes before i are valid already
+    if (!IsHostByte(host_header[i])) return false;
   }
   absl::string_view host = host_header;
   if (host_header.find(':') == absl::string_view::npos) {
