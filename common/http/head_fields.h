@@ -25,6 +25,7 @@ using char_class::kQdText;
 using char_class::kToken;
 using char_class::kVisible;
 using char_class::Scan;
+using char_class::ScanToken;
 
 inline bool IsOws(char c) { return c == ' ' || c == '\t'; }
 

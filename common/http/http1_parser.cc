@@ -25,7 +25,7 @@ Step ParseFields(const char* p, const char* end, const ParserLimits& limits, Hea
       return Step::kOk;
     }
     const char* const name = p;
-    while (p < end && Is(*p, kToken)) ++p;
+    p = ScanToken(p, end);
     if (p == end) return Step::kIncomplete;
     if (*p != ':' || p == name) {
       if (p == name && IsOws(*p)) return Fail(error, 400, "obsolete line folding");

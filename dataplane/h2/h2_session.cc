@@ -433,25 +433,20 @@ Stream* Session::Find(int32_t id) {
   return last_found_;
 }
 
-absl::Status Session::SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers,
-                                     bool end_stream, FieldBytes bytes) {
+nghttp2_nv* Session::StartFields(Stream& stream, int status, size_t fields) {
   // The status lives in the stream, so nghttp2 never copies it.
   stream.status_text[0] = static_cast<char>('0' + status / 100 % 10);
   stream.status_text[1] = static_cast<char>('0' + status / 10 % 10);
   stream.status_text[2] = static_cast<char>('0' + status % 10);
-  // Names are lower-case already; in place, nghttp2 skips its copy and its byte-wise lower-casing.
-  const uint8_t flags = bytes == FieldBytes::kKeptUntilClosed
-                            ? NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE
-                            : NGHTTP2_NV_FLAG_NONE;
   // nghttp2 copies the array itself during the call, so one array serves every response.
-  nva_.clear();
-  auto nv = [](absl::string_view n, absl::string_view v, uint8_t f) {
-    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
-                      reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(), f};
-  };
-  nva_.push_back(nv(":status", absl::string_view(stream.status_text, 3),
-                    NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE));
-  for (const HeaderRef& h : headers) nva_.push_back(nv(h.name, h.value, flags));
+  nva_.resize(fields + 1);
+  nva_[0] = nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
+                       reinterpret_cast<uint8_t*>(stream.status_text), 7, 3,
+                       NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+  return nva_.data() + 1;
+}
+
+absl::Status Session::Submit(Stream& stream, bool end_stream) {
   nghttp2_data_provider provider{};
   provider.read_callback = &SessionCallbacks::ReadResponse;
   stream.response_submitted = true;
@@ -459,6 +454,21 @@ absl::Status Session::SubmitResponse(Stream& stream, int status, absl::Span<cons
   const int rv = nghttp2_submit_response(session_, stream.id, nva_.data(), nva_.size(), end_stream ? nullptr : &provider);
   if (rv != 0) return absl::InternalError(absl::StrCat("h2 response: ", nghttp2_strerror(rv)));
   return absl::OkStatus();
+}
+
+absl::Status Session::SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers,
+                                     bool end_stream, FieldBytes bytes) {
+  // Names are lower-case already; in place, nghttp2 skips its copy and its byte-wise lower-casing.
+  const uint8_t flags = bytes == FieldBytes::kKeptUntilClosed
+                            ? NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE
+                            : NGHTTP2_NV_FLAG_NONE;
+  nghttp2_nv* nv = StartFields(stream, status, headers.size());
+  for (const HeaderRef& h : headers) {
+    *nv++ = nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
+                       reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(), h.value.size(),
+                       flags};
+  }
+  return Submit(stream, end_stream);
 }
 
 bool Session::WriteResponseData(Stream& stream, absl::string_view data) {

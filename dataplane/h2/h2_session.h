@@ -17,6 +17,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "absl/strings/string_view.h"
+#include "common/http/char_class.h"
 #include "dataplane/h2/session_memory.h"
 #include "dataplane/proxy/io_buffer.h"
 
@@ -158,6 +160,12 @@ class Session {
   enum class FieldBytes { kCopy, kKeptUntilClosed };
   absl::Status SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers, bool end_stream,
                               FieldBytes bytes = FieldBytes::kCopy);
+  // The same for fields with .name and .value in any case (a proxied head): one pass copies them
+  // into *bytes, names lower-cased, and points nghttp2 at that copy, so *bytes must stay unchanged
+  // until the stream closes.
+  template <typename Fields>
+  absl::Status SubmitResponseCopy(Stream& stream, int status, const Fields& fields, bool end_stream,
+                                  std::string* bytes);
   // Queues body bytes; false when the stream's buffer is at its limit (stop producing until
   // OnResponseWritable). The bytes are always taken.
   bool WriteResponseData(Stream& stream, absl::string_view data);
@@ -173,6 +181,9 @@ class Session {
  private:
   friend struct SessionCallbacks;
   Stream* Find(int32_t id);
+  // nva_ sized for `fields` fields after :status (filled in here); Submit sends it.
+  nghttp2_nv* StartFields(Stream& stream, int status, size_t fields);
+  absl::Status Submit(Stream& stream, bool end_stream);
   void Resume(Stream& stream);
   bool CountInWindow(uint32_t* counter, uint32_t limit);
   void Flood(const char* what);
@@ -201,6 +212,31 @@ class Session {
   uint32_t control_in_window_ = 0;
   uint32_t consecutive_empty_data_ = 0;
 };
+
+template <typename Fields>
+absl::Status Session::SubmitResponseCopy(Stream& stream, int status, const Fields& fields, bool end_stream,
+                                         std::string* bytes) {
+  size_t name_bytes = 0;
+  size_t value_bytes = 0;
+  for (const auto& f : fields) {
+    name_bytes += f.name.size();
+    value_bytes += f.value.size();
+  }
+  bytes->resize(name_bytes + value_bytes);
+  char* name = bytes->data();
+  char* value = name + name_bytes;
+  nghttp2_nv* nv = StartFields(stream, status, fields.size());
+  for (const auto& f : fields) {
+    std::memcpy(name, f.name.data(), f.name.size());
+    if (!f.value.empty()) std::memcpy(value, f.value.data(), f.value.size());
+    *nv++ = nghttp2_nv{reinterpret_cast<uint8_t*>(name), reinterpret_cast<uint8_t*>(value), f.name.size(),
+                       f.value.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+    name += f.name.size();
+    value += f.value.size();
+  }
+  http::char_class::LowerAsciiInPlace(bytes->data(), name_bytes);
+  return Submit(stream, end_stream);
+}
 
 }  // namespace edgerouter::h2
 

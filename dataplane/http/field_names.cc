@@ -68,7 +68,7 @@ void ConnectionOptions::Add(absl::string_view connection_value) {
   }
 }
 
-bool ConnectionOptions::Nominates(absl::string_view name) const {
+bool ConnectionOptions::NominatesAny(absl::string_view name) const {
   for (absl::string_view n : names_) {
     if (absl::EqualsIgnoreCase(n, name)) return true;
   }

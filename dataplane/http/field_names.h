@@ -34,7 +34,14 @@ enum class FieldName {
 };
 
 FieldName ClassifyFieldName(absl::string_view name);
-inline bool IsHopByHop(absl::string_view name) { return ClassifyFieldName(name) == FieldName::kHopByHop; }
+
+// Lengths of the hop-by-hop names (2 "te" ... 19 "proxy-authorization"): most fields of a
+// message are ruled out by their length alone, without the call.
+inline constexpr uint32_t kHopByHopLengths = 1u << 2 | 1u << 7 | 1u << 10 | 1u << 16 | 1u << 17 | 1u << 18 | 1u << 19;
+inline bool IsHopByHop(absl::string_view name) {
+  return name.size() < 32 && (kHopByHopLengths >> name.size() & 1) != 0 &&
+         ClassifyFieldName(name) == FieldName::kHopByHop;
+}
 
 // The fields Connection headers nominate as hop-by-hop (RFC 9110 §7.6.1), beyond the fixed
 // list: "close" and "keep-alive" name nothing new, so the usual header leaves this empty and the
@@ -54,10 +61,12 @@ class ConnectionOptions {
   }
   // The value of one Connection field; call for each of them.
   void Add(absl::string_view connection_value);
-  bool Nominates(absl::string_view name) const;
+  bool Nominates(absl::string_view name) const { return !names_.empty() && NominatesAny(name); }
   bool empty() const { return names_.empty(); }
 
  private:
+  bool NominatesAny(absl::string_view name) const;
+
   absl::InlinedVector<absl::string_view, 4> names_;
 };
 

@@ -81,31 +81,12 @@ class H2Connection::Exchange : public StreamPort {
   bool TakeResponseHead(int status, absl::Span<const http::Header> headers, http::BodyFraming framing,
                         uint64_t content_length) override {
     if (stream_ == nullptr || conn_->finishing_) return true;  // the next WriteResponse ends the exchange
-    // One copy of the fields, names lower-cased (HTTP/2), sized first so the views stay put.
-    // It lives as long as the stream, so nghttp2 reads it in place when it sends HEADERS.
-    size_t name_bytes = 0;
-    size_t value_bytes = 0;
-    for (const http::Header& h : headers) {
-      name_bytes += h.name.size();
-      value_bytes += h.value.size();
-    }
-    field_bytes_.resize(name_bytes + value_bytes);
-    fields_.clear();
-    char* name = field_bytes_.data();
-    char* value = name + name_bytes;
-    for (const http::Header& h : headers) {
-      std::memcpy(name, h.name.data(), h.name.size());
-      if (!h.value.empty()) std::memcpy(value, h.value.data(), h.value.size());
-      fields_.push_back({absl::string_view(name, h.name.size()), absl::string_view(value, h.value.size())});
-      name += h.name.size();
-      value += h.value.size();
-    }
-    http::LowerAsciiInPlace(field_bytes_.data(), name_bytes);
+    // One copy of the fields (field_bytes_), names lower-cased (HTTP/2). It lives as long as the
+    // stream, so nghttp2 reads it in place when it sends HEADERS.
     const bool has_body = framing != http::BodyFraming::kNone &&
                           !(framing == http::BodyFraming::kContentLength && content_length == 0);
     h2::Session& session = *conn_->session_;
-    if (absl::Status s = session.SubmitResponse(*stream_, status, fields_, !has_body, h2::Session::FieldBytes::kKeptUntilClosed);
-        !s.ok()) {
+    if (absl::Status s = session.SubmitResponseCopy(*stream_, status, headers, !has_body, &field_bytes_); !s.ok()) {
       log::Every(log::Level::kWarn, "h2: response head not accepted", "h2: response head not accepted; stream reset")
           .Kv("error", s.message());
       failed_ = true;  // the next WriteResponse ends the exchange, which resets the stream

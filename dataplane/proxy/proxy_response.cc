@@ -140,13 +140,18 @@ void DownstreamConnection::HandleResponseHead() {
     // The response stages' hook for proxied heads (both codecs): response_stages.cc.
     const bool edited = EditedResponseFields(status, response_head_.headers);
     if (port_ != nullptr) {
-      req_.forwarded_response_fields.clear();
+      // Sized for every origin field, filled by index, then cut to what was kept: no growth
+      // check per field.
+      std::vector<http::Header>& fields = req_.forwarded_response_fields;
+      fields.resize(response_head_.headers.size());
+      size_t kept = 0;
       for (const http::Header& h : response_head_.headers) {
         if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
         if (edited && !KeepsResponseField(h.name)) continue;
         if (compressor != nullptr && Compressor::Replaces(h.name)) continue;
-        req_.forwarded_response_fields.push_back(h);
+        fields[kept++] = h;
       }
+      fields.resize(kept);
       if (req_.set_sticky) req_.forwarded_response_fields.push_back(http::Header{"Set-Cookie", req_.sticky_cookie});
       if (edited) {
         for (const auto& [name, value] : req_.response_edit.add) {

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "dataplane/stats/request_stats.h"
+#include "dataplane/tls/errors.h"
 
 namespace edgerouter::proxy {
 
@@ -60,7 +61,7 @@ ssize_t UpstreamConnection::Read(char* dst, size_t len) {
     if (n >= 0) return n;
     return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
   }
-  ERR_clear_error();
+  tls::ClearStaleErrors();
   int n = SSL_read(ssl_, dst, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
   if (n > 0) return n;
   switch (SSL_get_error(ssl_, n)) {
@@ -80,7 +81,7 @@ ssize_t UpstreamConnection::Write(const char* src, size_t len) {
     if (n >= 0) return n;
     return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
   }
-  ERR_clear_error();
+  tls::ClearStaleErrors();
   int n = SSL_write(ssl_, src, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
   if (n > 0) return n;
   const int err = SSL_get_error(ssl_, n);
@@ -109,7 +110,7 @@ UpstreamConnection::Handshake UpstreamConnection::ContinueHandshake(SSL_CTX* ctx
       }
     }
   }
-  ERR_clear_error();
+  tls::ClearStaleErrors();
   const int rc = SSL_do_handshake(ssl_);
   if (rc == 1) return Handshake::kDone;
   const int err = SSL_get_error(ssl_, rc);

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <climits>
 
+#include "dataplane/tls/errors.h"
+
 namespace edgerouter::tls {
 
 const char* HandshakeErrorName(HandshakeError e) {
@@ -39,7 +41,7 @@ bool Transport::InitTls(int fd, SSL_CTX* base) {
 }
 
 Transport::Handshake Transport::ContinueHandshake(HandshakeError* error, const char** detail) {
-  ERR_clear_error();
+  ClearStaleErrors();
   const int rc = SSL_do_handshake(ssl_);
   if (rc == 1) {
     handshake_done_ = true;
@@ -94,7 +96,7 @@ ssize_t Transport::Read(char* dst, size_t len) {
   }
   read_wants_write_ = false;
   read_starved_ = false;
-  ERR_clear_error();
+  ClearStaleErrors();
   const int n = SSL_read(ssl_, dst, static_cast<int>(std::min<size_t>(len, INT_MAX)));
   if (n > 0) return n;
   switch (SSL_get_error(ssl_, n)) {
@@ -126,7 +128,7 @@ ssize_t Transport::Write(const char* src, size_t len) {
     return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
   }
   write_wants_read_ = false;
-  ERR_clear_error();
+  ClearStaleErrors();
   const int n = SSL_write(ssl_, src, static_cast<int>(std::min<size_t>(len, INT_MAX)));
   if (n > 0) return n;
   switch (SSL_get_error(ssl_, n)) {
