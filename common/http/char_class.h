@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
 
@@ -151,7 +152,7 @@ inline void LowerAsciiInPlace(char* p, size_t n) {
 // `s` equals `lower` (lower-case ASCII) ignoring ASCII case: absl::EqualsIgnoreCase a word at
 // a time (field names are compared per field of every message). The tail is one overlapping
 // word (or two overlapping 4-byte halves below 8 bytes), not a byte loop.
-inline bool EqualsLowerAscii(absl::string_view s, absl::string_view lower) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool EqualsLowerAscii(absl::string_view s, absl::string_view lower) {
   const size_t n = s.size();
   if (n != lower.size()) return false;
   const char* a = s.data();

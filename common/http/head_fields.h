@@ -189,10 +189,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ApplyField(absl::string_view name, absl
       break;
     case 10:
       if (EqualsLowerAscii(name, "connection")) {
-        ForEachListElement(value, [f](absl::string_view token) {
-          if (EqualsLowerAscii(token, "close")) f->conn_close = true;
-          if (EqualsLowerAscii(token, "keep-alive")) f->conn_keep_alive = true;
-          if (EqualsLowerAscii(token, "upgrade")) f->conn_upgrade = true;
+        ForEachListElement(value, [f](absl::string_view token) ABSL_ATTRIBUTE_ALWAYS_INLINE {
+          switch (token.size()) {
+            case 5: f->conn_close |= EqualsLowerAscii(token, "close"); break;
+            case 7: f->conn_upgrade |= EqualsLowerAscii(token, "upgrade"); break;
+            case 10: f->conn_keep_alive |= EqualsLowerAscii(token, "keep-alive"); break;
+            default: break;
+          }
         });
       }
       break;

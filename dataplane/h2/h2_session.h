@@ -227,8 +227,8 @@ absl::Status Session::SubmitResponseCopy(Stream& stream, int status, const Field
   char* value = name + name_bytes;
   nghttp2_nv* nv = StartFields(stream, status, fields.size());
   for (const auto& f : fields) {
-    std::memcpy(name, f.name.data(), f.name.size());
-    if (!f.value.empty()) std::memcpy(value, f.value.data(), f.value.size());
+    proxy::CopyShort(name, f.name.data(), f.name.size());
+    proxy::CopyShort(value, f.value.data(), f.value.size());
     *nv++ = nghttp2_nv{reinterpret_cast<uint8_t*>(name), reinterpret_cast<uint8_t*>(value), f.name.size(),
                        f.value.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
     name += f.name.size();

@@ -1,53 +1,57 @@
 #include "dataplane/http/field_names.h"
 
+#include "absl/base/attributes.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 
 namespace edgerouter::http {
 
+namespace {
+// The first byte, lower-cased, rules out most candidates of the same length before the full
+// case-insensitive compare (candidates are lower-case and start with a letter; only 'A'-'Z'
+// and 'a'-'z' map onto 'a'-'z' with | 0x20).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Is(absl::string_view name, absl::string_view candidate) {
+  return (static_cast<unsigned char>(name[0]) | 0x20) == static_cast<unsigned char>(candidate[0]) &&
+         EqualsLowerAscii(name, candidate);
+}
+}  // namespace
+
 FieldName ClassifyFieldName(absl::string_view name) {
-  // The first byte, lower-cased, rules out most candidates of the same length before the full
-  // case-insensitive compare (candidates are lower-case and start with a letter; only 'A'-'Z'
-  // and 'a'-'z' map onto 'a'-'z' with | 0x20).
-  auto is = [name](absl::string_view candidate) {
-    return (static_cast<unsigned char>(name[0]) | 0x20) == static_cast<unsigned char>(candidate[0]) &&
-           EqualsLowerAscii(name, candidate);
-  };
   switch (name.size()) {
     case 2:
-      return is("te") ? FieldName::kHopByHop : FieldName::kOther;
+      return Is(name, "te") ? FieldName::kHopByHop : FieldName::kOther;
     case 4:
-      return is("host") ? FieldName::kHost : FieldName::kOther;
+      return Is(name, "host") ? FieldName::kHost : FieldName::kOther;
     case 6:
-      return is("expect") ? FieldName::kExpect : FieldName::kOther;
+      return Is(name, "expect") ? FieldName::kExpect : FieldName::kOther;
     case 7:
-      return is("trailer") || is("upgrade") ? FieldName::kHopByHop : FieldName::kOther;
+      return Is(name, "trailer") || Is(name, "upgrade") ? FieldName::kHopByHop : FieldName::kOther;
     case 9:
-      if (is("x-real-ip")) return FieldName::kXRealIp;
-      return is("forwarded") ? FieldName::kClientIp : FieldName::kOther;
+      if (Is(name, "x-real-ip")) return FieldName::kXRealIp;
+      return Is(name, "forwarded") ? FieldName::kClientIp : FieldName::kOther;
     case 10:
-      return is("connection") || is("keep-alive") ? FieldName::kHopByHop : FieldName::kOther;
+      return Is(name, "connection") || Is(name, "keep-alive") ? FieldName::kHopByHop : FieldName::kOther;
     case 13:
-      return is("authorization") ? FieldName::kAuthorization : FieldName::kOther;
+      return Is(name, "authorization") ? FieldName::kAuthorization : FieldName::kOther;
     case 14:
-      if (is("content-length")) return FieldName::kContentLength;
-      return is("true-client-ip") ? FieldName::kClientIp : FieldName::kOther;
+      if (Is(name, "content-length")) return FieldName::kContentLength;
+      return Is(name, "true-client-ip") ? FieldName::kClientIp : FieldName::kOther;
     case 15:
-      return is("x-forwarded-for") ? FieldName::kXForwardedFor : FieldName::kOther;
+      return Is(name, "x-forwarded-for") ? FieldName::kXForwardedFor : FieldName::kOther;
     case 16:
-      if (is("proxy-connection")) return FieldName::kHopByHop;
-      if (is("x-forwarded-host")) return FieldName::kXForwardedHost;
-      if (is("cf-connecting-ip")) return FieldName::kClientIp;
+      if (Is(name, "proxy-connection")) return FieldName::kHopByHop;
+      if (Is(name, "x-forwarded-host")) return FieldName::kXForwardedHost;
+      if (Is(name, "cf-connecting-ip")) return FieldName::kClientIp;
       return FieldName::kOther;
     case 17:
-      if (is("transfer-encoding")) return FieldName::kHopByHop;
-      if (is("x-forwarded-proto")) return FieldName::kXForwardedProto;
+      if (Is(name, "transfer-encoding")) return FieldName::kHopByHop;
+      if (Is(name, "x-forwarded-proto")) return FieldName::kXForwardedProto;
       return FieldName::kOther;
     case 18:
-      return is("proxy-authenticate") ? FieldName::kHopByHop : FieldName::kOther;
+      return Is(name, "proxy-authenticate") ? FieldName::kHopByHop : FieldName::kOther;
     case 19:
-      return is("proxy-authorization") ? FieldName::kHopByHop : FieldName::kOther;
+      return Is(name, "proxy-authorization") ? FieldName::kHopByHop : FieldName::kOther;
     default:
       return FieldName::kOther;
   }

@@ -15,6 +15,19 @@ namespace {
 #define SKIP_UNDER_ASAN() (void)0
 #endif
 
+TEST(CopyShort, CopiesEveryLengthExactlyAndTouchesNothingAround) {
+  std::string src(80, '\0');
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<char>('A' + i % 50);
+  for (size_t n = 0; n <= 70; ++n) {
+    std::string dst(90, '.');
+    CopyShort(dst.data() + 3, src.data() + 1, n);
+    EXPECT_EQ(dst.substr(0, 3), "...") << n;
+    EXPECT_EQ(dst.substr(3, n), src.substr(1, n)) << n;
+    EXPECT_EQ(dst.substr(3 + n), std::string(90 - 3 - n, '.')) << n;
+  }
+  CopyShort(nullptr, nullptr, 0);  // an empty view's null data is never read
+}
+
 TEST(RawWriter, WritesAHeadIntoOneReservationAfterWhatIsQueued) {
   IoBuffer b;
   b.Append("queued|");

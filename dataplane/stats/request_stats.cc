@@ -20,11 +20,9 @@ AppCounters& WorkerStats::app(absl::string_view name) {
   return it->second;
 }
 
-void WorkerStats::Observe(AppCounters* app, uint64_t* count, double seconds) {
+void WorkerStats::Observe(AppCounters* app, uint64_t* count, int bucket, double seconds) {
   ++*count;
-  int b = 0;
-  while (b < kBuckets && seconds > kBucketBounds[b]) ++b;
-  app->buckets[b]++;
+  app->buckets[bucket]++;
   app->duration_sum += seconds;
   app->duration_count++;
 }
@@ -43,8 +41,10 @@ void WorkerStats::RecordRequest(absl::string_view name, int status, absl::string
     last_count_ = &last_app_->requests[key];
     last_all_count_ = &all_->requests[key];
   }
-  Observe(last_app_, last_count_, seconds);
-  Observe(all_, last_all_count_, seconds);
+  int bucket = 0;  // found once for both series
+  while (bucket < kBuckets && seconds > kBucketBounds[bucket]) ++bucket;
+  Observe(last_app_, last_count_, bucket, seconds);
+  Observe(all_, last_all_count_, bucket, seconds);
 }
 
 void WorkerStats::CountRetry(absl::string_view name, bool exhausted) {

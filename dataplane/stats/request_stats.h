@@ -38,7 +38,7 @@ class WorkerStats : public NodeCounters {
 
  private:
   AppCounters& app(absl::string_view name);
-  static void Observe(AppCounters* app, uint64_t* count, double seconds);
+  static void Observe(AppCounters* app, uint64_t* count, int bucket, double seconds);
   // Node-based, so the pointers below stay valid as apps and keys are added (nothing is erased).
   absl::node_hash_map<std::string, AppCounters> apps_;
   // The last request's app and status/method key, and "_all": a worker serving one app's
