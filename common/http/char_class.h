@@ -100,29 +100,34 @@ inline const char* Scan(const char* p, const char* end, uint8_t below, uint8_t c
   return p;
 }
 
-// Advances p over tchar bytes (a field name): letters, digits and '-' 16 at a time with SSE2,
-// then the rest of the token punctuation one byte at a time (rare in names).
-inline const char* ScanToken(const char* p, const char* end) {
+// Advances p over a run of letters ('a'-'z', and 'A'-'Z' when kFold), digits and the kExtra
+// bytes, 16 at a time with SSE2, and stops before the 16-byte block with the first other byte
+// (or the last partial block): the caller's byte loop over its exact class takes it from there.
+// Names, authorities and tokens are mostly such runs.
+template <bool kFold, char... kExtra>
+inline const char* SkipAlnum(const char* p, const char* end) {
 #if defined(__SSE2__)
   while (end - p >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    // Wrapping v - 'a' (after | 0x20 folds only 'A'-'Z' onto 'a'-'z') is <= 25 exactly for
-    // letters, and the saturating subtract is zero exactly there; digits likewise.
-    const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    const __m128i alpha = _mm_cmpeq_epi8(
-        _mm_subs_epu8(_mm_sub_epi8(folded, _mm_set1_epi8('a')), _mm_set1_epi8(25)), _mm_setzero_si128());
-    const __m128i digit = _mm_cmpeq_epi8(
-        _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8('0')), _mm_set1_epi8(9)), _mm_setzero_si128());
-    const __m128i dash = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
-    const unsigned stops =
-        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), dash))) ^ 0xFFFFu;
-    if (stops != 0) {
-      p += __builtin_ctz(stops);
-      break;
-    }
+    // Wrapping v - 'a' is <= 25 exactly for 'a'-'z' (| 0x20 first folds only 'A'-'Z' onto
+    // them), and the saturating subtract of 25 is zero exactly there; digits likewise.
+    const __m128i letters = kFold ? _mm_or_si128(v, _mm_set1_epi8(0x20)) : v;
+    __m128i ok = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(letters, _mm_set1_epi8('a')), _mm_set1_epi8(25)),
+                                _mm_setzero_si128());
+    ok = _mm_or_si128(ok, _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8('0')), _mm_set1_epi8(9)),
+                                         _mm_setzero_si128()));
+    ((ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8(kExtra)))), ...);
+    const unsigned stops = static_cast<unsigned>(_mm_movemask_epi8(ok)) ^ 0xFFFFu;
+    if (stops != 0) return p + __builtin_ctz(stops);
     p += 16;
   }
 #endif
+  return p;
+}
+
+// Advances p over tchar bytes (a field name).
+inline const char* ScanToken(const char* p, const char* end) {
+  p = SkipAlnum<true, '-'>(p, end);
   while (p < end && Is(*p, kToken)) ++p;
   return p;
 }

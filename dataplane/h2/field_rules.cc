@@ -12,6 +12,7 @@ using http::char_class::Is;
 using http::char_class::kFieldChar;
 using http::char_class::kToken;
 using http::char_class::Scan;
+using http::char_class::SkipAlnum;
 
 constexpr std::array<bool, 256> MakeAuthority() {
   constexpr std::string_view kPunct = "-._~!$&'()*+,;=:@[]%";
@@ -38,8 +39,9 @@ bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
 bool ValidName(absl::string_view name) {
   if (name.empty()) return false;
-  for (char c : name) {
-    if (!kLowerToken[static_cast<uint8_t>(c)]) return false;
+  const char* end = name.data() + name.size();
+  for (const char* p = SkipAlnum<false, '-'>(name.data(), end); p < end; ++p) {
+    if (!kLowerToken[static_cast<uint8_t>(*p)]) return false;
   }
   return true;
 }
@@ -61,8 +63,9 @@ bool ValidMethod(absl::string_view method) {
 }
 
 bool ValidAuthority(absl::string_view authority) {
-  for (char c : authority) {
-    if (!kAuthorityChars[static_cast<uint8_t>(c)]) return false;
+  const char* end = authority.data() + authority.size();
+  for (const char* p = SkipAlnum<true, '.', '-', ':'>(authority.data(), end); p < end; ++p) {
+    if (!kAuthorityChars[static_cast<uint8_t>(*p)]) return false;
   }
   return true;
 }

@@ -1,5 +1,7 @@
 #include "dataplane/h2/field_rules.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace edgerouter::h2::field_rules {
@@ -44,6 +46,27 @@ TEST(FieldRules, PseudoHeadersAndSpecialFields) {
   }
   EXPECT_FALSE(ConnectionSpecific("te"));
   EXPECT_FALSE(ConnectionSpecific("content-length"));
+}
+
+// Long enough for the 16-byte steps: every byte value at every position must get the answer
+// of the per-byte rule (RFC 9113 §8.2.1 names: lower-case tchar; authority: RFC 3986 bytes).
+TEST(FieldRules, LongNamesAndAuthoritiesAreCheckedAtEveryByte) {
+  const std::string lower_tchar = "abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~";
+  const std::string authority = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@[]%";
+  for (int c = 0; c < 256; ++c) {
+    const bool name_ok = c != 0 && lower_tchar.find(static_cast<char>(c)) != std::string::npos;
+    const bool authority_ok = c != 0 && authority.find(static_cast<char>(c)) != std::string::npos;
+    for (size_t at = 0; at < 40; ++at) {
+      std::string name(40, 'x');
+      name[7] = '-';
+      name[at] = static_cast<char>(c);
+      ASSERT_EQ(ValidName(name), name_ok) << "byte " << c << " at " << at;
+      std::string host = "www.example-host.test:8443.more.labels.x";
+      ASSERT_EQ(host.size(), name.size());
+      host[at] = static_cast<char>(c);
+      ASSERT_EQ(ValidAuthority(host), authority_ok) << "byte " << c << " at " << at;
+    }
+  }
 }
 
 }  // namespace

@@ -214,7 +214,7 @@ class RawWriter {
     p_ += 2;
   }
   // name ": " value CRLF
-  void Field(absl::string_view name, absl::string_view value) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Field(absl::string_view name, absl::string_view value) {
     Put(name);
     Put2(':', ' ');
     Put(value);
