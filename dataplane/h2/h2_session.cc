@@ -10,14 +10,6 @@
 
 namespace edgerouter::h2 {
 
-// Copies `v` into `s`, keeping a pooled stream's capacity. clear() + append() takes
-// std::string's short append path; assign() goes through the general _M_replace (about 70
-// instructions more per field).
-inline void AssignKeep(std::string& s, absl::string_view v) {
-  s.clear();
-  s.append(v.data(), v.size());
-}
-
 // nghttp2 calls back with a void* user pointer; these statics forward to the Session.
 struct SessionCallbacks {
   static Session* Self(void* user_data) { return static_cast<Session*>(user_data); }
@@ -72,19 +64,19 @@ struct SessionCallbacks {
       switch (pseudo) {
         case field_rules::kMethod:
           if (!field_rules::ValidMethod(v)) return self->Reject(*s);
-          AssignKeep(s->method, v);
+          s->method = s->headers.Keep(v);
           break;
         case field_rules::kScheme:
           if (v != "https" && v != "http" && (v.empty() || !field_rules::ValidValue(v))) return self->Reject(*s);
-          AssignKeep(s->scheme, v);
+          s->scheme = s->headers.Keep(v);
           break;
         case field_rules::kAuthority:
           if (!field_rules::ValidAuthority(v)) return self->Reject(*s);
-          AssignKeep(s->authority, v);
+          s->authority = s->headers.Keep(v);
           break;
         default:  // kPath
           if (v.empty() || !field_rules::ValidValue(v)) return self->Reject(*s);
-          AssignKeep(s->path, v);
+          s->path = s->headers.Keep(v);
           break;
       }
       return 0;
@@ -158,7 +150,7 @@ struct SessionCallbacks {
           }
           if (!CompleteHead(*s) || (end_stream && !BodyComplete(*s))) return self->Reject(*s);
           if (s->authority.empty()) {  // HTTP/2 allows Host instead of :authority
-            for (const Header& h : s->headers) {
+            for (const FieldView& h : s->headers) {
               if (h.first == "host") s->authority = h.second;
             }
           }
@@ -302,19 +294,21 @@ struct SessionCallbacks {
   }
 };
 
-void FieldList::Add(absl::string_view name, absl::string_view value) {
-  if (size_ == items_.size()) items_.emplace_back();
-  Header& h = items_[size_++];
-  AssignKeep(h.first, name);
-  AssignKeep(h.second, value);
+char* FieldList::Grow(size_t n) {
+  if (used_ == blocks_.size()) blocks_.emplace_back();
+  Block& block = blocks_[used_++];
+  if (block.size < n) {  // new, or kept from an earlier request but too small for this field
+    block.size = std::max(kBlockBytes, n);
+    block.bytes.reset(new char[block.size]);  // uninitialised: only copies are read from it
+  }
+  at_ = block.bytes.get();
+  end_ = at_ + block.size;
+  return at_;
 }
 
 void Stream::Reset() {
   id = 0;
-  method.clear();
-  scheme.clear();
-  authority.clear();
-  path.clear();
+  method = scheme = authority = path = absl::string_view();
   // Kept for the next request unless they were large (header_bytes counts what was received).
   if (header_bytes > 4096) {
     headers.Release();

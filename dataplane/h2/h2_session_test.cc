@@ -223,6 +223,38 @@ class H2SessionTest : public ::testing::Test {
   Session server_;
 };
 
+// The views a FieldList hands out stay valid while later fields fill more blocks (one field
+// larger than a block included), and a cleared list serves the next request from its blocks.
+TEST(FieldList, ViewsSurviveGrowthAndTheListIsReusedAfterClear) {
+  FieldList list;
+  for (int round = 0; round < 3; ++round) {
+    const absl::string_view method = list.Keep("POST");
+    std::vector<std::pair<std::string, std::string>> expected;
+    for (int i = 0; i < 60; ++i) {
+      std::string name = absl::StrCat("x-field-", i, "-r", round);
+      std::string value(i == 30 ? 3000 : static_cast<size_t>(i * 7 % 50), static_cast<char>('a' + i % 26));
+      list.Add(name, value);
+      expected.emplace_back(std::move(name), std::move(value));
+    }
+    list.Add("", "");
+    expected.emplace_back("", "");
+    ASSERT_EQ(list.size(), expected.size());
+    size_t i = 0;
+    for (const FieldView& f : list) {
+      EXPECT_EQ(f.first, expected[i].first) << round << " " << i;
+      EXPECT_EQ(f.second, expected[i].second) << round << " " << i;
+      ++i;
+    }
+    EXPECT_EQ(method, "POST");
+    if (round == 1) {
+      list.Release();
+    } else {
+      list.clear();
+    }
+    EXPECT_TRUE(list.empty());
+  }
+}
+
 TEST_F(H2SessionTest, ConcurrentStreamsEachGetTheirResponse) {
   Client client;
   std::vector<int32_t> ids;

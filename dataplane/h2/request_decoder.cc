@@ -33,7 +33,7 @@ http::ParseStatus DecodeRequest(const Stream& stream, const http::ParserLimits& 
   cookies->clear();
   size_t cookie_at = 0;  // index in out->headers of the (first) cookie field
   int cookie_fields = 0;
-  for (const Header& h : stream.headers) {
+  for (const FieldView& h : stream.headers) {
     const absl::string_view name = h.first;
     if (Dropped(name)) continue;
     if (name == "cookie") {
@@ -45,7 +45,7 @@ http::ParseStatus DecodeRequest(const Stream& stream, const http::ParserLimits& 
           cookies->assign(first.data(), first.size());
         }
         cookies->append("; ");
-        cookies->append(h.second);
+        cookies->append(h.second.data(), h.second.size());
         continue;
       }
     }

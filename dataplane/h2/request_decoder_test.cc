@@ -20,10 +20,10 @@ struct Decoded {
 std::unique_ptr<Stream> MakeStream(std::string method, std::string path, std::vector<Header> headers,
                                    bool ended = true) {
   auto s = std::make_unique<Stream>();
-  s->method = std::move(method);
-  s->path = std::move(path);
-  s->authority = "site.test";
-  s->headers = std::move(headers);
+  s->method = s->headers.Keep(method);
+  s->path = s->headers.Keep(path);
+  s->authority = s->headers.Keep("site.test");
+  for (const auto& [name, value] : headers) s->headers.Add(name, value);
   s->request_ended = ended;
   return s;
 }
