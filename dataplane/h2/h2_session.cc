@@ -268,10 +268,10 @@ struct SessionCallbacks {
   }
 
   static ssize_t ReadResponse(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
-                              uint32_t* data_flags, nghttp2_data_source*, void* user_data) {
+                              uint32_t* data_flags, nghttp2_data_source* source, void* user_data) {
     Session* self = Self(user_data);
-    Stream* s = self->Find(stream_id);
-    if (s == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    Stream* s = static_cast<Stream*>(source->ptr);
+    if (s->id != stream_id) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     const size_t n = std::min(length, s->response_body.size());
     if (n > 0) {
       std::memcpy(buf, s->response_body.view().data(), n);
@@ -443,6 +443,9 @@ nghttp2_nv* Session::StartFields(Stream& stream, int status, size_t fields) {
 absl::Status Session::Submit(Stream& stream, bool end_stream) {
   nghttp2_data_provider provider{};
   provider.read_callback = &SessionCallbacks::ReadResponse;
+  // nghttp2 drops the provider when it closes the stream, before our OnStreamClose recycles
+  // the Stream: the pointer is good for every read.
+  provider.source.ptr = &stream;
   stream.response_submitted = true;
   stream.response_ended = end_stream;
   const int rv = nghttp2_submit_response(session_, stream.id, nva_.data(), nva_.size(), end_stream ? nullptr : &provider);

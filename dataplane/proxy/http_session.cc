@@ -54,7 +54,6 @@ void RequestState::Reset() {
   client_host_header.clear();
   upstream_error.clear();
   upstream_label.clear();
-  forwarded_response_fields.clear();
   response_edit.Clear();
   compressor.reset();
 }

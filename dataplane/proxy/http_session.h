@@ -127,7 +127,9 @@ struct RequestState : RequestValues {
   std::string client_host_header;
   std::string upstream_error;
   std::string upstream_label;
-  std::vector<http::Header> forwarded_response_fields;  // port mode: the head TakeResponseHead gets
+  // Port mode: scratch for the head TakeResponseHead gets, filled by index per response (its
+  // size is only ever grown; Reset leaves it alone).
+  std::vector<http::Header> forwarded_response_fields;
   std::string sticky_cookie;  // Set-Cookie value, valid while set_sticky
   pipeline::ResponseHeadEdit response_edit;  // what the response stages changed in the head
   // Set when the response is being compressed (policies/compress): the body leaves through it.

@@ -140,10 +140,12 @@ void DownstreamConnection::HandleResponseHead() {
     // The response stages' hook for proxied heads (both codecs): response_stages.cc.
     const bool edited = EditedResponseFields(status, response_head_.headers);
     if (port_ != nullptr) {
-      // Sized for every origin field, filled by index, then cut to what was kept: no growth
-      // check per field.
+      // Filled by index into storage kept across requests (grown only for a larger head): no
+      // growth check or library call per field.
       std::vector<http::Header>& fields = req_.forwarded_response_fields;
-      fields.resize(response_head_.headers.size());
+      const size_t most = response_head_.headers.size() + 1 + (edited ? req_.response_edit.add.size() : 0) +
+                          (compressor != nullptr ? compressor->added_fields().size() : 0);
+      if (fields.size() < most) fields.resize(most);
       size_t kept = 0;
       for (const http::Header& h : response_head_.headers) {
         if (http::IsHopByHop(h.name) || nominated.Nominates(h.name)) continue;
@@ -151,17 +153,16 @@ void DownstreamConnection::HandleResponseHead() {
         if (compressor != nullptr && Compressor::Replaces(h.name)) continue;
         fields[kept++] = h;
       }
-      fields.resize(kept);
-      if (req_.set_sticky) req_.forwarded_response_fields.push_back(http::Header{"Set-Cookie", req_.sticky_cookie});
+      if (req_.set_sticky) fields[kept++] = http::Header{"Set-Cookie", req_.sticky_cookie};
       if (edited) {
         for (const auto& [name, value] : req_.response_edit.add) {
-          if (ResponseStageMayEdit(name)) req_.forwarded_response_fields.push_back({name, value});
+          if (ResponseStageMayEdit(name)) fields[kept++] = http::Header{name, value};
         }
       }
       if (compressor != nullptr) {  // the compressed body is written as chunks (the port unframes them)
-        for (const http::Header& h : compressor->added_fields()) req_.forwarded_response_fields.push_back(h);
+        for (const http::Header& h : compressor->added_fields()) fields[kept++] = h;
       }
-      if (port_->TakeResponseHead(status, req_.forwarded_response_fields,
+      if (port_->TakeResponseHead(status, absl::MakeConstSpan(fields.data(), kept),
                                   compressor != nullptr ? http::BodyFraming::kChunked : req_.response_framing,
                                   req_.response_remaining)) {
         up_in_.Consume(response_head_.head_size);
