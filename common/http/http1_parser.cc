@@ -180,6 +180,17 @@ ParseStatus ParseFieldsCapped(absl::string_view buffer, const char* p, const Par
   return Error(error, 431, "header section too large");
 }
 
+// clear() would free a list grown past its inline size (a connection sending large heads
+// would allocate per head), and erase() and resize() are library calls: inline storage is
+// cleared, grown storage emptied by popping (trivial, inline) and kept.
+void ClearKeepingStorage(HeaderList* headers) {
+  if (headers->capacity() == HeaderList().capacity()) {
+    headers->clear();
+  } else {
+    while (!headers->empty()) headers->pop_back();
+  }
+}
+
 const Header* FindIn(const HeaderList& headers, absl::string_view name) {
   for (const Header& h : headers) {
     if (EqualsIgnoreCase(h.name, name)) return &h;
@@ -192,7 +203,7 @@ const Header* FindIn(const HeaderList& headers, absl::string_view name) {
 void RequestHead::Clear() {
   method = target = path = query = host = absl::string_view();
   version_major = version_minor = 1;
-  headers.clear();  // frees nothing for heads of up to 24 fields (inline storage)
+  ClearKeepingStorage(&headers);
   framing = BodyFraming::kNone;
   content_length = 0;
   keep_alive = true;
@@ -205,7 +216,7 @@ void ResponseHead::Clear() {
   version_minor = 1;
   status = 0;
   reason = absl::string_view();
-  headers.clear();
+  ClearKeepingStorage(&headers);
   framing = BodyFraming::kUntilClose;
   content_length = 0;
   keep_alive = true;
