@@ -183,8 +183,8 @@ ParseStatus ParseFieldsCapped(absl::string_view buffer, const char* p, const Par
 // clear() would free a list grown past its inline size (a connection sending large heads
 // would allocate per head), and erase() and resize() are library calls: inline storage is
 // cleared, grown storage emptied by popping (trivial, inline) and kept.
-void ClearKeepingStorage(HeaderList* headers) {
-  if (headers->capacity() == HeaderList().capacity()) {
+inline void ClearKeepingStorage(HeaderList* headers) {
+  if (headers->capacity() == kInlineFields) {
     headers->clear();
   } else {
     while (!headers->empty()) headers->pop_back();

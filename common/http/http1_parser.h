@@ -32,7 +32,8 @@ struct Header {
 
 // Small-buffer vector: a connection reuses one RequestHead, so steady-state parsing does not
 // allocate.
-using HeaderList = absl::InlinedVector<Header, 24>;
+inline constexpr size_t kInlineFields = 24;
+using HeaderList = absl::InlinedVector<Header, kInlineFields>;
 
 enum class BodyFraming {
   kNone,           // no body (no Content-Length/Transfer-Encoding on a request; or a response
