@@ -65,10 +65,12 @@ void DownstreamConnection::StartProxy(const backends::ProxyTarget& backend, cons
     SendLocal(502, "text/plain; charset=utf-8", "no origins\n");
     return;
   }
-  req_.origins = worker_->pools().Get(backend, &worker_->loop(), &worker_->stats(),
-                                  &worker_->upstream_idle_timers(),
-                                  [w = worker_](std::function<void()> fn) { w->DeferDelete(std::move(fn)); },
-                                  worker_->loop().now_ms());
+  req_.origins = worker_->pools().Find(backend, worker_->loop().now_ms());
+  if (req_.origins == nullptr) {
+    req_.origins = worker_->pools().Add(backend, &worker_->loop(), &worker_->stats(), &worker_->upstream_idle_timers(),
+                                        [w = worker_](std::function<void()> fn) { w->DeferDelete(std::move(fn)); },
+                                        worker_->loop().now_ms());
+  }
   const http::RequestHead& h = head_;
   // Origin-independent parts, built once; the request line and Host are added per attempt.
   req_.upstream_path = path;

@@ -412,23 +412,29 @@ void OriginSet::Forget(UpstreamConnection* conn) {
   conn->pooled = false;
 }
 
-OriginSet* UpstreamPools::Get(const ProxyTarget& config, net::EventLoop* loop,
-                              stats::WorkerStats* stats, net::TimerList* idle_timers,
-                              std::function<void(std::function<void()>)> defer_delete, int64_t now_ms) {
+OriginSet* UpstreamPools::Find(const ProxyTarget& config, int64_t now_ms) {
   auto it = sets_.find(config.pool_id);
-  if (it != sets_.end() && it->second->pool_key() != config.pool_key) {
-    sets_.erase(it);  // a 64-bit hash collision: never share pools between different backends
-    it = sets_.end();
+  if (it == sets_.end()) return nullptr;
+  OriginSet* set = it->second.get();
+  // The config the set last served has this key; another object is checked against the full
+  // key: a 64-bit hash collision must never share pools between different backends.
+  if (!set->LastConfigIs(config)) {
+    if (set->pool_key() != config.pool_key) {
+      sets_.erase(it);
+      return nullptr;
+    }
+    set->set_config(config);  // same content, a newer config object: the one requests use now
   }
-  if (it == sets_.end()) {
-    it = sets_.emplace(config.pool_id, std::make_unique<OriginSet>(config, loop, stats, idle_timers,
-                                                                 std::move(defer_delete)))
-             .first;
-  }
-  // Same content, possibly a newer config object: point at the one the request uses.
-  it->second->set_config(config);
-  it->second->last_used_ms = now_ms;
-  return it->second.get();
+  set->last_used_ms = now_ms;
+  return set;
+}
+
+OriginSet* UpstreamPools::Add(const ProxyTarget& config, net::EventLoop* loop, stats::WorkerStats* stats,
+                              net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete,
+                              int64_t now_ms) {
+  auto set = std::make_unique<OriginSet>(config, loop, stats, idle_timers, std::move(defer_delete));
+  set->last_used_ms = now_ms;
+  return sets_.insert_or_assign(config.pool_id, std::move(set)).first->second.get();
 }
 
 int UpstreamPools::EjectedCount(int64_t now_ms) {

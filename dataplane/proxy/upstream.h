@@ -130,6 +130,8 @@ class OriginSet {
   const ProxyTarget& config() const { return *config_; }
   const std::string& pool_key() const { return pool_key_; }
   void set_config(const ProxyTarget& config) { config_ = &config; }
+  // `config` is the object set_config last named (compares addresses only; it may be gone).
+  bool LastConfigIs(const ProxyTarget& config) const { return config_ == &config; }
   size_t size() const { return origins_.size(); }
   OriginState& state(int i) { return origins_[i]; }
 
@@ -185,7 +187,9 @@ class OriginSet {
 // unchanged.
 class UpstreamPools {
  public:
-  OriginSet* Get(const ProxyTarget& config, net::EventLoop* loop, stats::WorkerStats* stats,
+  // The set for `config`'s pool, or null when there is none yet (then Add it).
+  OriginSet* Find(const ProxyTarget& config, int64_t now_ms);
+  OriginSet* Add(const ProxyTarget& config, net::EventLoop* loop, stats::WorkerStats* stats,
                  net::TimerList* idle_timers, std::function<void(std::function<void()>)> defer_delete,
                  int64_t now_ms);
   int EjectedCount(int64_t now_ms);

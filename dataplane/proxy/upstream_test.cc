@@ -313,5 +313,39 @@ TEST_F(Pool, AnIdleConnectionPastItsTimeoutIsClosedAndNotHandedOut) {
   set_->Release(next, false);
 }
 
+// Pools outlive config objects: a snapshot's new ProxyTarget with the same pool key finds the
+// same set (its connections and health), while a different key under a colliding pool_id
+// never shares it.
+TEST(UpstreamPools, FindsBySameKeyAcrossConfigObjectsAndNeverAcrossKeys) {
+  net::EventLoop loop;
+  stats::WorkerStats stats;
+  net::TimerList idle{30000};
+  auto run_now = [](std::function<void()> fn) { fn(); };
+  auto target = [](const std::string& key) {
+    ProxyTarget t;
+    t.origins.resize(1);
+    t.origins[0].url = "http://a";
+    t.pool_key = key;
+    t.pool_id = 7;  // the same hash for every key here: a collision by construction
+    return t;
+  };
+  UpstreamPools pools;
+  const ProxyTarget first = target("key-a");
+  EXPECT_EQ(pools.Find(first, 0), nullptr);
+  OriginSet* set = pools.Add(first, &loop, &stats, &idle, run_now, 0);
+  EXPECT_EQ(pools.Find(first, 1), set);
+
+  const ProxyTarget newer = target("key-a");  // the next snapshot's object for the same backend
+  EXPECT_EQ(pools.Find(newer, 2), set);
+  EXPECT_TRUE(set->LastConfigIs(newer));
+  EXPECT_EQ(set->last_used_ms, 2);
+
+  const ProxyTarget other = target("key-b");
+  EXPECT_EQ(pools.Find(other, 3), nullptr);  // the colliding id is not taken as a match
+  OriginSet* other_set = pools.Add(other, &loop, &stats, &idle, run_now, 3);
+  EXPECT_EQ(pools.Find(other, 4), other_set);
+  EXPECT_EQ(other_set->pool_key(), "key-b");
+}
+
 }  // namespace
 }  // namespace edgerouter::proxy
