@@ -170,7 +170,7 @@ void DownstreamConnection::HandleRequest() {
     return;
   }
   const std::string backend_path =
-      mount->strip_path_prefix ? routing::StripPrefix(mount->prefix, *path) : *path;
+      mount->strip_path_prefix ? routing::StripPrefix(mount->prefix, *path) : *std::move(path);
   const AppRuntime& app = static_cast<const AppRuntime&>(*mount->target);
   req_.chain = &app.chain;  // its response stages see every head from here on
   if (app.compress != nullptr) NegotiateCompression(*app.compress);

@@ -336,6 +336,15 @@ absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path) {
   if (raw_path.empty() || raw_path.front() != '/') {
     return absl::InvalidArgumentError("path must start with '/'");
   }
+  // Most paths need neither pass: no percent-encoding, no backslash, no segment starting
+  // with '.' (a superset of the dot segments; raw_path[0] is '/', so i - 1 is in range).
+  size_t plain = 1;
+  while (plain < raw_path.size()) {
+    const char c = raw_path[plain];
+    if (c == '%' || c == '\\' || (c == '.' && raw_path[plain - 1] == '/')) break;
+    ++plain;
+  }
+  if (plain == raw_path.size()) return std::string(raw_path);
   // Pass 1: decode percent-encoded unreserved characters, so "%2e%2e" is seen as ".." and
   // "/%41" and "/A" route the same; keep the rest encoded, hex upper-cased.
   std::string s;

@@ -405,6 +405,10 @@ TEST(NormalizePath, Table) {
       {"/a/b", "/a/b"},
       {"/a/b/", "/a/b/"},  // trailing slash preserved
       {"/a//b", "/a//b"},
+      {"/a/b.c/d..e/f.", "/a/b.c/d..e/f."},  // dots inside segments: already normal
+      {"/.well-known/x", "/.well-known/x"},  // a segment starting with '.' that is no dot segment
+      {"/a/.", "/a/"},
+      {"/a/..", "/"},
       {"/a/./b", "/a/b"},
       {"/a/../b", "/b"},
       {"/%2e%2E/x", "/x"},
