@@ -280,6 +280,12 @@ bool NormalizeHost(absl::string_view host_header, std::string* out) {
     if (!out->empty() && out->back() == '.') out->pop_back();
     return !out->empty();
   }
+  if (host_header[i] == ':' && i > 0 && IsValidPort(host_header.substr(i + 1))) {
+    // "name:port", the other usual form: the name before i is checked and folded already.
+    out->resize(i);
+    if (out->back() == '.') out->pop_back();
+    return !out->empty();
+  }
   for (; i < n; ++i) {  // the bytes before i are valid already
     if (!IsHostByte(host_header[i])) return false;
   }

@@ -357,6 +357,7 @@ TEST(NormalizeHost, Table) {
       {"[::1]", "::1"},
       {"[2001:DB8::1]:8443", "2001:db8::1"},
       {"localhost:65535", "localhost"},
+      {"A.:80", "a"},  // name:port in one pass, trailing dot dropped as without the port
       {"::1", nullptr},            // unbracketed IPv6: host or host:port?
       {"2001:db8::1:80", nullptr},
       {"", nullptr},
