@@ -4,23 +4,6 @@
 #include <cstring>
 
 namespace edgerouter::h2 {
-namespace {
-
-// Each block starts with a header holding its capacity; 16 bytes keep malloc's alignment.
-constexpr size_t kHeader = 16;
-
-size_t& CapacityOf(void* p) { return *reinterpret_cast<size_t*>(static_cast<char*>(p) - kHeader); }
-
-// The class of a capacity that is exactly a class size, else -1.
-int ClassOfCapacity(size_t capacity) {
-  size_t size = SessionMemory::kSmallestClass;
-  for (int c = 0; c < SessionMemory::kClasses; ++c, size *= 2) {
-    if (capacity == size) return c;
-  }
-  return -1;
-}
-
-}  // namespace
 
 SessionMemory::~SessionMemory() {
   for (int c = 0; c < kClasses; ++c) {
@@ -28,36 +11,14 @@ SessionMemory::~SessionMemory() {
   }
 }
 
-void* SessionMemory::Allocate(size_t size) {
-  size_t capacity = kSmallestClass;
-  int c = 0;
-  while (capacity < size && c < kClasses) {
-    capacity *= 2;
-    ++c;
-  }
-  if (c == kClasses) {  // larger than the largest class: exactly what was asked
-    capacity = size;
-  } else if (count_[c] > 0) {
-    cached_bytes_ -= capacity;
-    return free_[c][--count_[c]];
-  }
+void* SessionMemory::AllocateNew(size_t capacity) {
   char* block = static_cast<char*>(std::malloc(kHeader + capacity));
   if (block == nullptr) return nullptr;
   *reinterpret_cast<size_t*>(block) = capacity;
   return block + kHeader;
 }
 
-void SessionMemory::Free(void* p) {
-  if (p == nullptr) return;
-  const size_t capacity = CapacityOf(p);
-  const int c = ClassOfCapacity(capacity);
-  if (c >= 0 && count_[c] < kPerClass && cached_bytes_ + capacity <= kCachedBytes) {
-    free_[c][count_[c]++] = p;
-    cached_bytes_ += capacity;
-    return;
-  }
-  std::free(static_cast<char*>(p) - kHeader);
-}
+void SessionMemory::FreeBlock(void* p) { std::free(static_cast<char*>(p) - kHeader); }
 
 void* SessionMemory::Reallocate(void* p, size_t size) {
   if (p == nullptr) return Allocate(size);

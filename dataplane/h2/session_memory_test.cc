@@ -60,5 +60,27 @@ TEST(SessionMemory, ReallocKeepsTheBytesAndCallocZeroes) {
   EXPECT_EQ(mem->calloc(SIZE_MAX / 2, 4, mem->mem_user_data), nullptr);
 }
 
+// Every size maps to the smallest class that holds it: a freed block comes back for any size
+// of its class (and is big enough for it), and never for a size of the next class up.
+TEST(SessionMemory, EverySizeGetsTheSmallestClassThatHoldsIt) {
+  SessionMemory memory;
+  for (size_t size = 1; size <= SessionMemory::kLargestClass; ++size) {
+    size_t class_bytes = SessionMemory::kSmallestClass;
+    while (class_bytes < size) class_bytes *= 2;
+    void* p = memory.Allocate(size);
+    std::memset(p, 0xab, size);
+    memory.Free(p);
+    void* same_class = memory.Allocate(class_bytes);
+    ASSERT_EQ(same_class, p) << size;
+    std::memset(same_class, 0xcd, class_bytes);
+    memory.Free(same_class);
+    if (class_bytes < SessionMemory::kLargestClass) {
+      void* bigger = memory.Allocate(class_bytes + 1);
+      ASSERT_NE(bigger, p) << size;
+      memory.Free(bigger);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace edgerouter::h2
