@@ -38,7 +38,7 @@ struct SessionCallbacks {
     stream->id = frame->hd.stream_id;
     Stream* const added = stream.get();
     self->streams_[added->id] = std::move(stream);
-    self->last_found_ = added;
+    self->recent_[Session::Slot(added->id)] = added;
     return 0;
   }
 
@@ -240,7 +240,7 @@ struct SessionCallbacks {
     if (it == self->streams_.end()) return 0;
     std::unique_ptr<Stream> stream = std::move(it->second);
     self->streams_.erase(it);
-    if (self->last_found_ == stream.get()) self->last_found_ = nullptr;
+    if (Stream*& slot = self->recent_[Session::Slot(stream_id)]; slot == stream.get()) slot = nullptr;
     // A stream nghttp2 reset because of what the client sent (DATA beyond content-length or
     // the window, a bad trailer, ...) after we had started on it: the client made us do work
     // and drop it, like a reset of its own ("MadeYouReset", CVE-2025-8671). It closes while
@@ -352,7 +352,7 @@ Session::Session(Handler* handler, Limits limits) : handler_(handler), limits_(l
 
 Session::~Session() {
   // Streams die with the session; handlers hear about each one.
-  last_found_ = nullptr;
+  std::fill(std::begin(recent_), std::end(recent_), nullptr);
   for (auto& [id, stream] : streams_) {
     if (stream->handed_to_handler) handler_->OnStreamClosed(*stream, NGHTTP2_CANCEL);
   }
@@ -420,11 +420,12 @@ bool Session::WantsWrite() const { return nghttp2_session_want_write(session_) !
 bool Session::WantsRead() const { return nghttp2_session_want_read(session_) != 0; }
 
 Stream* Session::Find(int32_t id) {
-  if (last_found_ != nullptr && last_found_->id == id) return last_found_;
+  Stream*& slot = recent_[Slot(id)];
+  if (slot != nullptr && slot->id == id) return slot;
   auto it = streams_.find(id);
   if (it == streams_.end()) return nullptr;
-  last_found_ = it->second.get();
-  return last_found_;
+  slot = it->second.get();
+  return slot;
 }
 
 nghttp2_nv* Session::StartFields(Stream& stream, int status, size_t fields) {

@@ -229,9 +229,13 @@ class Session {
   SessionMemory memory_;  // nghttp2's allocations; outlives session_ (deleted in ~Session)
   nghttp2_session* session_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<Stream>> streams_;
-  // The last stream found: nghttp2 calls back for the same stream several times in a row
-  // (each field of a HEADERS block), so this spares most map lookups. Null when it closed.
-  Stream* last_found_ = nullptr;
+  // Recently used streams by id (direct-mapped, checked against Stream::id): nghttp2 calls
+  // back per field and per frame with a stream id, and the live ids of a connection are a
+  // narrow window of consecutive odd numbers, so nearly every lookup ends here without hashing.
+  // A slot only ever points at a stream in streams_ (cleared when that stream closes).
+  static constexpr uint32_t kRecentSlots = 128;
+  static uint32_t Slot(int32_t id) { return (static_cast<uint32_t>(id) >> 1) & (kRecentSlots - 1); }
+  Stream* recent_[kRecentSlots] = {};
   std::vector<std::unique_ptr<Stream>> free_streams_;  // closed streams kept for reuse
   std::vector<int32_t> writable_;  // streams owed OnResponseWritable after a Send()
   std::vector<nghttp2_nv> nva_;    // SubmitResponse's field array, reused
