@@ -98,6 +98,7 @@ struct HeadFacts {
   bool conn_close = false;
   bool conn_keep_alive = false;
   bool conn_upgrade = false;
+  bool conn_other = false;  // some other token: the Connection field may nominate fields
   bool has_upgrade = false;
   bool expect_continue = false;
 };
@@ -190,12 +191,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ApplyField(absl::string_view name, absl
     case 10:
       if (EqualsLowerAscii(name, "connection")) {
         ForEachListElement(value, [f](absl::string_view token) ABSL_ATTRIBUTE_ALWAYS_INLINE {
-          switch (token.size()) {
-            case 5: f->conn_close |= EqualsLowerAscii(token, "close"); break;
-            case 7: f->conn_upgrade |= EqualsLowerAscii(token, "upgrade"); break;
-            case 10: f->conn_keep_alive |= EqualsLowerAscii(token, "keep-alive"); break;
-            default: break;
-          }
+          const bool close = token.size() == 5 && EqualsLowerAscii(token, "close");
+          const bool upgrade = token.size() == 7 && EqualsLowerAscii(token, "upgrade");
+          const bool keep_alive = token.size() == 10 && EqualsLowerAscii(token, "keep-alive");
+          f->conn_close |= close;
+          f->conn_upgrade |= upgrade;
+          f->conn_keep_alive |= keep_alive;
+          f->conn_other |= !(close || upgrade || keep_alive || token.empty());
         });
       }
       break;

@@ -35,6 +35,7 @@ Step ParseFields(const char* p, const char* end, const ParserLimits& limits, Hea
     }
     const absl::string_view name_view(name, p - name);
     ++p;
+    if (p < end && *p == ' ') ++p;  // the usual single space, then any further OWS
     while (p < end && IsOws(*p)) ++p;
     const char* const value = p;
     p = Scan(p, end, 0x20, kFieldChar);  // HTAB also stops the fast path; the byte loop takes it
@@ -209,6 +210,7 @@ void RequestHead::Clear() {
   keep_alive = true;
   expect_continue = false;
   upgrade = false;
+  connection_options = true;
   head_size = 0;
 }
 
@@ -220,6 +222,7 @@ void ResponseHead::Clear() {
   framing = BodyFraming::kUntilClose;
   content_length = 0;
   keep_alive = true;
+  connection_options = true;
   head_size = 0;
 }
 
@@ -284,6 +287,7 @@ ParseStatus ParseRequestHead(absl::string_view buffer, const ParserLimits& limit
   // RFC 9110: both Expect and Upgrade are ignored in HTTP/1.0 requests.
   out->expect_continue = http11 && f.expect_continue;
   out->upgrade = http11 && f.conn_upgrade && f.has_upgrade;
+  out->connection_options = f.conn_other;
   out->head_size = head_end - begin;
   return ParseStatus::kDone;
 }
@@ -324,6 +328,7 @@ ParseStatus CheckSplitRequestHead(const ParserLimits& limits, RequestHead* out, 
     out->framing = BodyFraming::kContentLength;
     out->content_length = f.content_length;
   }
+  out->connection_options = f.conn_other;
   return ParseStatus::kDone;
 }
 
@@ -337,12 +342,16 @@ ParseStatus ParseResponseHead(absl::string_view buffer, absl::string_view reques
   const char* p = begin;
   // status-line = HTTP-version SP 3DIGIT [ SP reason-phrase ] CRLF (a missing reason is
   // tolerated: common in practice and harmless for framing).
-  while (p < cap && Is(*p, kVisible)) ++p;
-  if (p == cap) return StartLineIncomplete(line_cap, buffer.size(), limits, kStatusLineTooLong, error);
-  if (*p != ' ') return Error(error, 400, "invalid status line");
-  const int version = CheckVersion(absl::string_view(begin, p - begin), &out->version_minor);
-  if (version != 0) return Error(error, version, "invalid HTTP version");
-  ++p;
+  if (line_cap > 9 && std::memcmp(begin, "HTTP/1.1 ", 9) == 0) {
+    p += 9;  // nearly every origin: no scan and no check for the version
+  } else {
+    while (p < cap && Is(*p, kVisible)) ++p;
+    if (p == cap) return StartLineIncomplete(line_cap, buffer.size(), limits, kStatusLineTooLong, error);
+    if (*p != ' ') return Error(error, 400, "invalid status line");
+    const int version = CheckVersion(absl::string_view(begin, p - begin), &out->version_minor);
+    if (version != 0) return Error(error, version, "invalid HTTP version");
+    ++p;
+  }
   int status = 0;
   for (int i = 0; i < 3; ++i, ++p) {
     if (p == cap) return StartLineIncomplete(line_cap, buffer.size(), limits, kStatusLineTooLong, error);
@@ -387,6 +396,7 @@ ParseStatus ParseResponseHead(absl::string_view buffer, absl::string_view reques
   }
   out->keep_alive = !f.conn_close && (out->version_minor == 1 || f.conn_keep_alive) &&
                     out->framing != BodyFraming::kUntilClose;
+  out->connection_options = f.conn_other;
   out->head_size = head_end - begin;
   return ParseStatus::kDone;
 }

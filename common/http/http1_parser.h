@@ -58,6 +58,9 @@ struct RequestHead {
   bool keep_alive = true;        // HTTP/1.1 default unless "Connection: close"; 1.0 only with keep-alive
   bool expect_continue = false;  // "Expect: 100-continue"
   bool upgrade = false;          // "Connection: upgrade" + an Upgrade header
+  // False when the parser saw no Connection token but close, keep-alive and upgrade: then no
+  // field is nominated hop-by-hop and forwarding skips looking (true: unknown, look).
+  bool connection_options = true;
   size_t head_size = 0;          // bytes consumed by the head (through the blank line); 0 if decoded
 
   bool http10() const { return version_major == 1 && version_minor == 0; }
@@ -74,6 +77,7 @@ struct ResponseHead {
   BodyFraming framing = BodyFraming::kUntilClose;
   uint64_t content_length = 0;
   bool keep_alive = true;  // the upstream connection may be reused after this response
+  bool connection_options = true;  // as RequestHead::connection_options
   size_t head_size = 0;
 
   void Clear();

@@ -376,6 +376,30 @@ ParseStatus ParseResponse(absl::string_view raw, ResponseHead* head, ParseError*
   return ParseResponseHead(raw, method, ParserLimits(), head, error);
 }
 
+// Forwarding looks for fields a Connection header nominates only when the head may have some.
+TEST(Parsers, SayWhetherAConnectionFieldMayNominateFields) {
+  struct Case {
+    const char* connection;  // nullptr: no Connection field
+    bool options;
+  } cases[] = {{nullptr, false},           {"keep-alive", false}, {"Close", false},
+               {"Upgrade, keep-alive", false}, {"x-secret", true}, {"keep-alive, X-Secret", true},
+               {"closed", true}};
+  for (const Case& c : cases) {
+    const std::string field = c.connection == nullptr ? "" : absl::StrCat("Connection: ", c.connection, "\r\n");
+    RequestHead request;
+    ParseError e;
+    ASSERT_EQ(Parse(absl::StrCat("GET / HTTP/1.1\r\nHost: a\r\n", field, "\r\n"), &request, &e), ParseStatus::kDone);
+    EXPECT_EQ(request.connection_options, c.options) << (c.connection ? c.connection : "none");
+    ResponseHead response;
+    ASSERT_EQ(ParseResponseHead(absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", field, "\r\n"), "GET",
+                                ParserLimits(), &response, &e),
+              ParseStatus::kDone);
+    EXPECT_EQ(response.connection_options, c.options) << (c.connection ? c.connection : "none");
+  }
+  RequestHead cleared;
+  EXPECT_TRUE(cleared.connection_options);  // a head built by hand is looked through
+}
+
 TEST(ResponseParser, Framing) {
   struct Case {
     const char* raw;
