@@ -154,6 +154,33 @@ inline void LowerAsciiInPlace(char* p, size_t n) {
   for (; i < n; ++i) p[i] = absl::ascii_tolower(static_cast<unsigned char>(p[i]));
 }
 
+// Copies n bytes from src to dst lower-casing ASCII on the way (a field name into HTTP/2's
+// lower-case form): words at a time, the tail as one overlapping word (lower-casing twice is
+// harmless), so short names cost a few loads and stores.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void LowerAsciiCopy(char* dst, const char* src, size_t n) {
+  if (n >= 8) {
+    uint64_t x;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&x, src + i, 8);
+      x = LowerAscii8(x);
+      std::memcpy(dst + i, &x, 8);
+    }
+    std::memcpy(&x, src + n - 8, 8);
+    x = LowerAscii8(x);
+    std::memcpy(dst + n - 8, &x, 8);
+  } else if (n >= 4) {
+    uint32_t head, tail;
+    std::memcpy(&head, src, 4);
+    std::memcpy(&tail, src + n - 4, 4);
+    head = static_cast<uint32_t>(LowerAscii8(head));
+    tail = static_cast<uint32_t>(LowerAscii8(tail));
+    std::memcpy(dst, &head, 4);
+    std::memcpy(dst + n - 4, &tail, 4);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = absl::ascii_tolower(static_cast<unsigned char>(src[i]));
+  }
+}
+
 // `s` equals `lower` (lower-case ASCII) ignoring ASCII case: absl::EqualsIgnoreCase a word at
 // a time (field names are compared per field of every message). The tail is one overlapping
 // word (or two overlapping 4-byte halves below 8 bytes), not a byte loop.

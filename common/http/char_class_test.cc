@@ -50,6 +50,22 @@ TEST(CharClass, CaseInsensitiveCompareSeesADifferenceAtEveryPositionOfEveryLengt
   }
 }
 
+TEST(CharClass, LowerCasingCopyMatchesAsciiToLowerForEveryLengthAndByte) {
+  for (size_t n = 0; n <= 40; ++n) {
+    for (int c = 0; c < 256; c += 7) {
+      std::string src;
+      for (size_t i = 0; i < n; ++i) src += static_cast<char>(i % 3 == 0 ? c : 'A' + i % 26);
+      std::string expected = src;
+      for (char& e : expected) e = absl::ascii_tolower(static_cast<unsigned char>(e));
+      std::string dst(n + 2, '#');
+      LowerAsciiCopy(dst.data() + 1, src.data(), n);
+      ASSERT_EQ(dst.substr(1, n), expected) << n << " " << c;
+      ASSERT_EQ(dst.front(), '#');
+      ASSERT_EQ(dst.back(), '#');
+    }
+  }
+}
+
 TEST(CharClass, TokenScanStopsAtTheFirstNonTokenByteForEveryByteAndPosition) {
   // Runs longer than a vector step, with the stop byte at every position: the vector step and
   // the byte loop must agree with the table.

@@ -263,14 +263,13 @@ absl::Status Session::SubmitResponseCopy(Stream& stream, int status, const Field
   char* value = name + name_bytes;
   nghttp2_nv* nv = StartFields(stream, status, fields.size());
   for (const auto& f : fields) {
-    proxy::CopyShort(name, f.name.data(), f.name.size());
+    http::char_class::LowerAsciiCopy(name, f.name.data(), f.name.size());
     proxy::CopyShort(value, f.value.data(), f.value.size());
     *nv++ = nghttp2_nv{reinterpret_cast<uint8_t*>(name), reinterpret_cast<uint8_t*>(value), f.name.size(),
                        f.value.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
     name += f.name.size();
     value += f.value.size();
   }
-  http::char_class::LowerAsciiInPlace(bytes->data(), name_bytes);
   return Submit(stream, end_stream);
 }
 

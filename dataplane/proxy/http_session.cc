@@ -40,7 +40,9 @@ std::string PeerIp(const sockaddr_storage& peer) {
 }  // namespace
 
 void RequestState::Reset() {
-  static_cast<RequestValues&>(*this) = RequestValues();
+  // Copied from one constant (a block copy) rather than built on the stack and then copied.
+  static const RequestValues kDefaults{};
+  static_cast<RequestValues&>(*this) = kDefaults;
   // One clear() each (not a loop over a list of them): this runs for every request.
   method.clear();
   host.clear();
