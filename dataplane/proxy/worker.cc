@@ -75,11 +75,7 @@ Worker::~Worker() {
   for (DownstreamConnection* conn : stream_pool_) delete conn;
   // Upstream connections close through DeferDelete: run those before deferred_ goes away.
   pools_.Clear();
-  while (!deferred_.empty()) {
-    std::vector<std::function<void()>> batch;
-    batch.swap(deferred_);
-    for (auto& fn : batch) fn();
-  }
+  RunQueued(&deferred_);
   if (listen_fd_ >= 0) close(listen_fd_);
   if (https_fd_ >= 0) close(https_fd_);
   FlushAccessLog();
@@ -283,18 +279,19 @@ std::shared_ptr<const std::string> Worker::metrics_text() const {
   return metrics_source_->load();
 }
 
+void Worker::RunQueued(std::vector<std::function<void()>>* queue) {
+  // Swapped out first: a task may (indirectly) queue another. The two vectors trade storage,
+  // so neither is reallocated on every loop turn.
+  while (!queue->empty()) {
+    running_.swap(*queue);
+    for (auto& fn : running_) fn();
+    running_.clear();
+  }
+}
+
 void Worker::EndOfIteration() {
-  while (!soon_.empty()) {
-    std::vector<std::function<void()>> batch;
-    batch.swap(soon_);
-    for (auto& fn : batch) fn();
-  }
-  // Swapped out first: a deleter may (indirectly) queue another.
-  while (!deferred_.empty()) {
-    std::vector<std::function<void()>> batch;
-    batch.swap(deferred_);
-    for (auto& fn : batch) fn();
-  }
+  RunQueued(&soon_);
+  RunQueued(&deferred_);
   FlushAccessLog();
   RefreshConfig();
   // Origin sets of backends that left the config are dropped once idle for a minute.

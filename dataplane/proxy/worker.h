@@ -135,6 +135,8 @@ class Worker : public net::IoHandler {
   void OnIo(uint32_t events) override;  // the plain listening socket
 
  private:
+  // Runs the queue's tasks, and those they queue there, until it is empty.
+  void RunQueued(std::vector<std::function<void()>>* queue);
   // The HTTPS listening socket's handler (the Worker itself handles the plain one).
   struct TlsListener : net::IoHandler {
     Worker* worker = nullptr;
@@ -176,6 +178,7 @@ class Worker : public net::IoHandler {
   uint64_t access_log_lines_ = 0;
   std::vector<std::function<void()>> deferred_;
   std::vector<std::function<void()>> soon_;
+  std::vector<std::function<void()>> running_;  // the batch RunQueued is running (storage kept)
   uint64_t connection_serial_ = 0;
   std::vector<DownstreamConnection*> stream_pool_;
   std::atomic<std::shared_ptr<const std::string>>* metrics_source_ = nullptr;
