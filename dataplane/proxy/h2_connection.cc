@@ -273,11 +273,11 @@ void H2Connection::ReportAbuse() {
 void H2Connection::FlushSoon() {
   if (flush_scheduled_ || finishing_) return;
   flush_scheduled_ = true;
-  std::weak_ptr<bool> alive = alive_;
-  owner_->worker_->RunSoon([alive, this] {
-    if (!alive.lock()) return;
-    flush_scheduled_ = false;
-    Flush();
+  owner_->worker_->RunSoon([alive = std::weak_ptr<H2Connection*>(alive_)] {
+    const std::shared_ptr<H2Connection*> self = alive.lock();
+    if (self == nullptr) return;
+    (*self)->flush_scheduled_ = false;
+    (*self)->Flush();
   });
 }
 
@@ -308,7 +308,7 @@ void H2Connection::Flush() {
   if (write_failed || (session_->Finished() && out_.empty())) {
     // Closing here could pull the exchange that called us out from under it: next round.
     finishing_ = true;
-    std::weak_ptr<bool> alive = alive_;
+    std::weak_ptr<H2Connection*> alive = alive_;
     DownstreamConnection* owner = owner_;
     owner_->worker_->RunSoon([alive, owner] {
       if (alive.lock()) owner->Close();
@@ -410,9 +410,8 @@ void H2Connection::ScheduleService(Exchange* exchange) {
   wanting_input_.push_back(exchange);
   if (service_scheduled_) return;
   service_scheduled_ = true;
-  std::weak_ptr<bool> alive = alive_;
-  owner_->worker_->RunSoon([alive, this] {
-    if (alive.lock()) Service();
+  owner_->worker_->RunSoon([alive = std::weak_ptr<H2Connection*>(alive_)] {
+    if (const std::shared_ptr<H2Connection*> self = alive.lock()) (*self)->Service();
   });
 }
 

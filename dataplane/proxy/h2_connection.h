@@ -79,7 +79,9 @@ class H2Connection : public h2::Handler {
   absl::flat_hash_set<Exchange*> exchanges_;
   std::vector<Exchange*> wanting_input_;
   std::vector<Exchange*> free_exchanges_;  // finished exchanges kept for reuse
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Points at this connection while it lives: tasks queued for later hold a weak_ptr to it
+  // (16 bytes, so std::function keeps the task inline instead of allocating it).
+  std::shared_ptr<H2Connection*> alive_ = std::make_shared<H2Connection*>(this);
 };
 
 }  // namespace edgerouter::proxy
