@@ -169,6 +169,16 @@ class IoBuffer {
 
 // Writes a head into space reserved beforehand (IoBuffer::Reserve with an upper bound): one
 // capacity check per head instead of one per piece. The caller commits written() bytes.
+// The first and the last kWidth bytes of n (kWidth <= n <= 2 * kWidth): two loads, two stores.
+template <size_t kWidth>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void CopyEnds(char* dst, const char* src, size_t n) {
+  char head[kWidth], tail[kWidth];
+  std::memcpy(head, src, kWidth);
+  std::memcpy(tail, src + n - kWidth, kWidth);
+  std::memcpy(dst, head, kWidth);
+  std::memcpy(dst + n - kWidth, tail, kWidth);
+}
+
 // memcpy for the short pieces heads are made of (names, values, request lines): inline, at most
 // two overlapping loads and stores per size class, where a library call per piece costs more
 // than the copy. n may be 0 (then src is not read, so null is fine).
@@ -176,23 +186,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void CopyShort(char* dst, const char* src, s
   if (n > 32) {
     std::memcpy(dst, src, n);
   } else if (n >= 16) {
-    char head[16], tail[16];
-    std::memcpy(head, src, 16);
-    std::memcpy(tail, src + n - 16, 16);
-    std::memcpy(dst, head, 16);
-    std::memcpy(dst + n - 16, tail, 16);
+    CopyEnds<16>(dst, src, n);
   } else if (n >= 8) {
-    uint64_t head, tail;
-    std::memcpy(&head, src, 8);
-    std::memcpy(&tail, src + n - 8, 8);
-    std::memcpy(dst, &head, 8);
-    std::memcpy(dst + n - 8, &tail, 8);
+    CopyEnds<8>(dst, src, n);
   } else if (n >= 4) {
-    uint32_t head, tail;
-    std::memcpy(&head, src, 4);
-    std::memcpy(&tail, src + n - 4, 4);
-    std::memcpy(dst, &head, 4);
-    std::memcpy(dst + n - 4, &tail, 4);
+    CopyEnds<4>(dst, src, n);
   } else if (n > 0) {
     const char a = src[0], b = src[n / 2], c = src[n - 1];
     dst[0] = a;
