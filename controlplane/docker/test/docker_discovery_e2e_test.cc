@@ -25,6 +25,7 @@ class DockerDiscoveryE2E : public DockerE2E {
          DockerHarness::kImage, "/bin/busybox", "httpd", "-f", "-p", absl::StrCat("127.0.0.1:", port), "-h", "/"});
     ASSERT_TRUE(id.ok()) << id.status();
     Track(name);
+    ASSERT_TRUE(Accepting(port)) << harness_->Docker({"logs", name}).value_or("(no logs)");
   }
 };
 

@@ -1,6 +1,10 @@
 #include "controlplane/docker/test/docker_e2e_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -96,6 +100,25 @@ double DockerE2E::WaitForPublished(const std::function<bool()>& done, absl::Dura
     if (left <= absl::ZeroDuration() || !dp_->WaitForNthLine("msg=\"config published\"", ++published, left).ok()) {
       return -1;
     }
+  }
+}
+
+::testing::AssertionResult DockerE2E::Accepting(int port, absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  // Polled: a listening socket in another process gives no event to wait on.
+  for (absl::Duration backoff = absl::Milliseconds(5);; backoff = std::min(backoff * 2, absl::Milliseconds(100))) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool up = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    if (fd >= 0) close(fd);
+    if (up) return ::testing::AssertionSuccess();
+    if (absl::Now() + backoff > deadline) {
+      return ::testing::AssertionFailure() << "nothing accepts on 127.0.0.1:" << port << " after " << limit;
+    }
+    absl::SleepFor(backoff);
   }
 }
 

@@ -36,6 +36,12 @@ class DockerE2E : public ::testing::Test {
                  const std::function<bool(const HttpResponse&, const std::string&)>& done,
                  const std::string& path = "/bin/busybox", absl::Duration limit = absl::Seconds(10));
 
+  // Whether something accepts TCP connections on 127.0.0.1:`port` within `limit`. A container's
+  // httpd binds after `docker run` returns, and nothing announces it; WaitFor checks routes only
+  // when a snapshot is published, so a route published before the origin listens would be
+  // judged on a 502 and never looked at again.
+  static ::testing::AssertionResult Accepting(int port, absl::Duration limit = absl::Seconds(10));
+
   // Origins of app `id` in the control plane's current snapshot (empty when absent).
   std::vector<std::string> SnapshotOrigins(const std::string& id);
   // Rejected items of the current snapshot as "source/id: reason".

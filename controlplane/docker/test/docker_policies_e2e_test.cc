@@ -41,6 +41,7 @@ class DockerPoliciesE2E : public DockerE2E {
     absl::StatusOr<std::string> id = harness_->Docker(args);
     ASSERT_TRUE(id.ok()) << id.status();
     Track(name);
+    ASSERT_TRUE(Accepting(port)) << harness_->Docker({"logs", name}).value_or("(no logs)");
   }
 
   // App `id` of the control plane's current snapshot.
