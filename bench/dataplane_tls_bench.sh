@@ -8,6 +8,9 @@
 #      connection, no request; wrk would resume sessions) on core 1; full handshakes per second
 #      of proxy CPU (= per core). The connection rate itself is capped by the s_time clients.
 #
+#   Both proxies run side by side; ROUNDS interleaved rounds (default 3: ours then nginx, each
+#   measure) are reported as medians with their range, and per round: one pass per proxy could
+#   not tell a ratio from the shared VM's drift between the two passes.
 #   3. with INSTRUCTIONS=1: user-space instructions per full handshake under callgrind (one
 #      s_time client for 10 s), unaffected by neighbours on a shared VM.
 #
@@ -16,6 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
+ROUNDS=${ROUNDS:-3}
 source bench/lib.sh
 bench_init tls
 
@@ -40,13 +44,12 @@ http { access_log off; keepalive_requests 1000000;
 CONF
 start_backend_and_controlplane
 
-# keepalive NAME PID PORT / handshakes NAME PID PORT: one Markdown table row each.
-keepalive() {
-  wrk_measure "$2" "https://127.0.0.1:$3/" bench.local 64
-  echo "| $1 | keep-alive (wrk -c64) | $RPS | $P99 | **$US µs/req** | ${ERRORS:-none} |"
-}
-handshakes() {
-  local name=$1 pid=$2 port=$3
+R=$TMP/results  # tab-separated rows: round proxy keepalive-µs req/s p99 errors handshakes/CPU-s conn/s
+# measure ROUND NAME PID PORT: one keep-alive run and one handshake run of a proxy, one row of $R.
+measure() {
+  local round=$1 name=$2 pid=$3 port=$4
+  wrk_measure "$pid" "https://127.0.0.1:$port/" bench.local 64
+  local us=$US rps=$RPS p99=$P99 errors=${ERRORS:-none}
   taskset -c 1 openssl s_time -connect 127.0.0.1:$port -new -time 2 >/dev/null 2>&1  # warm-up
   local before; before=$(cpu_ticks "$pid")
   for i in 1 2 3 4; do
@@ -59,27 +62,36 @@ handshakes() {
   local cpu; cpu=$(awk -v t=$((after - before)) -v hz="$TICK" 'BEGIN {printf "%.2f", t / hz}')
   local per_core; per_core=$(awk -v c="$cpu" -v n="$conns" 'BEGIN {printf "%.0f", n / c}')
   local rate; rate=$(awk -v s="$secs" -v n="$conns" 'BEGIN {printf "%.0f", n / s}')
-  echo "| $name | full TLS 1.3 handshakes (s_time -new ×4) | $rate | – | **$per_core handshakes/CPU-s** | – |"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$us" "$rps" "$p99" "$errors" "$per_core" "$rate" >>"$R"
 }
 
-echo "| proxy (1 worker, core 0) | load | req/s or conn/s | p99 | proxy CPU | errors |"
-echo "|---|---|---|---|---|---|"
 taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
   --http_listen=127.0.0.1:$OURS_HTTP --https_listen=127.0.0.1:$OURS --default_cert="$TMP/bundle.pem" \
   --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
 wait_port $OURS
 wait_ready $ADMIN
 curl -sk --fail -o /dev/null -H 'Host: bench.local' "https://127.0.0.1:$OURS/" || { echo "dataplane does not answer" >&2; exit 1; }
-keepalive "edgerouter dataplane" $OURS_PID $OURS
-handshakes "edgerouter dataplane" $OURS_PID $OURS
-kill $OURS_PID; wait $OURS_PID 2>/dev/null || true
-
 taskset -c 0 nginx -c "$TMP/nginx-tls/nginx.conf" -p "$TMP/nginx-tls" & NGX=$!; PIDS+=($NGX)
 wait_port $NGINX_TLS
 NGX_WORKER=$(pgrep -P $NGX | head -1)
-keepalive "nginx $(nginx -v 2>&1 | sed 's|.*/||')" "$NGX_WORKER" $NGINX_TLS
-handshakes "nginx $(nginx -v 2>&1 | sed 's|.*/||')" "$NGX_WORKER" $NGINX_TLS
-kill $NGX; wait $NGX 2>/dev/null || true
+NGINX_NAME="nginx $(nginx -v 2>&1 | sed 's|.*/||')"
+
+for round in $(seq 1 "$ROUNDS"); do
+  measure "$round" ours $OURS_PID $OURS
+  measure "$round" nginx "$NGX_WORKER" $NGINX_TLS
+done
+kill $OURS_PID $NGX; wait $OURS_PID $NGX 2>/dev/null || true
+
+echo "| proxy (1 worker, core 0), median of $ROUNDS rounds | keep-alive (wrk -c64) CPU | range | req/s | p99 | errors | full TLS 1.3 handshakes (s_time -new ×4) per CPU-s | range | conn/s |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for name in ours nginx; do
+  label="edgerouter dataplane"; [ "$name" = nginx ] && label=$NGINX_NAME
+  echo "| $label | **$(median "$R" 3 $name) µs/req** | $(spread "$R" 3 $name) | $(median "$R" 4 $name) | $(median "$R" 5 $name) | $(errors_of "$R" 6 $name) | **$(median "$R" 7 $name)** | $(spread "$R" 7 $name) | $(median "$R" 8 $name) |"
+done
+awk -v o="$(median "$R" 3 ours)" -v n="$(median "$R" 3 nginx)" -v ho="$(median "$R" 7 ours)" -v hn="$(median "$R" 7 nginx)" \
+  'BEGIN {if (n > 0 && hn > 0) printf "\nkeep-alive CPU ours ÷ nginx (medians): %.2f; handshakes per CPU-s ours ÷ nginx: %.2f\n", o / n, ho / hn}'
+echo "per-round rows (round proxy keepalive-µs req/s p99 errors handshakes/CPU-s conn/s):"
+sed 's/^/    /' "$R"
 
 [ "${INSTRUCTIONS:-0}" = 1 ] || exit 0
 # instructions NAME COMMAND...: starts COMMAND under callgrind on $PORT, prints one table row.
