@@ -15,7 +15,7 @@
 #    they are smaller than the CPU-time noise. The kernel's share is not in it.
 #
 #  - PROXIES="ours baseline" runs a subset; KEEP_PROFILES=DIR keeps the callgrind profiles
-#    (callgrind_annotate DIR/ours/out.*) for finding where instructions went.
+#    (callgrind_annotate DIR/ours-h2/out.*.1; one directory per proxy and protocol) for finding where instructions went.
 #  - with BASELINE=/path/to/dataplane, that build of our data plane runs as a fourth proxy
 #    ("baseline") in the same rounds: before/after numbers for a change from one run.
 #

@@ -143,20 +143,9 @@ inline uint64_t LowerAscii8(uint64_t x) {
   return x | ((at_least_a & ~above_z & ~x & kHigh) >> 2);
 }
 
-// ASCII lower-casing in place, a word at a time.
-inline void LowerAsciiInPlace(char* p, size_t n) {
-  size_t i = 0;
-  for (uint64_t x; i + 8 <= n; i += 8) {
-    std::memcpy(&x, p + i, 8);
-    x = LowerAscii8(x);
-    std::memcpy(p + i, &x, 8);
-  }
-  for (; i < n; ++i) p[i] = absl::ascii_tolower(static_cast<unsigned char>(p[i]));
-}
-
 // Copies n bytes from src to dst lower-casing ASCII on the way (a field name into HTTP/2's
 // lower-case form): words at a time, the tail as one overlapping word (lower-casing twice is
-// harmless), so short names cost a few loads and stores.
+// harmless), so short names cost a few loads and stores. dst == src lower-cases in place.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void LowerAsciiCopy(char* dst, const char* src, size_t n) {
   if (n >= 8) {
     uint64_t x;

@@ -191,9 +191,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ApplyField(absl::string_view name, absl
     case 10:
       if (EqualsLowerAscii(name, "connection")) {
         ForEachListElement(value, [f](absl::string_view token) ABSL_ATTRIBUTE_ALWAYS_INLINE {
-          const bool close = token.size() == 5 && EqualsLowerAscii(token, "close");
-          const bool upgrade = token.size() == 7 && EqualsLowerAscii(token, "upgrade");
-          const bool keep_alive = token.size() == 10 && EqualsLowerAscii(token, "keep-alive");
+          const bool close = EqualsLowerAscii(token, "close");
+          const bool upgrade = EqualsLowerAscii(token, "upgrade");
+          const bool keep_alive = EqualsLowerAscii(token, "keep-alive");
           f->conn_close |= close;
           f->conn_upgrade |= upgrade;
           f->conn_keep_alive |= keep_alive;

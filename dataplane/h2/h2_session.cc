@@ -455,16 +455,12 @@ absl::Status Session::Submit(Stream& stream, bool end_stream) {
 }
 
 absl::Status Session::SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers,
-                                     bool end_stream, FieldBytes bytes) {
-  // Names are lower-case already; in place, nghttp2 skips its copy and its byte-wise lower-casing.
-  const uint8_t flags = bytes == FieldBytes::kKeptUntilClosed
-                            ? NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE
-                            : NGHTTP2_NV_FLAG_NONE;
+                                     bool end_stream) {
   nghttp2_nv* nv = StartFields(stream, status, headers.size());
   for (const HeaderRef& h : headers) {
     *nv++ = nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
                        reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(), h.value.size(),
-                       flags};
+                       NGHTTP2_NV_FLAG_NONE};
   }
   return Submit(stream, end_stream);
 }

@@ -186,12 +186,9 @@ class Session {
   uint64_t open_header_block() const { return header_block_stream_ != 0 ? header_blocks_ : 0; }
   const std::string& abuse() const { return abuse_; }
 
-  // Responses. Headers are lower-case names without hop-by-hop fields. kCopy: nghttp2 copies
-  // them during the call. kKeptUntilClosed: the bytes stay valid and unchanged until the
-  // stream closes, so nghttp2 reads them in place when it sends the HEADERS frame (no copy).
-  enum class FieldBytes { kCopy, kKeptUntilClosed };
-  absl::Status SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers, bool end_stream,
-                              FieldBytes bytes = FieldBytes::kCopy);
+  // Responses. Headers are lower-case names without hop-by-hop fields; nghttp2 copies them
+  // during the call.
+  absl::Status SubmitResponse(Stream& stream, int status, absl::Span<const HeaderRef> headers, bool end_stream);
   // The same for fields with .name and .value in any case (a proxied head): one pass copies them
   // into *bytes, names lower-cased, and points nghttp2 at that copy, so *bytes must stay unchanged
   // until the stream closes.

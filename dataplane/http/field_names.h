@@ -17,7 +17,6 @@ namespace edgerouter::http {
 
 // Word-at-a-time ASCII case helpers, shared with the HTTP/1 head parser.
 using char_class::EqualsLowerAscii;
-using char_class::LowerAsciiInPlace;
 
 enum class FieldName {
   kOther,
@@ -50,11 +49,14 @@ inline bool IsHopByHop(absl::string_view name) {
 class ConnectionOptions {
  public:
   ConnectionOptions() = default;
-  // What every Connection field among `fields` (anything with .name and .value) nominates.
-  template <typename Fields>
-  static ConnectionOptions Of(const Fields& fields) {
+  // What the Connection fields of a parsed head (RequestHead or ResponseHead) nominate. The
+  // parser already knows when they hold only close, keep-alive and upgrade: then nothing is
+  // looked for.
+  template <typename Head>
+  static ConnectionOptions Of(const Head& head) {
     ConnectionOptions options;
-    for (const auto& f : fields) {
+    if (!head.connection_options) return options;
+    for (const auto& f : head.headers) {
       if (EqualsLowerAscii(f.name, "connection")) options.Add(f.value);
     }
     return options;

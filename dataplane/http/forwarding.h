@@ -40,7 +40,7 @@ struct ForwardingContext {
 class ForwardedFields {
  public:
   ForwardedFields(const RequestHead& head, const ForwardingContext& ctx)
-      : head_(head), ctx_(ctx), nominated_(head.connection_options ? ConnectionOptions::Of(head.headers) : ConnectionOptions()) {}
+      : head_(head), ctx_(ctx), nominated_(ConnectionOptions::Of(head)) {}
 
   // Whether the client field `name` reaches the backend as sent. Never: hop-by-hop fields and
   // those a Connection field nominates, Expect: 100-continue (answered here), credentials

@@ -136,8 +136,7 @@ void DownstreamConnection::HandleResponseHead() {
         req_.dechunk_for_http10) {
       closing_after_response_ = true;
     }
-    const auto nominated = response_head_.connection_options ? http::ConnectionOptions::Of(response_head_.headers)
-                                                             : http::ConnectionOptions();
+    const auto nominated = http::ConnectionOptions::Of(response_head_);
     // The response stages' hook for proxied heads (both codecs): response_stages.cc.
     const bool edited = EditedResponseFields(status, response_head_.headers);
     if (port_ != nullptr) {
