@@ -292,6 +292,9 @@ struct AdvertisingOrigin {
   std::string body_prefix;                              // its /static answers: "<body_prefix><path>"
   std::function<void(const std::string&)> advertise;
   std::function<int(const std::string&)> seen;          // requests whose line contains the text
+  // Until `seen(what)` reaches n (false if it does not in time): an origin may log a request
+  // after its response is on the way, so counts are read once the lines are there.
+  std::function<bool(const std::string&, int)> wait_seen;
 };
 
 // The flow of edgerouter §9.6, with real processes: not advertised → the origin answers; the
@@ -311,6 +314,7 @@ void MiddlewareFlow(int http_port, const std::string& v1, const AdvertisingOrigi
   r = Get(http_port, origin.host, "/static/app.js");
   EXPECT_EQ(r.body, from_origin);
   EXPECT_EQ(r.headers["turbocharger"], "/static " + v1);
+  ASSERT_TRUE(origin.wait_seen("GET /static", 2)) << "the origin did not log its two GETs";  // both answered it
   const int gets = origin.seen("GET /static");
   r = Get(http_port, origin.host, "/static/app.js");
   EXPECT_EQ(r.status, 200);
@@ -321,6 +325,7 @@ void MiddlewareFlow(int http_port, const std::string& v1, const AdvertisingOrigi
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.body, "<p>not found v1</p>");
   EXPECT_EQ(Get(http_port, origin.host, "/other").status, 200);
+  origin.wait_seen("GET /other", 1);
   EXPECT_EQ(origin.seen("GET /other"), 1);  // outside the prefix: the origin
   EXPECT_EQ(origin.seen("HEAD "), 0);  // trusted: no re-validation yet
 
@@ -352,10 +357,12 @@ void MiddlewareFlow(int http_port, const std::string& v1, const AdvertisingOrigi
     absl::SleepFor(absl::Milliseconds(50));
   }
   ASSERT_NE(detached, absl::InfiniteFuture()) << "never detached";
+  origin.wait_seen("HEAD /static", 2);
   EXPECT_GE(origin.seen("HEAD /static"), 2);
   EXPECT_GE(detached - attached, 2 * kTrust);  // two windows: renewed once, then detached
   EXPECT_EQ(r.headers.count("turbocharger"), 0u);
   EXPECT_EQ(Get(http_port, origin.host, "/static/app.js").body, from_origin);  // stays detached
+  origin.wait_seen("GET /static", gets + 2);
   EXPECT_EQ(origin.seen("GET /static"), gets + 2);
   // In /metrics: the answers from the manifest and the two re-validations' outcomes.
   const std::string text = metrics();
@@ -381,6 +388,9 @@ TEST_F(TurbochargerE2E, MiddlewareOnReverseProxyRevalidatesWithHeadAndDetaches) 
   origin.body_prefix = "origin ";
   origin.advertise = [this](const std::string& id) { ASSERT_EQ(Get(origin_a_, "o", "/advertise?m=" + id).status, 200); };
   origin.seen = [this](const std::string& what) { return a_->LineCount("request " + what); };
+  origin.wait_seen = [this](const std::string& what, int n) {
+    return a_->WaitForNthLine("request " + what, n, absl::Seconds(10)).ok();
+  };
   MiddlewareFlow(http_port_, v1, origin, [this] { return Metrics(); });
 }
 
@@ -433,6 +443,8 @@ TEST_F(TurbochargerLambdaE2E, MiddlewareOnAwsLambdaRevalidatesWithHeadInvocation
     for (std::string line; std::getline(lines, line);) n += absl::StrContains(line, what);
     return n;
   };
+  // The function appends its line before it returns, so the log is never behind a response.
+  origin.wait_seen = [seen = origin.seen](const std::string& what, int n) { return seen(what) >= n; };
   MiddlewareFlow(http_port_, v1, origin, [this] { return Metrics(); });
 }
 
