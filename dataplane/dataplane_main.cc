@@ -62,6 +62,9 @@ ABSL_FLAG(uint64_t, max_request_body_bytes, 0,
           "Largest request body accepted (0 = no limit); larger ones get 413, on either protocol");
 ABSL_FLAG(int64_t, read_budget_bytes, 64 << 10,
           "bytes read from one client connection per event-loop turn before others get theirs");
+ABSL_FLAG(bool, io_uring, true,
+          "make each event-loop turn's socket reads with one io_uring submission instead of one "
+          "read() each (falls back by itself where the kernel refuses io_uring)");
 ABSL_FLAG(bool, h2c, false,
           "Also accept prior-knowledge HTTP/2 (h2c) on the plain listener (for clients that "
           "know; browsers never send it)");
@@ -114,6 +117,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.access_log_buffer_bytes = absl::GetFlag(FLAGS_access_log_buffer_bytes);
   p.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   p.h2c = absl::GetFlag(FLAGS_h2c);
+  p.batch_reads = absl::GetFlag(FLAGS_io_uring);
   absl::StatusOr<net::CidrSet> trusted = net::CidrSet::Parse(absl::GetFlag(FLAGS_trusted_proxies));
   if (!trusted.ok()) return absl::InvalidArgumentError(absl::StrCat("--trusted_proxies: ", trusted.status().message()));
   p.trusted_proxies = *std::move(trusted);

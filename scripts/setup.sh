@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   bazel-bootstrap bazel-rules-java g++ pkg-config protobuf-compiler protobuf-compiler-grpc
-  libprotobuf-dev libgrpc++-dev libabsl-dev libre2-dev nlohmann-json3-dev libnghttp2-dev
+  libprotobuf-dev libgrpc++-dev libabsl-dev libre2-dev nlohmann-json3-dev libnghttp2-dev liburing-dev
   libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev libarchive-dev libbrotli-dev libzstd-dev
   # tests, benchmarks and tools
   iproute2 util-linux curl ca-certificates openssl procps wrk nginx-light haproxy python3-websockets python3-botocore docker.io busybox-static

@@ -1,11 +1,17 @@
 #include "dataplane/net/event_loop.h"
 
+#include <liburing.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace edgerouter::net {
 
@@ -68,7 +74,46 @@ void TimerList::Expire(int64_t now_ms) {
   }
 }
 
-EventLoop::EventLoop() {
+namespace {
+constexpr int kMaxEvents = 256;
+
+// A ring that cannot submit or complete leaves socket calls half made: going on would lose or
+// repeat bytes of some stream, so the process stops (a supervisor restarts it).
+[[noreturn]] void RingFailed(const char* what, int rc) {
+  std::fprintf(stderr, "fatal: io_uring %s failed: %s\n", what, std::strerror(-rc));
+  std::abort();
+}
+
+ssize_t ReadResult(ssize_t n) {
+  if (n >= 0) return n;
+  if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR) return -1;
+  errno = static_cast<int>(-n);
+  return -2;
+}
+}  // namespace
+
+bool ReadAhead::Take(uint64_t turn, ssize_t* result) {
+  if (turn_ != turn) return false;
+  turn_ = 0;
+  *result = ReadResult(result_);
+  return true;
+}
+
+EventLoop::EventLoop(bool batch_reads) {
+  if (batch_reads) {
+    // Each submission's reads are non-blocking (MSG_DONTWAIT) and complete inline, so the ring
+    // needs no kernel thread; one entry per epoll event of a turn.
+    ring_ = new io_uring;
+    io_uring_params params{};
+    params.flags = IORING_SETUP_COOP_TASKRUN;  // not SINGLE_ISSUER: built on one thread, run on another
+    if (io_uring_queue_init_params(kMaxEvents, ring_, &params) < 0) {
+      params = io_uring_params{};
+      if (io_uring_queue_init_params(kMaxEvents, ring_, &params) < 0) {  // older kernel flags
+        delete ring_;
+        ring_ = nullptr;  // io_uring disabled (sysctl, seccomp): every handler reads by itself
+      }
+    }
+  }
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   epoll_event ev{};
@@ -79,6 +124,10 @@ EventLoop::EventLoop() {
 }
 
 EventLoop::~EventLoop() {
+  if (ring_ != nullptr) {
+    io_uring_queue_exit(ring_);
+    delete ring_;
+  }
   close(wake_fd_);
   close(epoll_fd_);
 }
@@ -151,8 +200,108 @@ void EventLoop::RunPosted() {
   for (auto& fn : batch) fn();
 }
 
+void EventLoop::ReadAheadAll(const epoll_event* events, int n) {
+  IoHandler* handlers[kMaxEvents];
+  ReadTarget targets[kMaxEvents];
+  int count = 0;
+  for (int i = 0; i < n; ++i) {
+    auto* handler = static_cast<IoHandler*>(events[i].data.ptr);
+    if (handler == nullptr || !(events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) continue;
+    const ReadTarget t = handler->ReadAheadTarget();
+    if (t.dst == nullptr) continue;
+    handlers[count] = handler;
+    targets[count++] = t;
+  }
+  if (count == 1) {  // one read: the plain syscall is cheaper than a submission
+    const ssize_t r = recv(targets[0].fd, targets[0].dst, targets[0].len, MSG_DONTWAIT);
+    handlers[0]->OnReadAhead(r >= 0 ? r : -errno);
+    return;
+  }
+  if (count == 0) return;
+  for (int i = 0; i < count; ++i) {
+    io_uring_sqe* sqe = io_uring_get_sqe(ring_);  // the ring holds kMaxEvents: never full here
+    io_uring_prep_recv(sqe, targets[i].fd, targets[i].dst, targets[i].len, MSG_DONTWAIT);
+    io_uring_sqe_set_data64(sqe, static_cast<uint64_t>(i));
+  }
+  ssize_t results[kMaxEvents];
+  SubmitAndCollect(count, results);
+  for (int i = 0; i < count; ++i) handlers[i]->OnReadAhead(results[i]);
+}
+
+void EventLoop::SubmitAndCollect(int count, ssize_t* results) {
+  // Every entry is a non-blocking socket call: each completes during the submission.
+  int submitted = 0;
+  while (submitted < count) {
+    const int rc = io_uring_submit(ring_);
+    if (rc == -EINTR) continue;
+    if (rc <= 0) RingFailed("submit", rc);
+    submitted += rc;
+  }
+  for (int got = 0; got < count;) {
+    io_uring_cqe* cqe = nullptr;
+    const int rc = io_uring_wait_cqe(ring_, &cqe);
+    if (rc == -EINTR) continue;
+    if (rc < 0) RingFailed("wait", rc);
+    results[io_uring_cqe_get_data64(cqe)] = cqe->res;
+    io_uring_cqe_seen(ring_, cqe);
+    ++got;
+  }
+}
+
+void EventLoop::CancelSend(IoHandler* handler) {
+  for (IoHandler*& h : sends_) {
+    if (h == handler) h = nullptr;
+  }
+  for (IoHandler*& h : sending_) {
+    if (h == handler) h = nullptr;
+  }
+}
+
+void EventLoop::SendBatch(size_t from, size_t count) {
+  int index[kMaxEvents];
+  WriteSource sources[kMaxEvents];
+  ssize_t results[kMaxEvents];
+  int queued = 0;
+  for (size_t i = 0; i < count; ++i) {
+    IoHandler* h = sending_[from + i];
+    results[i] = 0;
+    if (h == nullptr) continue;
+    const WriteSource src = h->PendingWrite();
+    if (src.len == 0) continue;
+    index[queued] = static_cast<int>(i);
+    sources[queued++] = src;
+  }
+  if (queued == 1) {  // one send: the plain syscall is cheaper than a submission
+    const ssize_t r = send(sources[0].fd, sources[0].data, sources[0].len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    results[index[0]] = r >= 0 ? r : -errno;
+  } else if (queued > 1) {
+    for (int q = 0; q < queued; ++q) {
+      io_uring_sqe* sqe = io_uring_get_sqe(ring_);
+      io_uring_prep_send(sqe, sources[q].fd, sources[q].data, sources[q].len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      io_uring_sqe_set_data64(sqe, static_cast<uint64_t>(q));
+    }
+    ssize_t by_queue[kMaxEvents];
+    SubmitAndCollect(queued, by_queue);
+    for (int q = 0; q < queued; ++q) results[index[q]] = by_queue[q];
+  }
+  for (size_t i = 0; i < count; ++i) {
+    // Looked up again: an earlier OnWritten may have closed (and cancelled) this handler.
+    if (IoHandler* h = sending_[from + i]) h->OnWritten(results[i]);
+  }
+}
+
+void EventLoop::FlushSends() {
+  // OnWritten may queue the same handler again (its next response): that is the next round.
+  while (!sends_.empty()) {
+    sending_.swap(sends_);
+    for (size_t from = 0; from < sending_.size(); from += kMaxEvents) {
+      SendBatch(from, std::min<size_t>(kMaxEvents, sending_.size() - from));
+    }
+    sending_.clear();
+  }
+}
+
 void EventLoop::Run() {
-  constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!stopping_) {
     int64_t next = INT64_MAX;
@@ -165,6 +314,8 @@ void EventLoop::Run() {
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) break;
     UpdateTime();
+    ++turn_;
+    if (ring_ != nullptr && n > 1) ReadAheadAll(events, n);
     for (int i = 0; i < n; ++i) {
       auto* handler = static_cast<IoHandler*>(events[i].data.ptr);
       if (handler == nullptr) {
@@ -176,9 +327,12 @@ void EventLoop::Run() {
       handler->OnIo(events[i].events);
     }
     for (TimerList* l : timer_lists_) l->Expire(now_ms_);
-    for (auto& hook : hooks_) {
-      if (hook) hook();
-    }
+    do {  // hooks may queue sends (their tasks answer requests), and sends' results tasks
+      FlushSends();
+      for (auto& hook : hooks_) {
+        if (hook) hook();
+      }
+    } while (!sends_.empty());
   }
   // Tasks posted before the end still run (someone may be waiting for them); later ones are
   // refused, so no poster waits for a loop that is gone.
@@ -193,6 +347,7 @@ void EventLoop::Run() {
       batch.swap(posted_);
     }
     for (auto& fn : batch) fn();
+    FlushSends();
   }
 }
 

@@ -175,6 +175,8 @@ void DownstreamConnection::StartH2(absl::string_view initial) {
 
 ssize_t DownstreamConnection::ReadSome() {
   if (port_ != nullptr) return port_->ReadRequest(&in_);
+  ssize_t ahead;
+  if (read_ahead_.Take(worker_->loop().turn(), &ahead)) return ahead;  // already in in_
   // Drains what OpenSSL already holds (epoll will never announce it), but at most the read
   // budget per call: UpdateClientInterest comes back for the rest (ReadSoon).
   ssize_t total = 0;
@@ -200,7 +202,7 @@ void DownstreamConnection::Drain() {
 void DownstreamConnection::UpdateClientInterest() {
   if (state_ == State::kClosed || state_ == State::kHandshake || state_ == State::kH2) return;
   uint32_t events = EPOLLRDHUP;
-  if (!out_.empty() || transport_.read_wants_write()) events |= EPOLLOUT;
+  if ((!out_.empty() && !send_queued_) || transport_.read_wants_write()) events |= EPOLLOUT;
   if (transport_.write_wants_read()) events |= EPOLLIN;
   switch (state_) {
     case State::kWaitingRequest:
@@ -279,12 +281,29 @@ void DownstreamConnection::OnIo(uint32_t events) {
   UpdateClientInterest();
 }
 
+bool DownstreamConnection::WantsBytes() const {
+  return state_ == State::kWaitingRequest || state_ == State::kReadingHead || state_ == State::kTunnel ||
+         (state_ == State::kProxying && !req_.body_done) || AwsWantsBody();
+}
+
+net::ReadTarget DownstreamConnection::ReadAheadTarget() {
+  // Where OnReadable would read now (the same conditions); TLS and HTTP/2 read by themselves.
+  if (port_ != nullptr || transport_.tls() || state_ == State::kClosed || state_ == State::kHandshake ||
+      state_ == State::kH2 || (!WantsBytes() && in_.size() >= kMaxPending)) {
+    return {};
+  }
+  char* dst = in_.Reserve(kReadChunk);
+  return {fd_, dst, in_.writable()};
+}
+
+void DownstreamConnection::OnReadAhead(ssize_t result) {
+  if (result > 0) in_.Commit(static_cast<size_t>(result));
+  read_ahead_.Set(result, worker_->loop().turn());
+}
+
 void DownstreamConnection::OnReadable() {
   if (state_ == State::kClosed) return;
-  const bool want_bytes = state_ == State::kWaitingRequest || state_ == State::kReadingHead ||
-                          state_ == State::kTunnel ||
-                          (state_ == State::kProxying && !req_.body_done) || AwsWantsBody();
-  if (!want_bytes) {
+  if (!WantsBytes()) {
     // Not needed now (pipelined next request): buffer it, and notice a client that went away.
     if (in_.size() >= kMaxPending) return;
     ssize_t n = ReadSome();
@@ -387,6 +406,14 @@ bool DownstreamConnection::FlushToClient() {
     Close();
     return false;
   }
+  if (!send_blocked_ && !transport_.tls() && worker_->loop().batches_io()) {
+    // Sent with the turn's other writes; OnWritten carries on as EPOLLOUT would.
+    if (!out_.empty() && !send_queued_) {
+      send_queued_ = true;
+      worker_->loop().SendSoon(this);
+    }
+    return true;
+  }
   while (!out_.empty()) {
     const ssize_t n = transport_.Write(out_.view().data(), out_.size());
     if (n > 0) {
@@ -398,7 +425,28 @@ bool DownstreamConnection::FlushToClient() {
       return false;
     }
   }
+  send_blocked_ = false;
   return true;
+}
+
+net::WriteSource DownstreamConnection::PendingWrite() {
+  if (state_ == State::kClosed) return {};
+  return {fd_, out_.view().data(), out_.size()};
+}
+
+void DownstreamConnection::OnWritten(ssize_t result) {
+  send_queued_ = false;
+  if (state_ == State::kClosed || result == 0) return;
+  if (result > 0) {
+    out_.Consume(static_cast<size_t>(result));
+    send_blocked_ = !out_.empty();  // the socket is full: plain writes on EPOLLOUT from here
+  } else if (result == -EAGAIN || result == -EWOULDBLOCK || result == -EINTR) {
+    send_blocked_ = true;
+  } else {
+    Close();
+    return;
+  }
+  OnIo(EPOLLOUT);  // what EPOLLOUT does: the next response, more body, or the interest update
 }
 
 void DownstreamConnection::RecordRequest() {
@@ -493,6 +541,8 @@ void DownstreamConnection::Close() {
   }
   state_ = State::kClosed;
   net::TimerList::Disarm(&timer_);
+  if (send_queued_) worker_->loop().CancelSend(this);  // what was not sent is dropped, as before
+  send_queued_ = false;
   req_.compressor.reset();  // codec state (up to ~1 MB) is not kept by pooled or closing connections
   if (port_ != nullptr) {
     port_->ExchangeClosed();

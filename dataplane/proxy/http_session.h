@@ -168,8 +168,16 @@ class DownstreamConnection final : public net::IoHandler,
   void Drain();
 
   void OnIo(uint32_t events) override;
+  net::ReadTarget ReadAheadTarget() override;
+  void OnReadAhead(ssize_t result) override;
+  net::WriteSource PendingWrite() override;
+  void OnWritten(ssize_t result) override;
   void OnTimer(int kind) override;
   void OnUpstreamIo(UpstreamConnection* conn, uint32_t events) override;
+  net::ReadTarget UpstreamReadTarget(UpstreamConnection* conn) override;
+  void OnUpstreamReadAhead(ssize_t result) override;
+  net::WriteSource UpstreamPendingWrite(UpstreamConnection* conn) override;
+  void OnUpstreamWritten(UpstreamConnection* conn, ssize_t result) override;
   void OnUpstreamTimer(UpstreamConnection* conn, int kind) override;
   void OnAwsResponse(const aws::AwsResponse& response) override;
 
@@ -188,6 +196,7 @@ class DownstreamConnection final : public net::IoHandler,
   // Hands the socket to an HTTP/2 connection (ALPN h2, or the h2c preface in `initial`).
   void StartH2(absl::string_view initial);
   void OnReadable();
+  bool WantsBytes() const;  // OnReadable will read: a request (head, body or tunnel) is coming in
   ssize_t ReadSome();     // into in_: >0 bytes, 0 EOF, -1 would block, -2 error
   void ProcessInput();
   void HandleRequest();
@@ -289,6 +298,11 @@ class DownstreamConnection final : public net::IoHandler,
   bool read_soon_ = false;  // a Worker::ReadSoon event is on its way
   uint64_t serial_ = 0;     // unique per socket connection of a worker (ReadSoon's liveness check)
   net::Timer timer_;
+  net::ReadAhead read_ahead_;  // the loop's read of the client socket this turn (into in_)
+  // out_ waits in the loop's batched send (EventLoop::SendSoon) / the last batched send left
+  // bytes over, so out_ is written the plain way, on EPOLLOUT, until it is empty again.
+  bool send_queued_ = false;
+  bool send_blocked_ = false;
 
   IoBuffer in_;   // from the client
   IoBuffer out_;  // to the client

@@ -25,8 +25,10 @@ namespace {
 
 // One read from the origin (TLS or plain): >0 bytes, 0 EOF, -1 would block, -2 error.
 ssize_t ReadUpstream(UpstreamConnection* conn, IoBuffer* buffer) {
+  ssize_t n;
+  if (conn->TakeReadAhead(&n)) return n;  // already in `buffer` (OnUpstreamReadAhead)
   char* dst = buffer->Reserve(kReadChunk);
-  ssize_t n = conn->Read(dst, buffer->writable());
+  n = conn->Read(dst, buffer->writable());
   if (n > 0) buffer->Commit(n);
   return n;
 }
@@ -287,6 +289,12 @@ void DownstreamConnection::PumpRequestBody() {
 
 bool DownstreamConnection::FlushToUpstream() {
   if (upstream_ == nullptr) return false;
+  if (!upstream_->send_blocked && upstream_->batches_writes()) {
+    // Sent with the turn's other writes; OnUpstreamWritten carries on as EPOLLOUT would.
+    // (Not while connecting: OnUpstreamConnected flushes.)
+    if (!up_out_.empty() && upstream_->connected) upstream_->SendSoon();
+    return true;
+  }
   while (!up_out_.empty()) {
     ssize_t n = upstream_->Write(up_out_.view().data(), up_out_.size());
     if (n > 0) {
@@ -330,7 +338,7 @@ void DownstreamConnection::UpdateUpstreamInterest() {
   // Hang-up only with reading: the origin closing is seen when its bytes are read, and a
   // level-triggered EPOLLRDHUP we cannot act on (slow client) would fire in a loop.
   uint32_t events = 0;
-  if (!upstream_->connected || !up_out_.empty()) events |= EPOLLOUT;
+  if (!upstream_->connected || (!up_out_.empty() && !upstream_->send_queued())) events |= EPOLLOUT;
   if (upstream_->connected && !req_.response_done && out_.size() < kMaxPending) events |= EPOLLIN | EPOLLRDHUP;
   upstream_->WatchEvents(events);
 }
@@ -382,6 +390,37 @@ void DownstreamConnection::OnUpstreamIo(UpstreamConnection* conn, uint32_t event
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) OnUpstreamReadable();
   if (upstream_ != nullptr) UpdateUpstreamInterest();
   UpdateClientInterest();
+}
+
+net::ReadTarget DownstreamConnection::UpstreamReadTarget(UpstreamConnection* conn) {
+  // Where OnUpstreamIo would read now (the same conditions).
+  if (conn != upstream_ || (state_ != State::kProxying && state_ != State::kTunnel) || out_.size() >= kMaxPending) {
+    return {};
+  }
+  char* dst = up_in_.Reserve(kReadChunk);
+  return {-1, dst, up_in_.writable()};
+}
+
+void DownstreamConnection::OnUpstreamReadAhead(ssize_t result) {
+  if (result > 0) up_in_.Commit(static_cast<size_t>(result));
+}
+
+net::WriteSource DownstreamConnection::UpstreamPendingWrite(UpstreamConnection* conn) {
+  if (conn != upstream_ || state_ == State::kClosed) return {};
+  return {-1, up_out_.view().data(), up_out_.size()};
+}
+
+void DownstreamConnection::OnUpstreamWritten(UpstreamConnection* conn, ssize_t result) {
+  if (conn != upstream_ || state_ == State::kClosed || result == 0) return;
+  if (result > 0) {
+    up_out_.Consume(static_cast<size_t>(result));
+    conn->send_blocked = !up_out_.empty();  // the socket is full: plain writes on EPOLLOUT
+  } else {
+    // Would block, or failed: the plain write on EPOLLOUT retries, and meets the same error
+    // where FlushToUpstream handles it (a retry, a 502, or the origin's answer read first).
+    conn->send_blocked = true;
+  }
+  OnUpstreamIo(conn, EPOLLOUT);
 }
 
 void DownstreamConnection::OnUpstreamReadable() {

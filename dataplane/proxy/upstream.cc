@@ -52,6 +52,7 @@ void SetUpstreamTrustFile(const std::string& path) { TrustFile() = path; }
 
 UpstreamConnection::~UpstreamConnection() {
   net::TimerList::Disarm(&timer);
+  if (send_queued_) loop_->CancelSend(this);
   if (ssl_ != nullptr) SSL_free(ssl_);
 }
 
@@ -160,6 +161,31 @@ void UpstreamConnection::OnIo(uint32_t events) {
   if (owner_ != nullptr) owner_->OnUpstreamIo(this, events);
 }
 
+net::ReadTarget UpstreamConnection::ReadAheadTarget() {
+  // Pooled connections only look for EOF; TLS reads through OpenSSL.
+  if (fd_ < 0 || pooled || ssl_ != nullptr || !connected || owner_ == nullptr) return {};
+  net::ReadTarget target = owner_->UpstreamReadTarget(this);
+  target.fd = fd_;
+  return target;
+}
+
+void UpstreamConnection::OnReadAhead(ssize_t result) {
+  read_ahead_.Set(result, loop_->turn());
+  owner_->OnUpstreamReadAhead(result);
+}
+
+net::WriteSource UpstreamConnection::PendingWrite() {
+  if (fd_ < 0 || owner_ == nullptr) return {};
+  net::WriteSource source = owner_->UpstreamPendingWrite(this);
+  source.fd = fd_;
+  return source;
+}
+
+void UpstreamConnection::OnWritten(ssize_t result) {
+  send_queued_ = false;
+  if (fd_ >= 0 && owner_ != nullptr) owner_->OnUpstreamWritten(this, result);
+}
+
 void UpstreamConnection::OnTimer(int kind) {
   if (fd_ < 0) return;
   if (pooled) {
@@ -173,6 +199,7 @@ void UpstreamConnection::OnTimer(int kind) {
 void UpstreamConnection::Close() {
   if (fd_ < 0) return;
   net::TimerList::Disarm(&timer);
+  if (send_queued_) loop_->CancelSend(this);
   if (!parked_) loop_->Remove(fd_);
   close(fd_);
   fd_ = -1;

@@ -46,6 +46,14 @@ class UpstreamOwner {
   virtual ~UpstreamOwner() = default;
   virtual void OnUpstreamIo(UpstreamConnection* conn, uint32_t events) = 0;
   virtual void OnUpstreamTimer(UpstreamConnection* conn, int kind) = 0;
+  // Batched reads (net::IoHandler): where the connection's next bytes go, and their result
+  // once there (the owner commits them at once).
+  virtual net::ReadTarget UpstreamReadTarget(UpstreamConnection* conn) { (void)conn; return {}; }
+  virtual void OnUpstreamReadAhead(ssize_t result) { (void)result; }
+  // Batched writes (net::IoHandler::PendingWrite/OnWritten), for a connection that SendSoon
+  // queued.
+  virtual net::WriteSource UpstreamPendingWrite(UpstreamConnection* conn) { (void)conn; return {}; }
+  virtual void OnUpstreamWritten(UpstreamConnection* conn, ssize_t result) { (void)conn; (void)result; }
 };
 
 enum UpstreamTimerKind { kConnectTimer = 10, kResponseTimer = 11, kPoolIdleTimer = 12 };
@@ -66,6 +74,18 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
   ssize_t Read(char* dst, size_t len);
   ssize_t Write(const char* src, size_t len);
   bool has_buffered_input() const;  // TLS records already decrypted and not yet read
+  // This turn's read made ahead by the loop into the owner's buffer, once (see net::ReadAhead).
+  bool TakeReadAhead(ssize_t* result) { return read_ahead_.Take(loop_->turn(), result); }
+  // Batched writes: plain connections when the loop batches (see net::IoHandler).
+  bool batches_writes() const { return ssl_ == nullptr && loop_->batches_io(); }
+  // Queues the owner's bytes for the loop's batched send, once until OnWritten.
+  void SendSoon() {
+    if (send_queued_) return;
+    send_queued_ = true;
+    loop_->SendSoon(this);
+  }
+  bool send_queued() const { return send_queued_; }
+  bool send_blocked = false;  // the last batched send left bytes over: plain writes until drained
 
   // TLS client handshake (non-blocking). Starts it on the first call.
   enum class Handshake { kDone, kWantRead, kWantWrite, kFailed };
@@ -85,6 +105,10 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
   net::Timer timer;                   // connect / response / pool-idle timer
 
   void OnIo(uint32_t events) override;
+  net::ReadTarget ReadAheadTarget() override;
+  void OnReadAhead(ssize_t result) override;
+  net::WriteSource PendingWrite() override;
+  void OnWritten(ssize_t result) override;
   void OnTimer(int kind) override;
 
   // Pooled: waiting for reuse. Any readiness (EOF, stray bytes) or the idle timer closes it.
@@ -100,6 +124,8 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
   bool parked_ = false;
   UpstreamOwner* owner_ = nullptr;
   SSL* ssl_ = nullptr;
+  net::ReadAhead read_ahead_;
+  bool send_queued_ = false;
 };
 
 // Extra trust anchors (PEM file) for verifying https origins, in addition to the system store.
