@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace edgerouter::net {
 
@@ -75,7 +76,11 @@ void TimerList::Expire(int64_t now_ms) {
 }
 
 namespace {
-constexpr int kMaxEvents = 256;
+// Linux 6.15's IORING_OP_EPOLL_WAIT (an epoll_wait made by the ring: the turn's sends and the
+// wait for the next events then take one syscall). Newer than liburing 2.3's headers; the
+// kernel's probe says whether it exists.
+constexpr int kOpEpollWait = 59;
+constexpr uint64_t kEpollTag = UINT64_MAX;  // user data of that entry
 
 // A ring that cannot submit or complete leaves socket calls half made: going on would lose or
 // repeat bytes of some stream, so the process stops (a supervisor restarts it).
@@ -120,6 +125,11 @@ EventLoop::EventLoop(bool batch_reads) {
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // null handler = the wake fd
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  if (ring_ != nullptr) {
+    io_uring_probe* probe = io_uring_get_probe_ring(ring_);
+    ring_waits_ = probe != nullptr && io_uring_opcode_supported(probe, kOpEpollWait);
+    if (probe != nullptr) io_uring_free_probe(probe);
+  }
   UpdateTime();
 }
 
@@ -242,10 +252,81 @@ void EventLoop::SubmitAndCollect(int count, ssize_t* results) {
     const int rc = io_uring_wait_cqe(ring_, &cqe);
     if (rc == -EINTR) continue;
     if (rc < 0) RingFailed("wait", rc);
-    results[io_uring_cqe_get_data64(cqe)] = cqe->res;
+    const uint64_t tag = io_uring_cqe_get_data64(cqe);
+    if (tag == kEpollTag) {  // the armed wait ended meanwhile: its events are for the next turn
+      epoll_result_ = cqe->res;
+      epoll_armed_ = false;
+    } else {
+      results[tag] = cqe->res;
+      ++got;
+    }
     io_uring_cqe_seen(ring_, cqe);
-    ++got;
   }
+}
+
+int EventLoop::RingWait(int timeout_ms) {
+  if (epoll_result_.has_value()) {  // completed during an earlier submission
+    const int n = *epoll_result_;
+    epoll_result_.reset();
+    return n;
+  }
+  // This turn's sends (at most what the ring holds besides the wait; the rest go next turn).
+  const size_t sends = std::min<size_t>(sends_.size(), kMaxEvents - 1);
+  sending_.assign(sends_.begin(), sends_.begin() + static_cast<ptrdiff_t>(sends));
+  sends_.erase(sends_.begin(), sends_.begin() + static_cast<ptrdiff_t>(sends));
+  int queued = 0;
+  for (size_t i = 0; i < sending_.size(); ++i) {
+    if (sending_[i] == nullptr) continue;
+    const WriteSource src = sending_[i]->PendingWrite();
+    if (src.len == 0) continue;
+    io_uring_sqe* sqe = io_uring_get_sqe(ring_);
+    io_uring_prep_send(sqe, src.fd, src.data, src.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, i);
+    ++queued;
+  }
+  if (!epoll_armed_) {
+    io_uring_sqe* sqe = io_uring_get_sqe(ring_);
+    io_uring_prep_rw(kOpEpollWait, sqe, epoll_fd_, events_, kMaxEvents, 0);
+    io_uring_sqe_set_data64(sqe, kEpollTag);
+    epoll_armed_ = true;
+  }
+  // Sends complete during the submission, so with any queued this does not block: their
+  // results are handled first (OnWritten may answer more), and the loop comes back to wait.
+  __kernel_timespec ts{};
+  ts.tv_sec = timeout_ms / 1000;
+  ts.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
+  io_uring_cqe* first = nullptr;
+  int rc = io_uring_submit_and_wait_timeout(ring_, &first, 1, timeout_ms >= 0 ? &ts : nullptr, nullptr);
+  if (rc < 0 && rc != -ETIME && rc != -EINTR) RingFailed("wait", rc);
+  std::vector<ssize_t>& results = send_results_;
+  results.assign(sending_.size(), 0);
+  int events = 0;
+  for (int got = 0;;) {
+    io_uring_cqe* cqe = nullptr;
+    if (got < queued) {
+      rc = io_uring_wait_cqe(ring_, &cqe);
+      if (rc == -EINTR) continue;
+      if (rc < 0) RingFailed("wait", rc);
+    } else if (io_uring_peek_cqe(ring_, &cqe) != 0) {
+      break;
+    }
+    const uint64_t tag = io_uring_cqe_get_data64(cqe);
+    if (tag == kEpollTag) {
+      events = cqe->res > 0 ? cqe->res : 0;  // -EINTR and the like: none this time
+      epoll_armed_ = false;
+    } else {
+      results[tag] = cqe->res;
+      ++got;
+    }
+    io_uring_cqe_seen(ring_, cqe);
+  }
+  if (queued > 0) UpdateTime();  // what OnWritten arms (idle timers) counts from now
+  for (size_t i = 0; i < sending_.size(); ++i) {
+    // Looked up again: an earlier OnWritten may have closed (and cancelled) this handler.
+    if (IoHandler* h = sending_[i]) h->OnWritten(results[i]);
+  }
+  sending_.clear();
+  return events;
 }
 
 void EventLoop::CancelSend(IoHandler* handler) {
@@ -302,8 +383,8 @@ void EventLoop::FlushSends() {
 }
 
 void EventLoop::Run() {
-  epoll_event events[kMaxEvents];
   while (!stopping_) {
+    ++turn_;  // before RingWait: the OnWritten it calls belong to this turn
     int64_t next = INT64_MAX;
     for (TimerList* l : timer_lists_) next = std::min(next, l->next_deadline());
     int timeout = -1;
@@ -311,22 +392,32 @@ void EventLoop::Run() {
       UpdateTime();
       timeout = next <= now_ms_ ? 0 : static_cast<int>(std::min<int64_t>(next - now_ms_, INT_MAX));
     }
-    int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
-    if (n < 0 && errno != EINTR) break;
+    int n;
+    if (ring_waits_) {
+      n = RingWait(timeout);  // also sends what the last turn queued
+    } else {
+      n = epoll_wait(epoll_fd_, events_, kMaxEvents, timeout);
+      if (n < 0 && errno != EINTR) break;
+    }
     UpdateTime();
-    ++turn_;
-    if (ring_ != nullptr && n > 1) ReadAheadAll(events, n);
+    if (ring_ != nullptr && n > 1) ReadAheadAll(events_, n);
     for (int i = 0; i < n; ++i) {
-      auto* handler = static_cast<IoHandler*>(events[i].data.ptr);
+      auto* handler = static_cast<IoHandler*>(events_[i].data.ptr);
       if (handler == nullptr) {
         uint64_t value;
         (void)!read(wake_fd_, &value, sizeof(value));
         RunPosted();
         continue;
       }
-      handler->OnIo(events[i].events);
+      handler->OnIo(events_[i].events);
     }
     for (TimerList* l : timer_lists_) l->Expire(now_ms_);
+    if (ring_waits_) {  // queued sends leave with the next wait
+      for (auto& hook : hooks_) {
+        if (hook) hook();
+      }
+      continue;
+    }
     do {  // hooks may queue sends (their tasks answer requests), and sends' results tasks
       FlushSends();
       for (auto& hook : hooks_) {
@@ -334,6 +425,7 @@ void EventLoop::Run() {
       }
     } while (!sends_.empty());
   }
+  FlushSends();  // what the last turn queued for the next wait
   // Tasks posted before the end still run (someone may be waiting for them); later ones are
   // refused, so no poster waits for a loop that is gone.
   for (;;) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -163,6 +164,9 @@ class EventLoop {
   void RunPosted();
   void ReadAheadAll(const epoll_event* events, int n);
   void FlushSends();
+  // The ring's epoll wait, submitted with the queued sends (whose results it hands over
+  // first); returns the number of events in events_.
+  int RingWait(int timeout_ms);
   // Submits the `count` entries prepared on the ring and stores each result at its user data.
   void SubmitAndCollect(int count, ssize_t* results);
   void SendBatch(size_t from, size_t count);
@@ -175,6 +179,12 @@ class EventLoop {
   ::io_uring* ring_ = nullptr;  // null: no batched reads or writes
   std::vector<IoHandler*> sends_;    // queued by SendSoon this turn
   std::vector<IoHandler*> sending_;  // the batch being sent (entries null once cancelled)
+  std::vector<ssize_t> send_results_;
+  bool ring_waits_ = false;          // the kernel has IORING_OP_EPOLL_WAIT: RingWait
+  bool epoll_armed_ = false;         // a ring epoll wait is submitted and not completed
+  std::optional<int> epoll_result_;  // its result, when another submission collected it
+  static constexpr int kMaxEvents = 256;  // per turn; also the ring's size
+  epoll_event events_[kMaxEvents];        // the kernel writes here while a ring wait is armed
   std::vector<TimerList*> timer_lists_;
   std::vector<std::function<void()>> hooks_;
   absl::Mutex post_mu_;

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -305,6 +307,41 @@ TEST_F(Dataplane, KeepAlivePipeliningAndTimeouts) {
   slow.Send("GET / HTTP/1.1\r\nHost: site");
   HttpResponse timeout = slow.Read();
   EXPECT_EQ(timeout.status, 408);
+}
+
+// Many keep-alive clients at once: each turn of the event loop then reads and writes many
+// sockets in one batch (io_uring), and every client must get its own answers, in order, with
+// batching and without it (--io_uring=false: one read()/send() per socket).
+TEST_F(Dataplane, ConcurrentClientsGetTheirOwnResponsesWithAndWithoutBatchedIo) {
+  for (const bool batched : {true, false}) {
+    SCOPED_TRACE(batched ? "batched" : "--io_uring=false");
+    if (!batched) {
+      dp_->Signal(SIGTERM);
+      StartDataplane({"--io_uring=false"});
+    }
+    WaitForApplied(1);
+    constexpr int kClients = 48;
+    std::vector<std::unique_ptr<TestConnection>> clients;
+    for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<TestConnection>(http_port_));
+    for (int round = 0; round < 3; ++round) {
+      // All requests are out before any response is read: they arrive together.
+      for (int i = 0; i < kClients; ++i) {
+        // Every other client pipelines a second request behind the first.
+        std::string req = absl::StrCat("GET /c", i, "/r", round, " HTTP/1.1\r\nHost: site.test\r\n\r\n");
+        if (i % 2 == 1) absl::StrAppend(&req, "GET /c", i, "/r", round, "b HTTP/1.1\r\nHost: site.test\r\n\r\n");
+        ASSERT_TRUE(clients[i]->Send(req));
+      }
+      for (int i = 0; i < kClients; ++i) {
+        HttpResponse r = clients[i]->Read();
+        ASSERT_EQ(r.status, 200) << i;
+        EXPECT_TRUE(absl::StartsWith(r.body, absl::StrCat("GET /c", i, "/r", round, " "))) << i << ": " << r.body;
+        if (i % 2 == 1) {
+          r = clients[i]->Read();
+          EXPECT_TRUE(absl::StartsWith(r.body, absl::StrCat("GET /c", i, "/r", round, "b "))) << i << ": " << r.body;
+        }
+      }
+    }
+  }
 }
 
 // HTTP/1.0 has no chunked coding (RFC 9112 §6.1): a chunked origin answer reaches an HTTP/1.0
