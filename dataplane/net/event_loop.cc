@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
 
 namespace edgerouter::net {
 
@@ -253,8 +252,7 @@ void EventLoop::SubmitAndCollect(int count, ssize_t* results) {
     if (rc == -EINTR) continue;
     if (rc < 0) RingFailed("wait", rc);
     const uint64_t tag = io_uring_cqe_get_data64(cqe);
-    if (tag == kEpollTag) {  // the armed wait ended meanwhile: its events are for the next turn
-      epoll_result_ = cqe->res;
+    if (tag == kEpollTag) {  // the armed wait ended while this turn runs: stale (RingWait)
       epoll_armed_ = false;
     } else {
       results[tag] = cqe->res;
@@ -265,10 +263,14 @@ void EventLoop::SubmitAndCollect(int count, ssize_t* results) {
 }
 
 int EventLoop::RingWait(int timeout_ms) {
-  if (epoll_result_.has_value()) {  // completed during an earlier submission
-    const int n = *epoll_result_;
-    epoll_result_.reset();
-    return n;
+  // A wait left armed by the last call (it returned with send results only) may have ended
+  // while the turn ran: its events can name handlers the turn closed and freed. They are
+  // dropped and the wait is made again below; epoll is level-triggered, so whatever is still
+  // ready is reported again.
+  io_uring_cqe* stale = nullptr;
+  while (epoll_armed_ && io_uring_peek_cqe(ring_, &stale) == 0) {
+    if (io_uring_cqe_get_data64(stale) == kEpollTag) epoll_armed_ = false;
+    io_uring_cqe_seen(ring_, stale);
   }
   // This turn's sends (at most what the ring holds besides the wait; the rest go next turn).
   const size_t sends = std::min<size_t>(sends_.size(), kMaxEvents - 1);

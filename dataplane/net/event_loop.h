@@ -11,7 +11,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -182,7 +181,6 @@ class EventLoop {
   std::vector<ssize_t> send_results_;
   bool ring_waits_ = false;          // the kernel has IORING_OP_EPOLL_WAIT: RingWait
   bool epoll_armed_ = false;         // a ring epoll wait is submitted and not completed
-  std::optional<int> epoll_result_;  // its result, when another submission collected it
   static constexpr int kMaxEvents = 256;  // per turn; also the ring's size
   epoll_event events_[kMaxEvents];        // the kernel writes here while a ring wait is armed
   std::vector<TimerList*> timer_lists_;

@@ -213,5 +213,47 @@ TEST(EventLoop, QueuedSendsLeaveInOneBatchAndEachHandlerGetsItsResult) {
   EXPECT_LT(ends[3].written, static_cast<ssize_t>(ends[3].to_send.size()));
 }
 
+// A wait that the ring left armed (the loop went on with send results only) may end while the
+// turn still runs, with events of handlers the turn then removes (and frees): those events
+// must never reach them.
+TEST(EventLoop, AHandlerRemovedDuringATurnGetsNoEventFromAWaitThatEndedBefore) {
+  EventLoop loop;
+  if (!loop.batches_io()) GTEST_SKIP() << "io_uring is not available here";
+  Pairs pairs(2);
+  BatchedEnd sender;
+  sender.loop = &loop;
+  sender.fd = pairs.fds[0][0];
+  sender.to_send = "x";
+  struct Removed : IoHandler {
+    int calls_after_removal = 0;
+    bool removed = false;
+    void OnIo(uint32_t) override {
+      if (removed) ++calls_after_removal;
+    }
+  } victim;
+  const int victim_fd = pairs.fds[1][0];
+  loop.Add(victim_fd, EPOLLIN, &victim);
+  int turns = 0;
+  loop.AddIterationHook([&] {
+    ++turns;
+    if (turns == 1) {
+      loop.SendSoon(&sender);  // the next wait goes out with a send: it returns at once
+    } else if (turns == 2) {
+      // The wait is still armed. Make the victim readable, enter the kernel again (the wait
+      // may end right here), then remove it, as a handler that closes does.
+      ASSERT_EQ(write(pairs.fds[1][1], "y", 1), 1);
+      (void)!getppid();
+      loop.Remove(victim_fd);
+      victim.removed = true;
+      loop.Stop();  // the next wait (where a stale event would be handed out) is the last
+    }
+  });
+  std::thread runner([&] { loop.Run(); });
+  loop.Post([] {});  // the first turn
+  runner.join();
+  EXPECT_EQ(sender.written, 1);
+  EXPECT_EQ(victim.calls_after_removal, 0);
+}
+
 }  // namespace
 }  // namespace edgerouter::net
