@@ -9,9 +9,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "common/log/log.h"
 
 namespace edgerouter::net {
 
@@ -84,7 +85,8 @@ constexpr uint64_t kEpollTag = UINT64_MAX;  // user data of that entry
 // A ring that cannot submit or complete leaves socket calls half made: going on would lose or
 // repeat bytes of some stream, so the process stops (a supervisor restarts it).
 [[noreturn]] void RingFailed(const char* what, int rc) {
-  std::fprintf(stderr, "fatal: io_uring %s failed: %s\n", what, std::strerror(-rc));
+  log::Error("io_uring failed: stopping").Kv("call", what).Kv("error", std::strerror(-rc));
+  log::Flush();
   std::abort();
 }
 
