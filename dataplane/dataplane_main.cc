@@ -117,7 +117,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.access_log_buffer_bytes = absl::GetFlag(FLAGS_access_log_buffer_bytes);
   p.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   p.h2c = absl::GetFlag(FLAGS_h2c);
-  p.batch_reads = absl::GetFlag(FLAGS_io_uring);
+  p.batch_io = absl::GetFlag(FLAGS_io_uring);
   absl::StatusOr<net::CidrSet> trusted = net::CidrSet::Parse(absl::GetFlag(FLAGS_trusted_proxies));
   if (!trusted.ok()) return absl::InvalidArgumentError(absl::StrCat("--trusted_proxies: ", trusted.status().message()));
   p.trusted_proxies = *std::move(trusted);

@@ -105,8 +105,8 @@ bool ReadAhead::Take(uint64_t turn, ssize_t* result) {
   return true;
 }
 
-EventLoop::EventLoop(bool batch_reads) {
-  if (batch_reads) {
+EventLoop::EventLoop(bool batch_io, bool ring_wait) {
+  if (batch_io) {
     // Each submission's reads are non-blocking (MSG_DONTWAIT) and complete inline, so the ring
     // needs no kernel thread; one entry per epoll event of a turn.
     ring_ = new io_uring;
@@ -126,7 +126,7 @@ EventLoop::EventLoop(bool batch_reads) {
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // null handler = the wake fd
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  if (ring_ != nullptr) {
+  if (ring_ != nullptr && ring_wait) {
     io_uring_probe* probe = io_uring_get_probe_ring(ring_);
     ring_waits_ = probe != nullptr && io_uring_opcode_supported(probe, kOpEpollWait);
     if (probe != nullptr) io_uring_free_probe(probe);

@@ -114,9 +114,11 @@ class TimerList {
 
 class EventLoop {
  public:
-  // `batch_reads`: make the reads of a turn with one io_uring submission (IoHandler) when the
-  // kernel allows io_uring; otherwise each handler reads by itself.
-  explicit EventLoop(bool batch_reads = true);
+  // `batch_io`: batch the reads and sends of a turn with io_uring (IoHandler) when the kernel
+  // allows io_uring; otherwise each handler reads and writes by itself. `ring_wait`: also wait
+  // for events through the ring when the kernel can (false: epoll_wait, and the sends in one
+  // submission at the end of the turn, as on kernels before 6.15).
+  explicit EventLoop(bool batch_io = true, bool ring_wait = true);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
