@@ -329,6 +329,7 @@ bool DownstreamConnection::FlushToUpstream() {
     }
     return false;
   }
+  if (up_out_.empty()) upstream_->send_blocked = false;  // drained: batched again
   return true;
 }
 
