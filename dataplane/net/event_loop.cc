@@ -278,16 +278,8 @@ int EventLoop::RingWait(int timeout_ms) {
   const size_t sends = std::min<size_t>(sends_.size(), kMaxEvents - 1);
   sending_.assign(sends_.begin(), sends_.begin() + static_cast<ptrdiff_t>(sends));
   sends_.erase(sends_.begin(), sends_.begin() + static_cast<ptrdiff_t>(sends));
-  int queued = 0;
-  for (size_t i = 0; i < sending_.size(); ++i) {
-    if (sending_[i] == nullptr) continue;
-    const WriteSource src = sending_[i]->PendingWrite();
-    if (src.len == 0) continue;
-    io_uring_sqe* sqe = io_uring_get_sqe(ring_);
-    io_uring_prep_send(sqe, src.fd, src.data, src.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(sqe, i);
-    ++queued;
-  }
+  send_results_.assign(sending_.size(), 0);
+  const int queued = PrepareSends(0, sending_.size());
   if (!epoll_armed_) {
     io_uring_sqe* sqe = io_uring_get_sqe(ring_);
     io_uring_prep_rw(kOpEpollWait, sqe, epoll_fd_, events_, kMaxEvents, 0);
@@ -302,8 +294,6 @@ int EventLoop::RingWait(int timeout_ms) {
   io_uring_cqe* first = nullptr;
   int rc = io_uring_submit_and_wait_timeout(ring_, &first, 1, timeout_ms >= 0 ? &ts : nullptr, nullptr);
   if (rc < 0 && rc != -ETIME && rc != -EINTR) RingFailed("wait", rc);
-  std::vector<ssize_t>& results = send_results_;
-  results.assign(sending_.size(), 0);
   int events = 0;
   for (int got = 0;;) {
     io_uring_cqe* cqe = nullptr;
@@ -319,16 +309,13 @@ int EventLoop::RingWait(int timeout_ms) {
       events = cqe->res > 0 ? cqe->res : 0;  // -EINTR and the like: none this time
       epoll_armed_ = false;
     } else {
-      results[tag] = cqe->res;
+      send_results_[tag] = cqe->res;
       ++got;
     }
     io_uring_cqe_seen(ring_, cqe);
   }
   if (queued > 0) UpdateTime();  // what OnWritten arms (idle timers) counts from now
-  for (size_t i = 0; i < sending_.size(); ++i) {
-    // Looked up again: an earlier OnWritten may have closed (and cancelled) this handler.
-    if (IoHandler* h = sending_[i]) h->OnWritten(results[i]);
-  }
+  HandOverSends(0, sending_.size());
   sending_.clear();
   return events;
 }
@@ -342,36 +329,24 @@ void EventLoop::CancelSend(IoHandler* handler) {
   }
 }
 
-void EventLoop::SendBatch(size_t from, size_t count) {
-  int index[kMaxEvents];
-  WriteSource sources[kMaxEvents];
-  ssize_t results[kMaxEvents];
+int EventLoop::PrepareSends(size_t from, size_t count) {
   int queued = 0;
-  for (size_t i = 0; i < count; ++i) {
-    IoHandler* h = sending_[from + i];
-    results[i] = 0;
-    if (h == nullptr) continue;
-    const WriteSource src = h->PendingWrite();
+  for (size_t i = from; i < from + count; ++i) {
+    if (sending_[i] == nullptr) continue;
+    const WriteSource src = sending_[i]->PendingWrite();
     if (src.len == 0) continue;
-    index[queued] = static_cast<int>(i);
-    sources[queued++] = src;
+    io_uring_sqe* sqe = io_uring_get_sqe(ring_);
+    io_uring_prep_send(sqe, src.fd, src.data, src.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, i);
+    ++queued;
   }
-  if (queued == 1) {  // one send: the plain syscall is cheaper than a submission
-    const ssize_t r = send(sources[0].fd, sources[0].data, sources[0].len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    results[index[0]] = r >= 0 ? r : -errno;
-  } else if (queued > 1) {
-    for (int q = 0; q < queued; ++q) {
-      io_uring_sqe* sqe = io_uring_get_sqe(ring_);
-      io_uring_prep_send(sqe, sources[q].fd, sources[q].data, sources[q].len, MSG_DONTWAIT | MSG_NOSIGNAL);
-      io_uring_sqe_set_data64(sqe, static_cast<uint64_t>(q));
-    }
-    ssize_t by_queue[kMaxEvents];
-    SubmitAndCollect(queued, by_queue);
-    for (int q = 0; q < queued; ++q) results[index[q]] = by_queue[q];
-  }
-  for (size_t i = 0; i < count; ++i) {
+  return queued;
+}
+
+void EventLoop::HandOverSends(size_t from, size_t count) {
+  for (size_t i = from; i < from + count; ++i) {
     // Looked up again: an earlier OnWritten may have closed (and cancelled) this handler.
-    if (IoHandler* h = sending_[from + i]) h->OnWritten(results[i]);
+    if (IoHandler* h = sending_[i]) h->OnWritten(send_results_[i]);
   }
 }
 
@@ -379,8 +354,12 @@ void EventLoop::FlushSends() {
   // OnWritten may queue the same handler again (its next response): that is the next round.
   while (!sends_.empty()) {
     sending_.swap(sends_);
-    for (size_t from = 0; from < sending_.size(); from += kMaxEvents) {
-      SendBatch(from, std::min<size_t>(kMaxEvents, sending_.size() - from));
+    send_results_.assign(sending_.size(), 0);
+    for (size_t from = 0; from < sending_.size(); from += kMaxEvents) {  // what the ring holds
+      const size_t count = std::min<size_t>(kMaxEvents, sending_.size() - from);
+      const int queued = PrepareSends(from, count);
+      if (queued > 0) SubmitAndCollect(queued, send_results_.data());
+      HandOverSends(from, count);
     }
     sending_.clear();
   }

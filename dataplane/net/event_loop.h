@@ -170,7 +170,10 @@ class EventLoop {
   int RingWait(int timeout_ms);
   // Submits the `count` entries prepared on the ring and stores each result at its user data.
   void SubmitAndCollect(int count, ssize_t* results);
-  void SendBatch(size_t from, size_t count);
+  // A send entry for each handler of sending_[from, from + count) with bytes (user data: its
+  // index there); returns how many. HandOverSends gives each its send_results_ entry.
+  int PrepareSends(size_t from, size_t count);
+  void HandOverSends(size_t from, size_t count);
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
