@@ -14,6 +14,9 @@
 #   3. with INSTRUCTIONS=1: user-space instructions per full handshake under callgrind (one
 #      s_time client for 10 s), unaffected by neighbours on a shared VM.
 #
+#   BASELINE=/path/to/dataplane adds that build as a third row ("baseline dataplane") in the
+#   same rounds.
+#
 #   bench/dataplane_tls_bench.sh [DURATION_SECONDS]    (needs: nginx wrk openssl; scripts/setup.sh;
 #                                                       valgrind for INSTRUCTIONS=1)
 set -euo pipefail
@@ -23,7 +26,7 @@ ROUNDS=${ROUNDS:-3}
 source bench/lib.sh
 bench_init tls
 
-BACKEND=$(free_port); NGINX_TLS=$(free_port); OURS=$(free_port); OURS_HTTP=$(free_port)
+BACKEND=$(free_port); NGINX_TLS=$(free_port); OURS=$(free_port)
 CP_GRPC=$(free_port); CP_HTTP=$(free_port); ADMIN=$(free_port)
 
 make_bench_cert
@@ -65,12 +68,22 @@ measure() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$us" "$rps" "$p99" "$errors" "$per_core" "$rate" >>"$R"
 }
 
-taskset -c 0 "$BIN/dataplane/dataplane" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
-  --http_listen=127.0.0.1:$OURS_HTTP --https_listen=127.0.0.1:$OURS --default_cert="$TMP/bundle.pem" \
-  --admin_listen=127.0.0.1:$ADMIN --state_dir="$TMP/dp" 2>"$TMP/dp.log" & OURS_PID=$!; PIDS+=($OURS_PID)
-wait_port $OURS
-wait_ready $ADMIN
-curl -sk --fail -o /dev/null -H 'Host: bench.local' "https://127.0.0.1:$OURS/" || { echo "dataplane does not answer" >&2; exit 1; }
+# start_ours BINARY HTTPS_PORT ADMIN_PORT NAME: a data plane on core 0; sets STARTED.
+start_ours() {
+  taskset -c 0 "$1" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
+    --http_listen=127.0.0.1:$(free_port) --https_listen=127.0.0.1:$2 --default_cert="$TMP/bundle.pem" \
+    --admin_listen=127.0.0.1:$3 --state_dir="$TMP/$4" 2>"$TMP/$4.log" & STARTED=$!; PIDS+=($STARTED)
+  wait_port "$2"
+  wait_ready "$3"
+  curl -sk --fail -o /dev/null -H 'Host: bench.local' "https://127.0.0.1:$2/" || { echo "$4 does not answer" >&2; exit 1; }
+}
+start_ours "$BIN/dataplane/dataplane" $OURS $ADMIN dp; OURS_PID=$STARTED
+NAMES="ours nginx"
+if [ -n "${BASELINE:-}" ]; then
+  BASE_PORT=$(free_port)
+  start_ours "$BASELINE" $BASE_PORT "$(free_port)" dp-base; BASE_PID=$STARTED
+  NAMES="ours baseline nginx"
+fi
 taskset -c 0 nginx -c "$TMP/nginx-tls/nginx.conf" -p "$TMP/nginx-tls" & NGX=$!; PIDS+=($NGX)
 wait_port $NGINX_TLS
 NGX_WORKER=$(pgrep -P $NGX | head -1)
@@ -78,14 +91,15 @@ NGINX_NAME="nginx $(nginx -v 2>&1 | sed 's|.*/||')"
 
 for round in $(seq 1 "$ROUNDS"); do
   measure "$round" ours $OURS_PID $OURS
+  [ -z "${BASELINE:-}" ] || measure "$round" baseline $BASE_PID $BASE_PORT
   measure "$round" nginx "$NGX_WORKER" $NGINX_TLS
 done
-kill $OURS_PID $NGX; wait $OURS_PID $NGX 2>/dev/null || true
+kill $OURS_PID ${BASE_PID:-} $NGX; wait $OURS_PID ${BASE_PID:-} $NGX 2>/dev/null || true
 
 echo "| proxy (1 worker, core 0), median of $ROUNDS rounds | keep-alive (wrk -c64) CPU | range | req/s | p99 | errors | full TLS 1.3 handshakes (s_time -new ×4) per CPU-s | range | conn/s |"
 echo "|---|---|---|---|---|---|---|---|---|"
-for name in ours nginx; do
-  label="edgerouter dataplane"; [ "$name" = nginx ] && label=$NGINX_NAME
+for name in $NAMES; do
+  label="edgerouter dataplane"; [ "$name" = nginx ] && label=$NGINX_NAME; [ "$name" = baseline ] && label="baseline dataplane"
   echo "| $label | **$(median "$R" 3 $name) µs/req** | $(spread "$R" 3 $name) | $(median "$R" 4 $name) | $(median "$R" 5 $name) | $(errors_of "$R" 6 $name) | **$(median "$R" 7 $name)** | $(spread "$R" 7 $name) | $(median "$R" 8 $name) |"
 done
 awk -v o="$(median "$R" 3 ours)" -v n="$(median "$R" 3 nginx)" -v ho="$(median "$R" 7 ours)" -v hn="$(median "$R" 7 nginx)" \

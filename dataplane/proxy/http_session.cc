@@ -176,17 +176,25 @@ void DownstreamConnection::StartH2(absl::string_view initial) {
 ssize_t DownstreamConnection::ReadSome() {
   if (port_ != nullptr) return port_->ReadRequest(&in_);
   ssize_t ahead;
-  if (read_ahead_.Take(worker_->loop().turn(), &ahead)) return ahead;  // already in in_
+  const bool took = read_ahead_.Take(worker_->loop().turn(), &ahead);
+  if (took && !transport_.tls()) return ahead;  // already in in_
+  // TLS: the loop's read is ciphertext for OpenSSL, and no syscall follows it this turn.
+  transport_.ReadFromAheadOnly(took);
   // Drains what OpenSSL already holds (epoll will never announce it), but at most the read
   // budget per call: UpdateClientInterest comes back for the rest (ReadSoon).
   ssize_t total = 0;
-  do {
+  for (;;) {
     char* dst = in_.Reserve(kReadChunk);
     const ssize_t n = transport_.Read(dst, in_.writable());
-    if (n <= 0) return total > 0 ? total : n;
+    if (n <= 0) {
+      if (total == 0) total = n;
+      break;
+    }
     in_.Commit(n);
     total += n;
-  } while (transport_.has_pending() && static_cast<size_t>(total) < worker_->options().read_budget_bytes);
+    if (!transport_.has_pending() || static_cast<size_t>(total) >= worker_->options().read_budget_bytes) break;
+  }
+  transport_.ReadFromAheadOnly(false);
   return total;
 }
 
@@ -287,17 +295,27 @@ bool DownstreamConnection::WantsBytes() const {
 }
 
 net::ReadTarget DownstreamConnection::ReadAheadTarget() {
-  // Where OnReadable would read now (the same conditions); TLS and HTTP/2 read by themselves.
-  if (port_ != nullptr || transport_.tls() || state_ == State::kClosed || state_ == State::kHandshake ||
-      state_ == State::kH2 || (!WantsBytes() && in_.size() >= kMaxPending)) {
+  // Where OnReadable would read now (the same conditions); handshakes and HTTP/2 read by
+  // themselves. TLS reads ciphertext into the transport.
+  if (port_ != nullptr || state_ == State::kClosed || state_ == State::kHandshake || state_ == State::kH2 ||
+      (!WantsBytes() && in_.size() >= kMaxPending)) {
     return {};
+  }
+  if (transport_.tls()) {
+    size_t len = 0;
+    char* dst = transport_.ReadAheadBuffer(&len);
+    return {fd_, dst, len};
   }
   char* dst = in_.Reserve(kReadChunk);
   return {fd_, dst, in_.writable()};
 }
 
 void DownstreamConnection::OnReadAhead(ssize_t result) {
-  if (result > 0) in_.Commit(static_cast<size_t>(result));
+  if (transport_.tls()) {
+    transport_.OnReadAhead(result);
+  } else if (result > 0) {
+    in_.Commit(static_cast<size_t>(result));
+  }
   read_ahead_.Set(result, worker_->loop().turn());
 }
 
@@ -406,7 +424,7 @@ bool DownstreamConnection::FlushToClient() {
     Close();
     return false;
   }
-  if (!send_blocked_ && !transport_.tls() && worker_->loop().batches_io()) {
+  if (!send_blocked_ && worker_->loop().batches_io()) {
     // Sent with the turn's other writes; OnWritten carries on as EPOLLOUT would.
     if (!out_.empty() && !send_queued_) {
       send_queued_ = true;
@@ -431,20 +449,24 @@ bool DownstreamConnection::FlushToClient() {
 
 net::WriteSource DownstreamConnection::PendingWrite() {
   if (state_ == State::kClosed) return {};
-  return {fd_, out_.view().data(), out_.size()};
+  const absl::string_view bytes = transport_.EncryptForSend(out_.view().data(), out_.size());  // TLS: records
+  return {fd_, bytes.data(), bytes.size()};
 }
 
 void DownstreamConnection::OnWritten(ssize_t result) {
   send_queued_ = false;
-  if (state_ == State::kClosed || result == 0) return;
-  if (result > 0) {
-    out_.Consume(static_cast<size_t>(result));
-    send_blocked_ = !out_.empty();  // the socket is full: plain writes on EPOLLOUT from here
-  } else if (result == -EAGAIN || result == -EWOULDBLOCK || result == -EINTR) {
+  if (state_ == State::kClosed) return;
+  const ssize_t sent = transport_.Sent(result);  // plaintext bytes now on the socket
+  if (sent == -EAGAIN || sent == -EWOULDBLOCK || sent == -EINTR) {
     send_blocked_ = true;
-  } else {
+  } else if (sent < 0) {
     Close();
     return;
+  } else if (result == 0) {
+    return;  // nothing was sent
+  } else {
+    out_.Consume(static_cast<size_t>(sent));
+    send_blocked_ = !out_.empty();  // the socket is full: plain writes on EPOLLOUT from here
   }
   OnIo(EPOLLOUT);  // what EPOLLOUT does: the next response, more body, or the interest update
 }

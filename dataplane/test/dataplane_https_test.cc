@@ -7,7 +7,10 @@
 // certificates for another KEK or with a tampered ciphertext skipped and counted, a certificate
 // replaced under a handshake loop with zero failures. Certificates are made with the openssl CLI.
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
+#include <vector>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -18,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/test_util.h"
 #include "dataplane/test/e2e_fixture.h"
+#include "dataplane/test/http_test_client.h"
 #include "dataplane/test/tls_test_util.h"
 
 namespace edgerouter::testing {
@@ -154,6 +158,55 @@ TEST_F(Https, RequestsAreProxiedAsHttps) {
                                    "GET /echo HTTP/1.1\\r\\nHost: secure.test\\r\\nConnection: close\\r\\n\\r\\n");
   EXPECT_EQ(std::count(many.begin(), many.end(), 'x'), 100000) << many.substr(0, 500);
   EXPECT_TRUE(absl::StrContains(many, "X-Forwarded-Proto: https")) << many.substr(many.size() - 1000);
+}
+
+// The worker loop's batched reads and sends (--io_uring) carry TLS records too: many
+// keep-alive clients at once, half of them pipelining; and a response that fills the client's
+// socket, so that the rest of a batched send leaves later, before the response behind it. The
+// same again with --io_uring=false.
+TEST_F(Https, ConcurrentClientsGetTheirOwnResponsesWithAndWithoutBatchedIo) {
+  for (const bool batched : {true, false}) {
+    SCOPED_TRACE(batched ? "batched" : "--io_uring=false");
+    if (!batched) {
+      dp_->Signal(SIGTERM);
+      StartDataplane({"--default_cert=" + dir_ + "/default.pem", "--io_uring=false"});
+    }
+    WaitForApplied(1);
+    TestConnection big(https_port_);
+    ASSERT_TRUE(big.StartTls("secure.test"));
+    constexpr size_t kBig = 8 << 20;  // more than loopback socket buffers take unread
+    ASSERT_TRUE(big.Send(absl::StrCat("GET /bytes/", kBig, " HTTP/1.1\r\nHost: secure.test\r\n\r\n",
+                                      "GET /echo/after HTTP/1.1\r\nHost: secure.test\r\n\r\n")));
+    constexpr int kClients = 32;
+    std::vector<std::unique_ptr<TestConnection>> clients;
+    for (int i = 0; i < kClients; ++i) {
+      clients.push_back(std::make_unique<TestConnection>(https_port_));
+      ASSERT_TRUE(clients.back()->StartTls("secure.test")) << i;
+    }
+    for (int round = 0; round < 3; ++round) {
+      // All requests are out before any response is read: they arrive together.
+      for (int i = 0; i < kClients; ++i) {
+        std::string req = absl::StrCat("GET /echo/c", i, "/r", round, " HTTP/1.1\r\nHost: secure.test\r\n\r\n");
+        if (i % 2 == 1) absl::StrAppend(&req, "GET /echo/c", i, "/r", round, "b HTTP/1.1\r\nHost: secure.test\r\n\r\n");
+        ASSERT_TRUE(clients[i]->Send(req));
+      }
+      for (int i = 0; i < kClients; ++i) {
+        HttpResponse r = clients[i]->Read();
+        ASSERT_EQ(r.status, 200) << i;
+        EXPECT_TRUE(absl::StartsWith(r.body, absl::StrCat("GET /echo/c", i, "/r", round, " "))) << i << ": " << r.body;
+        if (i % 2 == 1) {
+          r = clients[i]->Read();
+          EXPECT_TRUE(absl::StartsWith(r.body, absl::StrCat("GET /echo/c", i, "/r", round, "b "))) << i << ": " << r.body;
+        }
+      }
+    }
+    HttpResponse r = big.Read();
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.body.size(), kBig);
+    EXPECT_EQ(std::count(r.body.begin(), r.body.end(), 'x'), static_cast<ptrdiff_t>(kBig));
+    r = big.Read();
+    EXPECT_TRUE(absl::StartsWith(r.body, "GET /echo/after ")) << r.body;
+  }
 }
 
 TEST_F(Https, SessionsResumeAcrossWorkersAndSnapshotSwaps) {

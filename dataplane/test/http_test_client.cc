@@ -7,6 +7,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <cstdlib>
 
 namespace edgerouter::testing {
@@ -26,22 +29,49 @@ TestConnection::TestConnection(int port, int timeout_ms) {
 }
 
 TestConnection::~TestConnection() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
   if (fd_ >= 0) close(fd_);
+}
+
+bool TestConnection::StartTls(const std::string& sni) {
+  static SSL_CTX* const ctx = [] {
+    SSL_CTX* c = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+    return c;
+  }();
+  if (fd_ < 0 || ssl_ != nullptr) return false;
+  ssl_ = SSL_new(ctx);
+  SSL_set_fd(ssl_, fd_);
+  if (!sni.empty()) SSL_set_tlsext_host_name(ssl_, sni.c_str());
+  return SSL_connect(ssl_) == 1;
 }
 
 bool TestConnection::Send(const std::string& bytes) {
   size_t off = 0;
   while (off < bytes.size()) {
-    ssize_t n = send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    ssize_t n = ssl_ != nullptr ? SSL_write(ssl_, bytes.data() + off, static_cast<int>(bytes.size() - off))
+                                : send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (n <= 0) return false;
     off += n;
   }
   return true;
 }
 
+ssize_t TestConnection::ReadSome(char* dst, size_t len) {
+  if (ssl_ == nullptr) return read(fd_, dst, len);
+  const int n = SSL_read(ssl_, dst, static_cast<int>(len));
+  if (n > 0) return n;
+  // End of stream: close_notify, or the TCP end without it (as the plain read would say).
+  const int err = SSL_get_error(ssl_, n);
+  const bool eof = err == SSL_ERROR_ZERO_RETURN ||
+                   (err == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+  ERR_clear_error();
+  return eof ? 0 : -1;
+}
+
 bool TestConnection::Fill() {
   char tmp[65536];
-  ssize_t n = read(fd_, tmp, sizeof(tmp));
+  ssize_t n = ReadSome(tmp, sizeof(tmp));
   if (n <= 0) return false;
   buf_.append(tmp, n);
   return true;
@@ -123,7 +153,7 @@ std::string TestConnection::ReadRaw(size_t max_bytes) {
 bool TestConnection::PeerClosed() {
   if (!buf_.empty()) return false;
   char c;
-  ssize_t n = recv(fd_, &c, 1, 0);
+  ssize_t n = ReadSome(&c, 1);
   if (n > 0) {
     buf_.push_back(c);
     return false;

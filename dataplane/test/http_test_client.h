@@ -1,10 +1,12 @@
 // A deliberately simple blocking HTTP/1.1 client for data-plane tests: raw bytes out, one
-// response parsed back (Content-Length, chunked, or until close).
+// response parsed back (Content-Length, chunked, or until close), over plain TCP or TLS.
 #ifndef EDGEROUTER_DATAPLANE_TEST_HTTP_TEST_CLIENT_H_
 #define EDGEROUTER_DATAPLANE_TEST_HTTP_TEST_CLIENT_H_
 
 #include <map>
 #include <string>
+
+typedef struct ssl_st SSL;
 
 namespace edgerouter::testing {
 
@@ -21,6 +23,8 @@ class TestConnection {
   ~TestConnection();
   bool ok() const { return fd_ >= 0; }
   int fd() const { return fd_; }
+  // A TLS handshake (no verification, `sni` unless empty); from then on bytes go over TLS.
+  bool StartTls(const std::string& sni);
   bool Send(const std::string& bytes);
   // Reads one response; `head_request` = no body expected.
   HttpResponse Read(bool head_request = false);
@@ -30,7 +34,9 @@ class TestConnection {
 
  private:
   bool Fill();
+  ssize_t ReadSome(char* dst, size_t len);
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
   std::string buf_;
 };
 

@@ -3,12 +3,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 
 #include "dataplane/tls/errors.h"
 
@@ -27,17 +29,156 @@ const char* HandshakeErrorName(HandshakeError e) {
   }
 }
 
+namespace {
+
+bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+}  // namespace
+
 Transport::~Transport() {
   if (ssl_ != nullptr) SSL_free(ssl_);
 }
 
 bool Transport::InitTls(int fd, SSL_CTX* base) {
+  // One method for every connection; its BIOs point at their Transport (no ownership).
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "edgerouter transport");
+    if (m != nullptr) {
+      BIO_meth_set_read(m, &Transport::BioRead);
+      BIO_meth_set_write(m, &Transport::BioWrite);
+      BIO_meth_set_ctrl(m, &Transport::BioCtrl);
+      BIO_meth_set_create(m, [](BIO* bio) {
+        BIO_set_init(bio, 1);
+        return 1;
+      });
+    }
+    return m;
+  }();
   fd_ = fd;
+  if (method == nullptr) return false;
   ssl_ = SSL_new(base);
   if (ssl_ == nullptr) return false;
-  SSL_set_fd(ssl_, fd);
+  BIO* bio = BIO_new(method);
+  if (bio == nullptr) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+    return false;
+  }
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);  // one reference, for both directions
   SSL_set_accept_state(ssl_);
   return true;
+}
+
+int Transport::BioRead(BIO* bio, char* dst, int len) {
+  auto* t = static_cast<Transport*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (!t->raw_in_.empty()) {
+    const size_t n = std::min(t->raw_in_.size(), static_cast<size_t>(len));
+    std::memcpy(dst, t->raw_in_.view().data(), n);
+    t->raw_in_.Consume(n);
+    if (t->raw_in_.empty()) t->raw_in_.Release();
+    return static_cast<int>(n);
+  }
+  ssize_t n;
+  if (t->ahead_only_) {  // the loop's read this turn took what there was; its end or error stands
+    n = t->ahead_result_ > 0 ? -EAGAIN : t->ahead_result_;
+    if (n < 0) {
+      errno = static_cast<int>(-n);
+      n = -1;
+    }
+  } else {
+    n = recv(t->fd_, dst, static_cast<size_t>(len), 0);
+  }
+  if (n > 0) return static_cast<int>(n);
+  if (n == 0) {
+    t->in_eof_ = true;  // OpenSSL asks BIO_eof() to tell a closed socket from an error
+    return 0;
+  }
+  if (WouldBlock(errno)) BIO_set_retry_read(bio);
+  return -1;
+}
+
+int Transport::BioWrite(BIO* bio, const char* src, int len) {
+  auto* t = static_cast<Transport*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (t->collect_) {
+    t->raw_out_.Append(absl::string_view(src, static_cast<size_t>(len)));
+    return len;
+  }
+  const int left = t->SendLeftover();  // a batched send's rest goes first (e.g. before close_notify)
+  if (left <= 0) {
+    if (left == 0) BIO_set_retry_write(bio);
+    return -1;
+  }
+  const ssize_t n = send(t->fd_, src, static_cast<size_t>(len), MSG_NOSIGNAL);
+  if (n >= 0) return static_cast<int>(n);
+  if (WouldBlock(errno)) BIO_set_retry_write(bio);
+  return -1;
+}
+
+long Transport::BioCtrl(BIO* bio, int cmd, long num, void* ptr) {
+  (void)num;
+  (void)ptr;
+  switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;  // nothing buffered below OpenSSL but raw_out_, sent by its owner
+    case BIO_CTRL_EOF: return static_cast<Transport*>(BIO_get_data(bio))->in_eof_ ? 1 : 0;
+    default: return 0;
+  }
+}
+
+int Transport::SendLeftover() {
+  while (!raw_out_.empty()) {
+    const ssize_t n = send(fd_, raw_out_.view().data(), raw_out_.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      raw_out_.Consume(static_cast<size_t>(n));
+    } else {
+      return n < 0 && WouldBlock(errno) ? 0 : -1;
+    }
+  }
+  raw_out_.Release();
+  return 1;
+}
+
+char* Transport::ReadAheadBuffer(size_t* len) {
+  if (!raw_in_.empty()) return nullptr;
+  char* dst = raw_in_.Reserve(proxy::kReadChunk);
+  *len = proxy::kReadChunk;
+  return dst;
+}
+
+void Transport::OnReadAhead(ssize_t result) {
+  if (result > 0) raw_in_.Commit(static_cast<size_t>(result));
+  ahead_result_ = result;
+}
+
+absl::string_view Transport::EncryptForSend(const char* src, size_t len) {
+  if (ssl_ == nullptr) return absl::string_view(src, len);
+  if (encrypted_ == 0 && len > 0) {  // else: the rest of the last batch goes first
+    ClearStaleErrors();
+    collect_ = true;
+    const int n = SSL_write(ssl_, src, static_cast<int>(std::min<size_t>(len, INT_MAX)));
+    collect_ = false;
+    if (n <= 0) {  // the BIO never blocks here: a TLS error
+      ERR_clear_error();
+      write_failed_ = true;
+      return {};
+    }
+    encrypted_ = static_cast<size_t>(n);
+  }
+  return raw_out_.view();
+}
+
+ssize_t Transport::Sent(ssize_t result) {
+  if (ssl_ == nullptr) return result;
+  if (write_failed_) return -2;
+  if (result <= 0) return result;
+  raw_out_.Consume(static_cast<size_t>(result));
+  if (!raw_out_.empty()) return 0;
+  raw_out_.Release();
+  const size_t plain = encrypted_;
+  encrypted_ = 0;
+  return static_cast<ssize_t>(plain);
 }
 
 Transport::Handshake Transport::ContinueHandshake(HandshakeError* error, const char** detail) {
@@ -128,6 +269,13 @@ ssize_t Transport::Write(const char* src, size_t len) {
     return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
   }
   write_wants_read_ = false;
+  if (encrypted_ > 0) {  // a batched send left ciphertext: the plaintext counts once it is out
+    const int left = SendLeftover();
+    if (left <= 0) return left == 0 ? -1 : -2;
+    const size_t plain = encrypted_;
+    encrypted_ = 0;
+    return static_cast<ssize_t>(plain);
+  }
   ClearStaleErrors();
   const int n = SSL_write(ssl_, src, static_cast<int>(std::min<size_t>(len, INT_MAX)));
   if (n > 0) return n;
@@ -144,7 +292,9 @@ ssize_t Transport::Write(const char* src, size_t len) {
 }
 
 // SSL_has_pending, not SSL_pending: with read-ahead, whole records may wait undecrypted.
-bool Transport::has_pending() const { return ssl_ != nullptr && SSL_has_pending(ssl_) == 1; }
+bool Transport::has_pending() const {
+  return ssl_ != nullptr && (!raw_in_.empty() || SSL_has_pending(ssl_) == 1);
+}
 
 bool Transport::readable_without_event() const { return !read_starved_ && has_pending(); }
 

@@ -10,7 +10,9 @@
 #include <cstddef>
 
 #include "absl/strings/string_view.h"
+#include "dataplane/proxy/io_buffer.h"
 
+typedef struct bio_st BIO;
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -53,8 +55,8 @@ class Transport {
   ssize_t Read(char* dst, size_t len);
   // Bytes written (>0), -1 would block, -2 error.
   ssize_t Write(const char* src, size_t len);
-  // Bytes OpenSSL already took off the socket (read-ahead; decrypted or not, possibly only part
-  // of a record): epoll cannot announce them.
+  // Bytes already taken off the socket (by OpenSSL's read-ahead or the loop's; decrypted or
+  // not, possibly only part of a record): epoll cannot announce them.
   bool has_pending() const;
   // Whether a Read() may return data although epoll will not say so: OpenSSL holds bytes and
   // did not last say it needs more from the socket. A reader that stops early (a budget,
@@ -73,9 +75,43 @@ class Transport {
   // Best-effort close_notify before the socket is closed; frees the TLS state.
   void Shutdown();
 
+  // Batched socket I/O for TLS (net::IoHandler): the worker loop moves the ciphertext, so a
+  // TLS request costs no read or send syscall of its own. OpenSSL talks to a BIO of ours,
+  // which reads from the loop's read-ahead and collects records for the loop's send; with
+  // nothing batched it calls recv/send itself, as a socket BIO would.
+  //
+  // Reads: the loop reads into ReadAheadBuffer() and hands the result to OnReadAhead. Until
+  // EndAheadOnly(), Read() consumes those bytes and makes no syscall (the loop just drained
+  // the socket; a partial record waits for epoll like one cut short by the kernel).
+  // ReadAheadBuffer is null while earlier bytes wait there (the next read takes them first).
+  char* ReadAheadBuffer(size_t* len);
+  void OnReadAhead(ssize_t result);
+  void ReadFromAheadOnly(bool on) { ahead_only_ = on; }
+  // Writes: EncryptForSend turns `len` plaintext bytes into records kept here and returns the
+  // ciphertext to send (empty on a TLS error: then Sent(0) < 0). Sent(result) takes the
+  // send's result and returns how many plaintext bytes reached the socket: all of them once
+  // every ciphertext byte went, 0 while some are left (Write() sends those first and then
+  // reports the plaintext as written), -2 on an error. Callers pass the same buffer front.
+  absl::string_view EncryptForSend(const char* src, size_t len);
+  ssize_t Sent(ssize_t result);
+
  private:
+  static int BioRead(BIO* bio, char* dst, int len);
+  static int BioWrite(BIO* bio, const char* src, int len);
+  static long BioCtrl(BIO* bio, int cmd, long num, void* ptr);
+  // Sends the ciphertext left by a batched send: 1 all gone, 0 would block, -1 error.
+  int SendLeftover();
+
   int fd_ = -1;
   SSL* ssl_ = nullptr;
+  proxy::IoBuffer raw_in_;    // ciphertext the loop read ahead, not yet taken by OpenSSL
+  proxy::IoBuffer raw_out_;   // ciphertext of a batched send not yet on the socket
+  size_t encrypted_ = 0;      // plaintext bytes in raw_out_ (reported by Sent/Write once sent)
+  ssize_t ahead_result_ = 0;  // the loop's last read: 0 EOF, -errno
+  bool ahead_only_ = false;   // Read() makes no syscall: the loop read this turn
+  bool collect_ = false;      // BioWrite appends to raw_out_ (EncryptForSend)
+  bool in_eof_ = false;       // the socket said EOF (BIO_CTRL_EOF)
+  bool write_failed_ = false;  // EncryptForSend's SSL_write failed
   bool handshake_done_ = false;
   bool read_wants_write_ = false;
   bool read_starved_ = false;  // the last SSL_read wanted more bytes from the socket
