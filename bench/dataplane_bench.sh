@@ -91,7 +91,8 @@ for round in $(seq 1 "$ROUNDS"); do
       STRACE_PID=$!
     fi
     wrk_measure "$pid" "http://127.0.0.1:$port/" bench.local 64
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$RPS" "$(to_ms "$P50")" "$(to_ms "$P99")" "$US" "${ERRORS:-none}" >>"$TMP/closed"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$RPS" "$(to_ms "$P50")" "$(to_ms "$P99")" "$US" \
+      "${ERRORS:-none}" "$US_USER" "$US_SYS" >>"$TMP/closed"
     if [ -n "${STRACE_PID:-}" ]; then wait $STRACE_PID || true; cp "$TMP/run.wrk" "$SYSCALLS.wrk"; STRACE_PID=; fi
     if [ -n "${PERF_PID:-}" ]; then
       wait $PERF_PID || true
@@ -100,12 +101,13 @@ for round in $(seq 1 "$ROUNDS"); do
     fi
   done
 done
-echo "| proxy (1 worker, core 0), median of $ROUNDS rounds | req/s | p50 ms | p99 ms | CPU µs/req | CPU range | errors |"
-echo "|---|---|---|---|---|---|---|"
+echo "| proxy (1 worker, core 0), median of $ROUNDS rounds | req/s | p50 ms | p99 ms | CPU µs/req | CPU range | user | system | errors |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for row in "${ROWS[@]}"; do
   IFS=: read -r name _ _ <<<"$row"
   echo "| $name | $(median "$TMP/closed" 3 "$name") | $(median "$TMP/closed" 4 "$name") | $(median "$TMP/closed" 5 "$name") |" \
-    "**$(median "$TMP/closed" 6 "$name")** | $(spread "$TMP/closed" 6 "$name") | $(errors_of "$TMP/closed" 7 "$name") |"
+    "**$(median "$TMP/closed" 6 "$name")** | $(spread "$TMP/closed" 6 "$name") | $(median "$TMP/closed" 8 "$name") |" \
+    "$(median "$TMP/closed" 9 "$name") | $(errors_of "$TMP/closed" 7 "$name") |"
 done
 awk -v o="$(median "$TMP/closed" 6 "edgerouter dataplane")" -v a="$(median "$TMP/closed" 6 "nginx 1.22")" \
   -v b="$(median "$TMP/closed" 6 "HAProxy 2.6")" \
@@ -135,7 +137,7 @@ if [ "$FIXED_RATE" != 0 ]; then
   done
 fi
 echo
-echo "per-round rows, closed loop (round proxy req/s p50 p99 µs errors):"; sed 's/^/    /' "$TMP/closed"
+echo "per-round rows, closed loop (round proxy req/s p50 p99 µs errors user-µs system-µs):"; sed 's/^/    /' "$TMP/closed"
 [ "$FIXED_RATE" != 0 ] && { echo "per-round rows, fixed rate (round proxy p50 p90 p99 p99.9 max errors µs):"; sed 's/^/    /' "$TMP/fixed"; }
 kill $OURS_PID; wait $OURS_PID 2>/dev/null || true
 

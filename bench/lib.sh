@@ -51,6 +51,7 @@ to_ms() { awk -v v="$1" 'BEGIN {n = v + 0; if (v ~ /us$/) n /= 1000; else if (v 
 
 # utime+stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }  # utime alone
 
 # nginx answering "hello world\n" (12 bytes) on 127.0.0.1:$1, config under $TMP/nginx-backend.
 write_backend_conf() {
@@ -64,22 +65,24 @@ CONF
 }
 
 # wrk_measure PID URL HOST CONNECTIONS: a 2 s warm-up, then DURATION seconds of keep-alive load
-# from core 1 (wrk output in $TMP/run.wrk). Sets RPS, P50, P99, ERRORS ("" when none) and US
-# (CPU µs per request of process PID). $WRK_HEADER, when set, is one more request field.
+# from core 1 (wrk output in $TMP/run.wrk). Sets RPS, P50, P99, ERRORS ("" when none), US
+# (CPU µs per request of process PID) and its parts US_USER and US_SYS. $WRK_HEADER, when set, is one more request field.
 wrk_measure() {
   local pid=$1 url=$2 host=$3 conns=$4
   local extra=(-H "Host: $host")
   if [ -n "${WRK_HEADER:-}" ]; then extra+=(-H "$WRK_HEADER"); fi
   taskset -c 1 wrk -t1 -c"$conns" -d2s "${extra[@]}" "$url" >/dev/null
-  local before; before=$(cpu_ticks "$pid")
+  local before; before=$(cpu_ticks "$pid") user0; user0=$(user_ticks "$pid")
   taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "${extra[@]}" "$url" >"$TMP/run.wrk"
-  local after; after=$(cpu_ticks "$pid")
+  local after; after=$(cpu_ticks "$pid") user1; user1=$(user_ticks "$pid")
   local requests; requests=$(awk '/requests in/ {print $1}' "$TMP/run.wrk")
   RPS=$(awk '/Requests\/sec/ {print $2}' "$TMP/run.wrk")
   P50=$(awk '$1=="50%" {print $2}' "$TMP/run.wrk")
   P99=$(awk '$1=="99%" {print $2}' "$TMP/run.wrk")
   ERRORS=$(awk '/Non-2xx|Socket errors/ {print}' "$TMP/run.wrk" | tr '\n' ' ')
   US=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
+  US_USER=$(awk -v t=$((user1 - user0)) -v r="$requests" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
+  US_SYS=$(awk -v a="$US" -v u="$US_USER" 'BEGIN {printf "%.1f", a - u}')
 }
 
 # fixed_measure PID PORT HOST RATE [TIMELINE_FILE]: open-loop load at RATE req/s

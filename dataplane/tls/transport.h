@@ -80,10 +80,11 @@ class Transport {
   // which reads from the loop's read-ahead and collects records for the loop's send; with
   // nothing batched it calls recv/send itself, as a socket BIO would.
   //
-  // Reads: the loop reads into ReadAheadBuffer() and hands the result to OnReadAhead. Until
-  // EndAheadOnly(), Read() consumes those bytes and makes no syscall (the loop just drained
-  // the socket; a partial record waits for epoll like one cut short by the kernel).
-  // ReadAheadBuffer is null while earlier bytes wait there (the next read takes them first).
+  // Reads: the loop reads into ReadAheadBuffer() and hands the result to OnReadAhead. While
+  // ReadFromAheadOnly(true) (the handler's reads in that turn), Read() consumes those bytes
+  // and makes no syscall: the loop just drained the socket, and a partial record waits for
+  // epoll like one the kernel cut short. ReadAheadBuffer is null while earlier bytes wait
+  // there (the next read takes them first).
   char* ReadAheadBuffer(size_t* len);
   void OnReadAhead(ssize_t result);
   void ReadFromAheadOnly(bool on) { ahead_only_ = on; }
