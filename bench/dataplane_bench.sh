@@ -112,6 +112,10 @@ done
 awk -v o="$(median "$TMP/closed" 6 "edgerouter dataplane")" -v a="$(median "$TMP/closed" 6 "nginx 1.22")" \
   -v b="$(median "$TMP/closed" 6 "HAProxy 2.6")" \
   'BEGIN {best = a < b ? a : b; if (best > 0) printf "\nCPU per request, ours ÷ better peer (medians): %.2f\n", o / best}'
+# The same ratio within each round (the VM's level moves between rounds, less within one).
+awk -F'\t' '$2 == "edgerouter dataplane" {o[$1] = $6} $2 == "nginx 1.22" {n[$1] = $6} $2 == "HAProxy 2.6" {h[$1] = $6}
+  END {for (r = 1; r in o; ++r) printf "%.2f\n", o[r] / (n[r] < h[r] ? n[r] : h[r])}' "$TMP/closed" >"$TMP/ratios"
+echo "per round: $(tr '\n' ' ' <"$TMP/ratios")(median $(sort -g "$TMP/ratios" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'))"
 
 FIXED_RATE=${FIXED_RATE:-15000}
 if [ "$FIXED_RATE" != 0 ]; then

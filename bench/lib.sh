@@ -72,9 +72,9 @@ wrk_measure() {
   local extra=(-H "Host: $host")
   if [ -n "${WRK_HEADER:-}" ]; then extra+=(-H "$WRK_HEADER"); fi
   taskset -c 1 wrk -t1 -c"$conns" -d2s "${extra[@]}" "$url" >/dev/null
-  local before; before=$(cpu_ticks "$pid") user0; user0=$(user_ticks "$pid")
+  local before user0; before=$(cpu_ticks "$pid"); user0=$(user_ticks "$pid")
   taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "${extra[@]}" "$url" >"$TMP/run.wrk"
-  local after; after=$(cpu_ticks "$pid") user1; user1=$(user_ticks "$pid")
+  local after user1; after=$(cpu_ticks "$pid"); user1=$(user_ticks "$pid")
   local requests; requests=$(awk '/requests in/ {print $1}' "$TMP/run.wrk")
   RPS=$(awk '/Requests\/sec/ {print $2}' "$TMP/run.wrk")
   P50=$(awk '$1=="50%" {print $2}' "$TMP/run.wrk")
