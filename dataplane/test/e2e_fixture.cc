@@ -52,6 +52,25 @@ void ExpectNoFailures(const std::string& wrk_output) {
   EXPECT_TRUE(absl::StrContains(wrk_output, "requests in")) << wrk_output;
 }
 
+void ExpectOwnResponses(std::vector<std::unique_ptr<TestConnection>>& clients, const std::string& host) {
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      std::string req = absl::StrCat("GET /c", i, "/r", round, " HTTP/1.1\r\nHost: ", host, "\r\n\r\n");
+      if (i % 2 == 1) absl::StrAppend(&req, "GET /c", i, "/r", round, "b HTTP/1.1\r\nHost: ", host, "\r\n\r\n");
+      ASSERT_TRUE(clients[i]->Send(req)) << i;
+    }
+    for (size_t i = 0; i < clients.size(); ++i) {
+      HttpResponse r = clients[i]->Read();
+      ASSERT_EQ(r.status, 200) << i;
+      EXPECT_TRUE(absl::StartsWith(r.body, absl::StrCat("GET /c", i, "/r", round, " "))) << i << ": " << r.body;
+      if (i % 2 == 1) {
+        r = clients[i]->Read();
+        EXPECT_TRUE(absl::StartsWith(r.body, absl::StrCat("GET /c", i, "/r", round, "b "))) << i << ": " << r.body;
+      }
+    }
+  }
+}
+
 long CpuTicks(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
   const std::string all((std::istreambuf_iterator<char>(in)), {});

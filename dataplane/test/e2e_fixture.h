@@ -34,6 +34,11 @@ class WrkLoad {
 // No non-2xx answer and no socket error in a wrk summary that shows requests.
 void ExpectNoFailures(const std::string& wrk_output);
 
+// Three rounds in which every client first sends its request for /c<i>/r<round> on `host`
+// (every other client a second one, pipelined behind it) and only then does each read its
+// answers: the requests arrive together. Each answer must be the origin's echo of its own request.
+void ExpectOwnResponses(std::vector<std::unique_ptr<TestConnection>>& clients, const std::string& host);
+
 // utime + stime of process `pid`, in clock ticks.
 long CpuTicks(pid_t pid);
 
