@@ -162,8 +162,8 @@ TEST_F(Https, RequestsAreProxiedAsHttps) {
 
 // The worker loop's batched reads and sends (--io_uring) carry TLS records too: many
 // keep-alive clients at once, half of them pipelining; and a response that fills the client's
-// socket, so that the rest of a batched send leaves later, before the response behind it. The
-// same again with --io_uring=false.
+// socket, so that the rest of a batched send leaves later, before the response behind it; and
+// a large upload. The same again with --io_uring=false.
 TEST_F(Https, ConcurrentClientsGetTheirOwnResponsesWithAndWithoutBatchedIo) {
   for (const bool batched : {true, false}) {
     SCOPED_TRACE(batched ? "batched" : "--io_uring=false");
@@ -190,6 +190,12 @@ TEST_F(Https, ConcurrentClientsGetTheirOwnResponsesWithAndWithoutBatchedIo) {
     EXPECT_EQ(std::count(r.body.begin(), r.body.end(), 'x'), static_cast<ptrdiff_t>(kBig));
     r = big.Read();
     EXPECT_TRUE(absl::StartsWith(r.body, "GET /echo/after ")) << r.body;
+    // A large upload: the request body comes through the read-ahead, 16 KB of records a turn.
+    const std::string upload(4 << 20, 'u');
+    ASSERT_TRUE(big.Send(absl::StrCat("POST /upload HTTP/1.1\r\nHost: secure.test\r\nContent-Length: ", upload.size(),
+                                      "\r\n\r\n", upload)));
+    r = big.Read();
+    EXPECT_EQ(r.body, absl::StrCat("bytes=", upload.size(), " sum=", upload.size() * 'u', "\n"));
   }
 }
 
