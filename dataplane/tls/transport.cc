@@ -113,7 +113,11 @@ int Transport::BioWrite(BIO* bio, const char* src, int len) {
   }
   const ssize_t n = send(t->fd_, src, static_cast<size_t>(len), MSG_NOSIGNAL);
   if (n >= 0) return static_cast<int>(n);
-  if (WouldBlock(errno)) BIO_set_retry_write(bio);
+  if (WouldBlock(errno)) {
+    BIO_set_retry_write(bio);
+  } else {
+    t->send_failed_ = true;
+  }
   return -1;
 }
 
@@ -128,12 +132,22 @@ long Transport::BioCtrl(BIO* bio, int cmd, long num, void* ptr) {
 }
 
 int Transport::SendLeftover() {
+  // After a reset or a broken pipe nothing more can leave: OpenSSL would retry its buffered
+  // records and then the close_notify, each a failing syscall (clients that close right after
+  // the handshake make the server's session tickets fail this way).
+  if (send_failed_) {
+    errno = EPIPE;
+    return -1;
+  }
   while (!raw_out_.empty()) {
     const ssize_t n = send(fd_, raw_out_.view().data(), raw_out_.size(), MSG_NOSIGNAL);
     if (n > 0) {
       raw_out_.Consume(static_cast<size_t>(n));
+    } else if (n < 0 && WouldBlock(errno)) {
+      return 0;
     } else {
-      return n < 0 && WouldBlock(errno) ? 0 : -1;
+      send_failed_ = true;
+      return -1;
     }
   }
   raw_out_.Release();
@@ -172,6 +186,7 @@ absl::string_view Transport::EncryptForSend(const char* src, size_t len) {
 ssize_t Transport::Sent(ssize_t result) {
   if (ssl_ == nullptr) return result;
   if (write_failed_) return -2;
+  if (result < 0 && !WouldBlock(static_cast<int>(-result))) send_failed_ = true;
   if (result <= 0) return result;
   raw_out_.Consume(static_cast<size_t>(result));
   if (!raw_out_.empty()) return 0;

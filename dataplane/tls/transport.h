@@ -113,6 +113,7 @@ class Transport {
   bool collect_ = false;      // BioWrite appends to raw_out_ (EncryptForSend)
   bool in_eof_ = false;       // the socket said EOF (BIO_CTRL_EOF)
   bool write_failed_ = false;  // EncryptForSend's SSL_write failed
+  bool send_failed_ = false;   // a send to the socket failed for good (reset, broken pipe)
   bool handshake_done_ = false;
   bool read_wants_write_ = false;
   bool read_starved_ = false;  // the last SSL_read wanted more bytes from the socket
