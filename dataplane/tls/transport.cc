@@ -248,7 +248,7 @@ ssize_t Transport::Read(char* dst, size_t len) {
   if (ssl_ == nullptr) {
     const ssize_t n = read(fd_, dst, len);
     if (n >= 0) return n;
-    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+    return WouldBlock(errno) ? -1 : -2;
   }
   read_wants_write_ = false;
   read_starved_ = false;
@@ -281,7 +281,7 @@ ssize_t Transport::Write(const char* src, size_t len) {
   if (ssl_ == nullptr) {
     const ssize_t n = send(fd_, src, len, MSG_NOSIGNAL);
     if (n >= 0) return n;
-    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+    return WouldBlock(errno) ? -1 : -2;
   }
   write_wants_read_ = false;
   if (encrypted_ > 0) {  // a batched send left ciphertext: the plaintext counts once it is out
