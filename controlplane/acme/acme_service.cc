@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/event_line.h"
@@ -77,7 +78,10 @@ void AcmeService::OnSnapshot(const controlplane::BuiltSnapshot& snapshot) {
   {
     absl::MutexLock lock(&mu_);
     std::map<std::string, std::pair<std::string, KnownCertificate>> known;
-    for (const controlplane::ResourcePtr& r : snapshot.resources) {
+    // Sorted by name: only the "cert/" range is walked, not every app of the snapshot.
+    for (auto at = snapshot.resources.LowerBound("cert/"); at != snapshot.resources.end(); ++at) {
+      const controlplane::ResourcePtr& r = *at;
+      if (!absl::StartsWith(r->name(), "cert/")) break;
       if (!r->has_certificate()) continue;
       auto it = known_.find(r->name());
       if (it != known_.end() && it->second.first == r->version()) {
