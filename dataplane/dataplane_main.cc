@@ -62,6 +62,9 @@ ABSL_FLAG(uint64_t, max_request_body_bytes, 0,
           "Largest request body accepted (0 = no limit); larger ones get 413, on either protocol");
 ABSL_FLAG(int64_t, read_budget_bytes, 64 << 10,
           "bytes read from one client connection per event-loop turn before others get theirs");
+ABSL_FLAG(bool, io_uring_receive, true,
+          "with --io_uring on kernels whose io_uring can wait on epoll (6.15+), plain sockets get their "
+          "bytes from the ring (one multishot receive each) instead of epoll readiness plus a read");
 ABSL_FLAG(bool, io_uring, true,
           "make each event-loop turn's socket reads with one io_uring submission instead of one "
           "read() each (falls back by itself where the kernel refuses io_uring)");
@@ -118,6 +121,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   p.plain_is_https = absl::GetFlag(FLAGS_plain_is_https);
   p.h2c = absl::GetFlag(FLAGS_h2c);
   p.batch_io = absl::GetFlag(FLAGS_io_uring);
+  p.ring_receive = absl::GetFlag(FLAGS_io_uring_receive);
   absl::StatusOr<net::CidrSet> trusted = net::CidrSet::Parse(absl::GetFlag(FLAGS_trusted_proxies));
   if (!trusted.ok()) return absl::InvalidArgumentError(absl::StrCat("--trusted_proxies: ", trusted.status().message()));
   p.trusted_proxies = *std::move(trusted);

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "common/log/log.h"
+#include "dataplane/net/ring_receive.h"
 
 namespace edgerouter::net {
 
@@ -105,7 +106,7 @@ bool ReadAhead::Take(uint64_t turn, ssize_t* result) {
   return true;
 }
 
-EventLoop::EventLoop(bool batch_io, bool ring_wait) {
+EventLoop::EventLoop(bool batch_io, bool ring_wait, bool ring_receive) {
   if (batch_io) {
     // Each submission's reads are non-blocking (MSG_DONTWAIT) and complete inline, so the ring
     // needs no kernel thread; one entry per epoll event of a turn.
@@ -131,12 +132,17 @@ EventLoop::EventLoop(bool batch_io, bool ring_wait) {
     ring_waits_ = probe != nullptr && io_uring_opcode_supported(probe, kOpEpollWait);
     if (probe != nullptr) io_uring_free_probe(probe);
   }
+  if (ring_waits_ && ring_receive) {  // the wait must be the ring's: it returns the receives
+    receiver_ = std::make_unique<RingReceiver>(ring_);
+    if (!receiver_->ok()) receiver_.reset();
+  }
   UpdateTime();
 }
 
 EventLoop::~EventLoop() {
   if (ring_ != nullptr) {
     io_uring_queue_exit(ring_);
+    receiver_.reset();  // its buffers, after the ring that wrote into them
     delete ring_;
   }
   close(wake_fd_);
@@ -150,6 +156,10 @@ void EventLoop::UpdateTime() {
 }
 
 void EventLoop::Add(int fd, uint32_t events, IoHandler* handler) {
+  if (receiver_ != nullptr && receiver_->attached(fd)) {
+    WatchAttached(fd, events, handler);
+    return;
+  }
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = handler;
@@ -157,13 +167,65 @@ void EventLoop::Add(int fd, uint32_t events, IoHandler* handler) {
 }
 
 void EventLoop::Modify(int fd, uint32_t events, IoHandler* handler) {
+  if (receiver_ != nullptr && receiver_->attached(fd)) {
+    WatchAttached(fd, events, handler);
+    return;
+  }
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = handler;
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
 }
 
-void EventLoop::Remove(int fd) { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::Remove(int fd) {
+  if (receiver_ != nullptr && receiver_->attached(fd)) {
+    WatchAttached(fd, 0, nullptr);
+    return;
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+bool EventLoop::ReceiveThroughRing(int fd, uint32_t events, IoHandler* handler) {
+  if (receiver_ == nullptr || fd < 0) return false;
+  if (receiver_->attached(fd)) return true;
+  receiver_->Attach(fd, handler, (events & EPOLLIN) != 0);
+  if (attached_epoll_.size() <= static_cast<size_t>(fd)) attached_epoll_.resize(static_cast<size_t>(fd) + 1, 0);
+  attached_epoll_[fd] = events;  // what Add registered (0: not added yet)
+  if (events != 0) WatchAttached(fd, events, handler);
+  return true;
+}
+
+void EventLoop::WatchAttached(int fd, uint32_t events, IoHandler* handler) {
+  receiver_->SetWantsInput(fd, (events & EPOLLIN) != 0);
+  // Bytes and their end come from the ring; epoll only says when a full socket takes sends
+  // again. Without EPOLLOUT the socket leaves epoll, which would report a hang-up for ever.
+  const uint32_t want = (events & EPOLLOUT) ? events & ~(EPOLLIN | EPOLLRDHUP) : 0;
+  uint32_t& registered = attached_epoll_[fd];
+  if (want == registered) return;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.ptr = handler;
+  if (want == 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  } else {
+    epoll_ctl(epoll_fd_, registered == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+  }
+  registered = want;
+}
+
+ssize_t EventLoop::Receive(int fd, char* dst, size_t len) {
+  if (receiver_ != nullptr && receiver_->attached(fd)) return receiver_->Receive(fd, dst, len);
+  return read(fd, dst, len);
+}
+
+void EventLoop::CloseSocket(int fd) {
+  if (receiver_ != nullptr && receiver_->attached(fd)) {
+    if (attached_epoll_[fd] != 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    attached_epoll_[fd] = 0;
+    receiver_->Detach(fd);
+  }
+  close(fd);
+}
 
 bool EventLoop::Post(std::function<void()> fn) {
   {
@@ -219,7 +281,7 @@ void EventLoop::ReadAheadAll(const epoll_event* events, int n) {
     auto* handler = static_cast<IoHandler*>(events[i].data.ptr);
     if (handler == nullptr || !(events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) continue;
     const ReadTarget t = handler->ReadAheadTarget();
-    if (t.dst == nullptr) continue;
+    if (t.dst == nullptr || (receiver_ != nullptr && receiver_->attached(t.fd))) continue;
     handlers[count] = handler;
     targets[count++] = t;
   }
@@ -230,7 +292,7 @@ void EventLoop::ReadAheadAll(const epoll_event* events, int n) {
   }
   if (count == 0) return;
   for (int i = 0; i < count; ++i) {
-    io_uring_sqe* sqe = io_uring_get_sqe(ring_);  // the ring holds kMaxEvents: never full here
+    io_uring_sqe* sqe = NextSqe(ring_);
     io_uring_prep_recv(sqe, targets[i].fd, targets[i].dst, targets[i].len, MSG_DONTWAIT);
     io_uring_sqe_set_data64(sqe, static_cast<uint64_t>(i));
   }
@@ -241,12 +303,10 @@ void EventLoop::ReadAheadAll(const epoll_event* events, int n) {
 
 void EventLoop::SubmitAndCollect(int count, ssize_t* results) {
   // Every entry is a non-blocking socket call: each completes during the submission.
-  int submitted = 0;
-  while (submitted < count) {
+  while (io_uring_sq_ready(ring_) > 0) {  // NextSqe may have submitted some already
     const int rc = io_uring_submit(ring_);
     if (rc == -EINTR) continue;
     if (rc <= 0) RingFailed("submit", rc);
-    submitted += rc;
   }
   for (int got = 0; got < count;) {
     io_uring_cqe* cqe = nullptr;
@@ -254,7 +314,9 @@ void EventLoop::SubmitAndCollect(int count, ssize_t* results) {
     if (rc == -EINTR) continue;
     if (rc < 0) RingFailed("wait", rc);
     const uint64_t tag = io_uring_cqe_get_data64(cqe);
-    if (tag == kEpollTag) {  // the armed wait ended while this turn runs: stale (RingWait)
+    if (RingReceiver::Owns(tag)) {
+      receiver_->OnCompletion(cqe);
+    } else if (tag == kEpollTag) {  // the armed wait ended while this turn runs: stale (RingWait)
       epoll_armed_ = false;
     } else {
       results[tag] = cqe->res;
@@ -271,9 +333,15 @@ int EventLoop::RingWait(int timeout_ms) {
   // ready is reported again.
   io_uring_cqe* stale = nullptr;
   while (epoll_armed_ && io_uring_peek_cqe(ring_, &stale) == 0) {
-    if (io_uring_cqe_get_data64(stale) == kEpollTag) epoll_armed_ = false;
+    const uint64_t tag = io_uring_cqe_get_data64(stale);
+    if (RingReceiver::Owns(tag)) {
+      receiver_->OnCompletion(stale);  // bytes, kept for the next turn's Dispatch
+    } else if (tag == kEpollTag) {
+      epoll_armed_ = false;
+    }
     io_uring_cqe_seen(ring_, stale);
   }
+  if (receiver_ != nullptr && receiver_->has_ready()) timeout_ms = 0;
   // This turn's sends (at most what the ring holds besides the wait; the rest go next turn).
   const size_t sends = std::min<size_t>(sends_.size(), kMaxEvents - 1);
   sending_.assign(sends_.begin(), sends_.begin() + static_cast<ptrdiff_t>(sends));
@@ -281,7 +349,7 @@ int EventLoop::RingWait(int timeout_ms) {
   send_results_.assign(sending_.size(), 0);
   const int queued = PrepareSends(0, sending_.size());
   if (!epoll_armed_) {
-    io_uring_sqe* sqe = io_uring_get_sqe(ring_);
+    io_uring_sqe* sqe = NextSqe(ring_);
     io_uring_prep_rw(kOpEpollWait, sqe, epoll_fd_, events_, kMaxEvents, 0);
     io_uring_sqe_set_data64(sqe, kEpollTag);
     epoll_armed_ = true;
@@ -305,7 +373,9 @@ int EventLoop::RingWait(int timeout_ms) {
       break;
     }
     const uint64_t tag = io_uring_cqe_get_data64(cqe);
-    if (tag == kEpollTag) {
+    if (RingReceiver::Owns(tag)) {
+      receiver_->OnCompletion(cqe);
+    } else if (tag == kEpollTag) {
       events = cqe->res > 0 ? cqe->res : 0;  // -EINTR and the like: none this time
       epoll_armed_ = false;
     } else {
@@ -335,7 +405,7 @@ int EventLoop::PrepareSends(size_t from, size_t count) {
     if (sending_[i] == nullptr) continue;
     const WriteSource src = sending_[i]->PendingWrite();
     if (src.len == 0) continue;
-    io_uring_sqe* sqe = io_uring_get_sqe(ring_);
+    io_uring_sqe* sqe = NextSqe(ring_);
     io_uring_prep_send(sqe, src.fd, src.data, src.len, MSG_DONTWAIT | MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, i);
     ++queued;
@@ -394,11 +464,13 @@ void EventLoop::Run() {
       }
       handler->OnIo(events_[i].events);
     }
+    if (receiver_ != nullptr) receiver_->Dispatch();
     for (TimerList* l : timer_lists_) l->Expire(now_ms_);
     if (ring_waits_) {  // queued sends leave with the next wait
       for (auto& hook : hooks_) {
         if (hook) hook();
       }
+      if (receiver_ != nullptr) receiver_->EndTurn();
       continue;
     }
     do {  // hooks may queue sends (their tasks answer requests), and sends' results tasks

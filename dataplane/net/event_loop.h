@@ -11,13 +11,17 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 
 struct io_uring;
+struct io_uring_cqe;
 
 namespace edgerouter::net {
+
+class RingReceiver;
 
 // Bytes a handler has for its socket (IoHandler::PendingWrite); no `len`: none.
 struct WriteSource {
@@ -117,8 +121,10 @@ class EventLoop {
   // `batch_io`: batch the reads and sends of a turn with io_uring (IoHandler) when the kernel
   // allows io_uring; otherwise each handler reads and writes by itself. `ring_wait`: also wait
   // for events through the ring when the kernel can (false: epoll_wait, and the sends in one
-  // submission at the end of the turn, as on kernels before 6.15).
-  explicit EventLoop(bool batch_io = true, bool ring_wait = true);
+  // submission at the end of the turn, as on kernels before 6.15). `ring_receive`: with the
+  // ring's wait, sockets handed to ReceiveThroughRing get their bytes from the ring
+  // (ring_receive.h).
+  explicit EventLoop(bool batch_io = true, bool ring_wait = true, bool ring_receive = true);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -126,6 +132,17 @@ class EventLoop {
   void Add(int fd, uint32_t events, IoHandler* handler);
   void Modify(int fd, uint32_t events, IoHandler* handler);
   void Remove(int fd);
+
+  // Receives for `fd` (added with `events`) through the ring from now on, when the loop can
+  // (false: epoll and the handler's own reads as before). Its handler then reads with Receive
+  // only and closes it with CloseSocket; EPOLLIN in Add/Modify/Remove says whether it wants
+  // input. Idempotent.
+  bool ReceiveThroughRing(int fd, uint32_t events, IoHandler* handler);
+  // As read(2) (>0, 0 at EOF, -1 with errno): the ring's bytes for an attached socket, a read()
+  // for any other.
+  ssize_t Receive(int fd, char* dst, size_t len);
+  // Detaches `fd` from the ring (its receive is cancelled, which lets the socket go) and closes it.
+  void CloseSocket(int fd);
 
   // Timer lists are owned by the caller and checked every iteration.
   void AddTimerList(TimerList* list) { timer_lists_.push_back(list); }
@@ -153,6 +170,7 @@ class EventLoop {
   void UpdateTime();
   // Counts loop iterations from 1 (ReadAhead results are valid within one).
   uint64_t turn() const { return turn_; }
+  RingReceiver* ring_receiver_for_test() { return receiver_.get(); }
   // Whether reads and writes are batched (IoHandler); when not, handlers do their own.
   bool batches_io() const { return ring_ != nullptr; }
   // Queues `handler` for this turn's batched send (once per OnWritten: the caller keeps a
@@ -174,6 +192,8 @@ class EventLoop {
   // index there); returns how many. HandOverSends gives each its send_results_ entry.
   int PrepareSends(size_t from, size_t count);
   void HandOverSends(size_t from, size_t count);
+  // An attached socket's epoll registration: only EPOLLOUT (and errors) come from epoll.
+  void WatchAttached(int fd, uint32_t events, IoHandler* handler);
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -181,6 +201,8 @@ class EventLoop {
   int64_t now_ms_ = 0;
   uint64_t turn_ = 1;
   ::io_uring* ring_ = nullptr;  // null: no batched reads or writes
+  std::unique_ptr<RingReceiver> receiver_;  // null: no socket receives through the ring
+  std::vector<uint32_t> attached_epoll_;    // per attached fd: the events registered (0: none)
   std::vector<IoHandler*> sends_;    // queued by SendSoon this turn
   std::vector<IoHandler*> sending_;  // the batch being sent (entries null once cancelled)
   std::vector<ssize_t> send_results_;

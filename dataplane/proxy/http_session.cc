@@ -117,9 +117,10 @@ void DownstreamConnection::Start() {
   worker_->stats().connections_active++;
   worker_->stats().connections_accepted++;
   watched_ = EPOLLIN | EPOLLRDHUP;
+  worker_->loop().ReceiveThroughRing(fd_, 0, this);  // before Add: EPOLLIN is not epoll's then
   worker_->loop().Add(fd_, watched_, this);
   if (tls_base_ == nullptr) {
-    transport_.InitPlain(fd_);
+    transport_.InitPlain(fd_, &worker_->loop());
     timer_.kind = kIdleTimer;
     worker_->idle_timers().Arm(&timer_, worker_->loop().now_ms());
     return;
@@ -128,7 +129,7 @@ void DownstreamConnection::Start() {
   state_ = State::kHandshake;
   timer_.kind = kHeaderTimer;
   worker_->header_timers().Arm(&timer_, worker_->loop().now_ms());
-  if (!transport_.InitTls(fd_, tls_base_)) Close();
+  if (!transport_.InitTls(fd_, tls_base_, &worker_->loop())) Close();
 }
 
 void DownstreamConnection::DriveHandshake() {
@@ -578,7 +579,7 @@ void DownstreamConnection::Close() {
   h2_.reset();  // resets its streams (their exchanges end as 499) before the socket goes
   worker_->loop().Remove(fd_);
   transport_.Shutdown();
-  close(fd_);
+  worker_->loop().CloseSocket(fd_);
   fd_ = -1;
   worker_->stats().connections_active--;
   worker_->OnConnectionClosed(this);

@@ -211,6 +211,7 @@ void DownstreamConnection::StepTls() {
 
 void DownstreamConnection::OnUpstreamConnected() {
   upstream_->connected = true;
+  upstream_->ReceiveThroughRing();
   upstream_->timer.kind = kResponseTimer;
   if (req_.backend->retry.has_value() && req_.backend->retry->per_try_timeout_ms > 0) {
     // Until the first response byte; then the data plane's response timeout (see OnUpstreamReadable).

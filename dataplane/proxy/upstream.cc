@@ -58,7 +58,7 @@ UpstreamConnection::~UpstreamConnection() {
 
 ssize_t UpstreamConnection::Read(char* dst, size_t len) {
   if (ssl_ == nullptr) {
-    ssize_t n = read(fd_, dst, len);
+    ssize_t n = loop_->Receive(fd_, dst, len);
     if (n >= 0) return n;
     return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
   }
@@ -201,7 +201,7 @@ void UpstreamConnection::Close() {
   net::TimerList::Disarm(&timer);
   if (send_queued_) loop_->CancelSend(this);
   if (!parked_) loop_->Remove(fd_);
-  close(fd_);
+  loop_->CloseSocket(fd_);
   fd_ = -1;
   owner_ = nullptr;
   UpstreamConnection* self = this;

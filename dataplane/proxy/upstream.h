@@ -102,6 +102,10 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
   // whatever the interest, so a socket that hung up while its reader is held back by a slow
   // client would otherwise wake the worker in a loop.
   void Park();
+  // A plain connection, once connected, receives through the loop's ring (net::RingReceiver).
+  void ReceiveThroughRing() {
+    if (ssl_ == nullptr && fd_ >= 0) loop_->ReceiveThroughRing(fd_, parked_ ? 0 : watched_, this);
+  }
   net::Timer timer;                   // connect / response / pool-idle timer
 
   void OnIo(uint32_t events) override;

@@ -57,7 +57,7 @@ Worker::Worker(int index, const ProxyOptions& options, ConfigSource* configs)
     : index_(index),
       options_(options),
       configs_(configs),
-      loop_(options.batch_io),
+      loop_(options.batch_io, /*ring_wait=*/true, options.ring_receive),
       header_timers_(options.header_timeout_ms),
       idle_timers_(options.idle_timeout_ms),
       connect_timers_(options.upstream_connect_timeout_ms),

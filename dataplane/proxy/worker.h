@@ -46,6 +46,7 @@ struct ProxyOptions {
   uint64_t max_request_body_bytes = 0;  // 0 = unlimited; over: 413 (HTTP/1.1 and HTTP/2 alike)
   size_t read_budget_bytes = 64 * 1024;  // read from one client connection per loop turn
   bool batch_io = true;            // a loop turn's socket reads and sends batched with io_uring
+  bool ring_receive = true;        // plain sockets receive through the ring (net::RingReceiver)
   // Certificates served before the first config arrives (--dev_cert / --default_cert only).
   std::shared_ptr<const tls::CertStore> fallback_certs;
   aws::AwsSettings aws;            // endpoints, credentials, client limits, S3 cache size

@@ -313,14 +313,16 @@ TEST_F(Dataplane, KeepAlivePipeliningAndTimeouts) {
 }
 
 // Many keep-alive clients at once: each turn of the event loop then reads and writes many
-// sockets in one batch (io_uring), and every client must get its own answers, in order, with
-// batching and without it (--io_uring=false: one read()/send() per socket).
-TEST_F(Dataplane, ConcurrentClientsGetTheirOwnResponsesWithAndWithoutBatchedIo) {
-  for (const bool batched : {true, false}) {
-    SCOPED_TRACE(batched ? "batched" : "--io_uring=false");
-    if (!batched) {
+// sockets in one batch (io_uring), and every client must get its own answers, in order, in
+// each I/O mode: receives through the ring (the default where the kernel has them), epoll
+// with each turn's reads in one submission (--io_uring_receive=false), and one read()/send()
+// per socket (--io_uring=false).
+TEST_F(Dataplane, ConcurrentClientsGetTheirOwnResponsesInEveryIoMode) {
+  for (const char* mode : {"", "--io_uring_receive=false", "--io_uring=false"}) {
+    SCOPED_TRACE(*mode ? mode : "default");
+    if (*mode) {
       dp_->Signal(SIGTERM);
-      StartDataplane({"--io_uring=false"});
+      StartDataplane({mode});
     }
     WaitForApplied(1);
     constexpr int kClients = 48;

@@ -1,5 +1,7 @@
 #include "dataplane/tls/transport.h"
 
+#include "dataplane/net/event_loop.h"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,7 +41,7 @@ Transport::~Transport() {
   if (ssl_ != nullptr) SSL_free(ssl_);
 }
 
-bool Transport::InitTls(int fd, SSL_CTX* base) {
+bool Transport::InitTls(int fd, SSL_CTX* base, net::EventLoop* loop) {
   // One method for every connection; its BIOs point at their Transport (no ownership).
   static BIO_METHOD* const method = [] {
     BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "edgerouter transport");
@@ -55,6 +57,7 @@ bool Transport::InitTls(int fd, SSL_CTX* base) {
     return m;
   }();
   fd_ = fd;
+  loop_ = loop;
   if (method == nullptr) return false;
   ssl_ = SSL_new(base);
   if (ssl_ == nullptr) return false;
@@ -88,7 +91,8 @@ int Transport::BioRead(BIO* bio, char* dst, int len) {
       n = -1;
     }
   } else {
-    n = recv(t->fd_, dst, static_cast<size_t>(len), 0);
+    n = t->loop_ != nullptr ? t->loop_->Receive(t->fd_, dst, static_cast<size_t>(len))
+                            : recv(t->fd_, dst, static_cast<size_t>(len), 0);
   }
   if (n > 0) return static_cast<int>(n);
   if (n == 0) {
@@ -246,7 +250,7 @@ absl::string_view Transport::alpn() const {
 
 ssize_t Transport::Read(char* dst, size_t len) {
   if (ssl_ == nullptr) {
-    const ssize_t n = read(fd_, dst, len);
+    const ssize_t n = loop_ != nullptr ? loop_->Receive(fd_, dst, len) : read(fd_, dst, len);
     if (n >= 0) return n;
     return WouldBlock(errno) ? -1 : -2;
   }

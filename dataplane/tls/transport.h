@@ -12,6 +12,10 @@
 #include "absl/strings/string_view.h"
 #include "dataplane/proxy/io_buffer.h"
 
+namespace edgerouter::net {
+class EventLoop;
+}
+
 typedef struct bio_st BIO;
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -39,9 +43,14 @@ class Transport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
-  void InitPlain(int fd) { fd_ = fd; }
-  // Server TLS on `fd`, starting on `base` (the ClientHello callback may switch contexts).
-  bool InitTls(int fd, SSL_CTX* base);
+  // Plain bytes: read through `loop` (net::EventLoop::Receive: the ring's, for an attached socket).
+  void InitPlain(int fd, net::EventLoop* loop) {
+    fd_ = fd;
+    loop_ = loop;
+  }
+  // Server TLS on `fd`, starting on `base` (the ClientHello callback may switch contexts);
+  // ciphertext read through `loop` as above.
+  bool InitTls(int fd, SSL_CTX* base, net::EventLoop* loop);
   bool tls() const { return ssl_ != nullptr; }
 
   enum class Handshake { kDone, kWantRead, kWantWrite, kFailed };
@@ -104,6 +113,7 @@ class Transport {
   int SendLeftover();
 
   int fd_ = -1;
+  net::EventLoop* loop_ = nullptr;  // socket reads (null: read(2) itself)
   SSL* ssl_ = nullptr;
   proxy::IoBuffer raw_in_;    // ciphertext the loop read ahead, not yet taken by OpenSSL
   proxy::IoBuffer raw_out_;   // ciphertext of a batched send not yet on the socket
