@@ -141,6 +141,16 @@ EventLoop::EventLoop(bool batch_io, bool ring_wait, bool ring_receive) {
 
 EventLoop::~EventLoop() {
   if (ring_ != nullptr) {
+    if (receiver_ != nullptr) {
+      // Ends every receive before the ring goes: its teardown is asynchronous, and a receive
+      // still running then would write into pool memory that is unmapped below.
+      io_uring_sync_cancel_reg cancel{};
+      cancel.fd = -1;
+      cancel.flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+      cancel.timeout.tv_sec = -1;
+      cancel.timeout.tv_nsec = -1;
+      io_uring_register_sync_cancel(ring_, &cancel);
+    }
     io_uring_queue_exit(ring_);
     receiver_.reset();  // its buffers, after the ring that wrote into them
     delete ring_;

@@ -45,6 +45,9 @@ absl::StatusOr<int> ListenReusePort(const std::string& address) {
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  // Accepted sockets inherit it (Linux copies the listener's TCP state): no setsockopt per
+  // connection.
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (bind(fd, sa->get(), sa->len) != 0 || listen(fd, 4096) != 0) {
     const std::string err = std::strerror(errno);
     close(fd);
@@ -161,8 +164,6 @@ void Worker::Accept(int listen_fd, SSL_CTX* tls_base) {
       close(fd);
       continue;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     auto* conn = new DownstreamConnection(this, fd, peer, tls_base);
     connections_.insert(conn);
     ++connection_count_;
