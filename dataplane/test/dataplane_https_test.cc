@@ -160,11 +160,11 @@ TEST_F(Https, RequestsAreProxiedAsHttps) {
   EXPECT_TRUE(absl::StrContains(many, "X-Forwarded-Proto: https")) << many.substr(many.size() - 1000);
 }
 
-// The worker loop's ring receives and batched sends (--io_uring) carry TLS records too: many
+// The worker loop's batched reads and sends (--io_uring) carry TLS records too: many
 // keep-alive clients at once, half of them pipelining; and a response that fills the client's
 // socket, so that the rest of a batched send leaves later, before the response behind it; and
-// a large upload. The same again with the batched reads of epoll's turns
-// (--io_uring_receive=false) and with neither (--io_uring=false).
+// a large upload. In every I/O mode: by default the origin sockets receive through the ring,
+// with --io_uring_receive=false through epoll's batched reads, with --io_uring=false by read().
 TEST_F(Https, ConcurrentClientsGetTheirOwnResponsesInEveryIoMode) {
   for (const char* mode : {"", "--io_uring_receive=false", "--io_uring=false"}) {
     SCOPED_TRACE(*mode ? mode : "default");
@@ -191,7 +191,7 @@ TEST_F(Https, ConcurrentClientsGetTheirOwnResponsesInEveryIoMode) {
     EXPECT_EQ(std::count(r.body.begin(), r.body.end(), 'x'), static_cast<ptrdiff_t>(kBig));
     r = big.Read();
     EXPECT_TRUE(absl::StartsWith(r.body, "GET /echo/after ")) << r.body;
-    // A large upload: the request body comes through the ring (or the read-ahead), 16 KB a turn.
+    // A large upload: the request body comes through the read-ahead, 16 KB of records a turn.
     const std::string upload(4 << 20, 'u');
     ASSERT_TRUE(big.Send(absl::StrCat("POST /upload HTTP/1.1\r\nHost: secure.test\r\nContent-Length: ", upload.size(),
                                       "\r\n\r\n", upload)));
