@@ -223,9 +223,8 @@ void EventLoop::WatchAttached(int fd, uint32_t events, IoHandler* handler) {
   registered = want;
 }
 
-ssize_t EventLoop::Receive(int fd, char* dst, size_t len) {
-  if (receiver_ != nullptr && receiver_->attached(fd)) return receiver_->Receive(fd, dst, len);
-  return read(fd, dst, len);
+ssize_t EventLoop::ReceiveAttachedOrRead(int fd, char* dst, size_t len) {
+  return receiver_->attached(fd) ? receiver_->Receive(fd, dst, len) : read(fd, dst, len);
 }
 
 void EventLoop::CloseSocket(int fd) {

@@ -8,6 +8,7 @@
 
 #include <sys/epoll.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <functional>
@@ -138,9 +139,12 @@ class EventLoop {
   // only and closes it with CloseSocket; EPOLLIN in Add/Modify/Remove says whether it wants
   // input. Idempotent.
   bool ReceiveThroughRing(int fd, uint32_t events, IoHandler* handler);
+  bool receives_through_ring() const { return receiver_ != nullptr; }
   // As read(2) (>0, 0 at EOF, -1 with errno): the ring's bytes for an attached socket, a read()
   // for any other.
-  ssize_t Receive(int fd, char* dst, size_t len);
+  ssize_t Receive(int fd, char* dst, size_t len) {
+    return receiver_ != nullptr ? ReceiveAttachedOrRead(fd, dst, len) : ::read(fd, dst, len);
+  }
   // Detaches `fd` from the ring (its receive is cancelled, which lets the socket go) and closes it.
   void CloseSocket(int fd);
 
@@ -181,6 +185,7 @@ class EventLoop {
 
  private:
   void RunPosted();
+  ssize_t ReceiveAttachedOrRead(int fd, char* dst, size_t len);
   void ReadAheadAll(const epoll_event* events, int n);
   void FlushSends();
   // The ring's epoll wait, submitted with the queued sends (whose results it hands over

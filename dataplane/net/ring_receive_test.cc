@@ -34,8 +34,9 @@ std::string Pattern(size_t n, size_t seed) {
 
 // One attached socket's handler: takes at most `take` bytes per OnIo (0: all there is).
 struct RingEnd : IoHandler {
-  EventLoop* loop = nullptr;
-  int fd = -1;
+  RingEnd(EventLoop* l, int f) : loop(l), fd(f) {}
+  EventLoop* loop;
+  int fd;
   size_t take = 0;
   std::string got;
   std::vector<uint32_t> events;
@@ -75,9 +76,7 @@ struct RingEnd : IoHandler {
 TEST(RingReceive, BytesComeInOrderLevelTriggeredThenTheEnd) {
   EventLoop loop;
   auto fds = Pair();
-  RingEnd end;
-  end.loop = &loop;
-  end.fd = fds[0];
+  RingEnd end(&loop, fds[0]);
   end.take = 7;
   end.on_eof = [&] { loop.Stop(); };
   ATTACH_OR_SKIP(loop, end, EPOLLIN | EPOLLRDHUP);
@@ -99,9 +98,7 @@ TEST(RingReceive, BytesComeInOrderLevelTriggeredThenTheEnd) {
 TEST(RingReceive, ClosingAnAttachedSocketLetsItGo) {
   EventLoop loop;
   auto fds = Pair();
-  RingEnd end;
-  end.loop = &loop;
-  end.fd = fds[0];
+  RingEnd end(&loop, fds[0]);
   ATTACH_OR_SKIP(loop, end, EPOLLIN | EPOLLRDHUP);
   std::thread runner([&] { loop.Run(); });
   // The first turn's wait armed its receive; the close comes a turn later.
@@ -121,9 +118,7 @@ TEST(RingReceive, ClosingAnAttachedSocketLetsItGo) {
 TEST(RingReceive, ASocketThatDoesNotReadIsPausedAndLosesNothing) {
   EventLoop loop;
   auto fds = Pair();
-  RingEnd end;
-  end.loop = &loop;
-  end.fd = fds[0];
+  RingEnd end(&loop, fds[0]);
   ATTACH_OR_SKIP(loop, end, EPOLLRDHUP);  // no EPOLLIN: nothing wanted yet
   constexpr size_t kTotal = 8 << 20;
   const std::string sent = Pattern(kTotal, 2);
@@ -179,9 +174,7 @@ TEST(RingReceive, MoreBytesThanThePoolHoldsAllArrive) {
     pairs.push_back(Pair());
     int big = 1 << 20;
     setsockopt(pairs[i][1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-    auto end = std::make_unique<RingEnd>();
-    end->loop = &loop;
-    end->fd = pairs[i][0];
+    auto end = std::make_unique<RingEnd>(&loop, pairs[i][0]);
     end->on_eof = [&] {
       if (++done == kSockets) loop.Stop();
     };
@@ -204,8 +197,7 @@ TEST(RingReceive, MoreBytesThanThePoolHoldsAllArrive) {
 TEST(RingReceive, OffMeansPlainReads) {
   EventLoop loop(/*batch_io=*/true, /*ring_wait=*/true, /*ring_receive=*/false);
   auto fds = Pair();
-  RingEnd end;
-  end.fd = fds[0];
+  RingEnd end(&loop, fds[0]);
   EXPECT_FALSE(loop.ReceiveThroughRing(fds[0], 0, &end));
   ASSERT_EQ(write(fds[1], "abc", 3), 3);
   char buf[8];

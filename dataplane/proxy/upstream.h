@@ -103,8 +103,9 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
   // client would otherwise wake the worker in a loop.
   void Park();
   // A plain connection, once connected, receives through the loop's ring (net::RingReceiver).
-  void ReceiveThroughRing() {
-    if (ssl_ == nullptr && fd_ >= 0) loop_->ReceiveThroughRing(fd_, parked_ ? 0 : watched_, this);
+  void ReceiveThroughRing() {  // inline: called for every request on a connection
+    if (ring_ || ssl_ != nullptr || fd_ < 0 || !loop_->receives_through_ring()) return;
+    ring_ = loop_->ReceiveThroughRing(fd_, parked_ ? 0 : watched_, this);
   }
   net::Timer timer;                   // connect / response / pool-idle timer
 
@@ -126,6 +127,7 @@ class UpstreamConnection : public net::IoHandler, public net::TimerTarget {
   int fd_;
   uint32_t watched_ = 0;
   bool parked_ = false;
+  bool ring_ = false;  // receives through the loop's ring
   UpstreamOwner* owner_ = nullptr;
   SSL* ssl_ = nullptr;
   net::ReadAhead read_ahead_;
