@@ -63,8 +63,8 @@ ABSL_FLAG(uint64_t, max_request_body_bytes, 0,
 ABSL_FLAG(int64_t, read_budget_bytes, 64 << 10,
           "bytes read from one client connection per event-loop turn before others get theirs");
 ABSL_FLAG(bool, io_uring_receive, true,
-          "with --io_uring on kernels whose io_uring can wait on epoll (6.15+), plain sockets get their "
-          "bytes from the ring (one multishot receive each) instead of epoll readiness plus a read");
+          "with --io_uring on kernels with capped multishot receives (6.17+, probed), plain sockets get "
+          "their bytes from the ring (one multishot receive each) instead of epoll readiness plus a read");
 ABSL_FLAG(bool, io_uring, true,
           "make each event-loop turn's socket reads with one io_uring submission instead of one "
           "read() each (falls back by itself where the kernel refuses io_uring)");

@@ -97,7 +97,7 @@ void RingReceiver::Recycle(uint16_t buffer) {
 }
 
 namespace {
-// A multishot receive from the pool with the kernel's two caps (Linux 6.16+): `len` bytes per
+// A multishot receive from the pool with the kernel's two caps (Linux 6.17+): `len` bytes per
 // wake-up of the socket (one buffer: a socket with much queued cannot take the whole pool while
 // others wait), and `total` bytes in all, after which its last completion comes without
 // IORING_CQE_F_MORE. That total is what pauses a socket that does not read: it is armed again

@@ -13,7 +13,7 @@
 // that does not read cannot starve the others. A receive ends after kHoldLimit bytes and is
 // armed again only while its socket holds less than that, so a socket that does not read keeps
 // at most 2 × kHoldLimit here and the kernel's socket buffer (TCP's window) holds the rest.
-// Needs the receive caps of Linux 6.16+ (probed; without them nothing is attached).
+// Needs the receive caps of Linux 6.17+ (probed; without them nothing is attached).
 #ifndef EDGEROUTER_DATAPLANE_NET_RING_RECEIVE_H_
 #define EDGEROUTER_DATAPLANE_NET_RING_RECEIVE_H_
 
@@ -67,6 +67,7 @@ class RingReceiver {
   void EndTurn();
   // A handler wants input that is already here: the loop must not sleep.
   bool has_ready() const { return !ready_.empty(); }
+  size_t slot_count() const { return slots_.size(); }  // tests: the table never shrinks
   // Bytes held for `fd`, and whether its receive is off because of them (tests).
   size_t held(int fd) const { return attached(fd) ? slots_[by_fd_[fd]].held() : 0; }
   bool paused(int fd) const {

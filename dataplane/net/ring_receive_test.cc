@@ -193,6 +193,43 @@ TEST(RingReceive, MoreBytesThanThePoolHoldsAllArrive) {
   }
 }
 
+// Sockets come and go (with bytes, with their end, or with neither when closed): the slot of a
+// closed socket is reused once its receive's last completion came, so the table stays about as
+// large as the most sockets open at once (200 rounds of 5 would leave 1,000 otherwise).
+TEST(RingReceive, SlotsOfClosedSocketsAreReused) {
+  EventLoop loop;
+  if (!loop.receives_through_ring()) GTEST_SKIP() << "no io_uring receives here";
+  constexpr int kRounds = 200;
+  constexpr int kOpen = 5;
+  std::vector<std::unique_ptr<RingEnd>> ends;
+  std::vector<int> peers;
+  int round = 0;
+  std::function<void()> step = [&] {
+    for (auto& end : ends) loop.CloseSocket(end->fd);
+    for (int peer : peers) close(peer);
+    ends.clear();
+    peers.clear();
+    if (round++ == kRounds) {
+      loop.Stop();
+      return;
+    }
+    for (int i = 0; i < kOpen; ++i) {
+      auto fds = Pair();
+      ends.push_back(std::make_unique<RingEnd>(&loop, fds[0]));
+      ASSERT_TRUE(loop.ReceiveThroughRing(fds[0], 0, ends.back().get()));
+      loop.Add(fds[0], EPOLLIN | EPOLLRDHUP, ends.back().get());
+      if (i % 3 == 1) ASSERT_EQ(write(fds[1], "x", 1), 1);
+      if (i % 3 == 2) shutdown(fds[1], SHUT_WR);
+      peers.push_back(fds[1]);
+    }
+    loop.Post([&] { loop.Post(step); });  // two turns: the receives are armed and may complete
+  };
+  std::thread runner([&] { loop.Run(); });
+  loop.Post(step);
+  runner.join();
+  EXPECT_LE(loop.ring_receiver_for_test()->slot_count(), 4u * kOpen);
+}
+
 // Without the ring's receives (flag off), nothing attaches and Receive is a plain read.
 TEST(RingReceive, OffMeansPlainReads) {
   EventLoop loop(/*batch_io=*/true, /*ring_wait=*/true, /*ring_receive=*/false);
