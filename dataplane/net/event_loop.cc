@@ -165,8 +165,10 @@ void EventLoop::UpdateTime() {
   now_ms_ = static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool EventLoop::Attached(int fd) const { return receiver_ != nullptr && receiver_->attached(fd); }
+
 void EventLoop::Add(int fd, uint32_t events, IoHandler* handler) {
-  if (receiver_ != nullptr && receiver_->attached(fd)) {
+  if (Attached(fd)) {
     WatchAttached(fd, events, handler);
     return;
   }
@@ -177,7 +179,7 @@ void EventLoop::Add(int fd, uint32_t events, IoHandler* handler) {
 }
 
 void EventLoop::Modify(int fd, uint32_t events, IoHandler* handler) {
-  if (receiver_ != nullptr && receiver_->attached(fd)) {
+  if (Attached(fd)) {
     WatchAttached(fd, events, handler);
     return;
   }
@@ -188,7 +190,7 @@ void EventLoop::Modify(int fd, uint32_t events, IoHandler* handler) {
 }
 
 void EventLoop::Remove(int fd) {
-  if (receiver_ != nullptr && receiver_->attached(fd)) {
+  if (Attached(fd)) {
     WatchAttached(fd, 0, nullptr);
     return;
   }
@@ -228,7 +230,7 @@ ssize_t EventLoop::ReceiveAttachedOrRead(int fd, char* dst, size_t len) {
 }
 
 void EventLoop::CloseSocket(int fd) {
-  if (receiver_ != nullptr && receiver_->attached(fd)) {
+  if (Attached(fd)) {
     if (attached_epoll_[fd] != 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
     attached_epoll_[fd] = 0;
     receiver_->Detach(fd);
@@ -290,7 +292,7 @@ void EventLoop::ReadAheadAll(const epoll_event* events, int n) {
     auto* handler = static_cast<IoHandler*>(events[i].data.ptr);
     if (handler == nullptr || !(events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) continue;
     const ReadTarget t = handler->ReadAheadTarget();
-    if (t.dst == nullptr || (receiver_ != nullptr && receiver_->attached(t.fd))) continue;
+    if (t.dst == nullptr || Attached(t.fd)) continue;
     handlers[count] = handler;
     targets[count++] = t;
   }

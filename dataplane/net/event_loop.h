@@ -197,6 +197,7 @@ class EventLoop {
   // index there); returns how many. HandOverSends gives each its send_results_ entry.
   int PrepareSends(size_t from, size_t count);
   void HandOverSends(size_t from, size_t count);
+  bool Attached(int fd) const;  // receives through the ring
   // An attached socket's epoll registration: only EPOLLOUT (and errors) come from epoll.
   void WatchAttached(int fd, uint32_t events, IoHandler* handler);
 

@@ -22,7 +22,7 @@ constexpr uint32_t kBuffers = 256;
 constexpr uint32_t kBufferSize = 16 * 1024;
 constexpr uint16_t kGroup = 0;
 constexpr uint64_t kMine = 2ull << 62;
-constexpr uint64_t kCancelBit = 1ull << 61;  // a cancel entry's own completion (ignored)
+constexpr uint64_t kCancelBit = 1ull << 61;  // completions ignored: a cancel's own, the probe's
 constexpr uint32_t kGenerationMask = (1u << 29) - 1;
 }  // namespace
 
@@ -156,7 +156,6 @@ void RingReceiver::Cancel(uint32_t index) {
   io_uring_sqe* sqe = NextSqe(ring_);
   io_uring_prep_cancel64(sqe, Tag(index), 0);
   io_uring_sqe_set_data64(sqe, kMine | kCancelBit);
-  slots_[index].cancelling = true;
 }
 
 void RingReceiver::Free(uint32_t index) {
@@ -184,7 +183,7 @@ void RingReceiver::Attach(int fd, IoHandler* handler, bool wants_input) {
   s.fd = fd;
   s.handler = handler;
   ++s.generation;
-  s.armed = s.cancelling = s.queued_ready = s.in_holding = s.in_rearm = false;
+  s.armed = s.queued_ready = s.in_holding = s.in_rearm = false;
   s.wants_input = wants_input;
   s.end = 0;
   s.chunks.clear();
@@ -206,10 +205,10 @@ void RingReceiver::Detach(int fd) {
   s.spill_off = 0;
   s.handler = nullptr;
   s.wants_input = false;
-  if (!s.armed) {
-    Free(index);
-  } else if (!s.cancelling) {
+  if (s.armed) {
     Cancel(index);  // freed at its last completion
+  } else {
+    Free(index);
   }
 }
 
@@ -266,7 +265,7 @@ void RingReceiver::OnCompletion(const io_uring_cqe* cqe) {
     return;
   }
   Slot& s = slots_[index];
-  if (!(cqe->flags & IORING_CQE_F_MORE)) s.armed = s.cancelling = false;
+  if (!(cqe->flags & IORING_CQE_F_MORE)) s.armed = false;
   if (s.handler == nullptr) {  // detached: the bytes have no reader
     if (has_buffer) Recycle(buffer);
     if (!s.armed) Free(index);

@@ -90,7 +90,6 @@ class RingReceiver {
     IoHandler* handler = nullptr;  // null: detached, waiting for its receive's last completion
     uint32_t generation = 0;
     bool armed = false;        // a multishot receive is on the ring
-    bool cancelling = false;   // its cancel is queued or on the ring
     bool wants_input = false;
     bool queued_ready = false;  // in ready_
     bool in_holding = false;    // in holding_

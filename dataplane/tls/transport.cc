@@ -91,8 +91,7 @@ int Transport::BioRead(BIO* bio, char* dst, int len) {
       n = -1;
     }
   } else {
-    n = t->loop_ != nullptr ? t->loop_->Receive(t->fd_, dst, static_cast<size_t>(len))
-                            : recv(t->fd_, dst, static_cast<size_t>(len), 0);
+    n = t->loop_->Receive(t->fd_, dst, static_cast<size_t>(len));
   }
   if (n > 0) return static_cast<int>(n);
   if (n == 0) {
@@ -250,7 +249,7 @@ absl::string_view Transport::alpn() const {
 
 ssize_t Transport::Read(char* dst, size_t len) {
   if (ssl_ == nullptr) {
-    const ssize_t n = loop_ != nullptr ? loop_->Receive(fd_, dst, len) : read(fd_, dst, len);
+    const ssize_t n = loop_->Receive(fd_, dst, len);
     if (n >= 0) return n;
     return WouldBlock(errno) ? -1 : -2;
   }

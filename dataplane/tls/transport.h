@@ -43,7 +43,8 @@ class Transport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
-  // Plain bytes: read through `loop` (net::EventLoop::Receive: the ring's, for an attached socket).
+  // Plain bytes, read through `loop` (EventLoop::Receive: from the ring for an attached socket,
+  // else read(2)).
   void InitPlain(int fd, net::EventLoop* loop) {
     fd_ = fd;
     loop_ = loop;
@@ -87,7 +88,7 @@ class Transport {
   // Batched socket I/O for TLS (net::IoHandler): the worker loop moves the ciphertext, so a
   // TLS request costs no read or send syscall of its own. OpenSSL talks to a BIO of ours,
   // which reads from the loop's read-ahead and collects records for the loop's send; with
-  // nothing batched it calls recv/send itself, as a socket BIO would.
+  // nothing batched it reads (EventLoop::Receive) and sends itself, as a socket BIO would.
   //
   // Reads: the loop reads into ReadAheadBuffer() and hands the result to OnReadAhead. While
   // ReadFromAheadOnly(true) (the handler's reads in that turn), Read() consumes those bytes
@@ -113,7 +114,7 @@ class Transport {
   int SendLeftover();
 
   int fd_ = -1;
-  net::EventLoop* loop_ = nullptr;  // socket reads (null: read(2) itself)
+  net::EventLoop* loop_ = nullptr;  // every socket read goes through it (EventLoop::Receive)
   SSL* ssl_ = nullptr;
   proxy::IoBuffer raw_in_;    // ciphertext the loop read ahead, not yet taken by OpenSSL
   proxy::IoBuffer raw_out_;   // ciphertext of a batched send not yet on the socket
