@@ -150,6 +150,9 @@ TEST_F(IpRules, BadFileIsRejectedWithLineAndColumnWhileTheOldRulesServe) {
   WriteRules("allow_all { prefix = \"127.0.0.0/8\" }\nallow_all {\n  prefix = \"127.0.0.300/32\"\n}\n");
   ASSERT_TRUE(cp_->WaitForLine("ip rules file rejected", absl::Seconds(10)).ok()) << cp_->Output();
   EXPECT_TRUE(absl::StrContains(cp_->Output(), "ip-rules.hcl:3:12: invalid prefix")) << cp_->Output();
+  // That line comes when the file is read; the snapshot that reports it is built afterwards,
+  // and logs each rejection once it is the current one.
+  ASSERT_TRUE(cp_->WaitForLine("id=iprules", absl::Seconds(10)).ok()) << cp_->Output();
   std::string errors;
   EXPECT_EQ(Ctl({"discovery", "errors"}, &errors), 0);
   EXPECT_TRUE(absl::StrContains(errors, "3:12")) << errors;
