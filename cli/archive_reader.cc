@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -34,8 +35,10 @@ absl::StatusOr<std::vector<ArchiveFile>> ReadArchive(absl::string_view data) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": only regular files and directories are supported"));
     }
     ArchiveFile file{path, {}};
+    // The header's size is the archive's claim, not a fact: a file can hold no more than the
+    // input when uncompressed, and a compressed one grows as it is read.
     const la_int64_t size = archive_entry_size(entry);
-    if (size > 0) file.content.reserve(static_cast<size_t>(size));
+    if (size > 0) file.content.reserve(std::min(static_cast<size_t>(size), data.size()));
     char buf[64 << 10];
     while (true) {
       const la_ssize_t n = archive_read_data(a.get(), buf, sizeof(buf));
