@@ -10,7 +10,7 @@
 
 namespace edgerouter::ctl {
 
-absl::StatusOr<std::vector<ArchiveFile>> ReadArchive(absl::string_view data) {
+absl::StatusOr<std::vector<ArchiveFile>> ReadArchive(absl::string_view data, size_t max_bytes) {
   std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
@@ -19,6 +19,7 @@ absl::StatusOr<std::vector<ArchiveFile>> ReadArchive(absl::string_view data) {
     return absl::InvalidArgumentError(absl::StrCat("not a tar archive: ", archive_error_string(a.get())));
   }
   std::vector<ArchiveFile> files;
+  size_t total = 0;
   archive_entry* entry = nullptr;
   while (true) {
     const int rc = archive_read_next_header(a.get(), &entry);
@@ -44,6 +45,11 @@ absl::StatusOr<std::vector<ArchiveFile>> ReadArchive(absl::string_view data) {
       const la_ssize_t n = archive_read_data(a.get(), buf, sizeof(buf));
       if (n < 0) return absl::InvalidArgumentError(absl::StrCat(path, ": ", archive_error_string(a.get())));
       if (n == 0) break;
+      total += static_cast<size_t>(n);
+      if (total > max_bytes) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": the archive unpacks to more than ", max_bytes, " bytes (the limit)"));
+      }
       file.content.append(buf, static_cast<size_t>(n));
     }
     files.push_back(std::move(file));

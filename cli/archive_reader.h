@@ -5,6 +5,7 @@
 #ifndef EDGEROUTER_CLI_ARCHIVE_READER_H_
 #define EDGEROUTER_CLI_ARCHIVE_READER_H_
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,13 @@ struct ArchiveFile {
   std::string content;
 };
 
-// InvalidArgument naming the entry for a link or special file, or describing a corrupt archive.
-absl::StatusOr<std::vector<ArchiveFile>> ReadArchive(absl::string_view data);
+// What an archive may unpack to in all. A few KB of bzip2 can claim gigabytes; everything read
+// is held in memory (for the upload), so a bomb is refused by name rather than ending in OOM.
+inline constexpr size_t kMaxUnpackedBytes = size_t{4} << 30;
+
+// InvalidArgument naming the entry for a link or special file, or the one that crosses
+// `max_bytes`, or describing a corrupt archive.
+absl::StatusOr<std::vector<ArchiveFile>> ReadArchive(absl::string_view data, size_t max_bytes = kMaxUnpackedBytes);
 
 }  // namespace edgerouter::ctl
 

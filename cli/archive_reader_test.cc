@@ -49,6 +49,29 @@ TEST(ArchiveReaderTest, CorruptInputIsAnError) {
   EXPECT_FALSE(ReadArchive(tar.substr(0, 700)).ok());
 }
 
+// A small compressed archive that unpacks past the limit is refused by the file that crosses it.
+TEST(ArchiveReaderTest, AnArchiveUnpackingPastTheLimitIsRefusedNamingTheFile) {
+  std::string tmpl = std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") + "/bombXXXXXX";
+  const std::string dir = mkdtemp(tmpl.data());
+  std::filesystem::create_directories(dir + "/root");
+  std::ofstream(dir + "/root/small.txt") << "fine";
+  std::ofstream(dir + "/root/zeros.bin") << std::string(3 << 20, '\0');
+  const std::string cmd = "cd " + dir + "/root && /bin/tar -z -cf " + dir + "/a small.txt zeros.bin";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(dir + "/a", std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  const std::string archive = s.str();
+  ASSERT_LT(archive.size(), 10000u);
+  const absl::StatusOr<std::vector<ArchiveFile>> refused = ReadArchive(archive, 1 << 20);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "zeros.bin")) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "1048576")) << refused.status();
+  const absl::StatusOr<std::vector<ArchiveFile>> taken = ReadArchive(archive, 4 << 20);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->size(), 2u);
+}
+
 // A header may claim any size up to 8 GiB; the reader must not believe it before the bytes
 // arrive (the fuzz seed huge-size-field.tar fails under the fuzzer's malloc limit otherwise).
 TEST(ArchiveReaderTest, ASizeFieldLargerThanTheArchiveIsATruncationNamingTheFile) {

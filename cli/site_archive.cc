@@ -4,7 +4,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "cli/archive_reader.h"
 
 namespace edgerouter::ctl {
 
@@ -19,8 +18,8 @@ absl::StatusOr<std::string> CleanArchivePath(absl::string_view name) {
   return absl::StrJoin(parts, "/");
 }
 
-absl::StatusOr<std::vector<SiteFile>> ReadSiteArchive(absl::string_view archive) {
-  absl::StatusOr<std::vector<ArchiveFile>> entries = ReadArchive(archive);
+absl::StatusOr<std::vector<SiteFile>> ReadSiteArchive(absl::string_view archive, size_t max_bytes) {
+  absl::StatusOr<std::vector<ArchiveFile>> entries = ReadArchive(archive, max_bytes);
   if (!entries.ok()) return entries.status();
   std::vector<SiteFile> files;
   files.reserve(entries->size());

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "cli/archive_reader.h"
 
 namespace edgerouter::ctl {
 
@@ -18,7 +19,8 @@ struct SiteFile {
   std::string content;
 };
 
-absl::StatusOr<std::vector<SiteFile>> ReadSiteArchive(absl::string_view archive);
+// `max_bytes`: what the archive may unpack to (archive_reader.h).
+absl::StatusOr<std::vector<SiteFile>> ReadSiteArchive(absl::string_view archive, size_t max_bytes = kMaxUnpackedBytes);
 
 // "./a//b/" -> "a/b"; error for absolute paths and ".." components.
 absl::StatusOr<std::string> CleanArchivePath(absl::string_view name);
