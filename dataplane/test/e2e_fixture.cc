@@ -91,6 +91,7 @@ void DataplaneE2E::SetUp() {
   cp_grpc_port_ = PickFreeLoopbackPort();
   StartControlPlane();
   StartDataplane(DataplaneFlags());
+  if (StartsWithConfig()) WaitForApplied(1);
 }
 
 void DataplaneE2E::TearDown() {
