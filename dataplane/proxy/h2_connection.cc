@@ -388,7 +388,13 @@ void H2Connection::OnRequestEnd(h2::Stream& stream) {
   ex->Deliver();
 }
 
+bool H2Connection::quiet() const { return session_->active_streams() == 0 && out_.empty() && !finishing_; }
+
 void H2Connection::OnStreamClosed(h2::Stream& stream, uint32_t) {
+  // Its record buffers go a second after the last stream (DownstreamConnection::OnTimer).
+  if (owner_->transport_.tls()) {
+    owner_->worker_->tls_buffer_timers().Arm(&owner_->buffers_timer_, owner_->worker_->loop().now_ms());
+  }
   auto* ex = static_cast<Exchange*>(stream.user);
   if (ex == nullptr) return;
   ex->stream_ = nullptr;

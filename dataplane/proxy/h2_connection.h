@@ -34,6 +34,8 @@ class H2Connection : public h2::Handler {
   void OnIo(uint32_t events);
   void Drain();        // GOAWAY; in-flight streams finish
   void OnIdleTimer();  // no stream for the idle timeout: GOAWAY and close
+  // No stream open and nothing left to send (the record buffers may go).
+  bool quiet() const;
   // A header block still incomplete after the header timeout (HEADERS without END_HEADERS,
   // then silence): GOAWAY and close, as for an HTTP/1.1 head.
   void OnHeaderTimer();

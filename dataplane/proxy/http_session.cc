@@ -70,6 +70,8 @@ DownstreamConnection::DownstreamConnection(Worker* worker, int fd, const sockadd
       secure_(tls_base != nullptr || worker->options().plain_is_https),
       serial_(worker->NextConnectionSerial()) {
   timer_.target = this;
+  buffers_timer_.target = this;
+  buffers_timer_.kind = kBuffersTimer;
 }
 
 DownstreamConnection::DownstreamConnection(Worker* worker, StreamPort* port, const DownstreamConnection& parent)
@@ -84,7 +86,10 @@ DownstreamConnection::DownstreamConnection(Worker* worker, StreamPort* port, con
   timer_.target = this;
 }
 
-DownstreamConnection::~DownstreamConnection() { net::TimerList::Disarm(&timer_); }
+DownstreamConnection::~DownstreamConnection() {
+  net::TimerList::Disarm(&timer_);
+  net::TimerList::Disarm(&buffers_timer_);
+}
 
 void DownstreamConnection::Rebind(StreamPort* port, const DownstreamConnection& parent) {
   // Everything a new stream connection starts with; buffers and strings keep their capacity.
@@ -150,6 +155,10 @@ void DownstreamConnection::DriveHandshake() {
       state_ = State::kWaitingRequest;
       timer_.kind = kIdleTimer;
       worker_->idle_timers().Arm(&timer_, worker_->loop().now_ms());
+      // Record buffers stay while requests keep coming and go after a second without one
+      // (FinishRequest, OnTimer): not a free and two ~17 KB mallocs per request.
+      transport_.KeepRecordBuffers();
+      worker_->tls_buffer_timers().Arm(&buffers_timer_, worker_->loop().now_ms());
       OnReadable();  // the request may have come with the client's Finished
       UpdateClientInterest();
       return;
@@ -172,7 +181,8 @@ void DownstreamConnection::DriveHandshake() {
 
 void DownstreamConnection::StartH2(absl::string_view initial) {
   state_ = State::kH2;
-  transport_.KeepRecordBuffers();  // one connection carries many streams: reuse its record buffers
+  // One connection carries many streams: its record buffers stay until a second without one.
+  transport_.KeepRecordBuffers();
   h2_ = std::make_unique<H2Connection>(this);
   h2_->Start(initial);
 }
@@ -509,6 +519,7 @@ void DownstreamConnection::FinishRequest() {
   }
   timer_.kind = kIdleTimer;
   worker_->idle_timers().Arm(&timer_, worker_->loop().now_ms());
+  if (transport_.tls()) worker_->tls_buffer_timers().Arm(&buffers_timer_, worker_->loop().now_ms());
   // Idle keep-alive connections give their buffers back (the next request reallocates them;
   // cheaper than holding 16-40 KB per idle client). Pipelined bytes keep in_.
   in_.Release();
@@ -522,6 +533,13 @@ void DownstreamConnection::FinishRequest() {
 
 void DownstreamConnection::OnTimer(int kind) {
   if (state_ == State::kClosed) return;
+  if (kind == kBuffersTimer) {  // still between requests a second after the last one
+    const bool idle = state_ == State::kWaitingRequest || (state_ == State::kH2 && h2_->quiet());
+    if (idle && transport_.ReleaseRecordBuffers()) {
+      worker_->stats().tls_buffers_released++;
+    }
+    return;
+  }
   if (kind == kRetryTimer) {  // a retry's backoff is over (RetryAttempt)
     if (state_ == State::kProxying && upstream_ == nullptr) ConnectAttempt(req_.retry_fresh);
     return;
@@ -567,6 +585,7 @@ void DownstreamConnection::Close() {
   }
   state_ = State::kClosed;
   net::TimerList::Disarm(&timer_);
+  net::TimerList::Disarm(&buffers_timer_);
   if (send_queued_) worker_->loop().CancelSend(this);  // what was not sent is dropped, as before
   send_queued_ = false;
   req_.compressor.reset();  // codec state (up to ~1 MB) is not kept by pooled or closing connections

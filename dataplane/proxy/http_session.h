@@ -189,7 +189,9 @@ class DownstreamConnection final : public net::IoHandler,
     kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kH2, kAwsWaiting, kClosed
   };
   // kRetryTimer: a retry waiting out its backoff (timer_ is free while proxying).
-  enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2, kRetryTimer = 3 };
+  // kBuffersTimer: buffers_timer_, a TLS keep-alive connection idle long enough to give its
+  // record buffers back.
+  enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2, kRetryTimer = 3, kBuffersTimer = 4 };
 
   // --- client side ---
   void DriveHandshake();
@@ -298,6 +300,7 @@ class DownstreamConnection final : public net::IoHandler,
   bool read_soon_ = false;  // a Worker::ReadSoon event is on its way
   uint64_t serial_ = 0;     // unique per socket connection of a worker (ReadSoon's liveness check)
   net::Timer timer_;
+  net::Timer buffers_timer_;  // HTTP/1.1 over TLS: armed while waiting for the next request
   net::ReadAhead read_ahead_;  // the loop's read of the client socket this turn (into in_)
   // out_ waits in the loop's batched send (EventLoop::SendSoon) / the last batched send left
   // bytes over, so out_ is written the plain way, on EPOLLOUT, until it is empty again.

@@ -66,8 +66,8 @@ Worker::Worker(int index, const ProxyOptions& options, ConfigSource* configs)
       connect_timers_(options.upstream_connect_timeout_ms),
       response_timers_(options.upstream_response_timeout_ms),
       upstream_idle_timers_(options.upstream_idle_timeout_ms) {
-  for (net::TimerList* l : {&header_timers_, &idle_timers_, &connect_timers_, &response_timers_,
-                            &upstream_idle_timers_, &deadline_timers_}) {
+  for (net::TimerList* l : {&header_timers_, &idle_timers_, &tls_buffer_timers_, &connect_timers_,
+                            &response_timers_, &upstream_idle_timers_, &deadline_timers_}) {
     loop_.AddTimerList(l);
   }
   loop_.AddIterationHook([this] { EndOfIteration(); });

@@ -105,6 +105,9 @@ class Worker : public net::IoHandler {
   stats::WorkerStats& stats() { return stats_; }
   net::TimerList& header_timers() { return header_timers_; }
   net::TimerList& idle_timers() { return idle_timers_; }
+  // A second: how long a TLS connection waits for its next request (HTTP/1.1) or stream
+  // (HTTP/2) before giving its record buffers back.
+  net::TimerList& tls_buffer_timers() { return tls_buffer_timers_; }
   net::TimerList& connect_timers() { return connect_timers_; }
   net::TimerList& response_timers() { return response_timers_; }
   net::TimerList& upstream_idle_timers() { return upstream_idle_timers_; }
@@ -169,6 +172,7 @@ class Worker : public net::IoHandler {
   int current_refs_ = 0;
   net::TimerList header_timers_;
   net::TimerList idle_timers_;
+  net::TimerList tls_buffer_timers_{1000};
   net::TimerList connect_timers_;
   net::TimerList response_timers_;
   net::TimerList upstream_idle_timers_;

@@ -102,6 +102,9 @@ constexpr CounterDef kTable[] = {
     {.name = "edgerouter_tls_handshakes_total", .help = "Completed TLS handshakes, by resumption.",
      .label_names = "resumed", .labels = "resumed=\"false\"", .node = &N::tls_handshakes, .minus = &N::tls_resumed},
     {.name = "edgerouter_tls_handshakes_total", .labels = "resumed=\"true\"", .node = &N::tls_resumed},
+    {.name = "er_dp_tls_idle_buffer_releases_total",
+     .help = "TLS connections that gave their record buffers back after a second without a request or stream.",
+     .node = &N::tls_buffers_released},
     {.name = "edgerouter_tls_handshake_errors_total", .help = "Failed TLS handshakes, by reason.",
      .label_names = "reason", .render = RenderTlsErrors},
 };

@@ -51,6 +51,8 @@ Counters Rich() {
   b.requests_h2 = 41;
   b.h2_connections = 42;
   a.h2_abuse = 43;
+  a.tls_buffers_released = 44;
+  b.tls_buffers_released = 1;
   Counters merged;
   a.MergeInto(&merged);
   b.MergeInto(&merged);

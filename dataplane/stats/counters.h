@@ -62,6 +62,7 @@ struct NodeCounters {
   uint64_t health_fail_open = 0;  // picks made while every origin failed its active checks
   uint64_t tls_handshakes = 0;    // completed
   uint64_t tls_resumed = 0;       // of which resumed from a ticket
+  uint64_t tls_buffers_released = 0;  // TLS connections idle for a second that gave record buffers back
   uint64_t requests_h1 = 0;       // finished requests by downstream protocol
   uint64_t requests_h2 = 0;
   uint64_t h2_connections = 0;

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <fstream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -57,6 +59,19 @@ class Http2 : public DataplaneE2E {
     return 0;
   }
 };
+
+// An HTTP/2 connection over TLS gives its record buffers back a second after its last stream
+// (h2load's timing script: one request, three seconds of nothing on the same connection, then
+// another); the connection carries on with the next stream.
+TEST_F(Http2, IdleConnectionsGiveRecordBuffersBackAndCarryOn) {
+  const uint64_t before = MetricValue("er_dp_tls_idle_buffer_releases_total");
+  std::ofstream(dir_ + "/timing") << "0\t" << Https("/echo/a") << "\n3000\t" << Https("/echo/b") << "\n";
+  const std::string out =
+      Shell(absl::StrCat("h2load -c1 --timing-script-file=", dir_, "/timing -H ':authority: secure.test'"));
+  EXPECT_TRUE(absl::StrContains(out, "2 succeeded")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "TLS Protocol: TLSv1.3")) << out;
+  EXPECT_GE(MetricValue("er_dp_tls_idle_buffer_releases_total"), before + 1) << Metrics();
+}
 
 TEST_F(Http2, AlpnPrefersH2AndKeepsHttp11ForOthers) {
   WaitForApplied(1);

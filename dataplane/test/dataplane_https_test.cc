@@ -160,6 +160,32 @@ TEST_F(Https, RequestsAreProxiedAsHttps) {
   EXPECT_TRUE(absl::StrContains(many, "X-Forwarded-Proto: https")) << many.substr(many.size() - 1000);
 }
 
+// A keep-alive TLS connection keeps OpenSSL's record buffers while requests come, and gives
+// them back after a second without one (counted); the next request on it still works, and so
+// do requests on a connection that is not idle.
+TEST_F(Https, IdleKeepAliveConnectionsGiveRecordBuffersBackAndCarryOn) {
+  TestConnection idle(https_port_);
+  ASSERT_TRUE(idle.StartTls("secure.test"));
+  ASSERT_TRUE(idle.Send("GET /echo/first HTTP/1.1\r\nHost: secure.test\r\n\r\n"));
+  HttpResponse r = idle.Read();
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(absl::StartsWith(r.body, "GET /echo/first ")) << r.body;
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  uint64_t released = 0;
+  while ((released = MetricValue("er_dp_tls_idle_buffer_releases_total")) == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));  // polling interval: the release is a timer's
+  }
+  ASSERT_GE(released, 1u) << Metrics();
+  ASSERT_TRUE(idle.Send("GET /echo/second HTTP/1.1\r\nHost: secure.test\r\n\r\n"));
+  r = idle.Read();
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(absl::StartsWith(r.body, "GET /echo/second ")) << r.body;
+  // A large response and upload right after a release: the buffers come back at full size.
+  ASSERT_TRUE(idle.Send("GET /bytes/300000 HTTP/1.1\r\nHost: secure.test\r\n\r\n"));
+  r = idle.Read();
+  EXPECT_EQ(std::count(r.body.begin(), r.body.end(), 'x'), 300000);
+}
+
 // The worker loop's batched reads and sends (--io_uring) carry TLS records too: many
 // keep-alive clients at once, half of them pipelining; and a response that fills the client's
 // socket, so that the rest of a batched send leaves later, before the response behind it; and

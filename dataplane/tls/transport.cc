@@ -237,6 +237,8 @@ void Transport::KeepRecordBuffers() {
   if (ssl_ != nullptr) SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
 }
 
+bool Transport::ReleaseRecordBuffers() { return ssl_ != nullptr && SSL_free_buffers(ssl_) == 1; }
+
 bool Transport::session_reused() const { return ssl_ != nullptr && SSL_session_reused(ssl_) == 1; }
 
 absl::string_view Transport::alpn() const {

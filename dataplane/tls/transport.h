@@ -77,10 +77,13 @@ class Transport {
   bool write_wants_read() const { return write_wants_read_; }
 
   // Keeps OpenSSL's record buffers between reads/writes instead of freeing them whenever idle
-  // (the context's default, right for the many mostly idle HTTP/1.1 keep-alive connections).
-  // For busy multiplexed connections the free + 17 KB malloc per record costs more than the
-  // memory saved.
+  // (the context's default). A busy connection otherwise pays a free + ~17 KB malloc for each
+  // direction of every request or record; an idle one gives them back with
+  // ReleaseRecordBuffers.
   void KeepRecordBuffers();
+  // Frees the record buffers now unless they hold bytes (the next read or write reallocates
+  // them). True if freed.
+  bool ReleaseRecordBuffers();
 
   // Best-effort close_notify before the socket is closed; frees the TLS state.
   void Shutdown();
