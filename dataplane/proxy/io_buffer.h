@@ -25,7 +25,8 @@ constexpr size_t kMinCapacity = 4 * 1024;  // smallest allocation of a buffer
 // Blocks of released buffers, kept per thread for the next buffer that needs one: idle
 // connections still hold no memory, but a keep-alive request no longer pays glibc's slow path
 // for 4–64 KB blocks (~15 % of a plain HTTP/1.1 request's instructions when every response
-// gave its buffers back). Sizes are powers of two; at most kCachedBytes per thread.
+// gave its buffers back). Sizes are powers of two; at most kCachedBytes per thread, and up to
+// 256 blocks of a class (a busy worker gives back one or two per connection of a turn).
 class BlockCache {
  public:
   static constexpr size_t kSmallest = kMinCapacity;
@@ -64,7 +65,7 @@ class BlockCache {
   }
 
  private:
-  static constexpr int kPerClass = 64;
+  static constexpr int kPerClass = 256;
   struct Lists {
     char* blocks[kClasses][kPerClass];
     int count[kClasses] = {};
