@@ -181,8 +181,10 @@ void DownstreamConnection::DriveHandshake() {
 
 void DownstreamConnection::StartH2(absl::string_view initial) {
   state_ = State::kH2;
-  // One connection carries many streams: its record buffers stay until a second without one.
+  // One connection carries many streams: its record buffers stay until a second without one
+  // (also before the first: a client may open a connection and send nothing).
   transport_.KeepRecordBuffers();
+  if (transport_.tls()) worker_->tls_buffer_timers().Arm(&buffers_timer_, worker_->loop().now_ms());
   h2_ = std::make_unique<H2Connection>(this);
   h2_->Start(initial);
 }
