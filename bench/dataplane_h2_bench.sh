@@ -51,7 +51,7 @@ start_proxy() {
       [ "$name" = baseline ] && bin=$BASELINE
       # Under valgrind (INSTRUCTIONS=1) without io_uring: valgrind 3.19 keeps its thread lock in
       # io_uring_enter, so a worker waiting on the ring stops every other thread.
-      local extra=(); [ "$name" = ours ] && [ "${wrap[0]}" = valgrind ] && extra=(--io_uring=false)
+      local extra=(); [ "${wrap[0]}" = valgrind ] && extra=(--io_uring=false)  # both builds
       "${wrap[@]}" "$bin" "${extra[@]}" --workers=1 --controlplane=127.0.0.1:$CP_GRPC \
         --http_listen=127.0.0.1:$PROXY_HTTP --https_listen=127.0.0.1:$port --default_cert="$TMP/bundle.pem" \
         --admin_listen=127.0.0.1:$admin --state_dir="$TMP/dp-$port" 2>"$TMP/dp-$port.log" & PROXY_PID=$!; PROXY_MAIN=$!
