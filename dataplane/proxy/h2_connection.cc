@@ -391,8 +391,10 @@ void H2Connection::OnRequestEnd(h2::Stream& stream) {
 bool H2Connection::quiet() const { return session_->active_streams() == 0 && out_.empty() && !finishing_; }
 
 void H2Connection::OnStreamClosed(h2::Stream& stream, uint32_t) {
-  // Its record buffers go a second after the last stream (DownstreamConnection::OnTimer).
-  if (owner_->transport_.tls()) {
+  // The last open stream (it is already gone from the count): the record buffers go a second
+  // from now unless a stream comes meanwhile (DownstreamConnection::OnTimer checks quiet()).
+  // Not while the connection goes (finishing_: the session may be in its destructor).
+  if (!finishing_ && session_->active_streams() == 0 && owner_->transport_.tls()) {
     owner_->worker_->tls_buffer_timers().Arm(&owner_->buffers_timer_, owner_->worker_->loop().now_ms());
   }
   auto* ex = static_cast<Exchange*>(stream.user);
