@@ -91,7 +91,9 @@ void DataplaneE2E::SetUp() {
   cp_grpc_port_ = PickFreeLoopbackPort();
   StartControlPlane();
   StartDataplane(DataplaneFlags());
-  if (StartsWithConfig()) WaitForApplied(1);
+  // A test's first request would otherwise race the first snapshot ("no configuration loaded
+  // yet").
+  WaitForApplied(1);
 }
 
 void DataplaneE2E::TearDown() {

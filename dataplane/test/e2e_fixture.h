@@ -54,9 +54,6 @@ class DataplaneE2E : public ::testing::Test {
   virtual std::vector<std::string> ControlPlaneFlags() { return {}; }
   // Flags the data plane starts with in SetUp.
   virtual std::vector<std::string> DataplaneFlags() { return {}; }
-  // Whether SetUp returns only once the data plane has published its first config (otherwise a
-  // test's first request races the first snapshot and may get "no configuration loaded yet").
-  virtual bool StartsWithConfig() { return true; }
   void StartControlPlane();
   void StartDataplane(const std::vector<std::string>& extra_flags = {});
   // Waits until the data plane has published `count` configs since it started (one per
