@@ -189,21 +189,22 @@ class DownstreamConnection final : public net::IoHandler,
     kHandshake, kWaitingRequest, kReadingHead, kLocalResponse, kProxying, kTunnel, kH2, kAwsWaiting, kClosed
   };
   // kRetryTimer: a retry waiting out its backoff (timer_ is free while proxying).
-  // kBuffersTimer: buffers_timer_, a TLS keep-alive connection idle long enough to give its
-  // record buffers back.
+  // kBuffersTimer: buffers_timer_, a TLS connection idle long enough to give its record
+  // buffers back.
   enum TimerKind { kHeaderTimer = 1, kIdleTimer = 2, kRetryTimer = 3, kBuffersTimer = 4 };
 
   // --- client side ---
   void DriveHandshake();
   // Hands the socket to an HTTP/2 connection (ALPN h2, or the h2c preface in `initial`).
   void StartH2(absl::string_view initial);
+  // The client socket's reads, interest and writes (client_io.cc).
   void OnReadable();
   bool WantsBytes() const;  // OnReadable will read: a request (head, body or tunnel) is coming in
   ssize_t ReadSome();     // into in_: >0 bytes, 0 EOF, -1 would block, -2 error
-  void ProcessInput();
-  void HandleRequest();
   bool FlushToClient();   // false: fatal write error (connection closed)
   void UpdateClientInterest();
+  void ProcessInput();
+  void HandleRequest();
   void RecordRequest();  // metrics + access log of the current request
   void FinishRequest();  // after the response is fully written: next request or close
   void Close();
@@ -300,7 +301,7 @@ class DownstreamConnection final : public net::IoHandler,
   bool read_soon_ = false;  // a Worker::ReadSoon event is on its way
   uint64_t serial_ = 0;     // unique per socket connection of a worker (ReadSoon's liveness check)
   net::Timer timer_;
-  net::Timer buffers_timer_;  // HTTP/1.1 over TLS: armed while waiting for the next request
+  net::Timer buffers_timer_;  // TLS: armed from each request's (or stream's) end, kBuffersTimer
   net::ReadAhead read_ahead_;  // the loop's read of the client socket this turn (into in_)
   // out_ waits in the loop's batched send (EventLoop::SendSoon) / the last batched send left
   // bytes over, so out_ is written the plain way, on EPOLLOUT, until it is empty again.
