@@ -1,7 +1,12 @@
 #include "common/json_codec.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
+#include <optional>
+#include <type_traits>
+#include <variant>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -117,94 +122,132 @@ class Decoder {
 
   void SetSingular(const OrderedJson& value, const std::string& path, const FieldDescriptor* field,
                    Message* message) {
-    const Reflection* r = message->GetReflection();
-    switch (field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_MESSAGE:
-        DecodeMessage(value, path, r->MutableMessage(message, field));
-        return;
-      case FieldDescriptor::CPPTYPE_STRING:
-        if (!value.is_string()) return Error(path, TypeMismatch("string", value));
-        if (field->type() == FieldDescriptor::TYPE_BYTES) {
-          std::string decoded;
-          if (!absl::Base64Unescape(value.get<std::string>(), &decoded)) {
-            return Error(path, "invalid base64");
-          }
-          return r->SetString(message, field, std::move(decoded));
-        }
-        return r->SetString(message, field, value.get<std::string>());
-      case FieldDescriptor::CPPTYPE_BOOL:
-        if (!value.is_boolean()) return Error(path, TypeMismatch("boolean", value));
-        return r->SetBool(message, field, value.get<bool>());
-      case FieldDescriptor::CPPTYPE_INT32:
-      case FieldDescriptor::CPPTYPE_INT64:
-        if (!value.is_number_integer()) return Error(path, TypeMismatch("integer", value));
-        if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32) {
-          return r->SetInt32(message, field, value.get<int32_t>());
-        }
-        return r->SetInt64(message, field, value.get<int64_t>());
-      case FieldDescriptor::CPPTYPE_UINT32:
-      case FieldDescriptor::CPPTYPE_UINT64:
-        if (!value.is_number_unsigned()) return Error(path, TypeMismatch("unsigned integer", value));
-        if (field->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
-          return r->SetUInt32(message, field, value.get<uint32_t>());
-        }
-        return r->SetUInt64(message, field, value.get<uint64_t>());
-      case FieldDescriptor::CPPTYPE_DOUBLE:
-      case FieldDescriptor::CPPTYPE_FLOAT:
-        if (!value.is_number()) return Error(path, TypeMismatch("number", value));
-        if (field->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
-          return r->SetFloat(message, field, value.get<float>());
-        }
-        return r->SetDouble(message, field, value.get<double>());
-      case FieldDescriptor::CPPTYPE_ENUM: {
-        if (value.is_string()) {
-          const auto* enum_value = field->enum_type()->FindValueByName(value.get<std::string>());
-          if (enum_value == nullptr) return Error(path, "unknown enum value");
-          return r->SetEnum(message, field, enum_value);
-        }
-        if (!value.is_number_integer()) return Error(path, TypeMismatch("string", value));
-        return r->SetEnumValue(message, field, value.get<int>());
-      }
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      DecodeMessage(value, path, message->GetReflection()->MutableMessage(message, field));
+      return;
+    }
+    if (std::optional<Scalar> scalar = DecodeScalar(value, path, field)) {
+      Store(std::move(*scalar), field, message, /*add=*/false);
     }
   }
 
   void AddRepeated(const OrderedJson& value, const std::string& path, const FieldDescriptor* field,
                    Message* message) {
-    const Reflection* r = message->GetReflection();
-    switch (field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_MESSAGE:
-        if (value.is_null()) {
-          r->AddMessage(message, field);
-          return;
-        }
-        DecodeMessage(value, path, r->AddMessage(message, field));
-        return;
-      case FieldDescriptor::CPPTYPE_STRING:
-        if (!value.is_string()) return Error(path, TypeMismatch("string", value));
-        if (field->type() == FieldDescriptor::TYPE_BYTES) {
-          std::string decoded;
-          if (!absl::Base64Unescape(value.get<std::string>(), &decoded)) {
-            return Error(path, "invalid base64");
-          }
-          return r->AddString(message, field, std::move(decoded));
-        }
-        return r->AddString(message, field, value.get<std::string>());
-      case FieldDescriptor::CPPTYPE_BOOL:
-        if (!value.is_boolean()) return Error(path, TypeMismatch("boolean", value));
-        return r->AddBool(message, field, value.get<bool>());
-      default:
-        if (!value.is_number()) return Error(path, TypeMismatch("number", value));
-        switch (field->cpp_type()) {
-          case FieldDescriptor::CPPTYPE_INT32: return r->AddInt32(message, field, value.get<int32_t>());
-          case FieldDescriptor::CPPTYPE_INT64: return r->AddInt64(message, field, value.get<int64_t>());
-          case FieldDescriptor::CPPTYPE_UINT32: return r->AddUInt32(message, field, value.get<uint32_t>());
-          case FieldDescriptor::CPPTYPE_UINT64: return r->AddUInt64(message, field, value.get<uint64_t>());
-          case FieldDescriptor::CPPTYPE_FLOAT: return r->AddFloat(message, field, value.get<float>());
-          case FieldDescriptor::CPPTYPE_DOUBLE: return r->AddDouble(message, field, value.get<double>());
-          case FieldDescriptor::CPPTYPE_ENUM: return r->AddEnumValue(message, field, value.get<int>());
-          default: return;
-        }
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      Message* item = message->GetReflection()->AddMessage(message, field);
+      if (!value.is_null()) DecodeMessage(value, path, item);
+      return;
     }
+    if (std::optional<Scalar> scalar = DecodeScalar(value, path, field)) {
+      Store(std::move(*scalar), field, message, /*add=*/true);
+    }
+  }
+
+  // A non-message field's value, checked to fit its type: Go's encoding/json refuses a number
+  // its field cannot hold (5000000000 for a uint32, -1 for a uint, 1.5 for an int) instead of
+  // truncating it, and so does this.
+  struct EnumNumber {
+    int value;
+  };
+  using Scalar = std::variant<std::string, bool, int32_t, int64_t, uint32_t, uint64_t, float, double, EnumNumber>;
+
+  std::optional<Scalar> DecodeScalar(const OrderedJson& value, const std::string& path,
+                                     const FieldDescriptor* field) {
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING: {
+        if (!value.is_string()) return Fail(path, TypeMismatch("string", value));
+        if (field->type() != FieldDescriptor::TYPE_BYTES) return value.get<std::string>();
+        std::string decoded;
+        if (!absl::Base64Unescape(value.get<std::string>(), &decoded)) return Fail(path, "invalid base64");
+        return decoded;
+      }
+      case FieldDescriptor::CPPTYPE_BOOL:
+        if (!value.is_boolean()) return Fail(path, TypeMismatch("boolean", value));
+        return value.get<bool>();
+      case FieldDescriptor::CPPTYPE_INT32:
+      case FieldDescriptor::CPPTYPE_INT64: {
+        if (!value.is_number_integer()) return Fail(path, TypeMismatch("integer", value));
+        const bool narrow = field->cpp_type() == FieldDescriptor::CPPTYPE_INT32;
+        const int64_t max = narrow ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int64_t>::max();
+        const int64_t min = narrow ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
+        if (value.is_number_unsigned() ? value.get<uint64_t>() > static_cast<uint64_t>(max)
+                                       : value.get<int64_t>() < min || value.get<int64_t>() > max) {
+          return OutOfRange(path, value, narrow ? "int32" : "int64");
+        }
+        if (narrow) return static_cast<int32_t>(value.get<int64_t>());
+        return value.get<int64_t>();
+      }
+      case FieldDescriptor::CPPTYPE_UINT32:
+      case FieldDescriptor::CPPTYPE_UINT64:
+        if (!value.is_number_unsigned()) return Fail(path, TypeMismatch("unsigned integer", value));
+        if (field->cpp_type() == FieldDescriptor::CPPTYPE_UINT64) return value.get<uint64_t>();
+        if (value.get<uint64_t>() > std::numeric_limits<uint32_t>::max()) return OutOfRange(path, value, "uint32");
+        return static_cast<uint32_t>(value.get<uint64_t>());
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+        if (!value.is_number()) return Fail(path, TypeMismatch("number", value));
+        return value.get<double>();
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        if (!value.is_number()) return Fail(path, TypeMismatch("number", value));
+        if (std::abs(value.get<double>()) > std::numeric_limits<float>::max()) {
+          return OutOfRange(path, value, "float");
+        }
+        return static_cast<float>(value.get<double>());
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        if (value.is_string()) {
+          const auto* enum_value = field->enum_type()->FindValueByName(value.get<std::string>());
+          if (enum_value == nullptr) return Fail(path, "unknown enum value");
+          return EnumNumber{enum_value->number()};
+        }
+        if (!value.is_number_integer()) return Fail(path, TypeMismatch("string", value));
+        if (value.is_number_unsigned() ? value.get<uint64_t>() > std::numeric_limits<int32_t>::max()
+                                       : value.get<int64_t>() < std::numeric_limits<int32_t>::min() ||
+                                             value.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
+          return OutOfRange(path, value, "enum");
+        }
+        return EnumNumber{static_cast<int>(value.get<int64_t>())};
+      }
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        break;
+    }
+    return std::nullopt;
+  }
+
+  // Sets a singular field or appends to a repeated one.
+  static void Store(Scalar scalar, const FieldDescriptor* field, Message* message, bool add) {
+    const Reflection* r = message->GetReflection();
+    std::visit(
+        [&](auto&& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            add ? r->AddString(message, field, std::move(v)) : r->SetString(message, field, std::move(v));
+          } else if constexpr (std::is_same_v<T, bool>) {
+            add ? r->AddBool(message, field, v) : r->SetBool(message, field, v);
+          } else if constexpr (std::is_same_v<T, int32_t>) {
+            add ? r->AddInt32(message, field, v) : r->SetInt32(message, field, v);
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            add ? r->AddInt64(message, field, v) : r->SetInt64(message, field, v);
+          } else if constexpr (std::is_same_v<T, uint32_t>) {
+            add ? r->AddUInt32(message, field, v) : r->SetUInt32(message, field, v);
+          } else if constexpr (std::is_same_v<T, uint64_t>) {
+            add ? r->AddUInt64(message, field, v) : r->SetUInt64(message, field, v);
+          } else if constexpr (std::is_same_v<T, float>) {
+            add ? r->AddFloat(message, field, v) : r->SetFloat(message, field, v);
+          } else if constexpr (std::is_same_v<T, double>) {
+            add ? r->AddDouble(message, field, v) : r->SetDouble(message, field, v);
+          } else {
+            add ? r->AddEnumValue(message, field, v.value) : r->SetEnumValue(message, field, v.value);
+          }
+        },
+        std::move(scalar));
+  }
+
+  std::nullopt_t Fail(const std::string& path, std::string message) {
+    Error(path, std::move(message));
+    return std::nullopt;
+  }
+
+  std::nullopt_t OutOfRange(const std::string& path, const OrderedJson& value, const char* type) {
+    return Fail(path, absl::StrCat(value.dump(), " is out of range for ", type));
   }
 
   const JsonDecodeOptions& options_;

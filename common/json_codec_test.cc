@@ -1,6 +1,9 @@
 #include "common/json_codec.h"
 
+#include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
+#include "proto/admin.pb.h"
+#include "proto/config.pb.h"
 #include "proto/events.pb.h"
 
 namespace edgerouter {
@@ -50,6 +53,38 @@ TEST(JsonCodec, TypeErrorsNameThePath) {
   EXPECT_EQ(Decode(R"({"Domains":["a",3],"PrivateKeyCiphertext":"!!"})", true, &cert),
             (std::vector<std::string>{"Domains[1]: expected string, got number",
                                       "PrivateKeyCiphertext: invalid base64"}));
+}
+
+// As Go's encoding/json: a number its field cannot hold is an error naming the field, never
+// truncated (4294967296 used to arrive as a threshold of 0).
+TEST(JsonCodec, NumbersTheirFieldCannotHoldAreErrorsNamingThePath) {
+  config::v1::HealthCheck check;
+  EXPECT_EQ(Decode(R"({"healthy_threshold":4294967296,"unhealthy_threshold":-1,"expected_status":1.5})", true, &check),
+            (std::vector<std::string>{"healthy_threshold: 4294967296 is out of range for uint32",
+                                      "unhealthy_threshold: expected unsigned integer, got number",
+                                      "expected_status: expected unsigned integer, got number"}));
+  EXPECT_TRUE(Decode(R"({"healthy_threshold":4294967295})", true, &check).empty());
+  EXPECT_EQ(check.healthy_threshold(), 4294967295u);
+
+  admin::v1::ImportAppsResponse response;
+  EXPECT_EQ(Decode(R"({"imported":2147483648})", true, &response),
+            std::vector<std::string>{"imported: 2147483648 is out of range for int32"});
+  EXPECT_EQ(Decode(R"({"imported":-2147483649})", true, &response),
+            std::vector<std::string>{"imported: -2147483649 is out of range for int32"});
+  EXPECT_TRUE(Decode(R"({"imported":-2147483648,"stream_version":18446744073709551615})", true, &response).empty());
+  EXPECT_EQ(response.imported(), -2147483648);
+  EXPECT_EQ(response.stream_version(), 18446744073709551615u);
+}
+
+// Items of a repeated field go through the same checks as a single value (they used to take
+// any number: 1.5 became 1).
+TEST(JsonCodec, RepeatedItemsAreCheckedLikeSingleValues) {
+  google::protobuf::SourceCodeInfo::Location location;  // repeated int32 path
+  EXPECT_EQ(Decode(R"({"path":[1,2147483648,1.5,"x",-3]})", true, &location),
+            (std::vector<std::string>{"path[1]: 2147483648 is out of range for int32",
+                                      "path[2]: expected integer, got number",
+                                      "path[3]: expected integer, got string"}));
+  EXPECT_EQ(std::vector<int32_t>(location.path().begin(), location.path().end()), (std::vector<int32_t>{1, -3}));
 }
 
 TEST(JsonCodec, NullLeavesZeroValue) {
