@@ -51,11 +51,7 @@ void S3Exchange::Start(AwsWorkerContext* ctx, const S3SiteConfig& site, const S3
   if_modified_since_.assign(request.if_modified_since.data(), request.if_modified_since.size());
   range_.assign(request.range.data(), request.range.size());
   if (request.method != "GET" && request.method != "HEAD") {
-    response_.headers = "Allow: GET, HEAD\r\nContent-Type: text/plain; charset=utf-8\r\n";
-    response_.status = 405;
-    response_.send_length = true;
-    response_.body = "method not allowed\n";
-    responder_->OnAwsResponse(response_);
+    Reply(405, "Allow: GET, HEAD\r\nContent-Type: text/plain; charset=utf-8\r\n", "method not allowed\n");
     return;
   }
   if (site.version.empty()) {
@@ -154,11 +150,7 @@ void S3Exchange::OnAwsCallDone(AwsCall* call) {
         const std::string* content_range = call->Header("content-range");
         const std::string range_header = content_range ? absl::StrCat("Content-Range: ", *content_range, "\r\n") : "";
         Cancel();
-        response_.headers = absl::StrCat(range_header, "Content-Type: text/plain; charset=utf-8\r\n");
-        response_.status = 416;
-        response_.send_length = true;
-        response_.body = "range not satisfiable\n";
-        responder_->OnAwsResponse(response_);
+        Reply(416, absl::StrCat(range_header, "Content-Type: text/plain; charset=utf-8\r\n"), "range not satisfiable\n");
         return;
       }
       if (missing) {
@@ -176,14 +168,12 @@ void S3Exchange::OnAwsCallDone(AwsCall* call) {
     case Phase::kDirProbe:
       if (status == 200) {
         Cancel();
-        response_.headers = absl::StrCat("Location: ",
-                                         http::PercentEncodeUriReference(absl::StrCat(
-                                             original_path_, "/", query_.empty() ? "" : "?", query_)),
-                                         "\r\nContent-Type: text/html; charset=utf-8\r\n");
-        response_.status = 301;
-        response_.send_length = true;
-        response_.body = "Moved Permanently\n";
-        responder_->OnAwsResponse(response_);
+        Reply(301,
+              absl::StrCat("Location: ",
+                           http::PercentEncodeUriReference(
+                               absl::StrCat(original_path_, "/", query_.empty() ? "" : "?", query_)),
+                           "\r\nContent-Type: text/html; charset=utf-8\r\n"),
+              "Moved Permanently\n");
         return;
       }
       if (missing) {
@@ -199,12 +189,7 @@ void S3Exchange::OnAwsCallDone(AwsCall* call) {
         Cancel();
         S3Cache::MakeKey(site_->app_id, site_->version, site_->not_found_page, &cache_key_);
         ctx_->cache().Insert(cache_key_, page);
-        response_.headers = absl::StrCat("Content-Type: ", ContentTypeForPath(site_->not_found_page),
-                                         "\r\nCache-Control: no-cache\r\n");
-        response_.status = 404;
-        response_.send_length = true;
-        response_.body = page->body;
-        responder_->OnAwsResponse(response_);
+        ServeNotFoundPage(*page);
         return;
       }
       if (missing) {
@@ -245,16 +230,11 @@ void S3Exchange::ServeObject(const S3Object& object, bool from_cache, bool parti
                                                    : !if_modified_since_.empty() &&
                                                          NotModifiedSince(if_modified_since_, object.last_modified));
   if (not_modified) {
-    response_.status = 304;
-    response_.send_length = false;
-    response_.body = "";
-  } else {
-    absl::StrAppend(&h, "Content-Type: ", type, "\r\nAccept-Ranges: bytes\r\n");
-    response_.status = partial ? 206 : 200;
-    response_.send_length = true;
-    response_.body = object.body;
+    Send(304, "", false);
+    return;
   }
-  responder_->OnAwsResponse(response_);
+  absl::StrAppend(&h, "Content-Type: ", type, "\r\nAccept-Ranges: bytes\r\n");
+  Send(partial ? 206 : 200, object.body);
 }
 
 bool S3Exchange::ServeCachedRange(const S3Object& object) {
@@ -284,11 +264,8 @@ bool S3Exchange::ServeCachedRange(const S3Object& object) {
     satisfiable = start < size;
   }
   if (!satisfiable) {
-    response_.headers = absl::StrCat("Content-Range: bytes */", size, "\r\nContent-Type: text/plain; charset=utf-8\r\n");
-    response_.status = 416;
-    response_.send_length = true;
-    response_.body = "range not satisfiable\n";
-    responder_->OnAwsResponse(response_);
+    Reply(416, absl::StrCat("Content-Range: bytes */", size, "\r\nContent-Type: text/plain; charset=utf-8\r\n"),
+          "range not satisfiable\n");
     return true;
   }
   // The headers of a whole-object answer, then the slice.
@@ -311,12 +288,7 @@ void S3Exchange::NotFound() {
   }
   S3Cache::MakeKey(site_->app_id, site_->version, site_->not_found_page, &cache_key_);
   if (std::shared_ptr<const S3Object> page = ctx_->cache().Find(cache_key_)) {
-    response_.headers = absl::StrCat("Content-Type: ", ContentTypeForPath(site_->not_found_page),
-                                     "\r\nCache-Control: no-cache\r\n");
-    response_.status = 404;
-    response_.send_length = true;
-    response_.body = page->body;
-    responder_->OnAwsResponse(response_);
+    ServeNotFoundPage(*page);
     return;
   }
   Fetch(Phase::kNotFoundPage, site_->not_found_page, false);
@@ -332,12 +304,25 @@ void S3Exchange::Fail(int status, absl::string_view reason) {
   Respond(status, absl::StrCat(status == 504 ? "Gateway Timeout" : "Bad Gateway", ": ", reason, "\n"));
 }
 
+void S3Exchange::ServeNotFoundPage(const S3Object& page) {
+  Reply(404, absl::StrCat("Content-Type: ", ContentTypeForPath(site_->not_found_page), "\r\nCache-Control: no-cache\r\n"),
+        page.body);
+}
+
 void S3Exchange::Respond(int status, absl::string_view body) {
-  response_.headers = "Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\n";
-  response_.status = status;
-  response_.send_length = true;
   body_scratch_.assign(body.data(), body.size());
-  response_.body = body_scratch_;
+  Reply(status, "Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\n", body_scratch_);
+}
+
+void S3Exchange::Reply(int status, absl::string_view headers, absl::string_view body) {
+  response_.headers.assign(headers.data(), headers.size());
+  Send(status, body);
+}
+
+void S3Exchange::Send(int status, absl::string_view body, bool send_length) {
+  response_.status = status;
+  response_.send_length = send_length;
+  response_.body = body;
   responder_->OnAwsResponse(response_);
 }
 

@@ -74,7 +74,14 @@ class S3Exchange : public AwsCallOwner {
   bool ServeCachedRange(const S3Object& object);
   void NotFound();
   void Fail(int status, absl::string_view reason);
+  // A plain-text answer (a copy of BODY is kept).
   void Respond(int status, absl::string_view body);
+  // HEADERS are "Name: value\r\n" lines; BODY must outlive the answer.
+  void Reply(int status, absl::string_view headers, absl::string_view body);
+  // Every answer goes out here, with the headers already in response_ (built there in place so
+  // their buffer is reused from request to request).
+  void Send(int status, absl::string_view body, bool send_length = true);
+  void ServeNotFoundPage(const S3Object& page);
   std::shared_ptr<S3Object> ObjectFrom(const AwsCall& call) const;
 
   AwsWorkerContext* ctx_ = nullptr;
