@@ -51,13 +51,6 @@ class Http2 : public DataplaneE2E {
     return out.substr(start + 6, end - start - 6);
   }
 
-  uint64_t MetricValue(const std::string& series) {
-    for (absl::string_view line : absl::StrSplit(Metrics(), '\n')) {
-      uint64_t v = 0;
-      if (absl::StartsWith(line, series + " ") && absl::SimpleAtoi(line.substr(series.size() + 1), &v)) return v;
-    }
-    return 0;
-  }
 };
 
 // An HTTP/2 connection over TLS gives its record buffers back a second after its last stream

@@ -57,15 +57,6 @@ class Https : public DataplaneE2E {
 
   static constexpr char kRequest[] = "GET /echo HTTP/1.1\\r\\nHost: secure.test\\r\\nConnection: close\\r\\n\\r\\n";
 
-  uint64_t MetricValue(const std::string& series) {
-    for (absl::string_view line : absl::StrSplit(Metrics(), '\n')) {
-      if (absl::StartsWith(line, series + " ")) {
-        uint64_t v = 0;
-        if (absl::SimpleAtoi(line.substr(series.size() + 1), &v)) return v;
-      }
-    }
-    return 0;
-  }
 };
 
 TEST_F(Https, DefaultCertificateVersionsCiphersAndAlpn) {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -198,6 +199,20 @@ long DataplaneE2E::DataplaneRssKb() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   }
   return -1;
+}
+
+double MetricSum(absl::string_view text, absl::string_view series, absl::string_view selector) {
+  const bool bare_name = !absl::StrContains(series, '{');
+  double sum = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StartsWith(line, series) || line.size() <= series.size()) continue;
+    const char next = line[series.size()];
+    if (next != ' ' && !(bare_name && next == '{')) continue;
+    if (!selector.empty() && !absl::StrContains(line, selector)) continue;
+    double v = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
+  }
+  return sum;
 }
 
 std::string DataplaneE2E::Metrics() {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/subprocess.h"
 #include "common/test_util.h"
@@ -17,6 +18,11 @@
 #include "proto/admin.grpc.pb.h"
 
 namespace edgerouter::testing {
+
+// The sum of a metric's samples in a /metrics text. `series` is a bare name (every label set
+// counts) or one rendered series (`er_dp_x_total{app="a"}`); with `selector`, only lines
+// containing it count. 0 when nothing matches.
+double MetricSum(absl::string_view text, absl::string_view series, absl::string_view selector = "");
 
 // A redirect app on `host`, in edgerouter JSON (for AppendApp).
 std::string RedirectApp(const std::string& id, const std::string& host);
@@ -64,6 +70,8 @@ class DataplaneE2E : public ::testing::Test {
   grpc::Status AppendApp(const std::string& app_json);
   long DataplaneRssKb();
   std::string Metrics();
+  // MetricSum of the data plane's /metrics now (a counter's value, for one series).
+  uint64_t MetricValue(const std::string& series) { return static_cast<uint64_t>(MetricSum(Metrics(), series)); }
   // The access log's content once `done(content)` holds, or what it held at the deadline. The
   // writer thread writes after responses went out: waits on inotify events for the state dir,
   // reading the file again at each write rather than on a timer.

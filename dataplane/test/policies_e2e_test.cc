@@ -68,13 +68,6 @@ class Policies : public DataplaneE2E {
                              host, ":", https_port_, path));
   }
 
-  uint64_t MetricValue(const std::string& series) {
-    for (absl::string_view line : absl::StrSplit(Metrics(), '\n')) {
-      uint64_t v = 0;
-      if (absl::StartsWith(line, series + " ") && absl::SimpleAtoi(line.substr(series.size() + 1), &v)) return v;
-    }
-    return 0;
-  }
 };
 
 // The response head (up to the blank line) of curl -i output, and whether it has a line.

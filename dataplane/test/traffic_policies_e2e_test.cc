@@ -31,18 +31,6 @@ bool Eventually(F condition, absl::Duration timeout = absl::Seconds(15)) {
   return condition();
 }
 
-// The sum of a metric's samples whose line contains `selector` (e.g. `{app="r"}`).
-double MetricValue(const std::string& metrics, const std::string& name, const std::string& selector = "") {
-  double sum = 0;
-  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
-    if (!absl::StartsWith(line, name) || line.size() <= name.size() || (line[name.size()] != ' ' && line[name.size()] != '{')) continue;
-    if (!selector.empty() && !absl::StrContains(line, selector)) continue;
-    double v = 0;
-    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
-  }
-  return sum;
-}
-
 class TrafficPolicies : public DataplaneE2E {
  protected:
   std::string AppsJson() override {
@@ -172,7 +160,7 @@ TEST_F(TrafficPolicies, HealthCheckedOriginFlipsUnderLoadWithZeroErrors) {
     last = now;
     return settled;
   }));
-  EXPECT_EQ(MetricValue(Metrics(), "er_dp_origins_unhealthy", checked), 1);  // operators see a out
+  EXPECT_EQ(MetricSum(Metrics(), "er_dp_origins_unhealthy", checked), 1);  // operators see a out
   EXPECT_EQ(Origin(&conn, "checked.test", "/echo", cookie_a, &set_cookie), "b");  // a's session moved
   EXPECT_TRUE(absl::StartsWith(set_cookie, cookie_b)) << set_cookie;
   EXPECT_EQ(Origin(&conn, "checked.test", "/echo", cookie_b, &set_cookie), "b");
@@ -184,9 +172,9 @@ TEST_F(TrafficPolicies, HealthCheckedOriginFlipsUnderLoadWithZeroErrors) {
   a_ = *std::move(back);
   ASSERT_TRUE(a_->WaitForLine("test origin ready", absl::Seconds(10)).ok());
   ASSERT_TRUE(Eventually([&] { return Hits(origin_a_) > 50; }));  // healthy again: traffic returns
-  EXPECT_EQ(MetricValue(Metrics(), "er_dp_origins_unhealthy", checked), 0);
+  EXPECT_EQ(MetricSum(Metrics(), "er_dp_origins_unhealthy", checked), 0);
   ExpectNoFailures(wrk->get()->Wait(absl::Seconds(60)).ok() ? (*wrk)->Output() : "wrk did not end");
-  EXPECT_EQ(MetricValue(Metrics(), "er_dp_health_fail_open_total"), 0);
+  EXPECT_EQ(MetricSum(Metrics(), "er_dp_health_fail_open_total"), 0);
 }
 
 // The origin set changes from {a, b} to {a, c}: a's sessions stay, b's move (with a new
@@ -241,9 +229,9 @@ TEST_F(TrafficPolicies, EveryOriginFailingItsChecksFailsOpenAndSaysSo) {
   ASSERT_EQ(Get(origin_b_, "x", "/set-health/500").status, 200);
   ASSERT_TRUE(Eventually([&] {
     Get(http_port_, "checked.test", "/echo");
-    return MetricValue(Metrics(), "er_dp_health_fail_open_total") > 0;
+    return MetricSum(Metrics(), "er_dp_health_fail_open_total") > 0;
   }));
-  EXPECT_EQ(MetricValue(Metrics(), "er_dp_origins_unhealthy", "{app=\"checked\"}"), 2);
+  EXPECT_EQ(MetricSum(Metrics(), "er_dp_origins_unhealthy", "{app=\"checked\"}"), 2);
   TestConnection conn(http_port_);
   int status = 0;
   for (int i = 0; i < 50; ++i) {
@@ -260,7 +248,7 @@ TEST_F(TrafficPolicies, RetrySucceedsOnASecondOrigin) {
     EXPECT_EQ(Origin(&conn, "retry2.test", "/", "", nullptr, &status), "b");
     EXPECT_EQ(status, 200);
   }
-  EXPECT_GT(MetricValue(Metrics(), "er_dp_retries_total", "{app=\"retry2\"}"), 0);
+  EXPECT_GT(MetricSum(Metrics(), "er_dp_retries_total", "{app=\"retry2\"}"), 0);
 }
 
 // Both origins hold the request: each try ends at the per-try timeout (not the data plane's
@@ -273,7 +261,7 @@ TEST_F(TrafficPolicies, PerTryTimeoutEndsEachTryAndRetries) {
   EXPECT_EQ(r.status, 504);
   EXPECT_GE(took, absl::Milliseconds(600));
   EXPECT_LT(took, absl::Seconds(5));
-  EXPECT_EQ(MetricValue(Metrics(), "er_dp_retries_total", "{app=\"pertry\"}"), 1);
+  EXPECT_EQ(MetricSum(Metrics(), "er_dp_retries_total", "{app=\"pertry\"}"), 1);
   Get(origin_a_, "x", "/release");
   Get(origin_b_, "x", "/release");
 }
@@ -311,10 +299,10 @@ TEST_F(TrafficPolicies, RetryBudgetHoldsUnderAnOriginAnswering503) {
   for (std::thread& t : clients) t.join();
   const uint64_t hits = Hits(origin_a_) - before;
   const std::string m1 = Metrics();
-  const double retries = MetricValue(m1, "er_dp_retries_total", "{app=\"retry503\"}") -
-                         MetricValue(m0, "er_dp_retries_total", "{app=\"retry503\"}");
-  const double exhausted = MetricValue(m1, "er_dp_retries_budget_exhausted_total", "{app=\"retry503\"}") -
-                           MetricValue(m0, "er_dp_retries_budget_exhausted_total", "{app=\"retry503\"}");
+  const double retries = MetricSum(m1, "er_dp_retries_total", "{app=\"retry503\"}") -
+                         MetricSum(m0, "er_dp_retries_total", "{app=\"retry503\"}");
+  const double exhausted = MetricSum(m1, "er_dp_retries_budget_exhausted_total", "{app=\"retry503\"}") -
+                           MetricSum(m0, "er_dp_retries_budget_exhausted_total", "{app=\"retry503\"}");
   EXPECT_EQ(requests.load(), 1600);
   EXPECT_EQ(non503.load(), 0);
   EXPECT_EQ(hits, 1600 + static_cast<uint64_t>(retries));  // every origin hit accounted for

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -38,6 +39,13 @@ absl::StatusOr<std::string> InstallAwsEmulators() {
 }
 
 std::string AwsEmulator::endpoint() const { return absl::StrCat("http://127.0.0.1:", port_); }
+
+void AwsEmulator::ExportS3Environment() const {
+  setenv("AWS_ENDPOINT_URL_S3", endpoint().c_str(), 1);
+  setenv("AWS_ACCESS_KEY_ID", kS3rverKey, 1);
+  setenv("AWS_SECRET_ACCESS_KEY", kS3rverSecret, 1);
+  unsetenv("AWS_SESSION_TOKEN");
+}
 
 absl::StatusOr<std::unique_ptr<AwsEmulator>> AwsEmulator::StartS3(const std::string& data_dir,
                                                                   const std::vector<std::string>& buckets) {

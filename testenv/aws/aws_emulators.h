@@ -28,6 +28,9 @@ class AwsEmulator {
   int port() const { return port_; }
   std::string endpoint() const;  // "http://127.0.0.1:PORT"
   Subprocess& process() { return *process_; }
+  // Points this process and the children it starts at this S3 emulator (the SDKs' standard
+  // variables: endpoint, s3rver's key pair, no session token).
+  void ExportS3Environment() const;
 
   // s3rver with its data in `data_dir` and `buckets` created at start.
   static absl::StatusOr<std::unique_ptr<AwsEmulator>> StartS3(const std::string& data_dir,

@@ -82,20 +82,8 @@ TEST_F(AcmeCluster, ChallengesReachDataPlanesOnEveryReplicaAndTheIssuerMovesOnTa
 class AcmeTakeover : public AcmeCluster {
  protected:
   void SetUp() override {
-    StartPebble();
+    StartReplicas();
     if (HasFatalFailure()) return;
-    auto etcd = EtcdCluster::Start(dir_ + "/etcd", 1);
-    ASSERT_TRUE(etcd.ok()) << etcd.status();
-    etcd_ = *std::move(etcd);
-    for (int r = 0; r < 2; ++r) {
-      std::vector<std::string> flags = AcmeFlags();
-      flags.insert(flags.end(), {"--event_log=etcd", "--etcd_endpoints=" + etcd_->endpoints(),
-                                 absl::StrCat("--replica_id=cp-", r)});
-      auto cp = StartTestControlPlane("127.0.0.1:0", absl::StrCat(dir_, "/cp", r), flags,
-                                      absl::StrCat(dir_, "/cp", r, ".log"));
-      ASSERT_TRUE(cp.ok()) << cp.status();
-      replicas_.push_back(*std::move(cp));
-    }
     for (absl::Time deadline = absl::Now() + absl::Seconds(20); holder_ < 0 && absl::Now() < deadline;) {
       for (int r = 0; r < 2; ++r) {
         admin_ = Stub(r);

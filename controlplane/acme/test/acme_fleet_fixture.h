@@ -60,6 +60,24 @@ class AcmeFleet : public ::testing::Test {
     for (Dataplane& dp : dps_) ASSERT_TRUE(dp.process->WaitForLine("config published", absl::Seconds(20)).ok());
   }
 
+  // Pebble, a one-member etcd and two control-plane replicas on it.
+  void StartReplicas() {
+    StartPebble();
+    if (HasFatalFailure()) return;
+    auto etcd = EtcdCluster::Start(dir_ + "/etcd", 1);
+    ASSERT_TRUE(etcd.ok()) << etcd.status();
+    etcd_ = *std::move(etcd);
+    for (int r = 0; r < 2; ++r) {
+      std::vector<std::string> flags = AcmeFlags();
+      flags.insert(flags.end(), {"--event_log=etcd", "--etcd_endpoints=" + etcd_->endpoints(),
+                                 absl::StrCat("--replica_id=cp-", r)});
+      auto cp = StartTestControlPlane("127.0.0.1:0", absl::StrCat(dir_, "/cp", r), flags,
+                                      absl::StrCat(dir_, "/cp", r, ".log"));
+      ASSERT_TRUE(cp.ok()) << cp.status();
+      replicas_.push_back(*std::move(cp));
+    }
+  }
+
   std::vector<std::string> AcmeFlags() {
     return {"--apps_file=" + dir_ + "/applications.json", "--acme_directory=" + pebble_->directory_url(),
             "--acme_ca_file=" + pebble_->ca_file(), "--acme_kek_public=" + dir_ + "/kek.pub",
@@ -180,20 +198,8 @@ class AcmeFleet : public ::testing::Test {
 class AcmeCluster : public AcmeFleet {
  protected:
   void SetUp() override {
-    StartPebble();
+    StartReplicas();
     if (HasFatalFailure()) return;
-    auto etcd = EtcdCluster::Start(dir_ + "/etcd", 1);
-    ASSERT_TRUE(etcd.ok()) << etcd.status();
-    etcd_ = *std::move(etcd);
-    for (int r = 0; r < 2; ++r) {
-      std::vector<std::string> flags = AcmeFlags();
-      flags.insert(flags.end(), {"--event_log=etcd", "--etcd_endpoints=" + etcd_->endpoints(),
-                                 absl::StrCat("--replica_id=cp-", r)});
-      auto cp = StartTestControlPlane("127.0.0.1:0", absl::StrCat(dir_, "/cp", r), flags,
-                                      absl::StrCat(dir_, "/cp", r, ".log"));
-      ASSERT_TRUE(cp.ok()) << cp.status();
-      replicas_.push_back(*std::move(cp));
-    }
     StartDataplaneOn(0, "127.0.0.1", replicas_[0].grpc_address);
     StartDataplaneOn(1, "127.0.0.2", replicas_[1].grpc_address);
     for (Dataplane& dp : dps_) ASSERT_TRUE(dp.process->WaitForLine("config published", absl::Seconds(20)).ok());

@@ -35,9 +35,7 @@ class LambdaE2E : public DataplaneE2E {
     ASSERT_TRUE(s3.ok()) << s3.status();
     s3_ = s3->release();
     setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_->endpoint().c_str(), 1);
-    setenv("AWS_ENDPOINT_URL_S3", s3_->endpoint().c_str(), 1);
-    setenv("AWS_ACCESS_KEY_ID", kS3rverKey, 1);  // serverless-offline accepts any signature
-    setenv("AWS_SECRET_ACCESS_KEY", kS3rverSecret, 1);
+    s3_->ExportS3Environment();  // serverless-offline accepts any signature
   }
   static void TearDownTestSuite() {
     delete lambda_;

@@ -28,11 +28,7 @@ class S3WebsiteE2E : public DataplaneE2E {
     auto s3 = AwsEmulator::StartS3(s3_dir_ + "/data", {kBucket});
     ASSERT_TRUE(s3.ok()) << s3.status();
     s3_ = *std::move(s3);
-    // The data plane and edgerouterctl inherit these (the SDKs' standard variables).
-    setenv("AWS_ENDPOINT_URL_S3", s3_->endpoint().c_str(), 1);
-    setenv("AWS_ACCESS_KEY_ID", kS3rverKey, 1);
-    setenv("AWS_SECRET_ACCESS_KEY", kS3rverSecret, 1);
-    unsetenv("AWS_SESSION_TOKEN");
+    s3_->ExportS3Environment();  // the data plane and edgerouterctl inherit it
     DataplaneE2E::SetUp();
   }
   void TearDown() override {

@@ -44,15 +44,6 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// The value of `series` (name and labels, as rendered) in a /metrics text; -1 when absent.
-double MetricValue(const std::string& text, const std::string& series) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (absl::StartsWith(line, series + " ")) return std::stod(line.substr(series.size() + 1));
-  }
-  return -1;
-}
-
 class TurbochargerE2E : public DataplaneE2E {
  protected:
   void SetUp() override {
@@ -61,10 +52,7 @@ class TurbochargerE2E : public DataplaneE2E {
     auto s3 = AwsEmulator::StartS3(tc_dir_ + "/data", {kBucket});
     ASSERT_TRUE(s3.ok()) << s3.status();
     s3_ = *std::move(s3);
-    setenv("AWS_ENDPOINT_URL_S3", s3_->endpoint().c_str(), 1);
-    setenv("AWS_ACCESS_KEY_ID", kS3rverKey, 1);
-    setenv("AWS_SECRET_ACCESS_KEY", kS3rverSecret, 1);
-    unsetenv("AWS_SESSION_TOKEN");
+    s3_->ExportS3Environment();
     setenv("TURBOCHARGER_STORE", absl::StrCat("s3://us-east-1/", kBucket).c_str(), 1);
     DataplaneE2E::SetUp();
   }
@@ -211,12 +199,12 @@ TEST_F(TurbochargerE2E, DeployServeConditionalCodingsNotFoundAndRestart) {
   // Counted: every request above under the app, the store GETs, the first read of each file a
   // miss and the later ones memory hits.
   std::string metrics = Metrics();
-  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_requests_total{app=\"site\"}"), 11) << metrics;
-  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_downloads_total{result=\"ok\"}"), 6) << metrics;
-  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_downloads_total{result=\"error\"}"), 0) << metrics;
-  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_cache_misses_total"), 5) << metrics;
-  EXPECT_GE(MetricValue(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 3) << metrics;
-  EXPECT_GT(MetricValue(metrics, "er_dp_turbocharger_disk_cache_bytes"), 0) << metrics;
+  EXPECT_GE(MetricSum(metrics, "er_dp_turbocharger_requests_total{app=\"site\"}"), 11) << metrics;
+  EXPECT_GE(MetricSum(metrics, "er_dp_turbocharger_downloads_total{result=\"ok\"}"), 6) << metrics;
+  EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_downloads_total{result=\"error\"}"), 0) << metrics;
+  EXPECT_GE(MetricSum(metrics, "er_dp_turbocharger_cache_misses_total"), 5) << metrics;
+  EXPECT_GE(MetricSum(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 3) << metrics;
+  EXPECT_GT(MetricSum(metrics, "er_dp_turbocharger_disk_cache_bytes"), 0) << metrics;
 
   // A second deploy and the switch through deploy-site-from-store; a bad id is refused.
   const std::string v2 = DeploySite("v2");
@@ -277,10 +265,10 @@ TEST_F(TurbochargerDiskOnlyE2E, DiskCacheIsPrunedAtItsBoundLeastRecentlyUsedFirs
   EXPECT_LE(CacheBytes(), static_cast<uint64_t>(kCacheBound));
   // Pruned: the manifest, b1, b2; without a memory cache every hit is a disk read.
   const std::string metrics = Metrics();
-  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_disk_cache_prunes_total"), 3) << metrics;
-  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 0) << metrics;
-  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_cache_misses_total"), 4) << metrics;
-  EXPECT_EQ(MetricValue(metrics, "er_dp_turbocharger_disk_cache_entries"), 2) << metrics;
+  EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_disk_cache_prunes_total"), 3) << metrics;
+  EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 0) << metrics;
+  EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_cache_misses_total"), 4) << metrics;
+  EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_disk_cache_entries"), 2) << metrics;
 }
 
 // What the middleware tests share: an app whose origin (`origin_log` says what reached it,
@@ -367,9 +355,9 @@ void MiddlewareFlow(int http_port, const std::string& v1, const AdvertisingOrigi
   // In /metrics: the answers from the manifest and the two re-validations' outcomes.
   const std::string text = metrics();
   const std::string app = absl::StrCat("{app=\"", origin.app, "\"");
-  EXPECT_GE(MetricValue(text, absl::StrCat("er_dp_turbocharger_requests_total", app, "}")), 4) << text;
-  EXPECT_EQ(MetricValue(text, absl::StrCat("er_dp_turbocharger_revalidations_total", app, ",result=\"renewed\"}")), 1) << text;
-  EXPECT_EQ(MetricValue(text, absl::StrCat("er_dp_turbocharger_revalidations_total", app, ",result=\"detached\"}")), 1) << text;
+  EXPECT_GE(MetricSum(text, absl::StrCat("er_dp_turbocharger_requests_total", app, "}")), 4) << text;
+  EXPECT_EQ(MetricSum(text, absl::StrCat("er_dp_turbocharger_revalidations_total", app, ",result=\"renewed\"}")), 1) << text;
+  EXPECT_EQ(MetricSum(text, absl::StrCat("er_dp_turbocharger_revalidations_total", app, ",result=\"detached\"}")), 1) << text;
 }
 
 TEST_F(TurbochargerE2E, MiddlewareOnReverseProxyRevalidatesWithHeadAndDetaches) {
