@@ -201,12 +201,7 @@ void DownstreamConnection::OnAwsResponse(const aws::AwsResponse& r) {
   } else if (r.send_length) {
     absl::StrAppend(&head, "Content-Length: ", r.body.size(), "\r\n");
   }
-  if (closing_after_response_) {
-    head += "Connection: close\r\n";
-  } else if (req_.http10) {
-    head += "Connection: keep-alive\r\n";
-  }
-  head += "\r\n";
+  absl::StrAppend(&head, ConnectionField(), "\r\n");
   out_.Append(head);
   if (compressed) {
     req_.response_done = true;  // the whole body is here: CompressBody ends the stream

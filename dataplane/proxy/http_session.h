@@ -241,6 +241,13 @@ class DownstreamConnection final : public net::IoHandler,
   bool EditedResponseFields(int status, absl::Span<const http::Header> fields);
   // A locally produced head's "Name: value\r\n" lines, edited, appended to `out`.
   void AppendResponseLines(int status, absl::string_view lines, std::string* out);
+  // The Connection field of an HTTP/1.x response head (every kind of response): "close" when
+  // the connection ends after it, "keep-alive" to an HTTP/1.0 client it stays open for, none
+  // for HTTP/1.1 (persistence is its default).
+  absl::string_view ConnectionField() const {
+    if (closing_after_response_) return "Connection: close\r\n";
+    return req_.http10 ? "Connection: keep-alive\r\n" : "";
+  }
 
   // --- AWS backends (aws_flow.cc) ---
   void StartS3(const aws::S3SiteConfig& site, const std::string& path) override;

@@ -74,12 +74,7 @@ void DownstreamConnection::SendLocal(int status, absl::string_view content_type,
     head = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status), "\r\nContent-Type: ", content_type,
                         "\r\nContent-Length: ", body.size(), "\r\n", extra_headers);
   }
-  if (closing_after_response_) {
-    head += "Connection: close\r\n";
-  } else if (req_.http10) {
-    head += "Connection: keep-alive\r\n";
-  }
-  head += "\r\n";
+  absl::StrAppend(&head, ConnectionField(), "\r\n");
   out_.Append(head);
   if (!req_.head_request && !bodyless) {
     out_.Append(body);

@@ -208,11 +208,7 @@ void DownstreamConnection::HandleResponseHead() {
     if ((req_.response_framing == http::BodyFraming::kChunked && !req_.dechunk_for_http10) || compressor != nullptr) {
       w.Put("Transfer-Encoding: chunked\r\n");
     }
-    if (closing_after_response_) {
-      w.Put("Connection: close\r\n");
-    } else if (req_.http10) {
-      w.Put("Connection: keep-alive\r\n");
-    }
+    w.Put(ConnectionField());
     w.Put2('\r', '\n');
     out_.Commit(w.written());
     up_in_.Consume(response_head_.head_size);
