@@ -188,7 +188,9 @@ class Decoder {
         return value.get<double>();
       case FieldDescriptor::CPPTYPE_FLOAT:
         if (!value.is_number()) return Fail(path, TypeMismatch("number", value));
-        if (std::abs(value.get<double>()) > std::numeric_limits<float>::max()) {
+        // Past the midpoint between FLT_MAX and 2^128 a float would round to infinity; below it,
+        // to FLT_MAX (Go writes that as 3.4028235e+38, a hair above FLT_MAX as a double).
+        if (std::abs(value.get<double>()) >= 0x1.ffffffp127) {
           return OutOfRange(path, value, "float");
         }
         return static_cast<float>(value.get<double>());

@@ -1,6 +1,9 @@
 #include "common/json_codec.h"
 
+#include <limits>
+
 #include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/wrappers.pb.h"
 #include "gtest/gtest.h"
 #include "proto/admin.pb.h"
 #include "proto/config.pb.h"
@@ -74,6 +77,15 @@ TEST(JsonCodec, NumbersTheirFieldCannotHoldAreErrorsNamingThePath) {
   EXPECT_TRUE(Decode(R"({"imported":-2147483648,"stream_version":18446744073709551615})", true, &response).empty());
   EXPECT_EQ(response.imported(), -2147483648);
   EXPECT_EQ(response.stream_version(), 18446744073709551615u);
+}
+
+// The largest float as Go writes it (3.4028235e+38, a little above FLT_MAX as a double) still
+// fits; a number that would round to infinity does not.
+TEST(JsonCodec, FloatsUpToTheLargestFloatFit) {
+  google::protobuf::FloatValue f;
+  EXPECT_TRUE(Decode(R"({"value":3.4028235e+38})", true, &f).empty());
+  EXPECT_EQ(f.value(), std::numeric_limits<float>::max());
+  EXPECT_EQ(Decode(R"({"value":-3.5e+38})", true, &f), std::vector<std::string>{"value: -3.5e+38 is out of range for float"});
 }
 
 // Items of a repeated field go through the same checks as a single value (they used to take

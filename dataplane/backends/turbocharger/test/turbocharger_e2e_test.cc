@@ -201,7 +201,7 @@ TEST_F(TurbochargerE2E, DeployServeConditionalCodingsNotFoundAndRestart) {
   std::string metrics = Metrics();
   EXPECT_GE(MetricSum(metrics, "er_dp_turbocharger_requests_total{app=\"site\"}"), 11) << metrics;
   EXPECT_GE(MetricSum(metrics, "er_dp_turbocharger_downloads_total{result=\"ok\"}"), 6) << metrics;
-  EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_downloads_total{result=\"error\"}"), 0) << metrics;
+  EXPECT_TRUE(absl::StrContains(metrics, "er_dp_turbocharger_downloads_total{result=\"error\"} 0\n")) << metrics;
   EXPECT_GE(MetricSum(metrics, "er_dp_turbocharger_cache_misses_total"), 5) << metrics;
   EXPECT_GE(MetricSum(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 3) << metrics;
   EXPECT_GT(MetricSum(metrics, "er_dp_turbocharger_disk_cache_bytes"), 0) << metrics;
@@ -266,7 +266,7 @@ TEST_F(TurbochargerDiskOnlyE2E, DiskCacheIsPrunedAtItsBoundLeastRecentlyUsedFirs
   // Pruned: the manifest, b1, b2; without a memory cache every hit is a disk read.
   const std::string metrics = Metrics();
   EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_disk_cache_prunes_total"), 3) << metrics;
-  EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"}"), 0) << metrics;
+  EXPECT_TRUE(absl::StrContains(metrics, "er_dp_turbocharger_cache_hits_total{tier=\"memory\"} 0\n")) << metrics;
   EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_cache_misses_total"), 4) << metrics;
   EXPECT_EQ(MetricSum(metrics, "er_dp_turbocharger_disk_cache_entries"), 2) << metrics;
 }
