@@ -104,6 +104,15 @@ for name in $NAMES; do
 done
 awk -v o="$(median "$R" 3 ours)" -v n="$(median "$R" 3 nginx)" -v ho="$(median "$R" 7 ours)" -v hn="$(median "$R" 7 nginx)" \
   'BEGIN {if (n > 0 && hn > 0) printf "\nkeep-alive CPU ours ÷ nginx (medians): %.2f; handshakes per CPU-s ours ÷ nginx: %.2f\n", o / n, ho / hn}'
+# The same ratios within each round (the VM's level moves between rounds, less within one),
+# and their medians.
+per_round() {  # COLUMN: "r1 r2 … (median m)" of ours ÷ nginx in that column
+  awk -F'\t' -v c="$1" '$2 == "ours" {o[$1] = $c} $2 == "nginx" {n[$1] = $c}
+    END {for (r = 1; r in o; ++r) if (n[r] > 0) printf "%.2f\n", o[r] / n[r]}' "$R" >"$TMP/ratios"
+  echo "$(tr '\n' ' ' <"$TMP/ratios")(median $(sort -g "$TMP/ratios" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'))"
+}
+echo "per round, keep-alive ours ÷ nginx: $(per_round 3)"
+echo "per round, handshakes ours ÷ nginx: $(per_round 7)"
 echo "per-round rows (round proxy keepalive-µs req/s p99 errors handshakes/CPU-s conn/s):"
 sed 's/^/    /' "$R"
 
