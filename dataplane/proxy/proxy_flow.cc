@@ -318,11 +318,13 @@ bool DownstreamConnection::FlushToUpstream() {
     }
     // The origin went away while we were sending. It may have answered first (a 413 before
     // reading the body, then a close that resets our write): read what it said before
-    // deciding on a 502. Nothing more is sent, and the connection ends after this response.
+    // deciding on a 502, or retry elsewhere. Nothing more is sent to it. The client's
+    // connection ends after the answer when the rest of its body will not be read; otherwise
+    // (a GET retried on another origin) it stays open.
     const std::string error = absl::StrCat("write to upstream: ", std::strerror(errno));
     req_.upstream_write_failed = true;
     up_out_.Clear();
-    closing_after_response_ = true;
+    if (!req_.body_done) closing_after_response_ = true;
     UpstreamConnection* const failed = upstream_;
     OnUpstreamReadable();  // may also retry on another origin (then upstream_ changed)
     if (state_ == State::kProxying && upstream_ == failed && !req_.response_head_done) {

@@ -54,6 +54,10 @@ class BothLoad {
             if (r.status != 200) {
               failures_.push_back(absl::StrCat(r.status, " ", r.body));
               conn = std::make_unique<TestConnection>(port, 5000);
+            } else if (r.headers["connection"] == "close") {
+              // A request retried on the other origin must not cost the client its connection.
+              failures_.push_back(absl::StrCat("200 from ", r.headers["x-origin"], " with Connection: close"));
+              conn = std::make_unique<TestConnection>(port, 5000);
             } else if (r.headers["x-origin"] == "b") {
               last_b_ = now;
             }
