@@ -205,6 +205,44 @@ class ChunkedSet {
   size_t size_ = 0;
 };
 
+// Walks two versions of a set, skipping every chunk they share by pointer: `removed(item)` for a
+// key only in `from`, `upserted(old, item)` for a key only in `to` (old null) or whose items
+// differ by `same(old, item)`. In key order. Chunk boundaries are content-defined, so past a
+// differing stretch both walks reach the start of a chunk together again, and equal pointers
+// there mean equal chunks: the cost is that of the chunks that differ.
+template <typename T, typename Traits, typename Same, typename Removed, typename Upserted>
+void DiffSets(const ChunkedSet<T, Traits>& from, const ChunkedSet<T, Traits>& to, Same same, Removed removed,
+              Upserted upserted) {
+  const auto& a = from.chunks();
+  const auto& b = to.chunks();
+  size_t ai = 0, ak = 0, bi = 0, bk = 0;
+  while (ai < a.size() || bi < b.size()) {
+    if (ak == 0 && bk == 0 && ai < a.size() && bi < b.size() && a[ai] == b[bi]) {
+      ++ai;
+      ++bi;
+      continue;
+    }
+    const T* x = ai < a.size() ? &a[ai]->items[ak] : nullptr;
+    const T* y = bi < b.size() ? &b[bi]->items[bk] : nullptr;
+    const int cmp = x == nullptr ? 1 : y == nullptr ? -1 : Traits::Key(*x).compare(Traits::Key(*y));
+    if (cmp < 0) {
+      removed(*x);
+    } else if (cmp > 0) {
+      upserted(static_cast<const T*>(nullptr), *y);
+    } else if (!same(*x, *y)) {
+      upserted(x, *y);
+    }
+    if (cmp <= 0 && ++ak == a[ai]->items.size()) {
+      ++ai;
+      ak = 0;
+    }
+    if (cmp >= 0 && ++bk == b[bi]->items.size()) {
+      ++bi;
+      bk = 0;
+    }
+  }
+}
+
 }  // namespace edgerouter::controlplane
 
 #endif  // EDGEROUTER_CONTROLPLANE_CHUNKED_SET_H_

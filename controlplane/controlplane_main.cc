@@ -249,7 +249,7 @@ int Run() {
     }
     acme_service = *std::move(created);
     acme_service->RegisterMetrics(&registry);
-    hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { acme_service->OnSnapshot(*s); });
+    hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { acme_service->OnSnapshot(std::move(s)); });
   }
 
   registry.AddCallbackGauge("er_cp_connected_nodes", "Data planes with an open discovery stream.",

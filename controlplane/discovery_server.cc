@@ -37,34 +37,11 @@ void ComputeDelta(const ResourceVersions& known, const BuiltSnapshot& target,
 }
 
 void ComputeDelta(const BuiltSnapshot& from, const BuiltSnapshot& target, DiscoveryResponse* response) {
-  const ResourceSet::Chunks& a = from.resources.chunks();
-  const ResourceSet::Chunks& b = target.resources.chunks();
-  // Chunk boundaries are content-defined, so past a differing stretch both walks reach the
-  // start of a chunk together again, and equal pointers there mean equal chunks.
-  size_t ai = 0, ak = 0, bi = 0, bk = 0;
-  while (ai < a.size() || bi < b.size()) {
-    if (ak == 0 && bk == 0 && ai < a.size() && bi < b.size() && a[ai] == b[bi]) {
-      ++ai;
-      ++bi;
-      continue;
-    }
-    const snapshot::v1::Resource* x = ai < a.size() ? a[ai]->items[ak].get() : nullptr;
-    const snapshot::v1::Resource* y = bi < b.size() ? b[bi]->items[bk].get() : nullptr;
-    const int cmp = x == nullptr ? 1 : y == nullptr ? -1 : x->name().compare(y->name());
-    if (cmp < 0) {
-      response->add_removed_resources(x->name());
-    } else if (cmp > 0 || x->version() != y->version()) {
-      *response->add_resources() = *y;
-    }
-    if (cmp <= 0 && ++ak == a[ai]->items.size()) {
-      ++ai;
-      ak = 0;
-    }
-    if (cmp >= 0 && ++bk == b[bi]->items.size()) {
-      ++bi;
-      bk = 0;
-    }
-  }
+  DiffSets(
+      from.resources, target.resources,
+      [](const ResourcePtr& x, const ResourcePtr& y) { return x->version() == y->version(); },
+      [&](const ResourcePtr& x) { response->add_removed_resources(x->name()); },
+      [&](const ResourcePtr*, const ResourcePtr& y) { *response->add_resources() = *y; });
 }
 
 class DiscoveryServer::NodeStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {

@@ -83,6 +83,26 @@ void Issuer::SetWantedNames(const std::vector<NameRequest>& names) {
   cv_.SignalAll();
 }
 
+void Issuer::UpdateWantedNames(const std::vector<NameRequest>& removed, const std::vector<NameRequest>& added) {
+  absl::MutexLock lock(&mu_);
+  tracker_.UpdateWanted(removed, added);
+  woken_ = true;
+  cv_.SignalAll();
+}
+
+void Issuer::UpdateCertificates(std::vector<std::pair<std::string, std::optional<KnownCertificate>>> changes) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [key, cert] : changes) {
+    if (cert) {
+      tracker_.PutCertificate(key, *std::move(cert));
+    } else {
+      tracker_.RemoveCertificate(key);
+    }
+  }
+  woken_ = true;
+  cv_.SignalAll();
+}
+
 void Issuer::SetCertificates(std::vector<KnownCertificate> certs) {
   absl::MutexLock lock(&mu_);
   tracker_.SetCertificates(std::move(certs));
@@ -93,6 +113,11 @@ void Issuer::SetCertificates(std::vector<KnownCertificate> certs) {
 std::vector<NameStatus> Issuer::States() const {
   absl::MutexLock lock(&mu_);
   return tracker_.States(clock_->Now());
+}
+
+NameTracker::Summary Issuer::Summarize() const {
+  absl::MutexLock lock(&mu_);
+  return tracker_.Summarize(clock_->Now());
 }
 
 IssuerStats Issuer::stats() const {
@@ -110,26 +135,32 @@ void Issuer::Run() {
     std::optional<std::string> name;
     if (stats_.lease_held) name = tracker_.NextOrder(now);
     if (name) {
-      bool renewal = false;  // the name has a certificate already (due for renewal)
-      for (const NameStatus& s : tracker_.States(now)) {
-        if (s.name == *name) renewal = s.not_after != absl::InfinitePast();
-      }
+      const bool renewal = tracker_.HasCertificate(*name);  // due for renewal
       const std::string replaces = renewal ? tracker_.ReplacesFor(*name) : "";
       tracker_.OnOrderStarted(*name);
       ++stats_.orders_started;
       if (!replaces.empty()) ++stats_.orders_replacing;
       mu_.Unlock();
       bool resumed = false;
-      absl::StatusOr<KnownCertificate> cert = Order(*name, renewal, replaces, &resumed);
+      bool no_account = false;
+      absl::StatusOr<KnownCertificate> cert = Order(*name, renewal, replaces, &resumed, &no_account);
       mu_.Lock();
       if (resumed) ++stats_.orders_resumed;
       UpdateClientStats();
       if (cert.ok()) {
         tracker_.OnIssued(*name, *cert);
         ++stats_.certificates_issued;
-      } else {
-        tracker_.OnFailed(*name, cert.status(), clock_->Now());
-        ++stats_.orders_failed;
+        continue;
+      }
+      const absl::Time failed_at = clock_->Now();
+      tracker_.OnFailed(*name, cert.status(), failed_at);
+      ++stats_.orders_failed;
+      // Without an account no name can be ordered: every name due now shares the failure and
+      // its backoff, so a CA that is down gets one attempt per round, not one per wanted name.
+      while (no_account) {
+        std::optional<std::string> waiting = tracker_.NextOrder(now);
+        if (!waiting) break;
+        tracker_.OnFailed(*waiting, cert.status(), failed_at);
       }
       continue;
     }
@@ -220,8 +251,9 @@ absl::Status Issuer::EnsureClient() {
 }
 
 absl::StatusOr<KnownCertificate> Issuer::Order(const std::string& name, bool renewal, const std::string& replaces,
-                                               bool* resumed) {
+                                               bool* resumed, bool* no_account) {
   if (absl::Status s = EnsureClient(); !s.ok()) {
+    *no_account = true;
     return absl::Status(s.code(), absl::StrCat("ACME account at ", options_.client.directory_url, ": ", s.message()));
   }
   absl::StatusOr<KnownCertificate> result = OrderWithClient(name, renewal, replaces, resumed);

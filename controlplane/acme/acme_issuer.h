@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -153,16 +154,22 @@ class Issuer {
   void Wake();
 
   void SetWantedNames(const std::vector<NameRequest>& names);
+  // The change since the last call: each of `removed` takes back one earlier request.
+  void UpdateWantedNames(const std::vector<NameRequest>& removed, const std::vector<NameRequest>& added);
   void SetCertificates(std::vector<KnownCertificate> certs);
+  // Certificates one by one, by the integrator's key (a null cert: removed).
+  void UpdateCertificates(std::vector<std::pair<std::string, std::optional<KnownCertificate>>> changes);
 
   std::vector<NameStatus> States() const;
+  NameTracker::Summary Summarize() const;
   IssuerStats stats() const;
 
  private:
   void Run();
   // One order for `name` and the event to the sink; the certificate for the tracker.
+  // `no_account`: it failed before the order, for want of an account (no name could be ordered).
   absl::StatusOr<KnownCertificate> Order(const std::string& name, bool renewal, const std::string& replaces,
-                                         bool* resumed);
+                                         bool* resumed, bool* no_account);
   absl::StatusOr<KnownCertificate> OrderWithClient(const std::string& name, bool renewal, const std::string& replaces,
                                                    bool* resumed);
   struct RenewalInfoFetch {

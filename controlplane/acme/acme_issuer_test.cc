@@ -135,6 +135,42 @@ TEST(AcmeIssuerTest, OrdersOnlyUnderTheLeaseAndBacksOffOnTheInjectedClock) {
   EXPECT_LT(absl::Now() - before, absl::Seconds(1));
 }
 
+// A CA that cannot be reached fails the account, not one name: one attempt, and every name due
+// then waits out the same backoff (a thousand names do not make a thousand connections).
+TEST(AcmeIssuerTest, AnUnreachableCaCostsOneAttemptPerRoundNotOnePerName) {
+  FakeClock clock;
+  FakeLease lease;
+  lease.held = true;
+  CountingPublisher publisher;
+  MemoryAccountKeyStore keys;
+  IssuerOptions options{
+      .client = {.directory_url = absl::StrCat("https://127.0.0.1:", testing::PickFreeLoopbackPort(), "/dir"),
+                 .request_timeout = absl::Seconds(5)},
+      .policy = {.backoff_initial = absl::Minutes(1)},
+      .lease_poll = absl::Hours(1)};
+  Issuer issuer(options, TestKek(), &keys, &publisher, &publisher, &lease, &clock);
+  std::vector<NameRequest> names;
+  for (int i = 0; i < 1000; ++i) names.push_back({absl::StrCat("n", i, ".example.test"), "app:x"});
+  issuer.SetWantedNames(names);
+  issuer.Start();
+  ASSERT_TRUE(Eventually([&] { return issuer.stats().orders_failed == 1; }));
+  ASSERT_TRUE(WakeAndAwaitRound(issuer));
+  EXPECT_EQ(issuer.stats().orders_started, 1);
+  for (const NameStatus& s : issuer.States()) {
+    ASSERT_EQ(s.state, NameState::kFailing) << s.name;
+    EXPECT_NE(s.detail.find("ACME account at https://127.0.0.1:"), std::string::npos) << s.detail;
+    EXPECT_EQ(s.retry_at, kT0 + absl::Minutes(1));
+  }
+  // The next round, after the backoff: again one attempt for all of them.
+  clock.Advance(absl::Minutes(1));
+  issuer.Wake();
+  ASSERT_TRUE(Eventually([&] { return issuer.stats().orders_failed == 2; }));
+  ASSERT_TRUE(WakeAndAwaitRound(issuer));
+  EXPECT_EQ(issuer.stats().orders_started, 2);
+  EXPECT_EQ(issuer.States().back().failures, 2);
+  issuer.Stop();
+}
+
 TEST(AcmeIssuerTest, ExcludedNamesAreNeverOrdered) {
   FakeLease lease;
   lease.held = true;

@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -82,17 +84,27 @@ absl::Duration BackoffDelay(const SchedulePolicy& policy, int failures, const ab
 bool MatchesExclude(const std::vector<std::string>& patterns, absl::string_view name);
 
 // Not thread-safe: the issuer guards it with its mutex.
+//
+// Sized for every hostname of 100,000 apps and as many certificates: each change (a wanted
+// name, a certificate, an order's outcome, renewal info) re-evaluates only the names it touches,
+// and the names waiting for an order sit in queues ordered by when they are due, so NextOrder
+// and NextWakeup do not walk the wanted set (States and Summarize do, on demand).
 class NameTracker {
  public:
   NameTracker(SchedulePolicy policy, std::vector<std::string> exclude);
 
   // Replaces the wanted set (names are lowercased; duplicates merge their sources).
   void SetWanted(const std::vector<NameRequest>& requests);
+  // Changes it: each of `removed` takes back one earlier request, `added` come in.
+  void UpdateWanted(const std::vector<NameRequest>& removed, const std::vector<NameRequest>& added);
   // Replaces the set of certificates already served.
   void SetCertificates(std::vector<KnownCertificate> certs);
+  // One of them, under the caller's key (e.g. its resource name): added or replaced, removed.
+  void PutCertificate(const std::string& key, KnownCertificate cert);
+  void RemoveCertificate(const std::string& key);
 
   // The next name to order at `now`, if any: names without a certificate first (sorted), then
-  // due renewals (earliest first). Never a name whose order is in progress.
+  // due renewals (earliest due first). Never a name whose order is in progress.
   std::optional<std::string> NextOrder(absl::Time now) const;
   // When NextOrder may next return something: `now` if it does already, the earliest renewal
   // or retry time otherwise, InfiniteFuture when nothing is scheduled.
@@ -116,15 +128,20 @@ class NameTracker {
   // For the renewal order of `name`: the ARI identifier of the certificate it replaces when the
   // CA gave renewal info for it, else "".
   std::string ReplacesFor(const std::string& name) const;
+  // Whether a certificate covers `name` (its order is then a renewal).
+  bool HasCertificate(const std::string& name) const;
 
   // Every wanted name, sorted.
   std::vector<NameStatus> States(absl::Time now) const;
+  // How many wanted names are in each state (indexed by NameState), and the earliest renewal of
+  // an issued name (InfiniteFuture: none): the metrics, without building States.
+  struct Summary {
+    size_t by_state[6] = {};
+    absl::Time next_renewal = absl::InfiniteFuture();
+  };
+  Summary Summarize(absl::Time now) const;
 
  private:
-  struct Record {
-    std::set<std::string> sources;
-    bool regexp = false;
-  };
   struct History {  // kept while a name is unwanted, so re-adding it keeps its backoff
     bool in_flight = false;
     int failures = 0;
@@ -132,22 +149,62 @@ class NameTracker {
     std::string last_error;
     std::optional<KnownCertificate> issued;  // by this issuer
   };
-  // The covering certificate with the latest renewal time, if any.
-  std::optional<KnownCertificate> BestCover(const std::string& name) const;
-  NameStatus StatusOf(const std::string& name, const Record& record, absl::Time now) const;
-  // Drops renewal info of certificates no longer known.
-  void PruneRenewalInfo();
+  enum class Queue { kNone, kFresh, kRetrying, kRenewal };
+  struct Record {
+    std::map<std::string, int> sources;  // source → requests naming it
+    int regexp_requests = 0;
+    std::string skip;  // why HTTP-01 cannot do it ("" if it can)
+    bool excluded = false;
+    // Derived from the certificates, the history and renewal info by Refresh:
+    absl::Time not_after = absl::InfinitePast();  // of the covering certificate, if any
+    absl::Time renew_at = absl::InfinitePast();   // InfinitePast: no certificate
+    std::string cert_id;                          // the cover's ARI identifier
+    const History* history = nullptr;  // history_[name], when there is one
+    Queue queue = Queue::kNone;
+    absl::Time due = absl::InfinitePast();  // the key in retrying_ / renewals_
+  };
   struct RenewalInfoRecord {
     std::optional<RenewalWindow> window;
     absl::Time renew_at = absl::InfiniteFuture();  // chosen in the window
     absl::Time next_fetch = absl::InfinitePast();
   };
+  using Due = std::set<std::pair<absl::Time, std::string>>;
+
+  void AddRequest(const NameRequest& request);
+  void RemoveRequest(const NameRequest& request);
+  // Re-derives one wanted name's cover, state and queue position.
+  void Refresh(const std::string& name);
+  void Unqueue(const std::string& name, Record& record);
+  void SetCover(const std::string& name, Record& record, const std::string& cert_id);
+  // The names `cert` may cover (exact names, and one label under a wildcard).
+  void RefreshCovered(const KnownCertificate& cert);
+  void IndexCertificate(const KnownCertificate* cert, bool add);
+  void CountCertId(const std::string& cert_id, int delta);
+  // The covering certificate with the latest renewal time, if any.
+  const KnownCertificate* BestCover(const std::string& name) const;
+  NameStatus StatusOf(const std::string& name, const Record& record, absl::Time now) const;
+  static NameState StateOf(const Record& record, absl::Time now);
+  const History* HistoryOf(const std::string& name) const;
+  absl::Time NextFetch(const std::string& cert_id) const;  // InfinitePast: never fetched
+  // Whether some wanted name covered by `cert_id` is issued (not due, not in flight) at `now`.
+  bool FetchWanted(const std::string& cert_id, absl::Time now) const;
 
   SchedulePolicy policy_;
-  std::vector<std::string> exclude_;
+  std::vector<std::string> exclude_;  // lowercased
   std::map<std::string, Record> wanted_;
   std::map<std::string, History> history_;
-  std::vector<KnownCertificate> certs_;
+  std::map<std::string, KnownCertificate> certs_;  // by the caller's key
+  // Lowercased certificate domain ("a.example.com", "*.example.com") → certificates naming it.
+  std::unordered_map<std::string, std::vector<const KnownCertificate*>> by_domain_;
+  std::unordered_map<std::string, std::set<std::string>> by_parent_;  // "example.com" → wanted names one label under
+  // The queues: names without a certificate that never failed (by name), those waiting for a
+  // retry (by retry time), and certified names (by when their renewal is due).
+  std::set<std::string> fresh_;
+  Due retrying_;
+  Due renewals_;
+  std::unordered_map<std::string, std::set<std::string>> cover_users_;  // cert_id → wanted names it covers
+  Due ari_queue_;                                    // (next fetch, cert_id) of every cert_id in cover_users_
+  std::unordered_map<std::string, int> cert_ids_;    // cert_id → certificates (served or issued) carrying it
   bool ari_available_ = true;
   std::map<std::string, RenewalInfoRecord> ari_;  // by cert_id
 };

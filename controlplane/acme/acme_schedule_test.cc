@@ -1,6 +1,11 @@
 #include "controlplane/acme/acme_schedule.h"
 
+#include <algorithm>
+#include <map>
+#include <random>
+
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "controlplane/acme/acme_problem.h"
 #include "gtest/gtest.h"
 
@@ -242,6 +247,167 @@ TEST(AcmeScheduleAriTest, NoRenewalInfoWithoutTheCasSupportOrAnIdentifier) {
   t.SetRenewalInfoAvailable(false);
   EXPECT_EQ(t.NextRenewalInfoFetch(kT0), std::nullopt);
   EXPECT_EQ(t.NextWakeup(kT0), kT0 + absl::Hours(60 * 24));
+}
+
+}  // namespace
+}  // namespace edgerouter::acme
+
+namespace edgerouter::acme {
+namespace {
+
+std::vector<std::string> Lines(const std::vector<NameStatus>& states) {
+  std::vector<std::string> out;
+  for (const NameStatus& s : states) {
+    std::string sources;
+    for (const std::string& source : s.sources) sources += source + ",";
+    out.push_back(absl::StrCat(s.name, " ", sources, " ", NameStateName(s.state), " ", absl::FormatTime(s.renew_at), " ",
+                               absl::FormatTime(s.retry_at), " ", s.cert_id, " ", s.failures, " ", s.detail));
+  }
+  return out;
+}
+
+// What NextOrder should say, worked out from the states alone.
+std::optional<std::string> ExpectedOrder(const std::vector<NameStatus>& states, absl::Time now) {
+  std::optional<std::string> fresh;
+  std::optional<std::pair<absl::Time, std::string>> renewal;
+  for (const NameStatus& s : states) {
+    const bool due = s.state == NameState::kQueued || (s.state == NameState::kFailing && now >= s.retry_at);
+    if (!due) continue;
+    if (s.not_after == absl::InfinitePast()) {
+      if (!fresh || s.name < *fresh) fresh = s.name;
+      continue;
+    }
+    const absl::Time at = s.state == NameState::kFailing ? std::max(s.renew_at, s.retry_at) : s.renew_at;
+    if (!renewal || std::make_pair(at, s.name) < *renewal) renewal = std::make_pair(at, s.name);
+  }
+  if (fresh) return fresh;
+  if (renewal) return renewal->second;
+  return std::nullopt;
+}
+
+// Random changes applied one at a time end where the same state given all at once does; and
+// NextOrder agrees with the states it reports.
+TEST(AcmeScheduleTest, ChangesOneByOneEqualTheWholeState) {
+  std::mt19937 random(13);
+  auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+  const std::vector<std::string> domains = {"*.a.test", "*.b.test", "n1.a.test", "n2.a.test", "n3.b.test", "x.n1.a.test"};
+  NameTracker step({.backoff_initial = absl::Hours(1)}, {"n9.*"});
+  NameTracker whole({.backoff_initial = absl::Hours(1)}, {"n9.*"});
+  std::vector<NameRequest> requests;
+  std::map<std::string, KnownCertificate> certs;
+  std::vector<std::string> in_flight;
+  absl::Time now = kT0;
+  size_t seen[6] = {}, renewal_infos = 0;  // what the walk went through
+  std::map<std::string, absl::Time> next_fetch;  // by cert_id
+  for (int i = 0; i < 3000; ++i) {
+    now += absl::Minutes(pick(600));
+    switch (pick(8)) {
+      case 0:
+      case 1: {
+        const std::string host = pick(6) == 0 ? "x.n1.a.test" : absl::StrCat("N", pick(10), pick(2) ? ".a.test" : ".b.test");
+        NameRequest r{host, absl::StrCat("s", pick(3)), pick(10) == 0};
+        step.UpdateWanted({}, {r});
+        requests.push_back(r);
+        break;
+      }
+      case 2:
+        if (!requests.empty()) {
+          const size_t at = static_cast<size_t>(pick(static_cast<int>(requests.size())));
+          step.UpdateWanted({requests[at]}, {});
+          requests.erase(requests.begin() + static_cast<long>(at));
+        }
+        break;
+      case 3: {
+        const std::string key = absl::StrCat("k", pick(6));
+        if (pick(3) == 0) {
+          step.RemoveCertificate(key);
+          certs.erase(key);
+          break;
+        }
+        // Distinct lifetimes: no two certificates tie for the best cover.
+        KnownCertificate c = Cert({domains[pick(6)], domains[pick(6)]}, now - absl::Hours(pick(2000)),
+                                  absl::Hours(24 * 90) + absl::Seconds(i));
+        c.cert_id = pick(2) ? absl::StrCat("id", i) : "";
+        step.PutCertificate(key, c);
+        certs[key] = c;
+        break;
+      }
+      case 4:
+        if (std::optional<std::string> name = step.NextOrder(now)) {
+          step.OnOrderStarted(*name);
+          whole.OnOrderStarted(*name);
+          in_flight.push_back(*name);
+        }
+        break;
+      case 5:
+        if (!in_flight.empty()) {
+          const std::string name = in_flight.back();
+          in_flight.pop_back();
+          if (pick(2)) {
+            step.OnFailed(name, absl::UnavailableError(absl::StrCat("down ", i)), now);
+            whole.OnFailed(name, absl::UnavailableError(absl::StrCat("down ", i)), now);
+          } else {
+            KnownCertificate c = Cert({name}, now, absl::Hours(24 * 90) + absl::Seconds(i));
+            c.cert_id = absl::StrCat("issued", i);
+            step.OnIssued(name, c);
+            whole.OnIssued(name, c);
+          }
+        }
+        break;
+      case 6:
+        if (std::optional<std::string> id = step.NextRenewalInfoFetch(now)) {
+          const RenewalWindow w{.start = now + absl::Hours(pick(2000)), .end = now + absl::Hours(2000 + pick(100))};
+          const double uniform = pick(100) / 100.0;
+          step.OnRenewalInfo(*id, w, std::nullopt, now, uniform);
+          ++renewal_infos;
+          next_fetch[*id] = now + RenewalInfoPollDelay(RenewalInfoPolicy{}, false, std::nullopt);
+          whole.OnRenewalInfo(*id, w, std::nullopt, now, uniform);
+        }
+        break;
+      default: break;
+    }
+    whole.SetWanted(requests);
+    std::vector<KnownCertificate> all;
+    for (const auto& [key, c] : certs) all.push_back(c);
+    whole.SetCertificates(all);
+    const std::vector<NameStatus> states = step.States(now);
+    ASSERT_EQ(Lines(states), Lines(whole.States(now))) << "step " << i;
+    ASSERT_EQ(step.NextOrder(now), whole.NextOrder(now)) << "step " << i;
+    ASSERT_EQ(step.NextOrder(now), ExpectedOrder(states, now)) << "step " << i;
+    ASSERT_EQ(step.NextWakeup(now), whole.NextWakeup(now)) << "step " << i;
+    ASSERT_EQ(step.NextRenewalInfoFetch(now), whole.NextRenewalInfoFetch(now)) << "step " << i;
+    absl::Time wakeup = absl::InfiniteFuture();
+    for (const NameStatus& s : states) {
+      if (s.state == NameState::kQueued) wakeup = now;
+      if (s.state == NameState::kFailing) wakeup = std::min(wakeup, std::max(now, s.retry_at));
+      if (s.state != NameState::kIssued) continue;
+      wakeup = std::min(wakeup, s.renew_at);
+      auto f = next_fetch.find(s.cert_id);
+      if (!s.cert_id.empty()) wakeup = std::min(wakeup, f == next_fetch.end() ? now : std::max(now, f->second));
+    }
+    ASSERT_EQ(step.NextWakeup(now), wakeup) << "step " << i;
+    // Renewal info is asked for the certificate of an issued name, when never or long enough ago.
+    auto fetch_due = [&](const NameStatus& s) {
+      auto f = next_fetch.find(s.cert_id);
+      return s.state == NameState::kIssued && !s.cert_id.empty() && (f == next_fetch.end() || f->second <= now);
+    };
+    if (std::optional<std::string> id = step.NextRenewalInfoFetch(now)) {
+      EXPECT_TRUE(std::any_of(states.begin(), states.end(), [&](const NameStatus& s) { return s.cert_id == *id && fetch_due(s); }))
+          << "step " << i << ": " << *id;
+    } else {
+      EXPECT_FALSE(std::any_of(states.begin(), states.end(), fetch_due)) << "step " << i;
+    }
+    const NameTracker::Summary summary = step.Summarize(now);
+    for (NameState s : {NameState::kQueued, NameState::kPending, NameState::kIssued, NameState::kFailing,
+                        NameState::kExcluded, NameState::kSkipped}) {
+      ASSERT_EQ(summary.by_state[static_cast<int>(s)],
+                std::count_if(states.begin(), states.end(), [&](const NameStatus& x) { return x.state == s; }))
+          << "step " << i;
+      seen[static_cast<int>(s)] += summary.by_state[static_cast<int>(s)];
+    }
+  }
+  for (size_t n : seen) EXPECT_GT(n, 0u);
+  EXPECT_GT(renewal_infos, 0u);
 }
 
 }  // namespace

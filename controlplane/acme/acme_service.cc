@@ -1,6 +1,10 @@
 #include "controlplane/acme/acme_service.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
+#include <optional>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -24,19 +28,58 @@ std::string Names(const std::vector<Http01Challenge>& challenges) {
 
 }  // namespace
 
+namespace {
+
+// The names `app` wants: exact hostname frontends, hostname regexps, certresolver hosts.
+void AppendNames(const controlplane::PreparedApp& app, std::vector<NameRequest>* out) {
+  if (app.resource == nullptr || !app.resource->has_app()) return;
+  for (const config::v1::Frontend& f : app.resource->app().frontends()) {
+    if (f.kind() == "hostname" && !f.hostname().empty()) {
+      out->push_back({f.hostname(), absl::StrCat("app:", app.id), false});
+    } else if (f.kind() == "hostname_regexp" && !f.hostname_regexp().empty()) {
+      out->push_back({f.hostname_regexp(), absl::StrCat("app:", app.id), true});
+    }
+  }
+  for (const auto& r : app.cert_resolvers) out->push_back({r.host, absl::StrCat("certresolver:", r.resolver), r.regexp});
+}
+
+bool RequestLess(const NameRequest& a, const NameRequest& b) {
+  return std::tie(a.name, a.source, a.regexp) < std::tie(b.name, b.source, b.regexp);
+}
+
+// Drops what both lists hold (a changed app usually keeps its hostnames), as multisets.
+void CancelCommon(std::vector<NameRequest>* removed, std::vector<NameRequest>* added) {
+  std::sort(removed->begin(), removed->end(), RequestLess);
+  std::sort(added->begin(), added->end(), RequestLess);
+  std::vector<NameRequest> only_removed, only_added;
+  std::set_difference(removed->begin(), removed->end(), added->begin(), added->end(), std::back_inserter(only_removed),
+                      RequestLess);
+  std::set_difference(added->begin(), added->end(), removed->begin(), removed->end(), std::back_inserter(only_added),
+                      RequestLess);
+  *removed = std::move(only_removed);
+  *added = std::move(only_added);
+}
+
+bool IsCertificate(const controlplane::ResourcePtr& r) { return absl::StartsWith(r->name(), "cert/"); }
+
+// What the issuer needs of a served certificate; null when even its event's fields say nothing.
+std::optional<KnownCertificate> KnownCertificateOf(const snapshot::v1::Resource& r) {
+  if (!r.has_certificate()) return std::nullopt;
+  absl::StatusOr<KnownCertificate> cert = KnownCertificateFromPem(r.certificate().cert_pem_bundle());
+  if (cert.ok()) return *std::move(cert);
+  // Served from its event's fields alone: the name is covered until its expiry is near.
+  KnownCertificate fallback;
+  fallback.domains.assign(r.certificate().domains().begin(), r.certificate().domains().end());
+  std::string unused;
+  if (!absl::ParseTime(absl::RFC3339_full, r.certificate().expires(), &fallback.not_after, &unused)) return std::nullopt;
+  return fallback;
+}
+
+}  // namespace
+
 std::vector<NameRequest> WantedNamesOf(const controlplane::BuiltSnapshot& snapshot) {
   std::vector<NameRequest> out;
-  for (const auto& app : snapshot.apps) {
-    if (app->resource == nullptr || !app->resource->has_app()) continue;
-    for (const config::v1::Frontend& f : app->resource->app().frontends()) {
-      if (f.kind() == "hostname" && !f.hostname().empty()) {
-        out.push_back({f.hostname(), absl::StrCat("app:", app->id), false});
-      } else if (f.kind() == "hostname_regexp" && !f.hostname_regexp().empty()) {
-        out.push_back({f.hostname_regexp(), absl::StrCat("app:", app->id), true});
-      }
-    }
-    for (const auto& r : app->cert_resolvers) out.push_back({r.host, absl::StrCat("certresolver:", r.resolver), r.regexp});
-  }
+  for (const auto& app : snapshot.apps) AppendNames(*app, &out);
   return out;
 }
 
@@ -71,47 +114,32 @@ AcmeService::AcmeService(AcmeServiceOptions options, certbus::KekPublicKey kek, 
 
 AcmeService::~AcmeService() { Stop(); }
 
-void AcmeService::OnSnapshot(const controlplane::BuiltSnapshot& snapshot) {
-  std::vector<NameRequest> wanted = WantedNamesOf(snapshot);
-  std::vector<KnownCertificate> certs;
-  bool wanted_changed;
-  {
-    absl::MutexLock lock(&mu_);
-    std::map<std::string, std::pair<std::string, KnownCertificate>> known;
-    // Sorted by name: only the "cert/" range is walked, not every app of the snapshot.
-    for (auto at = snapshot.resources.LowerBound("cert/"); at != snapshot.resources.end(); ++at) {
-      const controlplane::ResourcePtr& r = *at;
-      if (!absl::StartsWith(r->name(), "cert/")) break;
-      if (!r->has_certificate()) continue;
-      auto it = known_.find(r->name());
-      if (it != known_.end() && it->second.first == r->version()) {
-        known.emplace(r->name(), it->second);
-        continue;
-      }
-      absl::StatusOr<KnownCertificate> cert = KnownCertificateFromPem(r->certificate().cert_pem_bundle());
-      if (!cert.ok()) {
-        // Served from its event's fields alone: the name is covered until its expiry is near.
-        KnownCertificate fallback;
-        fallback.domains.assign(r->certificate().domains().begin(), r->certificate().domains().end());
-        absl::Time expires;
-        std::string unused;
-        if (!absl::ParseTime(absl::RFC3339_full, r->certificate().expires(), &expires, &unused)) continue;
-        fallback.not_after = expires;
-        cert = fallback;
-      }
-      known.emplace(r->name(), std::make_pair(r->version(), *cert));
-    }
-    known_ = std::move(known);
-    for (const auto& [name, entry] : known_) certs.push_back(entry.second);
-    wanted_changed = wanted.size() != last_wanted_.size();
-    for (size_t i = 0; !wanted_changed && i < wanted.size(); ++i) {
-      wanted_changed = wanted[i].name != last_wanted_[i].name || wanted[i].source != last_wanted_[i].source ||
-                       wanted[i].regexp != last_wanted_[i].regexp;
-    }
-    if (wanted_changed) last_wanted_ = wanted;
-  }
-  issuer_->SetCertificates(std::move(certs));
-  if (wanted_changed) issuer_->SetWantedNames(wanted);
+void AcmeService::OnSnapshot(std::shared_ptr<const controlplane::BuiltSnapshot> snapshot) {
+  static const controlplane::BuiltSnapshot kNothing;
+  // Only what differs from the last snapshot is looked at: the chunks both share are skipped,
+  // so a one-app change costs the same at 100,000 apps as at 10.
+  const controlplane::BuiltSnapshot& last = last_snapshot_ != nullptr ? *last_snapshot_ : kNothing;
+  std::vector<NameRequest> removed, added;
+  controlplane::DiffSets(
+      last.apps, snapshot->apps, [](const auto& a, const auto& b) { return a == b; },
+      [&](const controlplane::PreparedAppPtr& app) { AppendNames(*app, &removed); },
+      [&](const controlplane::PreparedAppPtr* old, const controlplane::PreparedAppPtr& app) {
+        if (old != nullptr) AppendNames(**old, &removed);
+        AppendNames(*app, &added);
+      });
+  CancelCommon(&removed, &added);
+  std::vector<std::pair<std::string, std::optional<KnownCertificate>>> certs;
+  controlplane::DiffSets(
+      last.resources, snapshot->resources, [](const auto& a, const auto& b) { return a->version() == b->version(); },
+      [&](const controlplane::ResourcePtr& r) {
+        if (IsCertificate(r)) certs.emplace_back(r->name(), std::nullopt);
+      },
+      [&](const controlplane::ResourcePtr*, const controlplane::ResourcePtr& r) {
+        if (IsCertificate(r)) certs.emplace_back(r->name(), KnownCertificateOf(*r));
+      });
+  last_snapshot_ = std::move(snapshot);
+  if (!certs.empty()) issuer_->UpdateCertificates(std::move(certs));
+  if (!removed.empty() || !added.empty()) issuer_->UpdateWantedNames(removed, added);
 }
 
 absl::Status AcmeService::Start(controlplane::LeaseKeeper* duties) {
@@ -332,18 +360,12 @@ void AcmeService::RegisterMetrics(metrics::MetricsRegistry* registry) {
                           NameState::kExcluded, NameState::kSkipped}) {
     registry->AddCallbackGauge(absl::StrCat("er_cp_acme_names_", NameStateName(state)),
                                absl::StrCat("Wanted names in ACME state ", NameStateName(state), "."), [this, state] {
-                                 double n = 0;
-                                 for (const NameStatus& s : issuer_->States()) n += s.state == state;
-                                 return n;
+                                 return static_cast<double>(issuer_->Summarize().by_state[static_cast<int>(state)]);
                                });
   }
   registry->AddCallbackGauge("er_cp_acme_next_renewal_timestamp_seconds",
                              "Unix time of the earliest renewal of an issued name (0: none).", [this] {
-                               absl::Time next = absl::InfiniteFuture();
-                               for (const NameStatus& s : issuer_->States()) {
-                                 if (s.state == NameState::kIssued && s.renew_at < next) next = s.renew_at;
-                               }
-                               return static_cast<double>(UnixOrZero(next));
+                               return static_cast<double>(UnixOrZero(issuer_->Summarize().next_renewal));
                              });
 }
 

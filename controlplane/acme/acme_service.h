@@ -58,7 +58,7 @@ class AcmeService : public ChallengePublisher,
   ~AcmeService() override;
 
   // Hub listener (subscribe before hub.Start): the wanted names and the served certificates.
-  void OnSnapshot(const controlplane::BuiltSnapshot& snapshot);
+  void OnSnapshot(std::shared_ptr<const controlplane::BuiltSnapshot> snapshot);
   // Reads the acme stream (challenges into the hub) and starts the issuer under `duties`.
   absl::Status Start(controlplane::LeaseKeeper* duties);
   void Stop();
@@ -116,9 +116,8 @@ class AcmeService : public ChallengePublisher,
 
   mutable absl::Mutex mu_;
   AcmeStreamState state_ ABSL_GUARDED_BY(mu_);
-  // Parsed served certificates by resource name: (resource version, certificate).
-  std::map<std::string, std::pair<std::string, KnownCertificate>> known_ ABSL_GUARDED_BY(mu_);
-  std::vector<NameRequest> last_wanted_ ABSL_GUARDED_BY(mu_);
+  // What the issuer was last told about (hub thread only): the next snapshot is diffed against it.
+  std::shared_ptr<const controlplane::BuiltSnapshot> last_snapshot_;
 };
 
 }  // namespace edgerouter::acme

@@ -6,6 +6,8 @@
 #include <filesystem>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/test_util.h"
 #include "controlplane/file_event_log.h"
 #include "gtest/gtest.h"
@@ -125,6 +127,107 @@ TEST_F(AcmeServiceTest, StatusAndBadCertificatesAreRefused) {
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(absl::StrContains(s.message(), "plaintext")) << s;
   EXPECT_EQ(log_->Head(hub_->certbus_stream()), 0u);
+}
+
+controlplane::PreparedAppPtr HostApp(const std::string& id, const std::string& host) {
+  auto app = std::make_shared<controlplane::PreparedApp>();
+  app->id = id;
+  auto resource = std::make_shared<snapshot::v1::Resource>();
+  resource->set_name("app/" + id);
+  config::v1::Frontend* f = resource->mutable_app()->add_frontends();
+  f->set_kind("hostname");
+  f->set_hostname(host);
+  app->resource = std::move(resource);
+  return app;
+}
+
+// A served certificate known by its event's fields only (the PEM does not parse).
+controlplane::ResourcePtr CertResource(const std::string& id, const std::string& version,
+                                       const std::vector<std::string>& domains, const std::string& expires) {
+  auto r = std::make_shared<snapshot::v1::Resource>();
+  r->set_name("cert/" + id);
+  r->set_version(version);
+  snapshot::v1::Certificate* c = r->mutable_certificate();
+  c->set_cert_pem_bundle("not a PEM");
+  for (const std::string& d : domains) c->add_domains(d);
+  c->set_expires(expires);
+  return r;
+}
+
+std::vector<std::string> Describe(const std::vector<NameStatus>& states) {
+  std::vector<std::string> out;
+  for (const NameStatus& s : states) {
+    out.push_back(absl::StrCat(s.name, " ", absl::StrJoin(s.sources, ","), " ", NameStateName(s.state), " ",
+                               absl::FormatTime(s.renew_at)));
+  }
+  return out;
+}
+
+// What a tracker told the whole snapshot at once makes of it.
+std::vector<std::string> FromScratch(const controlplane::BuiltSnapshot& snapshot) {
+  NameTracker tracker({}, {});
+  tracker.SetWanted(WantedNamesOf(snapshot));
+  std::vector<KnownCertificate> certs;
+  for (const controlplane::ResourcePtr& r : snapshot.resources) {
+    KnownCertificate c{.domains = {r->certificate().domains().begin(), r->certificate().domains().end()}};
+    std::string unused;
+    EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, r->certificate().expires(), &c.not_after, &unused));
+    certs.push_back(c);
+  }
+  tracker.SetCertificates(std::move(certs));
+  return Describe(tracker.States(absl::Now()));
+}
+
+// Snapshots differ from the last in a few apps and certificates: the issuer is told only the
+// difference, and ends up where a tracker told everything does.
+TEST_F(AcmeServiceTest, SnapshotChangesReachTheIssuerAsDifferences) {
+  const std::string kFuture = "2999-01-01T00:00:00Z", kPast = "2000-01-01T00:00:00Z";
+  std::vector<controlplane::PreparedAppPtr> apps;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = absl::StrFormat("app-%04d", i);
+    apps.push_back(HostApp(id, id + ".example.test"));
+  }
+  auto snap = std::make_shared<controlplane::BuiltSnapshot>();
+  snap->apps = controlplane::AppSet(apps);
+  snap->resources = controlplane::ResourceSet({CertResource("one", "v1", {"app-0001.example.test"}, kFuture),
+                                               CertResource("wild", "v1", {"*.example.test"}, kPast)});
+  service_->OnSnapshot(snap);
+  std::vector<std::string> states = Describe(service_->States());
+  ASSERT_EQ(states.size(), 1000u);
+  EXPECT_EQ(states, FromScratch(*snap));
+  EXPECT_TRUE(absl::StrContains(states[1], " issued ")) << states[1];
+  EXPECT_TRUE(absl::StrContains(states[2], " queued ")) << states[2];  // the wildcard is past renewal
+
+  // Apps: one renamed, one removed, one more asking for an existing name.
+  auto next = std::make_shared<controlplane::BuiltSnapshot>(*snap);
+  next->apps = snap->apps.With({{"app-0005", HostApp("app-0005", "renamed.example.test")},
+                                {"app-0007", nullptr},
+                                {"zz-extra", HostApp("zz-extra", "APP-0009.example.test")}});
+  service_->OnSnapshot(next);
+  states = Describe(service_->States());
+  EXPECT_EQ(states, FromScratch(*next));
+  ASSERT_EQ(states.size(), 999u);
+  EXPECT_TRUE(absl::StrContains(states[7], "app-0009.example.test app:app-0009,app:zz-extra ")) << states[7];
+
+  // Certificates: one moves to another name, the stale wildcard goes, a valid one comes.
+  snap = next;
+  next = std::make_shared<controlplane::BuiltSnapshot>(*snap);
+  next->resources = snap->resources.With({{"cert/more", CertResource("more", "v1", {"*.example.test"}, kFuture)},
+                                          {"cert/one", CertResource("one", "v2", {"renamed.example.test"}, kPast)},
+                                          {"cert/wild", nullptr}});
+  service_->OnSnapshot(next);
+  states = Describe(service_->States());
+  EXPECT_EQ(states, FromScratch(*next));
+  EXPECT_TRUE(absl::StrContains(states[2], " issued ")) << states[2];
+
+  // The extra app goes again: its source leaves, the name stays for the other.
+  snap = next;
+  next = std::make_shared<controlplane::BuiltSnapshot>(*snap);
+  next->apps = snap->apps.With({{"zz-extra", nullptr}});
+  service_->OnSnapshot(next);
+  states = Describe(service_->States());
+  EXPECT_EQ(states, FromScratch(*next));
+  EXPECT_TRUE(absl::StrContains(states[7], "app-0009.example.test app:app-0009 ")) << states[7];
 }
 
 TEST(AcmeServiceCreate, NeedsTheKekPublicKey) {
