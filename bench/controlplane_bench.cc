@@ -40,6 +40,9 @@ ABSL_FLAG(int, connect_wave, 0,
           "connect nodes in waves of this many, each waiting for its full state (0: all at once; at "
           "100k apps, 100 clients of this one process connecting at once did not all get it in 5 min)");
 ABSL_FLAG(std::string, controlplane_flags, "", "extra flags for every replica, space separated");
+ABSL_FLAG(int, certs, 0,
+          "certificates put on the certbus stream after the apps, one per app hostname (app-<i>.example.com; "
+          "known by their event fields: the PEM is a placeholder)");
 
 namespace edgerouter::bench {
 namespace {
@@ -51,6 +54,15 @@ std::string AppLine(int i, int generation) {
       "\"reverse_proxy\",\"reverse_proxy_opts\":{\"origins\":[\"http://127.0.0.1:%d\",\"http://127.0.0.1:%d\"],"
       "\"pass_host_header\":true,\"headers_to_origin\":{\"X-Gen\":\"%d\"}}}}}",
       i, i, 20000 + i % 1000, 21000 + i % 1000, generation);
+}
+
+std::string CertLine(int i) {
+  return absl::StrFormat(
+      "2026-03-05T10:00:00.000Z CertificateObtained    {\"Id\":\"cert-%d\",\"Reason\":\"new\",\"Domains\":"
+      "[\"app-%d.example.com\"],\"Expires\":\"2999-01-01T00:00:00Z\",\"CertPemBundle\":\"-----BEGIN "
+      "CERTIFICATE-----\\nplaceholder\\n-----END CERTIFICATE-----\\n\",\"PrivateKeyDekFingerprint\":\"SHA256:x\","
+      "\"PrivateKeyCiphertext\":\"AAE=\"}",
+      i, i);
 }
 
 // Receipt times of each snapshot version across all nodes.
@@ -179,6 +191,18 @@ int Run() {
       return 1;
     }
   }
+  const int certs = absl::GetFlag(FLAGS_certs);
+  for (int i = 0; i < certs; i += 100) {
+    grpc::ClientContext ctx;
+    admin::v1::AppendStreamRequest req;
+    req.set_stream("/t-1/certbus");
+    for (int j = i; j < std::min(certs, i + 100); ++j) req.add_lines(CertLine(j));
+    admin::v1::AppendStreamResponse resp;
+    if (grpc::Status s = admin->AppendStream(&ctx, req, &resp); !s.ok()) {
+      std::fprintf(stderr, "certbus append: %s\n", s.error_message().c_str());
+      return 1;
+    }
+  }
   const double load_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   // A full rebuild of all apps, as after a restart: time it through the build log line.
   const long rss_loaded = RssKb(cp->pid());
@@ -265,7 +289,8 @@ int Run() {
       log_flag == std::string::npos ? "file" : extra.substr(log_flag + 12, extra.find(' ', log_flag) - log_flag - 12);
   std::printf("| metric (%d replica%s, %s log) | value |\n|---|---|\n", replica_count, replica_count > 1 ? "s" : "",
               log_kind.c_str());
-  std::printf("| apps loaded through the stream (100 per append) | %d in %.2f s |\n", apps, load_seconds);
+  std::printf("| apps (and %d certificates) loaded through the streams (100 per append) | %d in %.2f s |\n", certs, apps,
+              load_seconds);
   std::printf("| snapshot build at %d apps (the last one: a one-app change) | %s s |\n", apps, LogField(build_line, "seconds").c_str());
   std::printf("| full state to %d nodes (connect → all received) | %.3f s |\n", nodes, full_state_seconds);
   std::printf("| one-app change → all %d nodes received (n=%d) | p50 %.1f ms, p99 %.1f ms, max %.1f ms |\n",

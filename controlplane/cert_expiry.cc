@@ -37,37 +37,65 @@ CertExpiryReporter::CertExpiryReporter(metrics::MetricsRegistry* registry)
         const absl::Time now = absl::Now();
         absl::MutexLock lock(&mu_);
         double n = 0;
-        for (absl::Time t : expiries_) n += t <= now;
+        for (auto it = by_expiry_.begin(); it != by_expiry_.end() && it->first <= now; ++it) ++n;
         return n;
       });
 }
 
-void CertExpiryReporter::OnSnapshot(const BuiltSnapshot& snapshot, absl::Time now) {
-  std::vector<CertExpiry> certs = CertificateExpiries(snapshot);
-  std::vector<absl::Time> expiries;
-  std::set<std::string> ids;
-  for (const CertExpiry& c : certs) {
-    ids.insert(c.id);
-    const snapshot::v1::Resource* r = snapshot.Find("cert/" + c.id);
-    const std::string domains = r ? absl::StrJoin(r->certificate().domains(), ",") : "";
-    if (!c.parsed) {
-      log::Warn("certificate expiry unreadable").Kv("id", c.id).Kv("expires", c.expires).Kv("domains", domains);
-      expiry_->Remove({c.id});
-      continue;
-    }
-    expiries.push_back(c.expiry);
-    expiry_->Set({c.id}, static_cast<double>(absl::ToUnixSeconds(c.expiry)));
-    if (c.expiry <= now) {
-      // Kept in the snapshot: reported, not dropped.
-      log::Warn("certificate expired").Kv("id", c.id).Kv("expires", c.expires).Kv("domains", domains);
-    }
+namespace {
+
+bool IsCertificate(const ResourcePtr& r) { return absl::StartsWith(r->name(), "cert/") && r->has_certificate(); }
+
+std::string Domains(const snapshot::v1::Resource& r) { return absl::StrJoin(r.certificate().domains(), ","); }
+
+}  // namespace
+
+void CertExpiryReporter::Forget(const std::string& id) {
+  auto it = expiries_.find(id);
+  if (it != expiries_.end()) {
+    by_expiry_.erase({it->second, id});
+    expiries_.erase(it);
   }
+  expiry_->Remove({id});
+}
+
+void CertExpiryReporter::Note(const snapshot::v1::Resource& cert, absl::Time now) {
+  const snapshot::v1::Certificate& c = cert.certificate();
+  absl::StatusOr<absl::Time> expiry = certbus::ParseRfc3339(c.expires());
+  if (!expiry.ok()) {
+    log::Warn("certificate expiry unreadable").Kv("id", c.id()).Kv("expires", c.expires()).Kv("domains", Domains(cert));
+    return;
+  }
+  expiries_[c.id()] = *expiry;
+  by_expiry_.insert({*expiry, c.id()});
+  expiry_->Set({c.id()}, static_cast<double>(absl::ToUnixSeconds(*expiry)));
+  if (*expiry <= now) {
+    // Kept in the snapshot: reported, not dropped.
+    log::Warn("certificate expired").Kv("id", c.id()).Kv("expires", c.expires()).Kv("domains", Domains(cert));
+  }
+}
+
+void CertExpiryReporter::OnSnapshot(std::shared_ptr<const BuiltSnapshot> snapshot, absl::Time now) {
+  static const BuiltSnapshot kNothing;
+  const BuiltSnapshot& last = last_ != nullptr ? *last_ : kNothing;
   absl::MutexLock lock(&mu_);
-  for (const std::string& gone : exported_ids_) {
-    if (!ids.count(gone)) expiry_->Remove({gone});
+  // Certificates kept from the last snapshot that have expired since: reported once.
+  for (auto it = by_expiry_.upper_bound({checked_, std::string()}); it != by_expiry_.end() && it->first <= now; ++it) {
+    if (const snapshot::v1::Resource* r = snapshot->Find("cert/" + it->second); r != nullptr) {
+      log::Warn("certificate expired").Kv("id", it->second).Kv("expires", r->certificate().expires()).Kv("domains", Domains(*r));
+    }
   }
-  exported_ids_ = std::move(ids);
-  expiries_ = std::move(expiries);
+  checked_ = std::max(checked_, now);
+  DiffSets(
+      last.resources, snapshot->resources, [](const ResourcePtr& a, const ResourcePtr& b) { return a->version() == b->version(); },
+      [&](const ResourcePtr& r) {
+        if (IsCertificate(r)) Forget(r->certificate().id());
+      },
+      [&](const ResourcePtr* old, const ResourcePtr& r) {
+        if (old != nullptr && IsCertificate(*old)) Forget((*old)->certificate().id());
+        if (IsCertificate(r)) Note(*r, now);
+      });
+  last_ = std::move(snapshot);
 }
 
 }  // namespace edgerouter::controlplane

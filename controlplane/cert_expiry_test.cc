@@ -31,7 +31,7 @@ TEST(CertExpiryTest, ExpiredCertificatesStayAndAreCounted) {
   // Reporting does not drop anything from the snapshot.
   EXPECT_NE(snap->Find("cert/a-old"), nullptr);
 
-  reporter.OnSnapshot(*snap);
+  reporter.OnSnapshot(snap);
   std::string text = registry.Render();
   EXPECT_TRUE(absl::StrContains(text, "er_cp_certificates_expired 1\n")) << text;
   EXPECT_TRUE(absl::StrContains(
@@ -41,10 +41,20 @@ TEST(CertExpiryTest, ExpiredCertificatesStayAndAreCounted) {
   EXPECT_FALSE(absl::StrContains(text, "c-bad")) << text;
 
   // A removed certificate leaves the metrics too.
-  reporter.OnSnapshot(*Build({Cert("b-new", "2999-01-01T00:00:00Z")}));
+  reporter.OnSnapshot(Build({Cert("b-new", "2999-01-01T00:00:00Z")}));
   text = registry.Render();
   EXPECT_TRUE(absl::StrContains(text, "er_cp_certificates_expired 0\n")) << text;
   EXPECT_FALSE(absl::StrContains(text, "a-old")) << text;
+
+  // A renewed certificate (same id, new expiry) moves its metric; an unreadable one leaves it.
+  reporter.OnSnapshot(Build({Cert("b-new", "2001-09-09T01:46:40Z"), Cert("d-bad", "later")}));
+  text = registry.Render();
+  EXPECT_TRUE(absl::StrContains(text, "er_cp_certificate_expiry_timestamp_seconds{id=\"b-new\"} 1000000000\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_cp_certificates_expired 1\n")) << text;
+  reporter.OnSnapshot(Build({Cert("b-new", "later")}));
+  text = registry.Render();
+  EXPECT_FALSE(absl::StrContains(text, "b-new")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "er_cp_certificates_expired 0\n")) << text;
 }
 
 }  // namespace

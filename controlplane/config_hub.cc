@@ -147,6 +147,7 @@ void ConfigHub::BuilderLoop() {
 
 void ConfigHub::BuildAndPublish() {
   std::vector<AppCandidates> candidates;
+  std::vector<ResourceSet::Change> cert_changes;
   std::vector<ResourcePtr> others;
   std::vector<snapshot::v1::RejectedItem> source_rejections;
   uint64_t lb_version, cert_version;
@@ -180,13 +181,16 @@ void ConfigHub::BuildAndPublish() {
     // Rules from the stream win over the file's; a bad file is reported with the others.
     const ResourcePtr& ip_rules = lb_.ip_rules() != nullptr ? lb_.ip_rules() : file_ip_rules_;
     source_rejections.insert(source_rejections.end(), ip_rules_rejected_.begin(), ip_rules_rejected_.end());
-    for (const auto& [id, cert] : certs_.resources()) others.push_back(cert);
+    for (const std::string& id : certs_.TakeChangedIds()) {
+      auto it = certs_.resources().find(id);
+      cert_changes.emplace_back(absl::StrCat("cert/", id), it != certs_.resources().end() ? it->second : nullptr);
+    }
     others.insert(others.end(), acme_challenges_.begin(), acme_challenges_.end());
     if (ip_rules != nullptr) others.push_back(ip_rules);
     lb_version = lb_.version();
     cert_version = certs_.version();
   }
-  std::shared_ptr<const BuiltSnapshot> built = builder_state_.Build(candidates, others, std::move(source_rejections));
+  std::shared_ptr<const BuiltSnapshot> built = builder_state_.Build(candidates, std::move(cert_changes), others, std::move(source_rejections));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   bool changed;
   {

@@ -236,7 +236,7 @@ int Run() {
   ConfigHub hub(log.get(), options);
   hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { discovery.OnSnapshot(std::move(s)); });
   CertExpiryReporter cert_expiry(&registry);
-  hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { cert_expiry.OnSnapshot(*s); });
+  hub.AddListener([&](std::shared_ptr<const BuiltSnapshot> s) { cert_expiry.OnSnapshot(std::move(s)); });
   // ACME (--acme_directory, docs/acme.md): names from every snapshot; started under "duties" below.
   std::unique_ptr<acme::AcmeService> acme_service;
   if (absl::StatusOr<std::optional<acme::AcmeServiceOptions>> acme_options = acme::AcmeOptionsFromFlags(tenant);

@@ -111,11 +111,11 @@ std::string BuiltSnapshot::OriginOf(const std::string& app_id) const {
 }
 
 std::shared_ptr<const BuiltSnapshot> SnapshotBuilder::Build(
-    const std::vector<AppCandidates>& changed, const std::vector<ResourcePtr>& others,
-    std::vector<snapshot::v1::RejectedItem> source_rejections) {
+    const std::vector<AppCandidates>& changed, std::vector<ResourceSet::Change> certificates,
+    const std::vector<ResourcePtr>& others, std::vector<snapshot::v1::RejectedItem> source_rejections) {
   std::vector<ResourceSet::Change> resource_changes;
   std::vector<AppSet::Change> app_changes;
-  std::vector<ResourceSet::Change> other_changes;  // "acme/", "cert/", "iprules"
+  std::vector<ResourceSet::Change> other_changes = std::move(certificates);  // then "acme/", "iprules"
   app_changes.reserve(changed.size());
   resource_changes.reserve(changed.size());
   for (const AppCandidates& c : changed) {
@@ -203,10 +203,13 @@ std::shared_ptr<const BuiltSnapshot> BuildSnapshot(const std::vector<const AppSo
   std::vector<AppCandidates> changed;
   changed.reserve(by_id.size());
   for (auto& [id, apps] : by_id) changed.push_back({id, std::move(apps)});
-  std::vector<ResourcePtr> others = certificates;
+  std::vector<ResourceSet::Change> certs;
+  for (const ResourcePtr& c : certificates) certs.emplace_back(c->name(), c);
+  std::sort(certs.begin(), certs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<ResourcePtr> others;
   if (ip_rules != nullptr) others.push_back(std::move(ip_rules));
   SnapshotBuilder builder;
-  return builder.Build(changed, others, std::move(source_rejections));
+  return builder.Build(changed, std::move(certs), others, std::move(source_rejections));
 }
 
 }  // namespace edgerouter::controlplane

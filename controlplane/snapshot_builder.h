@@ -92,10 +92,13 @@ struct AppCandidates {
 class SnapshotBuilder {
  public:
   // `changed`: the ids whose candidates changed since the last build, sorted and unique, each
-  // with all its current candidates. `others`: every non-app resource (certificates, ACME
-  // challenges, "iprules"); few, so they are diffed against the last build by name.
-  // `source_rejections`: what the sources reported themselves (unparsable files...).
+  // with all its current candidates. `certificates`: the "cert/<id>" resources that changed since
+  // the last build (null: removed), sorted by name: a cluster may hold as many as apps.
+  // `others`: every other non-app resource (ACME challenges, "iprules"); few, so they are diffed
+  // against the last build by name. `source_rejections`: what the sources reported themselves
+  // (unparsable files...).
   std::shared_ptr<const BuiltSnapshot> Build(const std::vector<AppCandidates>& changed,
+                                             std::vector<ResourceSet::Change> certificates,
                                              const std::vector<ResourcePtr>& others,
                                              std::vector<snapshot::v1::RejectedItem> source_rejections);
 

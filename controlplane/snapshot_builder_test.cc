@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "common/app_config.h"
 #include "common/event_line.h"
@@ -174,10 +175,8 @@ TEST(SnapshotBuilder, ChangeByChangeEqualsAFullBuildByteForByte) {
   const AppSource file = Source("file", file_apps);
   std::map<std::string, std::vector<PreparedAppPtr>> file_by_id;
   for (const auto& app : file.apps) file_by_id[app->id].push_back(app);
-  events::v1::CertificateObtained cert;
-  cert.set_id("c1");
-  cert.add_domains("a.example.com");
-  const std::vector<ResourcePtr> others = {PrepareCertificate(cert)};
+  std::map<std::string, ResourcePtr> certs;  // by resource name
+  std::set<std::string> changed_certs;
 
   SnapshotBuilder incremental;
   std::set<std::string> ids;
@@ -195,6 +194,27 @@ TEST(SnapshotBuilder, ChangeByChangeEqualsAFullBuildByteForByte) {
       if (rng() % 50 == 0) app.mutable_backend()->mutable_redirect_opts()->clear_to();  // rejected
       stream[id] = std::make_shared<const PreparedApp>(PrepareApp(std::move(app), absl::StrCat("stream@", step)));
     }
+    for (int b = 0; b < (step == 0 ? 40 : static_cast<int>(rng() % 3)); ++b) {  // certificates come and go too
+      events::v1::CertificateObtained cert;
+      cert.set_id(absl::StrCat("c", rng() % 60));
+      cert.add_domains(absl::StrCat(cert.id(), ".example.com"));
+      cert.set_expires(absl::StrCat("2030-01-0", 1 + step % 9, "T00:00:00Z"));
+      const std::string name = "cert/" + cert.id();
+      changed_certs.insert(name);
+      if (rng() % 3 == 0) {
+        certs.erase(name);
+      } else {
+        certs[name] = PrepareCertificate(cert);
+      }
+    }
+    std::vector<ResourceSet::Change> cert_changes;
+    for (const std::string& name : changed_certs) {
+      auto it = certs.find(name);
+      cert_changes.emplace_back(name, it != certs.end() ? it->second : nullptr);
+    }
+    changed_certs.clear();
+    std::vector<ResourcePtr> all_certs;
+    for (const auto& [name, cert] : certs) all_certs.push_back(cert);
     std::vector<AppCandidates> changed;
     for (const std::string& id : ids) {
       AppCandidates& c = changed.emplace_back();
@@ -203,13 +223,16 @@ TEST(SnapshotBuilder, ChangeByChangeEqualsAFullBuildByteForByte) {
       if (auto it = file_by_id.find(id); it != file_by_id.end()) c.apps.insert(c.apps.end(), it->second.begin(), it->second.end());
     }
     ids.clear();
-    auto inc = incremental.Build(changed, others, {});
+    auto inc = incremental.Build(changed, std::move(cert_changes), {}, {});
 
     AppSource stream_source;
     stream_source.name = "stream";
     for (const auto& [id, app] : stream) stream_source.apps.push_back(app);
-    auto full = BuildSnapshot({&stream_source, &file}, others);
+    auto full = BuildSnapshot({&stream_source, &file}, all_certs);
     ASSERT_EQ(inc->version, full->version) << "step " << step;
+    size_t served_certs = 0;
+    for (const ResourcePtr& r : inc->resources) served_certs += absl::StartsWith(r->name(), "cert/");
+    ASSERT_EQ(served_certs, certs.size()) << "step " << step;
     ASSERT_EQ(inc->resources.size(), full->resources.size());
     ASSERT_EQ(inc->resources.chunks().size(), full->resources.chunks().size());
     for (size_t i = 0; i < inc->resources.chunks().size(); ++i) {

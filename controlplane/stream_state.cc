@@ -161,6 +161,7 @@ void CertBusState::Apply(const LogEntry& entry) {
         const std::string id = obtained->id();
         resources_[id] = PrepareCertificate(*obtained);
         certs_[id] = *std::move(obtained);
+        changed_ids_.insert(id);
       }
     } else if (event.type() == "CertificateRemoved") {
       absl::StatusOr<events::v1::CertificateRemoved> removed = DecodeCertificateRemoved(event);
@@ -169,6 +170,7 @@ void CertBusState::Apply(const LogEntry& entry) {
       } else {
         certs_.erase(removed->id());
         resources_.erase(removed->id());
+        changed_ids_.insert(removed->id());
       }
     } else if (event.type() == "ConfigUpdated") {
       // Manager configuration: stored by CertBus, not used by the load balancer.

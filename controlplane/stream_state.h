@@ -95,12 +95,15 @@ class CertBusState {
   const std::map<std::string, events::v1::CertificateObtained>& certs() const { return certs_; }
   const std::map<std::string, ResourcePtr>& resources() const { return resources_; }
   const SkippedEvents& skipped() const { return skipped_; }
+  // Ids obtained or removed since the last call (sorted): what the next build re-reads.
+  std::set<std::string> TakeChangedIds() { return std::exchange(changed_ids_, {}); }
 
  private:
   std::string stream_;
   uint64_t version_ = 0;
   std::map<std::string, events::v1::CertificateObtained> certs_;
   std::map<std::string, ResourcePtr> resources_;
+  std::set<std::string> changed_ids_;
   SkippedEvents skipped_;
 };
 

@@ -188,6 +188,18 @@ TEST_F(CertE2eTest, ExpiredCertificateIsKeptAndReported) {
   EXPECT_TRUE(absl::StrContains(
       metrics.output, "er_cp_certificate_expiry_timestamp_seconds{id=\"old\"} 1589628735"))
       << metrics.output;
+
+  // Removed from the stream: gone from the snapshot, the listing and the metrics.
+  appended = Ctl({"stream", "append", "/t-1/certbus", R"(2020-04-17T00:00:00.000Z CertificateRemoved    {"Id":"old"})"});
+  ASSERT_EQ(appended.status, 0) << appended.output;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10);; absl::SleepFor(absl::Milliseconds(20))) {
+    ls = Ctl({"cert", "ls"});
+    if (!absl::StrContains(ls.output, "old.example.test") || absl::Now() > deadline) break;
+  }
+  EXPECT_FALSE(absl::StrContains(ls.output, "old.example.test")) << ls.output;
+  metrics = RunCommand({"/usr/bin/curl", "-sS", "http://" + cp_.http_address + "/metrics"});
+  EXPECT_TRUE(absl::StrContains(metrics.output, "er_cp_certificates_expired 0")) << metrics.output;
+  EXPECT_FALSE(absl::StrContains(metrics.output, "id=\"old\"")) << metrics.output;
 }
 
 }  // namespace
