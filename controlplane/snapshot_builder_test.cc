@@ -120,12 +120,13 @@ TEST(StreamState, LatestCertificatePerIdWins) {
   state.Apply(Entry(1, {{"CertificateObtained", R"({"Id":"c","Domains":["a"],"PrivateKeyCiphertext":"AAE="})"}}));
   state.Apply(Entry(2, {{"CertificateObtained", R"({"Id":"c","Domains":["b"],"Future":1})"}}));
   state.Apply(Entry(3, {{"ConfigUpdated", R"({"ConfigCiphertext":"AA=="})"}}));
-  ASSERT_EQ(state.certs().size(), 1u);
-  EXPECT_EQ(state.certs().at("c").domains(0), "b");
+  ASSERT_EQ(state.resources().size(), 1u);
   EXPECT_EQ(state.resources().at("c")->certificate().domains(0), "b");
+  EXPECT_EQ(state.TakeChangedIds(), std::set<std::string>{"c"});
   state.Apply(Entry(4, {{"CertificateRemoved", R"({"Id":"c"})"}}));
-  EXPECT_TRUE(state.certs().empty());
   EXPECT_TRUE(state.resources().empty());
+  EXPECT_EQ(state.TakeChangedIds(), std::set<std::string>{"c"});
+  EXPECT_TRUE(state.TakeChangedIds().empty());
   EXPECT_EQ(state.skipped().total(), 0u);
 }
 

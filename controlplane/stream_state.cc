@@ -158,17 +158,14 @@ void CertBusState::Apply(const LogEntry& entry) {
       if (!obtained.ok()) {
         skipped_.Add({where, event.type(), std::string(obtained.status().message())});
       } else {
-        const std::string id = obtained->id();
-        resources_[id] = PrepareCertificate(*obtained);
-        certs_[id] = *std::move(obtained);
-        changed_ids_.insert(id);
+        resources_[obtained->id()] = PrepareCertificate(*obtained);
+        changed_ids_.insert(obtained->id());
       }
     } else if (event.type() == "CertificateRemoved") {
       absl::StatusOr<events::v1::CertificateRemoved> removed = DecodeCertificateRemoved(event);
       if (!removed.ok()) {
         skipped_.Add({where, event.type(), std::string(removed.status().message())});
       } else {
-        certs_.erase(removed->id());
         resources_.erase(removed->id());
         changed_ids_.insert(removed->id());
       }

@@ -92,7 +92,6 @@ class CertBusState {
 
   const std::string& stream() const { return stream_; }
   uint64_t version() const { return version_; }
-  const std::map<std::string, events::v1::CertificateObtained>& certs() const { return certs_; }
   const std::map<std::string, ResourcePtr>& resources() const { return resources_; }
   const SkippedEvents& skipped() const { return skipped_; }
   // Ids obtained or removed since the last call (sorted): what the next build re-reads.
@@ -101,8 +100,7 @@ class CertBusState {
  private:
   std::string stream_;
   uint64_t version_ = 0;
-  std::map<std::string, events::v1::CertificateObtained> certs_;
-  std::map<std::string, ResourcePtr> resources_;
+  std::map<std::string, ResourcePtr> resources_;  // by id: each certificate once, as served
   std::set<std::string> changed_ids_;
   SkippedEvents skipped_;
 };
