@@ -180,8 +180,15 @@ void Issuer::Run() {
         ++stats_.renewal_info_failures;
         stats_.last_renewal_info_error = std::string(fetched.window.status().message());
       }
-      tracker_.OnRenewalInfo(*cert_id, fetched.window, fetched.retry_after, clock_->Now(),
+      const absl::Time fetched_at = clock_->Now();
+      tracker_.OnRenewalInfo(*cert_id, fetched.window, fetched.retry_after, fetched_at,
                              std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+      // As for orders: without an account every fetch due now fails alike, in one attempt.
+      while (fetched.no_account) {
+        std::optional<std::string> waiting = tracker_.NextRenewalInfoFetch(now);
+        if (!waiting) break;
+        tracker_.OnRenewalInfo(*waiting, fetched.window, std::nullopt, fetched_at, 0.0);
+      }
       continue;
     }
     if (woken_) continue;
@@ -204,6 +211,7 @@ Issuer::RenewalInfoFetch Issuer::FetchRenewalInfo(const std::string& cert_id) {
   RenewalInfoFetch out;
   if (absl::Status s = EnsureClient(); !s.ok()) {
     out.window = absl::Status(s.code(), absl::StrCat("ACME account at ", options_.client.directory_url, ": ", s.message()));
+    out.no_account = true;
     return out;
   }
   if (client_->renewal_info_url().empty()) {

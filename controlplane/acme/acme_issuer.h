@@ -176,6 +176,7 @@ class Issuer {
     bool available = true;  // false: the CA offers no renewalInfo
     absl::StatusOr<RenewalWindow> window = absl::UnknownError("not fetched");
     std::optional<absl::Duration> retry_after;
+    bool no_account = false;  // failed before the request, for want of an account
   };
   // GET renewalInfo for `cert_id` on the issuer's thread, mu_ not held.
   RenewalInfoFetch FetchRenewalInfo(const std::string& cert_id);

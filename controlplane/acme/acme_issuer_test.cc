@@ -171,6 +171,39 @@ TEST(AcmeIssuerTest, AnUnreachableCaCostsOneAttemptPerRoundNotOnePerName) {
   issuer.Stop();
 }
 
+// The same for renewal information: certificates that all want their renewalInfo asked, and no
+// CA: one attempt, and every fetch due then waits for its retry.
+TEST(AcmeIssuerTest, AnUnreachableCaCostsOneRenewalInfoAttemptPerRound) {
+  FakeClock clock;
+  FakeLease lease;
+  lease.held = true;
+  CountingPublisher publisher;
+  MemoryAccountKeyStore keys;
+  IssuerOptions options{
+      .client = {.directory_url = absl::StrCat("https://127.0.0.1:", testing::PickFreeLoopbackPort(), "/dir"),
+                 .request_timeout = absl::Seconds(5)},
+      .lease_poll = absl::Hours(1)};
+  Issuer issuer(options, TestKek(), &keys, &publisher, &publisher, &lease, &clock);
+  std::vector<NameRequest> names;
+  std::vector<KnownCertificate> certs;
+  for (int i = 0; i < 1000; ++i) {
+    names.push_back({absl::StrCat("n", i, ".example.test"), "app:x"});
+    certs.push_back({.domains = {names.back().name}, .not_before = kT0, .not_after = kT0 + absl::Hours(90 * 24),
+                     .cert_id = absl::StrCat("aki.", i)});
+  }
+  issuer.SetCertificates(certs);
+  issuer.SetWantedNames(names);
+  issuer.Start();
+  ASSERT_TRUE(Eventually([&] { return issuer.stats().renewal_info_failures == 1; }));
+  ASSERT_TRUE(WakeAndAwaitRound(issuer));
+  ASSERT_TRUE(WakeAndAwaitRound(issuer));
+  EXPECT_EQ(issuer.stats().renewal_info_failures, 1);
+  EXPECT_EQ(issuer.stats().orders_started, 0);
+  EXPECT_NE(issuer.stats().last_renewal_info_error.find("ACME account at"), std::string::npos)
+      << issuer.stats().last_renewal_info_error;
+  issuer.Stop();
+}
+
 TEST(AcmeIssuerTest, ExcludedNamesAreNeverOrdered) {
   FakeLease lease;
   lease.held = true;
