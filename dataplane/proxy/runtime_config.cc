@@ -138,9 +138,9 @@ absl::StatusOr<std::shared_ptr<const RuntimeConfig>> CompileUpdate(const xds::Sn
     }
     std::sort(names->begin(), names->end());
     names->erase(std::unique(names->begin(), names->end()), names->end());
-    snapshot::v1::Snapshot certs;
-    certs.set_version(update.version);
-    for (const std::string& name : *names) *certs.add_resources() = **update.resources->Find(name);
+    tls::CertResources certs;
+    certs.reserve(names->size());
+    for (const std::string& name : *names) certs.push_back(*update.resources->Find(name));
     rc->certs = tls::BuildCertStore(certs, options.certs);
     rc->cert_names = std::move(names);
   } else {

@@ -122,11 +122,20 @@ std::string CertErrorCounters::RenderPrometheus() const {
 }
 
 std::shared_ptr<const CertStore> BuildCertStore(const snapshot::v1::Snapshot& snapshot, const CertStoreOptions& options) {
+  CertResources certs;
+  for (const snapshot::v1::Resource& r : snapshot.resources()) {
+    if (r.has_certificate()) certs.push_back(std::make_shared<const snapshot::v1::Resource>(r));
+  }
+  return BuildCertStore(certs, options);
+}
+
+std::shared_ptr<const CertStore> BuildCertStore(const CertResources& certs, const CertStoreOptions& options) {
   auto store = std::make_shared<CertStore>();
   store->set_default(options.default_cert);
   store->set_dev(options.dev_cert);
   CertErrorCounters& errors = CertErrorCounters::Global();
-  for (const snapshot::v1::Resource& r : snapshot.resources()) {
+  for (const std::shared_ptr<const snapshot::v1::Resource>& resource : certs) {
+    const snapshot::v1::Resource& r = *resource;
     if (!r.has_certificate()) continue;
     const snapshot::v1::Certificate& c = r.certificate();
     if (options.previous != nullptr) {

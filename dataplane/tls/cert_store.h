@@ -82,7 +82,11 @@ struct CertStoreOptions {
 };
 
 // Builds the store for a snapshot's certificates. Never fails as a whole: a certificate whose
-// key cannot be decrypted or does not match is skipped, logged with its id, and counted.
+// key cannot be decrypted or does not match is skipped, logged with its id, and counted. The
+// resources are shared, not copied: a cluster may hold 100,000 certificates of a few KB each.
+using CertResources = std::vector<std::shared_ptr<const snapshot::v1::Resource>>;
+std::shared_ptr<const CertStore> BuildCertStore(const CertResources& certs, const CertStoreOptions& options);
+// The same from a Snapshot message (copied; tests and the store without a snapshot).
 std::shared_ptr<const CertStore> BuildCertStore(const snapshot::v1::Snapshot& snapshot, const CertStoreOptions& options);
 
 // Per-worker handshake state: the store the ClientHello callback reads (the worker points it at
