@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "common/test_util.h"
@@ -135,20 +136,30 @@ TEST(AcmeIssuerTest, OrdersOnlyUnderTheLeaseAndBacksOffOnTheInjectedClock) {
   EXPECT_LT(absl::Now() - before, absl::Seconds(1));
 }
 
+// An issuer holding the lease whose CA is a port where nothing listens, on a fake clock.
+struct NoCaIssuer {
+  NoCaIssuer() {
+    lease.held = true;
+    IssuerOptions options{
+        .client = {.directory_url = absl::StrCat("https://127.0.0.1:", testing::PickFreeLoopbackPort(), "/dir"),
+                   .request_timeout = absl::Seconds(5)},
+        .policy = {.backoff_initial = absl::Minutes(1)},
+        .lease_poll = absl::Hours(1)};
+    issuer = std::make_unique<Issuer>(options, TestKek(), &keys, &publisher, &publisher, &lease, &clock);
+  }
+  FakeClock clock;
+  FakeLease lease;
+  CountingPublisher publisher;
+  MemoryAccountKeyStore keys;
+  std::unique_ptr<Issuer> issuer;
+};
+
 // A CA that cannot be reached fails the account, not one name: one attempt, and every name due
 // then waits out the same backoff (a thousand names do not make a thousand connections).
 TEST(AcmeIssuerTest, AnUnreachableCaCostsOneAttemptPerRoundNotOnePerName) {
-  FakeClock clock;
-  FakeLease lease;
-  lease.held = true;
-  CountingPublisher publisher;
-  MemoryAccountKeyStore keys;
-  IssuerOptions options{
-      .client = {.directory_url = absl::StrCat("https://127.0.0.1:", testing::PickFreeLoopbackPort(), "/dir"),
-                 .request_timeout = absl::Seconds(5)},
-      .policy = {.backoff_initial = absl::Minutes(1)},
-      .lease_poll = absl::Hours(1)};
-  Issuer issuer(options, TestKek(), &keys, &publisher, &publisher, &lease, &clock);
+  NoCaIssuer no_ca;
+  Issuer& issuer = *no_ca.issuer;
+  FakeClock& clock = no_ca.clock;
   std::vector<NameRequest> names;
   for (int i = 0; i < 1000; ++i) names.push_back({absl::StrCat("n", i, ".example.test"), "app:x"});
   issuer.SetWantedNames(names);
@@ -174,16 +185,8 @@ TEST(AcmeIssuerTest, AnUnreachableCaCostsOneAttemptPerRoundNotOnePerName) {
 // The same for renewal information: certificates that all want their renewalInfo asked, and no
 // CA: one attempt, and every fetch due then waits for its retry.
 TEST(AcmeIssuerTest, AnUnreachableCaCostsOneRenewalInfoAttemptPerRound) {
-  FakeClock clock;
-  FakeLease lease;
-  lease.held = true;
-  CountingPublisher publisher;
-  MemoryAccountKeyStore keys;
-  IssuerOptions options{
-      .client = {.directory_url = absl::StrCat("https://127.0.0.1:", testing::PickFreeLoopbackPort(), "/dir"),
-                 .request_timeout = absl::Seconds(5)},
-      .lease_poll = absl::Hours(1)};
-  Issuer issuer(options, TestKek(), &keys, &publisher, &publisher, &lease, &clock);
+  NoCaIssuer no_ca;
+  Issuer& issuer = *no_ca.issuer;
   std::vector<NameRequest> names;
   std::vector<KnownCertificate> certs;
   for (int i = 0; i < 1000; ++i) {
