@@ -88,6 +88,8 @@ class DiscoveryServer final : public discovery::v1::Discovery::WithRawCallbackMe
     bool full_state = false;
   };
   static std::shared_ptr<const SharedResponse> Serialize(const discovery::v1::DiscoveryResponse& message);
+  // The full state of `to`, the same bytes without a DiscoveryResponse copy of every resource.
+  static std::shared_ptr<const SharedResponse> SerializeFullState(const BuiltSnapshot& to);
   // Full state (`from` null) or delta `from` -> `to`, built once per pair.
   std::shared_ptr<const SharedResponse> ResponseFor(const std::shared_ptr<const BuiltSnapshot>& from,
                                                     const std::shared_ptr<const BuiltSnapshot>& to);

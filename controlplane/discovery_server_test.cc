@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -219,6 +220,26 @@ TEST_F(DiscoveryFanoutTest, WireBytesAreTheMessagesSerialisation) {
   *delta.add_resources() = *Res("app/b", "b2");
   delta.add_removed_resources("app/a");
   EXPECT_EQ(node.Received(1), delta.SerializeAsString());
+}
+
+// The full state is written resource by resource, not through a message holding copies: its
+// bytes must still be exactly the message's, lengths of one and two varint bytes alike.
+TEST_F(DiscoveryFanoutTest, FullStateOfManyResourcesIsTheMessagesSerialisation) {
+  std::vector<ResourcePtr> resources;
+  DiscoveryResponse full;
+  full.set_version_info("big");
+  full.set_nonce("big");
+  full.set_full_state(true);
+  for (int i = 0; i < 3000; ++i) {
+    resources.push_back(Res(absl::StrFormat("app/%05d", i), std::string(static_cast<size_t>(i % 300), 'v')));
+    *full.add_resources() = *resources.back();
+  }
+  server_->OnSnapshot(Snap("big", std::move(resources)));
+  DiscoveryRequest first;
+  first.set_node_id("raw-node");
+  RawNode node(channel_, first.SerializeAsString());
+  EXPECT_EQ(node.Received(0), full.SerializeAsString());
+  EXPECT_EQ(stats_.full(), std::vector<size_t>{full.ByteSizeLong()});
 }
 
 TEST_F(DiscoveryFanoutTest, BytesThatAreNotADiscoveryRequestEndTheStream) {

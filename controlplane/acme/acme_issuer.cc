@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <random>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -157,9 +158,10 @@ void Issuer::Run() {
       ++stats_.orders_failed;
       // Without an account no name can be ordered: every name due now shares the failure and
       // its backoff, so a CA that is down gets one attempt per round, not one per wanted name.
-      while (no_account) {
+      // (Each name once: with a zero backoff a failed name would be due again at once.)
+      for (std::set<std::string> failed = {*name}; no_account;) {
         std::optional<std::string> waiting = tracker_.NextOrder(now);
-        if (!waiting) break;
+        if (!waiting || !failed.insert(*waiting).second) break;
         tracker_.OnFailed(*waiting, cert.status(), failed_at);
       }
       continue;
@@ -184,9 +186,9 @@ void Issuer::Run() {
       tracker_.OnRenewalInfo(*cert_id, fetched.window, fetched.retry_after, fetched_at,
                              std::uniform_real_distribution<double>(0.0, 1.0)(random_));
       // As for orders: without an account every fetch due now fails alike, in one attempt.
-      while (fetched.no_account) {
+      for (std::set<std::string> failed = {*cert_id}; fetched.no_account;) {
         std::optional<std::string> waiting = tracker_.NextRenewalInfoFetch(now);
-        if (!waiting) break;
+        if (!waiting || !failed.insert(*waiting).second) break;
         tracker_.OnRenewalInfo(*waiting, fetched.window, std::nullopt, fetched_at, 0.0);
       }
       continue;

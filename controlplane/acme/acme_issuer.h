@@ -7,9 +7,9 @@
 // names are independent, and "never two orders for one name" is simply "one order at a time"
 // on the issuer's single thread. The cost is one order (and one certificate) per name.
 //
-// The integrator supplies: the wanted names (SetWantedNames, from the frontends and Traefik
-// certresolver routers), the certificates already served (SetCertificates, from the certbus
-// stream), a ChallengePublisher that makes HTTP-01 answers reachable on every edge node, a
+// The integrator supplies: the wanted names (SetWantedNames, or their changes with
+// UpdateWantedNames, from the frontends and Traefik certresolver routers), the certificates
+// already served (SetCertificates / UpdateCertificates, from the certbus stream), a ChallengePublisher that makes HTTP-01 answers reachable on every edge node, a
 // CertificateSink that appends the event, an AccountKeyStore and a Lease.
 #ifndef EDGEROUTER_CONTROLPLANE_ACME_ACME_ISSUER_H_
 #define EDGEROUTER_CONTROLPLANE_ACME_ACME_ISSUER_H_
