@@ -80,14 +80,19 @@ void CertExpiryReporter::OnSnapshot(std::shared_ptr<const BuiltSnapshot> snapsho
   const BuiltSnapshot& last = last_ != nullptr ? *last_ : kNothing;
   absl::MutexLock lock(&mu_);
   // Certificates kept from the last snapshot that have expired since: reported once.
-  for (auto it = by_expiry_.upper_bound({checked_, std::string()}); it != by_expiry_.end() && it->first <= now; ++it) {
+  for (auto it = by_expiry_.lower_bound({checked_ + absl::Nanoseconds(1), std::string()});
+       it != by_expiry_.end() && it->first <= now; ++it) {
     if (const snapshot::v1::Resource* r = snapshot->Find("cert/" + it->second); r != nullptr) {
-      log::Warn("certificate expired").Kv("id", it->second).Kv("expires", r->certificate().expires()).Kv("domains", Domains(*r));
+      log::Warn("certificate expired")
+          .Kv("id", it->second)
+          .Kv("expires", r->certificate().expires())
+          .Kv("domains", Domains(*r));
     }
   }
   checked_ = std::max(checked_, now);
   DiffSets(
-      last.resources, snapshot->resources, [](const ResourcePtr& a, const ResourcePtr& b) { return a->version() == b->version(); },
+      last.resources, snapshot->resources,
+      [](const ResourcePtr& a, const ResourcePtr& b) { return a->version() == b->version(); },
       [&](const ResourcePtr& r) {
         if (IsCertificate(r)) Forget(r->certificate().id());
       },

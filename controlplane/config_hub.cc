@@ -190,7 +190,8 @@ void ConfigHub::BuildAndPublish() {
     lb_version = lb_.version();
     cert_version = certs_.version();
   }
-  std::shared_ptr<const BuiltSnapshot> built = builder_state_.Build(candidates, std::move(cert_changes), others, std::move(source_rejections));
+  std::shared_ptr<const BuiltSnapshot> built =
+      builder_state_.Build(candidates, std::move(cert_changes), others, std::move(source_rejections));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   bool changed;
   {
