@@ -151,6 +151,13 @@ class Decoder {
   };
   using Scalar = std::variant<std::string, bool, int32_t, int64_t, uint32_t, uint64_t, float, double, EnumNumber>;
 
+  // Whether a JSON integer fits the signed type T (large unsigned ones are checked unsigned).
+  template <typename T>
+  static bool FitsSigned(const OrderedJson& value) {
+    if (value.is_number_unsigned()) return value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    return value.get<int64_t>() >= std::numeric_limits<T>::min() && value.get<int64_t>() <= std::numeric_limits<T>::max();
+  }
+
   std::optional<Scalar> DecodeScalar(const OrderedJson& value, const std::string& path,
                                      const FieldDescriptor* field) {
     switch (field->cpp_type()) {
@@ -168,10 +175,7 @@ class Decoder {
       case FieldDescriptor::CPPTYPE_INT64: {
         if (!value.is_number_integer()) return Fail(path, TypeMismatch("integer", value));
         const bool narrow = field->cpp_type() == FieldDescriptor::CPPTYPE_INT32;
-        const int64_t max = narrow ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int64_t>::max();
-        const int64_t min = narrow ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
-        if (value.is_number_unsigned() ? value.get<uint64_t>() > static_cast<uint64_t>(max)
-                                       : value.get<int64_t>() < min || value.get<int64_t>() > max) {
+        if (!(narrow ? FitsSigned<int32_t>(value) : FitsSigned<int64_t>(value))) {
           return OutOfRange(path, value, narrow ? "int32" : "int64");
         }
         if (narrow) return static_cast<int32_t>(value.get<int64_t>());
@@ -201,11 +205,7 @@ class Decoder {
           return EnumNumber{enum_value->number()};
         }
         if (!value.is_number_integer()) return Fail(path, TypeMismatch("string", value));
-        if (value.is_number_unsigned() ? value.get<uint64_t>() > std::numeric_limits<int32_t>::max()
-                                       : value.get<int64_t>() < std::numeric_limits<int32_t>::min() ||
-                                             value.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
-          return OutOfRange(path, value, "enum");
-        }
+        if (!FitsSigned<int32_t>(value)) return OutOfRange(path, value, "enum");
         return EnumNumber{static_cast<int>(value.get<int64_t>())};
       }
       case FieldDescriptor::CPPTYPE_MESSAGE:
