@@ -2,12 +2,14 @@
 // (data plane, control plane, test origins) over real sockets. Every test here failed before
 // its fix.
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sched.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -214,14 +216,15 @@ std::string BigHead(size_t size) {
   return head + "\r\n";
 }
 
-// Sends `head` one byte per segment, paced so that the data plane reads about one byte per
-// read; the status of the answer.
+// Sends `head` one byte per segment: each byte goes once the last one has left the socket's
+// send queue (acknowledged by the data plane's kernel), so no two share a segment; the status
+// of the answer.
 int SendHeadSlowly(int port, const std::string& head) {
   TestConnection conn(port, 30000);
   for (char c : head) {
     if (send(conn.fd(), &c, 1, MSG_NOSIGNAL) != 1) break;
-    timespec pause{0, 20000};  // pacing (the load's shape), not synchronisation
-    nanosleep(&pause, nullptr);
+    int queued = 1;
+    while (ioctl(conn.fd(), SIOCOUTQ, &queued) == 0 && queued > 0) sched_yield();
   }
   return conn.Read().status;
 }
