@@ -44,8 +44,6 @@ CertExpiryReporter::CertExpiryReporter(metrics::MetricsRegistry* registry)
 
 namespace {
 
-bool IsCertificate(const ResourcePtr& r) { return absl::StartsWith(r->name(), "cert/") && r->has_certificate(); }
-
 std::string Domains(const snapshot::v1::Resource& r) { return absl::StrJoin(r.certificate().domains(), ","); }
 
 }  // namespace
@@ -94,11 +92,11 @@ void CertExpiryReporter::OnSnapshot(std::shared_ptr<const BuiltSnapshot> snapsho
       last.resources, snapshot->resources,
       [](const ResourcePtr& a, const ResourcePtr& b) { return a->version() == b->version(); },
       [&](const ResourcePtr& r) {
-        if (IsCertificate(r)) Forget(r->certificate().id());
+        if (r->has_certificate()) Forget(r->certificate().id());
       },
       [&](const ResourcePtr* old, const ResourcePtr& r) {
-        if (old != nullptr && IsCertificate(*old)) Forget((*old)->certificate().id());
-        if (IsCertificate(r)) Note(*r, now);
+        if (old != nullptr && (*old)->has_certificate()) Forget((*old)->certificate().id());
+        if (r->has_certificate()) Note(*r, now);
       });
   last_ = std::move(snapshot);
 }

@@ -1,6 +1,5 @@
 #include "controlplane/acme/acme_schedule.h"
 
-#include <arpa/inet.h>
 #include <fnmatch.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -9,8 +8,6 @@
 #include <ctime>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "common/certbus/cert_info.h"
 #include "controlplane/acme/acme_problem.h"
 

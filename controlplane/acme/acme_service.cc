@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/certbus/cert_info.h"
 #include "common/event_line.h"
 #include "common/json_codec.h"
 #include "controlplane/stream_state.h"
@@ -60,18 +61,16 @@ void CancelCommon(std::vector<NameRequest>* removed, std::vector<NameRequest>* a
   *added = std::move(only_added);
 }
 
-bool IsCertificate(const controlplane::ResourcePtr& r) { return absl::StartsWith(r->name(), "cert/"); }
-
 // What the issuer needs of a served certificate; null when even its event's fields say nothing.
 std::optional<KnownCertificate> KnownCertificateOf(const snapshot::v1::Resource& r) {
   if (!r.has_certificate()) return std::nullopt;
   absl::StatusOr<KnownCertificate> cert = KnownCertificateFromPem(r.certificate().cert_pem_bundle());
   if (cert.ok()) return *std::move(cert);
   // Served from its event's fields alone: the name is covered until its expiry is near.
-  KnownCertificate fallback;
-  fallback.domains.assign(r.certificate().domains().begin(), r.certificate().domains().end());
-  std::string unused;
-  if (!absl::ParseTime(absl::RFC3339_full, r.certificate().expires(), &fallback.not_after, &unused)) return std::nullopt;
+  absl::StatusOr<absl::Time> expires = certbus::ParseRfc3339(r.certificate().expires());
+  if (!expires.ok()) return std::nullopt;
+  KnownCertificate fallback{.domains = {r.certificate().domains().begin(), r.certificate().domains().end()},
+                            .not_after = *expires};
   return fallback;
 }
 
@@ -132,10 +131,10 @@ void AcmeService::OnSnapshot(std::shared_ptr<const controlplane::BuiltSnapshot> 
   controlplane::DiffSets(
       last.resources, snapshot->resources, [](const auto& a, const auto& b) { return a->version() == b->version(); },
       [&](const controlplane::ResourcePtr& r) {
-        if (IsCertificate(r)) certs.emplace_back(r->name(), std::nullopt);
+        if (r->has_certificate()) certs.emplace_back(r->name(), std::nullopt);
       },
       [&](const controlplane::ResourcePtr*, const controlplane::ResourcePtr& r) {
-        if (IsCertificate(r)) certs.emplace_back(r->name(), KnownCertificateOf(*r));
+        if (r->has_certificate()) certs.emplace_back(r->name(), KnownCertificateOf(*r));
       });
   last_snapshot_ = std::move(snapshot);
   if (!certs.empty()) issuer_->UpdateCertificates(std::move(certs));

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/certbus/cert_info.h"
 #include "common/test_util.h"
 #include "controlplane/file_event_log.h"
 #include "gtest/gtest.h"
@@ -169,10 +170,10 @@ std::vector<std::string> FromScratch(const controlplane::BuiltSnapshot& snapshot
   tracker.SetWanted(WantedNamesOf(snapshot));
   std::vector<KnownCertificate> certs;
   for (const controlplane::ResourcePtr& r : snapshot.resources) {
-    KnownCertificate c{.domains = {r->certificate().domains().begin(), r->certificate().domains().end()}};
-    std::string unused;
-    EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, r->certificate().expires(), &c.not_after, &unused));
-    certs.push_back(c);
+    absl::StatusOr<absl::Time> expires = certbus::ParseRfc3339(r->certificate().expires());
+    EXPECT_TRUE(expires.ok()) << expires.status();
+    certs.push_back({.domains = {r->certificate().domains().begin(), r->certificate().domains().end()},
+                     .not_after = expires.value_or(absl::InfinitePast())});
   }
   tracker.SetCertificates(std::move(certs));
   return Describe(tracker.States(absl::Now()));
